@@ -1,0 +1,3 @@
+"""vnettool: network-aware vSphere management and automation."""
+
+__version__ = "0.1.0"

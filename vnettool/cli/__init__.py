@@ -1,0 +1,1 @@
+"""vnettool.cli."""

@@ -1,0 +1,1 @@
+"""Pydantic models with no I/O: inventory objects, desired state, plans, findings, samples."""

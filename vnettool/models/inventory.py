@@ -1,0 +1,328 @@
+"""The network inventory: typed objects read from vCenter in one bulk pass.
+
+Everything above the vsphere layer (planner, audit, latency loop, TUI) reads these models and
+never pyVmomi objects, so each feature can be unit-tested from a saved JSON snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from vnettool.models.base import Identified, Model
+from vnettool.models.policy import (
+    NetworkPolicy,
+    SecurityPolicy,
+    ShapingPolicy,
+    TeamingPolicy,
+    VlanSpec,
+)
+
+
+class Datacenter(Identified):
+    moref: str
+    name: str
+
+
+class Cluster(Identified):
+    _identifiers = ("datacenter", "name")
+    moref: str
+    name: str
+    datacenter: str
+    drs_enabled: bool | None = None
+    ha_enabled: bool | None = None
+
+
+class LinkNeighbor(Model):
+    """CDP or LLDP information seen on a physical NIC."""
+
+    protocol: Literal["cdp", "lldp"]
+    switch_id: str | None = None
+    port_id: str | None = None
+    vlan: int | None = None
+    mtu: int | None = None
+
+
+class PhysicalNic(Identified):
+    _identifiers = ("host", "device")
+    host: str
+    device: str
+    mac: str | None = None
+    driver: str | None = None
+    pci: str | None = None
+    link_up: bool = False
+    speed_mb: int | None = None
+    full_duplex: bool | None = None
+    neighbors: list[LinkNeighbor] = Field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.device
+
+
+class Host(Identified):
+    moref: str
+    name: str
+    datacenter: str | None = None
+    cluster: str | None = None
+    connection_state: str = "connected"
+    power_state: str | None = None
+    maintenance: bool = False
+    version: str | None = None
+    build: str | None = None
+    pnics: list[PhysicalNic] = Field(default_factory=list)
+    vms: list[str] = Field(default_factory=list)
+
+
+class StandardSwitch(Identified):
+    _identifiers = ("host", "name")
+    host: str
+    name: str
+    mtu: int | None = None
+    num_ports: int | None = None
+    uplinks: list[str] = Field(default_factory=list)
+    policy: NetworkPolicy = Field(default_factory=NetworkPolicy)
+    portgroups: list[str] = Field(default_factory=list)
+
+
+class StandardPortGroup(Identified):
+    _identifiers = ("host", "name")
+    host: str
+    name: str
+    switch: str
+    vlan_id: int = 0
+    # What the port group itself overrides (None = inherited from the switch).
+    policy: NetworkPolicy = Field(default_factory=NetworkPolicy)
+    # What applies: the switch policy with the overrides (vSphere's computedPolicy).
+    effective: NetworkPolicy = Field(default_factory=NetworkPolicy)
+    network: str | None = None
+
+
+class PvlanEntry(Identified):
+    _identifiers = ("dvs", "secondary_id")
+    dvs: str
+    primary_id: int
+    secondary_id: int
+    type: Literal["promiscuous", "isolated", "community"]
+
+    @property
+    def name(self) -> str:
+        return f"{self.primary_id}/{self.secondary_id}"
+
+
+class LacpGroup(Identified):
+    _identifiers = ("dvs", "name")
+    dvs: str
+    name: str
+    key: str | None = None
+    mode: str | None = None
+    uplink_count: int | None = None
+    load_balance: str | None = None
+    uplink_names: list[str] = Field(default_factory=list)
+
+
+class DvsHostMember(Model):
+    host: str
+    pnics: dict[str, str] = Field(default_factory=dict)  # pnic device -> uplink port name
+    status: str | None = None
+
+
+class NiocTraffic(Model):
+    key: str
+    shares: int | None = None
+    level: str | None = None
+    limit_mbps: int | None = None
+    reservation_mbps: int | None = None
+
+
+class DvPortSetting(Model):
+    """Port settings of a DVS default port config or a DV port group."""
+
+    vlan: VlanSpec = Field(default_factory=VlanSpec)
+    security: SecurityPolicy = Field(default_factory=SecurityPolicy)
+    in_shaping: ShapingPolicy = Field(default_factory=ShapingPolicy)
+    out_shaping: ShapingPolicy = Field(default_factory=ShapingPolicy)
+    teaming: TeamingPolicy = Field(default_factory=TeamingPolicy)
+    blocked: bool | None = None
+
+
+class DistributedSwitch(Identified):
+    moref: str
+    name: str
+    uuid: str
+    datacenter: str | None = None
+    version: str | None = None
+    config_version: str | None = None
+    max_mtu: int | None = None
+    description: str | None = None
+    uplink_names: list[str] = Field(default_factory=list)
+    ldp_protocol: str | None = None
+    ldp_operation: str | None = None
+    nioc_enabled: bool | None = None
+    nioc: list[NiocTraffic] = Field(default_factory=list)
+    lacp_api_version: str | None = None
+    default_port: DvPortSetting = Field(default_factory=DvPortSetting)
+    pvlans: list[PvlanEntry] = Field(default_factory=list)
+    lags: list[LacpGroup] = Field(default_factory=list)
+    hosts: list[DvsHostMember] = Field(default_factory=list)
+    contact: str | None = None
+
+
+class DistributedPortGroup(Identified):
+    _identifiers = ("dvs", "name")
+    moref: str
+    key: str
+    name: str
+    dvs: str
+    dvs_uuid: str | None = None
+    config_version: str | None = None
+    uplink: bool = False
+    binding: str | None = None
+    num_ports: int | None = None
+    auto_expand: bool | None = None
+    description: str | None = None
+    setting: DvPortSetting = Field(default_factory=DvPortSetting)
+    override_allowed: dict[str, bool] = Field(default_factory=dict)
+
+    @property
+    def vlan(self) -> VlanSpec:
+        return self.setting.vlan
+
+
+class VmkernelAdapter(Identified):
+    _identifiers = ("host", "device")
+    host: str
+    device: str
+    portgroup: str | None = None  # standard port group name
+    dvs_uuid: str | None = None
+    dv_portgroup_key: str | None = None
+    dv_port: str | None = None
+    mac: str | None = None
+    ip: str | None = None
+    netmask: str | None = None
+    dhcp: bool = False
+    ipv6: list[str] = Field(default_factory=list)
+    gateway: str | None = None
+    mtu: int | None = None
+    netstack: str | None = None
+    services: list[str] = Field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.device
+
+
+class VmNic(Model):
+    key: int
+    label: str
+    type: str | None = None
+    mac: str | None = None
+    connected: bool = False
+    start_connected: bool = False
+    network: str | None = None  # port group name (standard or DV)
+    dvs_uuid: str | None = None
+    dv_portgroup_key: str | None = None
+    dv_port: str | None = None
+
+
+class VirtualMachine(Identified):
+    moref: str
+    name: str
+    host: str | None = None
+    cluster: str | None = None
+    power_state: str | None = None
+    template: bool = False
+    guest_os: str | None = None
+    nics: list[VmNic] = Field(default_factory=list)
+
+
+class Inventory(Model):
+    """An immutable snapshot of the network side of a vCenter, with indexes for lookups."""
+
+    SCHEMA: ClassVar[int] = 1
+
+    vcenter: str = ""
+    api_version: str | None = None
+    collected_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    version: str = ""
+    datacenters: list[Datacenter] = Field(default_factory=list)
+    clusters: list[Cluster] = Field(default_factory=list)
+    hosts: list[Host] = Field(default_factory=list)
+    standard_switches: list[StandardSwitch] = Field(default_factory=list)
+    standard_port_groups: list[StandardPortGroup] = Field(default_factory=list)
+    distributed_switches: list[DistributedSwitch] = Field(default_factory=list)
+    distributed_port_groups: list[DistributedPortGroup] = Field(default_factory=list)
+    vmkernel_adapters: list[VmkernelAdapter] = Field(default_factory=list)
+    vms: list[VirtualMachine] = Field(default_factory=list)
+
+    model_config = Model.model_config | {"ignored_types": (cached_property,)}
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> Inventory:
+        return cls.model_validate_json(path.read_text())
+
+    # -- indexes ----------------------------------------------------------------------------
+    @cached_property
+    def host_by_name(self) -> dict[str, Host]:
+        return {h.name: h for h in self.hosts}
+
+    @cached_property
+    def vm_by_name(self) -> dict[str, VirtualMachine]:
+        return {v.name: v for v in self.vms}
+
+    @cached_property
+    def dvs_by_name(self) -> dict[str, DistributedSwitch]:
+        return {d.name: d for d in self.distributed_switches}
+
+    @cached_property
+    def dvs_by_uuid(self) -> dict[str, DistributedSwitch]:
+        return {d.uuid: d for d in self.distributed_switches}
+
+    @cached_property
+    def dvpg_by_key(self) -> dict[str, DistributedPortGroup]:
+        return {p.key: p for p in self.distributed_port_groups}
+
+    def hosts_in(self, cluster: str | None = None, datacenter: str | None = None) -> list[Host]:
+        return [
+            h
+            for h in self.hosts
+            if (cluster is None or h.cluster == cluster)
+            and (datacenter is None or h.datacenter == datacenter)
+        ]
+
+    def switches_of(self, host: str) -> list[StandardSwitch]:
+        return [s for s in self.standard_switches if s.host == host]
+
+    def portgroups_of(self, host: str) -> list[StandardPortGroup]:
+        return [p for p in self.standard_port_groups if p.host == host]
+
+    def vmknics_of(self, host: str) -> list[VmkernelAdapter]:
+        return [v for v in self.vmkernel_adapters if v.host == host]
+
+    def dv_portgroups_of(self, dvs: str) -> list[DistributedPortGroup]:
+        return [p for p in self.distributed_port_groups if p.dvs == dvs]
+
+    def collections(self) -> Iterable[tuple[str, list[Identified]]]:
+        """(name, objects) for every identified collection — used by drift and watch diffs."""
+        for name in (
+            "datacenters",
+            "clusters",
+            "hosts",
+            "standard_switches",
+            "standard_port_groups",
+            "distributed_switches",
+            "distributed_port_groups",
+            "vmkernel_adapters",
+            "vms",
+        ):
+            yield name, getattr(self, name)
