@@ -1,0 +1,155 @@
+"""`vnettool inventory`: the network of a vCenter as tables, JSON, a snapshot file or a stream."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vnettool.cli.common import (
+    InsecureOpt,
+    JsonOpt,
+    ServerOpt,
+    ThumbprintOpt,
+    console,
+    handle_errors,
+    session_for,
+)
+from vnettool.models.inventory import Inventory
+
+
+@handle_errors
+def inventory(
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+    as_json: JsonOpt = False,
+    save: Annotated[
+        Path | None, typer.Option("--save", help="Write a JSON snapshot (for drift)")
+    ] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep running and print changes")] = False,
+) -> None:
+    """Read every switch, port group, PVLAN, vmknic, pNIC and VM NIC in one bulk pass."""
+    from vnettool.inventory import Watcher, collect
+
+    with session_for(server, insecure, thumbprint) as session:
+        if as_json:
+            inv = collect(session)
+        else:
+            with console.status(f"reading the network of {session.creds.host}…"):
+                inv = collect(session)
+        if save:
+            inv.save(save)
+            if not as_json:
+                console.print(f"snapshot saved to {save}")
+        if as_json:
+            typer.echo(inv.model_dump_json(indent=1))
+        else:
+            print_summary(inv)
+        if watch:
+            w = Watcher(session)
+            console.print("[dim]watching for changes (Ctrl-C to stop)…[/]")
+            try:
+                first = True
+                for ch in w.changes(timeout_s=5):
+                    if first:
+                        first = False
+                        continue
+                    out = {
+                        "version": ch.version,
+                        "entered": ch.entered,
+                        "modified": ch.modified,
+                        "left": ch.left,
+                    }
+                    if as_json:
+                        typer.echo(json.dumps(out))
+                    else:
+                        for mo, paths in ch.modified.items():
+                            console.print(f"[yellow]~[/] {mo}: {', '.join(paths)}")
+                        for mo in ch.entered:
+                            console.print(f"[green]+[/] {mo}")
+                        for mo in ch.left:
+                            console.print(f"[red]-[/] {mo}")
+            finally:
+                w.close()
+
+
+def print_summary(inv: Inventory) -> None:
+    console.print(
+        f"[bold]{inv.vcenter}[/] (API {inv.api_version}): {len(inv.datacenters)} datacenters, "
+        f"{len(inv.clusters)} clusters, {len(inv.hosts)} hosts, {len(inv.vms)} VMs, "
+        f"{len(inv.distributed_switches)} distributed switches"
+    )
+    vm_nics = Counter(v.host for v in inv.vms for _ in v.nics)
+    clusters = sorted({h.cluster or "(standalone)" for h in inv.hosts})
+    for cl in clusters:
+        t = Table(title=f"cluster {cl}", title_justify="left")
+        for col in (
+            "host",
+            "state",
+            "pNICs up",
+            "vSwitches",
+            "port groups (VLAN)",
+            "vmknics",
+            "DVS",
+            "VM NICs",
+        ):
+            t.add_column(col)
+        for h in inv.hosts:
+            if (h.cluster or "(standalone)") != cl:
+                continue
+            sws = ", ".join(f"{s.name}({s.mtu})" for s in inv.switches_of(h.name))
+            pgs = ", ".join(f"{p.name}({p.vlan_id})" for p in inv.portgroups_of(h.name))
+            vmks = ", ".join(
+                f"{v.device} {v.ip or 'dhcp'} [{'/'.join(v.services)}]"
+                for v in inv.vmknics_of(h.name)
+            )
+            dvs = ", ".join(
+                d.name for d in inv.distributed_switches if any(m.host == h.name for m in d.hosts)
+            )
+            state = h.connection_state + (" maint" if h.maintenance else "")
+            up = sum(1 for p in h.pnics if p.link_up)
+            t.add_row(
+                h.name,
+                state,
+                f"{up}/{len(h.pnics)}",
+                sws,
+                pgs,
+                vmks,
+                dvs,
+                str(vm_nics.get(h.name, 0)),
+            )
+        console.print(t)
+    for d in inv.distributed_switches:
+        t = Table(
+            title=f"distributed switch {d.name} (v{d.version}, MTU {d.max_mtu}, {len(d.hosts)} hosts)",
+            title_justify="left",
+        )
+        for col in ("port group", "VLAN", "binding", "ports", "promisc", "in-shaping", "uplink"):
+            t.add_column(col)
+        for pg in inv.dv_portgroups_of(d.name):
+            s = pg.setting
+            shaping = (
+                f"{(s.in_shaping.average_bps or 0) // 1000} kbps" if s.in_shaping.enabled else "-"
+            )
+            t.add_row(
+                pg.name,
+                s.vlan.display(),
+                pg.binding or "",
+                str(pg.num_ports or ""),
+                str(s.security.allow_promiscuous),
+                shaping,
+                "yes" if pg.uplink else "",
+            )
+        console.print(t)
+        if d.pvlans:
+            pt = Table(title=f"PVLAN map of {d.name}", title_justify="left")
+            for col in ("primary", "secondary", "type"):
+                pt.add_column(col)
+            for e in d.pvlans:
+                pt.add_row(str(e.primary_id), str(e.secondary_id), e.type)
+            console.print(pt)

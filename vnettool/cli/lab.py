@@ -1,0 +1,76 @@
+"""`vnettool lab`: the embedded vCenter simulator."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vnettool.cli.common import console, handle_errors
+from vnettool.errors import VnetError
+from vnettool.lab.runner import Lab, LabError, Topology
+
+app = typer.Typer(help="Start, stop and inspect the embedded vCenter simulator (vcsim, extended).")
+
+
+class LabFailed(VnetError):
+    pass
+
+
+@app.command()
+@handle_errors
+def start(
+    dc: Annotated[int, typer.Option(help="Datacenters")] = 1,
+    clusters: Annotated[int, typer.Option(help="Clusters per datacenter")] = 2,
+    hosts: Annotated[int, typer.Option(help="Hosts per cluster")] = 4,
+    vms: Annotated[int, typer.Option(help="VMs per cluster")] = 8,
+    dvs: Annotated[int, typer.Option(help="Distributed switches per datacenter")] = 1,
+    portgroups: Annotated[int, typer.Option(help="DV port groups per DVS")] = 2,
+    scenario: Annotated[
+        str, typer.Option(help="Seeded scenario (e.g. 'audit' for known problems)")
+    ] = "",
+) -> None:
+    """Build (if needed) and start the lab; a second start reuses the running one."""
+    topo = Topology(
+        dc=dc, cluster=clusters, host=hosts, vm=vms, dvs=dvs, pg=portgroups, scenario=scenario
+    )
+    t0 = time.monotonic()
+    try:
+        with console.status("starting the lab (building the simulator if needed)…"):
+            st, started = Lab().start(topo)
+    except LabError as exc:
+        raise LabFailed(str(exc)) from exc
+    verb = "started" if started else "already running"
+    console.print(f"lab {verb} at [bold]{st.url}[/] (pid {st.pid}, {time.monotonic() - t0:.1f} s)")
+
+
+@app.command()
+@handle_errors
+def stop() -> None:
+    """Stop the lab and remove its files."""
+    if Lab().stop():
+        console.print("lab stopped")
+    else:
+        console.print("no lab was running")
+
+
+@app.command()
+@handle_errors
+def status() -> None:
+    """Show the lab's URL, PID, topology and uptime; exit 1 when it is not running."""
+    st = Lab().state()
+    if st is None:
+        console.print("no lab running — start one with [bold]vnettool lab start[/]")
+        raise typer.Exit(1)
+    started = datetime.fromisoformat(st.started.replace("Z", "+00:00"))
+    uptime = datetime.now(UTC) - started
+    t = Table(show_header=False, box=None)
+    t.add_row("URL", st.url)
+    t.add_row("PID", str(st.pid))
+    t.add_row("topology", ", ".join(f"{k}={v}" for k, v in st.topology.items()))
+    t.add_row("uptime", str(uptime).split(".")[0])
+    t.add_row("profile", str(Lab().profile_file))
+    console.print(t)

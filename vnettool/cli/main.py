@@ -1,0 +1,36 @@
+"""The `vnettool` command: one sub-command module per feature, registered here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vnettool import __version__
+from vnettool.cli import inventory, lab
+from vnettool.cli.common import setup_logging
+
+app = typer.Typer(
+    name="vnettool",
+    help="Network-aware vSphere inventory, configuration, latency-aware vMotion and audit.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(lab.app, name="lab")
+app.command("inventory")(inventory.inventory)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vnettool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging")] = 0,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version")
+    ] = False,
+) -> None:
+    setup_logging(verbose)

@@ -1,0 +1,90 @@
+"""Read the network inventory: one bulk pass, or a live snapshot kept current by updates."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from vnettool.models.inventory import Inventory
+from vnettool.vsphere.collector import RawObject, UpdateStream, retrieve
+from vnettool.vsphere.connection import Session
+from vnettool.vsphere.reader import build_inventory
+
+
+def collect(session: Session) -> Inventory:
+    """The whole network inventory in one paged PropertyCollector retrieval."""
+    raw = retrieve(session)
+    return build_inventory(raw, vcenter=session.creds.host, api_version=session.about.apiVersion)
+
+
+@dataclass
+class InventoryChange:
+    """What one update touched: object morefs entering, changing (with paths) or leaving."""
+
+    version: str
+    entered: list[str] = field(default_factory=list)
+    modified: dict[str, list[str]] = field(default_factory=dict)
+    left: list[str] = field(default_factory=list)
+    inventory: Inventory | None = None
+
+
+class Watcher:
+    """Keeps an Inventory current with WaitForUpdatesEx, re-reading only what changed.
+
+    The first poll delivers the full state (version ""); later polls carry only changed
+    properties of changed objects, merged into the raw store before the models are rebuilt.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.raw: dict[str, RawObject] = {}
+        self.stream = UpdateStream(session)
+        self._stop = threading.Event()
+        self.inventory: Inventory = Inventory()
+
+    def poll(self, timeout_s: int = 10) -> InventoryChange | None:
+        change = InventoryChange(version="")
+        for up in self.stream.poll(timeout_s=timeout_s):
+            if up.kind == "leave":
+                self.raw.pop(up.moref, None)
+                change.left.append(up.moref)
+                continue
+            obj = self.raw.get(up.moref)
+            if obj is None:
+                obj = self.raw[up.moref] = RawObject(type=up.type, moref=up.moref)
+                change.entered.append(up.moref)
+            else:
+                change.modified[up.moref] = sorted(up.changed) + sorted(up.removed)
+            obj.props.update(up.changed)
+            for path in up.removed:
+                obj.props.pop(path, None)
+        change.version = self.stream.version
+        if not (change.entered or change.modified or change.left):
+            return None
+        self.inventory = build_inventory(
+            self.raw,
+            vcenter=self.session.creds.host,
+            api_version=self.session.about.apiVersion,
+            version=self.stream.version,
+        )
+        change.inventory = self.inventory
+        return change
+
+    def changes(self, timeout_s: int = 10) -> Iterator[InventoryChange]:
+        """Iterate over changes until `cancel()`; the first item is the full initial state."""
+        while not self._stop.is_set():
+            ch = self.poll(timeout_s=timeout_s)
+            if ch is not None:
+                yield ch
+
+    def run(self, callback: Callable[[InventoryChange], None], timeout_s: int = 10) -> None:
+        for ch in self.changes(timeout_s=timeout_s):
+            callback(ch)
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self.cancel()
+        self.stream.close()

@@ -1,0 +1,236 @@
+"""The embedded lab: build, start, stop and describe the extended vcsim in mocks/vcsim.
+
+The simulator binary is cached under a hash of its Go sources, so an edited mock is rebuilt
+and an unchanged one starts instantly. Starting writes a connection profile that every other
+command picks up, which is what makes `vnettool lab start && vnettool inventory` the whole demo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GOPATH = "/usr/share/gocode"
+GOVMOMI_SRC = Path(GOPATH) / "src/github.com/vmware/govmomi"
+INSTALL_HINT = (
+    "sudo apt-get update && sudo apt-get install -y golang-go golang-github-vmware-govmomi-dev"
+)
+LAB_USER = "administrator@vsphere.local"
+LAB_PASSWORD = "VMware1!"  # vcsim accepts any credentials; this one is only for the lab
+
+
+class LabError(RuntimeError):
+    """The lab could not be built, started or reached; the message says what to do."""
+
+
+def home() -> Path:
+    return Path(os.environ.get("VNETTOOL_HOME", Path.home() / ".vnettool"))
+
+
+def mock_source_dir() -> Path:
+    env = os.environ.get("VNETTOOL_MOCK_SRC")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "mocks" / "vcsim"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vnettool"
+
+
+@dataclass(frozen=True)
+class Topology:
+    dc: int = 1
+    cluster: int = 2
+    host: int = 4
+    vm: int = 8
+    dvs: int = 1
+    pg: int = 2
+    scenario: str = ""
+
+    def args(self) -> list[str]:
+        out = [
+            f"-dc={self.dc}",
+            f"-cluster={self.cluster}",
+            f"-host={self.host}",
+            f"-vm={self.vm}",
+            f"-dvs={self.dvs}",
+            f"-pg={self.pg}",
+        ]
+        if self.scenario:
+            out.append(f"-scenario={self.scenario}")
+        return out
+
+
+@dataclass
+class LabState:
+    url: str
+    pid: int
+    started: str
+    topology: dict[str, Any] = field(default_factory=dict)
+    control: str = ""
+
+    @property
+    def host_port(self) -> str:
+        return self.url.split("://", 1)[1].split("/", 1)[0]
+
+
+def source_hash(src: Path | None = None) -> str:
+    src = src or mock_source_dir()
+    digest = hashlib.sha256()
+    files = sorted(p for p in src.rglob("*.go") if "testdata" not in p.parts)
+    if not files:
+        raise LabError(f"no Go sources under {src}")
+    for p in files:
+        digest.update(str(p.relative_to(src)).encode())
+        digest.update(p.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def binary_path() -> Path:
+    return cache_dir() / f"vcsim-{source_hash()}"
+
+
+def build(force: bool = False) -> Path:
+    """Build the simulator if the cached binary is missing or stale; return its path."""
+    target = binary_path()
+    if target.exists() and not force:
+        return target
+    go = shutil.which("go")
+    if go is None or not GOVMOMI_SRC.is_dir():
+        raise LabError(
+            f"Go or the govmomi sources are missing; install them with:\n  {INSTALL_HINT}"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"GOPATH": GOPATH, "GO111MODULE": "off", "GOFLAGS": "-mod=mod"}
+    env.pop("GOFLAGS")
+    tmp = target.with_suffix(".tmp")
+    proc = subprocess.run(
+        [go, "build", "-o", str(tmp), "."],
+        cwd=mock_source_dir(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise LabError(f"building the lab simulator failed:\n{proc.stderr.strip()}")
+    tmp.replace(target)
+    for old in target.parent.glob("vcsim-*"):
+        if old != target and old.suffix != ".tmp":
+            old.unlink(missing_ok=True)
+    return target
+
+
+class Lab:
+    """One lab instance, identified by its state directory."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.dir = directory or home() / "lab"
+        self.state_file = self.dir / "state.json"
+        self.profile_file = self.dir / "profile.json"
+        self.log_file = self.dir / "vcsim.log"
+
+    def state(self) -> LabState | None:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+        st = LabState(**{k: data.get(k) for k in ("url", "pid", "started", "topology", "control")})
+        if not _alive(st.pid):
+            return None
+        return st
+
+    def start(
+        self, topology: Topology | None = None, timeout: float = 300.0
+    ) -> tuple[LabState, bool]:
+        """Start the lab unless it already runs; returns (state, started_now)."""
+        current = self.state()
+        if current is not None:
+            return current, False
+        binary = build()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.state_file.unlink(missing_ok=True)
+        args = [str(binary), "-listen=127.0.0.1:0", f"-state={self.state_file}"]
+        args += (topology or Topology()).args()
+        with self.log_file.open("wb") as log:
+            proc = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise LabError(
+                    f"the simulator exited with code {proc.returncode}; "
+                    f"log: {self.log_file}\n{self.log_file.read_text()[-2000:]}"
+                )
+            st = self.state()
+            if st is not None:
+                self._write_profile(st)
+                return st, True
+            time.sleep(0.1)
+        proc.terminate()
+        raise LabError(f"the simulator did not answer within {timeout:.0f} s; log: {self.log_file}")
+
+    def _write_profile(self, st: LabState) -> None:
+        from vnettool.lab.tls import fetch_thumbprint
+
+        profile = {
+            "server": st.url,
+            "user": LAB_USER,
+            "password": LAB_PASSWORD,
+            # The lab's certificate is self-signed: pin it instead of disabling verification.
+            "thumbprint": fetch_thumbprint(st.host_port),
+        }
+        tmp = self.profile_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(profile, indent=1))
+        tmp.chmod(0o600)
+        tmp.replace(self.profile_file)
+
+    def profile(self) -> dict[str, str] | None:
+        if self.state() is None:
+            return None
+        try:
+            return dict(json.loads(self.profile_file.read_text()))
+        except (OSError, ValueError):
+            return None
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the lab and remove its files; returns whether a simulator was running."""
+        st = self.state()
+        running = st is not None
+        if st is not None:
+            os.kill(st.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _alive(st.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(st.pid):
+                os.kill(st.pid, signal.SIGKILL)
+        for f in (self.state_file, self.profile_file, self.log_file):
+            f.unlink(missing_ok=True)
+        return running
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True

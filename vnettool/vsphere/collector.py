@@ -1,0 +1,205 @@
+"""Bulk reads through the PropertyCollector: one container view, one paged retrieval.
+
+The property paths here are the whole of what vnettool reads from vCenter. The same spec is
+used for the one-shot retrieval, the live `WaitForUpdatesEx` filter and the fast XML reader,
+so the three can never ask for different things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyVmomi import vim, vmodl
+
+from vnettool.vsphere.connection import Session
+
+# Type name (as in the WSDL) -> properties read. Order matters only for readability.
+PROPERTIES: dict[str, list[str]] = {
+    "Folder": ["name", "parent"],
+    "Datacenter": ["name", "parent"],
+    "ComputeResource": ["name", "parent"],
+    "ClusterComputeResource": [
+        "name",
+        "parent",
+        "configuration.drsConfig.enabled",
+        "configuration.dasConfig.enabled",
+    ],
+    "HostSystem": [
+        "name",
+        "parent",
+        "runtime.connectionState",
+        "runtime.inMaintenanceMode",
+        "runtime.powerState",
+        "config.product.version",
+        "config.product.build",
+        "config.network",
+        "config.virtualNicManagerInfo.netConfig",
+        "vm",
+    ],
+    "DistributedVirtualSwitch": ["name", "uuid", "parent", "config"],
+    "DistributedVirtualPortgroup": ["name", "key", "config"],
+    "VirtualMachine": [
+        "name",
+        "runtime.host",
+        "runtime.powerState",
+        "config.template",
+        "config.guestFullName",
+        "config.hardware.device",
+    ],
+}
+
+PAGE_SIZE = 500
+
+
+def vim_type(name: str) -> Any:
+    if name == "DistributedVirtualPortgroup":
+        return vim.dvs.DistributedVirtualPortgroup
+    return getattr(vim, name)
+
+
+@dataclass
+class RawObject:
+    """Properties of one managed object, keyed by property path (pyVmomi values)."""
+
+    type: str
+    moref: str
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+def moref_id(mo: Any) -> str:
+    return str(mo._moId) if mo is not None else ""
+
+
+def moref_type(mo: Any) -> str:
+    return str(mo._wsdlName)
+
+
+def filter_spec(view: Any, types: dict[str, list[str]] | None = None) -> Any:
+    types = types or PROPERTIES
+    traversal = vmodl.query.PropertyCollector.TraversalSpec(
+        name="view", path="view", skip=False, type=vim.view.ContainerView
+    )
+    obj_spec = vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])
+    prop_specs = [
+        vmodl.query.PropertyCollector.PropertySpec(type=vim_type(t), pathSet=paths, all=False)
+        for t, paths in types.items()
+    ]
+    return vmodl.query.PropertyCollector.FilterSpec(objectSet=[obj_spec], propSet=prop_specs)
+
+
+def create_view(session: Session, types: dict[str, list[str]] | None = None) -> Any:
+    types = types or PROPERTIES
+    content = session.content
+    return session.call(
+        content.viewManager.CreateContainerView,
+        content.rootFolder,
+        [vim_type(t) for t in types],
+        True,
+        op="CreateContainerView",
+    )
+
+
+def destroy_view(session: Session, view: Any) -> None:
+    try:
+        session.call(view.DestroyView, op="DestroyView")
+    except Exception:
+        pass
+
+
+def _store(into: dict[str, RawObject], objects: list[Any]) -> None:
+    for oc in objects:
+        mo = oc.obj
+        key = moref_id(mo)
+        raw = into.get(key)
+        if raw is None:
+            raw = into[key] = RawObject(type=moref_type(mo), moref=key)
+        for prop in oc.propSet or []:
+            raw.props[prop.name] = prop.val
+
+
+def retrieve(session: Session, page_size: int = PAGE_SIZE) -> dict[str, RawObject]:
+    """All objects and properties of PROPERTIES, paging like vCenter expects."""
+    view = create_view(session)
+    try:
+        pc = session.content.propertyCollector
+        spec = filter_spec(view)
+        options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
+        out: dict[str, RawObject] = {}
+        result = session.call(pc.RetrievePropertiesEx, [spec], options, op="RetrievePropertiesEx")
+        while result is not None:
+            _store(out, result.objects)
+            if not result.token:
+                break
+            result = session.call(
+                pc.ContinueRetrievePropertiesEx, result.token, op="ContinueRetrievePropertiesEx"
+            )
+        return out
+    finally:
+        destroy_view(session, view)
+
+
+@dataclass
+class Update:
+    """One object's change from WaitForUpdatesEx."""
+
+    moref: str
+    type: str
+    kind: str  # enter | modify | leave
+    changed: dict[str, Any]
+    removed: list[str]
+
+
+class UpdateStream:
+    """A WaitForUpdatesEx loop over the inventory spec, on its own PropertyCollector."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        content = session.content
+        self.pc = session.call(
+            content.propertyCollector.CreatePropertyCollector, op="CreatePropertyCollector"
+        )
+        self.view = create_view(session)
+        self.filter = session.call(
+            self.pc.CreateFilter, filter_spec(self.view), True, op="CreateFilter"
+        )
+        self.version = ""
+
+    def poll(self, timeout_s: int = 10, max_updates: int | None = None) -> Iterator[Update]:
+        """Yield the changes since the last poll, waiting up to `timeout_s` for one."""
+        opts = vmodl.query.PropertyCollector.WaitOptions(maxWaitSeconds=timeout_s)
+        if max_updates:
+            opts.maxObjectUpdates = max_updates
+        while True:
+            res = self.session.call(
+                self.pc.WaitForUpdatesEx, self.version, opts, op="WaitForUpdatesEx"
+            )
+            if res is None:
+                return
+            self.version = res.version
+            for fs in res.filterSet or []:
+                for ou in fs.objectSet or []:
+                    changed: dict[str, Any] = {}
+                    removed: list[str] = []
+                    for ch in ou.changeSet or []:
+                        if ch.op == "remove":
+                            removed.append(ch.name)
+                        else:
+                            changed[ch.name] = ch.val
+                    yield Update(
+                        moref_id(ou.obj), moref_type(ou.obj), str(ou.kind), changed, removed
+                    )
+            if not res.truncated:
+                return
+
+    def close(self) -> None:
+        for fn, op in (
+            (self.filter.DestroyPropertyFilter, "DestroyPropertyFilter"),
+            (self.pc.DestroyPropertyCollector, "DestroyPropertyCollector"),
+        ):
+            try:
+                self.session.call(fn, op=op)
+            except Exception:
+                pass
+        destroy_view(self.session, self.view)

@@ -1,0 +1,206 @@
+"""A vSphere session that retries what is transient, re-logs in once, and names every fault.
+
+All calls to the server go through `Session.call`, so the retry and error policy lives in one
+place: transient transport faults (reset, timeout, HTTP 503) are retried with exponential
+backoff up to a bounded total; `NotAuthenticated` triggers one re-login; anything else becomes
+an `ApiFault` naming the operation and the object.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import socket
+import ssl
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from pyVim import connect as pyvim_connect
+from pyVmomi import Security, vim, vmodl
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from vnettool.errors import ApiFault, AuthenticationFailed, ConnectionFailed
+from vnettool.vsphere.credentials import Credentials
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRY_ATTEMPTS = 6
+RETRY_TOTAL_S = 30.0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Faults worth retrying: the request was fine, the transport or server was not."""
+    if isinstance(
+        exc, (ConnectionError, socket.timeout, TimeoutError, http.client.RemoteDisconnected)
+    ):
+        return True
+    if isinstance(exc, http.client.HTTPException):
+        text = str(exc)
+        return text.startswith(("503", "502", "504")) or isinstance(
+            exc, (http.client.IncompleteRead, http.client.BadStatusLine)
+        )
+    return isinstance(exc, OSError) and not isinstance(exc, ssl.SSLError)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.warning("transient fault (%s), retry %d", type(exc).__name__, state.attempt_number)
+
+
+def fault_name(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if isinstance(exc, vmodl.MethodFault):
+        # pyVmomi class names look like 'vim.fault.ConcurrentAccess'
+        name = exc._wsdlName  # type: ignore[attr-defined]
+    return str(name)
+
+
+def fault_message(exc: BaseException) -> str:
+    msg = getattr(exc, "msg", None) or ""
+    if not msg and getattr(exc, "faultMessage", None):
+        msg = "; ".join(str(m.message) for m in exc.faultMessage if getattr(m, "message", None))  # type: ignore[attr-defined]
+    return str(msg) if msg else str(exc) if not isinstance(exc, vmodl.MethodFault) else ""
+
+
+class Session:
+    """A logged-in connection. Use as a context manager so the session is logged out."""
+
+    def __init__(self, creds: Credentials, si: Any) -> None:
+        self.creds = creds
+        self.si = si
+        self.content: Any = si.RetrieveContent()
+
+    def __repr__(self) -> str:
+        return f"Session({self.creds.user}@{self.creds.host}:{self.creds.port})"
+
+    @property
+    def about(self) -> Any:
+        return self.content.about
+
+    @property
+    def stub(self) -> Any:
+        return self.si._stub
+
+    def call(
+        self, fn: Callable[..., T], *args: Any, op: str = "", obj: str | None = None, **kwargs: Any
+    ) -> T:
+        """Invoke one API method with the session's retry, re-login and fault policy."""
+        op = op or getattr(fn, "__name__", "call")
+        relogged = False
+
+        @retry(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            stop=stop_after_attempt(RETRY_ATTEMPTS) | stop_after_delay(RETRY_TOTAL_S),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        def attempt() -> T:
+            return fn(*args, **kwargs)
+
+        while True:
+            try:
+                return attempt()
+            except vim.fault.NotAuthenticated as exc:
+                if relogged:
+                    raise ApiFault(
+                        op, obj, "NotAuthenticated", "session expired again after re-login"
+                    ) from exc
+                log.info("session expired; logging in again")
+                self.login()
+                relogged = True
+            except vmodl.MethodFault as exc:
+                raise ApiFault(op, obj, fault_name(exc), fault_message(exc)) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                raise ConnectionFailed(
+                    f"{op}{' on ' + obj if obj else ''}: {self.creds.host} unreachable: {exc}"
+                ) from exc
+
+    def login(self) -> None:
+        try:
+            self.content.sessionManager.Login(
+                self.creds.user, self.creds.password.get_secret_value()
+            )
+        except vim.fault.InvalidLogin as exc:
+            raise AuthenticationFailed(
+                f"login to {self.creds.host} as {self.creds.user} refused: wrong user name or password"
+            ) from exc
+
+    def logout(self) -> None:
+        try:
+            pyvim_connect.Disconnect(self.si)
+        except Exception as exc:
+            log.debug("logout failed: %s", exc)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.logout()
+
+
+def _ssl_context(creds: Credentials) -> ssl.SSLContext:
+    if creds.insecure:
+        return ssl._create_unverified_context()
+    return ssl.create_default_context()
+
+
+def connect(creds: Credentials) -> Session:
+    """Log in; TLS is verified unless `insecure`, or pinned to the SHA-256 `thumbprint`."""
+    thumb = creds.thumbprint.replace(":", "").lower() if creds.thumbprint else None
+
+    @retry(
+        retry=retry_if_exception(is_transient),
+        wait=wait_exponential(multiplier=0.2, max=5),
+        stop=stop_after_attempt(RETRY_ATTEMPTS) | stop_after_delay(RETRY_TOTAL_S),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+    def attempt() -> Any:
+        return pyvim_connect.SmartConnect(
+            host=creds.host,
+            port=creds.port,
+            path=creds.path,
+            user=creds.user,
+            pwd=creds.password.get_secret_value(),
+            sslContext=_ssl_context(creds),
+            thumbprint=thumb,
+            connectionPoolTimeout=-1,
+        )
+
+    try:
+        si = attempt()
+    except vim.fault.InvalidLogin as exc:
+        raise AuthenticationFailed(
+            f"login to {creds.host} as {creds.user} refused: wrong user name or password"
+        ) from exc
+    except Security.ThumbprintMismatchException as exc:
+        raise ConnectionFailed(
+            f"TLS certificate of {creds.host}:{creds.port} does not match the pinned thumbprint "
+            f"(expected {exc.expected}, server has {exc.actual}); refusing to connect"
+        ) from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise ConnectionFailed(
+            f"TLS certificate of {creds.host}:{creds.port} is not trusted ({exc.verify_message}). "
+            "Install the CA certificate, pin it with --thumbprint SHA256, or pass --insecure "
+            "if you accept an unverified connection"
+        ) from exc
+    except vmodl.MethodFault as exc:
+        raise ApiFault("Login", creds.host, fault_name(exc), fault_message(exc)) from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise ConnectionFailed(f"cannot reach {creds.host}:{creds.port}: {exc}") from exc
+    return Session(creds, si)

@@ -1,0 +1,100 @@
+"""Where credentials come from: environment, govc's GOVC_URL, the lab profile, or a prompt.
+
+Never from the command line, where they would land in shell history and process listings.
+The password is held as a pydantic SecretStr so no repr, log line or error can show it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from vnettool.errors import ConfigError
+from vnettool.lab.runner import Lab
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    port: int = 443
+    path: str = "/sdk"
+    user: str
+    password: SecretStr
+    thumbprint: str | None = None  # SHA-256, hex with or without colons
+    insecure: bool = False
+    source: str = "unknown"
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}{self.path}"
+
+
+def parse_server(server: str) -> tuple[str, int, str, str | None, str | None]:
+    """host, port, path, user, password from 'host', 'host:port' or a full URL."""
+    if "://" not in server:
+        server = "https://" + server
+    parts = urlsplit(server)
+    if not parts.hostname:
+        raise ConfigError(f"cannot read a host name from server {server!r}")
+    user = unquote(parts.username) if parts.username else None
+    pwd = unquote(parts.password) if parts.password else None
+    return parts.hostname, parts.port or 443, parts.path or "/sdk", user, pwd
+
+
+def resolve(
+    server: str | None = None,
+    *,
+    insecure: bool = False,
+    thumbprint: str | None = None,
+    interactive: bool = True,
+    lab: Lab | None = None,
+) -> Credentials:
+    """Credentials by precedence: VSPHERE_* env, GOVC_URL, the lab profile, a prompt."""
+    env = os.environ
+    server = server or env.get("VSPHERE_SERVER")
+    user = env.get("VSPHERE_USER")
+    pwd = env.get("VSPHERE_PASSWORD")
+    source = "environment"
+    if not server and env.get("GOVC_URL"):
+        server = env["GOVC_URL"]
+        source = "GOVC_URL"
+        user = user or env.get("GOVC_USERNAME")
+        pwd = pwd or env.get("GOVC_PASSWORD")
+        insecure = insecure or env.get("GOVC_INSECURE", "").lower() in ("1", "true")
+    if not server:
+        profile = (lab or Lab()).profile()
+        if profile:
+            server = profile["server"]
+            user = user or profile.get("user")
+            pwd = pwd or profile.get("password")
+            thumbprint = thumbprint or profile.get("thumbprint")
+            source = "lab profile"
+    if not server:
+        raise ConfigError(
+            "no vCenter given: set VSPHERE_SERVER (and VSPHERE_USER / VSPHERE_PASSWORD), "
+            "or GOVC_URL, or start the lab with `vnettool lab start`"
+        )
+    host, port, path, url_user, url_pwd = parse_server(server)
+    user = url_user or user
+    pwd = url_pwd or pwd
+    if not user or pwd is None:
+        if not interactive:
+            raise ConfigError(
+                f"no user name or password for {host}: set VSPHERE_USER and VSPHERE_PASSWORD"
+            )
+        user = user or input(f"User for {host}: ")
+        pwd = getpass.getpass(f"Password for {user}@{host}: ")
+    return Credentials(
+        host=host,
+        port=port,
+        path=path,
+        user=user,
+        password=SecretStr(pwd),
+        thumbprint=thumbprint,
+        insecure=insecure,
+        source=source,
+    )

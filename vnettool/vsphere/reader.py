@@ -1,0 +1,564 @@
+"""Turn the PropertyCollector's raw objects into vnettool's inventory models.
+
+Kept apart from the retrieval so that the paged retrieval, a naive attribute walk (the
+reference in tests and benchmarks) and the live watcher all build models the same way.
+Every access tolerates unset properties: simulators and older hosts leave many of them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from vnettool.models.inventory import (
+    Cluster,
+    Datacenter,
+    DistributedPortGroup,
+    DistributedSwitch,
+    DvPortSetting,
+    DvsHostMember,
+    Host,
+    Inventory,
+    LacpGroup,
+    LinkNeighbor,
+    NiocTraffic,
+    PhysicalNic,
+    PvlanEntry,
+    StandardPortGroup,
+    StandardSwitch,
+    VirtualMachine,
+    VmkernelAdapter,
+    VmNic,
+)
+from vnettool.models.policy import (
+    NetworkPolicy,
+    SecurityPolicy,
+    ShapingPolicy,
+    TeamingPolicy,
+    VlanSpec,
+)
+from vnettool.vsphere.collector import RawObject, moref_id
+
+
+def _get(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if obj is None:
+            return None
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def _val(obj: Any, path: str) -> Any:
+    """Value of a vDS inherited-policy field (`BoolPolicy.value` and friends)."""
+    v = _get(obj, path)
+    return getattr(v, "value", None) if v is not None else None
+
+
+def _int(v: Any) -> int | None:
+    return int(v) if v is not None else None
+
+
+# -- policies ---------------------------------------------------------------------------------
+def host_policy(p: Any) -> NetworkPolicy:
+    if p is None:
+        return NetworkPolicy()
+    sec, shp, team = p.security, p.shapingPolicy, p.nicTeaming
+    order = _get(team, "nicOrder")
+    rolling = _get(team, "rollingOrder")
+    return NetworkPolicy(
+        security=SecurityPolicy(
+            allow_promiscuous=_get(sec, "allowPromiscuous"),
+            mac_changes=_get(sec, "macChanges"),
+            forged_transmits=_get(sec, "forgedTransmits"),
+        ),
+        shaping=ShapingPolicy(
+            enabled=_get(shp, "enabled"),
+            average_bps=_int(_get(shp, "averageBandwidth")),
+            peak_bps=_int(_get(shp, "peakBandwidth")),
+            burst_bytes=_int(_get(shp, "burstSize")),
+        ),
+        teaming=TeamingPolicy(
+            policy=_get(team, "policy"),
+            notify_switches=_get(team, "notifySwitches"),
+            failback=None if rolling is None else not rolling,
+            check_beacon=_get(team, "failureCriteria.checkBeacon"),
+            active_uplinks=list(order.activeNic or []) if order is not None else None,
+            standby_uplinks=list(order.standbyNic or []) if order is not None else None,
+        ),
+    )
+
+
+def vlan_spec(v: Any) -> VlanSpec:
+    if v is None:
+        return VlanSpec()
+    kind = type(v).__name__
+    if "Pvlan" in kind:
+        return VlanSpec(kind="pvlan", pvlan_id=int(v.pvlanId))
+    if "Trunk" in kind:
+        return VlanSpec(kind="trunk", ranges=[(int(r.start), int(r.end)) for r in v.vlanId or []])
+    vid = getattr(v, "vlanId", None)
+    if vid is None or int(vid) == 0:
+        return VlanSpec(kind="none", vlan_id=0)
+    return VlanSpec(kind="vlan", vlan_id=int(vid))
+
+
+def _shaping(s: Any) -> ShapingPolicy:
+    return ShapingPolicy(
+        enabled=_val(s, "enabled"),
+        average_bps=_int(_val(s, "averageBandwidth")),
+        peak_bps=_int(_val(s, "peakBandwidth")),
+        burst_bytes=_int(_val(s, "burstSize")),
+    )
+
+
+def dv_setting(s: Any) -> DvPortSetting:
+    if s is None:
+        return DvPortSetting()
+    mac = _get(s, "macManagementPolicy")
+    if mac is not None:
+        security = SecurityPolicy(
+            allow_promiscuous=_get(mac, "allowPromiscuous"),
+            mac_changes=_get(mac, "macChanges"),
+            forged_transmits=_get(mac, "forgedTransmits"),
+            mac_learning=_get(mac, "macLearningPolicy.enabled"),
+        )
+    else:
+        security = SecurityPolicy(
+            allow_promiscuous=_val(s, "securityPolicy.allowPromiscuous"),
+            mac_changes=_val(s, "securityPolicy.macChanges"),
+            forged_transmits=_val(s, "securityPolicy.forgedTransmits"),
+        )
+    team = _get(s, "uplinkTeamingPolicy")
+    rolling = _val(team, "rollingOrder")
+    order = _get(team, "uplinkPortOrder")
+    return DvPortSetting(
+        vlan=vlan_spec(_get(s, "vlan")),
+        security=security,
+        in_shaping=_shaping(_get(s, "inShapingPolicy")),
+        out_shaping=_shaping(_get(s, "outShapingPolicy")),
+        teaming=TeamingPolicy(
+            policy=_val(team, "policy"),
+            notify_switches=_val(team, "notifySwitches"),
+            failback=None if rolling is None else not rolling,
+            check_beacon=_val(team, "failureCriteria.checkBeacon"),
+            active_uplinks=list(order.activeUplinkPort or []) if order is not None else None,
+            standby_uplinks=list(order.standbyUplinkPort or []) if order is not None else None,
+        ),
+        blocked=_val(s, "blocked"),
+    )
+
+
+# -- assembly ---------------------------------------------------------------------------------
+class Resolver:
+    """Names and ancestry of objects, for turning morefs into human names."""
+
+    def __init__(self, raw: dict[str, RawObject]) -> None:
+        self.raw = raw
+
+    def name(self, moref: str | None) -> str | None:
+        obj = self.raw.get(moref or "")
+        return obj.props.get("name") if obj else None
+
+    def ancestor(self, moref: str, type_name: str) -> RawObject | None:
+        seen = 0
+        cur = self.raw.get(moref)
+        while cur is not None and seen < 64:
+            parent = cur.props.get("parent")
+            if parent is None:
+                return None
+            cur = self.raw.get(moref_id(parent))
+            if cur is not None and cur.type == type_name:
+                return cur
+            seen += 1
+        return None
+
+
+def build_inventory(
+    raw: dict[str, RawObject], vcenter: str = "", api_version: str | None = None, version: str = ""
+) -> Inventory:
+    r = Resolver(raw)
+    by_type: dict[str, list[RawObject]] = {}
+    for obj in raw.values():
+        by_type.setdefault(obj.type, []).append(obj)
+
+    datacenters = [
+        Datacenter(moref=o.moref, name=o.props.get("name", o.moref))
+        for o in by_type.get("Datacenter", [])
+    ]
+    clusters = []
+    for o in by_type.get("ClusterComputeResource", []):
+        dc = r.ancestor(o.moref, "Datacenter")
+        clusters.append(
+            Cluster(
+                moref=o.moref,
+                name=o.props.get("name", o.moref),
+                datacenter=dc.props.get("name", "") if dc else "",
+                drs_enabled=o.props.get("configuration.drsConfig.enabled"),
+                ha_enabled=o.props.get("configuration.dasConfig.enabled"),
+            )
+        )
+
+    dvs_list = by_type.get("DistributedVirtualSwitch", []) + by_type.get(
+        "VmwareDistributedVirtualSwitch", []
+    )
+    dvs_name_by_uuid: dict[str, Any] = {
+        str(o.props.get("uuid")): o.props.get("name") for o in dvs_list
+    }
+    dvpg_by_key: dict[str, RawObject] = {}
+    for o in by_type.get("DistributedVirtualPortgroup", []):
+        dvpg_by_key[str(o.props.get("key") or o.moref)] = o
+
+    inv_hosts: list[Host] = []
+    switches: list[StandardSwitch] = []
+    portgroups: list[StandardPortGroup] = []
+    vmknics: list[VmkernelAdapter] = []
+    host_name: dict[str, str] = {}
+    host_members: dict[str, list[DvsHostMember]] = {}
+    for o in by_type.get("HostSystem", []):
+        h = host_from_raw(o, r, dvpg_by_key, dvs_name_by_uuid)
+        inv_hosts.append(h.host)
+        switches += h.switches
+        portgroups += h.portgroups
+        vmknics += h.vmknics
+        host_name[o.moref] = h.host.name
+        for uuid, member in h.dvs_members.items():
+            host_members.setdefault(uuid, []).append(member)
+
+    dvses = [
+        dvs_from_raw(o, r, host_name, host_members.get(o.props.get("uuid", ""), []))
+        for o in dvs_list
+    ]
+    dvs_by_moref = {d.moref: d for d in dvses}
+    uplink_pgs = {
+        moref_id(m) for o in dvs_list for m in _get(o.props.get("config"), "uplinkPortgroup") or []
+    }
+    dvpgs = [
+        dvpg_from_raw(o, dvs_by_moref, uplink_pgs)
+        for o in by_type.get("DistributedVirtualPortgroup", [])
+    ]
+    cluster_of_host = {h.name: h.cluster for h in inv_hosts}
+    vms = [
+        vm_from_raw(o, host_name, cluster_of_host, dvpg_by_key)
+        for o in by_type.get("VirtualMachine", [])
+    ]
+
+    def srt(items: Iterable[Any]) -> list[Any]:
+        return sorted(items, key=lambda x: x.identity())
+
+    return Inventory(
+        vcenter=vcenter,
+        api_version=api_version,
+        version=version,
+        datacenters=srt(datacenters),
+        clusters=srt(clusters),
+        hosts=srt(inv_hosts),
+        standard_switches=srt(switches),
+        standard_port_groups=srt(portgroups),
+        distributed_switches=srt(dvses),
+        distributed_port_groups=srt(dvpgs),
+        vmkernel_adapters=srt(vmknics),
+        vms=srt(vms),
+    )
+
+
+class HostParts:
+    def __init__(self) -> None:
+        self.host: Host
+        self.switches: list[StandardSwitch] = []
+        self.portgroups: list[StandardPortGroup] = []
+        self.vmknics: list[VmkernelAdapter] = []
+        self.dvs_members: dict[str, DvsHostMember] = {}
+
+
+def _pnic(host: str, p: Any) -> PhysicalNic:
+    speed = _get(p, "linkSpeed")
+    neighbors: list[LinkNeighbor] = []
+    # Some servers (and our lab) expose CDP/LLDP hints directly on the pNIC.
+    return PhysicalNic(
+        host=host,
+        device=p.device,
+        mac=_get(p, "mac"),
+        driver=_get(p, "driver"),
+        pci=_get(p, "pci"),
+        link_up=speed is not None,
+        speed_mb=_int(_get(speed, "speedMb")),
+        full_duplex=_get(speed, "duplex"),
+        neighbors=neighbors,
+    )
+
+
+def _short_pnic(key: str) -> str:
+    return key.rsplit("-", 1)[-1] if key.startswith("key-vim.host.PhysicalNic-") else key
+
+
+def host_from_raw(
+    o: RawObject, r: Resolver, dvpg_by_key: dict[str, RawObject], dvs_name_by_uuid: dict[str, Any]
+) -> HostParts:
+    p = o.props
+    name = p.get("name", o.moref)
+    parts = HostParts()
+    parent = p.get("parent")
+    cluster = None
+    if parent is not None and getattr(parent, "_wsdlName", "") == "ClusterComputeResource":
+        cluster = r.name(moref_id(parent))
+    dc = r.ancestor(o.moref, "Datacenter")
+    net = p.get("config.network")
+    pnics = [_pnic(name, x) for x in (_get(net, "pnic") or [])]
+    parts.host = Host(
+        moref=o.moref,
+        name=name,
+        datacenter=dc.props.get("name") if dc else None,
+        cluster=cluster,
+        connection_state=str(p.get("runtime.connectionState") or "connected"),
+        power_state=p.get("runtime.powerState"),
+        maintenance=bool(p.get("runtime.inMaintenanceMode")),
+        version=p.get("config.product.version"),
+        build=p.get("config.product.build"),
+        pnics=pnics,
+        vms=sorted(moref_id(v) for v in p.get("vm") or []),
+    )
+    for sw in _get(net, "vswitch") or []:
+        bridge = _get(sw, "spec.bridge")
+        uplinks = list(getattr(bridge, "nicDevice", None) or []) or [
+            _short_pnic(k) for k in sw.pnic or []
+        ]
+        parts.switches.append(
+            StandardSwitch(
+                host=name,
+                name=sw.name,
+                mtu=_int(_get(sw, "mtu")),
+                num_ports=_int(_get(sw, "spec.numPorts") or _get(sw, "numPorts")),
+                uplinks=uplinks,
+                policy=host_policy(_get(sw, "spec.policy")),
+                portgroups=sorted(
+                    k.split("-", 2)[-1] if k.startswith("key-vim.host.PortGroup-") else k
+                    for k in sw.portgroup or []
+                ),
+            )
+        )
+    for pg in _get(net, "portgroup") or []:
+        spec = pg.spec
+        parts.portgroups.append(
+            StandardPortGroup(
+                host=name,
+                name=spec.name,
+                switch=spec.vswitchName,
+                vlan_id=int(spec.vlanId or 0),
+                policy=host_policy(spec.policy),
+                effective=host_policy(_get(pg, "computedPolicy")),
+            )
+        )
+    services: dict[str, list[str]] = {}
+    for nc in p.get("config.virtualNicManagerInfo.netConfig") or []:
+        key_to_dev = {c.key: c.device for c in nc.candidateVnic or []}
+        for sel in nc.selectedVnic or []:
+            dev = key_to_dev.get(sel) or sel.rsplit("-", 1)[-1]
+            services.setdefault(dev, []).append(nc.nicType)
+    for v in _get(net, "vnic") or []:
+        spec = v.spec
+        dvp = _get(spec, "distributedVirtualPort")
+        ip = _get(spec, "ip")
+        parts.vmknics.append(
+            VmkernelAdapter(
+                host=name,
+                device=v.device,
+                portgroup=v.portgroup or None,
+                dvs_uuid=_get(dvp, "switchUuid"),
+                dv_portgroup_key=_get(dvp, "portgroupKey"),
+                dv_port=_get(dvp, "portKey"),
+                mac=_get(spec, "mac"),
+                ip=_get(ip, "ipAddress") or None,
+                netmask=_get(ip, "subnetMask") or None,
+                dhcp=bool(_get(ip, "dhcp")),
+                mtu=_int(_get(spec, "mtu")),
+                netstack=_get(spec, "netStackInstanceKey"),
+                services=sorted(services.get(v.device, [])),
+            )
+        )
+    for ps in _get(net, "proxySwitch") or []:
+        uplink_of_port = {kv.key: kv.value for kv in _get(ps, "uplinkPort") or []}
+        mapping: dict[str, str] = {}
+        for spec in _get(ps, "spec.backing.pnicSpec") or []:
+            mapping[spec.pnicDevice] = uplink_of_port.get(
+                spec.uplinkPortKey, spec.uplinkPortKey or ""
+            )
+        for dev in ps.pnic or []:
+            mapping.setdefault(_short_pnic(dev), "")
+        parts.dvs_members[ps.dvsUuid] = DvsHostMember(host=name, pnics=mapping)
+    return parts
+
+
+def dvs_from_raw(
+    o: RawObject, r: Resolver, host_name: dict[str, str], members_from_hosts: list[DvsHostMember]
+) -> DistributedSwitch:
+    p = o.props
+    cfg = p.get("config")
+    name = p.get("name", o.moref)
+    dc = r.ancestor(o.moref, "Datacenter")
+    pvlans = [
+        PvlanEntry(
+            dvs=name,
+            primary_id=int(e.primaryVlanId),
+            secondary_id=int(e.secondaryVlanId),
+            type=e.pvlanType,
+        )
+        for e in (_get(cfg, "pvlanConfig") or [])
+    ]
+    lags = [
+        LacpGroup(
+            dvs=name,
+            name=g.name,
+            key=_get(g, "key"),
+            mode=_get(g, "mode"),
+            uplink_count=_int(_get(g, "uplinkNum")),
+            load_balance=_get(g, "loadbalanceAlgorithm"),
+            uplink_names=list(_get(g, "uplinkName") or []),
+        )
+        for g in (_get(cfg, "lacpGroupConfig") or [])
+    ]
+    nioc = []
+    for t in _get(cfg, "infrastructureTrafficResourceConfig") or []:
+        alloc = _get(t, "allocationInfo")
+        limit = _get(alloc, "limit")
+        nioc.append(
+            NiocTraffic(
+                key=t.key,
+                shares=_int(_get(alloc, "shares.shares")),
+                level=_get(alloc, "shares.level"),
+                limit_mbps=None if limit is None or limit < 0 else int(limit),
+                reservation_mbps=_int(_get(alloc, "reservation")),
+            )
+        )
+    members: dict[str, DvsHostMember] = {m.host: m for m in members_from_hosts}
+    for hm in _get(cfg, "host") or []:
+        hname = host_name.get(moref_id(_get(hm, "config.host")))
+        if hname is None:
+            continue
+        if hname not in members:
+            mapping = {
+                s.pnicDevice: s.uplinkPortKey or ""
+                for s in _get(hm, "config.backing.pnicSpec") or []
+            }
+            members[hname] = DvsHostMember(host=hname, pnics=mapping, status=_get(hm, "status"))
+        elif _get(hm, "status"):
+            members[hname] = members[hname].model_copy(update={"status": _get(hm, "status")})
+    ldp = _get(cfg, "linkDiscoveryProtocolConfig")
+    return DistributedSwitch(
+        moref=o.moref,
+        name=name,
+        uuid=p.get("uuid") or _get(cfg, "uuid") or "",
+        datacenter=dc.props.get("name") if dc else None,
+        version=_get(cfg, "productInfo.version"),
+        config_version=_get(cfg, "configVersion"),
+        max_mtu=_int(_get(cfg, "maxMtu")),
+        description=_get(cfg, "description"),
+        contact=_get(cfg, "contact.name"),
+        uplink_names=list(_get(cfg, "uplinkPortPolicy.uplinkPortName") or []),
+        ldp_protocol=_get(ldp, "protocol"),
+        ldp_operation=_get(ldp, "operation"),
+        nioc_enabled=_get(cfg, "networkResourceManagementEnabled"),
+        nioc=nioc,
+        lacp_api_version=_get(cfg, "lacpApiVersion"),
+        default_port=dv_setting(_get(cfg, "defaultPortConfig")),
+        pvlans=sorted(pvlans, key=lambda e: (e.primary_id, e.secondary_id)),
+        lags=lags,
+        hosts=sorted(members.values(), key=lambda m: m.host),
+    )
+
+
+_OVERRIDES = (
+    "blockOverrideAllowed",
+    "shapingOverrideAllowed",
+    "vendorConfigOverrideAllowed",
+    "livePortMovingAllowed",
+    "portConfigResetAtDisconnect",
+    "networkResourcePoolOverrideAllowed",
+    "trafficFilterOverrideAllowed",
+    "vlanOverrideAllowed",
+    "uplinkTeamingOverrideAllowed",
+    "securityPolicyOverrideAllowed",
+    "ipfixOverrideAllowed",
+    "macManagementOverrideAllowed",
+)
+
+
+def dvpg_from_raw(
+    o: RawObject, dvs_by_moref: dict[str, DistributedSwitch], uplink_pgs: set[str]
+) -> DistributedPortGroup:
+    p = o.props
+    cfg = p.get("config")
+    dvs_mo = _get(cfg, "distributedVirtualSwitch")
+    dvs = dvs_by_moref.get(moref_id(dvs_mo))
+    pol = _get(cfg, "policy")
+    overrides = {k: bool(getattr(pol, k)) for k in _OVERRIDES if getattr(pol, k, None) is not None}
+    key = str(p.get("key") or _get(cfg, "key") or o.moref)
+    uplink = o.moref in uplink_pgs
+    return DistributedPortGroup(
+        moref=o.moref,
+        key=key,
+        name=p.get("name", o.moref),
+        dvs=dvs.name if dvs else "",
+        dvs_uuid=dvs.uuid if dvs else None,
+        config_version=_get(cfg, "configVersion"),
+        uplink=uplink,
+        binding=_get(cfg, "type"),
+        num_ports=_int(_get(cfg, "numPorts")),
+        auto_expand=_get(cfg, "autoExpand"),
+        description=_get(cfg, "description"),
+        setting=dv_setting(_get(cfg, "defaultPortConfig")),
+        override_allowed=overrides,
+    )
+
+
+def vm_from_raw(
+    o: RawObject,
+    host_name: dict[str, str],
+    cluster_of_host: dict[str, str | None],
+    dvpg_by_key: dict[str, RawObject],
+) -> VirtualMachine:
+    p = o.props
+    host = (
+        host_name.get(moref_id(p.get("runtime.host")))
+        if p.get("runtime.host") is not None
+        else None
+    )
+    nics: list[VmNic] = []
+    for d in p.get("config.hardware.device") or []:
+        if not hasattr(d, "macAddress") or not hasattr(d, "addressType"):
+            continue
+        backing = d.backing
+        network = _get(backing, "deviceName")
+        port = _get(backing, "port")
+        dvs_uuid = pg_key = port_key = None
+        if port is not None:
+            dvs_uuid, pg_key, port_key = port.switchUuid, port.portgroupKey, _get(port, "portKey")
+            pg = dvpg_by_key.get(pg_key or "")
+            network = pg.props.get("name") if pg else pg_key
+        elif _get(backing, "network") is not None and network is None:
+            network = moref_id(backing.network)
+        nics.append(
+            VmNic(
+                key=int(d.key),
+                label=_get(d, "deviceInfo.label") or f"nic{d.key}",
+                type=type(d).__name__.rsplit(".", 1)[-1].replace("Virtual", "").lower(),
+                mac=d.macAddress,
+                connected=bool(_get(d, "connectable.connected")),
+                start_connected=bool(_get(d, "connectable.startConnected")),
+                network=network,
+                dvs_uuid=dvs_uuid,
+                dv_portgroup_key=pg_key,
+                dv_port=port_key,
+            )
+        )
+    return VirtualMachine(
+        moref=o.moref,
+        name=p.get("name", o.moref),
+        host=host,
+        cluster=cluster_of_host.get(host) if host else None,
+        power_state=str(p["runtime.powerState"])
+        if p.get("runtime.powerState") is not None
+        else None,
+        template=bool(p.get("config.template")),
+        guest_os=p.get("config.guestFullName"),
+        nics=nics,
+    )
