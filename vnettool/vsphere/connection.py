@@ -38,7 +38,12 @@ RETRY_TOTAL_S = 30.0
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Faults worth retrying: the request was fine, the transport or server was not."""
+    """Faults worth retrying: the request was fine, the transport or server was not.
+
+    A refused connection is not retried: nothing listens there, and waiting will not help.
+    """
+    if isinstance(exc, ConnectionRefusedError):
+        return False
     if isinstance(
         exc, (ConnectionError, socket.timeout, TimeoutError, http.client.RemoteDisconnected)
     ):

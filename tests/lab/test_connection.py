@@ -1,0 +1,172 @@
+"""Connecting to the lab: TLS verification and pinning, re-login, transient faults, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from tests.conftest import RunningLab
+from tests.lab.faultproxy import FaultProxy
+from vnettool.errors import ApiFault, ConnectionFailed
+from vnettool.lab.runner import LAB_PASSWORD, Lab
+from vnettool.vsphere.connection import connect
+from vnettool.vsphere.credentials import Credentials
+
+pytestmark = pytest.mark.lab
+
+
+def _control(lab: RunningLab, path: str) -> dict[str, object]:
+    req = urllib.request.Request(
+        lab.state.control.rstrip("/") + "/" + path, data=b"{}", method="POST"
+    )
+    with urllib.request.urlopen(req, context=ssl._create_unverified_context(), timeout=10) as r:
+        return dict(json.loads(r.read() or b"{}"))
+
+
+def test_pinned_thumbprint_connects(lab: RunningLab) -> None:
+    with lab.session() as s:
+        assert s.about.apiType == "VirtualCenter"
+
+
+def test_thumbprint_mismatch_is_refused(lab: RunningLab) -> None:
+    wrong = "AB:" * 31 + "AB"
+    with pytest.raises(ConnectionFailed, match="does not match the pinned thumbprint"):
+        lab.session(thumbprint=wrong)
+
+
+def test_untrusted_certificate_refused_without_insecure(lab: RunningLab) -> None:
+    with pytest.raises(ConnectionFailed, match="--insecure"):
+        lab.session(thumbprint=None)
+    with lab.session(thumbprint=None, insecure=True) as s:
+        assert s.content.about.name
+
+
+def test_unreachable_host_is_a_clear_error() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+
+    from tests.conftest import RunningLab as _  # noqa: F401 - keeps fixtures import explicit
+
+    creds = Credentials(
+        host="127.0.0.1", port=port, user="u", password=SecretStr("p"), insecure=True
+    )
+    with pytest.raises(ConnectionFailed, match=f"cannot reach 127.0.0.1:{port}"):
+        connect(creds)
+
+
+def test_session_expiry_relogs_in_once(lab: RunningLab) -> None:
+    with lab.session() as s:
+        first_key = s.content.sessionManager.currentSession.key
+        _control(lab, "sessions/expire")
+        # The next call hits NotAuthenticated, re-logs in and succeeds.
+        now = s.call(s.si.CurrentTime, op="CurrentTime")
+        assert now is not None
+        # A new session was created by the re-login.
+        assert s.content.sessionManager.currentSession.key != first_key
+
+
+def test_503_burst_is_retried(lab: RunningLab, tmp_path: Path) -> None:
+    proxy = FaultProxy(lab.state.host_port, tmp_path)
+    try:
+        with connect(lab.credentials(port=proxy.port, thumbprint=None, insecure=True)) as s:
+            proxy.fail_503 = 3
+            t = s.call(s.si.CurrentTime, op="CurrentTime")
+            assert t is not None
+            assert proxy.fail_503 == 0
+            proxy.drop = 2
+            assert s.call(s.si.CurrentTime, op="CurrentTime") is not None
+            assert proxy.drop == 0
+    finally:
+        proxy.close()
+
+
+def test_persistent_503_gives_up_with_named_operation(
+    lab: RunningLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vnettool.vsphere.connection as conn
+
+    monkeypatch.setattr(conn, "RETRY_TOTAL_S", 2.0)
+    proxy = FaultProxy(lab.state.host_port, tmp_path)
+    try:
+        with connect(lab.credentials(port=proxy.port, thumbprint=None, insecure=True)) as s:
+            proxy.fail_503 = 10_000
+            with pytest.raises((ConnectionFailed, ApiFault), match="CurrentTime"):
+                s.call(s.si.CurrentTime, op="CurrentTime")
+            proxy.fail_503 = 0
+    finally:
+        proxy.close()
+
+
+def _cli(
+    lab: RunningLab, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    e = os.environ | lab.env() | (env or {})
+    for var in ("VSPHERE_SERVER", "VSPHERE_USER", "VSPHERE_PASSWORD", "GOVC_URL"):
+        if var not in (env or {}):
+            e.pop(var, None)
+    return subprocess.run(
+        ["vnettool", *args], capture_output=True, text=True, env=e, timeout=300, check=False
+    )
+
+
+def test_cli_inventory_json_uses_lab_profile(lab: RunningLab) -> None:
+    out = _cli(lab, "inventory", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    for key in (
+        "hosts",
+        "standard_switches",
+        "standard_port_groups",
+        "distributed_switches",
+        "distributed_port_groups",
+        "vmkernel_adapters",
+        "vms",
+    ):
+        assert data[key], key
+        assert all("name" in o for o in data[key]) or key in ("vmkernel_adapters",)
+    assert len(data["hosts"]) == 8
+    assert LAB_PASSWORD not in out.stdout + out.stderr
+
+
+def test_cli_wrong_password_exit_code_2(lab: RunningLab) -> None:
+    host = lab.state.host_port
+    out = _cli(
+        lab,
+        "inventory",
+        "--insecure",
+        env={
+            "VSPHERE_SERVER": f"https://{host}/sdk",
+            "VSPHERE_USER": "administrator@vsphere.local",
+            "VSPHERE_PASSWORD": "definitely-wrong",
+        },
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "wrong user name or password" in out.stderr
+    assert "definitely-wrong" not in out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_lab_start_twice_and_stop_leaves_nothing(tmp_path: Path) -> None:
+    before = {p.name for p in Path("/tmp").glob("govcsim-*")}
+    lab = Lab(tmp_path / "lab")
+    st1, started1 = lab.start()
+    st2, started2 = lab.start()
+    assert started1 and not started2 and st1.pid == st2.pid
+    assert lab.stop()
+    assert (
+        not Path(f"/proc/{st1.pid}").exists()
+        or "Z" in Path(f"/proc/{st1.pid}/stat").read_text().split(")")[1][:3]
+    )
+    assert not lab.state_file.exists() and not lab.profile_file.exists()
+    after = {p.name for p in Path("/tmp").glob("govcsim-*")}
+    assert after <= before
