@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vnettool import __version__
-from vnettool.cli import inventory, lab
+from vnettool.cli import inventory, lab, playbook
 from vnettool.cli.common import setup_logging
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 app.add_typer(lab.app, name="lab")
 app.command("inventory")(inventory.inventory)
+app.command("run")(playbook.run)
+app.add_typer(playbook.app, name="playbook")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,194 @@
+"""`vnettool run`, `vnettool playbook schema|validate`: scripted playbooks from the shell.
+
+Validation always completes before anything connects or runs: a playbook with an error
+exits 1 with every error listed as ``file:line:col: message`` and nothing is applied.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vnettool.cli.common import (
+    InsecureOpt,
+    JsonOpt,
+    ServerOpt,
+    ThumbprintOpt,
+    console,
+    err_console,
+    handle_errors,
+    session_for,
+)
+from vnettool.playbook.errors import PlaybookError
+
+app = typer.Typer(help="Playbook tools: JSON Schema for editors, offline validation.")
+
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option("--var", "-e", help="Set a variable: NAME=VALUE (repeatable; YAML scalar)"),
+]
+TagsOpt = Annotated[
+    str | None, typer.Option("--tags", "-t", help="Only steps with one of these tags (a,b)")
+]
+SkipTagsOpt = Annotated[
+    str | None, typer.Option("--skip-tags", help="Skip steps with one of these tags (a,b)")
+]
+
+STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "skipped": "cyan"}
+
+
+def _vars(options: list[str] | None) -> dict[str, Any]:
+    from vnettool.playbook.loader import parse_var_option
+
+    return dict(parse_var_option(o) for o in options or [])
+
+
+def _split(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def _report_invalid(exc: PlaybookError, as_json: bool) -> None:
+    if as_json:
+        typer.echo(
+            json.dumps({"valid": False, "errors": [i.as_dict() for i in exc.issues]}, indent=1)
+        )
+    else:
+        for issue in exc.issues:
+            err_console.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+        n = len(exc.issues)
+        err_console.print(
+            f"[bold red]playbook is invalid[/] ({n} error{'s' if n != 1 else ''}); nothing was run"
+        )
+    raise typer.Exit(1)
+
+
+@handle_errors
+def run(
+    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file")],
+    check: Annotated[
+        bool, typer.Option("--check", help="Plan configure steps; run only read-only steps")
+    ] = False,
+    tags: TagsOpt = None,
+    skip_tags: SkipTagsOpt = None,
+    var: VarOpt = None,
+    as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Run a playbook's steps in order. Exit 0 = ok, 1 = failed/invalid, 2 = changes pending
+    (under --check)."""
+    from vnettool.playbook import run as run_playbook
+    from vnettool.playbook import validate
+    from vnettool.playbook.runner import StepResult
+
+    try:
+        variables = _vars(var)
+        validate(playbook, variables)  # offline first: no connection for a broken file
+    except PlaybookError as exc:
+        _report_invalid(exc, as_json)
+    with session_for(server, insecure, thumbprint) as session:
+        from vnettool.inventory import collect
+
+        inventory = collect(session)
+        try:
+            vp = validate(playbook, variables, inventory=inventory)
+        except PlaybookError as exc:
+            _report_invalid(exc, as_json)
+        first = [inventory]
+
+        def cached(s: Any) -> Any:
+            return first.pop() if first else collect(s)
+
+        def show(r: StepResult) -> None:
+            if as_json:
+                return
+            style = STATUS_STYLE.get(r.status, "")
+            host = f" [{r.host}]" if r.host else ""
+            console.print(
+                f"[{style}]{r.status:<8}[/] {r.name}{host}  [dim]{r.location}[/]  {r.message}",
+                highlight=False,
+            )
+            for line in r.details[:50]:
+                console.print(f"           {line}", markup=False, highlight=False)
+            if len(r.details) > 50:
+                console.print(f"           … {len(r.details) - 50} more", highlight=False)
+
+        mode = " (check mode: nothing is changed)" if check else ""
+        if not as_json:
+            console.print(f"[bold]PLAY[/] {vp.playbook.name or playbook}{mode}", highlight=False)
+        report = run_playbook(
+            vp,
+            session,
+            check=check,
+            tags=_split(tags),
+            skip_tags=_split(skip_tags),
+            collect=cached,
+            on_result=show,
+        )
+    if as_json:
+        out = {"playbook": str(playbook), "name": vp.playbook.name, **report.as_dict()}
+        typer.echo(json.dumps(out, indent=1))
+    else:
+        parts = [
+            f"[{STATUS_STYLE[s]}]{s}={report.count(s)}[/]"
+            for s in ("ok", "changed", "failed", "skipped")
+        ]
+        console.print("[bold]RECAP[/] " + "  ".join(parts))
+        if check and report.count("changed"):
+            console.print("changes pending (exit code 2)")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("schema")
+@handle_errors
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to a file instead of stdout")
+    ] = None,
+) -> None:
+    """Print the playbook JSON Schema (for yaml-language-server and other editors)."""
+    from vnettool.playbook.schema import schema_text
+
+    text = schema_text()
+    if out:
+        out.write_text(text)
+        console.print(f"schema written to {out}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command("validate")
+@handle_errors
+def validate_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Playbook files")],
+    var: VarOpt = None,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory", "-i", help="Also check references against a saved snapshot (JSON)"
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check playbooks without connecting; every error as file:line:col. Exit 1 if invalid."""
+    from vnettool.models.inventory import Inventory
+    from vnettool.playbook import validate
+
+    inv = Inventory.load(inventory) if inventory else None
+    issues = []
+    for f in files:
+        try:
+            vp = validate(f, _vars(var), inventory=inv)
+            if not as_json:
+                n = len(vp.playbook.steps)
+                console.print(f"[green]ok[/] {f}: {n} step{'s' if n != 1 else ''}", highlight=False)
+        except PlaybookError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        _report_invalid(PlaybookError(issues), as_json)
+    if as_json:
+        typer.echo(json.dumps({"valid": True, "errors": []}))

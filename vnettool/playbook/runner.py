@@ -1,0 +1,202 @@
+"""Run a validated playbook: steps in order, loops expanded per host, a recap at the end.
+
+The runner is reached only with a `ValidPlaybook` — nothing runs until the whole file (and
+its includes) validated, including the checks that need the inventory. Under ``--check``
+configure steps are planned, not applied, and only read-only steps run; the exit code says
+whether changes are pending (2), something failed (1) or all is in state (0), as for `plan`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from vnettool.errors import VnetError
+from vnettool.models.inventory import Inventory
+from vnettool.playbook.actions import (
+    ACTIONS,
+    StepContext,
+    StepOutcome,
+    _merge,
+    hosts_in_scope,
+)
+from vnettool.playbook.loader import Variables, _Issues
+from vnettool.playbook.steps import READ_ONLY_KINDS, Step
+from vnettool.playbook.validate import ValidPlaybook
+
+
+@dataclass
+class StepResult:
+    """One line of the recap: a step (or one host of a looped step) and its outcome."""
+
+    index: int
+    name: str
+    kind: str
+    location: str
+    status: str
+    message: str = ""
+    host: str | None = None
+    details: list[str] = field(default_factory=list)
+    changes: int = 0
+    duration_s: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "name": self.name,
+            "kind": self.kind,
+            "location": self.location,
+            "host": self.host,
+            "status": self.status,
+            "message": self.message,
+            "details": self.details,
+            "changes": self.changes,
+            "duration_s": round(self.duration_s, 3),
+            "data": self.data,
+        }
+
+
+@dataclass
+class RunReport:
+    check: bool
+    results: list[StepResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        if self.count("failed"):
+            return 1
+        if self.check and self.count("changed"):
+            return 2
+        return 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "recap": {s: self.count(s) for s in ("ok", "changed", "failed", "skipped")},
+            "exit_code": self.exit_code,
+            "steps": [r.as_dict() for r in self.results],
+        }
+
+
+def selected(step: Step, tags: Collection[str], skip_tags: Collection[str]) -> bool:
+    """Ansible's rule: with --tags a step runs if it shares a tag (or is tagged 'always')."""
+    own = set(step.tags)
+    if skip_tags and own & set(skip_tags):
+        return False
+    if not tags:
+        return True
+    return bool(own & (set(tags) | {"always"}))
+
+
+def _expand(vp: ValidPlaybook, index: int, host: str) -> Step:
+    """The step with ``${host}`` bound (it validated with the placeholder in place)."""
+    issues = _Issues()
+    variables = Variables({"host": host}, {}, vp.marks, issues)
+    raw = variables.substitute(vp.data["steps"][index], ("steps", index), frozenset())
+    return Step.model_validate(raw)
+
+
+def run(
+    vp: ValidPlaybook,
+    session: Any,
+    *,
+    check: bool,
+    tags: Collection[str] = (),
+    skip_tags: Collection[str] = (),
+    collect: Callable[[Any], Inventory] | None = None,
+    on_result: Callable[[StepResult], None] | None = None,
+) -> RunReport:
+    """Run every selected step in order; stop at the first failure (the rest are skipped)."""
+    if collect is None:
+        from vnettool.inventory import collect as collect_inventory
+
+        collect = collect_inventory
+    report = RunReport(check=check)
+    inventory: Inventory | None = None
+    failed = False
+    pb = vp.playbook
+
+    def emit(r: StepResult) -> None:
+        report.results.append(r)
+        if on_result:
+            on_result(r)
+
+    for i, step in enumerate(pb.steps):
+        title = step.title(i)
+        where = vp.step_location(i)
+        base = StepResult(i, title, step.kind, where, "skipped")
+        if not selected(step, tags, skip_tags):
+            continue
+        if failed:
+            base.message = "not run: an earlier step failed"
+            emit(base)
+            continue
+        if check and step.kind not in READ_ONLY_KINDS and step.kind not in CHECKABLE:
+            base.message = "not run under --check (it changes vSphere)"
+            emit(base)
+            continue
+        if inventory is None:
+            inventory = collect(session)
+        runs: list[tuple[str | None, Step]] = [(None, step)]
+        if step.loop is not None:
+            scope = _merge(pb.target, step.loop)
+            hosts = [h.name for h in hosts_in_scope(inventory, scope)]
+            runs = []
+            for h in hosts:
+                try:
+                    runs.append((h, _expand(vp, i, h)))
+                except ValidationError as exc:
+                    emit(
+                        StepResult(
+                            i,
+                            title,
+                            step.kind,
+                            where,
+                            "failed",
+                            f"invalid with host={h}: {exc.errors()[0]['msg']}",
+                            host=h,
+                        )
+                    )
+                    failed = True
+            if not hosts:
+                emit(StepResult(i, title, step.kind, where, "skipped", "loop matched no host"))
+        for host, concrete in runs:
+            if inventory is None:
+                inventory = collect(session)
+            ctx = StepContext(session, inventory, check, pb.target, host)
+            started = time.monotonic()
+            try:
+                outcome = ACTIONS[concrete.kind](ctx, concrete)
+            except VnetError as exc:
+                outcome = StepOutcome("failed", str(exc))
+            result = StepResult(
+                i,
+                title,
+                concrete.kind,
+                where,
+                outcome.status,
+                outcome.message,
+                host,
+                outcome.details,
+                outcome.changes,
+                time.monotonic() - started,
+                outcome.data,
+            )
+            emit(result)
+            if outcome.status == "failed":
+                failed = True
+            if outcome.status == "changed" and not check:
+                inventory = None  # re-read before the next step looks at vSphere
+    return report
+
+
+# Kinds that change vSphere but have a meaningful --check form (plan / dry run).
+CHECKABLE = frozenset({"configure", "rebalance"})
