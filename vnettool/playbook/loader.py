@@ -70,6 +70,19 @@ class Marks:
                 if p[:n] == src:
                     mine[dst + p[n:]] = loc
 
+    def by_step(self) -> dict[int, list[tuple[bool, KeyPath, Location]]]:
+        """Marks under ``steps[i]`` grouped by i, as (is_key, path below the step, location)."""
+        out: dict[int, list[tuple[bool, KeyPath, Location]]] = {}
+        for is_key, table in ((False, self.value), (True, self.key)):
+            for p, loc in table.items():
+                if len(p) >= 2 and p[0] == "steps" and isinstance(p[1], int):
+                    out.setdefault(p[1], []).append((is_key, p[2:], loc))
+        return out
+
+    def put_step(self, index: int, marks: list[tuple[bool, KeyPath, Location]]) -> None:
+        for is_key, rest, loc in marks:
+            (self.key if is_key else self.value)[("steps", index, *rest)] = loc
+
 
 @dataclass
 class Document:
@@ -140,8 +153,16 @@ def _yaml_issue(exc: Exception, text: str, name: str) -> PlaybookIssue:
     if isinstance(exc, MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "YAML syntax error").strip()
+        context = (exc.context or "").strip()
         if exc.context and exc.problem:
-            problem = f"{problem} ({exc.context.strip()})"
+            problem = f"{problem} ({context})"
+        # At the end of the file, or for a key without ':', the useful place is where the
+        # unfinished construct started (the opening quote or bracket, the bare key).
+        unfinished = "end of stream" in problem or "<stream end>" in problem
+        if exc.context_mark is not None and (unfinished or "simple key" in context):
+            mark = exc.context_mark
+            if unfinished:
+                problem = f"{context} that is never closed ({exc.problem.strip()})"
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         return PlaybookIssue(Location(name, line, col), f"YAML syntax error: {problem}")
     if isinstance(exc, ReaderError):
@@ -191,7 +212,7 @@ class _Converter:
         if isinstance(node, TaggedScalar):
             self.issues.add(
                 self.marks.at(path),
-                f"YAML tag {node.tag.value!s} is not supported",
+                f"YAML tag {str(node.tag.value).replace('tag:yaml.org,2002:', '!!')} is not supported",
                 path,
                 hint="remove the tag; playbooks use plain YAML",
             )
@@ -207,6 +228,16 @@ class _Converter:
         if isinstance(node, float):
             return float(node)
         if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                self.issues.add(
+                    self.marks.at(path),
+                    "string holds an invalid escape (a lone UTF-16 surrogate)",
+                    path,
+                    hint="write the character itself or use \\UXXXXXXXX",
+                )
+                return ""
             return str(node)
         if isinstance(node, (dt.date, dt.datetime)):
             return node.isoformat()
@@ -300,6 +331,14 @@ def parse_text(text: str | bytes, name: str = "<playbook>") -> Document:
             ]
         )
     root = docs[0] if docs else None
+    if root is None:
+        raise PlaybookError(
+            [
+                PlaybookIssue(
+                    Location(name, *_first_content(text)), "playbook is empty", expected="a mapping"
+                )
+            ]
+        )
     issues = _Issues()
     conv = _Converter(name, issues)
     conv.marks.value[()] = Location(name, *_first_content(text))
@@ -382,6 +421,9 @@ def resolve_includes(
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         return
+    if not any(isinstance(s, dict) and "include" in s for s in data["steps"]):
+        return
+    own = doc.marks.by_step()
     here = (doc.path.resolve(),) if doc.path else ()
     stack = stack + here
     base_dir = doc.path.parent if doc.path else (base or Path.cwd())
@@ -395,7 +437,7 @@ def resolve_includes(
     for i, step in enumerate(data["steps"]):
         inc = step.get("include") if isinstance(step, dict) else None
         if not isinstance(step, dict) or "include" not in step:
-            new_marks.graft(doc.marks, ("steps", i), ("steps", len(new_steps)))
+            new_marks.put_step(len(new_steps), own.get(i, []))
             new_steps.append(step)
             continue
         where = doc.marks.at(("steps", i, "include"))
@@ -412,7 +454,12 @@ def resolve_includes(
         if not isinstance(inc, str) or not inc.strip():
             issues.add(where, "include needs a file name", ("steps", i, "include"), "a string")
             continue
-        target = (base_dir / inc).resolve()
+        try:
+            target = (base_dir / inc).resolve()
+            exists = target.is_file()
+        except (OSError, ValueError, UnicodeError):
+            issues.add(where, f"{inc!r} is not a usable file name", ("steps", i, "include"))
+            continue
         if target in stack:
             chain = " → ".join(p.name for p in (*stack[stack.index(target) :], target))
             issues.add(where, f"include cycle: {chain}", ("steps", i, "include"))
@@ -420,7 +467,7 @@ def resolve_includes(
         if len(stack) >= MAX_INCLUDE_DEPTH:
             issues.add(where, "includes nested too deeply", ("steps", i, "include"))
             continue
-        if not target.is_file():
+        if not exists:
             issues.add(where, f"included file {inc!r} not found", ("steps", i, "include"))
             continue
         try:
@@ -428,7 +475,6 @@ def resolve_includes(
         except PlaybookError as exc:
             issues.items.extend(exc.issues)
             continue
-        sub_steps_path: KeyPath
         if isinstance(sub.data, list):
             sub.data = {"steps": sub.data}
             sub.marks = _reroot(sub.marks, ("steps",))
@@ -447,7 +493,6 @@ def resolve_includes(
                 expected="steps, vars, name, description",
             )
         resolve_includes(sub, issues, stack)
-        sub_steps_path = ("steps",)
         # Variables of an included file are defaults; the including playbook's win.
         sub_vars = sub.data.get("vars")
         if isinstance(sub_vars, dict) and isinstance(data.get("vars", {}), dict):
@@ -459,11 +504,12 @@ def resolve_includes(
                     doc.marks.graft(sub.marks, ("vars", k), ("vars", k))
             data["vars"] = merged
         extra_tags = step.get("tags")
+        theirs = sub.marks.by_step()
         for j, sub_step in enumerate(sub.data["steps"]):
             if isinstance(sub_step, dict) and isinstance(extra_tags, list):
                 tags = sub_step.get("tags")
                 sub_step["tags"] = [*tags, *extra_tags] if isinstance(tags, list) else extra_tags
-            new_marks.graft(sub.marks, (*sub_steps_path, j), ("steps", len(new_steps)))
+            new_marks.put_step(len(new_steps), theirs.get(j, []))
             new_steps.append(sub_step)
     data["steps"] = new_steps
     doc.marks = new_marks

@@ -396,6 +396,12 @@ def validate(
         available = unavailable_reason
     loaded = load_data(source, variables, name=name, environ=environ)
     pb, issues = _structure(loaded)
+    # A value that still holds an unresolved ${...} or lost its includes fails validation only
+    # as a consequence; report the cause, not the echo.
+    causes = {i.path for i in loaded.issues}
+    issues = [
+        i for i in issues if i.path not in causes and not (loaded.issues and i.path == ("steps",))
+    ]
     issues = loaded.issues + issues + availability_issues(loaded.data, loaded.marks, available)
     if pb is not None:
         issues += semantic_issues(pb, loaded.data, loaded.marks, inventory)

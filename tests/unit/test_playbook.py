@@ -1,0 +1,242 @@
+"""Playbook language: variables, includes, loops, tags, huge inputs, schema, assert/snapshot.
+
+The assert and snapshot actions and the runner are pure over an `Inventory`; these tests use
+the corpus's saved inventory snapshot (a real Inventory document, not a mock).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from vnettool.models.inventory import Inventory
+from vnettool.playbook import PlaybookError, run, validate
+from vnettool.playbook.loader import MAX_BYTES, parse_var_option
+from vnettool.playbook.schema import playbook_schema, schema_text
+
+CORPUS = Path(__file__).parent / "playbook_corpus"
+ROOT = Path(__file__).parents[2]
+
+
+def only_core(kind: str) -> str | None:
+    return None if kind in ("assert", "snapshot") else "not in this build"
+
+
+@pytest.fixture
+def inventory() -> Inventory:
+    return Inventory.load(CORPUS / "inventory.json")
+
+
+def write(tmp: Path, name: str, text: str) -> Path:
+    p = tmp / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    return p
+
+
+# -- huge and deep inputs ---------------------------------------------------------------------
+
+
+def test_file_over_the_size_limit_is_refused_at_1_1(tmp_path: Path) -> None:
+    p = tmp_path / "huge.yml"
+    p.write_text("steps:\n" + "  - snapshot: {path: a.json}\n" * (MAX_BYTES // 26 + 10))
+    started = time.monotonic()
+    with pytest.raises(PlaybookError) as info:
+        validate(p, available=only_core)
+    issue = info.value.issues[0]
+    assert (issue.location.line, issue.location.col) == (1, 1)
+    assert "limited to" in issue.message
+    assert time.monotonic() - started < 5  # refused before parsing
+
+
+def test_error_on_the_last_line_of_a_long_playbook(tmp_path: Path) -> None:
+    n = 5000
+    body = "".join(f"  - snapshot: {{path: s{i}.json}}\n" for i in range(n))
+    p = write(tmp_path, "long.yml", "steps:\n" + body + "  - snapshot: {path: x, pth: y}\n")
+    with pytest.raises(PlaybookError) as info:
+        validate(p, available=only_core)
+    [issue] = info.value.issues
+    assert (issue.location.line, issue.location.col) == (n + 2, 25)
+    assert issue.hint == "did you mean 'path'?"
+
+
+def test_deep_nesting_and_alias_bombs_are_located_errors() -> None:
+    with pytest.raises(PlaybookError) as info:
+        validate("steps: " + "[" * 200 + "]" * 200, available=only_core)
+    assert "nested" in str(info.value)
+    bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+        for p, c in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    with pytest.raises(PlaybookError) as info:
+        validate(bomb, available=only_core)
+    assert "expands to more than" in str(info.value)
+
+
+def test_all_errors_are_reported_at_once() -> None:
+    text = (
+        "steps:\n"
+        "  - snapshto: {path: a}\n"
+        "  - assert:\n"
+        "      that: [{portgroup: {name: a, vlan: 9999}}]\n"
+        "  - snapshot: {path: '${nope}'}\n"
+    )
+    with pytest.raises(PlaybookError) as info:
+        validate(text, name="all.yml", available=only_core)
+    lines = [(i.location.line, i.location.col) for i in info.value.issues]
+    assert lines == [(2, 5), (4, 42), (5, 23)]
+    assert str(info.value).splitlines()[1].startswith("all.yml:2:5: unknown key 'snapshto'")
+
+
+# -- variables ----------------------------------------------------------------------------------
+
+
+def test_variables_keep_their_type_and_interpolate() -> None:
+    text = (
+        "vars: {vlan: 100, site: lab, base: 'reports/${site}'}\n"
+        "steps:\n"
+        "  - assert: {that: [{portgroup: {name: 'pg-${site}', vlan: '${vlan}'}}]}\n"
+        "  - snapshot: {path: '${base}/${env.SNAPDIR:-snaps}/x-$${literal}.json'}\n"
+    )
+    vp = validate(text, available=only_core, environ={})
+    cond = vp.playbook.steps[0].assert_.that[0].portgroup  # type: ignore[union-attr]
+    assert cond is not None and cond.vlan == 100 and cond.name == "pg-lab"
+    assert vp.playbook.steps[1].snapshot.path == "reports/lab/snaps/x-${literal}.json"  # type: ignore[union-attr]
+
+
+def test_cli_vars_override_playbook_vars_and_env_is_read() -> None:
+    text = (
+        "vars: {vlan: 100}\n"
+        "steps:\n"
+        "  - assert: {that: [{portgroup: {name: '${env.PG}', vlan: '${vlan}'}}]}\n"
+    )
+    key, value = parse_var_option("vlan=200")
+    vp = validate(text, {key: value}, available=only_core, environ={"PG": "VM Network"})
+    cond = vp.playbook.steps[0].assert_.that[0].portgroup  # type: ignore[union-attr]
+    assert cond is not None and (cond.name, cond.vlan) == ("VM Network", 200)
+
+
+def test_var_option_parsing() -> None:
+    assert parse_var_option("n=5") == ("n", 5)
+    assert parse_var_option("flag=true") == ("flag", True)
+    assert parse_var_option("name=a=b") == ("name", "a=b")
+    with pytest.raises(PlaybookError):
+        parse_var_option("novalue")
+    with pytest.raises(PlaybookError):
+        parse_var_option("env.X=1")
+
+
+# -- includes -----------------------------------------------------------------------------------
+
+
+def test_include_splices_steps_with_their_own_locations_and_tags(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "common/checks.yml",
+        "vars: {vlan: 7}\nsteps:\n  - name: inner\n    tags: [inner]\n"
+        "    assert: {that: [{portgroup: {name: a, vlan: '${vlan}'}}]}\n",
+    )
+    main = write(
+        tmp_path,
+        "main.yml",
+        "steps:\n  - snapshot: {path: a.json}\n  - include: common/checks.yml\n    tags: [outer]\n"
+        "  - snapshot: {path: b.json}\n",
+    )
+    vp = validate(main, available=only_core)
+    names = [s.kind for s in vp.playbook.steps]
+    assert names == ["snapshot", "assert", "snapshot"]
+    assert vp.playbook.steps[1].tags == ["inner", "outer"]
+    cond = vp.playbook.steps[1].assert_.that[0].portgroup  # type: ignore[union-attr]
+    assert cond is not None and cond.vlan == 7
+    assert vp.step_location(1).endswith("checks.yml:3:5")
+    assert vp.step_location(2).endswith("main.yml:5:5")
+
+
+# -- JSON Schema ----------------------------------------------------------------------------------
+
+
+def test_schema_forbids_unknown_keys_and_names_every_step_kind() -> None:
+    schema = playbook_schema()
+    step = schema["$defs"]["Step"]
+    assert step["additionalProperties"] is False
+    for kind in ("configure", "audit", "latency", "rebalance", "appliance", "assert", "snapshot"):
+        assert kind in step["properties"]
+    assert schema["required"] == ["steps"]
+
+
+def test_committed_schema_is_current() -> None:
+    committed = ROOT / "docs" / "playbook.schema.json"
+    assert committed.read_text() == schema_text(), (
+        "run: vnettool playbook schema -o docs/playbook.schema.json"
+    )
+    json.loads(committed.read_text())
+
+
+# -- assert, snapshot, runner --------------------------------------------------------------------
+
+
+def test_assert_reports_each_failing_host(inventory: Inventory, tmp_path: Path) -> None:
+    text = (
+        "target: {cluster: DC0_C0}\n"
+        "steps:\n"
+        "  - name: vmotion on 100\n"
+        "    assert:\n"
+        "      that:\n"
+        "        - portgroup: {name: vMotion, vlan: 100}\n"
+        "        - vmknic: {service: vmotion, mtu: 9000}\n"
+        "        - switch: {name: vSwitch0, mtu: 1500, min_uplinks: 2}\n"
+        "        - pvlan: {dvs: DC0_DVS, primary: 100, secondary: 101, type: isolated}\n"
+        "        - hosts: {min: 2, max: 2}\n"
+        "  - name: VM Network on 200\n"
+        "    assert: {that: [{portgroup: {name: VM Network, vlan: 200}}]}\n"
+        "  - snapshot: {path: never.json}\n"
+    )
+    vp = validate(text, available=only_core, inventory=inventory)
+    report = run(vp, None, check=False, collect=lambda _s: inventory)
+    first, second, third = report.results
+    assert first.status == "ok" and "5 conditions hold on 2 host(s)" in first.message
+    assert second.status == "failed"
+    assert second.details == [
+        "DC0_C0_H0: 'VM Network' is on VLAN 0, expected 200",
+        "DC0_C0_H1: 'VM Network' is on VLAN 0, expected 200",
+    ]
+    assert third.status == "skipped" and "earlier step failed" in third.message
+    assert report.exit_code == 1
+
+
+def test_loop_runs_once_per_host_and_tags_select(inventory: Inventory, tmp_path: Path) -> None:
+    out = tmp_path / "snaps"
+    text = (
+        "steps:\n"
+        f"  - loop: {{cluster: DC0_C1}}\n    tags: [save]\n    snapshot: {{path: '{out}/${{host}}.json'}}\n"
+        "  - tags: [check]\n    assert: {that: [{hosts: {min: 100}}]}\n"
+    )
+    vp = validate(text, available=only_core, inventory=inventory)
+    report = run(vp, None, check=True, tags=["save"], collect=lambda _s: inventory)
+    assert [(r.host, r.status) for r in report.results] == [
+        ("DC0_C1_H0", "ok"),
+        ("DC0_C1_H1", "ok"),
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["DC0_C1_H0.json", "DC0_C1_H1.json"]
+    saved = Inventory.load(out / "DC0_C1_H0.json")
+    assert len(saved.hosts) == len(inventory.hosts)
+    assert report.exit_code == 0
+    skipped = run(vp, None, check=True, skip_tags=["save"], collect=lambda _s: inventory)
+    assert [r.status for r in skipped.results] == ["failed"]
+
+
+def test_unavailable_step_kinds_are_rejected_not_ignored() -> None:
+    from vnettool.playbook.actions import unavailable_reason
+
+    text = "steps:\n  - snapshot: {path: a}\n  - appliance: {action: deploy, name: fw}\n"
+    reason = unavailable_reason("appliance")
+    if reason is None:
+        pytest.skip("appliances are part of this build")
+    with pytest.raises(PlaybookError) as info:
+        validate(text, name="a.yml")
+    [issue] = info.value.issues
+    assert str(issue).startswith("a.yml:3:5: step kind 'appliance' is not available yet")
+    assert reason in str(issue)
