@@ -7,6 +7,8 @@ the corpus's saved inventory snapshot (a real Inventory document, not a mock).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -240,3 +242,49 @@ def test_unavailable_step_kinds_are_rejected_not_ignored() -> None:
     [issue] = info.value.issues
     assert str(issue).startswith("a.yml:3:5: step kind 'appliance' is not available yet")
     assert reason in str(issue)
+
+
+# -- the CLI, as users run it (validation needs no vCenter) ---------------------------------------
+
+
+def vnettool_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("VSPHERE_SERVER", "GOVC_URL")}
+    env["VNETTOOL_HOME"] = str(cwd / ".no-lab")
+    return subprocess.run(
+        ["uv", "run", "--project", str(ROOT), "vnettool", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_misspelled_key_on_line_12_exits_1_with_one_located_suggestion(tmp_path: Path) -> None:
+    pb = tmp_path / "vmotion.yml"
+    pb.write_text((CORPUS / "unknown-line-12.yml").read_text())
+    proc = vnettool_cli("run", "vmotion.yml", cwd=tmp_path)
+    assert proc.returncode == 1
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("vmotion.yml:")]
+    assert errors == [
+        "vmotion.yml:12:20: unknown key 'servcie' at steps[0].assert.that[1].vmknic.servcie;"
+        " did you mean 'service'?"
+    ]
+    assert "nothing was run" in proc.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_validate_json_and_schema_commands(tmp_path: Path) -> None:
+    proc = vnettool_cli(
+        "playbook", "validate", str(CORPUS / "type-hosts-min-word.yml"), "--json", cwd=tmp_path
+    )
+    assert proc.returncode == 1
+    [err] = json.loads(proc.stdout)["errors"]
+    assert (err["line"], err["column"], err["path"]) == (5, 18, "steps[0].assert.that[0].hosts.min")
+    assert err["expected"] == "an integer"
+    ok = vnettool_cli("playbook", "validate", str(ROOT / "playbooks" / "site.yml"), cwd=tmp_path)
+    assert ok.returncode == 0 and "3 steps" in ok.stdout
+    schema = vnettool_cli("playbook", "schema", cwd=tmp_path)
+    assert schema.returncode == 0
+    assert json.loads(schema.stdout) == playbook_schema()

@@ -108,12 +108,14 @@ def run(
                 return
             style = STATUS_STYLE.get(r.status, "")
             host = f" [{r.host}]" if r.host else ""
+            msg = f" - {r.message}" if r.message else ""
             console.print(
-                f"[{style}]{r.status:<8}[/] {r.name}{host}  [dim]{r.location}[/]  {r.message}",
+                f"[{style}]{r.status:<8}[/] {r.name}{host}{msg}  [dim]({r.location})[/]",
                 highlight=False,
+                soft_wrap=True,
             )
             for line in r.details[:50]:
-                console.print(f"           {line}", markup=False, highlight=False)
+                console.print(f"           {line}", markup=False, highlight=False, soft_wrap=True)
             if len(r.details) > 50:
                 console.print(f"           … {len(r.details) - 50} more", highlight=False)
 

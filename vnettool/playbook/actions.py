@@ -235,7 +235,7 @@ def run_assert(ctx: StepContext, body: AssertBody) -> StepOutcome:
         return StepOutcome("failed", msg, details=fails, data={"failures": fails})
     return StepOutcome(
         "ok",
-        f"{n} condition{'s' if n != 1 else ''} hold on {len(hosts)} host(s)",
+        f"{n} condition{'s hold' if n != 1 else ' holds'} on {len(hosts)} host(s)",
         data={"hosts": len(hosts)},
     )
 
