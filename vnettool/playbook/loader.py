@@ -515,6 +515,28 @@ def resolve_includes(
     doc.marks = new_marks
 
 
+# Top-level keys of a desired-state document (the configuration engine's YAML). A file with
+# one of them and no `steps` is a one-step playbook: `configure:` with the whole document, so
+# `vnettool run --check FILE` plans the same files `vnettool plan FILE` reads.
+DESIRED_STATE_KEYS = frozenset(
+    {
+        "standard_switches",
+        "standard_port_groups",
+        "vmkernel_adapters",
+        "distributed_switches",
+        "distributed_port_groups",
+        "dv_portgroups",
+        "pvlans",
+        "lags",
+        "absent",
+    }
+)
+
+
+def is_desired_state(data: Any) -> bool:
+    return isinstance(data, dict) and "steps" not in data and bool(DESIRED_STATE_KEYS & set(data))
+
+
 def _reroot(marks: Marks, prefix: KeyPath) -> Marks:
     out = Marks(file=marks.file)
     out.value = {prefix + p: v for p, v in marks.value.items()}
@@ -719,6 +741,10 @@ def load_data(
                 )
             ]
         )
+    if is_desired_state(doc.data):
+        doc.data = {"steps": [{"configure": doc.data}]}
+        doc.marks = _reroot(doc.marks, ("steps", 0, "configure"))
+        doc.marks.value[("steps", 0)] = doc.marks.value[()]
     resolve_includes(doc, issues)
     data: dict[str, Any] = doc.data
     defined = data.get("vars")
