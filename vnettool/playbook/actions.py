@@ -96,7 +96,7 @@ def unavailable_reason(kind: str) -> str | None:
 # -- scope ------------------------------------------------------------------------------------
 
 
-def _merge(target: Scope | None, scope: Scope | None) -> Scope:
+def merge_scope(target: Scope | None, scope: Scope | None) -> Scope:
     """A step's scope refines the playbook target field by field."""
     base = target.model_dump() if target else {}
     base.update({k: v for k, v in (scope.model_dump() if scope else {}).items() if v is not None})
@@ -222,7 +222,7 @@ def _check(inv: Inventory, hosts: list[Host], cond: Condition) -> list[str]:
 
 
 def run_assert(ctx: StepContext, body: AssertBody) -> StepOutcome:
-    scope = _merge(ctx.target, body.scope)
+    scope = merge_scope(ctx.target, body.scope)
     if ctx.host is not None:
         scope = scope.model_copy(update={"hosts": ctx.host})
     hosts = hosts_in_scope(ctx.inventory, scope)

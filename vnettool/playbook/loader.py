@@ -94,7 +94,7 @@ class Document:
     path: Path | None = None
 
 
-class _Issues:
+class IssueList:
     def __init__(self) -> None:
         self.items: list[PlaybookIssue] = []
 
@@ -179,7 +179,7 @@ def _yaml_issue(exc: Exception, text: str, name: str) -> PlaybookIssue:
 class _Converter:
     """ruamel round-trip nodes → plain data + marks, bounded in size and depth."""
 
-    def __init__(self, name: str, issues: _Issues) -> None:
+    def __init__(self, name: str, issues: IssueList) -> None:
         self.name = name
         self.issues = issues
         self.marks = Marks(file=name)
@@ -339,7 +339,7 @@ def parse_text(text: str | bytes, name: str = "<playbook>") -> Document:
                 )
             ]
         )
-    issues = _Issues()
+    issues = IssueList()
     conv = _Converter(name, issues)
     conv.marks.value[()] = Location(name, *_first_content(text))
     try:
@@ -411,7 +411,7 @@ def read_file(path: Path, name: str | None = None) -> Document:
 
 
 def resolve_includes(
-    doc: Document, issues: _Issues, stack: tuple[Path, ...] = (), base: Path | None = None
+    doc: Document, issues: IssueList, stack: tuple[Path, ...] = (), base: Path | None = None
 ) -> None:
     """Replace each ``- include: FILE`` step with the steps of FILE, marks and all.
 
@@ -588,7 +588,7 @@ class Variables:
         defined: dict[str, Any],
         overrides: dict[str, Any],
         marks: Marks,
-        issues: _Issues,
+        issues: IssueList,
         environ: Mapping[str, str] | None = None,
         lines: Mapping[str, list[str]] | None = None,
     ) -> None:
@@ -729,7 +729,7 @@ def load_data(
         doc = read_file(source, name or _shown(source))
     else:
         doc = parse_text(source, name or "<playbook>")
-    issues = _Issues()
+    issues = IssueList()
     if not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else f"a {type(doc.data).__name__} value"
         raise PlaybookError(

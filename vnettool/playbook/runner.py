@@ -21,10 +21,10 @@ from vnettool.playbook.actions import (
     ACTIONS,
     StepContext,
     StepOutcome,
-    _merge,
     hosts_in_scope,
+    merge_scope,
 )
-from vnettool.playbook.loader import Variables, _Issues
+from vnettool.playbook.loader import IssueList, Variables
 from vnettool.playbook.steps import READ_ONLY_KINDS, Step
 from vnettool.playbook.validate import ValidPlaybook
 
@@ -98,7 +98,7 @@ def selected(step: Step, tags: Collection[str], skip_tags: Collection[str]) -> b
 
 def _expand(vp: ValidPlaybook, index: int, host: str) -> Step:
     """The step with ``${host}`` bound (it validated with the placeholder in place)."""
-    issues = _Issues()
+    issues = IssueList()
     variables = Variables({"host": host}, {}, vp.marks, issues)
     raw = variables.substitute(vp.data["steps"][index], ("steps", index), frozenset())
     return Step.model_validate(raw)
@@ -147,7 +147,7 @@ def run(
             inventory = collect(session)
         runs: list[tuple[str | None, Step]] = [(None, step)]
         if step.loop is not None:
-            scope = _merge(pb.target, step.loop)
+            scope = merge_scope(pb.target, step.loop)
             hosts = [h.name for h in hosts_in_scope(inventory, scope)]
             runs = []
             for h in hosts:
