@@ -1,7 +1,10 @@
 """The playbook JSON Schema, for editors (yaml-language-server) and CI linters.
 
 Generated from the same pydantic models that validate playbooks, so the editor's completion
-and the runner's validation can never disagree about which keys exist.
+and the runner's validation cannot disagree about which keys exist. Two adjustments make it
+describe the file *as written*, which is what an editor sees: a ``${variable}`` is accepted
+wherever a number, boolean or enumerated value goes (it is substituted before validation),
+and a step may be an ``include:``.
 """
 
 from __future__ import annotations
@@ -9,13 +12,48 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from vnettool.playbook.steps import Playbook
+from vnettool.playbook.steps import IncludeStep, Playbook
 
 SCHEMA_ID = "https://vnettool.dev/schema/playbook.json"
+VARIABLE = {
+    "type": "string",
+    "pattern": r"^\s*\$\{[^}]+\}\s*$",
+    "description": "A ${variable} substituted before validation",
+}
+TYPED = frozenset({"integer", "number", "boolean"})
+
+
+def _allow_variables(node: Any) -> Any:
+    """Walk a schema (and only schemas: not the name maps of properties or $defs)."""
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        if k in ("properties", "$defs", "patternProperties") and isinstance(v, dict):
+            out[k] = {name: _allow_variables(sub) for name, sub in v.items()}
+        elif k in ("items", "additionalProperties", "not") and isinstance(v, dict):
+            out[k] = _allow_variables(v)
+        elif k in ("anyOf", "allOf", "oneOf", "prefixItems") and isinstance(v, list):
+            out[k] = [_allow_variables(sub) for sub in v]
+        else:
+            out[k] = v
+    typed = isinstance(out.get("type"), str) and out["type"] in TYPED
+    if typed or "enum" in out or "const" in out:
+        keep = {k: v for k, v in out.items() if k in ("title", "description", "default")}
+        inner = {k: v for k, v in out.items() if k not in keep}
+        return {**keep, "anyOf": [inner, VARIABLE]}
+    return out
 
 
 def playbook_schema() -> dict[str, Any]:
     schema = Playbook.model_json_schema(by_alias=True, mode="validation")
+    include = IncludeStep.model_json_schema(by_alias=True, mode="validation")
+    defs = schema.setdefault("$defs", {})
+    defs["IncludeStep"] = {k: v for k, v in include.items() if k != "$defs"}
+    schema["properties"]["steps"]["items"] = {
+        "anyOf": [{"$ref": "#/$defs/Step"}, {"$ref": "#/$defs/IncludeStep"}]
+    }
+    schema = _allow_variables(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

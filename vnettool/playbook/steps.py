@@ -287,6 +287,14 @@ class Step(Strict):
         return self.name or f"{self.kind} #{index + 1}"
 
 
+class IncludeStep(Strict):
+    """``- include: FILE`` — replaced by the file's steps while loading (see loader); this
+    model exists so the JSON Schema (and so editors) know the form."""
+
+    include: Name = Field(description="Path relative to this file")
+    tags: list[Name] = Field(default_factory=list, description="Added to every included step")
+
+
 class Playbook(Strict):
     """A list of steps run in order against a target, after the whole file validates."""
 
