@@ -22,6 +22,7 @@ from vnettool.cli.common import (
     handle_errors,
     session_for,
 )
+from vnettool.errors import ConfigError
 from vnettool.playbook.errors import PlaybookError
 
 app = typer.Typer(help="Playbook tools: JSON Schema for editors, offline validation.")
@@ -180,7 +181,12 @@ def validate_cmd(
     from vnettool.models.inventory import Inventory
     from vnettool.playbook import validate
 
-    inv = Inventory.load(inventory) if inventory else None
+    inv = None
+    if inventory:
+        try:
+            inv = Inventory.load(inventory)
+        except (OSError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+            raise ConfigError(f"cannot read inventory snapshot {inventory}: {exc}") from None
     issues = []
     for f in files:
         try:

@@ -711,6 +711,8 @@ class Loaded:
     variables: dict[str, Any]
     issues: list[PlaybookIssue] = field(default_factory=list)
     """Problems found while loading (includes, variables); validation reports them too."""
+    wrapped: bool = False
+    """The file was a desired-state document, run as one configure step."""
 
 
 def load_data(
@@ -741,7 +743,8 @@ def load_data(
                 )
             ]
         )
-    if is_desired_state(doc.data):
+    wrapped = is_desired_state(doc.data)
+    if wrapped:
         doc.data = {"steps": [{"configure": doc.data}]}
         doc.marks = _reroot(doc.marks, ("steps", 0, "configure"))
         doc.marks.value[("steps", 0)] = doc.marks.value[()]
@@ -775,4 +778,11 @@ def load_data(
         else:
             data[key] = variables.substitute(data[key], (key,), frozenset())
     resolved = {k: variables.get(k, Location("--var", 1, 1), ())[1] for k in variables.raw}
-    return Loaded(data=data, marks=doc.marks, lines=lines, variables=resolved, issues=issues.items)
+    return Loaded(
+        data=data,
+        marks=doc.marks,
+        lines=lines,
+        variables=resolved,
+        issues=issues.items,
+        wrapped=wrapped,
+    )

@@ -9,7 +9,9 @@ when one is given, against the inventory.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -139,14 +141,18 @@ def issue_from_error(
             marks.at(path, key=True), f"missing required key {missing!r}", (*path, missing)
         )
     expected = EXPECTED.get(kind)
+    hint = None
     if kind == "literal_error":
         expected = f"one of {ctx.get('expected')}"
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        guess = did_you_mean(str(err.get("input")), options)
+        hint = f"did you mean {guess!r}?" if guess else None
     msg = err["msg"]
     if kind.endswith(("_type", "_parsing")) or kind == "literal_error":
         msg = f"wrong value {_short(err.get('input'))}"
     elif kind in ("too_short", "too_long"):
         msg = f"{msg} (got {len(err.get('input') or [])})" if "items" in msg else msg
-    return PlaybookIssue(marks.at(path), msg, path, expected=expected)
+    return PlaybookIssue(marks.at(path), msg, path, expected=expected, hint=hint)
 
 
 def _structure(loaded: Loaded) -> tuple[Playbook | None, list[PlaybookIssue]]:
@@ -380,6 +386,14 @@ def availability_issues(
     return out
 
 
+def _unwrap_path(issue: PlaybookIssue) -> PlaybookIssue:
+    """In a desired-state document, show paths as the user wrote them (no steps[0].configure)."""
+    prefix = ("steps", 0, "configure")
+    if issue.path[:3] == prefix:
+        return dataclasses.replace(issue, path=issue.path[3:])
+    return issue
+
+
 def validate(
     source: Path | str | bytes,
     variables: Mapping[str, Any] | None = None,
@@ -406,6 +420,8 @@ def validate(
     if pb is not None:
         issues += semantic_issues(pb, loaded.data, loaded.marks, inventory)
     if issues:
+        if loaded.wrapped:
+            issues = [_unwrap_path(i) for i in issues]
         raise PlaybookError(_dedupe(issues))
     assert pb is not None
     return ValidPlaybook(pb, loaded.marks, loaded.data, loaded.variables)
