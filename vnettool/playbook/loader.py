@@ -478,6 +478,10 @@ def resolve_includes(
         if isinstance(sub.data, list):
             sub.data = {"steps": sub.data}
             sub.marks = _reroot(sub.marks, ("steps",))
+        elif is_desired_state(sub.data):
+            sub.data = {"steps": [{"configure": sub.data}]}
+            sub.marks = _reroot(sub.marks, ("steps", 0, "configure"))
+            sub.marks.value[("steps", 0)] = sub.marks.value[()]
         if not isinstance(sub.data, dict) or not isinstance(sub.data.get("steps"), list):
             issues.add(
                 sub.marks.at(()),
@@ -504,6 +508,15 @@ def resolve_includes(
                     doc.marks.graft(sub.marks, ("vars", k), ("vars", k))
             data["vars"] = merged
         extra_tags = step.get("tags")
+        if extra_tags is not None and not (
+            isinstance(extra_tags, list) and all(isinstance(t, str) and t for t in extra_tags)
+        ):
+            issues.add(
+                doc.marks.at(("steps", i, "tags")),
+                f"wrong value {extra_tags!r}",
+                ("steps", i, "tags"),
+                expected="a list of tag names",
+            )
         theirs = sub.marks.by_step()
         for j, sub_step in enumerate(sub.data["steps"]):
             if isinstance(sub_step, dict) and isinstance(extra_tags, list):
