@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -158,3 +159,37 @@ def test_adversarial_inputs(tmp_path: Path) -> None:
         "a: 2001-12-14t21:59:43.10-05:00\nsteps: []\n",
     ):
         check(source)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.lists(st.integers(0, 4), max_size=3),  # which files each file includes
+        min_size=1,
+        max_size=5,
+    ),
+    st.lists(st.sampled_from(["", "tags: [x]", "tags: x", "bogus: 1"]), min_size=5, max_size=5),
+)
+def test_any_include_graph_gives_valid_or_playbook_error(
+    tmp_path_factory: pytest.TempPathFactory, graph: list[list[int]], extras: list[str]
+) -> None:
+    """Random include graphs (cycles, self-includes, missing files, bad include keys)."""
+    d = tmp_path_factory.mktemp("inc")
+    for i, includes in enumerate(graph):
+        lines = ["steps:", "  - snapshot: {path: a.json}"]
+        for j in includes:
+            lines.append(f"  - include: f{j}.yml")
+            if extras[j]:
+                lines.append(f"    {extras[j]}")
+        (d / f"f{i}.yml").write_text("\n".join(lines) + "\n")
+    try:
+        vp = validate(d / "f0.yml", available=only_core, environ={})
+    except PlaybookError as exc:
+        assert exc.issues
+        texts = "\n".join(map(str, exc.issues))
+        if 0 in graph[0]:  # f0 includes itself
+            assert "include cycle: f0.yml → f0.yml" in texts
+    else:
+        assert all(s.kind == "snapshot" for s in vp.playbook.steps)
