@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from vnettool.models.inventory import Inventory
 from vnettool.playbook import PlaybookError, run, validate
@@ -288,3 +289,52 @@ def test_validate_json_and_schema_commands(tmp_path: Path) -> None:
     schema = vnettool_cli("playbook", "schema", cwd=tmp_path)
     assert schema.returncode == 0
     assert json.loads(schema.stdout) == playbook_schema()
+
+
+# -- configure bodies against a desired-state model ------------------------------------------------
+
+
+class _PortGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    switch: str
+    vlan: int = 0
+
+
+class _Desired(BaseModel):
+    """A desired-state model shaped like issue 5's document (what the engine will provide)."""
+
+    model_config = ConfigDict(extra="forbid")
+    standard_port_groups: list[_PortGroup] = []
+
+
+def test_configure_bodies_are_validated_with_located_errors_and_suggestions(
+    tmp_path: Path,
+) -> None:
+    pb = write(
+        tmp_path,
+        "cfg.yml",
+        "steps:\n"
+        "  - configure:\n"
+        "      standard_port_groups:\n"
+        "        - name: pg-web\n"
+        "          swtich: vSwitch1\n"
+        "          vlan: ten\n",
+    )
+    with pytest.raises(PlaybookError) as info:
+        validate(pb, desired=_Desired, available=lambda _k: None, name="cfg.yml")
+    rendered = [str(i) for i in info.value.issues]
+    assert rendered == [
+        "cfg.yml:4:11: missing required key 'switch' at steps[0].configure.standard_port_groups[0].switch",
+        "cfg.yml:5:11: unknown key 'swtich' at steps[0].configure.standard_port_groups[0].swtich;"
+        " did you mean 'switch'?",
+        "cfg.yml:6:17: wrong value 'ten' at steps[0].configure.standard_port_groups[0].vlan"
+        " (expected an integer)",
+    ]
+
+
+def test_schema_embeds_the_desired_state_model_for_editors() -> None:
+    schema = playbook_schema(_Desired)
+    configure = schema["$defs"]["Step"]["properties"]["configure"]
+    ref = configure["anyOf"][0]["$ref"].split("/")[-1]
+    assert "standard_port_groups" in schema["$defs"][ref]["properties"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vnettool.models.inventory import Host, Inventory
+from vnettool.playbook.configure import contract_gap, plan_and_apply
 from vnettool.playbook.steps import (
     AssertBody,
     Condition,
@@ -59,10 +60,6 @@ def _modules_exist(*names: str) -> bool:
 
 # Each optional kind: the modules it needs, and what to tell the user while they are missing.
 REQUIREMENTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "configure": (
-        ("vnettool.models.desired", "vnettool.engine.apply"),
-        "the configuration engine (vnettool.engine, issue 5) is not part of this build",
-    ),
     "audit": (
         ("vnettool.audit.run",),
         "the audit (vnettool.audit, issue 8) is not part of this build",
@@ -84,6 +81,8 @@ REQUIREMENTS: dict[str, tuple[tuple[str, ...], str]] = {
 
 def unavailable_reason(kind: str) -> str | None:
     """None when the step kind can run here; otherwise why not."""
+    if kind == "configure":
+        return contract_gap()
     if kind not in ACTIONS:
         req = REQUIREMENTS.get(kind)
         return req[1] if req else f"no implementation for {kind!r}"
@@ -254,9 +253,35 @@ def run_snapshot(ctx: StepContext, body: SnapshotBody) -> StepOutcome:
     )
 
 
+def run_configure(ctx: StepContext, step: Step) -> StepOutcome:
+    """Plan; under --check stop there ("changed" = changes pending, exit code 2)."""
+    plan, results = plan_and_apply(
+        step.configure or {}, ctx.inventory, ctx.session, check=ctx.check
+    )
+    lines = [c.summary() for c in plan.changes]
+    n = len(plan.changes)
+    if plan.empty:
+        return StepOutcome("ok", "in desired state (empty plan)")
+    if ctx.check:
+        return StepOutcome("changed", f"{n} change(s) pending", details=lines, changes=n)
+    failed = [r for r in results if r.failed]
+    changed = sum(1 for r in results if r.changed)
+    details = [
+        f"{'FAILED' if r.failed else 'changed' if r.changed else 'ok'}: {r.change.summary()}"
+        + (f" ({r.error})" if r.error else "")
+        for r in results
+    ]
+    if failed:
+        return StepOutcome(
+            "failed", f"{len(failed)} of {n} change(s) failed", details=details, changes=changed
+        )
+    return StepOutcome("changed", f"{changed} change(s) applied", details=details, changes=changed)
+
+
 Action = Callable[[StepContext, Step], StepOutcome]
 
 ACTIONS: dict[str, Action] = {
+    "configure": run_configure,
     "assert": lambda ctx, step: run_assert(ctx, step.assert_),  # type: ignore[arg-type]
     "snapshot": lambda ctx, step: run_snapshot(ctx, step.snapshot),  # type: ignore[arg-type]
 }

@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
 from vnettool.playbook.steps import IncludeStep, Playbook
 
 SCHEMA_ID = "https://vnettool.dev/schema/playbook.json"
@@ -45,14 +48,34 @@ def _allow_variables(node: Any) -> Any:
     return out
 
 
-def playbook_schema() -> dict[str, Any]:
-    schema = Playbook.model_json_schema(by_alias=True, mode="validation")
-    include = IncludeStep.model_json_schema(by_alias=True, mode="validation")
-    defs = schema.setdefault("$defs", {})
-    defs["IncludeStep"] = {k: v for k, v in include.items() if k != "$defs"}
+def playbook_schema(desired: type[BaseModel] | None = None) -> dict[str, Any]:
+    """The schema; `desired` (default: the engine's model, if built in) types configure."""
+    if desired is None:
+        from vnettool.playbook.configure import desired_model
+
+        desired = desired_model()
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (Playbook, "validation"),
+        (IncludeStep, "validation"),
+    ]
+    if desired is not None:
+        models.append((desired, "validation"))
+    refs, combined = models_json_schema(models, by_alias=True)
+    defs = combined.get("$defs", {})
+    root_ref = refs[(Playbook, "validation")]["$ref"].split("/")[-1]
+    schema = dict(defs.pop(root_ref))
+    schema["$defs"] = defs
     schema["properties"]["steps"]["items"] = {
-        "anyOf": [{"$ref": "#/$defs/Step"}, {"$ref": "#/$defs/IncludeStep"}]
+        "anyOf": [
+            {"$ref": "#/$defs/Step"},
+            refs[(IncludeStep, "validation")],
+        ]
     }
+    if desired is not None:
+        schema["$defs"]["Step"]["properties"]["configure"] = {
+            "anyOf": [refs[(desired, "validation")], {"type": "null"}],
+            "description": "Desired state (the configuration engine's model)",
+        }
     schema = _allow_variables(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

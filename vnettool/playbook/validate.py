@@ -125,7 +125,7 @@ def issue_from_error(
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
         path = (*path, key) if path[-1:] != (key,) else path
-        parent = model_at(root, path[:-1])
+        parent = model_at(root, path[len(prefix) : -1])
         allowed = accepted_keys(parent) if parent else []
         guess = did_you_mean(key, allowed)
         return PlaybookIssue(
@@ -394,22 +394,55 @@ def _unwrap_path(issue: PlaybookIssue) -> PlaybookIssue:
     return issue
 
 
+def _configure_issues(loaded: Loaded, desired: type[BaseModel]) -> list[PlaybookIssue]:
+    """Configure bodies checked against the engine's desired-state model, located."""
+    out: list[PlaybookIssue] = []
+    steps = loaded.data.get("steps")
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        body = step.get("configure") if isinstance(step, dict) else None
+        if not isinstance(body, dict):
+            continue
+        try:
+            desired.model_validate(body)
+        except ValidationError as exc:
+            prefix = ("steps", i, "configure")
+            out += [
+                issue_from_error(e, loaded.data, loaded.marks, desired, prefix)
+                for e in exc.errors()
+            ]
+    return out
+
+
+_NO_MODEL: Any = object()
+
+
 def validate(
     source: Path | str | bytes,
     variables: Mapping[str, Any] | None = None,
     *,
     inventory: Inventory | None = None,
     available: Availability | None = None,
+    desired: type[BaseModel] | None = _NO_MODEL,
     name: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ValidPlaybook:
-    """Load and check a playbook completely; raise PlaybookError listing every issue."""
+    """Load and check a playbook completely; raise PlaybookError listing every issue.
+
+    `desired` is the model configure bodies must satisfy (default: the engine's, when this
+    build has it); `available` says which step kinds can run (default: what is installed).
+    """
     if available is None:
         from vnettool.playbook.actions import unavailable_reason
 
         available = unavailable_reason
+    if desired is _NO_MODEL:
+        from vnettool.playbook.configure import desired_model
+
+        desired = desired_model()
     loaded = load_data(source, variables, name=name, environ=environ)
     pb, issues = _structure(loaded)
+    if desired is not None:
+        issues += _configure_issues(loaded, desired)
     # A value that still holds an unresolved ${...} or lost its includes fails validation only
     # as a consequence; report the cause, not the echo.
     causes = {i.path for i in loaded.issues}
