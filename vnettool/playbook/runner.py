@@ -177,6 +177,12 @@ def run(
                 outcome = ACTIONS[concrete.kind](ctx, concrete)
             except VnetError as exc:
                 outcome = StepOutcome("failed", str(exc))
+            except ValidationError as exc:  # a loop iteration's values (e.g. ${host}) invalid
+                first = exc.errors()[0]
+                where = ".".join(map(str, first["loc"]))
+                outcome = StepOutcome(
+                    "failed", f"invalid after substitution: {where}: {first['msg']}"
+                )
             result = StepResult(
                 i,
                 title,
