@@ -23,7 +23,7 @@ from vnettool.cli.common import (
     session_for,
 )
 from vnettool.errors import ConfigError
-from vnettool.playbook.errors import PlaybookError
+from vnettool.playbook.errors import PlaybookError, PlaybookIssue
 
 app = typer.Typer(help="Playbook tools: JSON Schema for editors, offline validation.")
 
@@ -51,14 +51,35 @@ def _split(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
+def _excerpt(issue: PlaybookIssue, cache: dict[str, list[str]]) -> list[str]:
+    """The offending source line with a caret under the column, as compilers show it."""
+    loc = issue.location
+    if loc.file not in cache:
+        try:
+            cache[loc.file] = Path(loc.file).read_text(errors="replace").splitlines()
+        except OSError:
+            cache[loc.file] = []
+    lines = cache[loc.file]
+    if not 0 < loc.line <= len(lines):
+        return []
+    text = lines[loc.line - 1]
+    if len(text) > 200 or any(ord(c) < 32 and c != "\t" for c in text):
+        return []
+    pad = "".join("\t" if c == "\t" else " " for c in text[: loc.col - 1])
+    return [f"  {text}", f"  {pad}^"]
+
+
 def _report_invalid(exc: PlaybookError, as_json: bool) -> None:
     if as_json:
         typer.echo(
             json.dumps({"valid": False, "errors": [i.as_dict() for i in exc.issues]}, indent=1)
         )
     else:
+        sources: dict[str, list[str]] = {}
         for issue in exc.issues:
             err_console.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+            for line in _excerpt(issue, sources):
+                err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         n = len(exc.issues)
         err_console.print(
             f"[bold red]playbook is invalid[/] ({n} error{'s' if n != 1 else ''}); nothing was run"
