@@ -273,6 +273,10 @@ def test_misspelled_key_on_line_12_exits_1_with_one_located_suggestion(tmp_path:
         " did you mean 'service'?"
     ]
     assert "nothing was run" in proc.stderr
+    lines = proc.stderr.splitlines()
+    at = lines.index(errors[0])
+    assert lines[at + 1] == "          - vmknic: {servcie: vmotion}"
+    assert lines[at + 2].index("^") == 2 + 20 - 1  # indented by 2, under column 20
     assert not (tmp_path / "reports").exists()
 
 
