@@ -46,13 +46,13 @@ type retrieveMMERequest struct {
 	This types.ManagedObjectReference `xml:"_this"`
 }
 
-type retrieveMMEResponse struct {
+type RetrieveManagedMethodExecuterResponse struct {
 	Returnval *types.ManagedObjectReference `xml:"urn:vim25 returnval"`
 }
 
 type retrieveMMEBody struct {
-	Res    *retrieveMMEResponse `xml:"urn:vim25 RetrieveManagedMethodExecuterResponse,omitempty"`
-	Fault_ *soap.Fault          `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault,omitempty"`
+	Res    *RetrieveManagedMethodExecuterResponse `xml:"urn:vim25 RetrieveManagedMethodExecuterResponse,omitempty"`
+	Fault_ *soap.Fault                            `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault,omitempty"`
 }
 
 func (b *retrieveMMEBody) Fault() *soap.Fault { return b.Fault_ }
@@ -80,12 +80,12 @@ type soapResult struct {
 	Fault    *soapFault `xml:"fault,omitempty"`
 }
 
-type executeSoapResponse struct {
+type ExecuteSoapResponse struct {
 	Returnval *soapResult `xml:"urn:vim25 returnval"`
 }
 
 type executeSoapBody struct {
-	Res    *executeSoapResponse `xml:"urn:vim25 ExecuteSoapResponse,omitempty"`
+	Res    *ExecuteSoapResponse `xml:"urn:vim25 ExecuteSoapResponse,omitempty"`
 	Fault_ *soap.Fault          `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault,omitempty"`
 }
 
@@ -109,7 +109,7 @@ func (h *hostEsxcli) RetrieveManagedMethodExecuter(ctx *simulator.Context, req *
 	if simulator.Map.Get(ref) == nil {
 		simulator.Map.Put(&methodExecuter{Self: ref, Host: h.Orig})
 	}
-	return &retrieveMMEBody{Res: &retrieveMMEResponse{Returnval: &ref}}
+	return &retrieveMMEBody{Res: &RetrieveManagedMethodExecuterResponse{Returnval: &ref}}
 }
 
 // methodExecuter is a host's ManagedMethodExecuter. It opts out of vcsim's
@@ -146,7 +146,7 @@ func (m *methodExecuter) ExecuteSoap(ctx *simulator.Context, req *executeSoapReq
 			}
 		}
 	}
-	return &executeSoapBody{Res: &executeSoapResponse{Returnval: res}}
+	return &executeSoapBody{Res: &ExecuteSoapResponse{Returnval: res}}
 }
 
 func sleepScaled(d time.Duration, scale float64) {
