@@ -1,0 +1,251 @@
+"""vmkping probes: one host to one target, or a whole cluster as a host x host mesh.
+
+The probe layer knows nothing about pyVmomi: it is given a `PingFn` (in production
+`Esxcli.ping` through `esxcli_pinger`) and turns results and failures alike into
+`LatencySample`s, so a failed probe is data the policy can count, not an exception that ends
+a monitoring loop.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from vnettool.errors import VnetError
+from vnettool.models.inventory import Inventory, VmkernelAdapter
+from vnettool.models.latency import LatencySample, PingResult, PingSpec, payload_for_mtu
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A host's probing adapter: where pings leave from and where peers aim theirs."""
+
+    host: str
+    host_moref: str
+    vmk: str
+    ip: str
+    netstack: str | None = None
+    mtu: int | None = None
+
+
+class PingFn(Protocol):
+    def __call__(self, source: Endpoint, target: str, spec: PingSpec) -> PingResult: ...
+
+
+class EndpointError(VnetError):
+    """A host has no adapter to probe from (no vmknic with the service, or no IPv4 address)."""
+
+
+def pick_vmknic(
+    adapters: Sequence[VmkernelAdapter], device: str | None = None, service: str = "vmotion"
+) -> VmkernelAdapter | None:
+    """The adapter named `device`, else the first with `service`, else None."""
+    if device:
+        return next((a for a in adapters if a.device == device), None)
+    with_service = [a for a in adapters if service in a.services and a.ip]
+    return sorted(with_service, key=lambda a: a.device)[0] if with_service else None
+
+
+def endpoints(
+    inv: Inventory,
+    cluster: str | None = None,
+    device: str | None = None,
+    service: str = "vmotion",
+) -> tuple[list[Endpoint], dict[str, str]]:
+    """Probing endpoints of the cluster's hosts, and the hosts left out with the reason."""
+    out: list[Endpoint] = []
+    skipped: dict[str, str] = {}
+    for h in sorted(inv.hosts_in(cluster=cluster), key=lambda h: h.name):
+        if h.connection_state != "connected":
+            skipped[h.name] = f"host is {h.connection_state}"
+            continue
+        a = pick_vmknic(inv.vmknics_of(h.name), device, service)
+        if a is None or not a.ip:
+            what = device or f"a VMkernel adapter with the {service} service"
+            skipped[h.name] = f"no {what} with an IPv4 address"
+            continue
+        out.append(Endpoint(h.name, h.moref, a.device, a.ip, a.netstack, a.mtu))
+    return out, skipped
+
+
+def spec_for(
+    base: PingSpec, source: Endpoint, mtu: int | None = None, netstack: bool = True
+) -> PingSpec:
+    """The spec for one source: its interface and netstack; with `mtu`, a DF frame that fills it."""
+    upd: dict[str, object] = {"interface": source.vmk}
+    if netstack and source.netstack and source.netstack != "defaultTcpipStack":
+        upd["netstack"] = source.netstack
+    if mtu is not None:
+        upd |= {"size": payload_for_mtu(mtu), "df": True}
+    return base.model_copy(update=upd)
+
+
+def probe(
+    ping: PingFn,
+    source: Endpoint,
+    target: str,
+    spec: PingSpec,
+    target_host: str | None = None,
+    clock: Clock = utcnow,
+) -> LatencySample:
+    """One sample; any failure becomes a sample with `error` and 100 % loss."""
+    at = clock()
+    t0 = time.perf_counter()
+    common = {
+        "host": source.host,
+        "vmk": source.vmk,
+        "netstack": source.netstack,
+        "target": target,
+        "target_host": target_host,
+        "at": at,
+        "size": spec.size,
+        "df": spec.df,
+    }
+    try:
+        r = ping(source, target, spec)
+    except VnetError as exc:
+        msg = str(exc)
+        return LatencySample(
+            **common,  # type: ignore[arg-type]
+            sent=spec.count,
+            loss_pct=100.0,
+            mtu_ok=False if spec.df and "message too long" in msg.lower() else None,
+            error=msg,
+            duration_s=time.perf_counter() - t0,
+        )
+    mtu_ok: bool | None = None
+    if spec.df and spec.size is not None:
+        # A smaller MTU further along drops DF frames silently: nothing comes back.
+        mtu_ok = r.received > 0
+    return LatencySample(
+        **common,  # type: ignore[arg-type]
+        sent=r.transmitted,
+        received=r.received,
+        duplicated=r.duplicated,
+        loss_pct=r.loss_pct,
+        rtt_min_us=r.rtt_min_us,
+        rtt_avg_us=r.rtt_avg_us,
+        rtt_max_us=r.rtt_max_us,
+        mtu_ok=mtu_ok,
+        error=None if r.received > 0 else "no reply",
+        duration_s=time.perf_counter() - t0,
+    )
+
+
+@dataclass
+class Matrix:
+    """A host x host mesh result: `cells[(src, dst)]` is the sample src → dst."""
+
+    hosts: list[str]
+    cells: dict[tuple[str, str], LatencySample] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    @property
+    def samples(self) -> list[LatencySample]:
+        return [self.cells[k] for k in sorted(self.cells)]
+
+    @property
+    def serial_s(self) -> float:
+        """What the same probes would have taken one after another."""
+        return sum(s.duration_s or 0.0 for s in self.cells.values())
+
+    def failing(self) -> list[LatencySample]:
+        return [s for s in self.samples if not s.ok or s.mtu_ok is False]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "hosts": self.hosts,
+                "skipped": self.skipped,
+                "wall_s": round(self.wall_s, 4),
+                "samples": [s.model_dump(mode="json") for s in self.samples],
+            },
+            indent=1,
+        )
+
+
+def mesh(
+    ping: PingFn,
+    eps: Sequence[Endpoint],
+    spec: PingSpec,
+    workers: int = 8,
+    mtu: int | None = None,
+    clock: Clock = utcnow,
+) -> Matrix:
+    """Every endpoint pings every other, at most `workers` probes in flight."""
+    pairs = [(s, d) for s in eps for d in eps if s.host != d.host]
+    m = Matrix(hosts=[e.host for e in eps])
+    lock = threading.Lock()
+
+    def run(pair: tuple[Endpoint, Endpoint]) -> None:
+        src, dst = pair
+        sample = probe(ping, src, dst.ip, spec_for(spec, src, mtu), dst.host, clock)
+        with lock:
+            m.cells[(src.host, dst.host)] = sample
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="vmkping") as pool:
+        list(pool.map(run, pairs))
+    m.wall_s = time.perf_counter() - t0
+    return m
+
+
+class Window:
+    """The last `size` samples per (host, target), oldest dropped first."""
+
+    def __init__(self, size: int = 60) -> None:
+        self.size = size
+        self._data: dict[tuple[str, str], deque[LatencySample]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, samples: Iterable[LatencySample]) -> None:
+        with self._lock:
+            for s in samples:
+                key = (s.host, s.target_host or s.target)
+                self._data.setdefault(key, deque(maxlen=self.size)).append(s)
+
+    def samples(self) -> list[LatencySample]:
+        with self._lock:
+            out = [s for q in self._data.values() for s in q]
+        return sorted(out, key=lambda s: (s.at, s.host, s.target))
+
+    def series(self, host: str, target: str) -> list[LatencySample]:
+        with self._lock:
+            return list(self._data.get((host, target), ()))
+
+
+CSV_FIELDS = list(LatencySample.model_fields)
+
+
+def to_csv(samples: Iterable[LatencySample]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for s in samples:
+        row = s.model_dump(mode="json")
+        w.writerow({k: "" if row[k] is None else row[k] for k in CSV_FIELDS})
+    return buf.getvalue()
+
+
+def to_json(samples: Iterable[LatencySample]) -> str:
+    return json.dumps([s.model_dump(mode="json") for s in samples], indent=1)
+
+
+def from_json(text: str) -> list[LatencySample]:
+    return [LatencySample.model_validate(d) for d in json.loads(text)]

@@ -1,0 +1,141 @@
+"""One rebalance cycle: probe rounds → policy → plan → (dry-run | vMotion) → journal.
+
+The cycle is written against small callables (ping, check, relocate, clock) so the same code
+runs on a live session (`live_ops`) and in unit tests with recorded figures and a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from vnettool.latency.mover import (
+    CheckFn,
+    MoverConfig,
+    RebalanceState,
+    RelocateFn,
+    execute,
+    plan,
+)
+from vnettool.latency.policy import evaluate, round_figures, round_loss
+from vnettool.latency.probe import Clock, Endpoint, Matrix, PingFn, endpoints, mesh
+from vnettool.models.inventory import Inventory, VirtualMachine
+from vnettool.models.latency import (
+    HostLatency,
+    JournalEntry,
+    MoveDecision,
+    PingResult,
+    PingSpec,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleReport:
+    rounds: list[dict[str, float]] = field(default_factory=list)
+    view: dict[str, HostLatency] = field(default_factory=dict)
+    decisions: list[MoveDecision] = field(default_factory=list)
+    journal: list[JournalEntry] = field(default_factory=list)
+    skipped_hosts: dict[str, str] = field(default_factory=dict)
+    matrices: list[Matrix] = field(default_factory=list)
+    check_note: str | None = None
+
+
+def measure(
+    inv: Inventory,
+    ping: PingFn,
+    state: RebalanceState,
+    clock: Clock,
+    rounds: int,
+    spec: PingSpec,
+    cluster: str | None = None,
+    workers: int = 8,
+    service: str = "vmotion",
+    report: CycleReport | None = None,
+) -> CycleReport:
+    """Probe `rounds` mesh rounds of every cluster and feed each to the policy (in `state`)."""
+    report = report or CycleReport()
+    clusters = sorted({h.cluster for h in inv.hosts if h.cluster and cluster in (None, h.cluster)})
+    for _ in range(rounds):
+        figures: dict[str, float] = {}
+        losses: dict[str, float] = {}
+        for c in clusters:
+            eps, skipped = endpoints(inv, c, service=service)
+            report.skipped_hosts.update(skipped)
+            if len(eps) < 2:
+                continue
+            m = mesh(ping, eps, spec, workers=workers, clock=clock)
+            report.matrices.append(m)
+            figures |= round_figures(m.samples, state.policy.loss_penalty_ms)
+            losses |= round_loss(m.samples)
+        at = clock()
+        hosts, view = evaluate(state.hosts, figures, at, state.policy, losses)
+        state.hosts.clear()
+        state.hosts.update(hosts)
+        report.rounds.append(figures)
+        report.view = view
+    return report
+
+
+def cycle(
+    inv: Inventory,
+    ping: PingFn,
+    state: RebalanceState,
+    mover: MoverConfig,
+    clock: Clock,
+    rounds: int,
+    spec: PingSpec,
+    relocate: RelocateFn,
+    check: CheckFn | None = None,
+    cluster: str | None = None,
+    workers: int = 8,
+    dry_run: bool = False,
+) -> CycleReport:
+    report = measure(inv, ping, state, clock, rounds, spec, cluster, workers, mover.service)
+    now = clock()
+    report.decisions = plan(inv, report.view, state, mover, now, check)
+    report.journal = execute(report.decisions, relocate, inv, state, mover, clock, dry_run)
+    return report
+
+
+@dataclass
+class LiveOps:
+    """Ping, check and relocate bound to a live session."""
+
+    ping: PingFn
+    check: CheckFn
+    relocate: RelocateFn
+    check_note: list[str]
+
+
+def live_ops(session: object, inv: Inventory, state: RebalanceState) -> LiveOps:
+    """Callables over a vSphere session; CheckRelocate support is probed once and remembered."""
+    from vnettool.vsphere import vmotion
+    from vnettool.vsphere.connection import Session
+    from vnettool.vsphere.esxcli import Esxcli
+
+    assert isinstance(session, Session)
+    esx = Esxcli(session)
+    morefs = {h.name: h.moref for h in inv.hosts}
+    notes: list[str] = []
+
+    def ping(source: Endpoint, target: str, spec: PingSpec) -> PingResult:
+        return esx.ping(source.host_moref, target, spec)
+
+    def check(vm: VirtualMachine, dest: str) -> str | None:
+        if state.check_relocate is False:
+            return None
+        try:
+            errors = vmotion.check_relocate(session, vm.moref, morefs[dest])
+        except vmotion.CheckUnsupported as exc:
+            state.check_relocate = False
+            notes.append(f"CheckRelocate_Task not available ({exc}); own pre-checks only")
+            return None
+        state.check_relocate = True
+        return "; ".join(errors) if errors else None
+
+    def relocate(vm: VirtualMachine, dest: str) -> None:
+        vmotion.relocate(session, vm.moref, morefs[dest])
+
+    return LiveOps(ping, check, relocate, notes)

@@ -1,0 +1,119 @@
+"""vMotion calls for the latency mover: CheckRelocate_Task as a veto, RelocateVM_Task to move.
+
+Both take morefs (strings) so the layers above never hold pyVmomi objects. A server without a
+provisioning checker (ESXi, or a simulator that advertises one it does not implement) is
+reported as `CheckUnsupported`, so the caller can fall back to its own pre-checks once and
+remember that.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pyVmomi import vim
+
+from vnettool.errors import ApiFault, VnetError
+from vnettool.vsphere.connection import Session, fault_message, fault_name
+
+# Faults of CheckRelocate that mean "the network is not right on the destination".
+NETWORK_FAULTS = (
+    "VMotionInterfaceIssue",
+    "VMotionLinkDown",
+    "VMotionLinkCapacityLow",
+    "VMotionNotConfigured",
+    "VMotionNotLicensed",
+    "VMotionNotSupported",
+    "VMotionProtocolIncompatible",
+    "MismatchedVMotionNetworkNames",
+    "MismatchedNetworkPolicies",
+    "NetworksMayNotBeTheSame",
+    "VMotionAcrossNetworkNotSupported",
+    "CannotAccessNetwork",
+    "VMOnVirtualIntranet",
+)
+
+
+class CheckUnsupported(VnetError):
+    """The server offers no usable CheckRelocate_Task."""
+
+
+class TaskFailed(ApiFault):
+    pass
+
+
+def wait_task(session: Session, task: Any, op: str, obj: str, timeout_s: float = 600.0) -> Any:
+    """Poll a task until it ends; return its result or raise TaskFailed with the fault."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        info = session.call(lambda: task.info, op=op, obj=obj)
+        if info.state == vim.TaskInfo.State.success:
+            return info.result
+        if info.state == vim.TaskInfo.State.error:
+            err = info.error
+            raise TaskFailed(op, obj, fault_name(err), fault_message(err))
+        if time.monotonic() > deadline:
+            raise TaskFailed(op, obj, "Timeout", f"task still {info.state} after {timeout_s:.0f} s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 1.0)
+
+
+def _refs(session: Session, vm_moref: str, host_moref: str) -> tuple[Any, Any]:
+    stub = session.stub
+    return vim.VirtualMachine(vm_moref, stub), vim.HostSystem(host_moref, stub)
+
+
+def _classify(fault: Any) -> str:
+    """'FaultName: message', naming the first network-related class in the fault's ancestry."""
+    names = [c.__name__.rsplit(".", 1)[-1] for c in type(fault).__mro__]
+    net = next((n for n in names if n in NETWORK_FAULTS), None)
+    label = fault_name(fault)
+    msg = fault_message(fault)
+    return f"{label}{' (network)' if net else ''}{': ' + msg if msg else ''}"
+
+
+def check_relocate(session: Session, vm_moref: str, host_moref: str) -> list[str]:
+    """Errors CheckRelocate_Task reports for moving the VM to the host (empty = fine)."""
+    checker = session.content.vmProvisioningChecker
+    if checker is None:
+        raise CheckUnsupported("the server has no VM provisioning checker (ESXi?)")
+    vm, host = _refs(session, vm_moref, host_moref)
+    spec = vim.vm.RelocateSpec(host=host)
+    try:
+        task = session.call(
+            checker.CheckRelocate_Task,
+            vm=vm,
+            spec=spec,
+            testType=["sourceTests", "hostTests", "networkTests"],
+            op="CheckRelocate_Task",
+            obj=vm_moref,
+        )
+    except ApiFault as exc:
+        if exc.fault in (
+            "ManagedObjectNotFound",
+            "MethodNotFound",
+            "NotSupported",
+            "NotImplemented",
+        ):
+            raise CheckUnsupported(f"CheckRelocate_Task: {exc.fault}") from exc
+        raise
+    results = wait_task(session, task, "CheckRelocate_Task", vm_moref) or []
+    errors: list[str] = []
+    for r in results:
+        errors.extend(_classify(e) for e in (r.error or []))
+    return errors
+
+
+def relocate(session: Session, vm_moref: str, host_moref: str, timeout_s: float = 600.0) -> None:
+    """vMotion the VM to the host (same cluster, same storage) and wait for the task."""
+    vm, host = _refs(session, vm_moref, host_moref)
+    spec = vim.vm.RelocateSpec(host=host)
+    task = session.call(
+        vm.RelocateVM_Task,
+        spec=spec,
+        priority=vim.VirtualMachine.MovePriority.defaultPriority,
+        op="RelocateVM_Task",
+        obj=vm_moref,
+    )
+    wait_task(session, task, "RelocateVM_Task", vm_moref, timeout_s)
