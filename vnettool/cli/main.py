@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vnettool import __version__
-from vnettool.cli import inventory, lab, playbook
+from vnettool.cli import engine, inventory, lab, playbook
 from vnettool.cli.common import setup_logging
 
 app = typer.Typer(
@@ -20,6 +20,10 @@ app.add_typer(lab.app, name="lab")
 app.command("inventory")(inventory.inventory)
 app.command("run")(playbook.run)
 app.add_typer(playbook.app, name="playbook")
+app.add_typer(latency.app, name="latency")
+app.command("rebalance")(latency.rebalance)
+app.command("plan")(engine.plan)
+app.command("apply")(engine.apply)
 
 
 def _version(value: bool) -> None:

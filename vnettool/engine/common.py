@@ -1,0 +1,171 @@
+"""What every resource module shares: target hosts, field diffs, change construction.
+
+A resource module compares a *before* object (from the inventory, or None) with an *after*
+object (the before with the desired fields laid over it, or None for a delete). Both are
+inventory models in API units, stored in `Change.spec` so that apply sends exactly the planned
+state and rollback can send the before state back — the diffsync idea of diffing two trees.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from vnettool.errors import ConfigError
+from vnettool.models.base import Model
+from vnettool.models.desired import DesiredState
+from vnettool.models.inventory import Host, Inventory
+from vnettool.models.plan import Change, ChangeKind, FieldDiff
+
+
+class PlanError(ConfigError):
+    """The desired state cannot be planned against this inventory; nothing was changed."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "the desired state cannot be applied:\n  " + "\n  ".join(problems)
+            if len(problems) > 1
+            else problems[0]
+        )
+
+
+def natural_key(name: str) -> list[Any]:
+    """esx2 before esx10: numbers compare as numbers (the `{index}` order)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def matches(name: str, patterns: list[str] | str | None) -> bool:
+    if patterns is None:
+        return True
+    pats = [patterns] if isinstance(patterns, str) else patterns
+    return any(fnmatch.fnmatchcase(name, p) for p in pats)
+
+
+def target_hosts(desired: DesiredState, inv: Inventory) -> list[Host]:
+    """The targeted hosts in `{index}` order (natural sort of names)."""
+    t = desired.target
+    hosts = [
+        h
+        for h in inv.hosts
+        if matches(h.datacenter or "", t.datacenter)
+        and matches(h.cluster or "", t.cluster)
+        and matches(h.name, t.hosts)
+    ]
+    return sorted(hosts, key=lambda h: natural_key(h.name))
+
+
+@dataclass
+class Context:
+    """Inputs every resource planner needs, computed once per plan."""
+
+    desired: DesiredState
+    inventory: Inventory
+    hosts: list[Host]
+    index: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, desired: DesiredState, inventory: Inventory) -> Context:
+        hosts = target_hosts(desired, inventory)
+        return cls(desired, inventory, hosts, index={h.name: i + 1 for i, h in enumerate(hosts)})
+
+
+# -- field diffs ------------------------------------------------------------------------------
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for k, v in data.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: data}
+
+
+# Inventory path -> (name shown in plans, divisor to the unit people type).
+DISPLAY: dict[str, tuple[str, int]] = {
+    "policy.security.allow_promiscuous": ("security.promiscuous", 1),
+    "policy.security.mac_changes": ("security.mac_changes", 1),
+    "policy.security.forged_transmits": ("security.forged_transmits", 1),
+    "policy.shaping.enabled": ("shaping.enabled", 1),
+    "policy.shaping.average_bps": ("shaping.average_kbps", 1000),
+    "policy.shaping.peak_bps": ("shaping.peak_kbps", 1000),
+    "policy.shaping.burst_bytes": ("shaping.burst_kb", 1024),
+    "policy.teaming.policy": ("teaming.policy", 1),
+    "policy.teaming.notify_switches": ("teaming.notify_switches", 1),
+    "policy.teaming.failback": ("teaming.failback", 1),
+    "policy.teaming.check_beacon": ("teaming.beacon_probing", 1),
+    "policy.teaming.active_uplinks": ("teaming.active", 1),
+    "policy.teaming.standby_uplinks": ("teaming.standby", 1),
+    "vlan_id": ("vlan", 1),
+}
+
+
+def _shown(path: str, value: Any) -> tuple[str, Any]:
+    name, div = DISPLAY.get(path, (path, 1))
+    if div != 1 and isinstance(value, int) and value % div == 0:
+        value //= div
+    return name, value
+
+
+def field_diffs(
+    before: Model | None,
+    after: Model | None,
+    fields: tuple[str, ...],
+    ignore: tuple[str, ...] = (),
+    *,
+    strict: bool = False,
+) -> list[FieldDiff]:
+    """Per-field before -> after of the compared fields (dotted paths, shown in user units).
+
+    A field whose after-value is None is not owned by the desired state and never differs,
+    unless `strict` (rollback: None there means "unset", e.g. a port group inheriting again).
+    """
+    b = flatten(before.model_dump(include=set(fields), mode="json")) if before else {}
+    a = flatten(after.model_dump(include=set(fields), mode="json")) if after else {}
+    out: list[FieldDiff] = []
+    for path in sorted(set(a) | set(b), key=lambda p: (p.count("."), p)):
+        if path in ignore:
+            continue
+        bv, av = b.get(path), a.get(path)
+        if after is not None and av is None and not strict:
+            continue
+        if before is not None and after is not None and bv == av:
+            continue
+        if after is None and bv is None:
+            continue
+        name, shown_b = _shown(path, bv)
+        _, shown_a = _shown(path, av)
+        out.append(FieldDiff(field=name, before=shown_b, after=shown_a))
+    return out
+
+
+def make_change(
+    resource: str,
+    host: Host,
+    name: str,
+    before: Model | None,
+    after: Model | None,
+    diffs: list[FieldDiff],
+    **extra: Any,
+) -> Change | None:
+    """A Change, or None when before and after agree on every owned field."""
+    kind: ChangeKind
+    if before is None and after is None:
+        return None
+    if before is None:
+        kind = "create"
+    elif after is None:
+        kind = "delete"
+    else:
+        if not diffs:
+            return None
+        kind = "update"
+    spec: dict[str, Any] = {
+        "host_moref": host.moref,
+        "before": before.model_dump(mode="json") if before else None,
+        "after": after.model_dump(mode="json") if after else None,
+    }
+    spec.update(extra)
+    return Change(kind=kind, resource=resource, host=host.name, name=name, diffs=diffs, spec=spec)

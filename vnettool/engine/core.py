@@ -1,0 +1,273 @@
+"""The engine core: plan every resource, order by dependency, apply concurrently, verify.
+
+Resource modules (vss, portgroup, vmknic; the distributed ones of issue 6 join them in
+`RESOURCES`) each contribute a pure planner and a one-change `apply`. The core gives every
+change the same guarantees: dependencies first (switch, port group, adapter; deletes in
+reverse), at most one change at a time per host (hostd serializes network reconfiguration
+anyway, and parallel edits of one host's config race), bounded concurrency across hosts, a
+`Result` per change, dependents of a failure skipped (the rest still applied), a journal line
+per result, and verification by re-reading the inventory and re-planning.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Protocol
+
+from vnettool.engine import portgroup, vmknic, vss
+from vnettool.engine.common import Context, PlanError, natural_key
+from vnettool.errors import VnetError
+from vnettool.models.desired import DesiredState
+from vnettool.models.inventory import Inventory
+from vnettool.models.plan import Change, Plan, Result
+from vnettool.vsphere import hostnet
+from vnettool.vsphere.connection import Session
+
+DEFAULT_WORKERS = 8
+
+
+class Resource(Protocol):
+    RESOURCE: str
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]: ...
+
+    def restore(self, change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None: ...
+
+
+class _Module:
+    """Adapter giving the three functions of a resource module one typed face."""
+
+    def __init__(self, mod: Any) -> None:
+        self.RESOURCE: str = mod.RESOURCE
+        self.mod = mod
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        return list(self.mod.depends(change, same_host))
+
+    def apply(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self.mod.apply(change, session, facts)
+
+    def restore(self, change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
+        out: Change | None = self.mod.restore(change, facts, inv)
+        return out
+
+
+# Creation order; deletes run in the reverse order, after every create and update.
+RESOURCES: dict[str, _Module] = {m.RESOURCE: _Module(m) for m in (vss, portgroup, vmknic)}
+RANK = {name: i for i, name in enumerate(RESOURCES)}
+
+
+class UnsafePlan(VnetError):
+    """The plan would cut management or VM traffic; refused unless forced."""
+
+    def __init__(self, changes: list[Change]) -> None:
+        self.changes = changes
+        lines = [f"{c.summary()}: {c.spec['unsafe']}" for c in changes]
+        super().__init__("refusing to apply (use --force to override):\n  " + "\n  ".join(lines))
+
+
+# -- plan -------------------------------------------------------------------------------------
+def plan(desired: DesiredState, inventory: Inventory) -> Plan:
+    """Desired state + inventory snapshot -> ordered, linked changes. Pure: no I/O.
+
+    Raises PlanError listing every problem found (unknown pNIC, missing switch, ...).
+    """
+    ctx = Context.build(desired, inventory)
+    t = desired.target
+    if not ctx.hosts:
+        raise PlanError(
+            [
+                "the target matches no host (datacenter="
+                f"{t.datacenter or '*'}, cluster={t.cluster or '*'}, hosts={t.hosts or '*'})"
+            ]
+        )
+    switches = vss.plan(ctx)
+    adapters = vmknic.plan(ctx)
+    pgs = portgroup.plan(ctx, vmknic.deleted_devices(adapters))
+    if ctx.problems:
+        raise PlanError(ctx.problems)
+    return Plan(changes=link(switches + pgs + adapters))
+
+
+def sort_key(c: Change) -> tuple[Any, ...]:
+    rank = RANK.get(c.resource, len(RANK))
+    phase = 1 if c.kind == "delete" else 0
+    return (phase, -rank if phase else rank, natural_key(c.host or ""), c.name)
+
+
+def link(changes: list[Change]) -> list[Change]:
+    """Sort into apply order and fill `depends_on` from each resource's rule."""
+    ordered = sorted(changes, key=sort_key)
+    by_host: dict[str | None, list[Change]] = {}
+    for c in ordered:
+        by_host.setdefault(c.host, []).append(c)
+    out = []
+    for c in ordered:
+        mod = RESOURCES.get(c.resource)
+        deps = mod.depends(c, by_host[c.host]) if mod else []
+        out.append(c.model_copy(update={"depends_on": sorted(set(deps))}))
+    return out
+
+
+def unsafe_changes(p: Plan) -> list[Change]:
+    return [c for c in p.changes if c.spec.get("unsafe")]
+
+
+# -- apply ------------------------------------------------------------------------------------
+def _apply_one(change: Change, session: Session) -> Result:
+    mod = RESOURCES[change.resource]
+    facts: dict[str, Any] = {}  # what the server chose (e.g. the vmk device), kept on failure
+    start = time.perf_counter()
+    try:
+        mod.apply(change, session, facts)
+        failed, error = False, None
+    except VnetError as exc:
+        failed, error = True, str(exc)
+    except Exception as exc:  # an unexpected bug must still become a reported result
+        failed, error = True, f"{type(exc).__name__}: {exc}"
+    recorded = change.model_copy(update={"spec": {**change.spec, "facts": facts}})
+    return Result(
+        change=recorded,
+        changed=not failed,
+        failed=failed,
+        error=error,
+        diff=change.diffs,
+        duration_s=time.perf_counter() - start,
+    )
+
+
+def run_changes(
+    changes: list[Change],
+    fn: Callable[[Change], Result],
+    *,
+    workers: int = DEFAULT_WORKERS,
+    on_result: Callable[[Result], None] | None = None,
+) -> list[Result]:
+    """Run changes in plan order: deps first, one per host lane, `workers` at a time.
+
+    A change whose dependency failed (or was skipped) is reported skipped, not run. Results
+    come back in plan order whatever the completion order.
+    """
+    ids = {c.id for c in changes}
+    done: dict[str, Result] = {}
+    pending = list(changes)
+    running: dict[Future[Result], Change] = {}
+    busy: set[str] = set()
+
+    def lane(c: Change) -> str:
+        return c.host or c.id
+
+    def finish(r: Result) -> None:
+        done[r.change.id] = r
+        if on_result:
+            on_result(r)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        while pending or running:
+            progressed = True
+            while progressed:
+                progressed = False
+                blocked: set[str] = set()
+                for c in list(pending):
+                    if len(running) >= workers:
+                        break
+                    ln = lane(c)
+                    if ln in blocked or ln in busy:
+                        blocked.add(ln)
+                        continue
+                    deps = [d for d in c.depends_on if d in ids]
+                    if any(d not in done for d in deps):
+                        blocked.add(ln)
+                        continue
+                    bad = [d for d in deps if done[d].failed or done[d].skipped]
+                    pending.remove(c)
+                    progressed = True
+                    if bad:
+                        finish(
+                            Result(
+                                change=c,
+                                skipped=True,
+                                error=f"not applied: depends on {', '.join(bad)}, which did not apply",
+                            )
+                        )
+                        continue
+                    busy.add(ln)
+                    blocked.add(ln)
+                    running[pool.submit(fn, c)] = c
+            if not running:
+                if pending:  # cannot happen with an acyclic plan; never spin
+                    for c in pending:
+                        finish(Result(change=c, skipped=True, error="dependency cycle"))
+                    pending.clear()
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                c = running.pop(fut)
+                busy.discard(lane(c))
+                finish(fut.result())
+    return [done[c.id] for c in changes]
+
+
+def apply(
+    p: Plan,
+    session: Session,
+    *,
+    workers: int = DEFAULT_WORKERS,
+    force: bool = False,
+    on_result: Callable[[Result], None] | None = None,
+) -> list[Result]:
+    """Apply a plan; refuses unsafe changes unless `force`. One Result per change."""
+    unsafe = unsafe_changes(p)
+    if unsafe and not force:
+        raise UnsafePlan(unsafe)
+    if p.empty:
+        return []
+    hostnet.ensure_pool(session, workers)
+    morefs = sorted({str(c.spec["host_moref"]) for c in p.changes if c.spec.get("host_moref")})
+    hostnet.prefetch_managers(session, morefs)
+    return run_changes(
+        p.changes, lambda c: _apply_one(c, session), workers=workers, on_result=on_result
+    )
+
+
+def verify(desired: DesiredState, session: Session) -> Plan:
+    """Re-read the inventory and re-plan: what is still different after an apply."""
+    from vnettool.inventory.collect import collect
+
+    return plan(desired, collect(session))
+
+
+def rollback_plan(results: list[Result], inventory: Inventory) -> Plan:
+    """Changes that put every object a run touched back to its recorded before-state.
+
+    Planned against the current inventory, so it is idempotent and also covers changes that
+    failed half-way (an adapter created whose service selection then failed).
+    """
+    seen: set[str] = set()
+    changes: list[Change] = []
+    for r in results:
+        if r.skipped or r.change.id in seen:
+            continue
+        seen.add(r.change.id)
+        mod = RESOURCES.get(r.change.resource)
+        if mod is None:
+            continue
+        back = mod.restore(r.change, dict(r.change.spec.get("facts") or {}), inventory)
+        if back is not None:
+            changes.append(back)
+    return Plan(changes=link(changes))
+
+
+__all__ = [
+    "DEFAULT_WORKERS",
+    "PlanError",
+    "UnsafePlan",
+    "apply",
+    "link",
+    "plan",
+    "rollback_plan",
+    "run_changes",
+    "verify",
+]

@@ -1,0 +1,288 @@
+"""Standard switching on a host: typed calls to HostNetworkSystem and HostVirtualNicManager.
+
+The engine hands in inventory models in API units (what the object must look like after the
+call) and never touches pyVmomi. Updates use UpdateVirtualSwitch / UpdatePortGroup /
+UpdateVirtualNic in place: deleting and re-creating a switch or port group would cut the
+traffic of every VM on it.
+
+Thread safety: one `Session` is shared by the engine's workers. pyVmomi's SoapStubAdapter
+takes an HTTP connection from a pool under a lock for every request and serializes and parses
+in the calling thread, so concurrent calls are safe; the pool keeps only `poolSize` (default 5)
+idle connections, so `ensure_pool` raises it to the worker count to avoid a TLS handshake per
+call. The per-host manager references are cached behind a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+from pyVmomi import vim, vmodl
+
+from vnettool.errors import ApiFault
+from vnettool.models.inventory import StandardPortGroup, StandardSwitch, VmkernelAdapter
+from vnettool.models.policy import NetworkPolicy
+from vnettool.vsphere.collector import moref_id
+from vnettool.vsphere.connection import Session
+
+DEFAULT_NUM_PORTS = 128
+
+_lock = threading.Lock()
+_managers: weakref.WeakKeyDictionary[Session, dict[str, tuple[Any, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def ensure_pool(session: Session, size: int) -> None:
+    """Keep at least `size` idle HTTP connections so concurrent workers reuse them."""
+    stub = session.stub
+    if getattr(stub, "poolSize", size) < size:
+        stub.poolSize = size
+
+
+def prefetch_managers(session: Session, host_morefs: list[str]) -> None:
+    """Read the network system and vNIC manager of many hosts in one PropertyCollector call."""
+    with _lock:
+        cache = _managers.setdefault(session, {})
+        missing = sorted({m for m in host_morefs if m not in cache})
+    if not missing:
+        return
+    pc = session.content.propertyCollector
+    spec = vmodl.query.PropertyCollector.FilterSpec(
+        objectSet=[
+            vmodl.query.PropertyCollector.ObjectSpec(obj=vim.HostSystem(m, session.stub))
+            for m in missing
+        ],
+        propSet=[
+            vmodl.query.PropertyCollector.PropertySpec(
+                type=vim.HostSystem,
+                pathSet=["configManager.networkSystem", "configManager.virtualNicManager"],
+            )
+        ],
+    )
+    res = session.call(pc.RetrieveContents, [spec], op="RetrieveContents", obj="hosts")
+    found: dict[str, tuple[Any, Any]] = {}
+    for oc in res or []:
+        props = {p.name: p.val for p in oc.propSet or []}
+        found[moref_id(oc.obj)] = (
+            props.get("configManager.networkSystem"),
+            props.get("configManager.virtualNicManager"),
+        )
+    with _lock:
+        _managers.setdefault(session, {}).update(found)
+
+
+def _managers_of(session: Session, host_moref: str) -> tuple[Any, Any]:
+    with _lock:
+        got = _managers.get(session, {}).get(host_moref)
+    if got is None:
+        prefetch_managers(session, [host_moref])
+        with _lock:
+            got = _managers.get(session, {}).get(host_moref)
+    if got is None or got[0] is None:
+        raise ApiFault("read configManager", host_moref, "ManagedObjectNotFound", "no such host")
+    return got
+
+
+def _netsys(session: Session, host_moref: str) -> Any:
+    return _managers_of(session, host_moref)[0]
+
+
+# -- policies ---------------------------------------------------------------------------------
+def _any(*values: Any) -> bool:
+    return any(v is not None for v in values)
+
+
+def host_network_policy(p: NetworkPolicy) -> Any:
+    """A vim.host.NetworkPolicy; a block whose fields are all unset is left unset (inherit)."""
+    pol = vim.host.NetworkPolicy()
+    s, sh, t = p.security, p.shaping, p.teaming
+    if _any(s.allow_promiscuous, s.mac_changes, s.forged_transmits):
+        pol.security = vim.host.NetworkPolicy.SecurityPolicy(
+            allowPromiscuous=s.allow_promiscuous,
+            macChanges=s.mac_changes,
+            forgedTransmits=s.forged_transmits,
+        )
+    if _any(sh.enabled, sh.average_bps, sh.peak_bps, sh.burst_bytes):
+        pol.shapingPolicy = vim.host.NetworkPolicy.TrafficShapingPolicy(
+            enabled=sh.enabled,
+            averageBandwidth=sh.average_bps,
+            peakBandwidth=sh.peak_bps,
+            burstSize=sh.burst_bytes,
+        )
+    if _any(
+        t.policy,
+        t.notify_switches,
+        t.failback,
+        t.check_beacon,
+        t.active_uplinks,
+        t.standby_uplinks,
+    ):
+        team = vim.host.NetworkPolicy.NicTeamingPolicy(
+            policy=t.policy,
+            notifySwitches=t.notify_switches,
+            rollingOrder=None if t.failback is None else not t.failback,
+        )
+        if t.check_beacon is not None:
+            team.failureCriteria = vim.host.NetworkPolicy.NicFailureCriteria(
+                checkBeacon=t.check_beacon
+            )
+        if t.active_uplinks is not None or t.standby_uplinks is not None:
+            team.nicOrder = vim.host.NetworkPolicy.NicOrderPolicy(
+                activeNic=list(t.active_uplinks or []),
+                standbyNic=list(t.standby_uplinks or []),
+            )
+        pol.nicTeaming = team
+    return pol
+
+
+def _vswitch_spec(sw: StandardSwitch) -> Any:
+    spec = vim.host.VirtualSwitch.Specification(
+        numPorts=sw.num_ports or DEFAULT_NUM_PORTS,
+        policy=host_network_policy(sw.policy),
+    )
+    if sw.mtu is not None:
+        spec.mtu = sw.mtu
+    if sw.uplinks:
+        bridge = vim.host.VirtualSwitch.BondBridge(nicDevice=list(sw.uplinks))
+        if sw.policy.teaming.check_beacon:
+            bridge.beacon = vim.host.VirtualSwitch.BeaconConfig(interval=1)
+        spec.bridge = bridge
+    return spec
+
+
+def _portgroup_spec(pg: StandardPortGroup) -> Any:
+    return vim.host.PortGroup.Specification(
+        name=pg.name,
+        vlanId=pg.vlan_id,
+        vswitchName=pg.switch,
+        policy=host_network_policy(pg.policy),
+    )
+
+
+def _vnic_spec(vmk: VmkernelAdapter) -> Any:
+    spec = vim.host.VirtualNic.Specification()
+    if vmk.dhcp:
+        spec.ip = vim.host.IpConfig(dhcp=True)
+    elif vmk.ip:
+        spec.ip = vim.host.IpConfig(dhcp=False, ipAddress=vmk.ip, subnetMask=vmk.netmask)
+    if vmk.mtu is not None:
+        spec.mtu = vmk.mtu
+    return spec
+
+
+# -- switches ---------------------------------------------------------------------------------
+def add_virtual_switch(session: Session, host_moref: str, sw: StandardSwitch) -> None:
+    ns = _netsys(session, host_moref)
+    session.call(
+        ns.AddVirtualSwitch,
+        vswitchName=sw.name,
+        spec=_vswitch_spec(sw),
+        op="AddVirtualSwitch",
+        obj=f"{sw.host}/{sw.name}",
+    )
+
+
+def update_virtual_switch(session: Session, host_moref: str, sw: StandardSwitch) -> None:
+    """Reconfigure in place; the spec is the switch's whole new state."""
+    ns = _netsys(session, host_moref)
+    session.call(
+        ns.UpdateVirtualSwitch,
+        vswitchName=sw.name,
+        spec=_vswitch_spec(sw),
+        op="UpdateVirtualSwitch",
+        obj=f"{sw.host}/{sw.name}",
+    )
+
+
+def remove_virtual_switch(session: Session, host_moref: str, host: str, name: str) -> None:
+    ns = _netsys(session, host_moref)
+    session.call(
+        ns.RemoveVirtualSwitch, vswitchName=name, op="RemoveVirtualSwitch", obj=f"{host}/{name}"
+    )
+
+
+# -- port groups ------------------------------------------------------------------------------
+def add_port_group(session: Session, host_moref: str, pg: StandardPortGroup) -> None:
+    ns = _netsys(session, host_moref)
+    session.call(
+        ns.AddPortGroup, portgrp=_portgroup_spec(pg), op="AddPortGroup", obj=f"{pg.host}/{pg.name}"
+    )
+
+
+def update_port_group(session: Session, host_moref: str, pg: StandardPortGroup) -> None:
+    """Reconfigure in place: VLAN and the policy overrides (unset = inherit from the switch)."""
+    ns = _netsys(session, host_moref)
+    session.call(
+        ns.UpdatePortGroup,
+        pgName=pg.name,
+        portgrp=_portgroup_spec(pg),
+        op="UpdatePortGroup",
+        obj=f"{pg.host}/{pg.name}",
+    )
+
+
+def remove_port_group(session: Session, host_moref: str, host: str, name: str) -> None:
+    ns = _netsys(session, host_moref)
+    session.call(ns.RemovePortGroup, pgName=name, op="RemovePortGroup", obj=f"{host}/{name}")
+
+
+# -- VMkernel adapters ------------------------------------------------------------------------
+def add_virtual_nic(session: Session, host_moref: str, vmk: VmkernelAdapter) -> str:
+    """Create the adapter on its standard port group; returns the device name (vmkN)."""
+    ns = _netsys(session, host_moref)
+    device = session.call(
+        ns.AddVirtualNic,
+        portgroup=vmk.portgroup or "",
+        nic=_vnic_spec(vmk),
+        op="AddVirtualNic",
+        obj=f"{vmk.host}/{vmk.portgroup}",
+    )
+    return str(device)
+
+
+def update_virtual_nic(session: Session, host_moref: str, vmk: VmkernelAdapter) -> None:
+    ns = _netsys(session, host_moref)
+    session.call(
+        ns.UpdateVirtualNic,
+        device=vmk.device,
+        nic=_vnic_spec(vmk),
+        op="UpdateVirtualNic",
+        obj=f"{vmk.host}/{vmk.device}",
+    )
+
+
+def remove_virtual_nic(session: Session, host_moref: str, host: str, device: str) -> None:
+    ns = _netsys(session, host_moref)
+    session.call(ns.RemoveVirtualNic, device=device, op="RemoveVirtualNic", obj=f"{host}/{device}")
+
+
+def set_vnic_services(
+    session: Session,
+    host_moref: str,
+    host: str,
+    device: str,
+    select: list[str],
+    deselect: list[str],
+) -> None:
+    """Tag (SelectVnicForNicType) and untag the adapter for services such as vmotion."""
+    vnm = _managers_of(session, host_moref)[1]
+    if vnm is None and (select or deselect):
+        raise ApiFault("VirtualNicManager", host, "NotSupported", "host has no vNIC manager")
+    for nic_type in select:
+        session.call(
+            vnm.SelectVnicForNicType,
+            nicType=nic_type,
+            device=device,
+            op="SelectVnicForNicType",
+            obj=f"{host}/{device}/{nic_type}",
+        )
+    for nic_type in deselect:
+        session.call(
+            vnm.DeselectVnicForNicType,
+            nicType=nic_type,
+            device=device,
+            op="DeselectVnicForNicType",
+            obj=f"{host}/{device}/{nic_type}",
+        )
