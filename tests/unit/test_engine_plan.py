@@ -254,7 +254,7 @@ def test_switch_update_of_one_field(
     # The update carries the switch's whole state: nothing else is reset.
     assert c.spec["after"]["num_ports"] == 128
     assert c.spec["after"]["policy"]["security"]["allow_promiscuous"] == (
-        True if field == "security.promiscuous" else False
+        field == "security.promiscuous"
     )
 
 
@@ -546,7 +546,7 @@ def test_target_hosts_glob() -> None:
 
 
 def test_unknown_keys_are_rejected() -> None:
-    with pytest.raises(ValidationError, match="extra_forbidden|Extra inputs"):
+    with pytest.raises(ValidationError, match=r"extra_forbidden|Extra inputs"):
         desired(standard_switches=[{"name": "vSwitch1", "mtuu": 9000}])
     with pytest.raises(ValidationError):
         desired(distributed_switches=[])
