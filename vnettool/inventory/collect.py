@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 from vnettool.models.inventory import Inventory
+from vnettool.vsphere import fastxml
 from vnettool.vsphere.collector import RawObject, UpdateStream, retrieve
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.reader import build_inventory
 
+log = logging.getLogger(__name__)
+ReaderName = Literal["fast", "pyvmomi"]
+READERS: tuple[ReaderName, ...] = ("fast", "pyvmomi")
 
-def collect(session: Session) -> Inventory:
-    """The whole network inventory in one paged PropertyCollector retrieval."""
-    raw = retrieve(session)
+
+def reader_choice(reader: str | None = None) -> ReaderName:
+    """`reader`, else $VNETTOOL_READER, else "fast"."""
+    name = (reader or os.environ.get("VNETTOOL_READER") or "fast").strip().lower()
+    if name not in READERS:
+        raise ValueError(f"unknown inventory reader {name!r}; choose one of {', '.join(READERS)}")
+    return name  # type: ignore[return-value]
+
+
+def retrieve_raw(session: Session, reader: str | None = None) -> dict[str, RawObject]:
+    """The raw objects of the inventory through the chosen reader.
+
+    The fast reader (our own SOAP parsing) falls back to pyVmomi's if it cannot make sense of
+    a response, so an unexpected server costs speed, never the inventory. Server faults and
+    transport errors are not parse problems and propagate as they would from pyVmomi.
+    """
+    if reader_choice(reader) == "pyvmomi":
+        return retrieve(session)
+    try:
+        return fastxml.retrieve(session)
+    except fastxml.PARSE_ERRORS as exc:
+        log.warning("fast inventory reader failed (%s); reading through pyVmomi", exc)
+        return retrieve(session)
+
+
+def collect(session: Session, reader: str | None = None) -> Inventory:
+    """The whole network inventory in one paged PropertyCollector retrieval.
+
+    `reader` is "fast" (default; or $VNETTOOL_READER) or "pyvmomi" (the reference)."""
+    raw = retrieve_raw(session, reader)
     return build_inventory(raw, vcenter=session.creds.host, api_version=session.about.apiVersion)
 
 
