@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/vmware/govmomi/vim25/types"
 	"reflect"
 	"strconv"
 )
@@ -20,3 +21,17 @@ func bumpVersion(v string) string {
 	n, _ := strconv.Atoi(v)
 	return strconv.Itoa(n + 1)
 }
+
+// copyDevice returns a shallow copy of a virtual device (vcsim's model
+// shares one NIC device value between VMs).
+func copyDevice(d types.BaseVirtualDevice) types.BaseVirtualDevice {
+	rv := reflect.ValueOf(d)
+	if rv.Kind() != reflect.Ptr {
+		return d
+	}
+	cp := reflect.New(rv.Elem().Type())
+	cp.Elem().Set(rv.Elem())
+	return cp.Interface().(types.BaseVirtualDevice)
+}
+
+func typeName(v interface{}) string { return reflect.TypeOf(v).String() }
