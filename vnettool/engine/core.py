@@ -11,6 +11,7 @@ per result, and verification by re-reading the inventory and re-planning.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -98,16 +99,41 @@ def sort_key(c: Change) -> tuple[Any, ...]:
 
 
 def link(changes: list[Change]) -> list[Change]:
-    """Sort into apply order and fill `depends_on` from each resource's rule."""
+    """Fill `depends_on` from each resource's rule and sort into apply order.
+
+    The order is a topological one (dependencies first), ties broken by resource rank, host
+    and name, so that one host's changes can run in sequence without waiting on a later one.
+    """
     ordered = sorted(changes, key=sort_key)
     by_host: dict[str | None, list[Change]] = {}
     for c in ordered:
         by_host.setdefault(c.host, []).append(c)
-    out = []
+    linked = []
     for c in ordered:
         mod = RESOURCES.get(c.resource)
         deps = mod.depends(c, by_host[c.host]) if mod else []
-        out.append(c.model_copy(update={"depends_on": sorted(set(deps))}))
+        linked.append(c.model_copy(update={"depends_on": sorted(set(deps))}))
+    ids = {c.id: i for i, c in enumerate(linked)}
+    indegree = [0] * len(linked)
+    children: dict[str, list[int]] = {}
+    for i, c in enumerate(linked):
+        for d in c.depends_on:
+            if d in ids:
+                indegree[i] += 1
+                children.setdefault(d, []).append(i)
+    heap = [i for i, n in enumerate(indegree) if n == 0]
+    heapq.heapify(heap)
+    out: list[Change] = []
+    while heap:
+        i = heapq.heappop(heap)
+        out.append(linked[i])
+        for j in children.get(linked[i].id, []):
+            indegree[j] -= 1
+            if indegree[j] == 0:
+                heapq.heappush(heap, j)
+    if len(out) < len(linked):  # a cycle: keep the rest in rank order, the executor reports it
+        seen = {c.id for c in out}
+        out += [c for c in linked if c.id not in seen]
     return out
 
 

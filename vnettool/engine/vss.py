@@ -99,12 +99,18 @@ def target(before: StandardSwitch | None, spec: StandardSwitchSpec, host: str) -
     )
 
 
-def _used_pnics(inv: Inventory, host: Host, except_switch: str) -> dict[str, str]:
-    """pNIC -> the switch (standard or distributed) that already uses it on this host."""
+def _used_pnics(inv: Inventory, host: Host, afters: dict[str, StandardSwitch]) -> dict[str, str]:
+    """pNIC -> the switch (standard or distributed) that will use it on this host.
+
+    A desired switch counts with its new uplinks, so one document can hand a pNIC from one
+    switch to another (the giving switch is updated first: see `depends`).
+    """
     used: dict[str, str] = {}
     for sw in inv.switches_of(host.name):
-        if sw.name != except_switch:
+        if sw.name not in afters:
             used.update({p: sw.name for p in sw.uplinks})
+    for name, after in afters.items():
+        used.update({p: name for p in after.uplinks if p not in used})
     for dvs in inv.distributed_switches:
         for m in dvs.hosts:
             if m.host == host.name:
@@ -129,11 +135,12 @@ def plan(ctx: Context) -> list[Change]:
     changes: list[Change] = []
     for host in ctx.hosts:
         pnics = {p.device for p in host.pnics}
-        for spec in desired.standard_switches:
-            if spec.name in absent:
-                continue
+        specs = [s for s in desired.standard_switches if s.name not in absent]
+        afters = {s.name: target(existing.get((host.name, s.name)), s, host.name) for s in specs}
+        used = _used_pnics(inv, host, afters)
+        for spec in specs:
             before = existing.get((host.name, spec.name))
-            after = target(before, spec, host.name)
+            after = afters[spec.name]
             wanted = [*(spec.uplinks or []), *(spec.standby or [])]
             unknown = [p for p in wanted if p not in pnics]
             if unknown:
@@ -142,8 +149,7 @@ def plan(ctx: Context) -> list[Change]:
                     f"(host has {', '.join(sorted(pnics)) or 'none'})"
                 )
                 continue
-            used = _used_pnics(inv, host, spec.name)
-            taken = [f"{p} (on {used[p]})" for p in wanted if p in used]
+            taken = [f"{p} (on {used[p]})" for p in wanted if used.get(p, spec.name) != spec.name]
             if taken:
                 ctx.problems.append(
                     f"{host.name}: standard switch {spec.name}: pNIC already in use: "
@@ -186,9 +192,18 @@ def _with_unsafe(ch: Change, reason: str | None) -> Change:
 
 
 def depends(change: Change, same_host: list[Change]) -> list[str]:
-    """A switch is deleted after its port groups are."""
+    """A switch is deleted after its port groups; it claims a pNIC after the giver releases it."""
     if change.kind != "delete":
-        return []
+        mine = set((change.spec.get("after") or {}).get("uplinks") or [])
+        mine -= set((change.spec.get("before") or {}).get("uplinks") or [])
+        return [
+            c.id
+            for c in same_host
+            if c.resource == RESOURCE
+            and c is not change
+            and c.name != change.name
+            and mine & set((c.spec.get("before") or {}).get("uplinks") or [])
+        ]
     return [
         c.id
         for c in same_host
