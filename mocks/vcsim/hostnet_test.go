@@ -8,6 +8,7 @@ import (
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -47,6 +48,13 @@ func expectFault(t *testing.T, err error, kind string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("expected %s fault, got success", kind)
+	}
+	if te, ok := err.(task.Error); ok {
+		name := strings.TrimPrefix(strings.TrimPrefix(typeName(te.Fault()), "*"), "types.")
+		if name == kind {
+			return
+		}
+		t.Fatalf("expected %s fault, got %s (%v)", kind, name, err)
 	}
 	if soap.IsSoapFault(err) {
 		vf := soap.ToSoapFault(err).VimFault()

@@ -61,7 +61,7 @@ func pnicHint(h *simulator.HostSystem, p types.PhysicalNic) types.PhysicalNicHin
 			CdpVersion: 2, Timeout: 60, Ttl: 180, Samples: 1,
 			DevId: sw, PortId: port, HardwarePlatform: "N9K-C93180YC-EX",
 			SoftwareVersion: "Cisco Nexus Operating System (NX-OS) Software 9.3(8)",
-			FullDuplex: boolp(true), Mtu: 9216, SystemName: sw,
+			FullDuplex:      boolp(true), Mtu: 9216, SystemName: sw,
 		},
 		LldpInfo: &types.LinkLayerDiscoveryProtocolInfo{
 			ChassisId: sw, PortId: port, TimeToLive: 120,
@@ -78,10 +78,10 @@ func buildPnics(ordinal int) []types.PhysicalNic {
 			driver = "i40en"
 		}
 		out = append(out, types.PhysicalNic{
-			Key:    keyPnic + fmt.Sprintf("vmnic%d", i),
-			Device: fmt.Sprintf("vmnic%d", i),
-			Pci:    fmt.Sprintf("0000:%02x:00.%d", 0x3b+i/2*0x20, i%2),
-			Driver: driver,
+			Key:       keyPnic + fmt.Sprintf("vmnic%d", i),
+			Device:    fmt.Sprintf("vmnic%d", i),
+			Pci:       fmt.Sprintf("0000:%02x:00.%d", 0x3b+i/2*0x20, i%2),
+			Driver:    driver,
 			LinkSpeed: &types.PhysicalNicLinkInfo{SpeedMb: 10000, Duplex: true},
 			ValidLinkSpecification: []types.PhysicalNicLinkInfo{
 				{SpeedMb: 1000, Duplex: true}, {SpeedMb: 10000, Duplex: true},
@@ -141,7 +141,7 @@ func setupHost(host *simulator.HostSystem, pos hostPos) *hostState {
 			HostName: host.Name, DomainName: "lab.local", Address: []string{"10.0.255.53"},
 			SearchDomain: []string{"lab.local"}, VirtualNicDevice: "",
 		},
-		IpRouteConfig: &types.HostIpRouteConfig{DefaultGateway: fmt.Sprintf("10.0.%d.254", pos.cluster%256), GatewayDevice: "vmk0"},
+		IpRouteConfig:     &types.HostIpRouteConfig{DefaultGateway: fmt.Sprintf("10.0.%d.254", pos.cluster%256), GatewayDevice: "vmk0"},
 		AtBootIpV6Enabled: boolp(false),
 		IpV6Enabled:       boolp(false),
 	}
