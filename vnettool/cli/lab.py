@@ -74,3 +74,42 @@ def status() -> None:
     t.add_row("uptime", str(uptime).split(".")[0])
     t.add_row("profile", str(Lab().profile_file))
     console.print(t)
+
+
+@app.command()
+@handle_errors
+def netem(
+    host: Annotated[str, typer.Argument(help="Host name (or moref) in the lab")],
+    rtt_ms: Annotated[float | None, typer.Option("--rtt-ms", help="Round-trip time (ms)")] = None,
+    jitter_ms: Annotated[float | None, typer.Option("--jitter-ms", help="± jitter (ms)")] = None,
+    loss: Annotated[float | None, typer.Option("--loss", help="Packet loss (%)")] = None,
+    mtu: Annotated[int | None, typer.Option("--mtu", help="Path MTU (bytes)")] = None,
+    peer: Annotated[str | None, typer.Option("--peer", help="Only between HOST and PEER")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Back to healthy defaults")] = False,
+) -> None:
+    """Emulate a slow, lossy or small-MTU network for a lab host's esxcli pings."""
+    from vnettool.lab.netem import reset_netem, set_netem
+
+    try:
+        if reset:
+            view = reset_netem(host, peer)
+        else:
+            view = set_netem(
+                host, peer=peer, rtt_ms=rtt_ms, jitter_ms=jitter_ms, loss_pct=loss, mtu=mtu
+            )
+    except LabError as exc:
+        raise LabFailed(str(exc)) from exc
+    cur = (
+        next(
+            (p for p in view.get("pairs") or [] if peer and {p["host"], p["peer"]} == {host, peer}),
+            None,
+        )
+        or (view.get("hosts") or {}).get(host)
+        or view.get("defaults", {})
+    )
+    what = f"{host} <-> {peer}" if peer else host
+    console.print(
+        f"{what}: rtt {cur.get('rtt_ms')} ms, jitter {cur.get('jitter_ms')} ms, "
+        f"loss {cur.get('loss_pct')} %, mtu {cur.get('mtu')}",
+        highlight=False,
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vnettool import __version__
-from vnettool.cli import engine, inventory, lab, playbook
+from vnettool.cli import engine, inventory, lab, latency, playbook
 from vnettool.cli.common import setup_logging
 
 app = typer.Typer(

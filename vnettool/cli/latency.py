@@ -1,0 +1,414 @@
+"""`vnettool latency probe|watch` and `vnettool rebalance`: measure, then move VMs off slow hosts."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from vnettool.cli.common import (
+    InsecureOpt,
+    JsonOpt,
+    ServerOpt,
+    ThumbprintOpt,
+    console,
+    handle_errors,
+    session_for,
+)
+from vnettool.errors import ConfigError
+
+app = typer.Typer(help="Network latency between hosts (vmkping through the API).")
+
+ClusterOpt = Annotated[str | None, typer.Option("--cluster", "-c", help="Only this cluster")]
+WorkersOpt = Annotated[int, typer.Option(help="Probes in flight at once", min=1, max=64)]
+CountOpt = Annotated[int, typer.Option(help="Echo requests per probe", min=1, max=100)]
+IntervalOpt = Annotated[float, typer.Option(help="Seconds between echo requests")]
+VmkOpt = Annotated[
+    str | None, typer.Option("--vmk", help="Probe from this vmknic (default: the vMotion one)")
+]
+ServiceOpt = Annotated[str, typer.Option(help="vmknic service that picks the adapter")]
+WarnOpt = Annotated[float, typer.Option(help="Yellow at or above this RTT (ms)")]
+CritOpt = Annotated[float, typer.Option(help="Red at or above this RTT (ms)")]
+
+
+def parse_duration(text: str) -> float:
+    """'30s', '2m', '1h', '1.5' (seconds) -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text)
+    if not m:
+        raise ConfigError(f"not a duration: {text!r} (use e.g. 30s, 2m, 1h)")
+    value, unit = float(m.group(1)), m.group(2) or "s"
+    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def _cell(s: Any, warn: float, crit: float) -> Text:
+    if s is None:
+        return Text("·", style="dim")
+    if s.mtu_ok is False:
+        return Text("MTU✗", style="bold red")
+    if s.received == 0:
+        return Text("lost", style="bold red")
+    ms = s.rtt_avg_us / 1000.0 if s.rtt_avg_us is not None else 0.0
+    style = "red" if ms >= crit else "yellow" if ms >= warn else "green"
+    txt = f"{ms:.2f}"
+    if s.loss_pct:
+        txt += f" {s.loss_pct:.0f}%"
+        style = "red" if s.loss_pct >= 50 else "yellow"
+    return Text(txt, style=style)
+
+
+def matrix_table(m: Any, warn: float, crit: float, title: str) -> Table:
+    t = Table(title=title, caption="RTT avg in ms (row → column)")
+    t.add_column("from \\ to", style="bold")
+    for h in m.hosts:
+        t.add_column(h, justify="right")
+    for src in m.hosts:
+        t.add_row(src, *[_cell(m.cells.get((src, dst)), warn, crit) for dst in m.hosts])
+    return t
+
+
+def _too_long(s: Any) -> bool:
+    return "message too long" in (s.error or "").lower()
+
+
+def vmk_limited(m: Any) -> list[str]:
+    """Hosts whose own vmknic refused the frame ("Message too long"): its MTU is too small."""
+    return sorted({s.host for s in m.cells.values() if _too_long(s)})
+
+
+def mtu_limited(m: Any) -> list[str]:
+    """Hosts whose every DF probe on the path (as source or target) got nothing back.
+
+    Probes refused by a source vmknic are left out: they say nothing about the path.
+    """
+    out = []
+    for h in m.hosts:
+        pairs = [s for (a, b), s in m.cells.items() if h in (a, b) and not _too_long(s)]
+        if pairs and all(s.received == 0 for s in pairs):
+            out.append(h)
+    return out
+
+
+def _measure(
+    session: Any,
+    cluster: str | None,
+    mtu: int | None,
+    count: int,
+    interval: float,
+    vmk: str | None,
+    service: str,
+    workers: int,
+) -> list[Any]:
+    from vnettool.inventory.collect import collect
+    from vnettool.latency.mover import RebalanceState
+    from vnettool.latency.probe import endpoints, mesh
+    from vnettool.latency.rebalance import live_ops
+    from vnettool.models.latency import PingSpec
+
+    inv = collect(session)
+    clusters = sorted({h.cluster for h in inv.hosts if h.cluster and cluster in (None, h.cluster)})
+    if cluster and not clusters:
+        raise ConfigError(f"no cluster named {cluster!r}")
+    ops = live_ops(session, inv, RebalanceState())
+    spec = PingSpec(count=count, interval_s=interval, wait_s=1.0)
+    out = []
+    for c in clusters:
+        eps, skipped = endpoints(inv, c, vmk, service)
+        m = mesh(ops.ping, eps, spec, workers=workers, mtu=mtu)
+        m.skipped = skipped
+        out.append((c, m))
+    return out
+
+
+@app.command()
+@handle_errors
+def probe(
+    cluster: ClusterOpt = None,
+    mtu: Annotated[
+        int | None,
+        typer.Option(help="Verify this path MTU: DF pings with a payload of MTU-28 bytes"),
+    ] = None,
+    count: CountOpt = 3,
+    interval: IntervalOpt = 0.2,
+    vmk: VmkOpt = None,
+    service: ServiceOpt = "vmotion",
+    workers: WorkersOpt = 8,
+    warn_ms: WarnOpt = 1.0,
+    crit_ms: CritOpt = 10.0,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write samples as CSV")] = None,
+    json_out: JsonOpt = False,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Mesh-ping every host of each cluster from its vMotion vmknic; print the matrix.
+
+    With --mtu, exit code 3 when some path cannot carry that MTU (the hosts are named).
+    """
+    import json
+
+    from vnettool.latency.probe import to_csv
+
+    with session_for(server, insecure, thumbprint) as s:
+        results = _measure(s, cluster, mtu, count, interval, vmk, service, workers)
+    samples = [x for _, m in results for x in m.samples]
+    if csv_out:
+        csv_out.write_text(to_csv(samples))
+    limited = sorted({h for _, m in results for h in mtu_limited(m)}) if mtu else []
+    small_vmk = sorted({h for _, m in results for h in vmk_limited(m)}) if mtu else []
+    failing = [x for x in samples if x.mtu_ok is False or (mtu and x.received == 0)]
+    if json_out:
+        doc = {
+            "mtu": mtu,
+            "mtu_limited_hosts": limited,
+            "vmknic_mtu_too_small": small_vmk,
+            "failing_paths": len(failing),
+            "clusters": {c: json.loads(m.to_json()) for c, m in results},
+        }
+        typer.echo(json.dumps(doc, indent=1))
+    else:
+        for c, m in results:
+            what = f" with DF payload {mtu - 28} B (MTU {mtu})" if mtu else ""
+            console.print(matrix_table(m, warn_ms, crit_ms, f"{c}: {len(m.hosts)} hosts{what}"))
+            for h, why in sorted(m.skipped.items()):
+                console.print(f"  [yellow]skipped[/] {h}: {why}")
+            console.print(
+                f"  {len(m.cells)} probes in {m.wall_s:.2f} s "
+                f"(serial sum {m.serial_s:.2f} s, {workers} workers)"
+            )
+        if mtu:
+            if small_vmk:
+                console.print(
+                    f"[bold red]vmknic MTU below {mtu}[/] (Message too long) on: "
+                    + ", ".join(small_vmk),
+                    highlight=False,
+                )
+            if limited:
+                console.print(
+                    f"[bold red]path MTU below {mtu}[/] on: {', '.join(limited)}", highlight=False
+                )
+            if not failing:
+                console.print(f"[green]all paths carry MTU {mtu}[/]")
+            elif not limited and not small_vmk:
+                console.print(
+                    f"[yellow]{len(failing)} paths fail MTU {mtu}[/] (no single host explains them)"
+                )
+    if mtu and failing:
+        raise typer.Exit(3)
+
+
+@app.command()
+@handle_errors
+def watch(
+    cluster: ClusterOpt = None,
+    every: Annotated[str, typer.Option(help="Time between rounds, e.g. 5s")] = "5s",
+    rounds: Annotated[int, typer.Option(help="Stop after N rounds (0 = until Ctrl-C)")] = 0,
+    count: CountOpt = 3,
+    interval: IntervalOpt = 0.2,
+    vmk: VmkOpt = None,
+    service: ServiceOpt = "vmotion",
+    workers: WorkersOpt = 8,
+    warn_ms: WarnOpt = 1.0,
+    crit_ms: CritOpt = 10.0,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Re-probe the mesh every --every and keep the matrix on screen."""
+    from rich.console import Group
+
+    pause = parse_duration(every)
+    with session_for(server, insecure, thumbprint) as s, Live(console=console) as live:
+        n = 0
+        while True:
+            n += 1
+            results = _measure(s, cluster, None, count, interval, vmk, service, workers)
+            stamp = time.strftime("%H:%M:%S")
+            live.update(
+                Group(
+                    *[
+                        matrix_table(m, warn_ms, crit_ms, f"{c} — round {n} at {stamp}")
+                        for c, m in results
+                    ]
+                )
+            )
+            if rounds and n >= rounds:
+                break
+            time.sleep(pause)
+
+
+def _state_path(explicit: Path | None, server_key: str) -> Path:
+    from vnettool.lab.runner import home
+
+    if explicit:
+        return explicit
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", server_key)
+    return home() / "rebalance" / f"state-{safe}.json"
+
+
+@handle_errors
+def rebalance(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide and explain; move nothing")
+    ] = False,
+    once: Annotated[bool, typer.Option("--once", help="One cycle, then exit (default)")] = False,
+    interval: Annotated[
+        str | None, typer.Option("--interval", help="Repeat every DURATION (e.g. 30s)")
+    ] = None,
+    cluster: ClusterOpt = None,
+    vm: Annotated[
+        str | None, typer.Option("--vm", help="Only VMs whose name matches (glob)")
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(help="Probe rounds per cycle (default: the minimum samples)")
+    ] = None,
+    enter_ms: Annotated[float | None, typer.Option(help="Unhealthy at or above (ms)")] = None,
+    exit_ms: Annotated[float | None, typer.Option(help="Healthy again at or below (ms)")] = None,
+    min_samples: Annotated[int | None, typer.Option(help="Samples before judging a host")] = None,
+    max_moves: Annotated[int, typer.Option(help="Moves per cycle at most")] = 4,
+    concurrent: Annotated[int, typer.Option(help="vMotions at once at most")] = 2,
+    vm_cooldown: Annotated[str, typer.Option(help="No second move of a VM within")] = "30m",
+    host_cooldown: Annotated[str, typer.Option(help="No moves to a recovered host within")] = "10m",
+    count: CountOpt = 3,
+    ping_interval: Annotated[float, typer.Option(help="Seconds between echo requests")] = 0.2,
+    workers: WorkersOpt = 8,
+    state_file: Annotated[
+        Path | None, typer.Option("--state", help="State file (default under $VNETTOOL_HOME)")
+    ] = None,
+    json_out: JsonOpt = False,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Move VMs off hosts whose network latency stays high, explaining every decision.
+
+    Each cycle probes the host mesh, smooths per-host latency (loss counts as latency), and
+    evacuates hosts that are over --enter-ms for the required samples to healthy hosts that
+    have the VM's networks and a vMotion vmknic. State (smoothed latency, cooldowns, journal)
+    persists between runs, so a second --once does nothing new.
+    """
+    if once and interval:
+        raise ConfigError("--once and --interval exclude each other")
+    pause = parse_duration(interval) if interval else None
+    from vnettool.inventory.collect import collect
+    from vnettool.latency.mover import MoverConfig, RebalanceState
+    from vnettool.latency.probe import utcnow
+    from vnettool.latency.rebalance import cycle, live_ops
+    from vnettool.models.latency import PingSpec
+
+    mover = MoverConfig(
+        vm_pattern=vm,
+        max_moves_per_cycle=max_moves,
+        max_concurrent=concurrent,
+        vm_cooldown_s=parse_duration(vm_cooldown),
+        host_cooldown_s=parse_duration(host_cooldown),
+    )
+    spec = PingSpec(count=count, interval_s=ping_interval, wait_s=1.0)
+    with session_for(server, insecure, thumbprint) as s:
+        key = f"{s.creds.host}:{s.creds.port}"
+        path = _state_path(state_file, key)
+        state = RebalanceState.load(path)
+        if state.server and state.server != key:
+            raise ConfigError(f"{path} belongs to {state.server}, not {key}; pass --state")
+        state.server = key
+        upd = {
+            k: v
+            for k, v in (("enter_ms", enter_ms), ("exit_ms", exit_ms), ("min_samples", min_samples))
+            if v is not None
+        }
+        if upd:
+            state.policy = state.policy.model_copy(update=upd)
+        if state.policy.exit_ms > state.policy.enter_ms:
+            raise ConfigError("--exit-ms must not be above --enter-ms")
+        first = True
+        while True:
+            inv = collect(s)
+            ops = live_ops(s, inv, state)
+            n = rounds or (max(state.policy.min_samples, state.policy.sustain) if first else 1)
+            report = cycle(
+                inv,
+                ops.ping,
+                state,
+                mover,
+                utcnow,
+                n,
+                spec,
+                ops.relocate,
+                ops.check,
+                cluster,
+                workers,
+                dry_run,
+            )
+            report.check_note = "; ".join(ops.check_note) or None
+            if not dry_run:
+                state.save(path)
+            _print_report(report, dry_run, json_out, path)
+            first = False
+            if pause is None:
+                break
+            time.sleep(pause)
+
+
+def _print_report(report: Any, dry_run: bool, json_out: bool, path: Path) -> None:
+    import json
+
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {
+                    "dry_run": dry_run,
+                    "hosts": [v.model_dump(mode="json") for v in report.view.values()],
+                    "decisions": [d.model_dump(mode="json") for d in report.decisions],
+                    "journal": [e.model_dump(mode="json") for e in report.journal],
+                    "skipped_hosts": report.skipped_hosts,
+                    "check_relocate": report.check_note,
+                },
+                indent=1,
+            )
+        )
+        return
+    t = Table(title=f"host latency after {len(report.rounds)} probe round(s)")
+    for col in ("host", "samples", "smoothed ms", "last ms", "loss %", "state", "why"):
+        t.add_column(col)
+    for v in report.view.values():
+        style = {"unhealthy": "red", "healthy": "green"}.get(v.state, "yellow")
+        t.add_row(
+            v.host,
+            str(v.samples),
+            f"{v.smoothed_ms:.2f}" if v.smoothed_ms is not None else "-",
+            f"{v.last_ms:.2f}" if v.last_ms is not None else "-",
+            f"{v.loss_pct:.0f}",
+            Text(v.state, style=style),
+            v.reason,
+        )
+    console.print(t)
+    for h, why in sorted(report.skipped_hosts.items()):
+        console.print(f"[yellow]not probed[/] {h}: {why}")
+    if report.check_note:
+        console.print(f"[dim]{report.check_note}[/]")
+    if not report.decisions:
+        console.print("no unhealthy host with VMs to move: nothing to do")
+        return
+    d = Table(title="decisions" + (" (dry run: nothing moved)" if dry_run else ""))
+    for col in ("VM", "from", "to", "action", "reason"):
+        d.add_column(col)
+    for x in report.decisions:
+        reason = x.reason
+        if x.rejected:
+            reason += "\n" + "\n".join(f"  {h}: {why}" for h, why in sorted(x.rejected.items()))
+        d.add_row(x.vm, x.source, x.destination or "-", x.action, reason)
+    console.print(d)
+    for e in report.journal:
+        colour = {"moved": "green", "failed": "red"}.get(e.outcome, "cyan")
+        console.print(
+            f"[{colour}]{e.outcome}[/] {e.vm}: {e.source} → {e.destination}"
+            + (f" ({e.error})" if e.error else f" in {e.duration_s:.1f} s"),
+            highlight=False,
+        )
+    if not dry_run:
+        console.print(f"[dim]journal and state: {path}[/]")
