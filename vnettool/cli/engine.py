@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vnettool.cli.common import (
@@ -26,6 +27,13 @@ from vnettool.cli.common import (
 from vnettool.errors import ConfigError, VnetError
 from vnettool.models.plan import Change, Plan, Result
 
+
+def _say(text: str, **kw: Any) -> None:
+    """Print without wrapping: plans and results are read in terminals, logs and CI output."""
+    kw.setdefault("soft_wrap", True)
+    console.print(text, **kw)
+
+
 KIND_MARK = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
 WorkersOpt = Annotated[
     int, typer.Option("--workers", min=1, max=64, help="Changes applied at once (across hosts)")
@@ -37,31 +45,36 @@ def _fail(exc: BaseException, as_json: bool) -> typer.Exit:
     if as_json:
         typer.echo(json.dumps({"error": str(exc)}))
     else:
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
     return typer.Exit(1)
 
 
 def _value(v: Any) -> str:
+    """A value as YAML would show it, escaped for rich (a list would read as a markup tag)."""
     if v is None:
-        return "(unset)"
+        return "[dim](unset)[/]"
     if isinstance(v, list):
-        return "[" + ", ".join(str(x) for x in v) + "]"
-    return str(v)
+        return escape("[" + ", ".join(str(x) for x in v) + "]")
+    if isinstance(v, bool):
+        return str(v).lower()
+    return escape(str(v))
 
 
 def print_plan(plan: Plan, title: str = "Plan") -> None:
     """The plan as a diff grouped by host, in apply order."""
     if plan.empty:
-        console.print("[green]No changes.[/] The infrastructure matches the desired state.")
+        _say("[green]No changes.[/] The infrastructure matches the desired state.")
         return
     for host, changes in sorted(plan.by_host().items(), key=lambda kv: _nat(kv[0])):
-        console.print(f"[bold]{host}[/]")
+        _say(f"[bold]{escape(host)}[/]")
         for c in changes:
             mark, colour = KIND_MARK[c.kind]
             device = c.spec.get("device")
             extra = f" ({device})" if device and device != c.name else ""
-            console.print(
-                f"  [{colour}]{mark} {c.resource.replace('_', ' ')} {c.name}{extra}[/]",
+            _say(
+                f"  [{colour}]{mark} {c.resource.replace('_', ' ')} {escape(c.name + extra)}[/]",
                 highlight=False,
             )
             for d in c.diffs:
@@ -69,10 +82,10 @@ def print_plan(plan: Plan, title: str = "Plan") -> None:
                     text = f"{_value(d.before)} [dim]→[/] {_value(d.after)}"
                 else:
                     text = _value(d.after if c.kind == "create" else d.before)
-                console.print(f"      {d.field}: {text}", highlight=False)
+                _say(f"      {d.field}: {text}", highlight=False)
             if c.spec.get("unsafe"):
-                console.print(f"      [bold red]! unsafe:[/] {c.spec['unsafe']}", highlight=False)
-    console.print(f"[bold]{title}:[/] {_counts(plan.changes)}")
+                _say(f"      [bold red]! unsafe:[/] {escape(c.spec['unsafe'])}", highlight=False)
+    _say(f"[bold]{title}:[/] {_counts(plan.changes)}")
 
 
 def _nat(s: str) -> list[Any]:
@@ -135,14 +148,20 @@ def _confirm(yes: bool, what: str) -> None:
 def _print_results(results: list[Result]) -> None:
     for r in results:
         if r.failed:
-            console.print(f"[bold red]failed[/]  {r.change.summary()}: {r.error}", highlight=False)
+            _say(
+                f"[bold red]failed[/]  {escape(r.change.summary())}: {escape(r.error or '')}",
+                highlight=False,
+            )
         elif r.skipped:
-            console.print(f"[cyan]skipped[/] {r.change.summary()}: {r.error}", highlight=False)
+            _say(
+                f"[cyan]skipped[/] {escape(r.change.summary())}: {escape(r.error or '')}",
+                highlight=False,
+            )
     ok = sum(1 for r in results if r.changed)
     failed = sum(1 for r in results if r.failed)
     skipped = sum(1 for r in results if r.skipped)
     colour = "green" if not failed and not skipped else "red"
-    console.print(f"[{colour}]{ok} applied, {failed} failed, {skipped} skipped[/]")
+    _say(f"[{colour}]{ok} applied, {failed} failed, {skipped} skipped[/]")
 
 
 def _run(
@@ -265,11 +284,11 @@ def apply(
     else:
         _print_results(results)
         if verified:
-            console.print("[green]verified:[/] a fresh inventory matches (second plan is empty)")
+            _say("[green]verified:[/] a fresh inventory matches (second plan is empty)")
         else:
-            console.print("[red]not verified:[/] still different after applying:")
+            _say("[red]not verified:[/] still different after applying:")
             print_plan(remaining, "Remaining")
-        console.print(
+        _say(
             f"run {journal.id} recorded in {journal.path}"
             + f"; undo with: vnettool apply --rollback {journal.id}"
         )

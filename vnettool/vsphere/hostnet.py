@@ -138,10 +138,10 @@ def host_network_policy(p: NetworkPolicy) -> Any:
 
 
 def _vswitch_spec(sw: StandardSwitch) -> Any:
-    spec = vim.host.VirtualSwitch.Specification(
-        numPorts=sw.num_ports or DEFAULT_NUM_PORTS,
-        policy=host_network_policy(sw.policy),
-    )
+    policy = host_network_policy(sw.policy)
+    spec = vim.host.VirtualSwitch.Specification(numPorts=sw.num_ports or DEFAULT_NUM_PORTS)
+    if policy.security or policy.shapingPolicy or policy.nicTeaming:
+        spec.policy = policy  # none given at creation: the host's defaults apply
     if sw.mtu is not None:
         spec.mtu = sw.mtu
     if sw.uplinks:
