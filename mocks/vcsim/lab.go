@@ -3,8 +3,11 @@ package main
 import (
 	"crypto/tls"
 	"fmt"
+	"io/ioutil"
 	"net/url"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/simulator/vpx"
@@ -17,6 +20,21 @@ type Options struct {
 	Listen                         string
 	TLS                            bool
 	Scenario                       string
+	// DataDir holds the simulated datastores (VM files); "" = /dev/shm when
+	// writable (VM creation is filesystem-bound), else the system temp dir.
+	DataDir string
+}
+
+func dataDir(o Options) string {
+	if o.DataDir != "" {
+		return o.DataDir
+	}
+	if f, err := ioutil.TempFile("/dev/shm", ".vcsim-probe-"); err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "/dev/shm"
+	}
+	return ""
 }
 
 // DefaultOptions matches the binary's flag defaults.
@@ -31,6 +49,8 @@ type Lab struct {
 	Model  *simulator.Model
 	Server *simulator.Server
 	URL    *url.URL // https://host:port/sdk without credentials
+
+	Timings []string // start-up phases, for the log
 
 	aliasMu  sync.Mutex
 	sessions *sessionTracker
@@ -67,14 +87,28 @@ func StartLab(o Options) (*Lab, error) {
 	}
 	lab.Model = m
 
+	t0 := time.Now()
+	if dir := dataDir(o); dir != "" {
+		// vcsim creates its datastore directories with ioutil.TempDir("", ...)
+		old, had := os.LookupEnv("TMPDIR")
+		os.Setenv("TMPDIR", dir)
+		if had {
+			defer os.Setenv("TMPDIR", old)
+		} else {
+			defer os.Unsetenv("TMPDIR")
+		}
+	}
 	if err := m.Create(); err != nil {
 		return nil, fmt.Errorf("create model: %w", err)
 	}
+	lab.Timings = append(lab.Timings, fmt.Sprintf("model %.2fs", time.Since(t0).Seconds()))
 	for _, step := range setups {
+		t1 := time.Now()
 		if err := step.fn(lab); err != nil {
 			m.Remove()
 			return nil, fmt.Errorf("setup %s: %w", step.name, err)
 		}
+		lab.Timings = append(lab.Timings, fmt.Sprintf("%s %.2fs", step.name, time.Since(t1).Seconds()))
 	}
 
 	if o.TLS {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -40,6 +41,7 @@ func main() {
 	flag.BoolVar(&o.TLS, "tls", o.TLS, "serve HTTPS with a self-signed certificate")
 	state := flag.String("state", "", "JSON state file written once the server answers")
 	flag.StringVar(&o.Scenario, "scenario", "", "seeded audit scenario (reserved)")
+	flag.StringVar(&o.DataDir, "datadir", "", "directory for the simulated datastores (default /dev/shm if writable, else $TMPDIR)")
 	flag.Parse()
 
 	if !knownScenarios[o.Scenario] {
@@ -58,6 +60,7 @@ func main() {
 	fmt.Printf("URL=%s\n", lab.URL.String())
 	log.Printf("vcsim: ready in %.2fs (dc=%d cluster=%d host=%d vm=%d dvs=%d pg=%d)",
 		time.Since(t0).Seconds(), o.DC, o.Cluster, o.Host, o.VM, o.DVS, o.PG)
+	log.Printf("vcsim: phases: %s", strings.Join(lab.Timings, ", "))
 
 	if *state != "" {
 		st := stateFile{
