@@ -16,18 +16,20 @@ wherever the schema allows a subtype (VLAN specs, backings, bridges, policies, d
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import threading
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPException
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 from pyVmomi import SoapAdapter, VmomiSupport, vmodl
 from pyVmomi.Iso8601 import ParseISO8601
 
+from vnettool.errors import ApiFault
 from vnettool.vsphere.collector import (
     PROPERTIES,
     RawObject,
@@ -36,6 +38,9 @@ from vnettool.vsphere.collector import (
     filter_spec,
 )
 from vnettool.vsphere.connection import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 SOAPENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
@@ -693,8 +698,17 @@ class FastRetrieval:
         self.transport = Transport(session.stub)
 
     def retrieve(self) -> dict[str, RawObject]:
+        try:
+            results = self._run(self._group_objects)
+        except ApiFault as exc:
+            # Views and continuation tokens belong to a session: when it expired mid-read,
+            # `Session.call` logged in again but what the other pages referred to is gone.
+            if exc.fault not in _SESSION_LOST:
+                raise
+            log.info("session changed during the inventory read (%s); reading again", exc.fault)
+            results = self._run(self._group_objects)
         out: dict[str, RawObject] = {}
-        for objects in self._run(self._group_objects):
+        for objects in results:
             for mo_type, mo_id, props in objects:
                 raw = out.get(mo_id)
                 if raw is None:
@@ -707,37 +721,41 @@ class FastRetrieval:
         """Send the same requests, read every byte, parse nothing; returns the XML bytes.
         The floor any reader of these responses stands on."""
         before = self.transport.bytes_xml
-        list(self._run(self._group_bytes))
+        self._run(self._group_bytes)
         return self.transport.bytes_xml - before
 
-    def _run(self, fn: Callable[[dict[str, list[str]]], Any]) -> list[Any]:
-        if not self.parallel or len(self.groups) < 2:
-            return [fn(g) for g in self.groups]
-        with ThreadPoolExecutor(len(self.groups), thread_name_prefix="vnettool-retrieve") as ex:
-            return list(ex.map(fn, self.groups))
-
-    def _pages(self, types: dict[str, list[str]], page: Callable[..., str | None]) -> None:
+    def _run(self, fn: Callable[[dict[str, list[str]], Any], T]) -> list[T]:
+        """Views are created (and an expired session re-established) here, before any thread
+        starts, so that concurrent pages never race to log in."""
         session = self.session
-        view = create_view(session, types)
+        views: list[tuple[dict[str, list[str]], Any]] = []
         try:
-            pc = session.content.propertyCollector
-            spec = filter_spec(view, types)
-            opts = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=self.page_size)
-            token = session.call(
-                page, pc, "RetrievePropertiesEx", [[spec], opts], op="RetrievePropertiesEx"
-            )
-            while token:
-                token = session.call(
-                    page,
-                    pc,
-                    "ContinueRetrievePropertiesEx",
-                    [token],
-                    op="ContinueRetrievePropertiesEx",
-                )
+            for types in self.groups:
+                views.append((types, create_view(session, types)))
+            if not self.parallel or len(views) < 2:
+                return [fn(t, v) for t, v in views]
+            with ThreadPoolExecutor(len(views), thread_name_prefix="vnettool-retrieve") as ex:
+                return list(ex.map(lambda tv: fn(*tv), views))
         finally:
-            destroy_view(session, view)
+            for _, view in views:
+                destroy_view(session, view)
 
-    def _group_objects(self, types: dict[str, list[str]]) -> list[ObjectProps]:
+    def _pages(
+        self, types: dict[str, list[str]], view: Any, page: Callable[..., str | None]
+    ) -> None:
+        session = self.session
+        pc = session.content.propertyCollector
+        spec = filter_spec(view, types)
+        opts = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=self.page_size)
+        token = session.call(
+            page, pc, "RetrievePropertiesEx", [[spec], opts], op="RetrievePropertiesEx"
+        )
+        while token:
+            token = session.call(
+                page, pc, "ContinueRetrievePropertiesEx", [token], op="ContinueRetrievePropertiesEx"
+            )
+
+    def _group_objects(self, types: dict[str, list[str]], view: Any) -> list[ObjectProps]:
         objects: list[ObjectProps] = []
 
         def page(pc: Any, method: str, args: list[Any]) -> str | None:
@@ -748,18 +766,19 @@ class FastRetrieval:
             objects.extend(got)  # only a page read whole counts (a retried one starts over)
             return parser.token
 
-        self._pages(types, page)
+        self._pages(types, view, page)
         return objects
 
-    def _group_bytes(self, types: dict[str, list[str]]) -> None:
+    def _group_bytes(self, types: dict[str, list[str]], view: Any) -> None:
         def page(pc: Any, method: str, args: list[Any]) -> str | None:
             body = self.transport.fetch(pc, method, args)
             m = _TOKEN.search(body, 0, 4096)
             return m.group(1).decode() if m else None
 
-        self._pages(types, page)
+        self._pages(types, view, page)
 
 
+_SESSION_LOST = ("ManagedObjectNotFound", "NotAuthenticated", "InvalidArgument")
 _TOKEN = re.compile(rb"<(?:\w+:)?returnval\b[^>]*>\s*<(?:\w+:)?token>([^<]*)</")
 
 
