@@ -587,3 +587,12 @@ def test_both_desired_and_absent_is_a_plan_error() -> None:
     }
     with pytest.raises(PlanError, match="both desired and absent"):
         plan(desired(**doc), inventory())
+
+
+def test_new_vmknic_needs_an_address() -> None:
+    doc = {"vmkernel_adapters": [{"portgroup": "Management Network", "mtu": 9000}]}
+    assert not plan(desired(**doc), inventory(1)).changes[0].spec["after"]["dhcp"]
+    doc = {"vmkernel_adapters": [{"portgroup": "pg-new", "mtu": 9000}]}
+    doc["standard_port_groups"] = [{"name": "pg-new", "switch": "vSwitch0"}]
+    with pytest.raises(PlanError, match="needs ip"):
+        plan(desired(**doc), inventory(1))

@@ -91,6 +91,12 @@ def plan(ctx: Context) -> list[Change]:
                 )
                 continue
             before = next((v for v in adapters if v.portgroup == spec.portgroup), None)
+            if before is None and spec.ip is None:
+                ctx.problems.append(
+                    f"{host.name}: new vmkernel adapter on {spec.portgroup} needs ip "
+                    "(cidr or dhcp: true)"
+                )
+                continue
             try:
                 after = target(before, spec, host.name, ctx.index[host.name])
             except ValueError as exc:
