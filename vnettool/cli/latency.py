@@ -316,6 +316,7 @@ def rebalance(
         if state.server and state.server != key:
             raise ConfigError(f"{path} belongs to {state.server}, not {key}; pass --state")
         state.server = key
+        state.check_relocate = None  # ask the server again: it may have been upgraded
         upd = {
             k: v
             for k, v in (("enter_ms", enter_ms), ("exit_ms", exit_ms), ("min_samples", min_samples))

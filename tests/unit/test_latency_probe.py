@@ -1,0 +1,92 @@
+"""Probe plumbing without a server: mesh concurrency, failures as samples, window, export."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from vnettool.cli.latency import mtu_limited, parse_duration, vmk_limited
+from vnettool.errors import ApiFault, ConfigError
+from vnettool.latency.probe import Endpoint, Window, from_json, mesh, spec_for, to_csv, to_json
+from vnettool.models.latency import PingResult, PingSpec
+
+EPS = [Endpoint(f"h{i}", f"host-{i}", "vmk1", f"10.1.0.{i}", "defaultTcpipStack") for i in range(6)]
+IP_HOST = {e.ip: e.host for e in EPS}
+
+
+def ping_after(delay: float, mtu_of: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+    """A ping that takes `delay` seconds; DF frames over a host's MTU get nothing back."""
+    active = [0, 0]
+    lock = threading.Lock()
+
+    def ping(source: Endpoint, target: str, spec: PingSpec) -> PingResult:
+        with lock:
+            active[0] += 1
+            active[1] = max(active)
+        time.sleep(delay)
+        with lock:
+            active[0] -= 1
+        mtus = mtu_of or {}
+        frame = (spec.size or 56) + 28
+        if spec.df and frame > mtus.get(source.host, 9000):
+            raise ApiFault(
+                "esxcli", source.host, "EsxCLIFault", "sendto() failed (Message too long)"
+            )
+        if spec.df and frame > mtus.get(IP_HOST[target], 9000):
+            return PingResult(transmitted=spec.count, received=0, loss_pct=100)
+        return PingResult(transmitted=spec.count, received=spec.count, rtt_avg_us=200)
+
+    ping.peak = active  # type: ignore[attr-defined]
+    return ping
+
+
+def test_mesh_runs_at_most_workers_probes_at_once() -> None:
+    ping = ping_after(0.02)
+    m = mesh(ping, EPS, PingSpec(), workers=4)
+    assert len(m.cells) == 30 and all(s.ok for s in m.samples)
+    assert ping.peak[1] == 4  # type: ignore[attr-defined]
+
+
+def test_failures_become_samples_and_mtu_attribution() -> None:
+    m = mesh(ping_after(0, {"h2": 1500}), EPS, PingSpec(), mtu=9000)
+    assert all(s.df and s.size == 8972 for s in m.samples)
+    refused = m.cells[("h2", "h0")]
+    assert refused.error and "Message too long" in refused.error and refused.mtu_ok is False
+    assert refused.loss_pct == 100
+    dropped = m.cells[("h0", "h2")]
+    assert dropped.received == 0 and dropped.mtu_ok is False
+    assert m.cells[("h0", "h1")].mtu_ok is True
+    assert vmk_limited(m) == ["h2"]
+    assert mtu_limited(m) == ["h2"]
+    m2 = mesh(ping_after(0), EPS, PingSpec(), mtu=9000)
+    assert vmk_limited(m2) == [] and mtu_limited(m2) == [] and m2.failing() == []
+
+
+def test_spec_for_sets_interface_netstack_and_jumbo_payload() -> None:
+    ep = Endpoint("h", "host-1", "vmk2", "10.0.0.9", "vmotion")
+    s = spec_for(PingSpec(count=2), ep, mtu=9000)
+    assert (s.interface, s.netstack, s.size, s.df, s.count) == ("vmk2", "vmotion", 8972, True, 2)
+    assert spec_for(PingSpec(), EPS[0]).netstack is None
+
+
+def test_window_export_roundtrip() -> None:
+    w = Window(size=2)
+    for _ in range(3):
+        w.add(mesh(ping_after(0), EPS[:3], PingSpec()).samples)
+    assert len(w.series("h0", "h1")) == 2
+    samples = w.samples()
+    assert len(samples) == 12
+    assert from_json(to_json(samples)) == samples
+    csv = to_csv(samples).splitlines()
+    assert csv[0].startswith("host,vmk,netstack,target") and len(csv) == 13
+
+
+def test_parse_duration() -> None:
+    assert parse_duration("30s") == 30
+    assert parse_duration("2m") == 120
+    assert parse_duration("1.5") == 1.5
+    assert parse_duration("250ms") == 0.25
+    with pytest.raises(ConfigError):
+        parse_duration("soon")
