@@ -104,35 +104,45 @@ class Field:
     `only`, when set, names the one subtype (and its descendants) kept in this place: items of
     other types are skipped without being read (the profile's pruning)."""
 
-    __slots__ = ("_info", "_schema", "array", "kind", "only", "type_name")
+    __slots__ = ("_info", "_schema", "array", "extra", "kind", "only", "type_name")
 
     def __init__(
-        self, schema: Schema, array: bool, kind: int, type_name: str | None, only: str | None
+        self,
+        schema: Schema,
+        array: bool,
+        kind: int,
+        type_name: str | None,
+        only: str | None,
+        extra: frozenset[str] = frozenset(),
     ) -> None:
         self._schema = schema
         self.array = array
         self.kind = kind
         self.type_name = type_name
         self.only = only
+        self.extra = extra  # properties of the value skipped in this place only
         self._info: TypeInfo | None = None
 
     @property
     def info(self) -> TypeInfo:
         if self._info is None:
             assert self.type_name is not None
-            self._info = self._schema.type_info(self.type_name)
+            self._info = self._schema.type_info(self.type_name, self.extra)
         return self._info
 
 
 class TypeInfo:
     """The light class of one WSDL data type and how each of its properties is read."""
 
-    __slots__ = ("cls", "fields", "name")
+    __slots__ = ("cls", "extra", "fields", "name")
 
-    def __init__(self, name: str, cls: type[Data], fields: dict[str, Field]) -> None:
+    def __init__(
+        self, name: str, cls: type[Data], fields: dict[str, Field], extra: frozenset[str]
+    ) -> None:
         self.name = name
         self.cls = cls
         self.fields = fields
+        self.extra = extra
 
 
 _CLASSES: dict[str, type[Data]] = {}
@@ -222,7 +232,8 @@ def _local(tag: str) -> str:
 class Profile:
     """What to leave unread. `only` maps a declared item type to the one subtype kept where
     that type is expected (e.g. of a VM's devices only the network cards); `skip` maps a data
-    type to properties never read. Skipped values stay at their unset defaults."""
+    type to properties never read, or ("Type.field") the properties never read of the values
+    found in that field of that type. Skipped values stay at their unset defaults."""
 
     def __init__(
         self, only: dict[str, str] | None = None, skip: dict[str, set[str]] | None = None
@@ -240,6 +251,9 @@ NETWORK = Profile(
     skip={
         "HostPhysicalNic": {"fcoeConfiguration", "validLinkSpecification", "spec"},
         "HostNetworkInfo": {"netStackInstance", "dnsConfig", "ipRouteConfig", "routeTableInfo"},
+        "HostNetworkPolicy": {"offloadPolicy"},
+        # Of the candidate vmknics of a service only the key and device are read.
+        "VirtualNicManagerNetConfig.candidateVnic": {"spec", "port", "portgroup"},
     },
 )
 
@@ -254,12 +268,14 @@ class Schema:
         self._types: dict[str, TypeInfo] = {}
         self._by_xsi: dict[str, tuple[int, TypeInfo | None, Field | None]] = {}
 
-    def type_info(self, name: str) -> TypeInfo:
-        ti = self._types.get(name)
+    def type_info(self, name: str, extra: frozenset[str] = frozenset()) -> TypeInfo:
+        """The TypeInfo of `name`; `extra` are properties skipped in one place only."""
+        key = f"{name}-{'/'.join(sorted(extra))}" if extra else name
+        ti = self._types.get(key)
         if ti is not None:
             return ti
         py = VmomiSupport.GetWsdlType(DEFAULT_NS, name)
-        skip = self.profile.skip.get(name, frozenset())
+        skip = self.profile.skip.get(name, frozenset()) | extra
         fields: dict[str, Field] = {}
         for prop in py._GetPropertyList():
             if prop.name in skip:
@@ -268,8 +284,9 @@ class Schema:
             array = isinstance(ptype, type) and issubclass(ptype, list)
             kind, type_name = _kind_of(ptype.Item if array else ptype)
             only = self.profile.only.get(type_name) if type_name else None
-            fields[prop.name] = Field(self, array, kind, type_name, only)
-        ti = self._types[name] = TypeInfo(name, light_class(name), fields)
+            here = self.profile.skip.get(f"{name}.{prop.name}", frozenset())
+            fields[prop.name] = Field(self, array, kind, type_name, only, here)
+        ti = self._types[key] = TypeInfo(name, light_class(name), fields, extra)
         return ti
 
     def xsi(self, xsi: str) -> tuple[int, TypeInfo | None, Field | None]:
@@ -313,7 +330,7 @@ class Schema:
         if xt is not None:
             kind, sub, _ = self.xsi(xt)
             if sub is not None:
-                ti = sub
+                ti = sub if not ti.extra else self.type_info(sub.name, ti.extra)
             elif kind != K_OBJ:
                 return self.value(el, xt)
         fields = ti.fields
