@@ -55,39 +55,43 @@ def plain_raw(raw: dict[str, RawObject]) -> dict[str, Any]:
     return {k: (o.type, {p: plain(v) for p, v in o.props.items()}) for k, o in raw.items()}
 
 
-def naive_walk(session: Session) -> dict[str, RawObject]:
-    """Every PROPERTIES path of every object, read by walking pyVmomi attributes.
-
-    Objects are listed by a container view (the only bulk call); then each managed property
-    is one round trip. A path whose prefix is unset is left out, as the PropertyCollector
-    leaves it out. Prefixes are read once per object (`vm.config` serves three paths)."""
+def naive_objects(session: Session) -> list[Any]:
+    """The managed objects of the inventory, listed by a container view (the one bulk call)."""
     content = session.content
     view = content.viewManager.CreateContainerView(
         content.rootFolder, [vim_type(t) for t in PROPERTIES], True
     )
     try:
-        objects = list(view.view)
+        return list(view.view)
     finally:
         view.DestroyView()
-    out: dict[str, RawObject] = {}
-    for mo in objects:
-        paths = [p for t, ps in PROPERTIES.items() if isinstance(mo, vim_type(t)) for p in ps]
-        raw = RawObject(type=mo._wsdlName, moref=mo._moId)
-        cache: dict[str, Any] = {}
-        for path in dict.fromkeys(paths):
-            val: Any = mo
-            prefix = ""
-            for part in path.split("."):
-                prefix = f"{prefix}.{part}" if prefix else part
-                if prefix not in cache:
-                    cache[prefix] = getattr(val, part)
-                val = cache[prefix]
-                if val is None:
-                    break
-            if val is not None:
-                raw.props[path] = val
-        out[raw.moref] = raw
-    return out
+
+
+def naive_read(mo: Any) -> RawObject:
+    """Every PROPERTIES path of one object, read by walking pyVmomi attributes: each managed
+    property is one round trip. A path whose prefix is unset is left out, as the
+    PropertyCollector leaves it out. Prefixes are read once (`vm.config` serves three paths)."""
+    paths = [p for t, ps in PROPERTIES.items() if isinstance(mo, vim_type(t)) for p in ps]
+    raw = RawObject(type=mo._wsdlName, moref=mo._moId)
+    cache: dict[str, Any] = {}
+    for path in dict.fromkeys(paths):
+        val: Any = mo
+        prefix = ""
+        for part in path.split("."):
+            prefix = f"{prefix}.{part}" if prefix else part
+            if prefix not in cache:
+                cache[prefix] = getattr(val, part)
+            val = cache[prefix]
+            if val is None:
+                break
+        if val is not None:
+            raw.props[path] = val
+    return raw
+
+
+def naive_walk(session: Session) -> dict[str, RawObject]:
+    """The inventory's raw objects read the naive way, attribute by attribute."""
+    return {raw.moref: raw for raw in map(naive_read, naive_objects(session))}
 
 
 def envelope(objects: list[tuple[Any, dict[str, Any]]], token: str | None = None) -> bytes:

@@ -1,0 +1,221 @@
+"""Network inventory at scale: the fast reader next to pyVmomi and a naive walk, same run.
+
+Starts one lab per size (hosts x VMs, one cluster), then measures, each in its own
+subprocess (so peak RSS is the method's own):
+
+- floor    the same RetrievePropertiesEx requests as the fast path, bytes read, nothing parsed
+- naive    (a) a pyVmomi attribute walk, object by object (`host.config.network`...);
+           past --naive-cap seconds it stops and extrapolates from the objects it did read
+- pyvmomi  (b) one plain pyVmomi PropertyCollector retrieval of the same properties
+- fast     (c) vnettool's inventory: `collect(session)` with the fast reader
+
+and prints seconds (retrieval, model building, total), peak RSS, the ratios to the floor
+and to (b), and checks that the inventories of (b) and (c) are equal and that every method
+counted the same objects.
+
+Run: uv run python tests/bench/bench_inventory.py [--sizes 256x400,1000x10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+METHODS = ("floor", "naive", "pyvmomi", "fast")
+
+
+def counts(inv: Any) -> dict[str, int]:
+    return {
+        "hosts": len(inv.hosts),
+        "vms": len(inv.vms),
+        "vm_nics": sum(len(v.nics) for v in inv.vms),
+        "standard_port_groups": len(inv.standard_port_groups),
+        "dv_port_groups": len(inv.distributed_port_groups),
+        "vmknics": len(inv.vmkernel_adapters),
+        "pvlans": sum(len(d.pvlans) for d in inv.distributed_switches),
+    }
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(method: str, lab_dir: Path, out: Path, naive_cap: float) -> None:
+    """One measurement in this process; writes a JSON result (and the inventory) to `out`."""
+    from pydantic import SecretStr
+
+    from tests.reference import naive_objects, naive_read
+    from vnettool.lab.runner import LAB_PASSWORD, LAB_USER, Lab
+    from vnettool.vsphere import collector, fastxml
+    from vnettool.vsphere.connection import connect
+    from vnettool.vsphere.credentials import Credentials, parse_server
+    from vnettool.vsphere.reader import build_inventory
+
+    st = Lab(lab_dir).state()
+    assert st is not None, f"no lab running in {lab_dir}"
+    host, port, path, _, _ = parse_server(st.url)
+    # The lab's certificate is Go's 1024-bit test certificate, which OpenSSL will not verify.
+    creds = Credentials(
+        host=host,
+        port=port,
+        path=path,
+        user=LAB_USER,
+        password=SecretStr(LAB_PASSWORD),
+        insecure=True,
+        source="bench",
+    )
+    session = connect(creds)
+    base = rss_mb()
+    res: dict[str, Any] = {"method": method, "base_rss_mb": base}
+    build = 0.0
+    t0 = time.perf_counter()
+    if method == "floor":
+        retrieval = fastxml.FastRetrieval(session)
+        res["xml_mb"] = retrieval.fetch_only() / 1e6
+        res["requests"] = retrieval.transport.requests
+        inv = None
+    else:
+        if method == "pyvmomi":
+            raw = collector.retrieve(session)
+        elif method == "fast":
+            raw = fastxml.retrieve(session)
+        else:
+            objects = naive_objects(session)
+            random.Random(7).shuffle(objects)  # a cut-off sample has the estate's type mix
+            raw = {}
+            for mo in objects:
+                r = naive_read(mo)
+                raw[r.moref] = r
+                if time.perf_counter() - t0 > naive_cap:
+                    break
+            res["objects_read"], res["objects_total"] = len(raw), len(objects)
+        t1 = time.perf_counter()
+        inv = build_inventory(raw, vcenter=host, api_version=session.about.apiVersion)
+        build = time.perf_counter() - t1
+    total = time.perf_counter() - t0
+    res.update(seconds=total, retrieve_s=total - build, build_s=build, peak_rss_mb=rss_mb())
+    if method == "naive" and res["objects_read"] < res["objects_total"]:
+        res["estimated_s"] = total * res["objects_total"] / res["objects_read"]
+    if inv is not None:
+        res["counts"] = counts(inv)
+        (out.with_suffix(".inventory.json")).write_text(
+            inv.model_dump_json(exclude={"collected_at"})
+        )
+    session.logout()
+    out.write_text(json.dumps(res))
+
+
+def run_child(method: str, lab_dir: Path, work: Path, naive_cap: float) -> dict[str, Any]:
+    out = work / f"{method}.json"
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            method,
+            "--lab-dir",
+            str(lab_dir),
+            "--out",
+            str(out),
+            "--naive-cap",
+            str(naive_cap),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    return dict(json.loads(out.read_text()))
+
+
+def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> None:
+    from vnettool.lab.runner import Lab, Topology
+
+    lab = Lab(work / "lab")
+    t = time.perf_counter()
+    lab.start(Topology(cluster=1, host=hosts, vm=vms), timeout=3600)
+    print(f"\n== {hosts} hosts / {vms} VMs (lab started in {time.perf_counter() - t:.0f} s)")
+    try:
+        results = {m: run_child(m, lab.dir, work, args.naive_cap) for m in args.methods}
+    finally:
+        if not args.keep_labs:
+            lab.stop()
+    floor = results.get("floor", {}).get("seconds")
+    ref = results.get("pyvmomi", {}).get("seconds")
+    if "floor" in results:
+        f = results["floor"]
+        print(f"   floor: {f['xml_mb']:.1f} MB of XML in {f['requests']} requests")
+    print(
+        f"   {'method':<9} {'total s':>8} {'retrieve':>9} {'build':>7} {'peak RSS':>9} "
+        f"{'x floor':>8} {'(b)/x':>7}"
+    )
+    for m, r in results.items():
+        secs = r.get("estimated_s", r["seconds"])
+        est = "~" if "estimated_s" in r else " "
+        print(
+            f"   {m:<9} {est}{secs:>7.2f} {r['retrieve_s']:>9.2f} {r['build_s']:>7.2f} "
+            f"{r['peak_rss_mb']:>6.0f} MB "
+            f"{secs / floor if floor else float('nan'):>8.1f} "
+            f"{ref / secs if ref else float('nan'):>7.1f}"
+        )
+        if "estimated_s" in r:
+            print(
+                f"             naive walk capped at {args.naive_cap:.0f} s: read "
+                f"{r['objects_read']} of {r['objects_total']} objects, total extrapolated"
+            )
+    full = {m: r["counts"] for m, r in results.items() if "counts" in r}
+    complete = {
+        m: c
+        for m, c in full.items()
+        if m != "naive" or results[m]["objects_read"] == results[m]["objects_total"]
+    }
+    same = len({json.dumps(c, sort_keys=True) for c in complete.values()}) <= 1
+    shown = next(iter(complete.values()), {})
+    print(f"   counts {'equal' if same else 'DIFFER'} across {', '.join(complete)}: {shown}")
+    if not same:
+        for m, c in complete.items():
+            print(f"     {m}: {c}")
+    if "fast" in results and "pyvmomi" in results:
+        a = json.loads((work / "fast.inventory.json").read_text())
+        b = json.loads((work / "pyvmomi.inventory.json").read_text())
+        print(f"   inventories (c) and (b) {'identical' if a == b else 'DIFFER'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="256x400,1000x10000", help="HOSTSxVMS,...")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--naive-cap", type=float, default=180.0, help="seconds before sampling")
+    ap.add_argument("--keep-labs", action="store_true")
+    ap.add_argument("--child", choices=METHODS)
+    ap.add_argument("--lab-dir", type=Path)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.lab_dir, args.out, args.naive_cap)
+        return
+    args.methods = [m for m in args.methods.split(",") if m]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}, {platform.platform()}"
+    )
+    for size in args.sizes.split(","):
+        hosts, vms = (int(x) for x in size.lower().split("x"))
+        with tempfile.TemporaryDirectory(prefix="vnettool-bench-") as tmp:
+            bench_size(hosts, vms, args, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
