@@ -22,7 +22,9 @@ type Options struct {
 	Scenario                       string
 	// DataDir holds the simulated datastores (VM files); "" = /dev/shm when
 	// writable (VM creation is filesystem-bound), else the system temp dir.
-	DataDir string
+	DataDir  string
+	User     string // when set, only this user/password may log in (vCenter rejects others)
+	Password string
 }
 
 func dataDir(o Options) string {
@@ -119,6 +121,9 @@ func StartLab(o Options) (*Lab, error) {
 		listen = "127.0.0.1:0"
 	}
 	m.Service.Listen = &url.URL{Host: listen}
+	if o.User != "" {
+		m.Service.Listen.User = url.UserPassword(o.User, o.Password)
+	}
 	s := m.Service.NewServer()
 	// Put the router in front of vcsim's handler before any client knows the port.
 	s.Server.Config.Handler = newRouter(lab, s.Server.Config.Handler)

@@ -41,6 +41,8 @@ func main() {
 	flag.BoolVar(&o.TLS, "tls", o.TLS, "serve HTTPS with a self-signed certificate")
 	state := flag.String("state", "", "JSON state file written once the server answers")
 	flag.StringVar(&o.Scenario, "scenario", "", "seeded audit scenario (reserved)")
+	flag.StringVar(&o.User, "username", "", "only this user may log in (default: any non-empty user)")
+	flag.StringVar(&o.Password, "password", "", "password for -username")
 	flag.StringVar(&o.DataDir, "datadir", "", "directory for the simulated datastores (default /dev/shm if writable, else $TMPDIR)")
 	flag.Parse()
 

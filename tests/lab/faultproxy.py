@@ -54,7 +54,13 @@ class FaultProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                self._forward("GET")
+
             def do_POST(self) -> None:
+                self._forward("POST")
+
+            def _forward(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 with proxy.lock:
@@ -77,7 +83,7 @@ class FaultProxy:
                     proxy.upstream, context=ssl._create_unverified_context(), timeout=60
                 )
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                conn.request("POST", self.path, body=body, headers=headers)
+                conn.request(method, self.path, body=body or None, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
                 self.send_response(resp.status, resp.reason)

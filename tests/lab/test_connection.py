@@ -151,7 +151,7 @@ def test_cli_wrong_password_exit_code_2(lab: RunningLab) -> None:
         },
     )
     assert out.returncode == 2, out.stdout + out.stderr
-    assert "wrong user name or password" in out.stderr
+    assert "wrong user name or password" in " ".join(out.stderr.split())
     assert "definitely-wrong" not in out.stdout + out.stderr
     assert "Traceback" not in out.stderr
 

@@ -159,7 +159,13 @@ class Lab:
         binary = build()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state_file.unlink(missing_ok=True)
-        args = [str(binary), "-listen=127.0.0.1:0", f"-state={self.state_file}"]
+        args = [
+            str(binary),
+            "-listen=127.0.0.1:0",
+            f"-state={self.state_file}",
+            f"-username={LAB_USER}",
+            f"-password={LAB_PASSWORD}",
+        ]
         args += (topology or Topology()).args()
         with self.log_file.open("wb") as log:
             proc = subprocess.Popen(

@@ -159,7 +159,8 @@ class Session:
 
 
 def _ssl_context(creds: Credentials) -> ssl.SSLContext:
-    if creds.insecure:
+    # A pinned thumbprint replaces chain verification; it is checked in connect() first.
+    if creds.insecure or creds.thumbprint:
         return ssl._create_unverified_context()
     return ssl.create_default_context()
 
@@ -167,6 +168,18 @@ def _ssl_context(creds: Credentials) -> ssl.SSLContext:
 def connect(creds: Credentials) -> Session:
     """Log in; TLS is verified unless `insecure`, or pinned to the SHA-256 `thumbprint`."""
     thumb = creds.thumbprint.replace(":", "").lower() if creds.thumbprint else None
+    if thumb:
+        from vnettool.lab.tls import fetch_thumbprint
+
+        try:
+            actual = fetch_thumbprint(f"{creds.host}:{creds.port}").replace(":", "").lower()
+        except OSError as exc:
+            raise ConnectionFailed(f"cannot reach {creds.host}:{creds.port}: {exc}") from exc
+        if actual != thumb:
+            raise ConnectionFailed(
+                f"TLS certificate of {creds.host}:{creds.port} does not match the pinned "
+                f"thumbprint (expected {thumb}, server has {actual}); refusing to connect"
+            )
 
     @retry(
         retry=retry_if_exception(is_transient),
