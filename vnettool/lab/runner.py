@@ -110,8 +110,7 @@ def build(force: bool = False) -> Path:
             f"Go or the govmomi sources are missing; install them with:\n  {INSTALL_HINT}"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {"GOPATH": GOPATH, "GO111MODULE": "off", "GOFLAGS": "-mod=mod"}
-    env.pop("GOFLAGS")
+    env = os.environ | {"GOPATH": GOPATH, "GO111MODULE": "off"}
     tmp = target.with_suffix(".tmp")
     proc = subprocess.run(
         [go, "build", "-o", str(tmp), "."],

@@ -7,7 +7,7 @@ Every access tolerates unset properties: simulators and older hosts leave many o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from vnettool.models.inventory import (
@@ -20,7 +20,6 @@ from vnettool.models.inventory import (
     Host,
     Inventory,
     LacpGroup,
-    LinkNeighbor,
     NiocTraffic,
     PhysicalNic,
     PvlanEntry,
@@ -59,6 +58,16 @@ def _int(v: Any) -> int | None:
 
 
 # -- policies ---------------------------------------------------------------------------------
+def _shaping(s: Any, read: Callable[[Any, str], Any] = _val) -> ShapingPolicy:
+    """Shaping of a vDS port (inherited-policy values, `_val`) or a vSS (plain values, `_get`)."""
+    return ShapingPolicy(
+        enabled=read(s, "enabled"),
+        average_bps=_int(read(s, "averageBandwidth")),
+        peak_bps=_int(read(s, "peakBandwidth")),
+        burst_bytes=_int(read(s, "burstSize")),
+    )
+
+
 def host_policy(p: Any) -> NetworkPolicy:
     if p is None:
         return NetworkPolicy()
@@ -71,12 +80,7 @@ def host_policy(p: Any) -> NetworkPolicy:
             mac_changes=_get(sec, "macChanges"),
             forged_transmits=_get(sec, "forgedTransmits"),
         ),
-        shaping=ShapingPolicy(
-            enabled=_get(shp, "enabled"),
-            average_bps=_int(_get(shp, "averageBandwidth")),
-            peak_bps=_int(_get(shp, "peakBandwidth")),
-            burst_bytes=_int(_get(shp, "burstSize")),
-        ),
+        shaping=_shaping(shp, _get),
         teaming=TeamingPolicy(
             policy=_get(team, "policy"),
             notify_switches=_get(team, "notifySwitches"),
@@ -100,15 +104,6 @@ def vlan_spec(v: Any) -> VlanSpec:
     if vid is None or int(vid) == 0:
         return VlanSpec(kind="none", vlan_id=0)
     return VlanSpec(kind="vlan", vlan_id=int(vid))
-
-
-def _shaping(s: Any) -> ShapingPolicy:
-    return ShapingPolicy(
-        enabled=_val(s, "enabled"),
-        average_bps=_int(_val(s, "averageBandwidth")),
-        peak_bps=_int(_val(s, "peakBandwidth")),
-        burst_bytes=_int(_val(s, "burstSize")),
-    )
 
 
 def dv_setting(s: Any) -> DvPortSetting:
@@ -201,9 +196,6 @@ def build_inventory(
     dvs_list = by_type.get("DistributedVirtualSwitch", []) + by_type.get(
         "VmwareDistributedVirtualSwitch", []
     )
-    dvs_name_by_uuid: dict[str, Any] = {
-        str(o.props.get("uuid")): o.props.get("name") for o in dvs_list
-    }
     dvpg_by_key: dict[str, RawObject] = {}
     for o in by_type.get("DistributedVirtualPortgroup", []):
         dvpg_by_key[str(o.props.get("key") or o.moref)] = o
@@ -215,7 +207,7 @@ def build_inventory(
     host_name: dict[str, str] = {}
     host_members: dict[str, list[DvsHostMember]] = {}
     for o in by_type.get("HostSystem", []):
-        h = host_from_raw(o, r, dvpg_by_key, dvs_name_by_uuid)
+        h = host_from_raw(o, r)
         inv_hosts.append(h.host)
         switches += h.switches
         portgroups += h.portgroups
@@ -272,8 +264,6 @@ class HostParts:
 
 def _pnic(host: str, p: Any) -> PhysicalNic:
     speed = _get(p, "linkSpeed")
-    neighbors: list[LinkNeighbor] = []
-    # Some servers (and our lab) expose CDP/LLDP hints directly on the pNIC.
     return PhysicalNic(
         host=host,
         device=p.device,
@@ -283,7 +273,6 @@ def _pnic(host: str, p: Any) -> PhysicalNic:
         link_up=speed is not None,
         speed_mb=_int(_get(speed, "speedMb")),
         full_duplex=_get(speed, "duplex"),
-        neighbors=neighbors,
     )
 
 
@@ -291,9 +280,7 @@ def _short_pnic(key: str) -> str:
     return key.rsplit("-", 1)[-1] if key.startswith("key-vim.host.PhysicalNic-") else key
 
 
-def host_from_raw(
-    o: RawObject, r: Resolver, dvpg_by_key: dict[str, RawObject], dvs_name_by_uuid: dict[str, Any]
-) -> HostParts:
+def host_from_raw(o: RawObject, r: Resolver) -> HostParts:
     p = o.props
     name = p.get("name", o.moref)
     parts = HostParts()
