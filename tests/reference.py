@@ -118,6 +118,20 @@ def envelope(objects: list[tuple[Any, dict[str, Any]]], token: str | None = None
     ).encode()
 
 
+def update_envelope(update_set: Any) -> bytes:
+    """A WaitForUpdatesEx response carrying `update_set` (None: the wait timed out)."""
+    us = vmodl.query.PropertyCollector.UpdateSet
+    version = "vim.version.version11"
+    info = VmomiSupport.Object(name="returnval", type=us, version=version, flags=0)
+    inner = SoapAdapter.SerializeToStr(update_set, info, version) if update_set else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+        '<soapenv:Body><WaitForUpdatesExResponse xmlns="urn:vim25">'
+        f"{inner}</WaitForUpdatesExResponse></soapenv:Body></soapenv:Envelope>"
+    ).encode()
+
+
 def pyvmomi_parse(body: bytes) -> Any:
     """pyVmomi's own reading of a RetrievePropertiesEx response (the reference)."""
     info = vmodl.query.PropertyCollector._GetMethodInfo("RetrievePropertiesEx")

@@ -18,7 +18,7 @@ from pyVmomi import vim, vmodl
 
 from tests.conftest import RunningLab
 from tests.reference import diff_inventories, naive_walk, plain_raw, without_time
-from vnettool.inventory.collect import collect, reader_choice
+from vnettool.inventory.collect import Watcher, collect, reader_choice
 from vnettool.models.inventory import Inventory
 from vnettool.vsphere import collector, fastxml
 from vnettool.vsphere.connection import Session
@@ -259,3 +259,46 @@ def test_fast_reader_after_session_expiry(fresh_lab: Callable[..., RunningLab]) 
         after = collect(s, reader="fast")
         assert after.hosts
         assert_same(after, before)
+
+
+def test_watcher_on_fast_stream_delivers_a_change_in_one_update(
+    fresh_lab: Callable[..., RunningLab],
+) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    with open_session(lab) as s, open_session(lab) as other:
+        watcher = Watcher(s, reader="fast")
+        assert isinstance(watcher.stream, fastxml.FastUpdateStream)
+        try:
+            first = watcher.poll(timeout_s=5)
+            assert first is not None and first.inventory is not None and first.entered
+            assert_same(unversioned(first.inventory), collect(s, reader="pyvmomi"))
+
+            content = other.content
+            view = content.viewManager.CreateContainerView(
+                content.rootFolder, [vim.dvs.DistributedVirtualPortgroup], True
+            )
+            pg = next(
+                p for p in view.view if not p.name.endswith("-DVUplinks") and "Uplink" not in p.name
+            )
+            view.DestroyView()
+            spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
+                configVersion=pg.config.configVersion,
+                defaultPortConfig=vim.dvs.VmwareDistributedVirtualSwitch.VmwarePortConfigPolicy(
+                    vlan=vim.dvs.VmwareDistributedVirtualSwitch.VlanIdSpec(vlanId=321)
+                ),
+            )
+            _task(other, pg.ReconfigureDVPortgroup_Task(spec))
+
+            change = watcher.poll(timeout_s=10)
+            assert change is not None and change.inventory is not None
+            assert pg._moId in change.modified and not change.entered and not change.left
+            assert set(change.modified) <= {pg._moId, pg.config.distributedVirtualSwitch._moId}
+            got = next(d for d in change.inventory.distributed_port_groups if d.moref == pg._moId)
+            assert got.setting.vlan.vlan_id == 321
+            assert_same(unversioned(change.inventory), collect(s, reader="pyvmomi"))
+        finally:
+            watcher.close()
+
+
+def unversioned(inv: Inventory) -> Inventory:
+    return inv.model_copy(update={"version": ""})

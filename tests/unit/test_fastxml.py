@@ -27,6 +27,7 @@ from tests.reference import (
     pyvmomi_parse,
     raw_from_fast,
     raw_from_pyvmomi,
+    update_envelope,
     without_time,
 )
 from vnettool.vsphere import fastxml
@@ -332,3 +333,52 @@ def test_inflater_streams(encoding: str | None) -> None:
     chunks = [wire[i : i + 997] for i in range(0, len(wire), 997)]
     out = b"".join(inflate(c) for c in chunks) if inflate else b"".join(chunks)
     assert out == body
+
+
+def test_wait_for_updates_response() -> None:
+    pc = vmodl.query.PropertyCollector
+    pg = vim.dvs.DistributedVirtualPortgroup("dvportgroup-11")
+    setting = DVS.VmwarePortConfigPolicy(vlan=DVS.PvlanSpec(pvlanId=101))
+    update = pc.UpdateSet(
+        version="3",
+        truncated=True,
+        filterSet=[
+            pc.FilterUpdate(
+                filter=pc.Filter("session[1]f"),
+                objectSet=[
+                    pc.ObjectUpdate(
+                        kind="modify",
+                        obj=pg,
+                        changeSet=[
+                            pc.Change(name="config.defaultPortConfig", op="assign", val=setting),
+                            pc.Change(name="name", op="assign", val="web"),
+                        ],
+                    ),
+                    pc.ObjectUpdate(
+                        kind="modify",
+                        obj=vim.HostSystem("host-1"),
+                        changeSet=[pc.Change(name="config.network", op="remove")],
+                    ),
+                    pc.ObjectUpdate(kind="leave", obj=vim.VirtualMachine("vm-3")),
+                ],
+            )
+        ],
+    )
+    version, truncated, objects = fastxml.parse_updates(update_envelope(update), FULL)
+    assert (version, truncated) == ("3", True)
+    assert [(k, t, m) for k, t, m, _ in objects] == [
+        ("modify", "DistributedVirtualPortgroup", "dvportgroup-11"),
+        ("modify", "HostSystem", "host-1"),
+        ("leave", "VirtualMachine", "vm-3"),
+    ]
+    (op, path, val), (op2, path2, val2) = objects[0][3]
+    assert (op, path, op2, path2, val2) == (
+        "assign",
+        "config.defaultPortConfig",
+        "assign",
+        "name",
+        "web",
+    )
+    assert plain(val) == plain(setting)
+    assert objects[1][3] == [("remove", "config.network", None)]
+    assert fastxml.parse_updates(update_envelope(None), FULL) == (None, False, [])

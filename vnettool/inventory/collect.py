@@ -70,10 +70,14 @@ class Watcher:
     properties of changed objects, merged into the raw store before the models are rebuilt.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, reader: str | None = None) -> None:
         self.session = session
         self.raw: dict[str, RawObject] = {}
-        self.stream = UpdateStream(session)
+        self.stream: UpdateStream = (
+            fastxml.FastUpdateStream(session)
+            if reader_choice(reader) == "fast"
+            else UpdateStream(session)
+        )
         self._stop = threading.Event()
         self.inventory: Inventory = Inventory()
 
