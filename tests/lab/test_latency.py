@@ -12,6 +12,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pyVmomi import vim
@@ -304,3 +305,37 @@ def test_cli_rebalance_once_moves_then_second_once_does_nothing(small_lab: Runni
     with _session(small_lab) as s:
         assert _placement(collect(s)) == placement
     reset_netem(lab=small_lab.lab)
+
+
+def test_playbook_latency_and_rebalance_steps_use_the_same_probes_and_mover(
+    small_lab: RunningLab, tmp_path: Path
+) -> None:
+    with _session(small_lab) as s:
+        names = sorted(h.name for h in collect(s).hosts)
+        _dvs_members(s, names)
+        on_slow = sorted(v.name for v in collect(s).vms if v.host == names[0])
+    assert on_slow
+    set_netem(names[0], rtt_ms=25, lab=small_lab.lab)
+    book = tmp_path / "lat.yml"
+    book.write_text(
+        "name: latency\nsteps:\n"
+        "  - name: rebalance\n    rebalance: {dry_run: true, max_moves: 20}\n"
+        "  - name: probe\n    latency: {count: 2, warn_ms: 1.0, fail_ms: 10.0}\n"
+    )
+    try:
+        proc = _cli(small_lab, "run", str(book), "--json")
+    finally:
+        reset_netem(lab=small_lab.lab)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    rebalance_step, probe_step = doc["steps"]
+    assert probe_step["status"] == "failed"
+    slow_lines = [d for d in probe_step["details"] if d.startswith("FAIL")]
+    # every failing path touches the slow host, and every path from or to it fails
+    assert slow_lines and all(names[0] in d for d in slow_lines)
+    assert len(slow_lines) == 2 * (len(names) - 1)
+    assert rebalance_step["status"] == "ok"
+    moves = {d.split()[2] for d in rebalance_step["details"] if d.split()[1] == "move"}
+    assert moves == set(on_slow)
+    with _session(small_lab) as s:
+        assert {v.name for v in collect(s).vms if v.host == names[0]} == set(on_slow)

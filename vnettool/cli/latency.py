@@ -243,12 +243,9 @@ def watch(
 
 
 def _state_path(explicit: Path | None, server_key: str) -> Path:
-    from vnettool.lab.runner import home
+    from vnettool.latency.mover import RebalanceState
 
-    if explicit:
-        return explicit
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", server_key)
-    return home() / "rebalance" / f"state-{safe}.json"
+    return explicit or RebalanceState.default_path(server_key)
 
 
 @handle_errors

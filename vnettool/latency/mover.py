@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -67,6 +68,14 @@ class RebalanceState(Model):
             return cls.model_validate_json(path.read_text())
         except FileNotFoundError:
             return cls()
+
+    @staticmethod
+    def default_path(server_key: str) -> Path:
+        """Where the state of one vCenter lives unless told otherwise (CLI and playbooks share it)."""
+        from vnettool.lab.runner import home
+
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", server_key)
+        return home() / "rebalance" / f"state-{safe}.json"
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

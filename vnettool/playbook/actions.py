@@ -280,8 +280,18 @@ def run_configure(ctx: StepContext, step: Step) -> StepOutcome:
 
 Action = Callable[[StepContext, Step], StepOutcome]
 
+
+def _latency() -> Any:
+    """The latency steps' module, imported on use (it imports this module for StepContext)."""
+    from vnettool.playbook import latency_actions
+
+    return latency_actions
+
+
 ACTIONS: dict[str, Action] = {
     "configure": run_configure,
     "assert": lambda ctx, step: run_assert(ctx, step.assert_),  # type: ignore[arg-type]
     "snapshot": lambda ctx, step: run_snapshot(ctx, step.snapshot),  # type: ignore[arg-type]
+    "latency": lambda ctx, step: _latency().run_latency(ctx, step.latency),  # type: ignore[arg-type]
+    "rebalance": lambda ctx, step: _latency().run_rebalance(ctx, step.rebalance),  # type: ignore[arg-type]
 }

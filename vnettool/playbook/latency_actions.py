@@ -1,0 +1,110 @@
+"""The `latency` and `rebalance` playbook steps, over vnettool.latency.
+
+They use the same probes, policy and mover as `vnettool latency probe|rebalance`, so a playbook
+and the CLI decide identically. The rebalance state (smoothed latency, cooldowns) is the CLI's
+per-vCenter state file: a playbook run and a CLI run never undo each other's cooldowns.
+"""
+
+from __future__ import annotations
+
+from vnettool.latency.mover import MoverConfig, RebalanceState
+from vnettool.latency.probe import Endpoint, endpoints, mesh, probe, utcnow
+from vnettool.latency.rebalance import cycle, live_ops
+from vnettool.models.latency import LatencySample, PingSpec
+from vnettool.playbook.actions import StepContext, StepOutcome, hosts_in_scope, merge_scope
+from vnettool.playbook.steps import LatencyBody, RebalanceBody
+
+
+def _ms(s: LatencySample) -> float | None:
+    return None if s.rtt_avg_us is None else s.rtt_avg_us / 1000
+
+
+def run_latency(ctx: StepContext, body: LatencyBody) -> StepOutcome:
+    """Mesh-probe the hosts in scope per cluster (or ping `target` from each); read-only."""
+    scope = merge_scope(ctx.target, body.scope)
+    if ctx.host is not None:
+        scope = scope.model_copy(update={"hosts": ctx.host})
+    in_scope = {h.name for h in hosts_in_scope(ctx.inventory, scope)}
+    if not in_scope:
+        return StepOutcome("failed", "no host in scope")
+    ops = live_ops(ctx.session, ctx.inventory, RebalanceState())
+    spec = PingSpec(count=body.count, size=body.size, wait_s=1.0)
+    samples: list[LatencySample] = []
+    skipped: dict[str, str] = {}
+    clusters = sorted({h.cluster or "" for h in ctx.inventory.hosts if h.name in in_scope})
+    for c in clusters:
+        eps, skip = endpoints(ctx.inventory, c or None, body.vmknic)
+        eps = [e for e in eps if e.host in in_scope]
+        skipped |= {h: why for h, why in skip.items() if h in in_scope}
+        if body.target:
+            samples += [_one(ops.ping, e, body.target, spec) for e in eps]
+        else:
+            samples += mesh(ops.ping, eps, spec).samples
+    return _judge(samples, skipped, body)
+
+
+def _one(ping: object, source: Endpoint, target: str, spec: PingSpec) -> LatencySample:
+    from vnettool.latency.probe import spec_for
+
+    return probe(ping, source, target, spec_for(spec, source))  # type: ignore[arg-type]
+
+
+def _judge(samples: list[LatencySample], skipped: dict[str, str], body: LatencyBody) -> StepOutcome:
+    lines: list[str] = []
+    failed = warned = 0
+    for s in samples:
+        ms = _ms(s)
+        to = s.target_host or s.target
+        if not s.ok or ms is None:
+            failed += 1
+            lines.append(f"FAIL {s.host} → {to}: {s.error or f'{s.loss_pct:.0f}% loss'}")
+        elif body.fail_ms is not None and ms >= body.fail_ms:
+            failed += 1
+            lines.append(f"FAIL {s.host} → {to}: {ms:.3f} ms ≥ {body.fail_ms} ms")
+        elif body.warn_ms is not None and ms >= body.warn_ms:
+            warned += 1
+            lines.append(f"warn {s.host} → {to}: {ms:.3f} ms ≥ {body.warn_ms} ms")
+    lines += [f"skipped {h}: {why}" for h, why in sorted(skipped.items())]
+    avgs = [m for m in map(_ms, samples) if m is not None]
+    worst = f", worst {max(avgs):.3f} ms" if avgs else ""
+    data = {
+        "probes": len(samples),
+        "failed": failed,
+        "warned": warned,
+        "samples": [s.model_dump(mode="json") for s in samples],
+    }
+    msg = f"{len(samples)} probe(s){worst}; {failed} failed, {warned} over warn"
+    return StepOutcome("failed" if failed else "ok", msg, details=lines, data=data)
+
+
+def run_rebalance(ctx: StepContext, body: RebalanceBody) -> StepOutcome:
+    """One rebalance cycle per cluster in scope; moves VMs only with ``dry_run: false``."""
+    scope = merge_scope(ctx.target, body.scope)
+    clusters = sorted({h.cluster for h in hosts_in_scope(ctx.inventory, scope) if h.cluster})
+    if not clusters:
+        return StepOutcome("failed", "no cluster in scope")
+    dry = body.dry_run or ctx.check
+    path = RebalanceState.default_path(f"{ctx.session.creds.host}:{ctx.session.creds.port}")
+    state = RebalanceState.load(path)
+    mover = MoverConfig(max_moves_per_cycle=body.max_moves)
+    spec = PingSpec(count=3, interval_s=0.2, wait_s=1.0)
+    rounds = max(state.policy.min_samples, state.policy.sustain)
+    lines: list[str] = []
+    moved = 0
+    for c in clusters:
+        ops = live_ops(ctx.session, ctx.inventory, state)
+        report = cycle(
+            ctx.inventory, ops.ping, state, mover, utcnow, rounds, spec,
+            ops.relocate, ops.check, c, dry_run=dry,
+        )  # fmt: skip
+        for d in report.decisions:
+            dest = f" → {d.destination}" if d.destination else ""
+            lines.append(f"{c}: {d.action} {d.vm} on {d.source}{dest}: {d.reason}")
+        moved += sum(1 for j in report.journal if j.outcome == "moved")
+    if not dry:
+        state.save(path)
+    if dry:
+        return StepOutcome("ok", f"dry run: {len(lines)} decision(s)", details=lines)
+    return StepOutcome(
+        "changed" if moved else "ok", f"{moved} VM(s) moved", details=lines, changes=moved
+    )
