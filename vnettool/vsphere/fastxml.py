@@ -16,7 +16,9 @@ wherever the schema allows a subtype (VLAN specs, backings, bridges, policies, d
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
+import queue
 import re
 import threading
 import zlib
@@ -681,6 +683,7 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ),
 )
 PAGE_SIZE = 1000
+_PREFETCH = 4
 _SCHEMAS: dict[int, Schema] = {}
 
 
@@ -717,15 +720,16 @@ class FastRetrieval:
         self.transport = Transport(session.stub)
 
     def retrieve(self) -> dict[str, RawObject]:
+        read = self._pipelined if self.parallel else lambda: self._run(self._group_objects)
         try:
-            results = self._run(self._group_objects)
+            results = read()
         except ApiFault as exc:
             # Views and continuation tokens belong to a session: when it expired mid-read,
             # `Session.call` logged in again but what the other pages referred to is gone.
             if exc.fault not in _SESSION_LOST:
                 raise
             log.info("session changed during the inventory read (%s); reading again", exc.fault)
-            results = self._run(self._group_objects)
+            results = read()
         out: dict[str, RawObject] = {}
         for objects in results:
             for mo_type, mo_id, props in objects:
@@ -735,6 +739,64 @@ class FastRetrieval:
                 else:
                     raw.props.update(props)
         return out
+
+    def _pipelined(self) -> list[list[ObjectProps]]:
+        """Fetch threads (one per group: the server builds their pages concurrently) read
+        whole pages and ask for the next one at once; this thread parses them as they come.
+
+        Parsing is CPU-bound and holds the GIL, fetching mostly waits on the socket, so the
+        server's work, the transfer and the parsing overlap instead of taking turns. At most
+        `_PREFETCH` pages wait, which bounds memory.
+        """
+        pages: queue.Queue[bytes | BaseException | None] = queue.Queue(_PREFETCH)
+        stop = threading.Event()
+
+        def fetch(types: dict[str, list[str]], view: Any) -> None:
+            def page(pc: Any, method: str, args: list[Any]) -> str | None:
+                if stop.is_set():
+                    return None
+                body = self.transport.fetch(pc, method, args)
+                pages.put(body)
+                m = _TOKEN.search(body, 0, 4096)
+                return m.group(1).decode() if m else None
+
+            try:
+                self._pages(types, view, page)
+                pages.put(None)
+            except BaseException as exc:  # handed to the parsing thread, raised there
+                pages.put(exc)
+
+        session = self.session
+        views: list[tuple[dict[str, list[str]], Any]] = []
+        objects: list[ObjectProps] = []
+        try:
+            for types in self.groups:
+                views.append((types, create_view(session, types)))
+            threads = [
+                threading.Thread(target=fetch, args=tv, name="vnettool-fetch", daemon=True)
+                for tv in views
+            ]
+            for t in threads:
+                t.start()
+            running = len(threads)
+            try:
+                while running:
+                    item = pages.get()
+                    if item is None:
+                        running -= 1
+                    elif isinstance(item, BaseException):
+                        raise item
+                    else:
+                        objects += parse_retrieve(item, self.schema)[0]
+            finally:
+                stop.set()
+                while any(t.is_alive() for t in threads):  # unblock producers, let them end
+                    with contextlib.suppress(queue.Empty):
+                        pages.get(timeout=0.05)
+        finally:
+            for _, view in views:
+                destroy_view(session, view)
+        return [objects]
 
     def fetch_only(self) -> int:
         """Send the same requests, read every byte, parse nothing; returns the XML bytes.
