@@ -8,6 +8,8 @@ subprocess (so peak RSS is the method's own):
            past --naive-cap seconds it stops and extrapolates from the objects it did read
 - pyvmomi  (b) one plain pyVmomi PropertyCollector retrieval of the same properties
 - fast     (c) vnettool's inventory: `collect(session)` with the fast reader
+- watch    the live refresh: a Watcher's initial sync, then one DV port group changed by plain
+           pyVmomi and delivered by the next WaitForUpdatesEx (bytes, requests, seconds)
 
 and prints seconds (retrieval, model building, total), peak RSS, the ratios to the floor
 and to (b), and checks that the inventories of (b) and (c) are equal and that every method
@@ -34,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-METHODS = ("floor", "naive", "pyvmomi", "fast")
+METHODS = ("floor", "naive", "pyvmomi", "fast", "watch")
 
 
 def counts(inv: Any) -> dict[str, int]:
@@ -82,6 +84,11 @@ def child(method: str, lab_dir: Path, out: Path, naive_cap: float) -> None:
     res: dict[str, Any] = {"method": method, "base_rss_mb": base}
     build = 0.0
     t0 = time.perf_counter()
+    if method == "watch":
+        res.update(watch_refresh(session))
+        session.logout()
+        out.write_text(json.dumps(res))
+        return
     if method == "floor":
         retrieval = fastxml.FastRetrieval(session)
         res["xml_mb"] = retrieval.fetch_only() / 1e6
@@ -116,6 +123,58 @@ def child(method: str, lab_dir: Path, out: Path, naive_cap: float) -> None:
         )
     session.logout()
     out.write_text(json.dumps(res))
+
+
+def watch_refresh(session: Any) -> dict[str, Any]:
+    """Live refresh cost: a Watcher's initial sync, then one DV port group change made by
+    plain pyVmomi, delivered by the next WaitForUpdatesEx; bytes and time of each."""
+    from pyVmomi import vim
+
+    from vnettool.inventory.collect import Watcher
+    from vnettool.vsphere.reader import build_inventory
+
+    w = Watcher(session)
+    tr = w.stream.transport  # type: ignore[attr-defined]
+    t = time.perf_counter()
+    first = w.poll(timeout_s=60)
+    initial_s = time.perf_counter() - t
+    initial_bytes, initial_requests = tr.bytes_xml, tr.requests
+    assert first is not None and len(first.entered) > 0
+    content = session.si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(
+        content.rootFolder, [vim.dvs.DistributedVirtualPortgroup], True
+    )
+    pg = next(p for p in view.view if not p.config.uplink)
+    view.DestroyView()
+    spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
+        configVersion=pg.config.configVersion,
+        defaultPortConfig=vim.dvs.VmwareDistributedVirtualSwitch.VmwarePortConfigPolicy(
+            vlan=vim.dvs.VmwareDistributedVirtualSwitch.VlanIdSpec(vlanId=321, inherited=False)
+        ),
+    )
+    task = pg.ReconfigureDVPortgroup_Task(spec)
+    while task.info.state not in ("success", "error"):
+        time.sleep(0.01)
+    t = time.perf_counter()
+    change = w.poll(timeout_s=30)
+    update_s = time.perf_counter() - t
+    assert change is not None
+    t = time.perf_counter()
+    build_inventory(w.raw, vcenter="bench")
+    rebuild_s = time.perf_counter() - t
+    vlan = next(p for p in change.inventory.distributed_port_groups if p.moref == pg._moId)  # type: ignore[union-attr]
+    w.close()
+    return {
+        "initial_s": initial_s,
+        "initial_mb": initial_bytes / 1e6,
+        "initial_requests": initial_requests,
+        "update_s": update_s,
+        "update_bytes": tr.bytes_xml - initial_bytes,
+        "update_requests": tr.requests - initial_requests,
+        "rebuild_s": rebuild_s,
+        "modified": sorted(change.modified),
+        "vlan_seen": vlan.setting.vlan.vlan_id,
+    }
 
 
 def run_child(method: str, lab_dir: Path, work: Path, naive_cap: float) -> dict[str, Any]:
@@ -161,6 +220,8 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
         f"{'x floor':>8} {'(b)/x':>7}"
     )
     for m, r in results.items():
+        if m == "watch":
+            continue
         secs = r.get("estimated_s", r["seconds"])
         est = "~" if "estimated_s" in r else " "
         print(
@@ -182,6 +243,15 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
     }
     same = len({json.dumps(c, sort_keys=True) for c in complete.values()}) <= 1
     shown = next(iter(complete.values()), {})
+    if "watch" in results:
+        r = results["watch"]
+        print(
+            f"   live refresh: watch() initial sync {r['initial_mb']:.1f} MB in "
+            f"{r['initial_requests']} request(s), {r['initial_s']:.2f} s; one DV port group "
+            f"change -> {r['update_bytes']} B in {r['update_requests']} request(s), "
+            f"{r['update_s']:.2f} s (of which model rebuild {r['rebuild_s']:.2f} s); "
+            f"objects re-read: {len(r['modified'])}, VLAN seen {r['vlan_seen']}"
+        )
     print(f"   counts {'equal' if same else 'DIFFER'} across {', '.join(complete)}: {shown}")
     if not same:
         for m, c in complete.items():
