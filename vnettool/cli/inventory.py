@@ -32,16 +32,20 @@ def inventory(
         Path | None, typer.Option("--save", help="Write a JSON snapshot (for drift)")
     ] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Keep running and print changes")] = False,
+    neighbors: Annotated[
+        bool,
+        typer.Option("--neighbors", help="Add CDP/LLDP neighbours (one QueryNetworkHint per host)"),
+    ] = False,
 ) -> None:
     """Read every switch, port group, PVLAN, vmknic, pNIC and VM NIC in one bulk pass."""
     from vnettool.inventory import Watcher, collect
 
     with session_for(server, insecure, thumbprint) as session:
         if as_json:
-            inv = collect(session)
+            inv = collect(session, neighbors=neighbors)
         else:
             with console.status(f"reading the network of {session.creds.host}…"):
-                inv = collect(session)
+                inv = collect(session, neighbors=neighbors)
         if save:
             inv.save(save)
             if not as_json:

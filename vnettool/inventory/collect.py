@@ -13,6 +13,7 @@ from vnettool.models.inventory import Inventory
 from vnettool.vsphere import fastxml
 from vnettool.vsphere.collector import RawObject, UpdateStream, retrieve
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.neighbors import query_neighbors
 from vnettool.vsphere.reader import build_inventory
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,31 @@ def retrieve_raw(session: Session, reader: str | None = None) -> dict[str, RawOb
         return retrieve(session)
 
 
-def collect(session: Session, reader: str | None = None) -> Inventory:
+def collect(session: Session, reader: str | None = None, neighbors: bool = False) -> Inventory:
     """The whole network inventory in one paged PropertyCollector retrieval.
 
-    `reader` is "fast" (default; or $VNETTOOL_READER) or "pyvmomi" (the reference)."""
+    `reader` is "fast" (default; or $VNETTOOL_READER) or "pyvmomi" (the reference).
+    `neighbors` adds CDP/LLDP neighbours of pNICs: one QueryNetworkHint per connected host,
+    since vCenter has no property for them."""
     raw = retrieve_raw(session, reader)
-    return build_inventory(raw, vcenter=session.creds.host, api_version=session.about.apiVersion)
+    inv = build_inventory(raw, vcenter=session.creds.host, api_version=session.about.apiVersion)
+    return with_neighbors(session, inv) if neighbors else inv
+
+
+def with_neighbors(session: Session, inv: Inventory) -> Inventory:
+    """`inv` with each pNIC's CDP/LLDP neighbours filled in (hosts that fail keep none)."""
+    hosts = {h.name: h.moref for h in inv.hosts if h.connection_state == "connected"}
+    hints, errors = query_neighbors(session, hosts)
+    for name, why in sorted(errors.items()):
+        log.warning("no CDP/LLDP data from %s: %s", name, why)
+    new_hosts = []
+    for h in inv.hosts:
+        got = hints.get(h.name, {})
+        pnics = [p.model_copy(update={"neighbors": got.get(p.device, [])}) for p in h.pnics]
+        new_hosts.append(h.model_copy(update={"pnics": pnics}) if got else h)
+    # a new Inventory, not model_copy: its cached indexes must not carry over
+    fields = {f: getattr(inv, f) for f in type(inv).model_fields}
+    return type(inv)(**(fields | {"hosts": new_hosts}))
 
 
 @dataclass
