@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vnettool.cli.common import (
@@ -44,8 +45,16 @@ def inventory(
         if as_json:
             inv = collect(session, neighbors=neighbors)
         else:
-            with console.status(f"reading the network of {session.creds.host}…"):
-                inv = collect(session, neighbors=neighbors)
+            with Progress(
+                SpinnerColumn(),
+                TextColumn(f"reading the network of {session.creds.host}:"),
+                TextColumn("{task.completed} objects"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("read", total=None)
+                inv = collect(session, neighbors=neighbors, progress=lambda n: bar.advance(task, n))
         if save:
             inv.save(save)
             if not as_json:

@@ -29,7 +29,9 @@ def reader_choice(reader: str | None = None) -> ReaderName:
     return name  # type: ignore[return-value]
 
 
-def retrieve_raw(session: Session, reader: str | None = None) -> dict[str, RawObject]:
+def retrieve_raw(
+    session: Session, reader: str | None = None, progress: Callable[[int], None] | None = None
+) -> dict[str, RawObject]:
     """The raw objects of the inventory through the chosen reader.
 
     The fast reader (our own SOAP parsing) falls back to pyVmomi's if it cannot make sense of
@@ -39,19 +41,25 @@ def retrieve_raw(session: Session, reader: str | None = None) -> dict[str, RawOb
     if reader_choice(reader) == "pyvmomi":
         return retrieve(session)
     try:
-        return fastxml.retrieve(session)
+        return fastxml.retrieve(session, progress=progress)
     except fastxml.PARSE_ERRORS as exc:
         log.warning("fast inventory reader failed (%s); reading through pyVmomi", exc)
         return retrieve(session)
 
 
-def collect(session: Session, reader: str | None = None, neighbors: bool = False) -> Inventory:
+def collect(
+    session: Session,
+    reader: str | None = None,
+    neighbors: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Inventory:
     """The whole network inventory in one paged PropertyCollector retrieval.
 
     `reader` is "fast" (default; or $VNETTOOL_READER) or "pyvmomi" (the reference).
     `neighbors` adds CDP/LLDP neighbours of pNICs: one QueryNetworkHint per connected host,
-    since vCenter has no property for them."""
-    raw = retrieve_raw(session, reader)
+    since vCenter has no property for them. `progress` is told the objects of each page read
+    (fast reader only)."""
+    raw = retrieve_raw(session, reader, progress)
     inv = build_inventory(raw, vcenter=session.creds.host, api_version=session.about.apiVersion)
     return with_neighbors(session, inv) if neighbors else inv
 

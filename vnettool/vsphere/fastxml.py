@@ -711,7 +711,9 @@ class FastRetrieval:
         profile: Profile = NETWORK,
         parallel: bool = True,
         groups: tuple[tuple[str, ...], ...] = GROUPS,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
+        self.progress = progress  # called with the number of objects of each page read
         self.session = session
         self.page_size = page_size
         self.schema = schema_for(profile)
@@ -787,7 +789,10 @@ class FastRetrieval:
                     elif isinstance(item, BaseException):
                         raise item
                     else:
-                        objects += parse_retrieve(item, self.schema)[0]
+                        got = parse_retrieve(item, self.schema)[0]
+                        objects += got
+                        if self.progress:
+                            self.progress(len(got))
             finally:
                 stop.set()
                 while any(t.is_alive() for t in threads):  # unblock producers, let them end
@@ -845,6 +850,8 @@ class FastRetrieval:
             self.transport.invoke(pc, method, args, lambda chunk: got.extend(parser.feed(chunk)))
             got.extend(parser.close())
             objects.extend(got)  # only a page read whole counts (a retried one starts over)
+            if self.progress:
+                self.progress(len(got))
             return parser.token
 
         self._pages(types, view, page)
@@ -868,11 +875,15 @@ PARSE_ERRORS: tuple[type[BaseException], ...] = (etree.LxmlError, ValueError, Ke
 
 
 def retrieve(
-    session: Session, page_size: int = PAGE_SIZE, profile: Profile = NETWORK, parallel: bool = True
+    session: Session,
+    page_size: int = PAGE_SIZE,
+    profile: Profile = NETWORK,
+    parallel: bool = True,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, RawObject]:
     """Same contract as `collector.retrieve`, through the fast reader."""
     return FastRetrieval(
-        session, page_size=page_size, profile=profile, parallel=parallel
+        session, page_size=page_size, profile=profile, parallel=parallel, progress=progress
     ).retrieve()
 
 
