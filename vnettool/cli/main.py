@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vnettool import __version__
-from vnettool.cli import engine, inventory, lab, latency, playbook
+from vnettool.cli import engine, inventory, lab, latency, playbook, tui
 from vnettool.cli.common import setup_logging
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(latency.app, name="latency")
 app.command("rebalance")(latency.rebalance)
 app.command("plan")(engine.plan)
 app.command("apply")(engine.apply)
+app.command("tui")(tui.tui)
 
 
 def _version(value: bool) -> None:

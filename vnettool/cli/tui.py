@@ -1,0 +1,50 @@
+"""`vnettool tui`: the terminal UI, live against vCenter (or the lab), or over a saved snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vnettool.cli.common import InsecureOpt, ServerOpt, ThumbprintOpt, handle_errors
+from vnettool.errors import ConfigError
+
+
+@handle_errors
+def tui(
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot", help="Browse a saved inventory (vnettool inventory --save) read-only"
+        ),
+    ] = None,
+    playbook: Annotated[
+        Path | None,
+        typer.Option("--playbook", "-p", help="Desired-state file to open in the Plan screen"),
+    ] = None,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Open the cockpit: network tree, findings, latency, plan/apply, vMotion — kept live."""
+    from vnettool.models.inventory import Inventory
+    from vnettool.tui.app import VnetApp
+    from vnettool.vsphere.credentials import resolve
+
+    if snapshot is not None:
+        try:
+            inv = Inventory.load(snapshot)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read inventory snapshot {snapshot}: {exc}") from None
+        VnetApp(inventory=inv, source=str(snapshot), playbook=playbook).run()
+        return
+    creds = None
+    error = ""
+    try:
+        # never prompt on the terminal the TUI is about to take over: the connect screen asks
+        creds = resolve(server, insecure=insecure, thumbprint=thumbprint, interactive=False)
+    except ConfigError as exc:
+        error = str(exc)
+    app = VnetApp(creds, source=creds.url if creds else "", playbook=playbook, connect_error=error)
+    app.run()

@@ -1,0 +1,240 @@
+"""The Latency screen: a host x host vmkping matrix of one cluster and a sparkline per host.
+
+Probing runs in a thread worker through the latency package (`endpoints`, `mesh`, the same
+esxcli ping as `vnettool latency watch`); each round updates the matrix cells in place and
+appends to every host's series. Thresholds colour the cells: green below `warn`, yellow from
+`warn`, red from `crit` or on loss; an MTU failure reads "MTU✗".
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Label, Sparkline, Static
+from textual.worker import get_current_worker
+
+from vnettool.errors import VnetError
+from vnettool.models.latency import LatencySample
+from vnettool.tui.model import NetIndex
+
+if TYPE_CHECKING:
+    from vnettool.latency.probe import Matrix
+    from vnettool.tui.app import VnetApp
+
+WARN_MS = 1.0
+CRIT_MS = 10.0
+HISTORY = 60
+
+
+def latency_cell(s: LatencySample | None, warn: float = WARN_MS, crit: float = CRIT_MS) -> Text:
+    """One matrix cell, coloured by the thresholds."""
+    if s is None:
+        return Text("·", style="dim")
+    if s.mtu_ok is False:
+        return Text("MTU✗", style="bold red")
+    if s.received == 0:
+        return Text("lost", style="bold red")
+    ms = (s.rtt_avg_us or 0.0) / 1000.0
+    style = "red" if ms >= crit else "yellow" if ms >= warn else "green"
+    txt = f"{ms:.2f}"
+    if s.loss_pct:
+        txt += f" {s.loss_pct:.0f}%"
+        style = "red" if s.loss_pct >= 50 else "yellow"
+    return Text(txt, style=style)
+
+
+def host_figure(m: Matrix, host: str, penalty_ms: float = 1000.0) -> float:
+    """A host's round figure: mean RTT of its probes both ways (a lost probe costs the penalty)."""
+    vals = [
+        (s.rtt_avg_us or 0.0) / 1000.0 if s.received else penalty_ms
+        for (a, b), s in m.cells.items()
+        if host in (a, b)
+    ]
+    return sum(vals) / len(vals) if vals else 0.0
+
+
+class LatencyPane(Vertical):
+    BINDINGS = [
+        Binding("p", "probe", "Probe on/off"),
+        Binding("c", "next_cluster", "Cluster"),
+    ]
+    DEFAULT_CSS = """
+    LatencyPane #lat-state { height: 1; color: $text-muted; }
+    LatencyPane #lat-matrix { height: 1fr; }
+    LatencyPane #lat-sparks { height: 1fr; border-top: solid $primary-darken-2; }
+    LatencyPane .spark-row { height: 1; }
+    LatencyPane .spark-row Label { width: 16; }
+    LatencyPane .spark-row .spark-value { width: 12; }
+    LatencyPane Sparkline { width: 1fr; }
+    """
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.index: NetIndex | None = None
+        self.clusters: list[str] = []
+        self.cluster: str | None = None
+        self.running = False
+        self.rounds = 0
+        self.history: dict[str, deque[float]] = {}
+        self.matrix: Matrix | None = None
+        self._hosts_shown: list[str] = []
+
+    @property
+    def vapp(self) -> VnetApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="lat-state")
+        yield DataTable(id="lat-matrix", cursor_type="cell")
+        yield VerticalScroll(id="lat-sparks")
+
+    def show(self, index: NetIndex) -> None:
+        self.index = index
+        self.clusters = sorted({h.cluster for h in index.inv.hosts if h.cluster})
+        if self.cluster not in self.clusters:
+            self.cluster = self.clusters[0] if self.clusters else None
+            self._reset()
+        self._state()
+
+    def _hosts(self) -> list[str]:
+        if self.index is None:
+            return []
+        return sorted(h.name for h in self.index.inv.hosts_in(cluster=self.cluster))
+
+    def _reset(self) -> None:
+        """New cluster: empty matrix and fresh sparklines for its hosts."""
+        self.history = {}
+        self.matrix = None
+        self.rounds = 0
+        hosts = self._hosts()
+        self._hosts_shown = hosts
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_column("from \\ to", key="from")
+        for h in hosts:
+            table.add_column(_short(h), key=h)
+        for h in hosts:
+            table.add_row(
+                Text(_short(h), style="bold"), *[latency_cell(None) for _ in hosts], key=h
+            )
+        sparks = self.query_one("#lat-sparks", VerticalScroll)
+        sparks.remove_children()
+        rows = []
+        for h in hosts:
+            self.history[h] = deque(maxlen=HISTORY)
+            rows.append(
+                Horizontal(
+                    Label(_short(h)),
+                    Label("-", classes="spark-value", id=f"val-{_safe(h)}"),
+                    Sparkline([], id=f"spark-{_safe(h)}", summary_function=max),
+                    classes="spark-row",
+                )
+            )
+        sparks.mount_all(rows)
+
+    def _state(self, extra: str = "") -> None:
+        if self.cluster is None:
+            text = "no clusters in the inventory"
+        else:
+            mode = "[green]probing[/]" if self.running else "stopped (p = start)"
+            text = (
+                f"cluster {self.cluster} ({len(self._hosts_shown)} hosts) · {mode} · "
+                f"round {self.rounds} · warn {WARN_MS:g} ms, crit {CRIT_MS:g} ms · c = next cluster"
+            )
+        self.query_one("#lat-state", Static).update(text + (f" · {extra}" if extra else ""))
+
+    def action_probe(self) -> None:
+        if self.running:
+            self.running = False
+            self.workers.cancel_group(self, "probe")
+            self._state()
+            return
+        try:
+            self.vapp.require_session()
+        except VnetError as exc:
+            self.app.notify(str(exc), severity="warning")
+            return
+        if self.cluster is None:
+            return
+        self.running = True
+        self._state()
+        self._probe(self.cluster)
+
+    def action_next_cluster(self) -> None:
+        if not self.clusters:
+            return
+        i = self.clusters.index(self.cluster) if self.cluster in self.clusters else -1
+        self.cluster = self.clusters[(i + 1) % len(self.clusters)]
+        self._reset()
+        if self.running:
+            self._probe(self.cluster)
+        self._state()
+
+    @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
+    def _probe(self, cluster: str, every_s: float = 3.0) -> None:
+        from vnettool.latency.mover import RebalanceState
+        from vnettool.latency.probe import endpoints, mesh
+        from vnettool.latency.rebalance import live_ops
+        from vnettool.models.latency import PingSpec
+
+        worker = get_current_worker()
+        spec = PingSpec(count=3, interval_s=0.2, wait_s=1.0)
+        while not worker.is_cancelled and self.running and self.cluster == cluster:
+            started = time.monotonic()
+            try:
+                inv = self.vapp.inventory
+                eps, skipped = endpoints(inv, cluster)
+                ops = live_ops(self.vapp.require_session(), inv, RebalanceState())
+                m = mesh(ops.ping, eps, spec, workers=8)
+                m.skipped = skipped
+            except VnetError as exc:
+                self.app.call_from_thread(self._state, f"[red]{exc}[/]")
+            else:
+                if worker.is_cancelled or self.cluster != cluster:
+                    return
+                self.app.call_from_thread(self._round, cluster, m)
+            while not worker.is_cancelled and time.monotonic() - started < every_s:
+                time.sleep(0.1)
+
+    def _round(self, cluster: str, m: Matrix) -> None:
+        if cluster != self.cluster:
+            return
+        self.matrix = m
+        self.rounds += 1
+        table = self.query_one(DataTable)
+        for src in self._hosts_shown:
+            for dst in self._hosts_shown:
+                if src == dst:
+                    continue
+                try:
+                    table.update_cell(src, dst, latency_cell(m.cells.get((src, dst))))
+                except Exception:
+                    pass  # the host left the cluster between rounds
+        for h in self._hosts_shown:
+            if h not in m.hosts:
+                continue
+            v = host_figure(m, h)
+            self.history.setdefault(h, deque(maxlen=HISTORY)).append(v)
+            try:
+                self.query_one(f"#spark-{_safe(h)}", Sparkline).data = list(self.history[h])
+                colour = "red" if v >= CRIT_MS else "yellow" if v >= WARN_MS else "green"
+                self.query_one(f"#val-{_safe(h)}", Label).update(Text(f"{v:.2f} ms", style=colour))
+            except Exception:
+                pass
+        skipped = ", ".join(f"{h}: {why}" for h, why in m.skipped.items())
+        self._state(f"{m.wall_s:.1f} s/round" + (f" · skipped {skipped}" if skipped else ""))
+
+
+def _short(host: str) -> str:
+    return host if len(host) <= 14 else host[:6] + "…" + host[-7:]
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name)

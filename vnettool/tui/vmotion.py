@@ -1,0 +1,269 @@
+"""The vMotion screen: pick a VM, see which hosts pass the network pre-checks, migrate.
+
+The pre-checks are the latency mover's (same cluster, connected, not in maintenance, a
+vMotion VMkernel adapter at both ends, every network of the VM present on the destination),
+then the server's `CheckRelocate_Task` for the hosts that passed, in a worker. Only hosts
+that pass everything can be chosen; the others stay listed with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from vnettool.engine.common import natural_key
+from vnettool.errors import VnetError
+from vnettool.latency.mover import has_vmotion_vmknic, vm_networks_missing
+from vnettool.models.inventory import Inventory, VirtualMachine
+from vnettool.tui.model import NetIndex
+from vnettool.tui.widgets import ConfirmScreen
+
+if TYPE_CHECKING:
+    from vnettool.tui.app import VnetApp
+
+
+@dataclass
+class Candidate:
+    host: str
+    reasons: list[str] = field(default_factory=list)
+    checked: bool = False  # CheckRelocate_Task ran (and found nothing) for this host
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+
+def candidates(inv: Inventory, vm: VirtualMachine, service: str = "vmotion") -> list[Candidate]:
+    """Every other host of the VM's cluster, each with the reasons it cannot take the VM."""
+    out = []
+    src_ok = bool(vm.host) and has_vmotion_vmknic(inv, vm.host or "", service)
+    for h in sorted(inv.hosts, key=lambda h: natural_key(h.name)):
+        if h.name == vm.host or h.cluster != vm.cluster:
+            continue
+        c = Candidate(h.name)
+        if h.connection_state != "connected":
+            c.reasons.append(f"host is {h.connection_state}")
+        if h.maintenance:
+            c.reasons.append("host is in maintenance mode")
+        if not has_vmotion_vmknic(inv, h.name, service):
+            c.reasons.append(f"no VMkernel adapter with the {service} service")
+        if not src_ok:
+            c.reasons.append(f"source {vm.host} has no {service} VMkernel adapter")
+        c.reasons.extend(vm_networks_missing(inv, vm, h.name))
+        out.append(c)
+    return out
+
+
+class VmotionPane(Vertical):
+    BINDINGS = [Binding("slash", "focus_vm", "VM")]
+    DEFAULT_CSS = """
+    VmotionPane Horizontal { height: 1fr; }
+    VmotionPane OptionList { width: 1fr; min-width: 24; max-width: 40; }
+    VmotionPane DataTable { width: 3fr; }
+    VmotionPane #vm-state { height: auto; max-height: 3; color: $text-muted; }
+    """
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.index: NetIndex | None = None
+        self.vm: VirtualMachine | None = None
+        self.cands: list[Candidate] = []
+        self.filter_text = ""
+        self.moving = False
+
+    @property
+    def vapp(self) -> VnetApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="VM name (/), enter = choose", id="vm-filter", classes="compact")
+        with Horizontal():
+            yield OptionList(id="vm-list")
+            yield DataTable(id="vm-hosts", cursor_type="row")
+        yield Static("Choose a VM, then a destination host (enter).", id="vm-state")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("host", "network pre-checks")
+
+    def show(self, index: NetIndex) -> None:
+        self.index = index
+        self._list()
+        if self.vm is not None:
+            vm = index.inv.vm_by_name.get(self.vm.name)
+            if vm is not None and not self.moving:
+                self._select(vm, recheck=vm.host != self.vm.host)
+
+    def _list(self) -> None:
+        if self.index is None:
+            return
+        ol = self.query_one(OptionList)
+        needle = self.filter_text.lower().strip()
+        vms = [
+            v
+            for v in sorted(self.index.inv.vms, key=lambda v: natural_key(v.name))
+            if not v.template and (not needle or needle in v.name.lower())
+        ][:500]
+        highlighted = ol.highlighted
+        ol.clear_options()
+        ol.add_options([Option(f"{v.name}  [{v.host or '-'}]", id=v.name) for v in vms])
+        if highlighted is not None and highlighted < len(vms):
+            ol.highlighted = highlighted
+
+    @on(Input.Changed, "#vm-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._list()
+
+    @on(Input.Submitted, "#vm-filter")
+    def _filter_submit(self) -> None:
+        ol = self.query_one(OptionList)
+        if ol.option_count == 1:
+            ol.highlighted = 0
+            opt = ol.get_option_at_index(0)
+            self.choose_vm(opt.id or "")
+        else:
+            ol.focus()
+
+    @on(OptionList.OptionSelected, "#vm-list")
+    def _vm_selected(self, event: OptionList.OptionSelected) -> None:
+        self.choose_vm(event.option.id or "")
+
+    def choose_vm(self, name: str) -> None:
+        if self.index is None:
+            return
+        vm = self.index.inv.vm_by_name.get(name)
+        if vm is None:
+            self.app.notify(f"no VM named {name}", severity="warning")
+            return
+        self._select(vm, recheck=True)
+        self.query_one(DataTable).focus()
+
+    def _select(self, vm: VirtualMachine, recheck: bool) -> None:
+        assert self.index is not None
+        self.vm = vm
+        self.cands = candidates(self.index.inv, vm)
+        self._fill()
+        ok = sum(1 for c in self.cands if c.ok)
+        self._state(
+            f"{vm.name} on {vm.host} ({vm.cluster}): {ok} of {len(self.cands)} hosts pass "
+            "the network pre-checks; enter = migrate"
+        )
+        if recheck and ok and self.vapp.live and self.vapp.session is not None:
+            self._check(vm, [c.host for c in self.cands if c.ok])
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for c in sorted(self.cands, key=lambda c: (not c.ok, natural_key(c.host))):
+            if c.ok:
+                why = Text("✓ ok" + (" (CheckRelocate passed)" if c.checked else ""), style="green")
+            else:
+                why = Text("✗ " + "; ".join(c.reasons), style="red")
+            table.add_row(Text(c.host, style="" if c.ok else "dim"), why, key=c.host)
+
+    def _state(self, text: str) -> None:
+        self.query_one("#vm-state", Static).update(text)
+
+    @work(thread=True, exclusive=True, group="vm-check", exit_on_error=False)
+    def _check(self, vm: VirtualMachine, hosts: list[str]) -> None:
+        """CheckRelocate_Task for each host that passed our own checks (server veto)."""
+        from vnettool.vsphere import vmotion
+
+        session = self.vapp.session
+        inv = self.vapp.inventory
+        for host in hosts:
+            h = inv.host_by_name.get(host)
+            if h is None:
+                continue
+            try:
+                errors = vmotion.check_relocate(session, vm.moref, h.moref)
+            except vmotion.CheckUnsupported:
+                return  # the server cannot check: our own pre-checks stand
+            except VnetError as exc:
+                errors = [str(exc)]
+            self.app.call_from_thread(self._checked, vm.name, host, errors)
+
+    def _checked(self, vm: str, host: str, errors: list[str]) -> None:
+        if self.vm is None or self.vm.name != vm:
+            return
+        for c in self.cands:
+            if c.host == host:
+                c.reasons.extend(f"CheckRelocate: {e}" for e in errors)
+                c.checked = not errors
+        self._fill()
+
+    @on(DataTable.RowSelected, "#vm-hosts")
+    def _host_selected(self, event: DataTable.RowSelected) -> None:
+        host = event.row_key.value or ""
+        c = next((c for c in self.cands if c.host == host), None)
+        vm = self.vm
+        if c is None or vm is None:
+            return
+        if not c.ok:
+            self.app.notify(f"{host} is excluded: {'; '.join(c.reasons)}", severity="warning")
+            return
+        if self.moving:
+            self.app.notify("a migration is running", severity="warning")
+            return
+        try:
+            self.vapp.require_session()
+        except VnetError as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        nets = ", ".join(sorted({n.network or "-" for n in vm.nics})) or "no NICs"
+        body = Text(
+            f"vMotion (compute only) of VM {vm.name}\n"
+            f"  from host {vm.host}\n"
+            f"  to   host {host}\n"
+            f"  networks: {nets} (all present on {host})\n"
+            f"  power state: {vm.power_state or '-'}; storage is not moved."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._migrate(vm, host)
+            else:
+                self._state("[yellow]cancelled[/]: the VM was not moved")
+
+        self.app.push_screen(
+            ConfirmScreen(f"Migrate {vm.name} to {host}?", body, "Migrate"), answered
+        )
+
+    def _migrate(self, vm: VirtualMachine, host: str) -> None:
+        self.moving = True
+        self._state(f"migrating {vm.name} → {host}…")
+        self._run_migrate(vm, host)
+
+    @work(thread=True, exclusive=True, group="vm-move", exit_on_error=False)
+    def _run_migrate(self, vm: VirtualMachine, host: str) -> None:
+        from vnettool.vsphere import vmotion
+
+        h = self.vapp.inventory.host_by_name.get(host)
+        error = ""
+        try:
+            if h is None:
+                raise VnetError(f"host {host} left the inventory")
+            vmotion.relocate(self.vapp.session, vm.moref, h.moref)
+        except VnetError as exc:
+            error = str(exc)
+        self.app.call_from_thread(self._moved, vm, host, error)
+
+    def _moved(self, vm: VirtualMachine, host: str, error: str) -> None:
+        self.moving = False
+        if error:
+            self._state(f"[red]migration failed[/]: {error}")
+            return
+        self._state(f"[green]{vm.name} migrated to {host}[/]")
+        self.app.notify(f"{vm.name} → {host}")
+        self.vapp.refresh_inventory()
+
+    def action_focus_vm(self) -> None:
+        self.query_one("#vm-filter", Input).focus()
