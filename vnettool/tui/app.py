@@ -182,8 +182,6 @@ class VnetApp(App[None]):
             try:
                 if self.session is None:
                     self.session = connect(self.credentials)
-                elif failures:
-                    self.session.login()
                 watcher = Watcher(self.session)
                 with self._lock:
                     if gen != self._gen:
@@ -202,8 +200,9 @@ class VnetApp(App[None]):
                     return
                 failures += 1
                 self.call_from_thread(self._lost, gen, _short(exc), failures)
-                if isinstance(exc, VnetError) and "login" in str(exc).lower() and failures > 3:
-                    self.session = None
+                # a new session, not a re-login on the old one: a server that dropped the
+                # session may refuse Login on its cookie, and the watch's collector died with it
+                self.session = None
                 delay = min(0.5 * 2 ** (failures - 1), 10.0)
                 deadline = time.monotonic() + delay
                 while current() and time.monotonic() < deadline:
@@ -299,7 +298,7 @@ class VnetApp(App[None]):
             "network": "#net-tree",
             "findings": "#findings-table",
             "latency": "#lat-matrix",
-            "plan": "#plan-path",
+            "plan": "#plan-scroll",
             "vmotion": "#vm-list",
         }[tab]
         self.query_one(target).focus()

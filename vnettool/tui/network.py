@@ -112,6 +112,7 @@ class NetworkPane(Vertical):
                         self._populate(c)
             roots = index.roots()
             self.selected = roots[0].key if roots else None
+            tree.call_after_refresh(setattr, tree, "cursor_line", 0)
         else:
             self._reopen(tree.root, expanded)
         if cursor:
