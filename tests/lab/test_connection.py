@@ -75,6 +75,25 @@ def test_session_expiry_relogs_in_once(lab: RunningLab) -> None:
         assert s.content.sessionManager.currentSession.key != first_key
 
 
+def test_pin_is_checked_on_every_new_connection(lab: RunningLab, tmp_path: Path) -> None:
+    """No check-then-use window: a connection opened later, to a server with another
+    certificate (here a proxy with its own), is refused before a request is sent."""
+    from vnettool.vsphere.connection import PinMismatch
+
+    proxy = FaultProxy(lab.state.host_port, tmp_path)
+    try:
+        with lab.session() as s:  # pinned to the lab's certificate
+            assert s.call(s.si.CurrentTime, op="CurrentTime") is not None
+            stub = s.stub
+            stub.pool = []  # force a new connection ...
+            stub.host = f"127.0.0.1:{proxy.port}"  # ... to a server with another certificate
+            with pytest.raises(PinMismatch):
+                stub.GetConnection()
+            assert proxy.requests == 0
+    finally:
+        proxy.close()
+
+
 def test_503_burst_is_retried(lab: RunningLab, tmp_path: Path) -> None:
     proxy = FaultProxy(lab.state.host_port, tmp_path)
     try:

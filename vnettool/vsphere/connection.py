@@ -8,6 +8,7 @@ an `ApiFault` naming the operation and the object.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import logging
 import socket
@@ -167,32 +168,51 @@ class Session:
         self.logout()
 
 
+class PinMismatch(ssl.SSLError):
+    """The server's certificate is not the pinned one (raised on the connection itself)."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"certificate SHA-256 {actual} is not the pinned {expected}")
+        self.expected, self.actual = expected, actual
+
+
+class PinnedContext(ssl.SSLContext):
+    """An SSL context that accepts exactly one certificate, by SHA-256 fingerprint.
+
+    The pin is checked on every connection pyVmomi's pool opens, right after the handshake
+    and before a byte of the request is sent, so there is no window between a check and use.
+    (pyVmomi's own `thumbprint` is only consulted when chain verification fails, and then
+    turns verification off on the shared context for later connections.)
+    """
+
+    pin: str = ""
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:  # type: ignore[override]
+        sock = super().wrap_socket(*args, **kwargs)
+        der = sock.getpeercert(binary_form=True) or b""
+        actual = hashlib.sha256(der).hexdigest()
+        if actual != self.pin:
+            sock.close()
+            raise PinMismatch(self.pin, actual)
+        return sock
+
+
 def _ssl_context(creds: Credentials) -> ssl.SSLContext:
-    # A pinned thumbprint replaces chain verification; it is checked in connect() first.
-    if creds.insecure or creds.thumbprint:
+    if creds.thumbprint:
+        ctx = PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the pin replaces the chain
+        ctx.pin = creds.thumbprint.replace(":", "").lower()
+        return ctx
+    if creds.insecure:
         return ssl._create_unverified_context()
     return ssl.create_default_context()
 
 
 def connect(creds: Credentials) -> Session:
     """Log in; TLS is verified unless `insecure`, or pinned to the SHA-256 `thumbprint`."""
-    thumb = creds.thumbprint.replace(":", "").lower() if creds.thumbprint else None
-    if thumb:
-        from vnettool.lab.tls import fetch_thumbprint
-
-        try:
-            actual = fetch_thumbprint(f"{creds.host}:{creds.port}").replace(":", "").lower()
-        except OSError as exc:
-            raise ConnectionFailed(f"cannot reach {creds.host}:{creds.port}: {exc}") from exc
-        if actual != thumb:
-            raise ConnectionFailed(
-                f"TLS certificate of {creds.host}:{creds.port} does not match the pinned "
-                f"thumbprint (expected {thumb}, server has {actual}); refusing to connect"
-            )
 
     def attempt() -> Any:
-        # No thumbprint for pyVmomi: it checks one only when chain verification fails,
-        # and with a pin we verify it ourselves above and skip the chain.
         return pyvim_connect.SmartConnect(
             host=creds.host,
             port=creds.port,
@@ -207,6 +227,11 @@ def connect(creds: Credentials) -> Session:
         si = with_retries(attempt)
     except vim.fault.InvalidLogin as exc:
         raise login_refused(creds) from exc
+    except PinMismatch as exc:
+        raise ConnectionFailed(
+            f"TLS certificate of {creds.host}:{creds.port} does not match the pinned "
+            f"thumbprint (expected {exc.expected}, server has {exc.actual}); refusing to connect"
+        ) from exc
     except ssl.SSLCertVerificationError as exc:
         raise ConnectionFailed(
             f"TLS certificate of {creds.host}:{creds.port} is not trusted ({exc.verify_message}). "
