@@ -86,7 +86,7 @@ def test_pin_is_checked_on_every_new_connection(lab: RunningLab, tmp_path: Path)
             assert s.call(s.si.CurrentTime, op="CurrentTime") is not None
             stub = s.stub
             stub.pool = []  # force a new connection ...
-            stub.host = f"127.0.0.1:{proxy.port}"  # ... to a server with another certificate
+            stub.host, stub.port = f"127.0.0.1:{proxy.port}", proxy.port  # another certificate
             with pytest.raises(PinMismatch):
                 stub.GetConnection()
             assert proxy.requests == 0
