@@ -478,7 +478,7 @@ func init() {
 		return &dvsAlias{newAliasBase(lab, orig)}
 	}
 	for _, t := range []string{"DistributedVirtualSwitch", "VmwareDistributedVirtualSwitch"} {
-		registerOverride(t, factory, "ReconfigureDvs_Task", "UpdateDVSLacpGroupConfig_Task", "EnableNetworkResourceManagement")
+		registerOverride(t, factory, "ReconfigureDvs_Task", "UpdateDVSLacpGroupConfig_Task", "EnableNetworkResourceManagement", "AddDVPortgroup_Task")
 	}
 	registerOverride("DistributedVirtualPortgroup", func(lab *Lab, orig types.ManagedObjectReference) mo.Reference {
 		return &dvpgAlias{newAliasBase(lab, orig)}

@@ -549,7 +549,7 @@ def test_unknown_keys_are_rejected() -> None:
     with pytest.raises(ValidationError, match=r"extra_forbidden|Extra inputs"):
         desired(standard_switches=[{"name": "vSwitch1", "mtuu": 9000}])
     with pytest.raises(ValidationError):
-        desired(distributed_switches=[])
+        desired(distributed_switchs=[])
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
-from vnettool.engine import portgroup, vmknic, vss
+from vnettool.engine import dvportgroup, portgroup, pvlan, vmknic, vss
 from vnettool.engine.common import Context, PlanError, natural_key
 from vnettool.errors import VnetError
 from vnettool.models.desired import DesiredState
@@ -56,7 +56,9 @@ class _Module:
 
 
 # Creation order; deletes run in the reverse order, after every create and update.
-RESOURCES: dict[str, _Module] = {m.RESOURCE: _Module(m) for m in (vss, portgroup, vmknic)}
+RESOURCES: dict[str, _Module] = {
+    m.RESOURCE: _Module(m) for m in (vss, portgroup, pvlan, dvportgroup, vmknic)
+}
 RANK = {name: i for i, name in enumerate(RESOURCES)}
 
 
@@ -87,9 +89,10 @@ def plan(desired: DesiredState, inventory: Inventory) -> Plan:
     switches = vss.plan(ctx)
     adapters = vmknic.plan(ctx)
     pgs = portgroup.plan(ctx, vmknic.deleted_devices(adapters))
+    distributed = pvlan.plan(ctx) + dvportgroup.plan(ctx)
     if ctx.problems:
         raise PlanError(ctx.problems)
-    return Plan(changes=link(switches + pgs + adapters))
+    return Plan(changes=link(switches + pgs + distributed + adapters))
 
 
 def sort_key(c: Change) -> tuple[Any, ...]:
@@ -183,7 +186,8 @@ def run_changes(
     busy: set[str] = set()
 
     def lane(c: Change) -> str:
-        return c.host or c.id
+        # vCenter-wide changes name their own lane (one per distributed switch)
+        return str(c.spec.get("lane") or c.host or c.id)
 
     def finish(r: Result) -> None:
         done[r.change.id] = r

@@ -172,12 +172,252 @@ class AbsentVmknic(Model):
         return self
 
 
+# -- distributed switching (issue 6) ----------------------------------------------------------
+DvTeamingPolicyName = Literal[
+    "loadbalance_srcid",
+    "loadbalance_ip",
+    "loadbalance_srcmac",
+    "loadbalance_loadbased",
+    "failover_explicit",
+]
+PvlanId = Annotated[int, Field(ge=1, le=4094)]
+
+
+class DvSecurity(Security):
+    """A DV port's security; `mac_learning` is the 6.7+ switch's MAC management policy."""
+
+    mac_learning: bool | None = None
+
+
+class DvTeaming(Model):
+    """Teaming and failover of a DV port group; `active`/`standby` name uplinks or LAGs."""
+
+    policy: DvTeamingPolicyName | None = None
+    notify_switches: bool | None = None
+    failback: bool | None = None
+    beacon_probing: bool | None = Field(
+        default=None, description="failure detection: beacon probing (false = link status only)"
+    )
+    active: list[str] | None = None
+    standby: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> DvTeaming:
+        both = set(self.active or []) & set(self.standby or [])
+        if both:
+            raise ValueError(f"uplinks both active and standby: {', '.join(sorted(both))}")
+        return self
+
+
+class OverridePermissions(Model):
+    """Which port-level settings may override the port group's (the UI's 'Advanced' page)."""
+
+    blocked: bool | None = None
+    shaping: bool | None = None
+    vlan: bool | None = None
+    teaming: bool | None = None
+    security: bool | None = None
+    mac_management: bool | None = None
+    vendor_config: bool | None = None
+    netflow: bool | None = None
+    traffic_filter: bool | None = None
+    network_resource_pool: bool | None = None
+    reset_at_disconnect: bool | None = None
+    live_port_moving: bool | None = None
+
+
+_TRUNK = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+
+
+def parse_trunk(items: list[int | str]) -> list[tuple[int, int]]:
+    """[100, "200-210"] -> [(100, 100), (200, 210)], sorted and merged like vCenter shows them."""
+    ranges: list[tuple[int, int]] = []
+    for item in items:
+        m = _TRUNK.match(str(item))
+        if not m:
+            raise ValueError(f"trunk range {item!r}: use an id (100) or a range ('200-210')")
+        a = int(m.group(1))
+        b = int(m.group(2)) if m.group(2) else a
+        if not (0 <= a <= b <= 4094):
+            raise ValueError(f"trunk range {item!r} must be within 0-4094, start <= end")
+        ranges.append((a, b))
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+class DistributedPortGroupSpec(Model):
+    """A DV port group. Give at most one of `vlan`, `trunk`, `pvlan` (the VLAN type).
+
+    `ingress_shaping` is what the UI calls ingress traffic shaping (traffic entering the switch
+    from the VM): a receive-rate limit of the port group. `egress_shaping` is traffic leaving
+    the switch towards the VM.
+    """
+
+    name: str = Field(min_length=1, max_length=80)
+    switch: str
+    vlan: Annotated[int, Field(ge=0, le=4094)] | None = Field(default=None, description="0 = none")
+    trunk: list[int | str] | None = Field(
+        default=None, description="VLAN ids/ranges, e.g. [100, '200-210']"
+    )
+    pvlan: PvlanId | None = Field(
+        default=None, description="secondary PVLAN id of the switch's map"
+    )
+    binding: Literal["static", "ephemeral"] | None = None
+    ports: Annotated[int, Field(ge=0, le=8192)] | None = None
+    auto_expand: bool | None = None
+    description: str | None = None
+    security: DvSecurity | None = None
+    ingress_shaping: Shaping | None = None
+    egress_shaping: Shaping | None = None
+    teaming: DvTeaming | None = None
+    blocked: bool | None = None
+    overrides: OverridePermissions | None = None
+
+    @model_validator(mode="after")
+    def _one_vlan_type(self) -> DistributedPortGroupSpec:
+        given = [k for k in ("vlan", "trunk", "pvlan") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give only one of vlan, trunk, pvlan (got {', '.join(given)})")
+        if self.trunk is not None:
+            if not self.trunk:
+                raise ValueError("trunk needs at least one VLAN id or range")
+            parse_trunk(self.trunk)
+        return self
+
+
+class PvlanSpec(Model):
+    """One primary VLAN of a switch's PVLAN map: its promiscuous entry and its secondaries.
+
+    Entries are added or edited (a secondary changing type); entries not listed are left alone
+    — removal is through `absent.pvlans`.
+    """
+
+    switch: str
+    primary: PvlanId
+    isolated: PvlanId | None = None
+    community: list[PvlanId] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ids(self) -> PvlanSpec:
+        ids = [self.primary, *([self.isolated] if self.isolated else []), *self.community]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"PVLAN {self.primary}: ids used twice: {dupes}")
+        return self
+
+    def entries(self) -> list[tuple[int, int, str]]:
+        """(primary, secondary, type) of every entry this spec wants."""
+        out = [(self.primary, self.primary, "promiscuous")]
+        if self.isolated:
+            out.append((self.primary, self.isolated, "isolated"))
+        out += [(self.primary, c, "community") for c in self.community]
+        return out
+
+
+class AbsentPvlan(Model):
+    """A PVLAN entry to remove: one secondary, or a primary with all its secondaries."""
+
+    switch: str
+    secondary: PvlanId | None = None
+    primary: PvlanId | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AbsentPvlan:
+        if (self.secondary is None) == (self.primary is None):
+            raise ValueError("give either secondary or primary")
+        return self
+
+
+class NiocSpec(Model):
+    """NIOC system traffic allocation (Mbit/s); shares as a level or a custom number."""
+
+    shares: Literal["low", "normal", "high"] | Annotated[int, Field(ge=1, le=100)] | None = None
+    limit_mbps: Annotated[int, Field(ge=-1)] | None = Field(
+        default=None, description="-1 = unlimited"
+    )
+    reservation_mbps: Annotated[int, Field(ge=0)] | None = None
+
+
+NiocTrafficName = Literal[
+    "management",
+    "vmotion",
+    "vsan",
+    "virtualMachine",
+    "nfs",
+    "iSCSI",
+    "faultTolerance",
+    "vdp",
+    "hbr",
+]
+
+
+class LagSpec(Model):
+    """An enhanced-LACP link aggregation group on the switch."""
+
+    name: str = Field(min_length=1, max_length=80)
+    ports: Annotated[int, Field(ge=2, le=32)] | None = None
+    mode: Literal["active", "passive"] | None = None
+    load_balancing: str | None = Field(
+        default=None, description="e.g. srcDestIpTcpUdpPortVlan, srcDestIp, srcDestMac"
+    )
+
+
+class DvsHostsSpec(Model):
+    """Member hosts (by cluster and/or name globs within the target) and their pNIC -> uplink."""
+
+    cluster: str | None = None
+    hosts: list[str] | None = None
+    uplinks: dict[str, str] | None = Field(
+        default=None, description="pNIC -> uplink name, e.g. {vmnic2: uplink1}"
+    )
+
+
+class DistributedSwitchSpec(Model):
+    """A distributed switch in the target's datacenter; fields left out are left alone."""
+
+    name: str = Field(min_length=1, max_length=80)
+    datacenter: str | None = Field(
+        default=None, description="where to create it (default: the target's)"
+    )
+    version: str | None = Field(
+        default=None, description="product version, e.g. 7.0.3 (create only)"
+    )
+    max_mtu: Mtu | None = None
+    description: str | None = None
+    uplinks: list[str] | None = Field(default=None, description="uplink port names, in order")
+    discovery: Literal["cdp", "lldp", "none"] | None = None
+    discovery_operation: Literal["listen", "advertise", "both"] | None = None
+    nioc: bool | None = None
+    traffic: dict[NiocTrafficName, NiocSpec] | None = None
+    default_port: DistributedPortGroupSpec | None = Field(
+        default=None, description="default port config (name/switch ignored)"
+    )
+    lags: list[LagSpec] | None = None
+    hosts: DvsHostsSpec | None = None
+
+    @field_validator("default_port", mode="before")
+    @classmethod
+    def _default_port_names(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {"name": "(default)", "switch": "(this)", **v}
+        return v
+
+
 class Absent(Model):
     """Things that must not exist on the targeted hosts (the only way to delete)."""
 
     standard_switches: list[str] = Field(default_factory=list)
     standard_port_groups: list[str] = Field(default_factory=list)
     vmkernel_adapters: list[AbsentVmknic] = Field(default_factory=list)
+    distributed_switches: list[str] = Field(default_factory=list)
+    distributed_port_groups: list[str] = Field(default_factory=list)
+    pvlans: list[AbsentPvlan] = Field(default_factory=list)
+    lags: list[str] = Field(default_factory=list, description="'switch/lag' names")
 
 
 class DesiredState(Model):
@@ -187,11 +427,19 @@ class DesiredState(Model):
     standard_switches: list[StandardSwitchSpec] = Field(default_factory=list)
     standard_port_groups: list[StandardPortGroupSpec] = Field(default_factory=list)
     vmkernel_adapters: list[VmkernelAdapterSpec] = Field(default_factory=list)
+    distributed_switches: list[DistributedSwitchSpec] = Field(default_factory=list)
+    distributed_port_groups: list[DistributedPortGroupSpec] = Field(default_factory=list)
+    pvlans: list[PvlanSpec] = Field(default_factory=list)
     absent: Absent = Field(default_factory=Absent)
 
     @model_validator(mode="after")
     def _unique_names(self) -> DesiredState:
-        for section in ("standard_switches", "standard_port_groups"):
+        for section in (
+            "standard_switches",
+            "standard_port_groups",
+            "distributed_switches",
+            "distributed_port_groups",
+        ):
             names = [x.name for x in getattr(self, section)]
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:

@@ -1,0 +1,212 @@
+"""Distributed resources against the lab: apply twice (second plan empty), read back twice.
+
+Read-back goes through a fresh `collect()` (our reader) and plain pyVmomi attribute reads (an
+independent client's view). Every mutating test uses a private `fresh_lab`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pyVmomi import vim
+
+from tests.lab.test_engine import INSECURE, vnettool
+from vnettool.engine import apply, plan
+from vnettool.engine.common import PlanError
+from vnettool.inventory import collect
+from vnettool.models.desired import DesiredState
+from vnettool.models.plan import Result
+from vnettool.vsphere.connection import Session
+
+pytestmark = pytest.mark.lab
+
+PVLAN_DOC: dict[str, Any] = {
+    "pvlans": [{"switch": "DVS0", "primary": 100, "isolated": 101, "community": [102, 103]}],
+    "distributed_port_groups": [
+        {
+            "name": "pg-isolated",
+            "switch": "DVS0",
+            "pvlan": 101,
+            "binding": "static",
+            "ports": 16,
+            "auto_expand": True,
+            "security": {"promiscuous": False, "mac_changes": False, "forged_transmits": False},
+            "ingress_shaping": {"average_kbps": 10000, "peak_kbps": 20000, "burst_kb": 1024},
+            "egress_shaping": {"average_kbps": 50000, "peak_kbps": 50000, "burst_kb": 2048},
+            "teaming": {
+                "policy": "failover_explicit",
+                "active": ["uplink2"],
+                "standby": ["uplink1"],
+                "notify_switches": False,
+                "failback": False,
+                "beacon_probing": True,
+            },
+            "overrides": {"vlan": True, "shaping": True},
+        },
+        {"name": "pg-community", "switch": "DVS0", "pvlan": 102, "binding": "ephemeral"},
+        {"name": "pg-trunk", "switch": "DVS0", "trunk": [100, "200-210"], "blocked": False},
+    ],
+}
+
+
+def dv_objects(session: Session, kind: Any) -> dict[str, Any]:
+    content = session.content
+    view = content.viewManager.CreateContainerView(content.rootFolder, [kind], True)
+    try:
+        return {o.name: o for o in view.view}
+    finally:
+        view.DestroyView()
+
+
+def apply_and_check(session: Session, doc: dict[str, Any]) -> list[Result]:
+    desired = DesiredState.model_validate(doc)
+    p = plan(desired, collect(session))
+    assert not p.empty
+    results = apply(p, session)
+    failed = [(r.change.id, r.error) for r in results if not r.changed]
+    assert not failed
+    second = plan(desired, collect(session))
+    assert second.empty, [(c.summary(), c.diffs) for c in second.changes]
+    return results
+
+
+def test_pvlan_map_and_dv_port_groups(fresh_lab: Any) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    with lab.session(**INSECURE) as s:
+        results = apply_and_check(s, PVLAN_DOC)
+        assert {r.change.resource for r in results} == {"pvlan", "distributed_port_group"}
+        inv = collect(s)
+        dvs = inv.dvs_by_name["DVS0"]
+        assert [(e.primary_id, e.secondary_id, e.type) for e in dvs.pvlans] == [
+            (100, 100, "promiscuous"),
+            (100, 101, "isolated"),
+            (100, 102, "community"),
+            (100, 103, "community"),
+        ]
+        pgs = {p.name: p for p in inv.distributed_port_groups}
+        iso = pgs["pg-isolated"]
+        assert (iso.vlan.kind, iso.vlan.pvlan_id) == ("pvlan", 101)
+        assert (iso.binding, iso.num_ports, iso.auto_expand) == ("earlyBinding", 16, True)
+        sh = iso.setting.in_shaping
+        assert (sh.enabled, sh.average_bps, sh.peak_bps, sh.burst_bytes) == (
+            True,
+            10_000_000,
+            20_000_000,
+            1_048_576,
+        )
+        assert iso.setting.out_shaping.average_bps == 50_000_000
+        t = iso.setting.teaming
+        assert (t.policy, t.active_uplinks, t.standby_uplinks) == (
+            "failover_explicit",
+            ["uplink2"],
+            ["uplink1"],
+        )
+        assert (t.notify_switches, t.failback, t.check_beacon) == (False, False, True)
+        assert iso.override_allowed["vlanOverrideAllowed"] is True
+        assert iso.override_allowed["shapingOverrideAllowed"] is True
+        assert pgs["pg-community"].binding == "ephemeral"
+        assert pgs["pg-trunk"].vlan.ranges == [(100, 100), (200, 210)]
+
+        # Plain pyVmomi: another client's view of the same objects.
+        sw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
+        raw = sorted(
+            (e.primaryVlanId, e.secondaryVlanId, e.pvlanType) for e in sw.config.pvlanConfig
+        )
+        assert raw == [(e.primary_id, e.secondary_id, e.type) for e in dvs.pvlans]
+        pg = dv_objects(s, vim.dvs.DistributedVirtualPortgroup)["pg-isolated"]
+        cfg = pg.config.defaultPortConfig
+        assert cfg.vlan.pvlanId == 101
+        assert cfg.inShapingPolicy.averageBandwidth.value == 10_000_000
+        assert cfg.outShapingPolicy.burstSize.value == 2048 * 1024
+        assert cfg.uplinkTeamingPolicy.uplinkPortOrder.activeUplinkPort == ["uplink2"]
+        assert cfg.uplinkTeamingPolicy.rollingOrder.value is True
+        assert pg.config.policy.vlanOverrideAllowed is True
+
+        # An independent client's idempotent re-run of the same settings changes nothing.
+        ver = pg.config.configVersion
+        edit = DesiredState.model_validate(
+            {
+                "distributed_port_groups": [
+                    {
+                        "name": "pg-isolated",
+                        "switch": "DVS0",
+                        "ingress_shaping": {"average_kbps": 5000},
+                    }
+                ]
+            }
+        )
+        p = plan(edit, collect(s))
+        assert [d.field for d in p.changes[0].diffs] == ["ingress_shaping.average_kbps"]
+        assert not [r for r in apply(p, s) if not r.changed]
+        pg2 = dv_objects(s, vim.dvs.DistributedVirtualPortgroup)["pg-isolated"]
+        assert pg2.config.configVersion != ver
+        # Partial update: the other shaping fields and the teaming stayed as they were.
+        cfg2 = pg2.config.defaultPortConfig
+        assert cfg2.inShapingPolicy.averageBandwidth.value == 5_000_000
+        assert cfg2.inShapingPolicy.peakBandwidth.value == 20_000_000
+        assert cfg2.uplinkTeamingPolicy.uplinkPortOrder.standbyUplinkPort == ["uplink1"]
+
+
+def test_pvlan_validation_changes_nothing(fresh_lab: Any) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    with lab.session(**INSECURE) as s:
+        apply_and_check(s, PVLAN_DOC)
+        before = collect(s).dvs_by_name["DVS0"]
+        bad = {
+            "pvlans": [
+                {"switch": "DVS0", "primary": 200, "community": [201]},
+                {"switch": "DVS0", "primary": 300, "community": [201]},  # duplicate id
+                {"switch": "DVS0", "primary": 100, "isolated": 104},  # second isolated
+            ],
+            "distributed_port_groups": [{"name": "pg-x", "switch": "DVS0", "pvlan": 999}],
+            "absent": {"pvlans": [{"switch": "DVS0", "secondary": 102}]},  # in use
+        }
+        with pytest.raises(PlanError) as err:
+            plan(DesiredState.model_validate(bad), collect(s))
+        text = str(err.value)
+        assert "PVLAN id 201 is given twice" in text
+        assert "more than one isolated" in text
+        assert "port group pg-community still uses it" in text
+        assert "PVLAN 999 is not a secondary id" in text
+        after = collect(s).dvs_by_name["DVS0"]
+        assert after.pvlans == before.pvlans
+        assert after.config_version == before.config_version
+
+        # Removing the primary while secondaries stay is refused too.
+        with pytest.raises(PlanError, match="cannot remove primary PVLAN 100"):
+            plan(
+                DesiredState.model_validate(
+                    {"absent": {"pvlans": [{"switch": "DVS0", "secondary": 100}]}}
+                ),
+                collect(s),
+            )
+
+        # Moving the port group off the entry and removing the entry in one document works.
+        move = {
+            "distributed_port_groups": [{"name": "pg-isolated", "switch": "DVS0", "vlan": 50}],
+            "absent": {
+                "pvlans": [{"switch": "DVS0", "secondary": 101}],
+                "distributed_port_groups": ["pg-community"],
+            },
+        }
+        apply_and_check(s, move)
+        final = collect(s).dvs_by_name["DVS0"]
+        assert 101 not in {e.secondary_id for e in final.pvlans}
+        assert "pg-community" not in {p.name for p in collect(s).distributed_port_groups}
+
+
+def test_cli_plan_apply_dv(fresh_lab: Any, tmp_path: Any) -> None:
+    from ruamel.yaml import YAML
+
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    doc = tmp_path / "dv.yml"
+    with doc.open("w") as f:
+        YAML(typ="safe", pure=True).dump(PVLAN_DOC, f)
+    r = vnettool(lab, "plan", str(doc))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "pvlan" in r.stdout and "pg-isolated" in r.stdout
+    r = vnettool(lab, "apply", str(doc), "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = vnettool(lab, "plan", str(doc))
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -1,0 +1,162 @@
+"""What the distributed resources share: vCenter-wide changes, port settings, diff names.
+
+Distributed objects belong to vCenter, not to a host: their changes have `host=None` and a
+`lane` (one per switch) so that the core runs the changes of one switch one after another —
+each reconfigure bumps the switch's `configVersion`, and parallel ones would only collide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vnettool.engine.common import flatten
+from vnettool.engine.vss import _set, apply_shaping
+from vnettool.models.base import Model
+from vnettool.models.desired import (
+    DistributedPortGroupSpec,
+    DvSecurity,
+    DvTeaming,
+    parse_trunk,
+)
+from vnettool.models.inventory import DvPortSetting
+from vnettool.models.plan import Change, ChangeKind, FieldDiff
+from vnettool.models.policy import SecurityPolicy, TeamingPolicy, VlanSpec
+from vnettool.vsphere.dvs import BINDING_TO_API, OVERRIDE_KEYS
+
+_OVERRIDE_NAMES = {v: k for k, v in OVERRIDE_KEYS.items()}
+
+# Inventory path (after the object prefix) -> (name shown in plans, divisor to user units).
+_DISPLAY: dict[str, tuple[str, int]] = {
+    "security.allow_promiscuous": ("security.promiscuous", 1),
+    "in_shaping.average_bps": ("ingress_shaping.average_kbps", 1000),
+    "in_shaping.peak_bps": ("ingress_shaping.peak_kbps", 1000),
+    "in_shaping.burst_bytes": ("ingress_shaping.burst_kb", 1024),
+    "in_shaping.enabled": ("ingress_shaping.enabled", 1),
+    "out_shaping.average_bps": ("egress_shaping.average_kbps", 1000),
+    "out_shaping.peak_bps": ("egress_shaping.peak_kbps", 1000),
+    "out_shaping.burst_bytes": ("egress_shaping.burst_kb", 1024),
+    "out_shaping.enabled": ("egress_shaping.enabled", 1),
+    "teaming.check_beacon": ("teaming.beacon_probing", 1),
+    "teaming.active_uplinks": ("teaming.active", 1),
+    "teaming.standby_uplinks": ("teaming.standby", 1),
+    "num_ports": ("ports", 1),
+}
+
+
+def shown(path: str, value: Any) -> tuple[str, Any]:
+    for prefix in ("setting.", "default_port."):
+        if path.startswith(prefix):
+            name, div = _DISPLAY.get(path[len(prefix) :], (path[len(prefix) :], 1))
+            name = ("default_port." if prefix == "default_port." else "") + name
+            break
+    else:
+        name, div = _DISPLAY.get(path, (path, 1))
+    if path.startswith("override_allowed."):
+        name = "overrides." + _OVERRIDE_NAMES.get(path.split(".", 1)[1], path.split(".", 1)[1])
+    if div != 1 and isinstance(value, int) and value % div == 0:
+        value //= div
+    return name, value
+
+
+def diffs(
+    before: Model | None, after: Model | None, fields: tuple[str, ...], *, strict: bool = False
+) -> list[FieldDiff]:
+    """Like common.field_diffs, with the distributed names (ingress_shaping, overrides...)."""
+    b = flatten(before.model_dump(include=set(fields), mode="json")) if before else {}
+    a = flatten(after.model_dump(include=set(fields), mode="json")) if after else {}
+    out: list[FieldDiff] = []
+    for path in sorted(set(a) | set(b), key=lambda p: (p.count("."), p)):
+        bv, av = b.get(path), a.get(path)
+        if after is not None and av is None and not strict:
+            continue
+        if before is not None and after is not None and bv == av:
+            continue
+        if after is None and bv is None:
+            continue
+        name, sb = shown(path, bv)
+        _, sa = shown(path, av)
+        out.append(FieldDiff(field=name, before=sb, after=sa))
+    return out
+
+
+def dv_change(
+    resource: str,
+    kind: ChangeKind,
+    name: str,
+    lane: str,
+    before: Model | None,
+    after: Model | None,
+    field_diffs: list[FieldDiff],
+    **extra: Any,
+) -> Change:
+    spec: dict[str, Any] = {
+        "lane": lane,
+        "before": before.model_dump(mode="json") if before else None,
+        "after": after.model_dump(mode="json") if after else None,
+    }
+    spec.update(extra)
+    return Change(kind=kind, resource=resource, host=None, name=name, diffs=field_diffs, spec=spec)
+
+
+def apply_dv_security(base: SecurityPolicy, s: DvSecurity | None) -> SecurityPolicy:
+    if s is None:
+        return base
+    out: SecurityPolicy = _set(
+        base,
+        allow_promiscuous=s.promiscuous,
+        mac_changes=s.mac_changes,
+        forged_transmits=s.forged_transmits,
+        mac_learning=s.mac_learning,
+    )
+    return out
+
+
+def apply_dv_teaming(base: TeamingPolicy, t: DvTeaming | None) -> TeamingPolicy:
+    if t is None:
+        return base
+    out: TeamingPolicy = _set(
+        base,
+        policy=t.policy,
+        notify_switches=t.notify_switches,
+        failback=t.failback,
+        check_beacon=t.beacon_probing,
+    )
+    if t.active is not None or t.standby is not None:
+        standby = list(t.standby or [])
+        active = (
+            list(t.active)
+            if t.active is not None
+            else [u for u in base.active_uplinks or [] if u not in standby]
+        )
+        out = _set(out, active_uplinks=active, standby_uplinks=standby)
+    return out
+
+
+def desired_vlan(spec: DistributedPortGroupSpec) -> VlanSpec | None:
+    if spec.pvlan is not None:
+        return VlanSpec(kind="pvlan", pvlan_id=spec.pvlan)
+    if spec.trunk is not None:
+        return VlanSpec(kind="trunk", ranges=parse_trunk(spec.trunk))
+    if spec.vlan is not None:
+        return VlanSpec(kind="vlan", vlan_id=spec.vlan) if spec.vlan else VlanSpec(vlan_id=0)
+    return None
+
+
+def apply_setting(base: DvPortSetting, spec: DistributedPortGroupSpec) -> DvPortSetting:
+    """The port setting with the desired fields laid over it (None = leave alone)."""
+    vlan = desired_vlan(spec)
+    out: DvPortSetting = base.model_copy(
+        update={
+            "vlan": vlan if vlan is not None else base.vlan,
+            "security": apply_dv_security(base.security, spec.security),
+            "in_shaping": apply_shaping(base.in_shaping, spec.ingress_shaping),
+            "out_shaping": apply_shaping(base.out_shaping, spec.egress_shaping),
+            "teaming": apply_dv_teaming(base.teaming, spec.teaming),
+            "blocked": spec.blocked if spec.blocked is not None else base.blocked,
+        }
+    )
+    return out
+
+
+def binding(spec: DistributedPortGroupSpec) -> str | None:
+    return BINDING_TO_API[spec.binding] if spec.binding else None

@@ -1,0 +1,281 @@
+"""PVLAN maps of distributed switches: primaries (promiscuous), isolated and community entries.
+
+Everything is validated before any call: a secondary without its primary (ruled out by the
+document's shape: secondaries are listed under their primary), an id used twice, a second
+isolated secondary, an entry removed while a port group still uses it (and is not moved off it
+by the same document), removing a primary that keeps secondaries. The problems are all listed
+and nothing is changed.
+
+Per switch there are at most two changes: one `ReconfigureDvs_Task` adding and editing
+entries (primaries first, so vCenter accepts the secondaries in the same spec), applied before
+the port groups that use them; one removing entries, applied after the port groups that leave
+them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vnettool.engine.common import Context
+from vnettool.engine.dvcommon import dv_change
+from vnettool.models.inventory import DistributedSwitch, Inventory, PvlanEntry
+from vnettool.models.plan import Change, FieldDiff
+from vnettool.vsphere import dvs as api
+from vnettool.vsphere.connection import Session
+
+RESOURCE = "pvlan"
+ORDER = {"promiscuous": 0, "isolated": 1, "community": 2}
+
+
+def _lane(switch: str) -> str:
+    return f"dvs:{switch}"
+
+
+def _key(e: PvlanEntry) -> str:
+    return f"{e.primary_id}/{e.secondary_id}"
+
+
+def _pg_pvlan_after(ctx: Context) -> dict[tuple[str, str], int | None]:
+    """(switch, port group) -> PVLAN id it uses once the plan has run (None: none)."""
+    out: dict[tuple[str, str], int | None] = {}
+    for p in ctx.inventory.distributed_port_groups:
+        out[(p.dvs, p.name)] = p.setting.vlan.pvlan_id if p.setting.vlan.kind == "pvlan" else None
+    for s in ctx.desired.distributed_port_groups:
+        if s.pvlan is not None:
+            out[(s.switch, s.name)] = s.pvlan
+        elif s.vlan is not None or s.trunk is not None:
+            out[(s.switch, s.name)] = None
+    for name in ctx.desired.absent.distributed_port_groups:
+        for k in [k for k in out if k[1] == name]:
+            out.pop(k)
+    return out
+
+
+def plan(ctx: Context) -> list[Change]:
+    inv, desired = ctx.inventory, ctx.desired
+    switches = inv.dvs_by_name
+    want_sw = {s.name for s in desired.distributed_switches}
+    gone_sw = set(desired.absent.distributed_switches)
+    names = sorted({p.switch for p in desired.pvlans} | {a.switch for a in desired.absent.pvlans})
+    uses = _pg_pvlan_after(ctx)
+    changes: list[Change] = []
+    for name in names:
+        sw = switches.get(name)
+        if sw is None and name not in want_sw:
+            ctx.problems.append(f"pvlans: no distributed switch {name}")
+            continue
+        if name in gone_sw:
+            ctx.problems.append(f"pvlans: {name} is listed as absent")
+            continue
+        current = {e.secondary_id: e for e in (sw.pvlans if sw else [])}
+        wanted: dict[int, PvlanEntry] = {}
+        problems: list[str] = []
+        for spec in (p for p in desired.pvlans if p.switch == name):
+            for prim, sec, typ in spec.entries():
+                e = PvlanEntry(dvs=name, primary_id=prim, secondary_id=sec, type=typ)  # type: ignore[arg-type]
+                if sec in wanted and wanted[sec] != e:
+                    problems.append(
+                        f"{name}: PVLAN id {sec} is given twice "
+                        f"({_key(wanted[sec])} {wanted[sec].type} and {_key(e)} {typ})"
+                    )
+                wanted[sec] = e
+        # removals
+        going: dict[int, PvlanEntry] = {}
+        for a in (x for x in desired.absent.pvlans if x.switch == name):
+            for e in current.values():
+                if e.secondary_id == a.secondary or e.primary_id == a.primary:
+                    going[e.secondary_id] = e
+            if a.secondary is not None and a.secondary in wanted:
+                problems.append(f"{name}: PVLAN {a.secondary} is both desired and absent")
+            if a.primary is not None and any(w.primary_id == a.primary for w in wanted.values()):
+                problems.append(f"{name}: PVLAN primary {a.primary} is both desired and absent")
+        final = {k: v for k, v in current.items() if k not in going}
+        final.update(wanted)
+        for e in going.values():
+            if e.type == "promiscuous":
+                kept = sorted(
+                    s
+                    for s, x in final.items()
+                    if x.primary_id == e.primary_id and s != e.secondary_id
+                )
+                if kept:
+                    problems.append(
+                        f"{name}: cannot remove primary PVLAN {e.primary_id}: secondary "
+                        f"{', '.join(map(str, kept))} still uses it (list them under absent too)"
+                    )
+            users = sorted(pg for (s, pg), pv in uses.items() if s == name and pv == e.secondary_id)
+            if users:
+                problems.append(
+                    f"{name}: cannot remove PVLAN {_key(e)}: port group {', '.join(users)} "
+                    "still uses it (give it another VLAN or list it under absent)"
+                )
+        for e in final.values():
+            if e.type != "promiscuous":
+                head = final.get(e.primary_id)
+                if head is None or head.type != "promiscuous" or head.primary_id != e.primary_id:
+                    problems.append(
+                        f"{name}: secondary PVLAN {e.secondary_id} has no primary {e.primary_id}"
+                    )
+        isolated: dict[int, list[int]] = {}
+        for e in final.values():
+            if e.type == "isolated":
+                isolated.setdefault(e.primary_id, []).append(e.secondary_id)
+        for prim, secs in sorted(isolated.items()):
+            if len(secs) > 1:
+                problems.append(
+                    f"{name}: primary PVLAN {prim} would have more than one isolated secondary "
+                    f"({', '.join(map(str, sorted(secs)))}); remove the old one under absent"
+                )
+        for sec, e in wanted.items():
+            old = current.get(sec)
+            if old is not None and old.type == "promiscuous" and e.type != "promiscuous":
+                problems.append(
+                    f"{name}: {sec} is a primary PVLAN; it cannot become a {e.type} secondary"
+                )
+        if problems:
+            ctx.problems.extend(problems)
+            continue
+        ops: list[tuple[str, PvlanEntry]] = []
+        diffs: list[FieldDiff] = []
+        for sec, e in sorted(
+            wanted.items(), key=lambda kv: (ORDER[kv[1].type], kv[1].primary_id, kv[0])
+        ):
+            old = current.get(sec)
+            if old == e:
+                continue
+            ops.append(("add" if old is None else "edit", e))
+            diffs.append(
+                FieldDiff(
+                    field=f"pvlan {sec}",
+                    before=f"{old.type} of {old.primary_id}" if old else None,
+                    after=f"{e.type} of {e.primary_id}",
+                )
+            )
+        extra = {"switch": name, "dvs_moref": sw.moref if sw else None}
+        if ops:
+            changes.append(
+                dv_change(
+                    RESOURCE,
+                    "create" if all(op == "add" for op, _ in ops) else "update",
+                    name,
+                    _lane(name),
+                    sw,
+                    None,
+                    diffs,
+                    ops=[[op, e.model_dump(mode="json")] for op, e in ops],
+                    **extra,
+                )
+            )
+        if going:
+            rm = sorted(
+                going.values(), key=lambda e: (-ORDER[e.type], e.primary_id, e.secondary_id)
+            )
+            changes.append(
+                dv_change(
+                    RESOURCE,
+                    "delete",
+                    f"{name} (removed entries)",
+                    _lane(name),
+                    sw,
+                    None,
+                    [
+                        FieldDiff(
+                            field=f"pvlan {e.secondary_id}", before=f"{e.type} of {e.primary_id}"
+                        )
+                        for e in rm
+                    ],
+                    ops=[["remove", e.model_dump(mode="json")] for e in rm],
+                    **extra,
+                )
+            )
+    return changes
+
+
+def depends(change: Change, same_host: list[Change]) -> list[str]:
+    """Adds after the switch exists; removals after the port groups that leave them."""
+    switch = change.spec.get("switch")
+    if change.kind != "delete":
+        return [
+            c.id
+            for c in same_host
+            if c.resource == "distributed_switch"
+            and c.kind != "delete"
+            and c.spec.get("switch") == switch
+        ]
+    return [
+        c.id
+        for c in same_host
+        if c.resource == "distributed_port_group" and c.spec.get("switch") == switch
+    ]
+
+
+def _conflict(ops: list[tuple[str, PvlanEntry]]) -> Any:
+    def check(fresh: DistributedSwitch) -> str | None:
+        have = {e.secondary_id: e for e in fresh.pvlans}
+        bad = []
+        for op, e in ops:
+            cur = have.get(e.secondary_id)
+            if op == "add" and cur is not None and cur != e:
+                bad.append(f"PVLAN {e.secondary_id} now {cur.type} of {cur.primary_id}")
+        return "; ".join(bad) or None
+
+    return check
+
+
+def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
+    moref = change.spec.get("dvs_moref") or api.find_switch(session, change.spec["switch"])
+    ops = [(op, PvlanEntry.model_validate(e)) for op, e in change.spec["ops"]]
+    before = change.spec.get("before")
+    sw = (
+        DistributedSwitch.model_validate(before)
+        if before and change.spec.get("dvs_moref")
+        else api.read_switch(session, moref)
+    )
+    # Re-read state decides what is still to do: an entry already as wanted is not resent
+    # (another client may have made the same change; a second run sends nothing).
+    spec = api.switch_spec(sw, sw)
+    spec.pvlanConfigSpec = [api.pvlan_spec(op, e) for op, e in ops]
+    api.reconfigure_switch(session, sw, spec, _conflict(ops), facts)
+
+
+def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
+    """Remove what was added, re-add what was removed (edits go back to the old type)."""
+    switch = change.spec.get("switch", "")
+    sw = inv.dvs_by_name.get(switch)
+    if sw is None:
+        return None
+    have = {e.secondary_id: e for e in sw.pvlans}
+    old = (
+        DistributedSwitch.model_validate(change.spec["before"])
+        if change.spec.get("before")
+        else None
+    )
+    was = {e.secondary_id: e for e in (old.pvlans if old else [])}
+    ops: list[tuple[str, PvlanEntry]] = []
+    for op, raw in change.spec.get("ops", []):
+        e = PvlanEntry.model_validate(raw)
+        if op == "add" and e.secondary_id in have:
+            ops.append(("remove", have[e.secondary_id]))
+        elif (
+            op == "edit"
+            and e.secondary_id in was
+            and have.get(e.secondary_id) != was[e.secondary_id]
+        ):
+            ops.append(("edit", was[e.secondary_id]))
+        elif op == "remove" and e.secondary_id not in have:
+            ops.append(("add", e))
+    if not ops:
+        return None
+    ops.sort(key=lambda x: (x[0] == "remove", ORDER[x[1].type] * (-1 if x[0] == "remove" else 1)))
+    return dv_change(
+        RESOURCE,
+        "update",
+        f"{switch} (rollback)",
+        _lane(switch),
+        sw,
+        None,
+        [FieldDiff(field=f"pvlan {e.secondary_id}", after=f"{op} {e.type}") for op, e in ops],
+        ops=[[op, e.model_dump(mode="json")] for op, e in ops],
+        switch=switch,
+        dvs_moref=sw.moref,
+    )

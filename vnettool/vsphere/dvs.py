@@ -1,0 +1,536 @@
+"""Distributed switching: typed calls for switches, DV port groups, PVLAN maps and LAGs.
+
+The engine hands in inventory models in API units and the set of fields it changes; this
+module turns them into the *partial* specs vCenter expects (only the changed properties are
+set, so a concurrent edit of another property is never overwritten) and sends them with the
+object's `configVersion`.
+
+Optimistic concurrency: vCenter answers `ConcurrentAccess` when the `configVersion` sent is no
+longer current. `reconfigure_*` then re-reads the object, asks the engine's `conflict`
+callback whether someone else changed one of *our* fields since the plan (then it stops with
+an error rather than overwrite that change blindly), and otherwise resends the same partial
+spec with the new version — a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from pyVmomi import vim, vmodl
+
+from vnettool.errors import ApiFault
+from vnettool.models.inventory import (
+    DistributedPortGroup,
+    DistributedSwitch,
+    DvPortSetting,
+    LacpGroup,
+    PvlanEntry,
+)
+from vnettool.models.policy import ShapingPolicy, TeamingPolicy, VlanSpec
+from vnettool.vsphere.collector import RawObject, moref_id
+from vnettool.vsphere.connection import Session
+from vnettool.vsphere.reader import Resolver, dvpg_from_raw, dvs_from_raw
+from vnettool.vsphere.vmotion import wait_task
+
+ATTEMPTS = 3  # tries of one reconfigure when other clients keep changing the object
+
+# switch moref -> {version we sent: version our change produced}
+_produced: dict[str, dict[str, str]] = {}
+_produced_lock = threading.Lock()
+
+BINDING_TO_API = {"static": "earlyBinding", "ephemeral": "ephemeral"}
+BINDING_FROM_API = {"earlyBinding": "static", "lateBinding": "static", "ephemeral": "ephemeral"}
+
+# OverridePermissions key -> VMwareDVSPortgroupPolicy property
+OVERRIDE_KEYS = {
+    "blocked": "blockOverrideAllowed",
+    "shaping": "shapingOverrideAllowed",
+    "vlan": "vlanOverrideAllowed",
+    "teaming": "uplinkTeamingOverrideAllowed",
+    "security": "securityPolicyOverrideAllowed",
+    "mac_management": "macManagementOverrideAllowed",
+    "vendor_config": "vendorConfigOverrideAllowed",
+    "netflow": "ipfixOverrideAllowed",
+    "traffic_filter": "trafficFilterOverrideAllowed",
+    "network_resource_pool": "networkResourcePoolOverrideAllowed",
+    "reset_at_disconnect": "portConfigResetAtDisconnect",
+    "live_port_moving": "livePortMovingAllowed",
+}
+# Properties the API requires (non-optional booleans) when a policy object is sent.
+_REQUIRED_OVERRIDES = (
+    "blockOverrideAllowed",
+    "shapingOverrideAllowed",
+    "vendorConfigOverrideAllowed",
+    "livePortMovingAllowed",
+    "portConfigResetAtDisconnect",
+    "vlanOverrideAllowed",
+    "uplinkTeamingOverrideAllowed",
+    "securityPolicyOverrideAllowed",
+)
+
+
+# -- reading one object ---------------------------------------------------------------------
+def _props(session: Session, obj: Any, paths: list[str], op: str) -> dict[str, Any]:
+    pc = session.content.propertyCollector
+    spec = vmodl.query.PropertyCollector.FilterSpec(
+        objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=obj)],
+        propSet=[vmodl.query.PropertyCollector.PropertySpec(type=type(obj), pathSet=paths)],
+    )
+    res = session.call(pc.RetrieveContents, [spec], op=op, obj=moref_id(obj))
+    return {p.name: p.val for oc in res or [] for p in oc.propSet or []}
+
+
+def read_switch(session: Session, moref: str) -> DistributedSwitch:
+    """The switch as the inventory reader would see it now (one PropertyCollector call)."""
+    obj = vim.DistributedVirtualSwitch(moref, session.stub)
+    props = _props(session, obj, ["name", "uuid", "config"], "RetrieveContents")
+    raw = RawObject(type="DistributedVirtualSwitch", moref=moref, props=props)
+    return dvs_from_raw(raw, Resolver({}), {}, [])
+
+
+def read_portgroup(session: Session, moref: str, switch: DistributedSwitch) -> DistributedPortGroup:
+    obj = vim.dvs.DistributedVirtualPortgroup(moref, session.stub)
+    props = _props(session, obj, ["name", "key", "config"], "RetrieveContents")
+    raw = RawObject(type="DistributedVirtualPortgroup", moref=moref, props=props)
+    return dvpg_from_raw(raw, {switch.moref: switch}, set())
+
+
+# -- port settings --------------------------------------------------------------------------
+def _bool(v: bool) -> Any:
+    return vim.BoolPolicy(inherited=False, value=v)
+
+
+def _vlan(v: VlanSpec) -> Any:
+    if v.kind == "trunk":
+        return vim.dvs.VmwareDistributedVirtualSwitch.TrunkVlanSpec(
+            inherited=False, vlanId=[vim.NumericRange(start=a, end=b) for a, b in v.ranges]
+        )
+    if v.kind == "pvlan":
+        return vim.dvs.VmwareDistributedVirtualSwitch.PvlanSpec(inherited=False, pvlanId=v.pvlan_id)
+    return vim.dvs.VmwareDistributedVirtualSwitch.VlanIdSpec(inherited=False, vlanId=v.vlan_id or 0)
+
+
+def _changed(before: Any, after: Any, name: str) -> bool:
+    a = getattr(after, name)
+    return a is not None and (before is None or getattr(before, name) != a)
+
+
+def _shaping(before: ShapingPolicy | None, after: ShapingPolicy) -> Any:
+    p = vim.dvs.DistributedVirtualPort.TrafficShapingPolicy(inherited=False)
+    if _changed(before, after, "enabled"):
+        p.enabled = _bool(bool(after.enabled))
+    for field, prop in (
+        ("average_bps", "averageBandwidth"),
+        ("peak_bps", "peakBandwidth"),
+        ("burst_bytes", "burstSize"),
+    ):
+        if _changed(before, after, field):
+            setattr(p, prop, vim.LongPolicy(inherited=False, value=getattr(after, field)))
+    return p
+
+
+def _teaming(before: TeamingPolicy | None, after: TeamingPolicy) -> Any:
+    t = vim.dvs.VmwareDistributedVirtualSwitch.UplinkPortTeamingPolicy(inherited=False)
+    if _changed(before, after, "policy"):
+        t.policy = vim.StringPolicy(inherited=False, value=after.policy)
+    if _changed(before, after, "notify_switches"):
+        t.notifySwitches = _bool(bool(after.notify_switches))
+    if _changed(before, after, "failback"):
+        t.rollingOrder = _bool(not after.failback)
+    if _changed(before, after, "check_beacon"):
+        t.failureCriteria = vim.dvs.VmwareDistributedVirtualSwitch.FailureCriteria(
+            inherited=False, checkBeacon=_bool(bool(after.check_beacon))
+        )
+    if _changed(before, after, "active_uplinks") or _changed(before, after, "standby_uplinks"):
+        t.uplinkPortOrder = vim.dvs.VmwareDistributedVirtualSwitch.UplinkPortOrderPolicy(
+            inherited=False,
+            activeUplinkPort=list(after.active_uplinks or []),
+            standbyUplinkPort=list(after.standby_uplinks or []),
+        )
+    return t
+
+
+def port_setting(before: DvPortSetting | None, after: DvPortSetting) -> Any | None:
+    """A VMwareDVSPortSetting holding only what differs between before and after (None: nothing).
+
+    With `before` None every set field is sent (a create).
+    """
+    s = vim.dvs.VmwareDistributedVirtualSwitch.VmwarePortConfigPolicy()
+    touched = False
+    if (after.vlan.kind != "none" or after.vlan.vlan_id is not None) and (
+        before is None or before.vlan != after.vlan
+    ):
+        s.vlan = _vlan(after.vlan)
+        touched = True
+    sec_b, sec_a = (before.security if before else None), after.security
+    if any(
+        _changed(sec_b, sec_a, f)
+        for f in ("allow_promiscuous", "mac_changes", "forged_transmits", "mac_learning")
+    ):
+        sp = vim.dvs.VmwareDistributedVirtualSwitch.SecurityPolicy(inherited=False)
+        mm = vim.dvs.VmwareDistributedVirtualSwitch.MacManagementPolicy(inherited=False)
+        for field, prop in (
+            ("allow_promiscuous", "allowPromiscuous"),
+            ("mac_changes", "macChanges"),
+            ("forged_transmits", "forgedTransmits"),
+        ):
+            if getattr(sec_a, field) is not None:
+                setattr(sp, prop, _bool(bool(getattr(sec_a, field))))
+                setattr(mm, prop, bool(getattr(sec_a, field)))
+        s.securityPolicy = sp
+        if sec_a.mac_learning is not None or (sec_b is not None and sec_b.mac_learning is not None):
+            if sec_a.mac_learning is not None:
+                mm.macLearningPolicy = vim.dvs.VmwareDistributedVirtualSwitch.MacLearningPolicy(
+                    inherited=False, enabled=sec_a.mac_learning
+                )
+            s.macManagementPolicy = mm
+        touched = True
+    for field, prop in (("in_shaping", "inShapingPolicy"), ("out_shaping", "outShapingPolicy")):
+        b = getattr(before, field) if before else None
+        a = getattr(after, field)
+        if any(_changed(b, a, f) for f in ("enabled", "average_bps", "peak_bps", "burst_bytes")):
+            setattr(s, prop, _shaping(b, a))
+            touched = True
+    tb = before.teaming if before else None
+    if any(
+        _changed(tb, after.teaming, f)
+        for f in (
+            "policy",
+            "notify_switches",
+            "failback",
+            "check_beacon",
+            "active_uplinks",
+            "standby_uplinks",
+        )
+    ):
+        s.uplinkTeamingPolicy = _teaming(tb, after.teaming)
+        touched = True
+    if _changed(before, after, "blocked"):
+        s.blocked = _bool(bool(after.blocked))
+        touched = True
+    return s if touched else None
+
+
+# -- DV port groups -------------------------------------------------------------------------
+def _pg_policy(allowed: dict[str, bool]) -> Any:
+    pol = vim.dvs.VmwareDistributedVirtualSwitch.VMwarePortgroupPolicy()
+    for prop in _REQUIRED_OVERRIDES:
+        setattr(pol, prop, bool(allowed.get(prop, False)))
+    for prop, v in allowed.items():
+        setattr(pol, prop, v)
+    return pol
+
+
+def portgroup_spec(before: DistributedPortGroup | None, after: DistributedPortGroup) -> Any:
+    """DVPortgroupConfigSpec with only the changed properties (all given ones on create)."""
+    spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec()
+    if before is None:
+        spec.name = after.name
+    if after.binding is not None and (before is None or before.binding != after.binding):
+        spec.type = BINDING_TO_API.get(after.binding, after.binding)
+    if _changed(before, after, "num_ports"):
+        spec.numPorts = after.num_ports
+    if _changed(before, after, "auto_expand"):
+        spec.autoExpand = after.auto_expand
+    if _changed(before, after, "description"):
+        spec.description = after.description
+    setting = port_setting(before.setting if before else None, after.setting)
+    if setting is not None:
+        spec.defaultPortConfig = setting
+    if after.override_allowed and (
+        before is None or before.override_allowed != after.override_allowed
+    ):
+        spec.policy = _pg_policy(after.override_allowed)
+    return spec
+
+
+def _switch_obj(session: Session, moref: str) -> Any:
+    return vim.DistributedVirtualSwitch(moref, session.stub)
+
+
+def add_portgroup(session: Session, dvs_moref: str, after: DistributedPortGroup) -> str:
+    """Create a DV port group; returns its moref."""
+    spec = portgroup_spec(None, after)
+    if spec.type is None:
+        spec.type = "earlyBinding"
+    sw = _switch_obj(session, dvs_moref)
+    obj = f"{after.dvs}/{after.name}"
+    task = session.call(sw.AddDVPortgroup_Task, [spec], op="AddDVPortgroup_Task", obj=obj)
+    wait_task(session, task, "AddDVPortgroup_Task", obj)
+    got = _props(session, sw, ["portgroup"], "RetrieveContents").get("portgroup") or []
+    for pg in got:
+        name = _props(session, pg, ["name"], "RetrieveContents").get("name")
+        if name == after.name:
+            return moref_id(pg)
+    return ""
+
+
+Conflict = Callable[[Any], str | None]
+
+
+def _retrying(
+    session: Session,
+    op: str,
+    obj: str,
+    version: str | None,
+    send: Callable[[str | None], Any],
+    reread: Callable[[], Any],
+    conflict: Conflict,
+    facts: dict[str, Any] | None = None,
+) -> None:
+    """Send with `version`; on ConcurrentAccess re-read, check for a conflict, resend."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            task = session.call(send, version, op=op, obj=obj)
+            wait_task(session, task, op, obj)
+            if facts is not None:
+                facts["attempts"] = attempt
+            return
+        except ApiFault as exc:
+            if exc.fault != "ConcurrentAccess" or attempt == ATTEMPTS:
+                raise
+            fresh = reread()
+            why = conflict(fresh)
+            if facts is not None:
+                facts.setdefault("concurrent", []).append(
+                    {"sent": version, "current": fresh.config_version, "conflict": why}
+                )
+            if why:
+                raise ApiFault(
+                    op,
+                    obj,
+                    "ConcurrentAccess",
+                    f"changed by another client since the plan ({why}); nothing was "
+                    "overwritten — plan again",
+                ) from exc
+            version = fresh.config_version
+
+
+def reconfigure_portgroup(
+    session: Session,
+    moref: str,
+    switch: DistributedSwitch,
+    before: DistributedPortGroup,
+    after: DistributedPortGroup,
+    conflict: Conflict,
+    facts: dict[str, Any] | None = None,
+) -> None:
+    pg = vim.dvs.DistributedVirtualPortgroup(moref, session.stub)
+    spec = portgroup_spec(before, after)
+
+    def send(version: str | None) -> Any:
+        spec.configVersion = version
+        return pg.ReconfigureDVPortgroup_Task(spec)
+
+    _retrying(
+        session,
+        "ReconfigureDVPortgroup_Task",
+        f"{after.dvs}/{after.name}",
+        before.config_version,
+        send,
+        lambda: read_portgroup(session, moref, switch),
+        conflict,
+        facts,
+    )
+
+
+def destroy(session: Session, moref: str, kind: str, name: str) -> None:
+    """Destroy a DV port group or a switch (Destroy_Task)."""
+    o = (
+        vim.dvs.DistributedVirtualPortgroup(moref, session.stub)
+        if kind == "portgroup"
+        else _switch_obj(session, moref)
+    )
+    task = session.call(o.Destroy_Task, op="Destroy_Task", obj=name)
+    wait_task(session, task, "Destroy_Task", name)
+
+
+# -- switches -------------------------------------------------------------------------------
+def pvlan_spec(op: str, e: PvlanEntry) -> Any:
+    return vim.dvs.VmwareDistributedVirtualSwitch.PvlanConfigSpec(
+        operation=op,
+        pvlanEntry=vim.dvs.VmwareDistributedVirtualSwitch.PvlanMapEntry(
+            primaryVlanId=e.primary_id, secondaryVlanId=e.secondary_id, pvlanType=e.type
+        ),
+    )
+
+
+def _nioc_alloc(t: Any) -> Any:
+    shares = None
+    if t.level is not None:
+        shares = vim.SharesInfo(level=t.level, shares=t.shares or 0)
+    return vim.DistributedVirtualSwitch.HostInfrastructureTrafficResource.ResourceAllocation(
+        limit=t.limit_mbps if t.limit_mbps is not None else -1,
+        reservation=t.reservation_mbps,
+        shares=shares,
+    )
+
+
+def switch_spec(
+    before: DistributedSwitch | None,
+    after: DistributedSwitch,
+    host_ops: list[tuple[str, str, dict[str, str]]] | None = None,
+) -> Any:
+    """VMwareDVSConfigSpec with only the changed switch properties (plus host operations).
+
+    `host_ops`: (operation add/edit/remove, host moref, {pnic: uplink name}).
+    """
+    s = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec()
+    if before is None:
+        s.name = after.name
+    if _changed(before, after, "max_mtu"):
+        s.maxMtu = after.max_mtu
+    if _changed(before, after, "description"):
+        s.description = after.description
+    if after.uplink_names and (before is None or before.uplink_names != after.uplink_names):
+        s.uplinkPortPolicy = vim.DistributedVirtualSwitch.NameArrayUplinkPortPolicy(
+            uplinkPortName=list(after.uplink_names)
+        )
+    if _changed(before, after, "ldp_protocol") or _changed(before, after, "ldp_operation"):
+        s.linkDiscoveryProtocolConfig = vim.host.LinkDiscoveryProtocolConfig(
+            protocol=after.ldp_protocol or "cdp", operation=after.ldp_operation or "listen"
+        )
+    if _changed(before, after, "nioc_enabled") and before is None:
+        s.networkResourceControlVersion = "version3"
+    if after.nioc and (before is None or before.nioc != after.nioc):
+        old = {t.key: t for t in (before.nioc if before else [])}
+        s.infrastructureTrafficResourceConfig = [
+            vim.DistributedVirtualSwitch.HostInfrastructureTrafficResource(
+                key=t.key, allocationInfo=_nioc_alloc(t)
+            )
+            for t in after.nioc
+            if old.get(t.key) != t
+        ]
+    setting = port_setting(before.default_port if before else None, after.default_port)
+    if setting is not None:
+        s.defaultPortConfig = setting
+    ops = []
+    for op, host_moref, pnics in host_ops or []:
+        m = vim.dvs.HostMember.ConfigSpec(operation=op, host=vim.HostSystem(host_moref, None))
+        if op != "remove":
+            m.backing = vim.dvs.HostMember.PnicBacking(
+                pnicSpec=[
+                    vim.dvs.HostMember.PnicSpec(pnicDevice=p, uplinkPortKey=None)
+                    for p in sorted(pnics)
+                ]
+            )
+        ops.append(m)
+    if ops:
+        s.host = ops
+    return s
+
+
+def reconfigure_switch(
+    session: Session,
+    before: DistributedSwitch,
+    spec: Any,
+    conflict: Conflict,
+    facts: dict[str, Any] | None = None,
+    version: str | None = None,
+) -> None:
+    """ReconfigureDvs_Task with `configVersion`; ConcurrentAccess -> re-read, check, resend.
+
+    Several changes of one run on the same switch all planned against one version: each
+    starts from the version the previous one of *this process* produced (`_produced`), so
+    only a foreign change makes vCenter answer ConcurrentAccess.
+    """
+    sw = _switch_obj(session, before.moref)
+    start = version if version is not None else before.config_version
+    with _produced_lock:
+        chain = _produced.setdefault(before.moref, {})
+        seen: set[str] = set()
+        while start in chain and start not in seen:
+            seen.add(start)
+            start = chain[start]
+    sent: list[str | None] = []
+
+    def send(v: str | None) -> Any:
+        spec.configVersion = v
+        sent.append(v)
+        return sw.ReconfigureDvs_Task(spec)
+
+    _retrying(
+        session,
+        "ReconfigureDvs_Task",
+        before.name,
+        start,
+        send,
+        lambda: read_switch(session, before.moref),
+        conflict,
+        facts,
+    )
+    now = read_switch(session, before.moref).config_version
+    if facts is not None:
+        facts["config_version"] = now
+    if sent and sent[-1] is not None and now is not None:
+        with _produced_lock:
+            _produced.setdefault(before.moref, {})[sent[-1]] = now
+
+
+def set_nioc(session: Session, moref: str, name: str, enabled: bool) -> None:
+    sw = _switch_obj(session, moref)
+    session.call(
+        sw.EnableNetworkResourceManagement,
+        enable=enabled,
+        op="EnableNetworkResourceManagement",
+        obj=name,
+    )
+
+
+def create_switch(session: Session, folder_moref: str, after: DistributedSwitch) -> str:
+    """CreateDVS_Task in a datacenter's network folder; returns the new switch's moref."""
+    spec = vim.DistributedVirtualSwitch.CreateSpec(configSpec=switch_spec(None, after))
+    if after.version:
+        spec.productInfo = vim.dvs.ProductSpec(version=after.version)
+    folder = vim.Folder(folder_moref, session.stub)
+    task = session.call(folder.CreateDVS_Task, spec, op="CreateDVS_Task", obj=after.name)
+    ref = wait_task(session, task, "CreateDVS_Task", after.name)
+    return moref_id(ref)
+
+
+def network_folder(session: Session, datacenter: str) -> str:
+    """The moref of a datacenter's network folder, by datacenter name."""
+    for dc in session.content.rootFolder.childEntity:
+        if isinstance(dc, vim.Datacenter) and dc.name == datacenter:
+            return moref_id(dc.networkFolder)
+    raise ApiFault("CreateDVS_Task", datacenter, "NotFound", f"no datacenter {datacenter}")
+
+
+def lag_spec(op: str, g: LacpGroup) -> Any:
+    cfg = vim.dvs.VmwareDistributedVirtualSwitch.LacpGroupConfig(
+        key=g.key,
+        name=g.name,
+        mode=g.mode,
+        uplinkNum=g.uplink_count,
+        loadbalanceAlgorithm=g.load_balance,
+    )
+    return vim.dvs.VmwareDistributedVirtualSwitch.LacpGroupSpec(lacpGroupConfig=cfg, operation=op)
+
+
+def update_lags(session: Session, sw: DistributedSwitch, specs: list[Any]) -> None:
+    o = _switch_obj(session, sw.moref)
+    task = session.call(
+        o.UpdateDVSLacpGroupConfig_Task, specs, op="UpdateDVSLacpGroupConfig_Task", obj=sw.name
+    )
+    wait_task(session, task, "UpdateDVSLacpGroupConfig_Task", sw.name)
+
+
+def find_switch(session: Session, name: str) -> str:
+    """The moref of a distributed switch by name (for objects created earlier in a run)."""
+    content = session.content
+    view = session.call(
+        content.viewManager.CreateContainerView,
+        content.rootFolder,
+        [vim.DistributedVirtualSwitch],
+        True,
+        op="CreateContainerView",
+    )
+    try:
+        for sw in view.view:
+            if sw.name == name:
+                return moref_id(sw)
+    finally:
+        view.DestroyView()
+    raise ApiFault("find", name, "NotFound", f"no distributed switch {name}")
