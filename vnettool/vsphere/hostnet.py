@@ -173,89 +173,84 @@ def _vnic_spec(vmk: VmkernelAdapter) -> Any:
 
 
 # -- switches ---------------------------------------------------------------------------------
+def _ns_call(session: Session, host_moref: str, method: str, obj: str, **kwargs: Any) -> Any:
+    """Call `method` on the host's HostNetworkSystem, faults named after `obj`."""
+    return session.call(getattr(_netsys(session, host_moref), method), op=method, obj=obj, **kwargs)
+
+
 def add_virtual_switch(session: Session, host_moref: str, sw: StandardSwitch) -> None:
-    ns = _netsys(session, host_moref)
-    session.call(
-        ns.AddVirtualSwitch,
+    spec = _vswitch_spec(sw)
+    _ns_call(
+        session,
+        host_moref,
+        "AddVirtualSwitch",
+        f"{sw.host}/{sw.name}",
         vswitchName=sw.name,
-        spec=_vswitch_spec(sw),
-        op="AddVirtualSwitch",
-        obj=f"{sw.host}/{sw.name}",
+        spec=spec,
     )
 
 
 def update_virtual_switch(session: Session, host_moref: str, sw: StandardSwitch) -> None:
     """Reconfigure in place; the spec is the switch's whole new state."""
-    ns = _netsys(session, host_moref)
-    session.call(
-        ns.UpdateVirtualSwitch,
+    spec = _vswitch_spec(sw)
+    _ns_call(
+        session,
+        host_moref,
+        "UpdateVirtualSwitch",
+        f"{sw.host}/{sw.name}",
         vswitchName=sw.name,
-        spec=_vswitch_spec(sw),
-        op="UpdateVirtualSwitch",
-        obj=f"{sw.host}/{sw.name}",
+        spec=spec,
     )
 
 
 def remove_virtual_switch(session: Session, host_moref: str, host: str, name: str) -> None:
-    ns = _netsys(session, host_moref)
-    session.call(
-        ns.RemoveVirtualSwitch, vswitchName=name, op="RemoveVirtualSwitch", obj=f"{host}/{name}"
-    )
+    _ns_call(session, host_moref, "RemoveVirtualSwitch", f"{host}/{name}", vswitchName=name)
 
 
 # -- port groups ------------------------------------------------------------------------------
 def add_port_group(session: Session, host_moref: str, pg: StandardPortGroup) -> None:
-    ns = _netsys(session, host_moref)
-    session.call(
-        ns.AddPortGroup, portgrp=_portgroup_spec(pg), op="AddPortGroup", obj=f"{pg.host}/{pg.name}"
-    )
+    spec = _portgroup_spec(pg)
+    _ns_call(session, host_moref, "AddPortGroup", f"{pg.host}/{pg.name}", portgrp=spec)
 
 
 def update_port_group(session: Session, host_moref: str, pg: StandardPortGroup) -> None:
     """Reconfigure in place: VLAN and the policy overrides (unset = inherit from the switch)."""
-    ns = _netsys(session, host_moref)
-    session.call(
-        ns.UpdatePortGroup,
-        pgName=pg.name,
-        portgrp=_portgroup_spec(pg),
-        op="UpdatePortGroup",
-        obj=f"{pg.host}/{pg.name}",
+    spec = _portgroup_spec(pg)
+    _ns_call(
+        session, host_moref, "UpdatePortGroup", f"{pg.host}/{pg.name}", pgName=pg.name, portgrp=spec
     )
 
 
 def remove_port_group(session: Session, host_moref: str, host: str, name: str) -> None:
-    ns = _netsys(session, host_moref)
-    session.call(ns.RemovePortGroup, pgName=name, op="RemovePortGroup", obj=f"{host}/{name}")
+    _ns_call(session, host_moref, "RemovePortGroup", f"{host}/{name}", pgName=name)
 
 
 # -- VMkernel adapters ------------------------------------------------------------------------
 def add_virtual_nic(session: Session, host_moref: str, vmk: VmkernelAdapter) -> str:
     """Create the adapter on its standard port group; returns the device name (vmkN)."""
-    ns = _netsys(session, host_moref)
-    device = session.call(
-        ns.AddVirtualNic,
-        portgroup=vmk.portgroup or "",
-        nic=_vnic_spec(vmk),
-        op="AddVirtualNic",
-        obj=f"{vmk.host}/{vmk.portgroup}",
+    spec = _vnic_spec(vmk)
+    where = f"{vmk.host}/{vmk.portgroup}"
+    return str(
+        _ns_call(
+            session, host_moref, "AddVirtualNic", where, portgroup=vmk.portgroup or "", nic=spec
+        )
     )
-    return str(device)
 
 
 def update_virtual_nic(session: Session, host_moref: str, vmk: VmkernelAdapter) -> None:
-    ns = _netsys(session, host_moref)
-    session.call(
-        ns.UpdateVirtualNic,
+    spec = _vnic_spec(vmk)
+    _ns_call(
+        session,
+        host_moref,
+        "UpdateVirtualNic",
+        f"{vmk.host}/{vmk.device}",
         device=vmk.device,
-        nic=_vnic_spec(vmk),
-        op="UpdateVirtualNic",
-        obj=f"{vmk.host}/{vmk.device}",
+        nic=spec,
     )
 
 
 def remove_virtual_nic(session: Session, host_moref: str, host: str, device: str) -> None:
-    ns = _netsys(session, host_moref)
-    session.call(ns.RemoveVirtualNic, device=device, op="RemoveVirtualNic", obj=f"{host}/{device}")
+    _ns_call(session, host_moref, "RemoveVirtualNic", f"{host}/{device}", device=device)
 
 
 def set_vnic_services(

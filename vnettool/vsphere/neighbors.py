@@ -15,7 +15,7 @@ from typing import Any
 from vnettool.errors import VnetError
 from vnettool.models.inventory import LinkNeighbor
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.hostnet import _netsys, ensure_pool, prefetch_managers
+from vnettool.vsphere.hostnet import _ns_call, ensure_pool, prefetch_managers
 
 Hints = dict[str, dict[str, list[LinkNeighbor]]]  # host name -> pNIC device -> neighbours
 
@@ -66,8 +66,7 @@ def query_neighbors(
     def one(item: tuple[str, str]) -> tuple[str, dict[str, list[LinkNeighbor]] | str]:
         name, moref = item
         try:
-            ns = _netsys(session, moref)
-            hints = session.call(ns.QueryNetworkHint, op="QueryNetworkHint", obj=name)
+            hints = _ns_call(session, moref, "QueryNetworkHint", name)
         except VnetError as exc:
             return name, str(exc)
         return name, {h.device: neighbors_of(h) for h in hints or []}
