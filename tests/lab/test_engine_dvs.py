@@ -210,3 +210,142 @@ def test_cli_plan_apply_dv(fresh_lab: Any, tmp_path: Any) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     r = vnettool(lab, "plan", str(doc))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+SWITCH_DOC: dict[str, Any] = {
+    "target": {"cluster": "DC0_C0"},
+    "distributed_switches": [
+        {
+            "name": "dvs-eng",
+            "version": "7.0.3",
+            "max_mtu": 9000,
+            "description": "engine test switch",
+            "uplinks": ["uplink1", "uplink2", "uplink3"],
+            "discovery": "lldp",
+            "discovery_operation": "both",
+            "nioc": True,
+            "traffic": {
+                "vmotion": {"shares": "high", "limit_mbps": 2000, "reservation_mbps": 100},
+                "management": {"shares": 30},
+            },
+            "default_port": {
+                "security": {"forged_transmits": False},
+                "teaming": {"policy": "loadbalance_loadbased", "notify_switches": True},
+                "ingress_shaping": {"enabled": False},
+            },
+            "hosts": {"cluster": "DC0_C0", "uplinks": {"vmnic2": "uplink1", "vmnic3": "uplink2"}},
+        }
+    ],
+    "pvlans": [{"switch": "dvs-eng", "primary": 500, "community": [501]}],
+    "distributed_port_groups": [
+        {
+            "name": "eng-community",
+            "switch": "dvs-eng",
+            "pvlan": 501,
+            "ingress_shaping": {"average_kbps": 1000},
+        }
+    ],
+}
+
+
+def test_distributed_switch_create_update_delete(fresh_lab: Any) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=2, dvs=0)
+    with lab.session(**INSECURE) as s:
+        results = apply_and_check(s, SWITCH_DOC)
+        assert results[0].change.resource == "distributed_switch"
+        inv = collect(s)
+        d = inv.dvs_by_name["dvs-eng"]
+        assert (d.max_mtu, d.description, d.version) == (9000, "engine test switch", "7.0.3")
+        assert d.uplink_names == ["uplink1", "uplink2", "uplink3"]
+        assert (d.ldp_protocol, d.ldp_operation, d.nioc_enabled) == ("lldp", "both", True)
+        nioc = {t.key: t for t in d.nioc}
+        assert (nioc["vmotion"].level, nioc["vmotion"].shares) == ("high", 100)
+        assert (nioc["vmotion"].limit_mbps, nioc["vmotion"].reservation_mbps) == (2000, 100)
+        assert (nioc["management"].level, nioc["management"].shares) == ("custom", 30)
+        assert d.default_port.teaming.policy == "loadbalance_loadbased"
+        assert sorted(m.host for m in d.hosts) == ["DC0_C0_H0", "DC0_C0_H1"]
+        assert all(sorted(m.pnics) == ["vmnic2", "vmnic3"] for m in d.hosts)
+        assert [(e.secondary_id, e.type) for e in d.pvlans] == [
+            (500, "promiscuous"),
+            (501, "community"),
+        ]
+        pg = next(p for p in inv.distributed_port_groups if p.name == "eng-community")
+        assert (pg.vlan.pvlan_id, pg.setting.in_shaping.average_bps) == (501, 1_000_000)
+        # The port group inherits the switch's new default teaming (vCenter's behaviour).
+        assert pg.setting.teaming.policy == "loadbalance_loadbased"
+
+        raw = dv_objects(s, vim.DistributedVirtualSwitch)["dvs-eng"]
+        assert raw.config.maxMtu == 9000
+        assert raw.config.linkDiscoveryProtocolConfig.protocol == "lldp"
+        assert list(raw.config.uplinkPortPolicy.uplinkPortName) == d.uplink_names
+        assert len(raw.config.host) == 2
+        hosts = {h.name: h for h in dv_objects(s, vim.HostSystem).values()}
+        proxy = hosts["DC0_C0_H0"].config.network.proxySwitch
+        assert [p.dvsName for p in proxy] == ["dvs-eng"]
+
+        # update: only the changed property is sent
+        upd = {"distributed_switches": [{"name": "dvs-eng", "max_mtu": 1600}]}
+        p = plan(DesiredState.model_validate(upd), collect(s))
+        assert [(c.kind, [x.field for x in c.diffs]) for c in p.changes] == [
+            ("update", ["max_mtu"])
+        ]
+        apply_and_check(s, upd)
+
+        # delete (the port group first, unsafe-free: no VM on it)
+        gone = {"absent": {"distributed_switches": ["dvs-eng"]}}
+        apply_and_check(s, gone)
+        assert "dvs-eng" not in dv_objects(s, vim.DistributedVirtualSwitch)
+
+
+def test_competing_change_is_reread_not_lost(fresh_lab: Any) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    with lab.session(**INSECURE) as s:
+        desired = DesiredState.model_validate(
+            {"distributed_switches": [{"name": "DVS0", "max_mtu": 9000}]}
+        )
+        p = plan(desired, collect(s))
+        # Another client reconfigures the switch between our plan and our apply.
+        raw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
+        spec = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
+            configVersion=raw.config.configVersion, description="set by someone else"
+        )
+        task = raw.ReconfigureDvs_Task(spec)
+        while task.info.state not in ("success", "error"):
+            pass
+        assert task.info.state == "success"
+        results = apply(p, s)
+        assert [r.changed for r in results] == [True]
+        facts = results[0].change.spec["facts"]
+        assert facts["attempts"] == 2 and facts["concurrent"][0]["conflict"] is None
+        raw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
+        assert (raw.config.maxMtu, raw.config.description) == (9000, "set by someone else")
+        assert plan(desired, collect(s)).empty
+
+        # Someone changes the very field we are changing: refused, their value kept.
+        desired2 = DesiredState.model_validate(
+            {"distributed_switches": [{"name": "DVS0", "max_mtu": 1500}]}
+        )
+        p2 = plan(desired2, collect(s))
+        spec = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
+            configVersion=raw.config.configVersion, maxMtu=4000
+        )
+        task = raw.ReconfigureDvs_Task(spec)
+        while task.info.state not in ("success", "error"):
+            pass
+        r = apply(p2, s)[0]
+        assert r.failed and "ConcurrentAccess" in (r.error or "") and "max_mtu" in (r.error or "")
+        assert dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"].config.maxMtu == 4000
+
+
+def test_moving_management_pnics_is_refused(fresh_lab: Any) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=2, dvs=0)
+    with lab.session(**INSECURE) as s:
+        doc = {
+            "distributed_switches": [
+                {"name": "dvs-m", "hosts": {"uplinks": {"vmnic0": "uplink1", "vmnic1": "uplink2"}}}
+            ]
+        }
+        with pytest.raises(PlanError) as err:
+            plan(DesiredState.model_validate(doc), collect(s))
+        assert "strand management adapter vmk0" in str(err.value)
+        assert "dvs-m" not in collect(s).dvs_by_name

@@ -479,9 +479,14 @@ def set_nioc(session: Session, moref: str, name: str, enabled: bool) -> None:
     )
 
 
-def create_switch(session: Session, folder_moref: str, after: DistributedSwitch) -> str:
+def create_switch(
+    session: Session,
+    folder_moref: str,
+    after: DistributedSwitch,
+    host_ops: list[tuple[str, str, dict[str, str]]] | None = None,
+) -> str:
     """CreateDVS_Task in a datacenter's network folder; returns the new switch's moref."""
-    spec = vim.DistributedVirtualSwitch.CreateSpec(configSpec=switch_spec(None, after))
+    spec = vim.DistributedVirtualSwitch.CreateSpec(configSpec=switch_spec(None, after, host_ops))
     if after.version:
         spec.productInfo = vim.dvs.ProductSpec(version=after.version)
     folder = vim.Folder(folder_moref, session.stub)
