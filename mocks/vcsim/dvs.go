@@ -941,6 +941,10 @@ func (a *dvsAlias) UpdateDVSLacpGroupConfigTask(ctx *simulator.Context, req *typ
 				if i < 0 {
 					return terr(&types.NotFound{}, "LAG %s not found", g.Key)
 				}
+				if pg := lagInUse(d, lags[i].Name); pg != "" {
+					return terr(&types.ResourceInUse{Type: "DistributedVirtualPortgroup", Name: pg},
+						"LAG %s is in the failover order of port group %s", lags[i].Name, pg)
+				}
 				lags = append(lags[:i], lags[i+1:]...)
 			default:
 				return terr(&types.InvalidArgument{InvalidProperty: "operation"}, "invalid operation %q", s.Operation)
@@ -1025,6 +1029,11 @@ func (a *dvpgAlias) ReconfigureDVPortgroupTask(ctx *simulator.Context, req *type
 		copyFields(reflect.ValueOf(&next).Elem(), reflect.ValueOf(&spec).Elem(), skip)
 		if spec.DefaultPortConfig != nil {
 			next.DefaultPortConfig = mergePortSetting(pg.Config.DefaultPortConfig, spec.DefaultPortConfig)
+			if sp, ok := spec.DefaultPortConfig.(*types.VMwareDVSPortSetting); ok && sp.UplinkTeamingPolicy != nil && sp.UplinkTeamingPolicy.UplinkPortOrder != nil && d != nil {
+				if e := validateTeaming(d, next.DefaultPortConfig); e != nil {
+					return e
+				}
+			}
 		}
 		if spec.Name != "" && spec.Name != pg.Name {
 			old := pg.Name

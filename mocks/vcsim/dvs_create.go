@@ -17,6 +17,16 @@ import (
 )
 
 func init() {
+	// pyVmomi sends UpdateDVSLacpGroupConfig_Task with _this type
+	// VmwareDistributedVirtualSwitch (the method exists only there) while vcsim
+	// registers switches as DistributedVirtualSwitch: pre-register the alias so
+	// the router finds it.
+	registerSetup(21, "vmware dvs aliases", func(lab *Lab) error {
+		for _, d := range allDVS() {
+			vmwareAlias(lab, d)
+		}
+		return nil
+	})
 	registerOverride("Folder", func(lab *Lab, orig types.ManagedObjectReference) mo.Reference {
 		return &folderAlias{newAliasBase(lab, orig)}
 	}, "CreateDVS_Task")
@@ -24,6 +34,13 @@ func init() {
 
 type folderAlias struct {
 	aliasBase
+}
+
+func vmwareAlias(lab *Lab, d *simulator.DistributedVirtualSwitch) {
+	ref := types.ManagedObjectReference{Type: "VmwareDistributedVirtualSwitch", Value: d.Self.Value}
+	if simulator.Map.Get(types.ManagedObjectReference{Type: aliasPrefix + ref.Type, Value: ref.Value}) == nil {
+		simulator.Map.Put(&dvsAlias{newAliasBase(lab, ref)})
+	}
 }
 
 // runTaskResult is runTask with a task result.
@@ -98,6 +115,7 @@ func (a *folderAlias) CreateDVSTask(ctx *simulator.Context, req *types.CreateDVS
 			d.DestroyTask(ctx, &types.Destroy_Task{This: d.Self})
 			return nil, e
 		}
+		vmwareAlias(a.lab, d)
 		return dref, nil
 	})
 	return &methods.CreateDVS_TaskBody{Res: &types.CreateDVS_TaskResponse{Returnval: ref}}
@@ -130,6 +148,9 @@ func (a *dvsAlias) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDVPo
 				if e := validateVlanSpec(d, ps.Vlan); e != nil {
 					return e
 				}
+			}
+			if e := validateTeaming(d, s.DefaultPortConfig); e != nil {
+				return e
 			}
 			if s.DefaultPortConfig == nil {
 				s.DefaultPortConfig = &types.VMwareDVSPortSetting{} // not stock's partial default
@@ -165,4 +186,62 @@ func (a *dvsAlias) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDVPo
 		return nil
 	})
 	return &methods.AddDVPortgroup_TaskBody{Res: &types.AddDVPortgroup_TaskResponse{Returnval: ref}}
+}
+
+// validateTeaming checks a port setting's failover order like vCenter: every
+// name is an uplink or a LAG of the switch; a LAG in the active list must be
+// the only active entry (LAG and standalone uplinks both active, or two LAGs,
+// are refused).
+func validateTeaming(d *simulator.DistributedVirtualSwitch, s types.BaseDVPortSetting) *taskErr {
+	ps, ok := s.(*types.VMwareDVSPortSetting)
+	if !ok || ps.UplinkTeamingPolicy == nil || ps.UplinkTeamingPolicy.UplinkPortOrder == nil {
+		return nil
+	}
+	cfg := dvsConfig(d)
+	known := map[string]string{}
+	for _, n := range uplinkNames(cfg) {
+		known[n] = "uplink"
+	}
+	for _, l := range cfg.LacpGroupConfig {
+		known[l.Name] = "lag"
+	}
+	order := ps.UplinkTeamingPolicy.UplinkPortOrder
+	lags := 0
+	for _, n := range append(append([]string(nil), order.ActiveUplinkPort...), order.StandbyUplinkPort...) {
+		switch known[n] {
+		case "":
+			return terr(&types.InvalidArgument{InvalidProperty: "defaultPortConfig.uplinkTeamingPolicy.uplinkPortOrder"},
+				"%s is neither an uplink nor a LAG of %s", n, d.Name)
+		case "lag":
+			lags++
+		}
+	}
+	for _, n := range order.ActiveUplinkPort {
+		if known[n] == "lag" && len(order.ActiveUplinkPort) > 1 {
+			return terr(&types.InvalidArgument{InvalidProperty: "defaultPortConfig.uplinkTeamingPolicy.uplinkPortOrder"},
+				"LAG %s must be the only active uplink", n)
+		}
+	}
+	if lags > 1 {
+		return terr(&types.InvalidArgument{InvalidProperty: "defaultPortConfig.uplinkTeamingPolicy.uplinkPortOrder"},
+			"only one LAG may be in the failover order")
+	}
+	return nil
+}
+
+// lagInUse names a port group whose failover order names the LAG, or "".
+func lagInUse(d *simulator.DistributedVirtualSwitch, name string) string {
+	for _, ref := range d.Portgroup {
+		pg, ok := simulator.Map.Get(ref).(*simulator.DistributedVirtualPortgroup)
+		if !ok {
+			continue
+		}
+		if ps, ok := pg.Config.DefaultPortConfig.(*types.VMwareDVSPortSetting); ok && ps.UplinkTeamingPolicy != nil && ps.UplinkTeamingPolicy.UplinkPortOrder != nil {
+			o := ps.UplinkTeamingPolicy.UplinkPortOrder
+			if contains(o.ActiveUplinkPort, name) || contains(o.StandbyUplinkPort, name) {
+				return pg.Name
+			}
+		}
+	}
+	return ""
 }

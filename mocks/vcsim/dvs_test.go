@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/view"
@@ -234,4 +235,70 @@ func TestReconfigureDVPortgroupMerge(t *testing.T) {
 	_, cfg = labDVS(t, c)
 	expectFault(t, reconfigure(ctx, d, &types.VMwareDVSConfigSpec{DVSConfigSpec: types.DVSConfigSpec{ConfigVersion: cfg.ConfigVersion},
 		PvlanConfigSpec: []types.VMwareDVSPvlanConfigSpec{pvlanSpec("remove", 200, 201, "isolated")}}), "ResourceInUse")
+}
+
+func TestCreateDVSAndPortgroupHonourSpecs(t *testing.T) {
+	_, c := startTestLab(t, nil)
+	ctx := context.Background()
+	finder := find.NewFinder(c.Client, true)
+	dc, err := finder.Datacenter(ctx, "DC0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	finder.SetDatacenter(dc)
+	folders, _ := dc.Folders(ctx)
+	spec := types.DVSCreateSpec{ConfigSpec: &types.VMwareDVSConfigSpec{
+		DVSConfigSpec: types.DVSConfigSpec{Name: "dvs-new", Description: "d"},
+		MaxMtu:        9000,
+		LinkDiscoveryProtocolConfig: &types.LinkDiscoveryProtocolConfig{Protocol: "lldp", Operation: "both"},
+		PvlanConfigSpec: []types.VMwareDVSPvlanConfigSpec{pvlanSpec("add", 10, 10, "promiscuous"), pvlanSpec("add", 10, 11, "isolated")},
+	}}
+	task, err := folders.NetworkFolder.CreateDVS(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := task.WaitForResult(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := object.NewDistributedVirtualSwitch(c.Client, info.Result.(types.ManagedObjectReference))
+	var m mo.DistributedVirtualSwitch
+	if err := property.DefaultCollector(c.Client).RetrieveOne(ctx, d.Reference(), []string{"config", "portgroup"}, &m); err != nil {
+		t.Fatal(err)
+	}
+	cfg := m.Config.(*types.VMwareDVSConfigInfo)
+	if cfg.MaxMtu != 9000 || cfg.LinkDiscoveryProtocolConfig.Protocol != "lldp" || len(cfg.PvlanConfig) != 2 || cfg.ConfigVersion != "1" || len(m.Portgroup) != 1 {
+		t.Fatalf("created switch: mtu %d ldp %+v pvlan %d version %q pgs %d", cfg.MaxMtu, cfg.LinkDiscoveryProtocolConfig, len(cfg.PvlanConfig), cfg.ConfigVersion, len(m.Portgroup))
+	}
+	// a failing spec leaves no switch behind
+	bad := types.DVSCreateSpec{ConfigSpec: &types.VMwareDVSConfigSpec{DVSConfigSpec: types.DVSConfigSpec{Name: "dvs-bad"}, MaxMtu: 20000}}
+	task, _ = folders.NetworkFolder.CreateDVS(ctx, bad)
+	expectFault(t, task.Wait(ctx), "InvalidArgument")
+	if _, err := finder.Network(ctx, "dvs-bad"); err == nil {
+		t.Fatal("dvs-bad exists after a failed create")
+	}
+	// port group: switch defaults + spec, PVLAN validated, teaming validated
+	pgTask, _ := d.AddPortgroup(ctx, []types.DVPortgroupConfigSpec{{Name: "pg-a", DefaultPortConfig: &types.VMwareDVSPortSetting{
+		Vlan: &types.VmwareDistributedVirtualSwitchPvlanSpec{PvlanId: 11}}}})
+	if err := pgTask.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pgTask, _ = d.AddPortgroup(ctx, []types.DVPortgroupConfigSpec{{Name: "pg-b", DefaultPortConfig: &types.VMwareDVSPortSetting{
+		Vlan: &types.VmwareDistributedVirtualSwitchPvlanSpec{PvlanId: 99}}}})
+	expectFault(t, pgTask.Wait(ctx), "InvalidArgument")
+	pgTask, _ = d.AddPortgroup(ctx, []types.DVPortgroupConfigSpec{{Name: "pg-c", DefaultPortConfig: &types.VMwareDVSPortSetting{
+		UplinkTeamingPolicy: &types.VmwareUplinkPortTeamingPolicy{UplinkPortOrder: &types.VMwareUplinkPortOrderPolicy{ActiveUplinkPort: []string{"nope"}}}}}})
+	expectFault(t, pgTask.Wait(ctx), "InvalidArgument")
+	pg, err := finder.Network(ctx, "pg-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p mo.DistributedVirtualPortgroup
+	if err := property.DefaultCollector(c.Client).RetrieveOne(ctx, pg.Reference(), []string{"config"}, &p); err != nil {
+		t.Fatal(err)
+	}
+	ps := p.Config.DefaultPortConfig.(*types.VMwareDVSPortSetting)
+	if p.Config.ConfigVersion != "1" || ps.SecurityPolicy == nil || ps.UplinkTeamingPolicy.RollingOrder == nil || p.Config.NumPorts != 8 {
+		t.Fatalf("new port group config: %+v", p.Config)
+	}
 }

@@ -349,3 +349,73 @@ def test_moving_management_pnics_is_refused(fresh_lab: Any) -> None:
             plan(DesiredState.model_validate(doc), collect(s))
         assert "strand management adapter vmk0" in str(err.value)
         assert "dvs-m" not in collect(s).dvs_by_name
+
+
+LACP_DOC: dict[str, Any] = {
+    "distributed_switches": [
+        {
+            "name": "DVS0",
+            "lags": [{"name": "lag1", "ports": 2, "mode": "active", "load_balancing": "srcDestIp"}],
+        }
+    ],
+    "distributed_port_groups": [
+        {
+            "name": "pg-lacp",
+            "switch": "DVS0",
+            "vlan": 30,
+            "teaming": {"policy": "loadbalance_ip", "active": ["lag1"], "standby": []},
+        }
+    ],
+}
+
+
+def test_lacp_lag_as_active_uplink(fresh_lab: Any) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    with lab.session(**INSECURE) as s:
+        results = apply_and_check(s, LACP_DOC)
+        assert [r.change.resource for r in results] == ["lag", "distributed_port_group"]
+        inv = collect(s)
+        lag = inv.dvs_by_name["DVS0"].lags[0]
+        assert (lag.name, lag.mode, lag.uplink_count, lag.load_balance) == (
+            "lag1",
+            "active",
+            2,
+            "srcDestIp",
+        )
+        pg = next(p for p in inv.distributed_port_groups if p.name == "pg-lacp")
+        assert pg.setting.teaming.active_uplinks == ["lag1"]
+        raw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
+        assert [(g.name, g.mode, g.uplinkNum) for g in raw.config.lacpGroupConfig] == [
+            ("lag1", "active", 2)
+        ]
+        # edit in place
+        apply_and_check(
+            s,
+            {
+                "distributed_switches": [
+                    {"name": "DVS0", "lags": [{"name": "lag1", "mode": "passive"}]}
+                ]
+            },
+        )
+        assert collect(s).dvs_by_name["DVS0"].lags[0].mode == "passive"
+        # removal while a port group uses it: refused before any call
+        with pytest.raises(PlanError, match="port group pg-lacp still uses it"):
+            plan(DesiredState.model_validate({"absent": {"lags": ["DVS0/lag1"]}}), collect(s))
+        # moving the port group back to uplinks and removing the LAG in one document works
+        apply_and_check(
+            s,
+            {
+                "distributed_port_groups": [
+                    {
+                        "name": "pg-lacp",
+                        "switch": "DVS0",
+                        "teaming": {
+                            "policy": "loadbalance_srcid",
+                            "active": ["uplink1", "uplink2"],
+                        },
+                    }
+                ],
+                "absent": {"lags": ["DVS0/lag1"]},
+            },
+        )
+        assert collect(s).dvs_by_name["DVS0"].lags == []

@@ -515,7 +515,8 @@ def lag_spec(op: str, g: LacpGroup) -> Any:
 
 
 def update_lags(session: Session, sw: DistributedSwitch, specs: list[Any]) -> None:
-    o = _switch_obj(session, sw.moref)
+    """UpdateDVSLacpGroupConfig_Task (defined on VmwareDistributedVirtualSwitch only)."""
+    o = vim.dvs.VmwareDistributedVirtualSwitch(sw.moref, session.stub)
     task = session.call(
         o.UpdateDVSLacpGroupConfig_Task, specs, op="UpdateDVSLacpGroupConfig_Task", obj=sw.name
     )
