@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
-from vnettool.engine import dvportgroup, dvs, lag, portgroup, pvlan, vmknic, vss
+from vnettool.engine import dvportgroup, dvs, lag, migrate, portgroup, pvlan, vmknic, vss
 from vnettool.engine.common import Context, PlanError, natural_key
 from vnettool.errors import VnetError
 from vnettool.models.desired import DesiredState
@@ -57,7 +57,8 @@ class _Module:
 
 # Creation order; deletes run in the reverse order, after every create and update.
 RESOURCES: dict[str, _Module] = {
-    m.RESOURCE: _Module(m) for m in (vss, portgroup, dvs, lag, pvlan, dvportgroup, vmknic)
+    m.RESOURCE: _Module(m)
+    for m in (vss, portgroup, dvs, lag, pvlan, dvportgroup, vmknic, migrate, migrate.vm_nics)
 }
 RANK = {name: i for i, name in enumerate(RESOURCES)}
 
@@ -90,9 +91,10 @@ def plan(desired: DesiredState, inventory: Inventory) -> Plan:
     adapters = vmknic.plan(ctx)
     pgs = portgroup.plan(ctx, vmknic.deleted_devices(adapters))
     distributed = dvs.plan(ctx) + lag.plan(ctx) + pvlan.plan(ctx) + dvportgroup.plan(ctx)
+    moves = migrate.plan(ctx)
     if ctx.problems:
         raise PlanError(ctx.problems)
-    return Plan(changes=link(switches + pgs + distributed + adapters))
+    return Plan(changes=link(switches + pgs + distributed + adapters + moves))
 
 
 def sort_key(c: Change) -> tuple[Any, ...]:

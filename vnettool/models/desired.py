@@ -408,6 +408,38 @@ class DistributedSwitchSpec(Model):
         return v
 
 
+class VmknicMigration(Model):
+    """Move the VMkernel adapters on `from_portgroup` (standard or DV) to `to_portgroup`.
+
+    A name that is a DV port group (in vCenter or in `distributed_port_groups`) means that DV
+    port group; otherwise the host's standard port group of that name. Idempotent: adapters
+    already on `to_portgroup` are not moved again.
+    """
+
+    host: str = Field(default="*", description="host name glob within the target")
+    device: str | None = Field(default=None, description="only this adapter, e.g. vmk1")
+    from_portgroup: str
+    to_portgroup: str
+
+
+class VmNicMigration(Model):
+    """Move VM NICs (VM name globs x NIC label glob) from one port group to another."""
+
+    vms: list[str] = Field(default_factory=lambda: ["*"], description="VM name globs")
+    nic: str = Field(default="*", description="NIC label glob, e.g. 'Network adapter 1'")
+    from_portgroup: str
+    to_portgroup: str
+
+
+class Migrations(Model):
+    """vSS <-> vDS migrations, rolled out `batch` hosts at a time (a batch starts only when
+    the previous one fully succeeded); on each host, management adapters move last."""
+
+    batch: Annotated[int, Field(ge=1, le=64)] = 4
+    vmkernel_adapters: list[VmknicMigration] = Field(default_factory=list)
+    vm_nics: list[VmNicMigration] = Field(default_factory=list)
+
+
 class Absent(Model):
     """Things that must not exist on the targeted hosts (the only way to delete)."""
 
@@ -430,6 +462,7 @@ class DesiredState(Model):
     distributed_switches: list[DistributedSwitchSpec] = Field(default_factory=list)
     distributed_port_groups: list[DistributedPortGroupSpec] = Field(default_factory=list)
     pvlans: list[PvlanSpec] = Field(default_factory=list)
+    migrations: Migrations = Field(default_factory=Migrations)
     absent: Absent = Field(default_factory=Absent)
 
     @model_validator(mode="after")

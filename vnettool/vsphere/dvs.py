@@ -540,3 +540,69 @@ def find_switch(session: Session, name: str) -> str:
     finally:
         view.DestroyView()
     raise ApiFault("find", name, "NotFound", f"no distributed switch {name}")
+
+
+# -- migrations -----------------------------------------------------------------------------
+def find_portgroup(session: Session, switch: str, name: str) -> tuple[str, str]:
+    """(switch uuid, port group key) of a DV port group by switch and port group name."""
+    sw = read_switch(session, find_switch(session, switch))
+    obj = vim.DistributedVirtualSwitch(sw.moref, session.stub)
+    for pg in _props(session, obj, ["portgroup"], "RetrieveContents").get("portgroup") or []:
+        props = _props(session, pg, ["name", "key"], "RetrieveContents")
+        if props.get("name") == name:
+            return sw.uuid, str(props.get("key") or moref_id(pg))
+    raise ApiFault("find", f"{switch}/{name}", "NotFound", f"no DV port group {name} on {switch}")
+
+
+def move_vmknic(
+    session: Session,
+    host_moref: str,
+    where: str,
+    device: str,
+    dv: tuple[str, str] | None,
+    portgroup: str | None,
+) -> str:
+    """UpdateVirtualNic onto a DV port group (dv = (switch uuid, key)) or a standard one.
+
+    Returns the host's connection state read right after the move (management reachability).
+    """
+    host = vim.HostSystem(host_moref, session.stub)
+    ns = _props(session, host, ["configManager.networkSystem"], "RetrieveContents")[
+        "configManager.networkSystem"
+    ]
+    spec = vim.host.VirtualNic.Specification()
+    if dv is not None:
+        spec.distributedVirtualPort = vim.dvs.PortConnection(switchUuid=dv[0], portgroupKey=dv[1])
+    else:
+        spec.portgroup = portgroup
+    session.call(ns.UpdateVirtualNic, device=device, nic=spec, op="UpdateVirtualNic", obj=where)
+    state = _props(session, host, ["runtime.connectionState"], "RetrieveContents")
+    return str(state.get("runtime.connectionState") or "unknown")
+
+
+def move_vm_nic(
+    session: Session,
+    vm_moref: str,
+    where: str,
+    nic_key: int,
+    dv: tuple[str, str] | None,
+    network: str | None,
+) -> None:
+    """ReconfigVM_Task editing one NIC's backing (DV port group or standard network by name)."""
+    vm = vim.VirtualMachine(vm_moref, session.stub)
+    devices = _props(session, vm, ["config.hardware.device"], "RetrieveContents").get(
+        "config.hardware.device"
+    )
+    nic = next((d for d in devices or [] if d.key == nic_key), None)
+    if nic is None:
+        raise ApiFault("ReconfigVM_Task", where, "NotFound", f"no device with key {nic_key}")
+    if dv is not None:
+        nic.backing = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
+            port=vim.dvs.PortConnection(switchUuid=dv[0], portgroupKey=dv[1])
+        )
+    else:
+        nic.backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(deviceName=network)
+    change = vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic)
+    spec = vim.vm.ConfigSpec(deviceChange=[change])
+    task = session.call(vm.ReconfigVM_Task, spec, op="ReconfigVM_Task", obj=where)
+    wait_task(session, task, "ReconfigVM_Task", where)
