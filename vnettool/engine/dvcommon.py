@@ -58,12 +58,19 @@ def shown(path: str, value: Any) -> tuple[str, Any]:
     return name, value
 
 
+def _keyed(dump: dict[str, Any]) -> dict[str, Any]:
+    """NIOC traffic classes by key, so that a plan shows `nioc.vmotion.shares`, not a list."""
+    if isinstance(dump.get("nioc"), list):
+        dump["nioc"] = {t["key"]: {k: v for k, v in t.items() if k != "key"} for t in dump["nioc"]}
+    return dump
+
+
 def diffs(
     before: Model | None, after: Model | None, fields: tuple[str, ...], *, strict: bool = False
 ) -> list[FieldDiff]:
     """Like common.field_diffs, with the distributed names (ingress_shaping, overrides...)."""
-    b = flatten(before.model_dump(include=set(fields), mode="json")) if before else {}
-    a = flatten(after.model_dump(include=set(fields), mode="json")) if after else {}
+    b = flatten(_keyed(before.model_dump(include=set(fields), mode="json"))) if before else {}
+    a = flatten(_keyed(after.model_dump(include=set(fields), mode="json"))) if after else {}
     out: list[FieldDiff] = []
     for path in sorted(set(a) | set(b), key=lambda p: (p.count("."), p)):
         bv, av = b.get(path), a.get(path)

@@ -15,11 +15,13 @@ from vnettool.engine.common import Context
 from vnettool.engine.dvcommon import apply_setting, binding, diffs, dv_change
 from vnettool.models.desired import DistributedPortGroupSpec, DistributedSwitchSpec
 from vnettool.models.inventory import DistributedPortGroup, DistributedSwitch, Inventory
-from vnettool.models.plan import Change
+from vnettool.models.plan import Change, FieldDiff
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "distributed_port_group"
+# Every optional field of a DistributedPortGroupSpec unset: the port group vCenter would create.
+_BLANK = {k: None for k in DistributedPortGroupSpec.model_fields if k not in ("name", "switch")}
 FIELDS = ("binding", "num_ports", "auto_expand", "description", "setting", "override_allowed")
 
 
@@ -168,7 +170,11 @@ def plan(ctx: Context) -> list[Change]:
                 )
                 continue
         after = target(before, spec, sw)
-        d = diffs(before, after, FIELDS)
+        if before is None:  # show what the document sets, not every inherited default
+            d = diffs(target(None, spec.model_copy(update=_BLANK), sw), after, FIELDS)
+            d = d or [FieldDiff(field="switch", after=spec.switch)]
+        else:
+            d = diffs(before, after, FIELDS)
         if before is not None and not d:
             continue
         changes.append(

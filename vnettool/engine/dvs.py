@@ -180,8 +180,9 @@ def plan(ctx: Context) -> list[Change]:
         after = target(before, spec, dc)
         host_ops, _ = _members(ctx, spec, before)
         d = diffs(before, after, FIELDS)
-        if before is None:
-            d = diffs(None, after, ("version", *FIELDS))
+        if before is None:  # what the document sets, over an empty switch
+            blank = DistributedSwitch(moref="", name=spec.name, uuid="", datacenter=dc)
+            d = diffs(blank, after, ("version", *FIELDS))
         d += [
             FieldDiff(
                 field=f"host {name}",
