@@ -128,6 +128,11 @@ def plan(ctx: Context) -> list[Change]:
                 )
         for sec, e in wanted.items():
             old = current.get(sec)
+            if old is not None and old.type != "promiscuous" and e.type == "promiscuous":
+                problems.append(
+                    f"{name}: {sec} is an {old.type} secondary of {old.primary_id}; it cannot "
+                    "become a primary (list it under absent first)"
+                )
             if old is not None and old.type == "promiscuous" and e.type != "promiscuous":
                 problems.append(
                     f"{name}: {sec} is a primary PVLAN; it cannot become a {e.type} secondary"
