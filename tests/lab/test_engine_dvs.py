@@ -419,3 +419,32 @@ def test_lacp_lag_as_active_uplink(fresh_lab: Any) -> None:
             },
         )
         assert collect(s).dvs_by_name["DVS0"].lags == []
+
+
+def test_rollback_of_distributed_changes(fresh_lab: Any) -> None:
+    from vnettool.engine import rollback_plan
+
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    with lab.session(**INSECURE) as s:
+        before = collect(s)
+        results = apply_and_check(
+            s,
+            {
+                **PVLAN_DOC,
+                **LACP_DOC,
+                "pvlans": PVLAN_DOC["pvlans"],
+                "distributed_port_groups": PVLAN_DOC["distributed_port_groups"]
+                + LACP_DOC["distributed_port_groups"],
+            },
+        )
+        back = rollback_plan(results, collect(s))
+        assert not back.empty
+        out = apply(back, s)
+        assert [(r.change.id, r.error) for r in out if not r.changed] == []
+        after = collect(s)
+        d0, d1 = before.dvs_by_name["DVS0"], after.dvs_by_name["DVS0"]
+        assert (d1.pvlans, d1.lags) == (d0.pvlans, d0.lags)
+        assert sorted(p.name for p in after.distributed_port_groups) == sorted(
+            p.name for p in before.distributed_port_groups
+        )
+        assert rollback_plan(results, after).empty

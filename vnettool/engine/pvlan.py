@@ -272,9 +272,10 @@ def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | N
     if not ops:
         return None
     ops.sort(key=lambda x: (x[0] == "remove", ORDER[x[1].type] * (-1 if x[0] == "remove" else 1)))
+    only_removes = all(op == "remove" for op, _ in ops)
     return dv_change(
         RESOURCE,
-        "update",
+        "delete" if only_removes else "update",
         f"{switch} (rollback)",
         _lane(switch),
         sw,
