@@ -259,12 +259,31 @@ def add_portgroup(session: Session, dvs_moref: str, after: DistributedPortGroup)
     obj = f"{after.dvs}/{after.name}"
     task = session.call(sw.AddDVPortgroup_Task, [spec], op="AddDVPortgroup_Task", obj=obj)
     wait_task(session, task, "AddDVPortgroup_Task", obj)
-    got = _props(session, sw, ["portgroup"], "RetrieveContents").get("portgroup") or []
-    for pg in got:
-        name = _props(session, pg, ["name"], "RetrieveContents").get("name")
-        if name == after.name:
-            return moref_id(pg)
-    return ""
+    return _portgroup_named(session, sw, after.name) or ""
+
+
+def _portgroup_named(session: Session, sw: Any, name: str) -> str | None:
+    """The moref of the switch's port group `name`: one PropertyCollector call for all names."""
+    pc = session.content.propertyCollector
+    traverse = vmodl.query.PropertyCollector.TraversalSpec(
+        name="pgs", type=vim.DistributedVirtualSwitch, path="portgroup", skip=False
+    )
+    spec = vmodl.query.PropertyCollector.FilterSpec(
+        objectSet=[
+            vmodl.query.PropertyCollector.ObjectSpec(obj=sw, skip=True, selectSet=[traverse])
+        ],
+        propSet=[
+            vmodl.query.PropertyCollector.PropertySpec(
+                type=vim.dvs.DistributedVirtualPortgroup, pathSet=["name", "key"]
+            )
+        ],
+    )
+    res = session.call(pc.RetrieveContents, [spec], op="RetrieveContents", obj=moref_id(sw))
+    for oc in res or []:
+        props = {p.name: p.val for p in oc.propSet or []}
+        if props.get("name") == name:
+            return moref_id(oc.obj)
+    return None
 
 
 Conflict = Callable[[Any], str | None]
@@ -547,10 +566,15 @@ def find_portgroup(session: Session, switch: str, name: str) -> tuple[str, str]:
     """(switch uuid, port group key) of a DV port group by switch and port group name."""
     sw = read_switch(session, find_switch(session, switch))
     obj = vim.DistributedVirtualSwitch(sw.moref, session.stub)
-    for pg in _props(session, obj, ["portgroup"], "RetrieveContents").get("portgroup") or []:
-        props = _props(session, pg, ["name", "key"], "RetrieveContents")
-        if props.get("name") == name:
-            return sw.uuid, str(props.get("key") or moref_id(pg))
+    moref = _portgroup_named(session, obj, name)
+    if moref is not None:
+        key = _props(
+            session,
+            vim.dvs.DistributedVirtualPortgroup(moref, session.stub),
+            ["key"],
+            "RetrieveContents",
+        ).get("key")
+        return sw.uuid, str(key or moref)
     raise ApiFault("find", f"{switch}/{name}", "NotFound", f"no DV port group {name} on {switch}")
 
 
