@@ -275,6 +275,7 @@ func (hs *hostState) sync() {
 	if hs.vnm != nil {
 		hs.vnm.syncLocked()
 	}
+	hs.notify()
 }
 
 // ---------- lookups ----------
