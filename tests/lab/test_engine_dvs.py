@@ -448,3 +448,71 @@ def test_rollback_of_distributed_changes(fresh_lab: Any) -> None:
             p.name for p in before.distributed_port_groups
         )
         assert rollback_plan(results, after).empty
+
+
+def test_host_membership_pnic_mapping_and_removal(fresh_lab: Any) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=0, dvs=0)
+    with lab.session(**INSECURE) as s:
+        join = {
+            "distributed_switches": [
+                {
+                    "name": "dvs-h",
+                    "hosts": {
+                        "hosts": ["DC0_C0_H*"],
+                        "uplinks": {"vmnic3": "uplink1", "vmnic2": "uplink2"},
+                    },
+                }
+            ],
+            "distributed_port_groups": [{"name": "dvh-vmk", "switch": "dvs-h"}],
+        }
+        apply_and_check(s, join)
+        members = {m.host: m.pnics for m in collect(s).dvs_by_name["dvs-h"].hosts}
+        assert members == {
+            "DC0_C0_H0": {"vmnic3": "uplink1", "vmnic2": "uplink2"},
+            "DC0_C0_H1": {"vmnic3": "uplink1", "vmnic2": "uplink2"},
+        }
+        # plain pyVmomi: the host's proxy switch
+        h0 = dv_objects(s, vim.HostSystem)["DC0_C0_H0"]
+        ps = next(p for p in h0.config.network.proxySwitch if p.dvsName == "dvs-h")
+        names = {kv.key: kv.value for kv in ps.uplinkPort}
+        assert {b.pnicDevice: names[b.uplinkPortKey] for b in ps.spec.backing.pnicSpec} == {
+            "vmnic3": "uplink1",
+            "vmnic2": "uplink2",
+        }
+        # remap (swap) in place
+        swap = {
+            "distributed_switches": [
+                {"name": "dvs-h", "hosts": {"uplinks": {"vmnic2": "uplink1", "vmnic3": "uplink2"}}}
+            ]
+        }
+        apply_and_check(s, swap)
+        assert all(m.pnics["vmnic2"] == "uplink1" for m in collect(s).dvs_by_name["dvs-h"].hosts)
+        # gaps are refused while planning
+        gap = {
+            "distributed_switches": [{"name": "dvs-h", "hosts": {"uplinks": {"vmnic2": "uplink2"}}}]
+        }
+        with pytest.raises(PlanError, match="gaps are not supported"):
+            plan(DesiredState.model_validate(gap), collect(s))
+        # a host with a vmknic on the switch cannot leave; one without can
+        apply_and_check(
+            s,
+            {
+                "target": {"hosts": ["DC0_C0_H1"]},
+                "migrations": {
+                    "vmkernel_adapters": [{"from_portgroup": "vMotion", "to_portgroup": "dvh-vmk"}]
+                },
+            },
+        )
+        leave = {"absent": {"distributed_switch_hosts": [{"switch": "dvs-h"}]}}
+        with pytest.raises(PlanError, match="DC0_C0_H1 cannot leave dvs-h: VMkernel adapters vmk1"):
+            plan(DesiredState.model_validate(leave), collect(s))
+        apply_and_check(
+            s,
+            {"absent": {"distributed_switch_hosts": [{"switch": "dvs-h", "hosts": ["DC0_C0_H0"]}]}},
+        )
+        assert [m.host for m in collect(s).dvs_by_name["dvs-h"].hosts] == ["DC0_C0_H1"]
+        assert not [
+            p
+            for p in dv_objects(s, vim.HostSystem)["DC0_C0_H0"].config.network.proxySwitch
+            if p.dvsName == "dvs-h"
+        ]

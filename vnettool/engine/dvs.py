@@ -99,12 +99,31 @@ def _members(
     inv = ctx.inventory
     current = {m.host: m for m in (before.hosts if before else [])}
     ops: list[list[Any]] = []
+    names = list(spec.uplinks or (before.uplink_names if before else []) or ["uplink1", "uplink2"])
+    wanted = dict(spec.hosts.uplinks or {})
+    stray = sorted(u for u in wanted.values() if u not in names)
+    if stray:
+        ctx.problems.append(
+            f"distributed switch {spec.name}: {', '.join(stray)} not an uplink ({', '.join(names)})"
+        )
+        return [], []
+    order = sorted(names.index(u) for u in wanted.values())
+    if order != list(range(len(order))):
+        # vCenter gives a joining host's pNICs the first free uplinks in order; a mapping with
+        # gaps (vmnic3 -> uplink2 alone) would need a second, port-key based edit.
+        ctx.problems.append(
+            f"distributed switch {spec.name}: map pNICs to the first uplinks in order "
+            f"({', '.join(names[: len(wanted)])}); gaps are not supported"
+        )
+        return [], []
+    # pNICs in uplink order: the switch assigns them to uplink1, uplink2, ... in this order
+    ordered = dict(sorted(wanted.items(), key=lambda kv: names.index(kv[1])))
     for h in ctx.hosts:
         if not matches(h.cluster or "", spec.hosts.cluster) or not matches(
             h.name, spec.hosts.hosts
         ):
             continue
-        pnics = dict(spec.hosts.uplinks or {})
+        pnics = dict(ordered)
         have = {p.device for p in h.pnics}
         missing = sorted(set(pnics) - have)
         if missing:
@@ -147,7 +166,7 @@ def _members(
         cur = current.get(h.name)
         if cur is None:
             ops.append(["add", h.name, h.moref, pnics])
-        elif spec.hosts.uplinks is not None and set(cur.pnics) != set(pnics):
+        elif spec.hosts.uplinks is not None and cur.pnics != pnics:
             ops.append(["edit", h.name, h.moref, pnics])
     return ops, []
 
@@ -207,6 +226,7 @@ def plan(ctx: Context) -> list[Change]:
                 host_ops=host_ops,
             )
         )
+    _leaving(ctx, changes)
     for name in sorted(absent):
         before = inv.dvs_by_name.get(name)
         if before is None:
@@ -217,6 +237,68 @@ def plan(ctx: Context) -> list[Change]:
             ch.spec["unsafe"] = f"deletes {name}: {users}"
         changes.append(ch)
     return changes
+
+
+def _leaving(ctx: Context, changes: list[Change]) -> None:
+    """Host removals (`absent.distributed_switch_hosts`), merged into the switch's change."""
+    inv = ctx.inventory
+    for a in ctx.desired.absent.distributed_switch_hosts:
+        sw = inv.dvs_by_name.get(a.switch)
+        if sw is None:
+            continue
+        keys = {p.key for p in inv.dv_portgroups_of(sw.name)}
+        members = {m.host for m in sw.hosts}
+        ops: list[list[Any]] = []
+        for h in ctx.hosts:
+            if h.name not in members or not (
+                matches(h.cluster or "", a.cluster) and matches(h.name, a.hosts)
+            ):
+                continue
+            vms = sorted(
+                v.name
+                for v in inv.vms
+                if v.host == h.name and any(n.dv_portgroup_key in keys for n in v.nics)
+            )
+            vmk = sorted(v.device for v in inv.vmknics_of(h.name) if v.dvs_uuid == sw.uuid)
+            if vms or vmk:
+                ctx.problems.append(
+                    f"{h.name} cannot leave {sw.name}: "
+                    + "; ".join(
+                        x
+                        for x in (
+                            f"VMs {', '.join(vms[:5])} use it" if vms else "",
+                            f"VMkernel adapters {', '.join(vmk)} are on it (migrate them first)"
+                            if vmk
+                            else "",
+                        )
+                        if x
+                    )
+                )
+                continue
+            ops.append(["remove", h.name, h.moref, {}])
+        if not ops:
+            continue
+        diffs_ = [
+            FieldDiff(field=f"host {name}", before="member", after=None) for _, name, _, _ in ops
+        ]
+        mine = next((c for c in changes if c.name == sw.name and c.kind != "delete"), None)
+        if mine is not None:
+            mine.spec["host_ops"] = [*mine.spec.get("host_ops", []), *ops]
+            mine.diffs.extend(diffs_)
+        else:
+            changes.append(
+                dv_change(
+                    RESOURCE,
+                    "update",
+                    sw.name,
+                    f"dvs:{sw.name}",
+                    sw,
+                    sw,
+                    diffs_,
+                    switch=sw.name,
+                    host_ops=ops,
+                )
+            )
 
 
 def _in_use(inv: Inventory, sw: DistributedSwitch) -> str | None:

@@ -440,6 +440,14 @@ class Migrations(Model):
     vm_nics: list[VmNicMigration] = Field(default_factory=list)
 
 
+class AbsentDvsHosts(Model):
+    """Hosts (cluster and/or name globs within the target) that must leave a switch."""
+
+    switch: str
+    cluster: str | None = None
+    hosts: list[str] | None = None
+
+
 class Absent(Model):
     """Things that must not exist on the targeted hosts (the only way to delete)."""
 
@@ -450,6 +458,7 @@ class Absent(Model):
     distributed_port_groups: list[str] = Field(default_factory=list)
     pvlans: list[AbsentPvlan] = Field(default_factory=list)
     lags: list[str] = Field(default_factory=list, description="'switch/lag' names")
+    distributed_switch_hosts: list[AbsentDvsHosts] = Field(default_factory=list)
 
 
 class DesiredState(Model):

@@ -432,7 +432,7 @@ def switch_spec(
             m.backing = vim.dvs.HostMember.PnicBacking(
                 pnicSpec=[
                     vim.dvs.HostMember.PnicSpec(pnicDevice=p, uplinkPortKey=None)
-                    for p in sorted(pnics)
+                    for p in pnics  # in uplink order: vCenter fills uplinks in this order
                 ]
             )
         ops.append(m)
