@@ -85,6 +85,19 @@ def test_network_profile_keeps_only_network_cards() -> None:
         assert plain(net[k].props["config.hardware.device"]) == plain(nics)
 
 
+def test_strip_cuts_unread_devices_in_the_bytes_and_changes_nothing_read() -> None:
+    """The byte-level cut of a VM's non-NIC devices gives the same objects as the reader's own
+    skipping, and leaves every network card (and nothing else of the page) in place."""
+    body = max(_pages(), key=lambda b: b.count(b"VirtualDevice"))
+    cut = NET.strip(body)
+    assert len(cut) < len(body)
+    assert cut.count(b"VirtualDevice") < body.count(b"VirtualDevice")
+    same = raw_from_fast(fastxml.parse_retrieve(cut, NET)[0])
+    want = raw_from_fast(fastxml.parse_retrieve(body, NET)[0])
+    assert plain_raw(same) == plain_raw(want)
+    assert FULL.strip(body) == body  # the full profile keeps everything
+
+
 @given(cut=st.lists(st.integers(min_value=1, max_value=4000), min_size=1, max_size=40))
 @SETTINGS
 def test_chunking_does_not_matter(cut: list[int]) -> None:

@@ -271,6 +271,30 @@ class Schema:
         self.profile = profile
         self._types: dict[str, TypeInfo] = {}
         self._by_xsi: dict[str, tuple[int, TypeInfo | None, Field | None]] = {}
+        # Array items of an `only` type that are not of the kept subtype are cut from the raw
+        # bytes: such items never nest, so the first closing tag ends one.
+        self._only = [(base.encode(), kept) for base, kept in self.profile.only.items()]
+        self._cut: dict[tuple[bytes, frozenset[bytes]], re.Pattern[bytes]] = {}
+
+    def strip(self, body: bytes) -> bytes:
+        """`body` without the array items this profile never reads (e.g. a VM's disks and
+        controllers), so that libxml2 does not build them only for the reader to skip them.
+        One C-speed pass finds the item types present, a second cuts those not kept; items
+        written in any other form are still skipped by the reader."""
+        for base, kept in self._only:
+            found = set(re.findall(rb"<" + base + rb' [\w.-]+:type="([^"]+)">', body))
+            cut = frozenset(t for t in found if not is_subtype(t.decode(), kept))
+            if not cut:
+                continue
+            pattern = self._cut.get((base, cut))
+            if pattern is None:
+                names = b"|".join(re.escape(t) for t in sorted(cut))
+                pattern = self._cut[(base, cut)] = re.compile(
+                    rb"<" + base + rb' [\w.-]+:type="(?:' + names + rb')">'
+                    rb"[^<]*(?:<(?!/" + base + rb">)[^<]*)*</" + base + rb">"
+                )
+            body = pattern.sub(b"", body)
+        return body
 
     def type_info(self, name: str, extra: frozenset[str] = frozenset()) -> TypeInfo:
         """The TypeInfo of `name`; `extra` are properties skipped in one place only."""
@@ -789,7 +813,7 @@ class FastRetrieval:
                     elif isinstance(item, BaseException):
                         raise item
                     else:
-                        got = parse_retrieve(item, self.schema)[0]
+                        got = parse_retrieve(self.schema.strip(item), self.schema)[0]
                         objects += got
                         if self.progress:
                             self.progress(len(got))
