@@ -503,6 +503,9 @@ def vm_from_raw(
     cluster_of_host: dict[str, str | None],
     dvpg_by_key: dict[str, RawObject],
 ) -> VirtualMachine:
+    """VMs are the bulk of a large estate (10,000 VMs: 20,000 models), so they are built with
+    `model_construct`: every value below is already converted to its field's type, and the
+    equality tests against the naive walk check the result."""
     p = o.props
     host = (
         host_name.get(moref_id(p.get("runtime.host")))
@@ -524,7 +527,7 @@ def vm_from_raw(
         elif _get(backing, "network") is not None and network is None:
             network = moref_id(backing.network)
         nics.append(
-            VmNic(
+            VmNic.model_construct(
                 key=int(d.key),
                 label=_get(d, "deviceInfo.label") or f"nic{d.key}",
                 type=type(d).__name__.rsplit(".", 1)[-1].replace("Virtual", "").lower(),
@@ -537,7 +540,7 @@ def vm_from_raw(
                 dv_port=port_key,
             )
         )
-    return VirtualMachine(
+    return VirtualMachine.model_construct(
         moref=o.moref,
         name=p.get("name", o.moref),
         host=host,
