@@ -203,13 +203,16 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/sdk") && !strings.HasSuffix(r.URL.Path, ".xml") {
-		rt.lab.sessions.filterRequest(r)
 		body, err := ioutil.ReadAll(r.Body)
 		_ = r.Body.Close()
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
+		if faults.intercept(rt.lab, w, body) { // faults.go
+			return
+		}
+		rt.lab.sessions.filterRequest(r)
 		body = rt.lab.routeCall(body)
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))

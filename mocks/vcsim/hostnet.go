@@ -624,7 +624,13 @@ func (hs *hostState) findNetwork(name string) *mo.Network {
 	if dc == nil {
 		return nil
 	}
-	for _, ref := range dc.Network {
+	// The network folder is where vcsim itself looks for a name clash (DuplicateName), so
+	// look there too: the datacenter's network list has been seen to lag behind it.
+	refs := dc.Network
+	if f, ok := simulator.Map.Get(dc.NetworkFolder).(*simulator.Folder); ok {
+		refs = append(append([]types.ManagedObjectReference{}, f.ChildEntity...), dc.Network...)
+	}
+	for _, ref := range refs {
 		if ref.Type != "Network" {
 			continue
 		}
@@ -640,7 +646,14 @@ func (hs *hostState) hasNetwork(name string) bool {
 	return n != nil && simulator.FindReference(n.Host, hs.host.Self) != nil
 }
 
+// networksMu serialises the find-or-create of the Network objects that same-named standard
+// port groups on different hosts share (concurrent AddPortGroup calls on several hosts would
+// otherwise both create it, and the second would fail with DuplicateName).
+var networksMu sync.Mutex
+
 func (hs *hostState) attachNetwork(ctx *simulator.Context, s *hostNetSys, name string) *soap.Fault {
+	networksMu.Lock()
+	defer networksMu.Unlock()
 	n := hs.findNetwork(name)
 	if n == nil {
 		// let vcsim create the Network object in the datacenter's network folder
@@ -665,6 +678,8 @@ func (hs *hostState) attachNetwork(ctx *simulator.Context, s *hostNetSys, name s
 }
 
 func (hs *hostState) detachNetwork(name string) {
+	networksMu.Lock()
+	defer networksMu.Unlock()
 	n := hs.findNetwork(name)
 	if n == nil {
 		return

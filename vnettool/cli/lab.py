@@ -113,3 +113,84 @@ def netem(
         f"loss {cur.get('loss_pct')} %, mtu {cur.get('mtu')}",
         highlight=False,
     )
+
+
+fault_app = typer.Typer(help="Inject faults into the lab: 503s, drops, delays, expiry, vim faults.")
+app.add_typer(fault_app, name="fault")
+
+
+@fault_app.command("add")
+@handle_errors
+def fault_add(
+    method: Annotated[str, typer.Argument(help="SOAP method, e.g. ReconfigureDvs_Task, or '*'")],
+    action: Annotated[
+        str, typer.Option("--action", help="503 | drop | delay | expire | fault")
+    ] = "fault",
+    fault: Annotated[
+        str | None,
+        typer.Option("--fault", help="Vim fault for --action fault, e.g. ConcurrentAccess"),
+    ] = None,
+    obj: Annotated[str | None, typer.Option("--object", help="Only calls on this moref")] = None,
+    count: Annotated[int, typer.Option(help="Fire this many times (0 = until cleared)")] = 1,
+    probability: Annotated[
+        float | None, typer.Option(help="Fire on this fraction of matching calls (0-1)")
+    ] = None,
+    delay_ms: Annotated[int | None, typer.Option("--delay-ms", help="For --action delay")] = None,
+) -> None:
+    """Make matching calls fail (or wait) the next COUNT times."""
+    from vnettool.lab.faults import add_fault
+
+    if action not in ("503", "drop", "delay", "expire", "fault"):
+        raise LabFailed(f"unknown action {action!r}: choose 503, drop, delay, expire or fault")
+    try:
+        rule = add_fault(
+            method,
+            action,  # type: ignore[arg-type]
+            fault=fault,
+            obj=obj,
+            count=count,
+            probability=probability,
+            delay_ms=delay_ms,
+        )
+    except LabError as exc:
+        raise LabFailed(str(exc)) from exc
+    console.print(f"fault rule {rule['id']}: {_describe(rule)}", highlight=False)
+
+
+def _describe(r: dict[str, object]) -> str:
+    what = r["fault"] if r["action"] == "fault" else r["action"]
+    if r["action"] == "delay":
+        what = f"delay {r['delay_ms']} ms"
+    on = f" on {r['object']}" if r.get("object") else ""
+    times = "until cleared" if not r["count"] else f"{r['count']}x"
+    p = f", p={r['probability']}" if r.get("probability") else ""
+    return f"{r['method']}{on} -> {what} ({times}{p}, hits {r.get('hits', 0)})"
+
+
+@fault_app.command("list")
+@handle_errors
+def fault_list() -> None:
+    """The active fault rules and how often each fired."""
+    from vnettool.lab.faults import list_faults
+
+    try:
+        rules = list_faults()
+    except LabError as exc:
+        raise LabFailed(str(exc)) from exc
+    if not rules:
+        console.print("no fault rules")
+    for r in rules:
+        console.print(f"{r['id']}: {_describe(r)}", highlight=False)
+
+
+@fault_app.command("clear")
+@handle_errors
+def fault_clear() -> None:
+    """Remove every fault rule."""
+    from vnettool.lab.faults import clear_faults
+
+    try:
+        n = clear_faults()
+    except LabError as exc:
+        raise LabFailed(str(exc)) from exc
+    console.print(f"cleared {n} fault rule(s)")

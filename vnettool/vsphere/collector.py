@@ -7,13 +7,17 @@ so the three can never ask for different things.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyVmomi import vim, vmodl
 
+from vnettool.errors import ApiFault
 from vnettool.vsphere.connection import Session
+
+log = logging.getLogger(__name__)
 
 # Type name (as in the WSDL) -> properties read. Order matters only for readability.
 PROPERTIES: dict[str, list[str]] = {
@@ -119,8 +123,24 @@ def _store(into: dict[str, RawObject], objects: list[Any]) -> None:
             raw.props[prop.name] = prop.val
 
 
+# Faults meaning the session changed under a multi-call read: its view and continuation
+# token belonged to the old session, so the read starts over once (after `Session.call`'s
+# re-login). Shared with the fast reader.
+SESSION_LOST = ("ManagedObjectNotFound", "NotAuthenticated", "InvalidArgument")
+
+
 def retrieve(session: Session, page_size: int = PAGE_SIZE) -> dict[str, RawObject]:
     """All objects and properties of PROPERTIES, paging like vCenter expects."""
+    try:
+        return _retrieve(session, page_size)
+    except ApiFault as exc:
+        if exc.fault not in SESSION_LOST:
+            raise
+        log.info("session changed during the inventory read (%s); reading again", exc.fault)
+        return _retrieve(session, page_size)
+
+
+def _retrieve(session: Session, page_size: int) -> dict[str, RawObject]:
     view = create_view(session)
     try:
         pc = session.content.propertyCollector

@@ -34,6 +34,7 @@ from pyVmomi.Iso8601 import ParseISO8601
 from vnettool.errors import ApiFault
 from vnettool.vsphere.collector import (
     PROPERTIES,
+    SESSION_LOST,
     RawObject,
     Update,
     UpdateStream,
@@ -752,7 +753,7 @@ class FastRetrieval:
         except ApiFault as exc:
             # Views and continuation tokens belong to a session: when it expired mid-read,
             # `Session.call` logged in again but what the other pages referred to is gone.
-            if exc.fault not in _SESSION_LOST:
+            if exc.fault not in SESSION_LOST:
                 raise
             log.info("session changed during the inventory read (%s); reading again", exc.fault)
             results = read()
@@ -890,7 +891,6 @@ class FastRetrieval:
         self._pages(types, view, page)
 
 
-_SESSION_LOST = ("ManagedObjectNotFound", "NotAuthenticated", "InvalidArgument")
 _TOKEN = re.compile(rb"<(?:\w+:)?returnval\b[^>]*>\s*<(?:\w+:)?token>([^<]*)</")
 
 

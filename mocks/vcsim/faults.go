@@ -1,0 +1,193 @@
+package main
+
+// Fault injection: rules posted to /vnettool/faults make chosen SOAP calls
+// fail the way a real vCenter or network would, so that the client's retry,
+// re-read and reporting paths can be tested against real requests.
+//
+//   POST   /vnettool/faults  {"method": "ReconfigureDvs_Task" | "*", "object": "dvs-21",
+//                             "action": "503" | "drop" | "delay" | "expire" | "fault",
+//                             "fault": "ConcurrentAccess", "delay_ms": 200,
+//                             "count": 1, "probability": 0.5}
+//   GET    /vnettool/faults  the rules with their hit counts
+//   DELETE /vnettool/faults  remove all rules
+//
+// A rule with count N fires N times then disappears (0 = until cleared);
+// probability (0..1, default 1) decides each matching call. "delay" holds the
+// call then lets it run; "expire" invalidates all sessions, then the call runs
+// (and gets NotAuthenticated); the others answer instead of vcsim.
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"math/rand"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+type faultRule struct {
+	ID          int     `json:"id"`
+	Method      string  `json:"method"`
+	Object      string  `json:"object,omitempty"`
+	Action      string  `json:"action"`
+	Fault       string  `json:"fault,omitempty"`
+	Message     string  `json:"message,omitempty"`
+	DelayMs     int     `json:"delay_ms,omitempty"`
+	Count       int     `json:"count"`
+	Probability float64 `json:"probability,omitempty"`
+	Hits        int     `json:"hits"`
+}
+
+type faultSet struct {
+	mu    sync.Mutex
+	next  int
+	rules []*faultRule
+	rnd   *rand.Rand
+}
+
+var faults = &faultSet{rnd: rand.New(rand.NewSource(1))}
+
+// knownFaults are the vim faults a rule may raise, with the namespace pyVmomi
+// expects them in (all are serialized in urn:vim25).
+var knownFaults = map[string]bool{
+	"ConcurrentAccess": true, "ResourceInUse": true, "HostNotConnected": true,
+	"InvalidArgument": true, "TaskInProgress": true, "InvalidState": true,
+	"NotFound": true, "SystemError": true, "RuntimeFault": true,
+}
+
+var faultActions = map[string]bool{"503": true, "drop": true, "delay": true, "expire": true, "fault": true}
+
+func (f *faultSet) add(r faultRule) (*faultRule, error) {
+	if r.Method == "" {
+		return nil, fmt.Errorf("method is required (a SOAP method name or \"*\")")
+	}
+	if !faultActions[r.Action] {
+		return nil, fmt.Errorf("action must be one of 503, drop, delay, expire, fault")
+	}
+	if r.Action == "fault" && !knownFaults[r.Fault] {
+		return nil, fmt.Errorf("unknown fault %q", r.Fault)
+	}
+	if r.Action == "delay" && (r.DelayMs <= 0 || r.DelayMs > 600000) {
+		return nil, fmt.Errorf("delay_ms must be 1..600000")
+	}
+	if r.Count < 0 || r.Probability < 0 || r.Probability > 1 {
+		return nil, fmt.Errorf("count must be >= 0 and probability in 0..1")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.next++
+	r.ID, r.Hits = f.next, 0
+	f.rules = append(f.rules, &r)
+	return &r, nil
+}
+
+// match returns a copy of the first rule that fires for this call.
+func (f *faultSet) match(method, object string) *faultRule {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.rules {
+		if r.Method != "*" && r.Method != method {
+			continue
+		}
+		if r.Object != "" && r.Object != object {
+			continue
+		}
+		if r.Probability > 0 && f.rnd.Float64() >= r.Probability {
+			continue
+		}
+		r.Hits++
+		hit := *r
+		if r.Count > 0 && r.Hits >= r.Count {
+			f.rules = append(f.rules[:i], f.rules[i+1:]...)
+		}
+		return &hit
+	}
+	return nil
+}
+
+// intercept applies a matching rule; true when it answered (vcsim must not).
+func (f *faultSet) intercept(lab *Lab, w http.ResponseWriter, body []byte) bool {
+	m := reMethod.FindSubmatch(body)
+	if m == nil {
+		return false
+	}
+	object := ""
+	if t := reThis.FindSubmatch(body); t != nil {
+		object = strings.TrimSpace(string(t[2]))
+	}
+	r := f.match(string(m[1]), object)
+	if r == nil {
+		return false
+	}
+	switch r.Action {
+	case "delay":
+		time.Sleep(time.Duration(r.DelayMs) * time.Millisecond)
+		return false
+	case "expire":
+		lab.sessions.expireAll()
+		return false
+	case "503":
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "Service Unavailable (injected)", http.StatusServiceUnavailable)
+		return true
+	case "drop":
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return true
+			}
+		}
+		http.Error(w, "dropped", http.StatusBadGateway)
+		return true
+	default: // fault
+		msg := r.Message
+		if msg == "" {
+			msg = fmt.Sprintf("%s (injected on %s)", r.Fault, string(m[1]))
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>%s</faultstring><detail><%sFault xmlns="urn:vim25" xsi:type="%s"></%sFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`,
+			html.EscapeString(msg), r.Fault, r.Fault, r.Fault)
+		return true
+	}
+}
+
+func init() {
+	registerControl("faults", func(lab *Lab) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			switch r.Method {
+			case http.MethodGet:
+				faults.mu.Lock()
+				out := make([]faultRule, 0, len(faults.rules))
+				for _, x := range faults.rules {
+					out = append(out, *x)
+				}
+				faults.mu.Unlock()
+				writeJSON(w, http.StatusOK, map[string]interface{}{"ok": true, "rules": out})
+			case http.MethodPost:
+				var rule faultRule
+				if err := json.NewDecoder(r.Body).Decode(&rule); err != nil {
+					writeJSON(w, http.StatusBadRequest, map[string]interface{}{"ok": false, "error": err.Error()})
+					return
+				}
+				added, err := faults.add(rule)
+				if err != nil {
+					writeJSON(w, http.StatusBadRequest, map[string]interface{}{"ok": false, "error": err.Error()})
+					return
+				}
+				writeJSON(w, http.StatusOK, map[string]interface{}{"ok": true, "rule": added})
+			case http.MethodDelete:
+				faults.mu.Lock()
+				n := len(faults.rules)
+				faults.rules = nil
+				faults.mu.Unlock()
+				writeJSON(w, http.StatusOK, map[string]interface{}{"ok": true, "cleared": n})
+			default:
+				writeJSON(w, http.StatusMethodNotAllowed, map[string]interface{}{"ok": false, "error": "GET, POST or DELETE"})
+			}
+		}
+	})
+}

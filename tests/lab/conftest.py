@@ -1,0 +1,62 @@
+"""Lab-test plumbing: the fault suite's summary table (tests/lab/test_faults.py).
+
+Rows are appended to a file per process (xdist workers included) and printed together in the
+terminal summary, so CI output shows what was injected and that nothing was lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ROWS_DIR = Path(os.environ.get("VNETTOOL_FAULT_ROWS", "/tmp/vnettool-fault-rows"))
+
+
+@dataclass
+class FaultRow:
+    area: str
+    fault: str
+    runs: int
+    outcome: str
+    lost: int
+    unsafe_moves: int = 0
+
+
+def record(row: FaultRow) -> None:
+    ROWS_DIR.mkdir(parents=True, exist_ok=True)
+    with (ROWS_DIR / f"rows-{os.getpid()}.jsonl").open("a") as f:
+        f.write(json.dumps(asdict(row)) + "\n")
+
+
+def pytest_sessionstart(session: Any) -> None:
+    if not hasattr(session.config, "workerinput"):  # controller (or no xdist): start clean
+        for p in ROWS_DIR.glob("rows-*.jsonl"):
+            p.unlink()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    rows = [
+        FaultRow(**json.loads(line))
+        for p in sorted(ROWS_DIR.glob("rows-*.jsonl"))
+        for line in p.read_text().splitlines()
+        if line.strip()
+    ]
+    if not rows:
+        return
+    tr = terminalreporter
+    tr.section("fault suite")
+    tr.write_line(
+        f"{'area':<28} {'fault injected':<40} {'runs':>4}  {'lost':>4}  {'unsafe':>6}  outcome"
+    )
+    for r in sorted(rows, key=lambda r: (r.area, r.fault)):
+        tr.write_line(
+            f"{r.area:<28} {r.fault:<40} {r.runs:>4}  {r.lost:>4}  {r.unsafe_moves:>6}  {r.outcome}"
+        )
+    tr.write_line(
+        f"{len(rows)} fault scenarios, {sum(r.runs for r in rows)} runs, "
+        f"changes lost: {sum(r.lost for r in rows)}, unsafe migrations: "
+        f"{sum(r.unsafe_moves for r in rows)}"
+    )
