@@ -6,8 +6,12 @@ verified), 2 = changes pending (plan only), 1 = any error, refusal or failed/unv
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -184,10 +188,44 @@ def _run(
         changes=len(plan_.changes),
         rollback_of=rollback_of,
     )
-    if as_json:
-        return journal, engine.apply(
-            plan_, session, workers=workers, force=force, on_result=journal.result
+    with stop_on_sigint() as stop:
+        if as_json:
+            return journal, engine.apply(
+                plan_, session, workers=workers, force=force, on_result=journal.result, stop=stop
+            )
+        return journal, _apply_with_progress(plan_, session, journal, workers, force, stop)
+
+
+@contextlib.contextmanager
+def stop_on_sigint() -> Iterator[threading.Event]:
+    """First Ctrl-C: start nothing new, let the changes in flight finish (a half-sent vSphere
+    call cannot be taken back), report the rest as not started. Second Ctrl-C: abort now."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err_console.print(
+            "[yellow]interrupted:[/] finishing the changes in flight, starting no more "
+            "(Ctrl-C again to abort at once)"
         )
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _apply_with_progress(
+    plan_: Plan, session: Any, journal: Any, workers: int, force: bool, stop: threading.Event
+) -> list[Result]:
+    from vnettool import engine
+
     with Progress(
         TextColumn("applying"),
         BarColumn(),
@@ -202,8 +240,9 @@ def _run(
             journal.result(r)
             bar.advance(task)
 
-        results = engine.apply(plan_, session, workers=workers, force=force, on_result=on_result)
-    return journal, results
+        return engine.apply(
+            plan_, session, workers=workers, force=force, on_result=on_result, stop=stop
+        )
 
 
 def apply(
@@ -272,6 +311,7 @@ def apply(
     verified = remaining.empty
     journal.end(verified=verified, remaining=len(remaining.changes))
     failed = any(r.failed or r.skipped for r in results)
+    interrupted = any(r.skipped and (r.error or "").startswith("interrupted") for r in results)
     if as_json:
         out = {
             "run": journal.id,
@@ -292,4 +332,12 @@ def apply(
             f"run {journal.id} recorded in {journal.path}"
             + f"; undo with: vnettool apply --rollback {journal.id}"
         )
+        if interrupted:
+            again = f"vnettool apply {file}" if file else "the same command"
+            _say(
+                "[yellow]interrupted:[/] the changes not started are listed above as skipped; "
+                f"resume with `{again}` (it plans only what is left)"
+            )
+    if interrupted:
+        raise typer.Exit(130)
     raise typer.Exit(0 if verified and not failed else 1)

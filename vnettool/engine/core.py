@@ -12,6 +12,7 @@ per result, and verification by re-reading the inventory and re-planning.
 from __future__ import annotations
 
 import heapq
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -175,11 +176,14 @@ def run_changes(
     *,
     workers: int = DEFAULT_WORKERS,
     on_result: Callable[[Result], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[Result]:
     """Run changes in plan order: deps first, one per host lane, `workers` at a time.
 
     A change whose dependency failed (or was skipped) is reported skipped, not run. Results
-    come back in plan order whatever the completion order.
+    come back in plan order whatever the completion order. Once `stop` is set (Ctrl-C), no
+    change starts; those in flight finish (a vSphere call cannot be taken back half-way) and
+    the rest are reported skipped as "interrupted", so the journal and a re-plan agree.
     """
     ids = {c.id for c in changes}
     done: dict[str, Result] = {}
@@ -198,6 +202,10 @@ def run_changes(
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         while pending or running:
+            if stop is not None and stop.is_set() and pending:
+                for c in pending:
+                    finish(Result(change=c, skipped=True, error="interrupted: not started"))
+                pending.clear()
             progressed = True
             while progressed:
                 progressed = False
@@ -249,6 +257,7 @@ def apply(
     workers: int = DEFAULT_WORKERS,
     force: bool = False,
     on_result: Callable[[Result], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[Result]:
     """Apply a plan; refuses unsafe changes unless `force`. One Result per change."""
     unsafe = unsafe_changes(p)
@@ -260,7 +269,11 @@ def apply(
     morefs = sorted({str(c.spec["host_moref"]) for c in p.changes if c.spec.get("host_moref")})
     hostnet.prefetch_managers(session, morefs)
     return run_changes(
-        p.changes, lambda c: _apply_one(c, session), workers=workers, on_result=on_result
+        p.changes,
+        lambda c: _apply_one(c, session),
+        workers=workers,
+        on_result=on_result,
+        stop=stop,
     )
 
 
