@@ -163,3 +163,37 @@ def test_example_playbooks_apply_then_plan_is_empty(fresh_lab: Any, name: str) -
             pg = next(p for p in inv.distributed_port_groups if p.name == "dmz-isolated")
             assert (pg.vlan.pvlan_id, pg.setting.in_shaping.average_bps) == (101, 100_000_000)
             assert pg.setting.teaming.active_uplinks == ["uplink1"]
+
+
+def test_pnic_moves_from_vss_to_vds_in_order(fresh_lab: Any) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=0, dvs=0)
+    with lab.session(**INSECURE) as s:
+        doc = {
+            "standard_switches": [{"name": "vSwitch0", "uplinks": ["vmnic0"]}],
+            "distributed_switches": [
+                {"name": "dvs-mv", "hosts": {"uplinks": {"vmnic1": "uplink1"}}}
+            ],
+        }
+        p = plan(DesiredState.model_validate(doc), collect(s))
+        ids = [c.id for c in p.changes]
+        dvs_change = next(c for c in p.changes if c.resource == "distributed_switch")
+        assert set(dvs_change.depends_on) == {
+            "standard_switch:DC0_C0_H0:vSwitch0",
+            "standard_switch:DC0_C0_H1:vSwitch0",
+        }
+        assert ids.index(dvs_change.id) > ids.index("standard_switch:DC0_C0_H1:vSwitch0")
+        apply_and_check(s, doc)
+        inv = collect(s)
+        assert {sw.host: sw.uplinks for sw in inv.standard_switches if sw.name == "vSwitch0"} == {
+            "DC0_C0_H0": ["vmnic0"],
+            "DC0_C0_H1": ["vmnic0"],
+        }
+        assert {m.host: m.pnics for m in inv.dvs_by_name["dvs-mv"].hosts} == {
+            "DC0_C0_H0": {"vmnic1": "uplink1"},
+            "DC0_C0_H1": {"vmnic1": "uplink1"},
+        }
+        h = dv_objects(s, vim.HostSystem)["DC0_C0_H0"]
+        assert h.runtime.connectionState == "connected"
+        assert [p.pnic for p in h.config.network.proxySwitch] == [
+            ["key-vim.host.PhysicalNic-vmnic1"]
+        ]

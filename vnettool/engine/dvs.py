@@ -94,6 +94,7 @@ def _members(
     ctx: Context, spec: DistributedSwitchSpec, before: DistributedSwitch | None
 ) -> tuple[list[list[Any]], list[str]]:
     """Host operations [op, host name, host moref, {pnic: uplink}] and the vSS changes first."""
+    first: list[str] = []
     if spec.hosts is None:
         return [], []
     inv = ctx.inventory
@@ -129,6 +130,7 @@ def _members(
         if missing:
             ctx.problems.append(f"{h.name}: {spec.name}: no pNIC {', '.join(missing)}")
             continue
+        want_vss = {x.name: x for x in ctx.desired.standard_switches}
         for p in sorted(pnics):
             for sw in inv.switches_of(h.name):
                 if p not in sw.uplinks:
@@ -142,18 +144,27 @@ def _members(
                         for pg in inv.portgroups_of(h.name)
                     )
                 ]
-                left = [u for u in sw.uplinks if u not in pnics]
+                # The same document may take the pNIC off the vSS: that change goes first.
+                ws = want_vss.get(sw.name)
+                after_vss = (
+                    [*(ws.uplinks or []), *(ws.standby or [])]
+                    if ws is not None and (ws.uplinks is not None or ws.standby is not None)
+                    else list(sw.uplinks)
+                )
+                left = [u for u in after_vss if u not in pnics]
                 if mgmt and not left:
                     ctx.problems.append(
                         f"{h.name}: moving {p} to {spec.name} would leave {sw.name} without "
                         f"uplinks and strand management adapter {', '.join(mgmt)}; migrate the "
                         "adapter first or keep another uplink"
                     )
-                else:
+                elif p in after_vss:
                     ctx.problems.append(
-                        f"{h.name}: {p} is an uplink of {sw.name}; remove it there first "
-                        f"(standard_switches: {sw.name} uplinks without {p})"
+                        f"{h.name}: {p} is an uplink of {sw.name}; take it off there in the same "
+                        f"document (standard_switches: {sw.name} uplinks without {p})"
                     )
+                else:
+                    first.append(f"standard_switch:{h.name}:{sw.name}")
         for d in inv.distributed_switches:
             if d.name == spec.name:
                 continue
@@ -168,7 +179,7 @@ def _members(
             ops.append(["add", h.name, h.moref, pnics])
         elif spec.hosts.uplinks is not None and cur.pnics != pnics:
             ops.append(["edit", h.name, h.moref, pnics])
-    return ops, []
+    return ops, sorted(set(first))
 
 
 def plan(ctx: Context) -> list[Change]:
@@ -197,7 +208,7 @@ def plan(ctx: Context) -> list[Change]:
             )
             continue
         after = target(before, spec, dc)
-        host_ops, _ = _members(ctx, spec, before)
+        host_ops, first = _members(ctx, spec, before)
         d = diffs(before, after, FIELDS)
         if before is None:  # what the document sets, over an empty switch
             blank = DistributedSwitch(moref="", name=spec.name, uuid="", datacenter=dc)
@@ -224,6 +235,7 @@ def plan(ctx: Context) -> list[Change]:
                 switch=spec.name,
                 datacenter=dc,
                 host_ops=host_ops,
+                after_ids=first,
             )
         )
     _leaving(ctx, changes)
@@ -319,8 +331,9 @@ def _in_use(inv: Inventory, sw: DistributedSwitch) -> str | None:
 
 
 def depends(change: Change, same_host: list[Change]) -> list[str]:
+    """A switch taking pNICs off a vSS waits for that vSS change; deletes wait for their parts."""
     if change.kind != "delete":
-        return []
+        return list(change.spec.get("after_ids") or [])
     return [
         c.id
         for c in same_host
