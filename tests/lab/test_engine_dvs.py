@@ -516,3 +516,68 @@ def test_host_membership_pnic_mapping_and_removal(fresh_lab: Any) -> None:
             for p in dv_objects(s, vim.HostSystem)["DC0_C0_H0"].config.network.proxySwitch
             if p.dvsName == "dvs-h"
         ]
+
+
+def _client_ensure(pg: Any, vlan: int, in_avg_bps: int) -> bool:
+    """An independent pyVmomi client's idempotent config: reconfigure only what differs."""
+    cfg = pg.config.defaultPortConfig
+    spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(configVersion=pg.config.configVersion)
+    setting = vim.dvs.VmwareDistributedVirtualSwitch.VmwarePortConfigPolicy()
+    changed = False
+    if getattr(cfg.vlan, "vlanId", None) != vlan:
+        setting.vlan = vim.dvs.VmwareDistributedVirtualSwitch.VlanIdSpec(
+            inherited=False, vlanId=vlan
+        )
+        changed = True
+    sh = cfg.inShapingPolicy
+    if not (sh.enabled.value and sh.averageBandwidth.value == in_avg_bps):
+        setting.inShapingPolicy = vim.dvs.DistributedVirtualPort.TrafficShapingPolicy(
+            inherited=False,
+            enabled=vim.BoolPolicy(inherited=False, value=True),
+            averageBandwidth=vim.LongPolicy(inherited=False, value=in_avg_bps),
+        )
+        changed = True
+    if changed:
+        spec.defaultPortConfig = setting
+        task = pg.ReconfigureDVPortgroup_Task(spec)
+        while task.info.state not in ("success", "error"):
+            pass
+        assert task.info.state == "success"
+    return changed
+
+
+def test_independent_client_sees_no_change(fresh_lab: Any) -> None:
+    lab = fresh_lab(cluster=1, host=2, vm=0)
+    with lab.session(**INSECURE) as s:
+        ours = {
+            "distributed_port_groups": [
+                {
+                    "name": "pg-ours",
+                    "switch": "DVS0",
+                    "vlan": 70,
+                    "ingress_shaping": {"average_kbps": 10000},
+                }
+            ]
+        }
+        apply_and_check(s, ours)
+        pg = dv_objects(s, vim.dvs.DistributedVirtualPortgroup)["pg-ours"]
+        assert _client_ensure(pg, 70, 10_000_000) is False  # the other client agrees: nothing to do
+        # the other direction: the client configures its values, our plan of the same is empty
+        assert _client_ensure(pg, 71, 20_000_000) is True
+        assert (
+            _client_ensure(
+                dv_objects(s, vim.dvs.DistributedVirtualPortgroup)["pg-ours"], 71, 20_000_000
+            )
+            is False
+        )
+        same = {
+            "distributed_port_groups": [
+                {
+                    "name": "pg-ours",
+                    "switch": "DVS0",
+                    "vlan": 71,
+                    "ingress_shaping": {"average_kbps": 20000},
+                }
+            ]
+        }
+        assert plan(DesiredState.model_validate(same), collect(s)).empty
