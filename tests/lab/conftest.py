@@ -25,25 +25,31 @@ class FaultRow:
     unsafe_moves: int = 0
 
 
+def _run_dir() -> Path:
+    """One directory per pytest run: xdist workers are children of the controller."""
+    controller = os.getppid() if "PYTEST_XDIST_WORKER" in os.environ else os.getpid()
+    return ROWS_DIR / str(controller)
+
+
 def record(row: FaultRow) -> None:
-    ROWS_DIR.mkdir(parents=True, exist_ok=True)
-    with (ROWS_DIR / f"rows-{os.getpid()}.jsonl").open("a") as f:
+    d = _run_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    with (d / f"rows-{os.getpid()}.jsonl").open("a") as f:
         f.write(json.dumps(asdict(row)) + "\n")
 
 
-def pytest_sessionstart(session: Any) -> None:
-    if not hasattr(session.config, "workerinput"):  # controller (or no xdist): start clean
-        for p in ROWS_DIR.glob("rows-*.jsonl"):
-            p.unlink()
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        return  # the controller prints the table for all workers
+    files = sorted(_run_dir().glob("rows-*.jsonl"))
     rows = [
         FaultRow(**json.loads(line))
-        for p in sorted(ROWS_DIR.glob("rows-*.jsonl"))
+        for p in files
         for line in p.read_text().splitlines()
         if line.strip()
     ]
+    for p in files:
+        p.unlink()
     if not rows:
         return
     tr = terminalreporter
