@@ -5,7 +5,8 @@ package main
 // re-read and reporting paths can be tested against real requests.
 //
 //   POST   /vnettool/faults  {"method": "ReconfigureDvs_Task" | "*", "object": "dvs-21",
-//                             "action": "503" | "drop" | "delay" | "expire" | "fault",
+//                             "action": "503" | "drop" | "delay" | "expire" | "fault" |
+//                                       "task_fail" | "malformed",
 //                             "fault": "ConcurrentAccess", "delay_ms": 200,
 //                             "count": 1, "probability": 0.5}
 //   GET    /vnettool/faults  the rules with their hit counts
@@ -14,7 +15,11 @@ package main
 // A rule with count N fires N times then disappears (0 = until cleared);
 // probability (0..1, default 1) decides each matching call. "delay" holds the
 // call then lets it run; "expire" invalidates all sessions, then the call runs
-// (and gets NotAuthenticated); the others answer instead of vcsim.
+// (and gets NotAuthenticated); the others answer instead of vcsim. "task_fail"
+// answers a *_Task method with a new Task (nothing applied) that is queued, runs for
+// delay_ms (default 50) and ends in the error state with the named fault, like a
+// vCenter task that fails on the host. "malformed" answers 200 with a truncated,
+// ill-formed SOAP body (a broken proxy or server).
 
 import (
 	"encoding/json"
@@ -25,6 +30,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 type faultRule struct {
@@ -57,16 +65,47 @@ var knownFaults = map[string]bool{
 	"NotFound": true, "SystemError": true, "RuntimeFault": true,
 }
 
-var faultActions = map[string]bool{"503": true, "drop": true, "delay": true, "expire": true, "fault": true}
+var faultActions = map[string]bool{
+	"503": true, "drop": true, "delay": true, "expire": true, "fault": true,
+	"task_fail": true, "malformed": true,
+}
+
+// vimFault builds the named fault for a failed task's info.error.
+func vimFault(name, msg string) types.BaseMethodFault {
+	base := types.MethodFault{FaultMessage: []types.LocalizableMessage{{Key: "vnettool.injected", Message: msg}}}
+	switch name {
+	case "ConcurrentAccess":
+		return &types.ConcurrentAccess{VimFault: types.VimFault{MethodFault: base}}
+	case "ResourceInUse":
+		return &types.ResourceInUse{VimFault: types.VimFault{MethodFault: base}}
+	case "HostNotConnected":
+		return &types.HostNotConnected{HostCommunication: types.HostCommunication{RuntimeFault: types.RuntimeFault{MethodFault: base}}}
+	case "InvalidArgument":
+		return &types.InvalidArgument{RuntimeFault: types.RuntimeFault{MethodFault: base}}
+	case "TaskInProgress":
+		return &types.TaskInProgress{VimFault: types.VimFault{MethodFault: base}}
+	case "InvalidState":
+		return &types.InvalidState{VimFault: types.VimFault{MethodFault: base}}
+	case "NotFound":
+		return &types.NotFound{VimFault: types.VimFault{MethodFault: base}}
+	case "SystemError":
+		return &types.SystemError{RuntimeFault: types.RuntimeFault{MethodFault: base}}
+	default:
+		return &types.RuntimeFault{MethodFault: base}
+	}
+}
 
 func (f *faultSet) add(r faultRule) (*faultRule, error) {
 	if r.Method == "" {
 		return nil, fmt.Errorf("method is required (a SOAP method name or \"*\")")
 	}
 	if !faultActions[r.Action] {
-		return nil, fmt.Errorf("action must be one of 503, drop, delay, expire, fault")
+		return nil, fmt.Errorf("action must be one of 503, drop, delay, expire, fault, task_fail, malformed")
 	}
-	if r.Action == "fault" && !knownFaults[r.Fault] {
+	if r.Action == "task_fail" && r.Method != "*" && !strings.HasSuffix(r.Method, "_Task") {
+		return nil, fmt.Errorf("task_fail needs a *_Task method, not %q", r.Method)
+	}
+	if (r.Action == "fault" || r.Action == "task_fail") && !knownFaults[r.Fault] {
 		return nil, fmt.Errorf("unknown fault %q", r.Fault)
 	}
 	if r.Action == "delay" && (r.DelayMs <= 0 || r.DelayMs > 600000) {
@@ -113,9 +152,9 @@ func (f *faultSet) intercept(lab *Lab, w http.ResponseWriter, body []byte) bool 
 	if m == nil {
 		return false
 	}
-	object := ""
+	object, objType := "", ""
 	if t := reThis.FindSubmatch(body); t != nil {
-		object = strings.TrimSpace(string(t[2]))
+		object, objType = strings.TrimSpace(string(t[2])), strings.TrimPrefix(string(t[1]), "vcsimext:")
 	}
 	r := f.match(string(m[1]), object)
 	if r == nil {
@@ -131,6 +170,35 @@ func (f *faultSet) intercept(lab *Lab, w http.ResponseWriter, body []byte) bool 
 	case "503":
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "Service Unavailable (injected)", http.StatusServiceUnavailable)
+		return true
+	case "malformed":
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><%sResponse xmlns="urn:vim25"><returnval><objects><obj type="HostSystem">host-&amp;<propSet><name>name</nam`, string(m[1]))
+		return true
+	case "task_fail":
+		if !strings.HasSuffix(string(m[1]), "_Task") || objType == "" {
+			return false // not a task method: let it run
+		}
+		msg := r.Message
+		if msg == "" {
+			msg = fmt.Sprintf("%s (injected: task of %s failed)", r.Fault, string(m[1]))
+		}
+		delay := r.DelayMs
+		if delay <= 0 {
+			delay = 50
+		}
+		this := types.ManagedObjectReference{Type: objType, Value: object}
+		fault := vimFault(r.Fault, msg)
+		task := simulator.CreateTask(this, string(m[1]), func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+			time.Sleep(time.Duration(delay) * time.Millisecond)
+			return nil, fault
+		})
+		go task.Run()
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><%sResponse xmlns="urn:vim25"><returnval type="Task">%s</returnval></%sResponse></soapenv:Body></soapenv:Envelope>`,
+			string(m[1]), task.Self.Value, string(m[1]))
 		return true
 	case "drop":
 		if hj, ok := w.(http.Hijacker); ok {

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/task"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
@@ -88,4 +91,62 @@ func TestFaultRuleValidationAndListing(t *testing.T) {
 		t.Fatalf("after clear: %v %v", err, res.StatusCode)
 	}
 	res.Body.Close()
+}
+
+func TestTaskFailReturnsATaskThatEndsInTheFaultAndAppliesNothing(t *testing.T) {
+	lab, c := startTestLab(t, nil)
+	defer func() { faults.mu.Lock(); faults.rules = nil; faults.mu.Unlock() }()
+	if code, v := postFault(t, lab, `{"method":"Rename_Task","action":"fault","fault":"X"}`); code != 400 {
+		t.Fatalf("unknown fault accepted: %v", v)
+	}
+	if code, v := postFault(t, lab, `{"method":"CurrentTime","action":"task_fail","fault":"ResourceInUse"}`); code != 400 {
+		t.Fatalf("task_fail on a non-task method accepted: %v", v)
+	}
+	if code, v := postFault(t, lab, `{"method":"Rename_Task","action":"task_fail","fault":"ResourceInUse","delay_ms":20,"count":1}`); code != 200 {
+		t.Fatalf("add: %v", v)
+	}
+	ctx := context.Background()
+	vm := simulator.Map.Any("VirtualMachine").(*simulator.VirtualMachine)
+	before := vm.Name
+	res, err := methods.Rename_Task(ctx, c.Client, &types.Rename_Task{This: vm.Self, NewName: "renamed-by-test"})
+	if err != nil {
+		t.Fatalf("the call itself must succeed (the task fails later): %v", err)
+	}
+	_, err = object.NewTask(c.Client, res.Returnval).WaitForResult(ctx, nil)
+	if err == nil {
+		t.Fatal("the task should end in error")
+	}
+	te, ok := err.(task.Error)
+	if !ok {
+		t.Fatalf("want a task.Error, got %T %v", err, err)
+	}
+	if _, ok := te.Fault().(*types.ResourceInUse); !ok {
+		t.Fatalf("want ResourceInUse, got %#v", te.Fault())
+	}
+	if vm.Name != before {
+		t.Fatalf("nothing may be applied; name is %q", vm.Name)
+	}
+	// spent: the next rename runs for real
+	res, err = methods.Rename_Task(ctx, c.Client, &types.Rename_Task{This: vm.Self, NewName: before + "-x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = object.NewTask(c.Client, res.Returnval).WaitForResult(ctx, nil); err != nil {
+		t.Fatalf("second rename: %v", err)
+	}
+}
+
+func TestMalformedAnswersAnIllFormedBody(t *testing.T) {
+	lab, c := startTestLab(t, nil)
+	defer func() { faults.mu.Lock(); faults.rules = nil; faults.mu.Unlock() }()
+	if code, v := postFault(t, lab, `{"method":"CurrentTime","action":"malformed","count":1}`); code != 200 {
+		t.Fatalf("add: %v", v)
+	}
+	req := types.CurrentTime{This: types.ManagedObjectReference{Type: "ServiceInstance", Value: "ServiceInstance"}}
+	if _, err := methods.CurrentTime(context.Background(), c.Client, &req); err == nil {
+		t.Fatal("a truncated body must not decode")
+	}
+	if _, err := methods.CurrentTime(context.Background(), c.Client, &req); err != nil {
+		t.Fatalf("rule spent, call must work: %v", err)
+	}
 }

@@ -55,11 +55,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     tr = terminalreporter
     tr.section("fault suite")
     tr.write_line(
-        f"{'area':<28} {'fault injected':<40} {'runs':>4}  {'lost':>4}  {'unsafe':>6}  outcome"
+        f"{'area':<28} {'fault injected':<44} {'runs':>4}  {'lost':>4}  {'unsafe':>6}  outcome"
     )
     for r in sorted(rows, key=lambda r: (r.area, r.fault)):
         tr.write_line(
-            f"{r.area:<28} {r.fault:<40} {r.runs:>4}  {r.lost:>4}  {r.unsafe_moves:>6}  {r.outcome}"
+            f"{r.area:<28} {r.fault:<44} {r.runs:>4}  {r.lost:>4}  {r.unsafe_moves:>6}  {r.outcome}"
         )
     tr.write_line(
         f"{len(rows)} fault scenarios, {sum(r.runs for r in rows)} runs, "

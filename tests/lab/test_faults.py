@@ -197,3 +197,51 @@ def test_no_vm_moves_when_the_move_fails(flab: RunningLab) -> None:
         after = {v.name: v.host for v in collect(s).vms}
     assert after[vm.name] == vm.host
     record(FaultRow("vMotion", "RelocateVM_Task InvalidState x1", 1, "refused, VM stayed", 0, 0))
+
+
+@pytest.mark.parametrize("fault", ["ResourceInUse", "HostNotConnected"])
+def test_distributed_task_that_fails_after_it_started(flab: RunningLab, fault: str) -> None:
+    """The call returns a task, the task then fails: reported with the fault, nothing lost."""
+    desired = DesiredState.model_validate(DVPG)
+    with _session(flab) as s:
+        p = plan(desired, collect(s))
+        add_fault("AddDVPortgroup_Task", "task_fail", fault=fault, count=1, lab=flab.lab)
+        results = apply(p, s)
+        failed = [r for r in results if r.failed]
+        assert failed, "a failed task must be reported"
+        for r in failed:
+            assert fault in (r.error or ""), r.error
+        remainder = plan(desired, collect(s))
+        assert sorted(c.id for c in remainder.changes) == sorted(r.change.id for r in failed)
+        apply(remainder, s)
+        lost = len(plan(desired, collect(s)).changes)
+    assert lost == 0
+    record(
+        FaultRow(
+            "apply DV port group",
+            f"AddDVPortgroup_Task task fails {fault}",
+            2,
+            "stopped: reported, re-plan = remainder",
+            lost,
+        )
+    )
+
+
+@pytest.mark.parametrize("reader", ["fast", "pyvmomi"])
+def test_malformed_server_answer_is_a_clear_error(flab: RunningLab, reader: str) -> None:
+    from vnettool.errors import VnetError
+
+    with _session(flab) as s:
+        add_fault("RetrievePropertiesEx", "malformed", count=0, lab=flab.lab)
+        with pytest.raises(VnetError) as info:
+            collect(s, reader=reader)
+        clear_faults(flab.lab)
+        msg = str(info.value)
+        # the session still works once the server is sane again
+        assert collect(s, reader=reader).hosts
+    assert msg and "Traceback" not in msg
+    record(
+        FaultRow(
+            f"inventory ({reader})", "RetrievePropertiesEx malformed body", 1, "clear error", 0
+        )
+    )

@@ -115,7 +115,9 @@ def netem(
     )
 
 
-fault_app = typer.Typer(help="Inject faults into the lab: 503s, drops, delays, expiry, vim faults.")
+fault_app = typer.Typer(
+    help="Inject faults into the lab: 503s, drops, delays, expiry, vim faults, failed tasks."
+)
 app.add_typer(fault_app, name="fault")
 
 
@@ -124,11 +126,16 @@ app.add_typer(fault_app, name="fault")
 def fault_add(
     method: Annotated[str, typer.Argument(help="SOAP method, e.g. ReconfigureDvs_Task, or '*'")],
     action: Annotated[
-        str, typer.Option("--action", help="503 | drop | delay | expire | fault")
+        str,
+        typer.Option(
+            "--action", help="503 | drop | delay | expire | fault | task_fail | malformed"
+        ),
     ] = "fault",
     fault: Annotated[
         str | None,
-        typer.Option("--fault", help="Vim fault for --action fault, e.g. ConcurrentAccess"),
+        typer.Option(
+            "--fault", help="Vim fault for --action fault/task_fail, e.g. ConcurrentAccess"
+        ),
     ] = None,
     obj: Annotated[str | None, typer.Option("--object", help="Only calls on this moref")] = None,
     count: Annotated[int, typer.Option(help="Fire this many times (0 = until cleared)")] = 1,
@@ -138,10 +145,10 @@ def fault_add(
     delay_ms: Annotated[int | None, typer.Option("--delay-ms", help="For --action delay")] = None,
 ) -> None:
     """Make matching calls fail (or wait) the next COUNT times."""
-    from vnettool.lab.faults import add_fault
+    from vnettool.lab.faults import ACTIONS, add_fault
 
-    if action not in ("503", "drop", "delay", "expire", "fault"):
-        raise LabFailed(f"unknown action {action!r}: choose 503, drop, delay, expire or fault")
+    if action not in ACTIONS:
+        raise LabFailed(f"unknown action {action!r}: choose one of {', '.join(ACTIONS)}")
     try:
         rule = add_fault(
             method,
@@ -159,6 +166,8 @@ def fault_add(
 
 def _describe(r: dict[str, object]) -> str:
     what = r["fault"] if r["action"] == "fault" else r["action"]
+    if r["action"] == "task_fail":
+        what = f"task fails with {r['fault']}"
     if r["action"] == "delay":
         what = f"delay {r['delay_ms']} ms"
     on = f" on {r['object']}" if r.get("object") else ""

@@ -14,8 +14,10 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
+from xml.parsers.expat import ExpatError
 
 from pyVim import connect as pyvim_connect
 from pyVmomi import vim, vmodl
@@ -98,6 +100,30 @@ def fault_message(exc: BaseException) -> str:
     return str(msg) if msg else str(exc) if not isinstance(exc, vmodl.MethodFault) else ""
 
 
+def malformed_answer(exc: BaseException) -> bool:
+    """True when pyVmomi failed while decoding the server's answer (not on our arguments).
+
+    A broken server or proxy can send ill-formed or truncated XML; pyVmomi's deserializer then
+    raises ExpatError or, mid-object, TypeError/KeyError/ValueError. Only errors raised inside
+    its response deserializer count, so a bug in our own call still shows as itself.
+    """
+    if isinstance(exc, ExpatError):
+        return True
+    if not isinstance(exc, (TypeError, KeyError, ValueError, AttributeError)):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if Path(code.co_filename).name == "SoapAdapter.py" and code.co_name in (
+            "Deserialize",
+            "StartElementHandler",
+            "EndElementHandler",
+        ):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 class Session:
     """A logged-in connection. Use as a context manager so the session is logged out."""
 
@@ -140,6 +166,16 @@ class Session:
             except (OSError, http.client.HTTPException) as exc:
                 raise ConnectionFailed(
                     f"{op}{' on ' + obj if obj else ''}: {self.creds.host} unreachable: {exc}"
+                ) from exc
+            except (ExpatError, TypeError, KeyError, ValueError, AttributeError) as exc:
+                if not malformed_answer(exc):
+                    raise
+                raise ApiFault(
+                    op,
+                    obj,
+                    "MalformedResponse",
+                    f"{self.creds.host} sent an answer that is not valid SOAP ({exc}); "
+                    "nothing was read from it",
                 ) from exc
 
     def login(self) -> None:
