@@ -224,9 +224,19 @@ def _playbook_defs(data: dict[str, Any]) -> _Defs:
         if last in PG_DEF_LISTS and isinstance(value.get("name"), str):
             defs.portgroups.add(value["name"])
         if last in PVLAN_DEF_LISTS:
-            for k in ("primary", "primary_id", "secondary", "secondary_id"):
-                if _is_int(value.get(k)):
-                    defs.pvlan_ids.add(value[k])
+            # the engine's map entry: primary + isolated + community (an id or a list of ids)
+            for k in (
+                "primary",
+                "primary_id",
+                "secondary",
+                "secondary_id",
+                "isolated",
+                "community",
+            ):
+                v = value.get(k)
+                for one in v if isinstance(v, list) else [v]:
+                    if _is_int(one):
+                        defs.pvlan_ids.add(one)
     return defs
 
 
