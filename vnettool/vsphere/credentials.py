@@ -37,12 +37,25 @@ def parse_server(server: str) -> tuple[str, int, str, str | None, str | None]:
     """host, port, path, user, password from 'host', 'host:port' or a full URL."""
     if "://" not in server:
         server = "https://" + server
-    parts = urlsplit(server)
-    if not parts.hostname:
-        raise ConfigError(f"cannot read a host name from server {server!r}")
+    try:  # urlsplit and .port raise ValueError on a bad IPv6 literal or port
+        parts = urlsplit(server)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ConfigError(f"cannot read server {_no_password(server)!r}: {exc}") from None
+    if not host:
+        raise ConfigError(f"cannot read a host name from server {_no_password(server)!r}")
     user = unquote(parts.username) if parts.username else None
     pwd = unquote(parts.password) if parts.password else None
-    return parts.hostname, parts.port or 443, parts.path or "/sdk", user, pwd
+    return host, port or 443, parts.path or "/sdk", user, pwd
+
+
+def _no_password(server: str) -> str:
+    """The server string for an error message, without a password in its user-info part."""
+    scheme, sep, rest = server.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return server
+    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:***@{hostpart}"
 
 
 def resolve(
