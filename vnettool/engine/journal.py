@@ -36,7 +36,9 @@ class Journal:
 
     def _write(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as f:
+        # user-only: a journal names every object and value changed in the vCenter
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, default=str) + "\n")
 
     def start(self, *, source: str, vcenter: str, changes: int, rollback_of: str | None) -> None:

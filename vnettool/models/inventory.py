@@ -6,6 +6,7 @@ never pyVmomi objects, so each feature can be unit-tested from a saved JSON snap
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cached_property
@@ -264,8 +265,17 @@ class Inventory(Model):
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: Path) -> None:
+        """Write atomically and user-only: a reader never sees half a snapshot, others none."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=1))
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(self.model_dump_json(indent=1))
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: Path) -> Inventory:

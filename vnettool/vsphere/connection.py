@@ -242,6 +242,8 @@ def _ssl_context(creds: Credentials) -> ssl.SSLContext:
         return ctx
     if creds.insecure:
         return ssl._create_unverified_context()
+    if creds.ca_file:  # chain AND host name verified, against this CA instead of the system's
+        return ssl.create_default_context(cafile=creds.ca_file)
     return ssl.create_default_context()
 
 
@@ -271,7 +273,8 @@ def connect(creds: Credentials) -> Session:
     except ssl.SSLCertVerificationError as exc:
         raise ConnectionFailed(
             f"TLS certificate of {creds.host}:{creds.port} is not trusted ({exc.verify_message}). "
-            "Install the CA certificate, pin it with --thumbprint SHA256, or pass --insecure "
+            "Trust its CA with VSPHERE_CA_FILE=ca.pem, pin it with --thumbprint SHA256, "
+            "or pass --insecure "
             "if you accept an unverified connection"
         ) from exc
     except vmodl.MethodFault as exc:

@@ -26,6 +26,7 @@ class Credentials(BaseModel):
     password: SecretStr
     thumbprint: str | None = None  # SHA-256, hex with or without colons
     insecure: bool = False
+    ca_file: str | None = None  # PEM bundle trusted for this server ($VSPHERE_CA_FILE)
     source: str = "unknown"
 
     @property
@@ -65,6 +66,7 @@ def resolve(
     thumbprint: str | None = None,
     interactive: bool = True,
     lab: Lab | None = None,
+    ca_file: str | None = None,
 ) -> Credentials:
     """Credentials by precedence: VSPHERE_* env, GOVC_URL, the lab profile, a prompt."""
     env = os.environ
@@ -91,6 +93,9 @@ def resolve(
             "no vCenter given: set VSPHERE_SERVER (and VSPHERE_USER / VSPHERE_PASSWORD), "
             "or GOVC_URL, or start the lab with `vnettool lab start`"
         )
+    ca_file = ca_file or env.get("VSPHERE_CA_FILE") or None
+    if ca_file and not os.path.isfile(ca_file):
+        raise ConfigError(f"CA file {ca_file} (VSPHERE_CA_FILE) does not exist")
     host, port, path, url_user, url_pwd = parse_server(server)
     user = url_user or user
     pwd = url_pwd or pwd
@@ -109,5 +114,6 @@ def resolve(
         password=SecretStr(pwd),
         thumbprint=thumbprint,
         insecure=insecure,
+        ca_file=ca_file,
         source=source,
     )
