@@ -233,9 +233,9 @@ def _playbook_defs(data: dict[str, Any]) -> _Defs:
                 "isolated",
                 "community",
             ):
-                v = value.get(k)
+                v: Any = value.get(k)
                 for one in v if isinstance(v, list) else [v]:
-                    if _is_int(one):
+                    if isinstance(one, int) and not isinstance(one, bool):
                         defs.pvlan_ids.add(one)
     return defs
 
