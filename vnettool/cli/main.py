@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vnettool import __version__
-from vnettool.cli import engine, inventory, lab, latency, playbook, tui
+from vnettool.cli import audit, engine, inventory, lab, latency, playbook, tui
 from vnettool.cli.common import setup_logging
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.command("rebalance")(latency.rebalance)
 app.command("plan")(engine.plan)
 app.command("apply")(engine.apply)
 app.command("tui")(tui.tui)
+app.command("audit")(audit.audit)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,82 @@
+"""Drift between two inventory snapshots: objects added, removed, and changed field by field.
+
+Objects are matched by identity (the diffsync idea in models/base.py), so a renamed VLAN is a
+change of one port group, not a removal plus an addition. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from vnettool.models.base import Model
+from vnettool.models.inventory import Inventory
+
+
+class DriftRow(Model):
+    collection: str  # e.g. standard_port_groups
+    object: str  # identity as a path
+    change: Literal["added", "removed", "changed"]
+    field: str = ""
+    before: str = ""
+    after: str = ""
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested attributes as dotted paths, so one changed VLAN is one row, not a whole policy."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    return {prefix: value}
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "True" if v else "False"
+    return str(v)
+
+
+def _no_neighbors(attrs: dict[str, Any]) -> dict[str, Any]:
+    pnics = attrs.get("pnics")
+    if isinstance(pnics, list):
+        attrs = attrs | {"pnics": [{k: v for k, v in p.items() if k != "neighbors"} for p in pnics]}
+    return attrs
+
+
+def drift(before: Inventory, after: Inventory) -> list[DriftRow]:
+    """What changed from `before` to `after`. CDP/LLDP neighbours are compared only when both
+    snapshots were read with them (they are opt-in: one call per host)."""
+    rows: list[DriftRow] = []
+    with_neighbors = all(
+        any(p.neighbors for h in inv.hosts for p in h.pnics) for inv in (before, after)
+    )
+    old = dict(before.collections())
+    for name, objects in after.collections():
+        was = {o.identity(): o for o in old.get(name, [])}
+        now = {o.identity(): o for o in objects}
+        for key in sorted(now.keys() - was.keys(), key=str):
+            rows.append(DriftRow(collection=name, object=now[key].ident(), change="added"))
+        for key in sorted(was.keys() - now.keys(), key=str):
+            rows.append(DriftRow(collection=name, object=was[key].ident(), change="removed"))
+        for key in sorted(now.keys() & was.keys(), key=str):
+            a_attrs, b_attrs = was[key].attributes(), now[key].attributes()
+            if not with_neighbors:
+                a_attrs, b_attrs = _no_neighbors(a_attrs), _no_neighbors(b_attrs)
+            a, b = _flat(a_attrs), _flat(b_attrs)
+            for field in sorted(a.keys() | b.keys()):
+                if field in ("moref", "config_version") or a.get(field) == b.get(field):
+                    continue
+                rows.append(
+                    DriftRow(
+                        collection=name,
+                        object=now[key].ident(),
+                        change="changed",
+                        field=field,
+                        before=_show(a.get(field)),
+                        after=_show(b.get(field)),
+                    )
+                )
+    return rows

@@ -1,0 +1,88 @@
+"""One audit run: rules over a snapshot, the workbook, and the summary the callers print.
+
+Shared by `vnettool audit`, the playbook `audit` step and the TUI, so they write the same
+workbook and decide `--fail-on` the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from vnettool.audit.drift import DriftRow, drift
+from vnettool.audit.engine import RULES, audit, load_config
+from vnettool.audit.model import SEVERITIES, AuditConfig, Finding, at_least, score
+from vnettool.audit.workbook import write_workbook
+from vnettool.errors import ConfigError
+from vnettool.models.appliance import ApplianceStatus
+from vnettool.models.inventory import Inventory
+
+
+@dataclass
+class AuditReport:
+    path: Path
+    findings: list[Finding]
+    score: int
+    grade: str
+    drift: list[DriftRow] | None = None
+    failing: list[Finding] = field(default_factory=list)  # at or above fail_on
+
+    def counts(self) -> dict[str, Counter[str]]:
+        """severity -> Counter of states (FAIL, EXCEPTION, UNKNOWN...)."""
+        out: dict[str, Counter[str]] = {s: Counter() for s in SEVERITIES}
+        for f in self.findings:
+            out[f.severity][f.state] += 1
+        return out
+
+
+def default_path(inventory: Inventory, now: datetime | None = None) -> Path:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    vc = re.sub(r"[^A-Za-z0-9_.-]+", "_", inventory.vcenter or "vcenter")
+    return Path("reports") / f"vnettool-audit-{vc}-{stamp}.xlsx"
+
+
+def load_baseline(path: Path) -> Inventory:
+    try:
+        return Inventory.load(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # pydantic ValidationError and JSON errors
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: not an inventory snapshot ({first})") from exc
+
+
+def run_audit(
+    inventory: Inventory,
+    *,
+    out: Path | None = None,
+    baseline: Path | None = None,
+    config: Path | AuditConfig | None = None,
+    fail_on: str = "never",
+    only: list[str] | None = None,
+    appliances: list[ApplianceStatus] | None = None,
+    started: datetime | None = None,
+) -> AuditReport:
+    """Audit `inventory`, write the workbook, return what was found."""
+    cfg = load_config(config) if isinstance(config, Path) else config or AuditConfig()
+    base = load_baseline(baseline) if baseline else None  # before any work: bad input fails fast
+    findings = audit(inventory, cfg)
+    if only:
+        findings = [f for f in findings if f.rule_id in only]
+    rows = drift(base, inventory) if base is not None else None
+    path = out or default_path(inventory)
+    write_workbook(
+        path,
+        inventory,
+        findings,
+        rules=RULES,
+        baseline=rows,
+        appliances=appliances,
+        started=started,
+        config_note=str(config) if isinstance(config, Path) else "defaults",
+    )
+    value, grade = score(findings)
+    failing = [f for f in findings if f.state == "FAIL" and at_least(f.severity, fail_on)]
+    return AuditReport(path, findings, value, grade, rows, failing)

@@ -1,0 +1,122 @@
+"""`vnettool audit`: the audit workbook of a vCenter's network, with a findings summary."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vnettool.cli.common import (
+    InsecureOpt,
+    JsonOpt,
+    ServerOpt,
+    ThumbprintOpt,
+    console,
+    handle_errors,
+    session_for,
+)
+
+FailOn = typer.Option(
+    "--fail-on", help="Exit 2 when FAIL findings of this severity or worse exist (or 'never')"
+)
+
+
+@handle_errors
+def audit(
+    out: Annotated[Path | None, typer.Option("--out", help="Workbook path (.xlsx)")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Snapshot (inventory --save) for a Drift tab")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Audit config YAML (rules, waivers)")
+    ] = None,
+    fail_on: Annotated[str, FailOn] = "high",
+    snapshot: Annotated[
+        Path | None, typer.Option("--snapshot", help="Audit a saved snapshot instead of vCenter")
+    ] = None,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the security and health rules and write an RVTools-compatible workbook."""
+    from vnettool.audit.model import SEVERITIES
+    from vnettool.audit.run import load_baseline, run_audit
+    from vnettool.errors import ConfigError
+
+    if fail_on not in (*SEVERITIES, "never"):
+        raise ConfigError(f"--fail-on must be one of {', '.join(SEVERITIES)} or never")
+    started = datetime.now(UTC)
+    if snapshot is not None:
+        inv = load_baseline(snapshot)
+    else:
+        from vnettool.inventory import collect
+
+        with session_for(server, insecure, thumbprint) as session:
+            if as_json:
+                inv = collect(session, neighbors=True)
+            else:
+                with console.status(f"reading the network of {session.creds.host}…"):
+                    inv = collect(session, neighbors=True)
+    with console.status("auditing and writing the workbook…") if not as_json else _Null():
+        report = run_audit(
+            inv, out=out, baseline=baseline, config=config, fail_on=fail_on, started=started
+        )
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "workbook": str(report.path),
+                    "score": report.score,
+                    "grade": report.grade,
+                    "failing": len(report.failing),
+                    "findings": [
+                        f.model_dump(mode="json") | {"finding_id": f.finding_id}
+                        for f in report.findings
+                        if f.state != "PASS"
+                    ],
+                    "drift": len(report.drift) if report.drift is not None else None,
+                },
+                indent=1,
+            )
+        )
+    else:
+        t = Table(title=f"audit of {inv.vcenter}: score {report.score} ({report.grade})")
+        for col in ("severity", "FAIL", "EXCEPTION", "UNKNOWN", "PASS"):
+            t.add_column(col, justify="right" if col != "severity" else "left")
+        for sev, c in report.counts().items():
+            t.add_row(sev, *(str(c.get(s, 0)) for s in ("FAIL", "EXCEPTION", "UNKNOWN", "PASS")))
+        console.print(t)
+        top: dict[str, tuple[str, str, int]] = {}
+        for f in report.findings:
+            if f.state == "FAIL":
+                _, _, n = top.get(f.rule_id, ("", "", 0))
+                top[f.rule_id] = (f.title, f.severity, n + 1)
+        if top:
+            r = Table(title="failing rules")
+            for col in ("rule", "severity", "title", "objects"):
+                r.add_column(col)
+            for rid, (title, sev, n) in top.items():
+                r.add_row(rid, sev, title, str(n))
+            console.print(r)
+        if report.drift is not None:
+            console.print(f"drift against {baseline}: {len(report.drift)} difference(s)")
+        console.print(f"workbook written to {report.path}", highlight=False)
+    if report.failing:
+        if not as_json:
+            console.print(
+                f"[red]{len(report.failing)} finding(s) at or above {fail_on}[/]", highlight=False
+            )
+        raise typer.Exit(2)
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
