@@ -210,6 +210,7 @@ def test_cli_writes_a_safe_private_workbook_and_fails_on_high(
     snap = subprocess.run(
         [*run, "inventory", "--save", str(base), "--insecure"],
         env=env,
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
@@ -228,6 +229,7 @@ def test_cli_writes_a_safe_private_workbook_and_fails_on_high(
             "--insecure",
         ],
         env=env,
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,
