@@ -173,3 +173,13 @@ def test_cli_process_bad_arguments_one_line(tmp_path: Path, args: list[str]) -> 
     assert r.returncode != 0
     assert "Traceback" not in r.stdout + r.stderr
     assert 0 < len((r.stdout + r.stderr).strip().splitlines()) < 15
+
+
+def test_lab_topology_limits_refuse_sizes_that_would_exhaust_memory() -> None:
+    """--dc 100000 once started a simulator that grew to 20 GB; it is refused before starting."""
+    from vnettool.lab.runner import LabError, Topology
+
+    Topology(cluster=1, host=1000, vm=10000)  # the benchmark size is fine
+    for bad in ({"dc": 100000}, {"host": -1}, {"dc": 10, "cluster": 100, "host": 100}):
+        with pytest.raises(LabError, match="lab topology"):
+            Topology(**bad)  # type: ignore[arg-type]

@@ -34,11 +34,11 @@ def start(
     ] = "",
 ) -> None:
     """Build (if needed) and start the lab; a second start reuses the running one."""
-    topo = Topology(
-        dc=dc, cluster=clusters, host=hosts, vm=vms, dvs=dvs, pg=portgroups, scenario=scenario
-    )
     t0 = time.monotonic()
     try:
+        topo = Topology(
+            dc=dc, cluster=clusters, host=hosts, vm=vms, dvs=dvs, pg=portgroups, scenario=scenario
+        )
         with console.status("starting the lab (building the simulator if needed)…"):
             st, started = Lab().start(topo)
     except LabError as exc:

@@ -16,7 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 GOPATH = "/usr/share/gocode"
 GOVMOMI_SRC = Path(GOPATH) / "src/github.com/vmware/govmomi"
@@ -55,6 +55,30 @@ class Topology:
     dvs: int = 1
     pg: int = 2
     scenario: str = ""
+
+    # What one lab process can hold on a 24 GiB machine (1,000 hosts / 10,000 VMs use ~0.5
+    # GiB); beyond this a typo like --dc 100000 would exhaust memory instead of failing.
+    LIMITS: ClassVar[dict[str, tuple[int, int]]] = {
+        "dc": (1, 64),
+        "cluster": (0, 1000),
+        "host": (0, 10000),
+        "vm": (0, 100000),
+        "dvs": (0, 16),
+        "pg": (0, 1000),
+    }
+    MAX_HOSTS: ClassVar[int] = 20000
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in self.LIMITS.items():
+            v = getattr(self, name)
+            if not isinstance(v, int) or not lo <= v <= hi:
+                raise LabError(f"lab topology: {name} must be {lo}..{hi}, got {v!r}")
+        total = self.dc * max(1, self.cluster) * self.host
+        if total > self.MAX_HOSTS:
+            raise LabError(
+                f"lab topology: {total} hosts in all is more than {self.MAX_HOSTS} "
+                "(dc x cluster x host)"
+            )
 
     def args(self) -> list[str]:
         out = [
