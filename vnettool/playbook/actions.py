@@ -20,6 +20,7 @@ from vnettool.models.inventory import Host, Inventory
 from vnettool.playbook.configure import contract_gap, plan_and_apply
 from vnettool.playbook.steps import (
     AssertBody,
+    AuditBody,
     Condition,
     Scope,
     SnapshotBody,
@@ -281,6 +282,31 @@ def run_configure(ctx: StepContext, step: Step) -> StepOutcome:
 Action = Callable[[StepContext, Step], StepOutcome]
 
 
+def run_audit_step(ctx: StepContext, body: AuditBody) -> StepOutcome:
+    """The audit over the step's inventory; read-only, so it also runs under --check."""
+    from vnettool.audit.run import run_audit
+
+    report = run_audit(
+        ctx.inventory,
+        out=Path(body.out) if body.out else None,
+        baseline=Path(body.baseline) if body.baseline else None,
+        fail_on=body.fail_on,
+        only=body.rules,
+    )
+    fails = [f for f in report.findings if f.state == "FAIL"]
+    details = [f"{f.rule_id} {f.severity}: {f.object}: {f.actual}" for f in report.failing]
+    data = {"workbook": str(report.path), "score": report.score, "fail": len(fails)}
+    msg = f"score {report.score} ({report.grade}), {len(fails)} failing check(s); {report.path}"
+    if report.failing:
+        return StepOutcome(
+            "failed",
+            f"{len(report.failing)} at or above {body.fail_on}; " + msg,
+            details=details,
+            data=data,
+        )
+    return StepOutcome("ok", msg, data=data)
+
+
 def _latency() -> Any:
     """The latency steps' module, imported on use (it imports this module for StepContext)."""
     from vnettool.playbook import latency_actions
@@ -292,6 +318,7 @@ ACTIONS: dict[str, Action] = {
     "configure": run_configure,
     "assert": lambda ctx, step: run_assert(ctx, step.assert_),  # type: ignore[arg-type]
     "snapshot": lambda ctx, step: run_snapshot(ctx, step.snapshot),  # type: ignore[arg-type]
+    "audit": lambda ctx, step: run_audit_step(ctx, step.audit),  # type: ignore[arg-type]
     "latency": lambda ctx, step: _latency().run_latency(ctx, step.latency),  # type: ignore[arg-type]
     "rebalance": lambda ctx, step: _latency().run_rebalance(ctx, step.rebalance),  # type: ignore[arg-type]
 }
