@@ -101,6 +101,8 @@ class _Sheet:
         if isinstance(v, str) and v in SEVERITIES:
             c = WriteOnlyCell(ws, value=v)
             c.fill = _SEV_FILL[v]
+            if v == "critical":
+                c.font = Font(color="FFFFFF", bold=True)
             return c
         if isinstance(v, datetime):
             c = WriteOnlyCell(ws, value=v)
@@ -795,8 +797,11 @@ def write_workbook(
 
     # Summary (normal sheet in a write-only book: a small table + the chart)
     ws = wb.create_sheet("Summary")
-    ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 44
+    ws.page_setup.orientation = "landscape"  # printed / PDF: the table and the chart on one page
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.column_dimensions["A"].width = 36
+    ws.column_dimensions["B"].width = 40
     for c in "CDEF":
         ws.column_dimensions[c].width = 12
     head = [
@@ -833,13 +838,14 @@ def write_workbook(
         ws.append([_Sheet._cell(ws, sev), *[by.get((sev, st), 0) for st in STATES[:4]]])
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
-    chart.title = "Findings by severity"
-    data = Reference(ws, min_col=2, max_col=5, min_row=table_row, max_row=table_row + 5)
+    chart.title = "Open findings by severity"
+    # PASS would dwarf the rest: the chart shows what needs attention
+    data = Reference(ws, min_col=2, max_col=4, min_row=table_row, max_row=table_row + 5)
     cats = Reference(ws, min_col=1, min_row=table_row + 1, max_row=table_row + 5)
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(cats)
     chart.height, chart.width = 7.5, 16
-    ws.add_chart(chart, f"H{2}")
+    ws.add_chart(chart, "G2")
     ws.append([])
     ws.append([_Sheet._head(ws, h) for h in ("Top rules by weighted failures", "Title", "FAIL")])
     fails = Counter(f.rule_id for f in findings if f.state == "FAIL")
