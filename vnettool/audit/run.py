@@ -1,7 +1,8 @@
 """One audit run: rules over a snapshot, the workbook, and the summary the callers print.
 
-Shared by `vnettool audit`, the playbook `audit` step and the TUI, so they write the same
-workbook and decide `--fail-on` the same way.
+Shared by `vnettool audit`, the playbook `audit` step and the TUI (which uses `audit` and
+`write_workbook` from here), so they write the same workbook and decide `--fail-on` the same
+way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from vnettool.audit.drift import DriftRow, drift
 from vnettool.audit.engine import RULES, audit, load_config
+
+__all__ = ["AuditReport", "audit", "run_audit", "write_workbook"]
 from vnettool.audit.model import SEVERITIES, AuditConfig, Finding, at_least, score
 from vnettool.audit.workbook import write_workbook
 from vnettool.errors import ConfigError

@@ -780,7 +780,7 @@ def write_workbook(
     inventory: Inventory,
     findings: Sequence[Finding],
     *,
-    rules: Sequence[Rule],
+    rules: Sequence[Rule] | None = None,
     baseline: Sequence[DriftRow] | None = None,
     appliances: Sequence[ApplianceStatus] | None = None,
     started: datetime | None = None,
@@ -788,7 +788,9 @@ def write_workbook(
 ) -> Path:
     """Write the whole workbook atomically (temp file + rename, mode 0600); returns `path`."""
     from vnettool import __version__
+    from vnettool.audit.engine import RULES
 
+    rules = RULES if rules is None else rules
     server = inventory.vcenter
     now = datetime.now(UTC)
     wb = Workbook(write_only=True)

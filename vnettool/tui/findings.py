@@ -179,7 +179,7 @@ class FindingsPane(Vertical):
             )
             return
         try:
-            findings = list(mod.audit(index.inv))
+            findings = [f for f in mod.audit(index.inv) if getattr(f, "state", "FAIL") != "PASS"]
         except Exception as exc:  # a broken rule must not take the cockpit down
             self.app.call_from_thread(self._unavailable, f"audit failed: {exc}")
             return
