@@ -177,3 +177,13 @@ def test_failed_write_leaves_no_partial_file(
     with pytest.raises(RuntimeError, match="disk full"):
         write_workbook(target, inv, audit(inv), rules=RULES)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_docs_rule_table_matches_the_catalogue() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "audit.md").read_text()
+    rows = [
+        line.split("|")[1:4] for line in text.splitlines() if line.startswith(("| SEC-", "| HC-"))
+    ]
+    assert [(a.strip(), b.strip(), c.strip()) for a, b, c in rows] == [
+        (r.id, r.severity, r.title) for r in RULES
+    ]
