@@ -7,11 +7,14 @@ way.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vnettool.audit.drift import DriftRow, drift
 from vnettool.audit.engine import RULES, audit, load_config
@@ -22,6 +25,9 @@ from vnettool.audit.workbook import write_workbook
 from vnettool.errors import ConfigError
 from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.inventory import Inventory
+
+if TYPE_CHECKING:
+    from vnettool.vsphere.connection import Session
 
 
 @dataclass
@@ -58,7 +64,7 @@ def load_baseline(path: Path) -> Inventory:
 
 
 def run_audit(
-    inventory: Inventory,
+    session_or_inventory: Session | Inventory,
     *,
     out: Path | None = None,
     baseline: Path | None = None,
@@ -67,15 +73,29 @@ def run_audit(
     only: list[str] | None = None,
     appliances: list[ApplianceStatus] | None = None,
     started: datetime | None = None,
+    include_pass: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> AuditReport:
-    """Audit `inventory`, write the workbook, return what was found."""
+    """Audit a snapshot (or read one, with CDP/LLDP neighbours, from a live session), write
+    the workbook, return what was found. `progress` hears each phase's name."""
+    say = progress or (lambda _phase: None)
+    started = started or datetime.now(UTC)
     cfg = load_config(config) if isinstance(config, Path) else config or AuditConfig()
     base = load_baseline(baseline) if baseline else None  # before any work: bad input fails fast
+    if isinstance(session_or_inventory, Inventory):
+        inventory = session_or_inventory
+    else:
+        from vnettool.inventory.collect import collect
+
+        say("reading the inventory")
+        inventory = collect(session_or_inventory, neighbors=True)
+    say("evaluating the rules")
     findings = audit(inventory, cfg)
     if only:
         findings = [f for f in findings if f.rule_id in only]
     rows = drift(base, inventory) if base is not None else None
     path = out or default_path(inventory)
+    say("writing the workbook")
     write_workbook(
         path,
         inventory,
@@ -85,7 +105,18 @@ def run_audit(
         appliances=appliances,
         started=started,
         config_note=str(config) if isinstance(config, Path) else "defaults",
+        config_sha256=_sha256(config) if isinstance(config, Path) else "",
+        filters=f"rules: {', '.join(only)}" if only else "",
+        include_pass=include_pass,
     )
     value, grade = score(findings)
     failing = [f for f in findings if f.state == "FAIL" and at_least(f.severity, fail_on)]
     return AuditReport(path, findings, value, grade, rows, failing)
+
+
+def _sha256(path: Path) -> str:
+    """The config's digest for the Summary: which waivers a report was made with."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""

@@ -22,8 +22,9 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -38,6 +39,7 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HEADER_FONT = Font(bold=True, color="FFFFFF", name="Verdana", size=9)
 _HEADER_FILL = PatternFill("solid", fgColor="000000")
+_CENTER = Alignment(horizontal="center")
 _SEV_FILL = {
     "critical": PatternFill("solid", fgColor="C00000"),
     "high": PatternFill("solid", fgColor="FF6B6B"),
@@ -66,7 +68,12 @@ class _Sheet:
     """A write-only sheet with a bold frozen header, autofilter and widths set up front."""
 
     def __init__(
-        self, wb: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
+        self,
+        wb: Workbook,
+        title: str,
+        headers: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        freeze: str = "A2",
     ):
         ws: Worksheet = wb.create_sheet(title)
         data = [list(r) for r in rows]
@@ -76,7 +83,7 @@ class _Sheet:
                 widths[i] = max(widths[i], len(str(v or "")) + 2)
         for i, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = min(max(w, 8), 60)
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = freeze
         last = get_column_letter(max(1, len(headers)))
         ws.auto_filter.ref = f"A1:{last}{len(data) + 1}"
         ws.append([self._head(ws, h) for h in headers])
@@ -86,7 +93,10 @@ class _Sheet:
 
     @staticmethod
     def _head(ws: Worksheet, text: str) -> Any:
-        c = WriteOnlyCell(ws, value=text)
+        # PortGroupMatrix headers are host names: the same protection as any data cell
+        c = _Sheet._cell(ws, text)
+        if not isinstance(c, Cell):
+            c = WriteOnlyCell(ws, value=c)
         c.font, c.fill = _HEADER_FONT, _HEADER_FILL
         return c
 
@@ -281,7 +291,7 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
         )
     dvport = []
     for p in sorted(inv.distributed_port_groups, key=lambda p: (p.dvs, p.name)):
-        s = p.setting
+        s, ov = p.setting, p.override_allowed
         dvport.append(
             [
                 p.name,
@@ -306,13 +316,32 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                 s.out_shaping.average_bps,
                 s.out_shaping.peak_bps,
                 s.out_shaping.burst_bytes,
+                None,  # Reverse Policy: not read
+                _b(s.teaming.notify_switches),
+                _b(None if s.teaming.failback is None else not s.teaming.failback),
+                _b(s.teaming.check_beacon),
+                _b(ov.get("livePortMovingAllowed")),
+                None,  # Check Duplex, Check Error %, Check Speed, Percentage: not read
+                None,
+                None,
+                None,
+                _b(ov.get("blockOverrideAllowed")),
+                _b(ov.get("portConfigResetAtDisconnect")),
+                _b(ov.get("shapingOverrideAllowed")),
+                _b(ov.get("vendorConfigOverrideAllowed")),
+                _b(ov.get("securityPolicyOverrideAllowed")),
+                _b(ov.get("uplinkTeamingOverrideAllowed")),
+                _b(ov.get("vlanOverrideAllowed")),
                 p.moref,
                 server,
                 None,
+                p.key,
+                p.vlan.kind,
                 _b(p.uplink),
                 _b(p.auto_expand),
                 _b(s.security.mac_learning),
-                ", ".join(k for k, v in sorted(p.override_allowed.items()) if v),
+                _b(ov.get("macManagementOverrideAllowed")),
+                _b(ov.get("ipfixOverrideAllowed")),
                 p.description,
             ]
         )
@@ -320,6 +349,8 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
     for v in sorted(inv.vmkernel_adapters, key=lambda v: (v.host, v.device)):
         h = hosts.get(v.host)
         dvpg = inv.dvpg_by_key.get(v.dv_portgroup_key or "")
+        vss_switch = pg_switch.get((v.host, v.portgroup)) if v.portgroup else None
+        vss_vlan = vlan_of.get((v.host, v.portgroup)) if v.portgroup else None
         vmk.append(
             [
                 v.host,
@@ -330,16 +361,28 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                 v.mac,
                 _b(v.dhcp),
                 v.ip,
+                ", ".join(v.ipv6),
                 v.netmask,
                 v.gateway,
-                ", ".join(v.ipv6),
+                None,  # IP 6 Gateway: not read
                 v.mtu,
                 server,
                 None,
-                v.netstack,
                 ", ".join(v.services),
+                v.netstack,
+                vss_switch or (dvpg.dvs if dvpg else None),
+                vss_vlan or (dvpg.vlan.display() if dvpg else None),
+                v.dv_port,
             ]
         )
+    # pnic -> (switch, uplink port): a vSS uplink has no port name, a vDS member maps one
+    nic_switch: dict[tuple[str, str], tuple[str, str | None]] = {
+        (sw.host, u): (sw.name, None) for sw in inv.standard_switches for u in sw.uplinks
+    }
+    for d in inv.distributed_switches:
+        for m in d.hosts:
+            for pnic, uplink in m.pnics.items():
+                nic_switch[(m.host, pnic)] = (d.name, uplink)
     vnic = []
     for h in sorted(inv.hosts, key=lambda h: h.name):
         for nic in h.pnics:
@@ -355,10 +398,9 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                     nic.speed_mb,
                     "Full" if nic.full_duplex else ("Half" if nic.full_duplex is False else None),
                     nic.mac,
+                    *nic_switch.get((h.name, nic.device), (None, None)),
                     nic.pci,
-                    None,
-                    None,
-                    None,
+                    None,  # WakeOn: not read
                     server,
                     None,
                     _b(nic.link_up),
@@ -433,10 +475,10 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                 "Speed",
                 "Duplex",
                 "MAC",
-                "PCI",
-                "WakeOn",
                 "Switch",
                 "Uplink port",
+                "PCI",
+                "WakeOn",
                 "VI SDK Server",
                 "VI SDK UUID",
                 "x:Link Up",
@@ -552,13 +594,32 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                 "Out Avg",
                 "Out Peak",
                 "Out Burst",
+                "Reverse Policy",
+                "Notify Switch",
+                "Rolling Order",
+                "Check Beacon",
+                "Live Port Moving",
+                "Check Duplex",
+                "Check Error %",
+                "Check Speed",
+                "Percentage",
+                "Block Override",
+                "Config Reset",
+                "Shaping Override",
+                "Vendor Config Override",
+                "Sec. Policy Override",
+                "Teaming Override",
+                "Vlan Override",
                 "Object ID",
                 "VI SDK Server",
                 "VI SDK UUID",
-                "x:Uplink Port Group",
+                "x:Portgroup Key",
+                "x:VLAN Type",
+                "x:Uplink PG",
                 "x:Auto Expand",
                 "x:MAC Learning",
-                "x:Overrides Allowed",
+                "x:MAC Mgmt Override",
+                "x:IPFIX Override",
                 "x:Description",
             ],
             dvport,
@@ -574,14 +635,18 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                 "Mac Address",
                 "DHCP",
                 "IP Address",
+                "IP 6 Address",
                 "Subnet mask",
                 "Gateway",
-                "IP 6 Address",
+                "IP 6 Gateway",
                 "MTU",
                 "VI SDK Server",
                 "VI SDK UUID",
-                "x:Netstack",
                 "x:Services",
+                "x:TCP/IP Stack",
+                "x:Switch",
+                "x:VLAN",
+                "x:DV Port",
             ],
             vmk,
         ),
@@ -785,8 +850,14 @@ def write_workbook(
     appliances: Sequence[ApplianceStatus] | None = None,
     started: datetime | None = None,
     config_note: str = "",
+    config_sha256: str = "",
+    filters: str = "",
+    include_pass: bool = False,
 ) -> Path:
-    """Write the whole workbook atomically (temp file + rename, mode 0600); returns `path`."""
+    """Write the whole workbook atomically (temp file + rename, mode 0600); returns `path`.
+
+    PASS findings count in the Summary and the Rules sheet either way; they are rows of the
+    Findings sheet only with `include_pass` (one per rule x object: most of a large book)."""
     from vnettool import __version__
     from vnettool.audit.engine import RULES
 
@@ -794,6 +865,9 @@ def write_workbook(
     server = inventory.vcenter
     now = datetime.now(UTC)
     wb = Workbook(write_only=True)
+    findings = sorted(
+        findings, key=lambda f: (SEVERITIES.index(f.severity), f.rule_id, f.object, f.property_path)
+    )
     value, grade = score(findings)
     by = Counter((f.severity, f.state) for f in findings)
 
@@ -806,6 +880,7 @@ def write_workbook(
     ws.column_dimensions["B"].width = 40
     for c in "CDEF":
         ws.column_dimensions[c].width = 12
+    connected = sum(h.connection_state == "connected" for h in inventory.hosts)
     head = [
         ("Tool", f"{TOOL} {__version__}"),
         ("vCenter", server),
@@ -815,8 +890,20 @@ def write_workbook(
         ("Run ended (UTC)", now.strftime("%Y-%m-%dT%H:%M:%SZ")),
         ("User", getpass.getuser()),
         ("Audit config", config_note or "defaults"),
+        ("Audit config SHA-256", config_sha256 or None),
+        ("Filters", filters or "none"),
+        (
+            "Rule catalogue",
+            f"{len(rules)} rules ({sum(r.category == 'SEC' for r in rules)} SEC, "
+            f"{sum(r.category == 'HC' for r in rules)} HC)",
+        ),
         ("Score", f"{value} / 100 (grade {grade})"),
-        ("Hosts", len(inventory.hosts)),
+        ("Datacenters / clusters", f"{len(inventory.datacenters)} / {len(inventory.clusters)}"),
+        (
+            "Hosts (connected / not)",
+            f"{len(inventory.hosts)} ({connected} / {len(inventory.hosts) - connected})",
+        ),
+        ("Physical NICs", sum(len(h.pnics) for h in inventory.hosts)),
         (
             "Standard switches / port groups",
             f"{len(inventory.standard_switches)} / {len(inventory.standard_port_groups)}",
@@ -827,17 +914,28 @@ def write_workbook(
         ),
         ("VMkernel adapters", len(inventory.vmkernel_adapters)),
         ("VM NICs", sum(len(v.nics) for v in inventory.vms)),
+        ("Appliances", len(appliances or [])),
     ]
     bold = Font(bold=True)
     for k, v in head:
         a = WriteOnlyCell(ws, value=k)
         a.font = bold
-        ws.append([a, _Sheet._cell(ws, v)])
+        b = _Sheet._cell(ws, v)
+        if not isinstance(b, Cell):
+            b = WriteOnlyCell(ws, value=b)
+        b.alignment = Alignment(horizontal="left")  # counts and text in one readable column
+        ws.append([a, b])
     ws.append([])
     table_row = len(head) + 2
-    ws.append([_Sheet._head(ws, h) for h in ("Severity", *STATES[:4])])
+    heads = [_Sheet._head(ws, h) for h in ("Severity", *STATES[:4])]
+    for h in heads[1:]:
+        h.alignment = _CENTER
+    ws.append(heads)
     for sev in SEVERITIES:
-        ws.append([_Sheet._cell(ws, sev), *[by.get((sev, st), 0) for st in STATES[:4]]])
+        nums = [WriteOnlyCell(ws, value=by.get((sev, st), 0)) for st in STATES[:4]]
+        for cell in nums:
+            cell.alignment = _CENTER
+        ws.append([_Sheet._cell(ws, sev), *nums])
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
     chart.title = "Open findings by severity"
@@ -846,8 +944,8 @@ def write_workbook(
     cats = Reference(ws, min_col=1, min_row=table_row + 1, max_row=table_row + 5)
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(cats)
-    chart.height, chart.width = 7.5, 16
-    ws.add_chart(chart, "G2")
+    chart.height, chart.width = 8, 15
+    ws.add_chart(chart, "D2")  # beside the header block, above the tables: one compact page
     ws.append([])
     ws.append([_Sheet._head(ws, h) for h in ("Top rules by weighted failures", "Title", "FAIL")])
     fails = Counter(f.rule_id for f in findings if f.state == "FAIL")
@@ -857,6 +955,16 @@ def write_workbook(
         :10
     ]:
         ws.append([rid, _Sheet._cell(ws, titles.get(rid, "")), n])
+    ws.append([])
+    ws.append([_Sheet._head(ws, h) for h in ("Top objects by weighted failures", "Type", "FAIL")])
+    obj_w: Counter[tuple[str, str]] = Counter()
+    obj_n: Counter[tuple[str, str]] = Counter()
+    for f in findings:
+        if f.state == "FAIL":
+            obj_w[(f.object, f.object_type)] += WEIGHT[f.severity]
+            obj_n[(f.object, f.object_type)] += 1
+    for (obj, kind), _w in sorted(obj_w.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
+        ws.append([_Sheet._cell(ws, obj), kind, obj_n[(obj, kind)]])
 
     _Sheet(
         wb,
@@ -905,7 +1013,7 @@ def write_workbook(
                 now,
             ]
             for f in findings
-            if f.state != "PASS"
+            if include_pass or f.state != "PASS"
         ),
     )
     counts = Counter((f.rule_id, f.state) for f in findings)
@@ -950,7 +1058,7 @@ def write_workbook(
         ),
     )
     for title, headers, rows in _tabs(inventory, server):
-        _Sheet(wb, title, headers, rows)
+        _Sheet(wb, title, headers, rows, freeze="B2")  # RVTools' own frozen pane
     _Sheet(
         wb,
         "vHealth",
@@ -966,15 +1074,17 @@ def write_workbook(
             for f in findings
             if f.state == "FAIL"
         ),
+        freeze="B2",
     )
     _Sheet(
         wb,
         "vMetaData",
         ["RVTools major version", "RVTools version", "xlsx creation datetime", "Server"],
         [[TOOL, f"{TOOL} {__version__}", now, server]],
+        freeze="B2",
     )
     for title, headers, rows in _extra_tabs(inventory, appliances):
-        _Sheet(wb, title, headers, rows)
+        _Sheet(wb, title, headers, rows, freeze="D2" if title == "PortGroupMatrix" else "A2")
     if baseline is not None:
         _Sheet(
             wb,
@@ -989,8 +1099,8 @@ def write_workbook(
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "wb") as f:
-            wb.save(f)
+        with os.fdopen(fd, "wb") as fh:
+            wb.save(fh)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vnettool.cli.common import (
@@ -20,6 +22,13 @@ from vnettool.cli.common import (
     session_for,
 )
 
+_STYLE = {
+    "critical": "bold white on red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
 FailOn = typer.Option(
     "--fail-on", help="Exit 2 when FAIL findings of this severity or worse exist (or 'never')"
 )
@@ -35,6 +44,9 @@ def audit(
         Path | None, typer.Option("--config", help="Audit config YAML (rules, waivers)")
     ] = None,
     fail_on: Annotated[str, FailOn] = "high",
+    include_pass: Annotated[
+        bool, typer.Option("--include-pass", help="Also list PASS results in the Findings tab")
+    ] = False,
     snapshot: Annotated[
         Path | None, typer.Option("--snapshot", help="Audit a saved snapshot instead of vCenter")
     ] = None,
@@ -51,20 +63,33 @@ def audit(
     if fail_on not in (*SEVERITIES, "never"):
         raise ConfigError(f"--fail-on must be one of {', '.join(SEVERITIES)} or never")
     started = datetime.now(UTC)
-    if snapshot is not None:
-        inv = load_baseline(snapshot)
-    else:
-        from vnettool.inventory import collect
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} objects"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("reading the snapshot", total=None)
+        if snapshot is not None:
+            inv = load_baseline(snapshot)
+        else:
+            from vnettool.inventory import collect
 
-        with session_for(server, insecure, thumbprint) as session:
-            if as_json:
-                inv = collect(session, neighbors=True)
-            else:
-                with console.status(f"reading the network of {session.creds.host}…"):
-                    inv = collect(session, neighbors=True)
-    with console.status("auditing and writing the workbook…") if not as_json else _Null():
+            with session_for(server, insecure, thumbprint) as session:
+                bar.update(task, description=f"reading the network of {session.creds.host}")
+                inv = collect(session, neighbors=True, progress=lambda n: bar.advance(task, n))
         report = run_audit(
-            inv, out=out, baseline=baseline, config=config, fail_on=fail_on, started=started
+            inv,
+            out=out,
+            baseline=baseline,
+            config=config,
+            fail_on=fail_on,
+            started=started,
+            include_pass=include_pass,
+            progress=lambda phase: bar.update(task, description=phase),
         )
     if as_json:
         typer.echo(
@@ -77,7 +102,7 @@ def audit(
                     "findings": [
                         f.model_dump(mode="json") | {"finding_id": f.finding_id}
                         for f in report.findings
-                        if f.state != "PASS"
+                        if include_pass or f.state != "PASS"
                     ],
                     "drift": len(report.drift) if report.drift is not None else None,
                 },
@@ -85,11 +110,14 @@ def audit(
             )
         )
     else:
-        t = Table(title=f"audit of {inv.vcenter}: score {report.score} ({report.grade})")
+        t = Table(title=f"audit of {escape(inv.vcenter)}: score {report.score} ({report.grade})")
         for col in ("severity", "FAIL", "EXCEPTION", "UNKNOWN", "PASS"):
             t.add_column(col, justify="right" if col != "severity" else "left")
         for sev, c in report.counts().items():
-            t.add_row(sev, *(str(c.get(s, 0)) for s in ("FAIL", "EXCEPTION", "UNKNOWN", "PASS")))
+            t.add_row(
+                f"[{_STYLE[sev]}]{sev}[/]",
+                *(str(c.get(s, 0)) for s in ("FAIL", "EXCEPTION", "UNKNOWN", "PASS")),
+            )
         console.print(t)
         top: dict[str, tuple[str, str, int]] = {}
         for f in report.findings:
@@ -101,7 +129,7 @@ def audit(
             for col in ("rule", "severity", "title", "objects"):
                 r.add_column(col)
             for rid, (title, sev, n) in top.items():
-                r.add_row(rid, sev, title, str(n))
+                r.add_row(rid, f"[{_STYLE[sev]}]{sev}[/]", escape(title), str(n))
             console.print(r)
         if report.drift is not None:
             console.print(f"drift against {baseline}: {len(report.drift)} difference(s)")
@@ -112,11 +140,3 @@ def audit(
                 f"[red]{len(report.failing)} finding(s) at or above {fail_on}[/]", highlight=False
             )
         raise typer.Exit(2)
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
