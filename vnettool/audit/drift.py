@@ -21,12 +21,30 @@ class DriftRow(Model):
     after: str = ""
 
 
+# the field that names an element of a nested list (a VM's NICs, a host's pNICs, PVLAN map
+# entries, DVS members...), so a change to one element is one row named after it
+_ELEMENT_KEYS = ("device", "host", "label", "secondary_id", "name", "protocol", "key")
+
+
+def _element(item: dict[str, Any], index: int) -> str:
+    for k in _ELEMENT_KEYS:
+        if item.get(k) not in (None, ""):
+            return str(item[k])
+    return str(index)
+
+
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested attributes as dotted paths, so one changed VLAN is one row, not a whole policy."""
+    """Nested attributes as dotted paths, so one changed VLAN is one row, not a whole policy;
+    lists of objects are keyed by their element name: `nics[Network adapter 1].network`."""
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, v in value.items():
             out |= _flat(v, f"{prefix}.{k}" if prefix else str(k))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for i, v in enumerate(value):
+            out |= _flat(v, f"{prefix}[{_element(v, i)}]")
         return out
     return {prefix: value}
 
@@ -36,6 +54,8 @@ def _show(v: Any) -> str:
         return ""
     if isinstance(v, bool):
         return "True" if v else "False"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_show(x) for x in v)
     return str(v)
 
 
@@ -69,14 +89,17 @@ def drift(before: Inventory, after: Inventory) -> list[DriftRow]:
             for field in sorted(a.keys() | b.keys()):
                 if field in ("moref", "config_version") or a.get(field) == b.get(field):
                     continue
+                was_s, now_s = _show(a.get(field)), _show(b.get(field))
+                if was_s == now_s:  # e.g. [] -> a list now flattened into elements
+                    continue
                 rows.append(
                     DriftRow(
                         collection=name,
                         object=now[key].ident(),
                         change="changed",
                         field=field,
-                        before=_show(a.get(field)),
-                        after=_show(b.get(field)),
+                        before=was_s,
+                        after=now_s,
                     )
                 )
     return rows

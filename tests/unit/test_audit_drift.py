@@ -1,0 +1,149 @@
+"""Drift between two snapshots: objects matched by identity, one row per changed field with
+before -> after, nested lists keyed by element name, noise (morefs, config versions, opt-in
+neighbours) left out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vnettool.audit.drift import drift
+from vnettool.models.inventory import (
+    DistributedSwitch,
+    DvsHostMember,
+    Host,
+    Inventory,
+    LinkNeighbor,
+    PhysicalNic,
+    PvlanEntry,
+    StandardPortGroup,
+    VirtualMachine,
+    VmNic,
+)
+from vnettool.models.policy import NetworkPolicy, SecurityPolicy
+
+SNAPSHOT = Path(__file__).parent / "test_tui_inventory.json"
+
+
+def base() -> Inventory:
+    return Inventory.load(SNAPSHOT)
+
+
+def with_(inv: Inventory, **update: Any) -> Inventory:
+    return inv.model_copy(update=update)
+
+
+def test_identical_snapshots_have_no_drift() -> None:
+    assert drift(base(), base()) == []
+
+
+def test_a_changed_vlan_is_one_row_with_before_and_after() -> None:
+    inv = base()
+    pg = inv.standard_port_groups[0]
+    pgs = [pg.model_copy(update={"vlan_id": pg.vlan_id + 7}), *inv.standard_port_groups[1:]]
+    rows = drift(inv, with_(inv, standard_port_groups=pgs))
+    assert [(r.collection, r.object, r.change, r.field, r.before, r.after) for r in rows] == [
+        (
+            "standard_port_groups",
+            pg.ident(),
+            "changed",
+            "vlan_id",
+            str(pg.vlan_id),
+            str(pg.vlan_id + 7),
+        )
+    ]
+
+
+def test_a_renamed_port_group_is_removed_plus_added() -> None:
+    inv = base()
+    pg = inv.standard_port_groups[0]
+    renamed = pg.model_copy(update={"name": "renamed-pg"})
+    rows = drift(inv, with_(inv, standard_port_groups=[renamed, *inv.standard_port_groups[1:]]))
+    assert sorted((r.change, r.object) for r in rows) == [
+        ("added", renamed.ident()),
+        ("removed", pg.ident()),
+    ]
+
+
+def test_a_nested_policy_change_names_the_dotted_field() -> None:
+    host = Host(moref="host-1", name="esx1")
+    pg = StandardPortGroup(host="esx1", name="web", switch="vSwitch0")
+    promisc = NetworkPolicy(security=SecurityPolicy(allow_promiscuous=True))
+    before = Inventory(hosts=[host], standard_port_groups=[pg])
+    after = Inventory(
+        hosts=[host], standard_port_groups=[pg.model_copy(update={"effective": promisc})]
+    )
+    rows = drift(before, after)
+    assert [(r.field, r.before, r.after) for r in rows] == [
+        ("effective.security.allow_promiscuous", "", "True")
+    ]
+
+
+def test_a_vm_nic_moved_to_another_network_is_keyed_by_its_label() -> None:
+    nics = [
+        VmNic(key=4000, label="Network adapter 1", network="web"),
+        VmNic(key=4001, label="Network adapter 2", network="db"),
+    ]
+    vm = VirtualMachine(moref="vm-1", name="app", nics=nics)
+    moved = vm.model_copy(
+        update={"nics": [nics[0], nics[1].model_copy(update={"network": "quarantine"})]}
+    )
+    rows = drift(Inventory(vms=[vm]), Inventory(vms=[moved]))
+    assert [(r.object, r.field, r.before, r.after) for r in rows] == [
+        ("app", "nics[Network adapter 2].network", "db", "quarantine")
+    ]
+
+
+def test_a_new_pvlan_secondary_is_one_element_of_the_switch() -> None:
+    dvs = DistributedSwitch(
+        moref="dvs-1",
+        name="DVS",
+        uuid="u",
+        pvlans=[PvlanEntry(dvs="DVS", primary_id=100, secondary_id=100, type="promiscuous")],
+        hosts=[DvsHostMember(host="esx1", pnics={"vmnic2": "uplink1"})],
+    )
+    grown = dvs.model_copy(
+        update={
+            "pvlans": [
+                *dvs.pvlans,
+                PvlanEntry(dvs="DVS", primary_id=100, secondary_id=101, type="isolated"),
+            ]
+        }
+    )
+    rows = drift(Inventory(distributed_switches=[dvs]), Inventory(distributed_switches=[grown]))
+    changed = {(r.field, r.before, r.after) for r in rows}
+    assert ("pvlans[101].type", "", "isolated") in changed
+    assert all(r.field.startswith("pvlans[101].") for r in rows)
+
+
+def test_morefs_and_config_versions_are_not_drift() -> None:
+    inv = base()
+    d = inv.distributed_switches[0]
+    bumped = d.model_copy(update={"moref": "dvs-999", "config_version": "999"})
+    assert drift(inv, with_(inv, distributed_switches=[bumped])) == []
+
+
+def test_neighbours_count_only_when_both_snapshots_read_them() -> None:
+    def inv(neighbors: list[LinkNeighbor]) -> Inventory:
+        nic = PhysicalNic(host="esx1", device="vmnic0", neighbors=neighbors)
+        return Inventory(hosts=[Host(moref="host-1", name="esx1", pnics=[nic])])
+
+    cdp = [LinkNeighbor(protocol="cdp", switch_id="sw1", port_id="Gi1/0/1")]
+    moved = [LinkNeighbor(protocol="cdp", switch_id="sw1", port_id="Gi1/0/2")]
+    assert drift(inv([]), inv(cdp)) == []  # the first snapshot was read without neighbours
+    rows = drift(inv(cdp), inv(moved))
+    assert [(r.field, r.before, r.after) for r in rows] == [
+        ("pnics[vmnic0].neighbors[cdp].port_id", "Gi1/0/1", "Gi1/0/2")
+    ]
+
+
+def test_added_and_removed_hosts_and_vms() -> None:
+    inv = base()
+    fewer = with_(inv, hosts=inv.hosts[1:], vms=inv.vms[1:])
+    rows = drift(inv, fewer)
+    assert {(r.collection, r.change, r.object) for r in rows} == {
+        ("hosts", "removed", inv.hosts[0].ident()),
+        ("vms", "removed", inv.vms[0].ident()),
+    }
+    back = drift(fewer, inv)
+    assert {(r.collection, r.change) for r in back} == {("hosts", "added"), ("vms", "added")}
