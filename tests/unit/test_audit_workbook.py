@@ -292,3 +292,55 @@ def test_dvport_override_columns_come_from_the_port_group_policy(tmp_path: Path)
     assert row[head.index("Block Override")] == "True"
     assert row[head.index("Vlan Override")] == "False"
     assert row[head.index("Object ID")] == pg.moref
+
+
+def test_pvlan_tab_states_each_map_problem_with_its_rule(tmp_path: Path) -> None:
+    from vnettool.models.inventory import (
+        DistributedPortGroup,
+        DistributedSwitch,
+        DvPortSetting,
+        PvlanEntry,
+    )
+    from vnettool.models.policy import VlanSpec
+
+    def entry(p: int, s: int, t: Any) -> PvlanEntry:
+        return PvlanEntry(dvs="DVS", primary_id=p, secondary_id=s, type=t)
+
+    def pg(name: str, vlan: VlanSpec) -> DistributedPortGroup:
+        return DistributedPortGroup(
+            moref=name, key=name, name=name, dvs="DVS", setting=DvPortSetting(vlan=vlan)
+        )
+
+    dvs = DistributedSwitch(
+        moref="dvs-1",
+        name="DVS",
+        uuid="u",
+        pvlans=[
+            entry(100, 100, "promiscuous"),
+            entry(100, 101, "isolated"),
+            entry(100, 102, "community"),
+            entry(100, 103, "community"),
+            entry(200, 201, "isolated"),
+        ],
+    )
+    inv = Inventory(
+        distributed_switches=[dvs],
+        distributed_port_groups=[
+            pg("iso", VlanSpec(kind="pvlan", pvlan_id=101)),
+            pg("ghost", VlanSpec(kind="pvlan", pvlan_id=999)),
+            pg("plain", VlanSpec(kind="vlan", vlan_id=103)),
+        ],
+    )
+    out = write_workbook(tmp_path / "p.xlsx", inv, [], rules=[RULE])
+    sheet = load_workbook(out, read_only=True)["PVLAN"]
+    rows = [([c.value for c in r] + [None] * 7)[:7] for r in sheet.iter_rows()]  # trailing empties
+    assert rows[0][-2:] == ["Status", "Rule Refs"]
+    got = {r[2]: (r[4], r[5], r[6]) for r in rows[1:]}
+    assert got == {
+        100: (None, "OK", None),
+        101: ("iso", "OK", None),
+        102: (None, "unused", None),
+        103: (None, "clashes with VLAN", "HC-12"),
+        201: (None, "missing promiscuous", "HC-12"),
+        999: ("ghost", "orphan secondary", "HC-12"),
+    }

@@ -677,14 +677,22 @@ def _extra_tabs(
     pvlan = []
     for d in inv.distributed_switches:
         used = defaultdict(list)
+        plain: set[int] = set()
         for pg in inv.dv_portgroups_of(d.name):
-            if pg.vlan.kind == "pvlan":
+            if pg.vlan.kind == "pvlan" and pg.vlan.pvlan_id is not None:
                 used[pg.vlan.pvlan_id].append(pg.name)
+            elif pg.vlan.kind == "vlan" and pg.vlan.vlan_id is not None:
+                plain.add(pg.vlan.vlan_id)
         promisc = {e.primary_id for e in d.pvlans if e.type == "promiscuous"}
         for e in sorted(d.pvlans, key=lambda e: (e.primary_id, e.secondary_id)):
-            status = "OK" if e.primary_id in promisc else "missing promiscuous"
-            if status == "OK" and not used[e.secondary_id] and e.type != "promiscuous":
+            if e.type != "promiscuous" and e.primary_id not in promisc:
+                status = "missing promiscuous"
+            elif e.secondary_id in plain:
+                status = "clashes with VLAN"
+            elif e.type != "promiscuous" and not used[e.secondary_id]:
                 status = "unused"
+            else:
+                status = "OK"
             pvlan.append(
                 [
                     d.name,
@@ -693,7 +701,14 @@ def _extra_tabs(
                     e.type,
                     ", ".join(used[e.secondary_id]),
                     status,
+                    "HC-12" if status in ("missing promiscuous", "clashes with VLAN") else None,
                 ]
+            )
+        # port groups pointing at a secondary the map does not have (HC-12 FAILs)
+        mapped = {e.secondary_id for e in d.pvlans}
+        for sid in sorted(set(used) - mapped):
+            pvlan.append(
+                [d.name, None, sid, None, ", ".join(used[sid]), "orphan secondary", "HC-12"]
             )
     lacp = [
         [
@@ -786,7 +801,15 @@ def _extra_tabs(
         ),
         (
             "PVLAN",
-            ["Switch", "Primary VLAN", "Secondary VLAN", "Type", "Port Groups", "Status"],
+            [
+                "Switch",
+                "Primary VLAN",
+                "Secondary VLAN",
+                "Type",
+                "Port Groups",
+                "Status",
+                "Rule Refs",
+            ],
             pvlan,
         ),
         (
