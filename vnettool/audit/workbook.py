@@ -900,7 +900,7 @@ def write_workbook(
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.column_dimensions["A"].width = 36
-    ws.column_dimensions["B"].width = 40
+    ws.column_dimensions["B"].width = 52  # rule titles and object paths
     for c in "CDEF":
         ws.column_dimensions[c].width = 12
     connected = sum(h.connection_state == "connected" for h in inventory.hosts)
@@ -970,24 +970,32 @@ def write_workbook(
     chart.height, chart.width = 8, 15
     ws.add_chart(chart, "D2")  # beside the header block, above the tables: one compact page
     ws.append([])
-    ws.append([_Sheet._head(ws, h) for h in ("Top rules by weighted failures", "Title", "FAIL")])
-    fails = Counter(f.rule_id for f in findings if f.state == "FAIL")
-    titles = {r.id: r.title for r in rules}
-    weights = {r.id: WEIGHT[r.severity] for r in rules}
-    for rid, n in sorted(fails.items(), key=lambda kv: (-kv[1] * weights.get(kv[0], 0), kv[0]))[
-        :10
-    ]:
-        ws.append([rid, _Sheet._cell(ws, titles.get(rid, "")), n])
-    ws.append([])
-    ws.append([_Sheet._head(ws, h) for h in ("Top objects by weighted failures", "Type", "FAIL")])
+    # weights from the findings (a re-levelled rule weighs what the config says)
+    rule_w: Counter[str] = Counter()
+    rule_n: Counter[str] = Counter()
     obj_w: Counter[tuple[str, str]] = Counter()
     obj_n: Counter[tuple[str, str]] = Counter()
     for f in findings:
         if f.state == "FAIL":
-            obj_w[(f.object, f.object_type)] += WEIGHT[f.severity]
-            obj_n[(f.object, f.object_type)] += 1
-    for (obj, kind), _w in sorted(obj_w.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
-        ws.append([_Sheet._cell(ws, obj), kind, obj_n[(obj, kind)]])
+            rule_w[f.rule_id] += WEIGHT[f.severity]
+            rule_n[f.rule_id] += 1
+            obj_w[(f.object_type, f.object)] += WEIGHT[f.severity]
+            obj_n[(f.object_type, f.object)] += 1
+    titles = {r.id: r.title for r in rules}
+    ws.append(
+        [_Sheet._head(ws, h) for h in ("Top rules by weighted failures", "Title", "FAIL", "Weight")]
+    )
+    for rid, w in sorted(rule_w.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
+        ws.append([rid, _Sheet._cell(ws, titles.get(rid, "")), rule_n[rid], w])
+    ws.append([])
+    ws.append(
+        [
+            _Sheet._head(ws, h)
+            for h in ("Top objects by weighted failures", "Object", "FAIL", "Weight")
+        ]
+    )
+    for (kind, obj), w in sorted(obj_w.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
+        ws.append([kind, _Sheet._cell(ws, obj), obj_n[(kind, obj)], w])
 
     _Sheet(
         wb,
