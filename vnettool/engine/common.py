@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,14 +117,18 @@ def field_diffs(
     ignore: tuple[str, ...] = (),
     *,
     strict: bool = False,
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] = lambda d: d,
+    show: Callable[[str, Any], tuple[str, Any]] = _shown,
 ) -> list[FieldDiff]:
     """Per-field before -> after of the compared fields (dotted paths, shown in user units).
 
     A field whose after-value is None is not owned by the desired state and never differs,
     unless `strict` (rollback: None there means "unset", e.g. a port group inheriting again).
+    `prepare` reshapes a dump before flattening (e.g. lists keyed by name); `show` gives a
+    path its displayed name and unit.
     """
-    b = flatten(before.model_dump(include=set(fields), mode="json")) if before else {}
-    a = flatten(after.model_dump(include=set(fields), mode="json")) if after else {}
+    b = flatten(prepare(before.model_dump(include=set(fields), mode="json"))) if before else {}
+    a = flatten(prepare(after.model_dump(include=set(fields), mode="json"))) if after else {}
     out: list[FieldDiff] = []
     for path in sorted(set(a) | set(b), key=lambda p: (p.count("."), p)):
         if path in ignore:
@@ -135,8 +140,8 @@ def field_diffs(
             continue
         if after is None and bv is None:
             continue
-        name, shown_b = _shown(path, bv)
-        _, shown_a = _shown(path, av)
+        name, shown_b = show(path, bv)
+        _, shown_a = show(path, av)
         out.append(FieldDiff(field=name, before=shown_b, after=shown_a))
     return out
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import flatten
-from vnettool.engine.vss import _set, apply_shaping
+from vnettool.engine.common import field_diffs
+from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teaming
 from vnettool.models.base import Model
 from vnettool.models.desired import (
     DistributedPortGroupSpec,
@@ -68,22 +68,8 @@ def _keyed(dump: dict[str, Any]) -> dict[str, Any]:
 def diffs(
     before: Model | None, after: Model | None, fields: tuple[str, ...], *, strict: bool = False
 ) -> list[FieldDiff]:
-    """Like common.field_diffs, with the distributed names (ingress_shaping, overrides...)."""
-    b = flatten(_keyed(before.model_dump(include=set(fields), mode="json"))) if before else {}
-    a = flatten(_keyed(after.model_dump(include=set(fields), mode="json"))) if after else {}
-    out: list[FieldDiff] = []
-    for path in sorted(set(a) | set(b), key=lambda p: (p.count("."), p)):
-        bv, av = b.get(path), a.get(path)
-        if after is not None and av is None and not strict:
-            continue
-        if before is not None and after is not None and bv == av:
-            continue
-        if after is None and bv is None:
-            continue
-        name, sb = shown(path, bv)
-        _, sa = shown(path, av)
-        out.append(FieldDiff(field=name, before=sb, after=sa))
-    return out
+    """common.field_diffs with the distributed names (ingress_shaping, overrides, nioc.<key>)."""
+    return field_diffs(before, after, fields, strict=strict, prepare=_keyed, show=shown)
 
 
 def dv_change(
@@ -108,26 +94,14 @@ def dv_change(
 def apply_dv_security(base: SecurityPolicy, s: DvSecurity | None) -> SecurityPolicy:
     if s is None:
         return base
-    out: SecurityPolicy = _set(
-        base,
-        allow_promiscuous=s.promiscuous,
-        mac_changes=s.mac_changes,
-        forged_transmits=s.forged_transmits,
-        mac_learning=s.mac_learning,
-    )
+    out: SecurityPolicy = _set(apply_security(base, s), mac_learning=s.mac_learning)
     return out
 
 
 def apply_dv_teaming(base: TeamingPolicy, t: DvTeaming | None) -> TeamingPolicy:
     if t is None:
         return base
-    out: TeamingPolicy = _set(
-        base,
-        policy=t.policy,
-        notify_switches=t.notify_switches,
-        failback=t.failback,
-        check_beacon=t.beacon_probing,
-    )
+    out = apply_teaming(base, t)
     if t.active is not None or t.standby is not None:
         standby = list(t.standby or [])
         active = (

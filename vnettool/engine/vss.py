@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import Context, field_diffs, make_change
-from vnettool.models.desired import Security, Shaping, StandardSwitchSpec, Teaming
+from vnettool.models.desired import DvTeaming, Security, Shaping, StandardSwitchSpec, Teaming
 from vnettool.models.inventory import Host, Inventory, StandardSwitch
 from vnettool.models.plan import Change
 from vnettool.models.policy import NetworkPolicy, SecurityPolicy, ShapingPolicy, TeamingPolicy
@@ -52,7 +52,7 @@ def apply_shaping(base: ShapingPolicy, s: Shaping | None) -> ShapingPolicy:
     return out
 
 
-def apply_teaming(base: TeamingPolicy, t: Teaming | None) -> TeamingPolicy:
+def apply_teaming(base: TeamingPolicy, t: Teaming | DvTeaming | None) -> TeamingPolicy:
     if t is None:
         return base
     out: TeamingPolicy = _set(
