@@ -72,6 +72,25 @@ def diffs(
     return field_diffs(before, after, fields, strict=strict, prepare=_keyed, show=shown)
 
 
+def switch_part_depends(change: Change, same_host: list[Change]) -> list[str]:
+    """For parts of a switch (LAGs, PVLAN entries): adds after the switch exists; removals
+    after the port groups of that switch that stop using them."""
+    switch = change.spec.get("switch")
+    if change.kind != "delete":
+        return [
+            c.id
+            for c in same_host
+            if c.resource == "distributed_switch"
+            and c.kind != "delete"
+            and c.spec.get("switch") == switch
+        ]
+    return [
+        c.id
+        for c in same_host
+        if c.resource == "distributed_port_group" and c.spec.get("switch") == switch
+    ]
+
+
 def dv_change(
     resource: str,
     kind: ChangeKind,

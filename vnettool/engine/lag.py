@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import Context
-from vnettool.engine.dvcommon import diffs, dv_change
+from vnettool.engine.dvcommon import diffs, dv_change, switch_part_depends
 from vnettool.models.inventory import Inventory, LacpGroup
 from vnettool.models.plan import Change
 from vnettool.vsphere import dvs as api
@@ -118,21 +118,8 @@ def plan(ctx: Context) -> list[Change]:
     return changes
 
 
-def depends(change: Change, same_host: list[Change]) -> list[str]:
-    switch = change.spec.get("switch")
-    if change.kind != "delete":
-        return [
-            c.id
-            for c in same_host
-            if c.resource == "distributed_switch"
-            and c.kind != "delete"
-            and c.spec.get("switch") == switch
-        ]
-    return [
-        c.id
-        for c in same_host
-        if c.resource == "distributed_port_group" and c.spec.get("switch") == switch
-    ]
+# Adds after the switch exists; removals after the port groups that leave them.
+depends = switch_part_depends
 
 
 def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:

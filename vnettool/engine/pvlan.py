@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import Context
-from vnettool.engine.dvcommon import dv_change
+from vnettool.engine.dvcommon import dv_change, switch_part_depends
 from vnettool.models.inventory import DistributedSwitch, Inventory, PvlanEntry
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.vsphere import dvs as api
@@ -196,22 +196,8 @@ def plan(ctx: Context) -> list[Change]:
     return changes
 
 
-def depends(change: Change, same_host: list[Change]) -> list[str]:
-    """Adds after the switch exists; removals after the port groups that leave them."""
-    switch = change.spec.get("switch")
-    if change.kind != "delete":
-        return [
-            c.id
-            for c in same_host
-            if c.resource == "distributed_switch"
-            and c.kind != "delete"
-            and c.spec.get("switch") == switch
-        ]
-    return [
-        c.id
-        for c in same_host
-        if c.resource == "distributed_port_group" and c.spec.get("switch") == switch
-    ]
+# Adds after the switch exists; removals after the port groups that leave them.
+depends = switch_part_depends
 
 
 def _conflict(ops: list[tuple[str, PvlanEntry]]) -> Any:
