@@ -31,7 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from vnettool.audit.drift import DriftRow
 from vnettool.audit.model import SEVERITIES, STATES, WEIGHT, Finding, Rule, score
 from vnettool.models.appliance import ApplianceStatus
-from vnettool.models.inventory import Inventory
+from vnettool.models.inventory import DvPortSetting, Inventory
 from vnettool.models.policy import NetworkPolicy
 
 TOOL = "vnettool"
@@ -123,6 +123,20 @@ class _Sheet:
 
 def _b(v: bool | None) -> str | None:
     return None if v is None else ("True" if v else "False")
+
+
+# RVTools' dvSwitch and dvPort tabs: ingress then egress shaping of a DV port setting.
+_SHAPING_COLS = [
+    f"{d} {c}" for d in ("In", "Out") for c in ("Traffic Shaping", "Avg", "Peak", "Burst")
+]
+
+
+def _shaping(s: DvPortSetting) -> list[Any]:
+    return [
+        x
+        for sh in (s.in_shaping, s.out_shaping)
+        for x in (_b(sh.enabled), sh.average_bps, sh.peak_bps, sh.burst_bytes)
+    ]
 
 
 def _pol(p: NetworkPolicy) -> list[Any]:
@@ -265,14 +279,7 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                 None,
                 None,
                 None,
-                _b(ds.in_shaping.enabled),
-                ds.in_shaping.average_bps,
-                ds.in_shaping.peak_bps,
-                ds.in_shaping.burst_bytes,
-                _b(ds.out_shaping.enabled),
-                ds.out_shaping.average_bps,
-                ds.out_shaping.peak_bps,
-                ds.out_shaping.burst_bytes,
+                *_shaping(ds),
                 d.ldp_protocol,
                 d.ldp_operation,
                 ", ".join(g.name for g in d.lags),
@@ -308,14 +315,7 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                 ", ".join(s.teaming.standby_uplinks or []),
                 s.teaming.policy,
                 _b(s.security.forged_transmits),
-                _b(s.in_shaping.enabled),
-                s.in_shaping.average_bps,
-                s.in_shaping.peak_bps,
-                s.in_shaping.burst_bytes,
-                _b(s.out_shaping.enabled),
-                s.out_shaping.average_bps,
-                s.out_shaping.peak_bps,
-                s.out_shaping.burst_bytes,
+                *_shaping(s),
                 None,  # Reverse Policy: not read
                 _b(s.teaming.notify_switches),
                 _b(None if s.teaming.failback is None else not s.teaming.failback),
@@ -544,14 +544,7 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                 "Max Ports",
                 "# Ports",
                 "# VMs",
-                "In Traffic Shaping",
-                "In Avg",
-                "In Peak",
-                "In Burst",
-                "Out Traffic Shaping",
-                "Out Avg",
-                "Out Peak",
-                "Out Burst",
+                *_SHAPING_COLS,
                 "CDP Type",
                 "CDP Operation",
                 "LACP Name",
@@ -586,14 +579,7 @@ def _tabs(inv: Inventory, server: str) -> list[tuple[str, list[str], list[list[A
                 "Standby Uplink",
                 "Policy",
                 "Forged Transmits",
-                "In Traffic Shaping",
-                "In Avg",
-                "In Peak",
-                "In Burst",
-                "Out Traffic Shaping",
-                "Out Avg",
-                "Out Peak",
-                "Out Burst",
+                *_SHAPING_COLS,
                 "Reverse Policy",
                 "Notify Switch",
                 "Rolling Order",
