@@ -130,6 +130,26 @@ def dvpg_path(inv: Inventory, pg: DistributedPortGroup) -> str:
     return "/".join(p for p in (d.datacenter if d else None, pg.dvs, pg.name) if p)
 
 
+def on_spg(rid: str, state: State, inv: Inventory, pg: StandardPortGroup, **kw: Any) -> Finding:
+    """A finding about a standard port group (object path, host and switch filled in)."""
+    return finding(
+        rid, state, "StandardPortGroup", pg_path(inv, pg), where=pg.host, switch=pg.switch, **kw
+    )
+
+
+def on_dvpg(rid: str, state: State, inv: Inventory, pg: DistributedPortGroup, **kw: Any) -> Finding:
+    """A finding about a DV port group (object path, moref and switch filled in)."""
+    return finding(
+        rid,
+        state,
+        "DistributedPortGroup",
+        dvpg_path(inv, pg),
+        object_id=pg.moref,
+        switch=pg.dvs,
+        **kw,
+    )
+
+
 def vm_portgroups(inv: Inventory) -> set[str]:
     """Names of networks some VM NIC is on (VM-facing port groups)."""
     return {n.network for v in inv.vms for n in v.nics if n.network}
@@ -275,13 +295,11 @@ def sec07(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     for pg in vm_facing_dvpgs(inv):
         v = pg.setting.security.mac_learning
         state: State = "UNKNOWN" if v is None else "FAIL" if v else "PASS"
-        yield finding(
+        yield on_dvpg(
             "SEC-07",
             state,
-            "DistributedPortGroup",
-            dvpg_path(inv, pg),
-            object_id=pg.moref,
-            switch=pg.dvs,
+            inv,
+            pg,
             prop="macManagementPolicy.macLearningPolicy.enabled",
             actual=v,
             expected=False,
@@ -300,13 +318,11 @@ def sec07(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
 )
 def sec08(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     for pg in inv.standard_port_groups:
-        yield finding(
+        yield on_spg(
             "SEC-08",
             "FAIL" if pg.vlan_id == 4095 else "PASS",
-            "StandardPortGroup",
-            pg_path(inv, pg),
-            where=pg.host,
-            switch=pg.switch,
+            inv,
+            pg,
             prop="portgroup.spec.vlanId",
             actual=pg.vlan_id,
             expected="not 4095",
@@ -326,13 +342,11 @@ def sec08(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
 def sec09(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     for pg in vm_facing_dvpgs(inv):
         trunk = pg.vlan.kind == "trunk"
-        yield finding(
+        yield on_dvpg(
             "SEC-09",
             "FAIL" if trunk else "PASS",
-            "DistributedPortGroup",
-            dvpg_path(inv, pg),
-            object_id=pg.moref,
-            switch=pg.dvs,
+            inv,
+            pg,
             prop="defaultPortConfig.vlan",
             actual=pg.vlan.display(),
             expected="a single VLAN or PVLAN",
@@ -425,26 +439,22 @@ def sec12(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     for pg in inv.standard_port_groups:
         if (pg.host, pg.name) in infra:
             continue
-        yield finding(
+        yield on_spg(
             "SEC-12",
             "FAIL" if pg.vlan_id == 0 else "PASS",
-            "StandardPortGroup",
-            pg_path(inv, pg),
-            where=pg.host,
-            switch=pg.switch,
+            inv,
+            pg,
             prop="portgroup.spec.vlanId",
             actual=pg.vlan_id,
             expected="1-4094",
         )
     for dpg in vm_facing_dvpgs(inv):
         untagged = dpg.vlan.kind == "none" or (dpg.vlan.kind == "vlan" and dpg.vlan.vlan_id == 0)
-        yield finding(
+        yield on_dvpg(
             "SEC-12",
             "FAIL" if untagged else "PASS",
-            "DistributedPortGroup",
-            dvpg_path(inv, dpg),
-            object_id=dpg.moref,
-            switch=dpg.dvs,
+            inv,
+            dpg,
             prop="defaultPortConfig.vlan",
             actual=dpg.vlan.display(),
             expected="1-4094",
@@ -464,13 +474,11 @@ def sec12(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
 def sec13(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     for pg in vm_facing_dvpgs(inv):
         on = sorted(k for k, v in pg.override_allowed.items() if v and k != "blockOverrideAllowed")
-        yield finding(
+        yield on_dvpg(
             "SEC-13",
             "FAIL" if on else "PASS",
-            "DistributedPortGroup",
-            dvpg_path(inv, pg),
-            object_id=pg.moref,
-            switch=pg.dvs,
+            inv,
+            pg,
             prop="pg.config.policy",
             actual=on or "none",
             expected="none",
@@ -714,13 +722,11 @@ def sec26(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     for pg in vm_facing_dvpgs(inv):
         if pg.binding != "earlyBinding":
             continue
-        yield finding(
+        yield on_dvpg(
             "SEC-26",
             "PASS" if pg.auto_expand else "FAIL",
-            "DistributedPortGroup",
-            dvpg_path(inv, pg),
-            object_id=pg.moref,
-            switch=pg.dvs,
+            inv,
+            pg,
             prop="pg.config.autoExpand",
             actual=pg.auto_expand,
             expected=True,
@@ -901,13 +907,11 @@ def hc08(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
         h = inv.host_by_name.get(pg.host)
         up = {p.device for p in (h.pnics if h else []) if p.link_up}
         nics = [n for n in _uplinks_of(inv, pg) if n in up]
-        f = finding(
+        f = on_spg(
             "HC-08",
             "FAIL" if len(nics) < 2 else "PASS",
-            "StandardPortGroup",
-            pg_path(inv, pg),
-            where=pg.host,
-            switch=pg.switch,
+            inv,
+            pg,
             prop="computedPolicy.nicTeaming.nicOrder",
             actual=nics or "none",
             expected=">= 2 pNICs with link",
@@ -971,13 +975,11 @@ def hc10(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
         )
     keys = vm_dvpgs(inv) | {v.dv_portgroup_key for v in inv.vmkernel_adapters if v.dv_portgroup_key}
     for pg in vm_facing_dvpgs(inv):
-        yield finding(
+        yield on_dvpg(
             "HC-10",
             "PASS" if pg.key in keys else "FAIL",
-            "DistributedPortGroup",
-            dvpg_path(inv, pg),
-            object_id=pg.moref,
-            switch=pg.dvs,
+            inv,
+            pg,
             actual="in use" if pg.key in keys else "no VM NIC, no vmk",
             expected="in use",
         )
@@ -1062,13 +1064,11 @@ def hc12(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
         for pg in inv.dv_portgroups_of(d.name):
             if pg.vlan.kind == "pvlan":
                 ok = pg.vlan.pvlan_id in secondaries
-                yield finding(
+                yield on_dvpg(
                     "HC-12",
                     "PASS" if ok else "FAIL",
-                    "DistributedPortGroup",
-                    dvpg_path(inv, pg),
-                    object_id=pg.moref,
-                    switch=d.name,
+                    inv,
+                    pg,
                     prop="defaultPortConfig.vlan.pvlanId",
                     actual=pg.vlan.pvlan_id,
                     expected="a secondary id of the PVLAN map",
@@ -1110,13 +1110,11 @@ def hc13(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
             if not (set(active) | set(standby)) & lags:
                 continue
             ok = len(active) == 1 and active[0] in lags and not standby
-            yield finding(
+            yield on_dvpg(
                 "HC-13",
                 "PASS" if ok else "FAIL",
-                "DistributedPortGroup",
-                dvpg_path(inv, pg),
-                object_id=pg.moref,
-                switch=d.name,
+                inv,
+                pg,
                 prop="uplinkTeamingPolicy.uplinkPortOrder",
                 actual=f"active {active}, standby {standby}",
                 expected="one active LAG, no standby",
@@ -1139,13 +1137,11 @@ def hc14(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
         if t.policy != "loadbalance_ip":
             continue
         bad = bool(t.standby_uplinks) or bool(t.check_beacon)
-        yield finding(
+        yield on_spg(
             "HC-14",
             "FAIL" if bad else "PASS",
-            "StandardPortGroup",
-            pg_path(inv, pg),
-            where=pg.host,
-            switch=pg.switch,
+            inv,
+            pg,
             prop="computedPolicy.nicTeaming",
             actual=f"standby {t.standby_uplinks or []}, beacon {t.check_beacon}",
             expected="no standby, no beacon probing",
@@ -1167,13 +1163,11 @@ def hc15(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
         if not pg.effective.teaming.check_beacon:
             continue
         n = len(_uplinks_of(inv, pg))
-        yield finding(
+        yield on_spg(
             "HC-15",
             "FAIL" if n < 3 else "PASS",
-            "StandardPortGroup",
-            pg_path(inv, pg),
-            where=pg.host,
-            switch=pg.switch,
+            inv,
+            pg,
             prop="failureCriteria.checkBeacon",
             actual=f"beacon probing with {n} uplinks",
             expected=">= 3 uplinks",
@@ -1204,13 +1198,11 @@ rule(
 )
 def hc17(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     for pg in vm_facing_dvpgs(inv):
-        yield finding(
+        yield on_dvpg(
             "HC-17",
             "FAIL" if pg.binding == "ephemeral" else "PASS",
-            "DistributedPortGroup",
-            dvpg_path(inv, pg),
-            object_id=pg.moref,
-            switch=pg.dvs,
+            inv,
+            pg,
             prop="pg.config.type",
             actual=pg.binding,
             expected="earlyBinding",
