@@ -206,13 +206,11 @@ def _vss_l2(field: str, rid: str) -> Check:
             v = getattr(pg.effective.security, field)
             own = getattr(pg.policy.security, field)
             src = "port-group override" if own is not None else f"inherited from {pg.switch}"
-            yield finding(
+            yield on_spg(
                 rid,
                 "FAIL" if v else "PASS",
-                "StandardPortGroup",
-                pg_path(inv, pg),
-                where=pg.host,
-                switch=pg.switch,
+                inv,
+                pg,
                 prop=f"portgroup.computedPolicy.security.{api}",
                 actual=f"{_text(v)} ({src})" if v else v,
                 expected=False,
@@ -239,13 +237,11 @@ def _vds_l2(field: str, rid: str) -> Check:
             )
         for pg in vm_facing_dvpgs(inv):
             v = dvs_security(inv, pg, field)
-            yield finding(
+            yield on_dvpg(
                 rid,
                 "FAIL" if v else "PASS",
-                "DistributedPortGroup",
-                dvpg_path(inv, pg),
-                object_id=pg.moref,
-                switch=pg.dvs,
+                inv,
+                pg,
                 prop=f"pg.config.defaultPortConfig.macManagementPolicy.{api}",
                 actual=v,
                 expected=False,
