@@ -7,11 +7,11 @@ never pyVmomi objects, so each feature can be unit-tested from a saved JSON snap
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import Field
 
@@ -242,6 +242,16 @@ class VirtualMachine(Identified):
     nics: list[VmNic] = Field(default_factory=list)
 
 
+T = TypeVar("T")
+
+
+def _group(items: Iterable[T], key: Callable[[T], str]) -> dict[str, list[T]]:
+    out: dict[str, list[T]] = {}
+    for it in items:
+        out.setdefault(key(it), []).append(it)
+    return out
+
+
 class Inventory(Model):
     """An immutable snapshot of the network side of a vCenter, with indexes for lookups."""
 
@@ -281,6 +291,14 @@ class Inventory(Model):
     def load(cls, path: Path) -> Inventory:
         return cls.model_validate_json(path.read_text())
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy without the cached indexes: pydantic copies ``__dict__``, and an index built
+        for the old lists would silently answer for the new ones."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name in _CACHED:
+            copied.__dict__.pop(name, None)
+        return copied
+
     # -- indexes ----------------------------------------------------------------------------
     @cached_property
     def host_by_name(self) -> dict[str, Host]:
@@ -310,17 +328,35 @@ class Inventory(Model):
             and (datacenter is None or h.datacenter == datacenter)
         ]
 
+    # Per-host and per-switch groupings, built once: rules, planners and the TUI ask for them
+    # once per object, which as list scans was quadratic at 1,000 hosts.
+    @cached_property
+    def switches_by_host(self) -> dict[str, list[StandardSwitch]]:
+        return _group(self.standard_switches, lambda s: s.host)
+
+    @cached_property
+    def portgroups_by_host(self) -> dict[str, list[StandardPortGroup]]:
+        return _group(self.standard_port_groups, lambda p: p.host)
+
+    @cached_property
+    def vmknics_by_host(self) -> dict[str, list[VmkernelAdapter]]:
+        return _group(self.vmkernel_adapters, lambda v: v.host)
+
+    @cached_property
+    def dvpgs_by_dvs(self) -> dict[str, list[DistributedPortGroup]]:
+        return _group(self.distributed_port_groups, lambda p: p.dvs)
+
     def switches_of(self, host: str) -> list[StandardSwitch]:
-        return [s for s in self.standard_switches if s.host == host]
+        return list(self.switches_by_host.get(host, []))
 
     def portgroups_of(self, host: str) -> list[StandardPortGroup]:
-        return [p for p in self.standard_port_groups if p.host == host]
+        return list(self.portgroups_by_host.get(host, []))
 
     def vmknics_of(self, host: str) -> list[VmkernelAdapter]:
-        return [v for v in self.vmkernel_adapters if v.host == host]
+        return list(self.vmknics_by_host.get(host, []))
 
     def dv_portgroups_of(self, dvs: str) -> list[DistributedPortGroup]:
-        return [p for p in self.distributed_port_groups if p.dvs == dvs]
+        return list(self.dvpgs_by_dvs.get(dvs, []))
 
     def collections(self) -> Iterable[tuple[str, list[Identified]]]:
         """(name, objects) for every identified collection — used by drift and watch diffs."""
@@ -336,3 +372,6 @@ class Inventory(Model):
             "vms",
         ):
             yield name, getattr(self, name)
+
+
+_CACHED = tuple(k for k, v in vars(Inventory).items() if isinstance(v, cached_property))
