@@ -148,7 +148,8 @@ def unsafe_changes(p: Plan) -> list[Change]:
 
 
 # -- apply ------------------------------------------------------------------------------------
-def _apply_one(change: Change, session: Session) -> Result:
+def apply_one(change: Change, session: Session) -> Result:
+    """Apply one change of the engine's resources; failures become a failed Result."""
     mod = RESOURCES[change.resource]
     facts: dict[str, Any] = {}  # what the server chose (e.g. the vmk device), kept on failure
     start = time.perf_counter()
@@ -250,6 +251,13 @@ def run_changes(
     return [done[c.id] for c in changes]
 
 
+def prepare(session: Session, changes: list[Change], workers: int) -> None:
+    """Size the connection pool for `workers` and read the hosts' network managers once."""
+    hostnet.ensure_pool(session, workers)
+    morefs = sorted({str(c.spec["host_moref"]) for c in changes if c.spec.get("host_moref")})
+    hostnet.prefetch_managers(session, morefs)
+
+
 def apply(
     p: Plan,
     session: Session,
@@ -265,12 +273,10 @@ def apply(
         raise UnsafePlan(unsafe)
     if p.empty:
         return []
-    hostnet.ensure_pool(session, workers)
-    morefs = sorted({str(c.spec["host_moref"]) for c in p.changes if c.spec.get("host_moref")})
-    hostnet.prefetch_managers(session, morefs)
+    prepare(session, p.changes, workers)
     return run_changes(
         p.changes,
-        lambda c: _apply_one(c, session),
+        lambda c: apply_one(c, session),
         workers=workers,
         on_result=on_result,
         stop=stop,
@@ -310,8 +316,10 @@ __all__ = [
     "PlanError",
     "UnsafePlan",
     "apply",
+    "apply_one",
     "link",
     "plan",
+    "prepare",
     "rollback_plan",
     "run_changes",
     "verify",

@@ -7,9 +7,9 @@ other: the caller (CLI, playbook, TUI) computes the statuses and hands them to t
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from vnettool.models.base import Identified, Model
 
@@ -63,3 +63,190 @@ class ApplianceStatus(Identified):
             and self.latency_compliant
             and self.host == self.expected_host
         )
+
+
+# -- definition (what a playbook declares) ------------------------------------------------------
+
+Role = Literal["firewall", "load-balancer", "ipam", "wan-acceleration", "ids", "other"]
+
+
+class ApplianceSource(Model):
+    """Where the appliance VM comes from: a template (or VM) of the inventory to clone."""
+
+    template: str | None = Field(None, description="name of a VM template in the inventory")
+    ovf: str | None = Field(None, description="OVF/OVA path (not supported by this build)")
+
+    @model_validator(mode="after")
+    def _one(self) -> ApplianceSource:
+        if (self.template is None) == (self.ovf is None):
+            raise ValueError("give exactly one of template, ovf")
+        if self.ovf is not None:
+            # Honest refusal: the OVF upload path (ImportVApp + NFC lease) is not built yet.
+            raise ValueError("ovf sources are not supported by this build; clone a template")
+        return self
+
+
+class AppliancePlacement(Model):
+    """`per: host` pins one appliance to every host; `per: cluster` runs `count` of them with a
+    VM-VM anti-affinity rule, placed on distinct hosts."""
+
+    per: Literal["host", "cluster"] = "host"
+    count: Annotated[int, Field(ge=1, le=64)] = 1
+
+
+class ApplianceResources(Model):
+    """Size, reservations (MHz, MB) and latency sensitivity. `high` needs a CPU reservation and
+    all memory reserved (vSphere refuses to power it on otherwise), so both are checked here."""
+
+    cpus: Annotated[int, Field(ge=1, le=128)] = 2
+    memory_mb: Annotated[int, Field(ge=128, le=1048576)] = 2048
+    cpu_reservation_mhz: Annotated[int, Field(ge=0)] = 0
+    memory_reservation_mb: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="default: all of memory_mb"
+    )
+    latency_sensitivity: Literal["normal", "high"] = "high"
+
+    @property
+    def memory_reserved(self) -> int:
+        return self.memory_mb if self.memory_reservation_mb is None else self.memory_reservation_mb
+
+    @model_validator(mode="after")
+    def _high(self) -> ApplianceResources:
+        if self.memory_reserved > self.memory_mb:
+            raise ValueError("memory_reservation_mb exceeds memory_mb")
+        if self.latency_sensitivity == "high":
+            if self.memory_reserved != self.memory_mb:
+                raise ValueError("latency_sensitivity high needs all memory reserved")
+            if self.cpu_reservation_mhz <= 0:
+                raise ValueError("latency_sensitivity high needs cpu_reservation_mhz > 0")
+        return self
+
+
+class ApplianceNetworks(Model):
+    """Port groups (standard or DV) of the three NICs, in template NIC order."""
+
+    management: str
+    unprotected: str = Field(description="uplink side: where traffic comes from")
+    protected: str = Field(description="VM side: the segment the protected VMs live on")
+
+
+class ProtectedSegment(Model):
+    """Create the protected segment. `vss`: a switch without uplinks on every host, with the
+    protected port group on it (traffic leaves the host only through the appliance). `pvlan`:
+    an isolated secondary on a DVS for the protected VMs, the appliance on the promiscuous
+    primary's port group `appliance_portgroup`."""
+
+    kind: Literal["vss", "pvlan"]
+    switch: str = Field(description="vss: the new switch's name; pvlan: the DVS")
+    primary: Annotated[int, Field(ge=1, le=4094)] | None = None
+    isolated: Annotated[int, Field(ge=1, le=4094)] | None = None
+    appliance_portgroup: str | None = Field(None, description="pvlan: port group on the primary")
+
+    @model_validator(mode="after")
+    def _pvlan(self) -> ProtectedSegment:
+        if self.kind == "pvlan" and (
+            self.primary is None or self.isolated is None or not self.appliance_portgroup
+        ):
+            raise ValueError("a pvlan segment needs primary, isolated and appliance_portgroup")
+        return self
+
+
+class ProtectSpec(Model):
+    """Which VMs move behind the appliance: their NICs on `from_portgroup` go to the protected
+    port group (service insertion); `remove` moves them back there."""
+
+    vms: list[str] = Field(min_length=1, description="VM name globs")
+    nic: str = Field("*", description="NIC label glob")
+    from_portgroup: str
+
+
+class HealthCheck(Model):
+    """Healthy = a TCP connect to `port` on the appliance's guest IP (or `address`) succeeds;
+    without a port, VMware Tools running with a green heartbeat."""
+
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    address: str | None = None
+    timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+
+
+class ApplianceSpec(Model):
+    """One appliance definition, as written in a playbook's `appliance` step."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    role: Role = "firewall"
+    source: ApplianceSource
+    placement: AppliancePlacement = Field(default_factory=AppliancePlacement)
+    resources: ApplianceResources = Field(default_factory=ApplianceResources)
+    networks: ApplianceNetworks
+    segment: ProtectedSegment | None = None
+    protect: ProtectSpec | None = None
+    on_remove: Literal["rehome", "disconnect"] = Field(
+        "rehome", description="protected VMs' NICs: back to protect.from_portgroup, or unplugged"
+    )
+    health: HealthCheck = Field(default_factory=HealthCheck)
+
+    @property
+    def appliance_side(self) -> str:
+        """The port group of the appliance's protected NIC."""
+        if self.segment and self.segment.kind == "pvlan" and self.segment.appliance_portgroup:
+            return self.segment.appliance_portgroup
+        return self.networks.protected
+
+
+# -- what the vSphere layer reads back -----------------------------------------------------------
+
+
+class VmNicState(Model):
+    key: int
+    label: str
+    network: str | None = None
+    dv_portgroup_key: str | None = None
+    connected: bool = False
+    start_connected: bool = False
+
+
+class ApplianceVm(Model):
+    """An appliance VM as read from vCenter (its tags are `vnettool.appliance.*` extraConfig)."""
+
+    moref: str
+    name: str
+    host_moref: str | None = None
+    power_state: str | None = None
+    cpus: int | None = None
+    memory_mb: int | None = None
+    cpu_reservation_mhz: int | None = None
+    memory_reservation_mb: int | None = None
+    latency_sensitivity: str | None = None
+    guest_ip: str | None = None
+    heartbeat: str | None = None
+    nics: list[VmNicState] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class DrsGroup(Model):
+    name: str
+    kind: Literal["vm", "host"]
+    members: list[str] = Field(default_factory=list)
+
+
+class DrsRule(Model):
+    key: int
+    name: str
+    kind: Literal["vm-host", "anti-affinity", "affinity"]
+    enabled: bool = False
+    mandatory: bool = False
+    vm_group: str | None = None
+    host_group: str | None = None
+    vms: list[str] = Field(default_factory=list)
+
+
+class ClusterRules(Model):
+    cluster_moref: str
+    groups: list[DrsGroup] = Field(default_factory=list)
+    rules: list[DrsRule] = Field(default_factory=list)
+
+    def group(self, name: str) -> DrsGroup | None:
+        return next((g for g in self.groups if g.name == name), None)
+
+    def rule(self, name: str) -> DrsRule | None:
+        return next((r for r in self.rules if r.name == name), None)

@@ -1,0 +1,491 @@
+"""Plan appliance deployments and removals as engine changes: an exact diff, then apply.
+
+A deployment plan is, in apply order:
+
+1. the protected segment (a port-less vSS + port group per host, or a PVLAN isolated
+   secondary + DV port groups), planned by the configuration engine;
+2. one `appliance` change per appliance VM: create (clone pinned, reserved and
+   latency-sensitive onto its host, wire, power on, wait healthy, connect the protected side
+   last), update (only the fields that drifted), or delete (a host left the scope);
+3. the protected VMs' NIC moves onto the segment (engine `vm_nic_migration` changes), each
+   after the appliance of the VM's host is up — a VM is never put behind a missing appliance.
+
+A removal plan first moves (or unplugs) the protected VMs' NICs, then deletes the appliances
+that served them. Planning is pure: the facts (appliance VMs, DRS rules) are read beforehand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from vnettool.engine import plan as engine_plan
+from vnettool.engine.common import matches
+from vnettool.models.appliance import ApplianceSpec, ApplianceVm, ClusterRules
+from vnettool.models.desired import DesiredState
+from vnettool.models.inventory import Host, Inventory
+from vnettool.models.plan import Change, FieldDiff, Plan
+
+RESOURCE = "appliance"
+DISCONNECT = "protected_nic_disconnect"
+ROLES = ("management", "unprotected", "protected")
+NIC_LABELS = {r: f"{r} ({i + 1})" for i, r in enumerate(ROLES)}
+
+
+@dataclass
+class Facts:
+    """What the planner needs beyond the inventory, read by `appliances.manager.read_facts`."""
+
+    vms: list[ApplianceVm] = field(default_factory=list)
+    rules: dict[str, ClusterRules] = field(default_factory=dict)  # cluster moref -> rules
+
+
+def vm_name(spec: ApplianceSpec, slot: str) -> str:
+    short = re.sub(r"[^A-Za-z0-9_.-]", "-", slot.split(".", 1)[0])
+    return f"{spec.name}-{short}"
+
+
+def pin_names(vm: str) -> tuple[str, str, str]:
+    """(VM group, host group, rule) names of an appliance's pinning."""
+    return f"vnettool-{vm}", f"vnettool-{vm}-host", f"vnettool-{vm}-pin"
+
+
+def anti_affinity_name(spec: ApplianceSpec, cluster: str) -> str:
+    return f"vnettool-{spec.name}-{cluster}-anti"
+
+
+@dataclass
+class Slot:
+    """Where one appliance should run: its VM name, host (per host) and cluster."""
+
+    name: str
+    host: Host
+    cluster_moref: str | None
+
+
+def slots(spec: ApplianceSpec, inv: Inventory, hosts: list[Host]) -> list[Slot]:
+    """One slot per usable host, or `count` per cluster on distinct usable hosts.
+
+    Hosts in maintenance mode or not connected get no new appliance (an existing one is left
+    alone: vCenter evacuates or keeps it, vnettool does not fight that)."""
+    usable = [h for h in hosts if h.connection_state == "connected" and not h.maintenance]
+    cl_moref = {(c.datacenter, c.name): c.moref for c in inv.clusters}
+    out = []
+    if spec.placement.per == "host":
+        for h in usable:
+            out.append(
+                Slot(vm_name(spec, h.name), h, cl_moref.get((h.datacenter or "", h.cluster or "")))
+            )
+        return out
+    by_cluster: dict[str, list[Host]] = {}
+    for h in usable:
+        by_cluster.setdefault(h.cluster or h.name, []).append(h)
+    for cluster, members in sorted(by_cluster.items()):
+        for i in range(min(spec.placement.count, len(members))):
+            h = members[i]
+            out.append(
+                Slot(
+                    vm_name(spec, f"{cluster}-{i}"),
+                    h,
+                    cl_moref.get((h.datacenter or "", h.cluster or "")),
+                )
+            )
+    return out
+
+
+def _network(inv: Inventory, name: str, segment_dvs: str | None) -> dict[str, Any]:
+    """How to reach a port group by name: a DV one (switch, uuid, key) or a standard one."""
+    dv = next((p for p in inv.distributed_port_groups if p.name == name and not p.uplink), None)
+    if dv is not None:
+        sw = inv.dvs_by_name.get(dv.dvs)
+        return {"portgroup": name, "switch": dv.dvs, "uuid": sw.uuid if sw else None, "key": dv.key}
+    if segment_dvs is not None:  # created by this plan; the key is known after the apply
+        return {"portgroup": name, "switch": segment_dvs, "uuid": None, "key": None}
+    return {"portgroup": name, "switch": None, "uuid": None, "key": None}
+
+
+def segment_desired(spec: ApplianceSpec, target: dict[str, Any]) -> DesiredState | None:
+    seg = spec.segment
+    if seg is None:
+        return None
+    if seg.kind == "vss":
+        doc: dict[str, Any] = {
+            "standard_switches": [{"name": seg.switch, "uplinks": []}],
+            "standard_port_groups": [
+                {"name": spec.networks.protected, "switch": seg.switch, "vlan": 0}
+            ],
+        }
+    else:
+        doc = {
+            "pvlans": [{"switch": seg.switch, "primary": seg.primary, "isolated": seg.isolated}],
+            "distributed_port_groups": [
+                {"name": spec.networks.protected, "switch": seg.switch, "pvlan": seg.isolated},
+                {"name": seg.appliance_portgroup, "switch": seg.switch, "pvlan": seg.primary},
+            ],
+        }
+    return DesiredState.model_validate({"target": target, **doc})
+
+
+def _moves(spec: ApplianceSpec, inv: Inventory, target: dict[str, Any], back: bool) -> list[Change]:
+    """The engine's NIC moves of the protected VMs: onto the segment, or `back` off it."""
+    p = spec.protect
+    if p is None:
+        return []
+    src, dst = p.from_portgroup, spec.networks.protected
+    if back:
+        src, dst = dst, src
+    doc = {
+        "target": target,
+        "migrations": {
+            "batch": 64,
+            "vm_nics": [{"vms": p.vms, "nic": p.nic, "from_portgroup": src, "to_portgroup": dst}],
+        },
+    }
+    if not back and spec.segment is not None:  # the segment is planned with them
+        seg = segment_desired(spec, target)
+        assert seg is not None
+        doc.update(seg.model_dump(exclude={"target", "migrations"}, exclude_defaults=True))
+    changes = engine_plan(DesiredState.model_validate(doc), inv).changes
+    return [c for c in changes if c.resource == "vm_nic_migration"]
+
+
+def want_state(spec: ApplianceSpec, inv: Inventory) -> dict[str, Any]:
+    r = spec.resources
+    seg_dvs = spec.segment.switch if spec.segment and spec.segment.kind == "pvlan" else None
+    nets = {
+        "management": _network(inv, spec.networks.management, None),
+        "unprotected": _network(inv, spec.networks.unprotected, None),
+        "protected": _network(inv, spec.appliance_side, seg_dvs),
+    }
+    return {
+        "cpus": r.cpus,
+        "memory_mb": r.memory_mb,
+        "cpu_reservation_mhz": r.cpu_reservation_mhz,
+        "memory_reservation_mb": r.memory_reserved,
+        "latency_sensitivity": r.latency_sensitivity,
+        "networks": nets,
+    }
+
+
+def is_pinned(vm: ApplianceVm, slot: Slot, rules: ClusterRules | None, per_host: bool) -> bool:
+    if not per_host or slot.cluster_moref is None:
+        return True  # standalone hosts never move a VM by themselves
+    if rules is None:
+        return False
+    g_vm, g_host, name = pin_names(slot.name)
+    rule, vmg, hg = rules.rule(name), rules.group(g_vm), rules.group(g_host)
+    return bool(
+        rule
+        and rule.enabled
+        and rule.mandatory
+        and rule.vm_group == g_vm
+        and rule.host_group == g_host
+        and vmg
+        and vm.moref in vmg.members
+        and hg
+        and hg.members == [slot.host.moref]
+    )
+
+
+def _drift(
+    spec: ApplianceSpec, vm: ApplianceVm, slot: Slot, want: dict[str, Any], facts: Facts
+) -> list[FieldDiff]:
+    diffs = []
+    if vm.host_moref != slot.host.moref and spec.placement.per == "host":
+        diffs.append(FieldDiff(field="host", before=vm.host_moref, after=slot.host.moref))
+    for f in ("cpus", "memory_mb", "cpu_reservation_mhz", "memory_reservation_mb"):
+        if getattr(vm, f) != want[f]:
+            diffs.append(FieldDiff(field=f, before=getattr(vm, f), after=want[f]))
+    if vm.latency_sensitivity != want["latency_sensitivity"]:
+        diffs.append(
+            FieldDiff(
+                field="latency_sensitivity",
+                before=vm.latency_sensitivity,
+                after=want["latency_sensitivity"],
+            )
+        )
+    rules = facts.rules.get(slot.cluster_moref or "")
+    if not is_pinned(vm, slot, rules, spec.placement.per == "host"):
+        diffs.append(FieldDiff(field="pinned", before=False, after=True))
+    for i, role in enumerate(ROLES):
+        net = want["networks"][role]
+        nic = vm.nics[i] if i < len(vm.nics) else None
+        on = nic.network if nic else None
+        if on != net["portgroup"] or not (nic and nic.connected):
+            before = f"{on or '-'} ({'connected' if nic and nic.connected else 'disconnected'})"
+            diffs.append(
+                FieldDiff(
+                    field=f"nic.{role}", before=before, after=f"{net['portgroup']} (connected)"
+                )
+            )
+    if vm.power_state != "poweredOn":
+        diffs.append(FieldDiff(field="power_state", before=vm.power_state, after="poweredOn"))
+    return diffs
+
+
+def _ours(spec: ApplianceSpec, facts: Facts) -> dict[str, ApplianceVm]:
+    return {v.name: v for v in facts.vms if v.tags.get("vnettool.appliance") == spec.name}
+
+
+def plan_deploy(
+    spec: ApplianceSpec, inv: Inventory, hosts: list[Host], facts: Facts, target: dict[str, Any]
+) -> Plan:
+    """Segment, appliances (create / update drift / delete where a host left), protection."""
+    seg = segment_desired(spec, target)
+    seg_changes = engine_plan(seg, inv).changes if seg is not None else []
+    want = want_state(spec, inv)
+    ours = _ours(spec, facts)
+    template = next((v for v in inv.vms if v.name == spec.source.template), None)
+    problems = []
+    if template is None:
+        problems.append(f"appliance {spec.name}: no template or VM named {spec.source.template!r}")
+    for role in ("management", "unprotected"):
+        net = want["networks"][role]
+        if net["switch"] is None and not any(
+            p.name == net["portgroup"] for p in inv.standard_port_groups
+        ):
+            problems.append(f"appliance {spec.name}: no port group named {net['portgroup']!r}")
+    if problems:
+        from vnettool.engine.common import PlanError
+
+        raise PlanError(problems)
+    assert template is not None
+    dc_moref = {d.name: d.moref for d in inv.datacenters}
+    appliance_changes: list[Change] = []
+    wanted = slots(spec, inv, hosts)
+    for s in wanted:
+        seg_ids = [c.id for c in seg_changes if c.host in (None, s.host.name)]
+        common = {
+            "definition": spec.name,
+            "host_moref": s.host.moref,
+            "host_name": s.host.name,
+            "cluster_moref": s.cluster_moref,
+            "want": want,
+            "per": spec.placement.per,
+            "health": spec.health.model_dump(),
+            "lane": f"appliance:{s.name}",
+        }
+        vm = ours.get(s.name)
+        if vm is None:
+            diffs = [
+                FieldDiff(field="host", before=None, after=s.host.name),
+                *(
+                    FieldDiff(field=f, before=None, after=want[f])
+                    for f in (
+                        "cpus",
+                        "memory_mb",
+                        "cpu_reservation_mhz",
+                        "memory_reservation_mb",
+                        "latency_sensitivity",
+                    )
+                ),
+                *(
+                    FieldDiff(field=f"nic.{r}", before=None, after=want["networks"][r]["portgroup"])
+                    for r in ROLES
+                ),
+            ]
+            appliance_changes.append(
+                Change(
+                    kind="create",
+                    resource=RESOURCE,
+                    host=s.host.name,
+                    name=s.name,
+                    diffs=diffs,
+                    depends_on=seg_ids,
+                    spec={
+                        **common,
+                        "template_moref": template.moref,
+                        "datacenter_moref": dc_moref.get(s.host.datacenter or ""),
+                        "tags": {
+                            "vnettool.appliance": spec.name,
+                            "vnettool.appliance.role": spec.role,
+                            "vnettool.appliance.host": s.host.name,
+                        },
+                    },
+                )
+            )
+            continue
+        diffs = _drift(spec, vm, s, want, facts)
+        if diffs:
+            appliance_changes.append(
+                Change(
+                    kind="update",
+                    resource=RESOURCE,
+                    host=s.host.name,
+                    name=s.name,
+                    diffs=diffs,
+                    depends_on=seg_ids,
+                    spec={**common, "vm_moref": vm.moref, "nics": [n.key for n in vm.nics]},
+                )
+            )
+    keep = {s.name for s in wanted}
+    host_by_moref = {h.moref: h.name for h in inv.hosts}
+    for name, vm in sorted(ours.items()):
+        host = host_by_moref.get(vm.host_moref or "")
+        in_scope = any(h.name == host for h in hosts)
+        maintenance = bool(host and inv.host_by_name[host].maintenance)
+        if name in keep or maintenance or (not in_scope and host is not None):
+            continue  # outside this plan's scope: another target's, or parked in maintenance
+        appliance_changes.append(_delete(spec, vm, host, inv, facts))
+    anti = _anti_affinity(spec, inv, wanted, ours, facts, appliance_changes)
+    moves = [
+        m.model_copy(
+            update={"depends_on": sorted({*m.depends_on, *_serving(spec, m, appliance_changes)})}
+        )
+        for m in _moves(spec, inv, target, back=False)
+    ]
+    return Plan(changes=seg_changes + appliance_changes + anti + moves)
+
+
+def _serving(spec: ApplianceSpec, move: Change, appliances: list[Change]) -> list[str]:
+    """Ids of the appliance changes a protected VM's move must wait for."""
+    if spec.placement.per == "host":
+        return [a.id for a in appliances if a.host == move.host and a.kind != "delete"]
+    return [a.id for a in appliances if a.kind != "delete"]
+
+
+def _delete(
+    spec: ApplianceSpec, vm: ApplianceVm, host: str | None, inv: Inventory, facts: Facts
+) -> Change:
+    h = inv.host_by_name.get(host or "")
+    cl = next((c for c in inv.clusters if h and c.name == h.cluster), None)
+    return Change(
+        kind="delete",
+        resource=RESOURCE,
+        host=host,
+        name=vm.name,
+        diffs=[FieldDiff(field="vm", before=vm.name, after=None)],
+        spec={
+            "definition": spec.name,
+            "vm_moref": vm.moref,
+            "power_state": vm.power_state,
+            "cluster_moref": cl.moref if cl else None,
+            "pin_names": list(pin_names(vm.name)),
+            "lane": f"appliance:{vm.name}",
+        },
+    )
+
+
+def _anti_affinity(
+    spec: ApplianceSpec,
+    inv: Inventory,
+    wanted: list[Slot],
+    ours: dict[str, ApplianceVm],
+    facts: Facts,
+    appliances: list[Change],
+) -> list[Change]:
+    """Per-cluster placement: one mandatory anti-affinity rule over each cluster's appliances."""
+    if spec.placement.per != "cluster":
+        return []
+    out = []
+    by_cluster: dict[str, list[Slot]] = {}
+    for s in wanted:
+        if s.cluster_moref:
+            by_cluster.setdefault(s.cluster_moref, []).append(s)
+    for cl, members in by_cluster.items():
+        if len(members) < 2:
+            continue
+        cluster = next(c.name for c in inv.clusters if c.moref == cl)
+        name = anti_affinity_name(spec, cluster)
+        rule = facts.rules.get(cl).rule(name) if cl in facts.rules else None  # type: ignore[union-attr]
+        have = sorted(ours[s.name].moref for s in members if s.name in ours)
+        if (
+            rule
+            and rule.enabled
+            and rule.mandatory
+            and sorted(rule.vms) == have
+            and len(have) == len(members)
+        ):
+            continue
+        out.append(
+            Change(
+                kind="update" if rule else "create",
+                resource=RESOURCE,
+                host=None,
+                name=name,
+                diffs=[
+                    FieldDiff(
+                        field="anti_affinity",
+                        before=[ours[s.name].name for s in members if s.name in ours]
+                        if rule
+                        else None,
+                        after=[s.name for s in members],
+                    )
+                ],
+                depends_on=[a.id for a in appliances if a.name in {s.name for s in members}],
+                spec={
+                    "anti_affinity": True,
+                    "cluster_moref": cl,
+                    "vms": [s.name for s in members],
+                    "lane": f"cluster:{cl}",
+                },
+            )
+        )
+    return out
+
+
+def plan_remove(
+    spec: ApplianceSpec, inv: Inventory, hosts: list[Host], facts: Facts, target: dict[str, Any]
+) -> Plan:
+    """Protected VMs off the segment first (re-homed or unplugged), then the appliances."""
+    ours = _ours(spec, facts)
+    host_names = {h.name for h in hosts}
+    by_moref = {h.moref: h.name for h in inv.hosts}
+    doomed = {n: v for n, v in ours.items() if by_moref.get(v.host_moref or "") in host_names}
+    if spec.on_remove == "rehome":
+        first = _moves(spec, inv, target, back=True)
+    else:
+        first = _unplug(spec, inv, hosts)
+    deletes = []
+    for _, vm in sorted(doomed.items()):
+        host = by_moref.get(vm.host_moref or "")
+        per_host = spec.placement.per == "host"
+        d = _delete(spec, vm, host, inv, facts)
+        deletes.append(
+            d.model_copy(
+                update={"depends_on": [m.id for m in first if not per_host or m.host == host]}
+            )
+        )
+    if spec.placement.per == "cluster":
+        for c in inv.clusters:
+            rules = facts.rules.get(c.moref)
+            rule = rules.rule(anti_affinity_name(spec, c.name)) if rules else None
+            if rule is not None:
+                for d in deletes:
+                    if d.spec.get("cluster_moref") == c.moref:
+                        d.spec["pin_names"] = [*d.spec["pin_names"], rule.name]
+    return Plan(changes=first + deletes)
+
+
+def _unplug(spec: ApplianceSpec, inv: Inventory, hosts: list[Host]) -> list[Change]:
+    p = spec.protect
+    names = {h.name: h for h in hosts}
+    out = []
+    for vm in inv.vms:
+        if vm.host not in names or p is None or not matches(vm.name, p.vms):
+            continue
+        for nic in vm.nics:
+            if (
+                nic.network == spec.networks.protected
+                and nic.connected
+                and matches(nic.label, p.nic)
+            ):
+                out.append(
+                    Change(
+                        kind="update",
+                        resource=DISCONNECT,
+                        host=vm.host,
+                        name=f"{vm.name}/{nic.label}",
+                        diffs=[FieldDiff(field="connected", before=True, after=False)],
+                        spec={
+                            "vm_moref": vm.moref,
+                            "nic_key": nic.key,
+                            "network": nic.network,
+                            "dvs_uuid": nic.dvs_uuid,
+                            "dv_portgroup_key": nic.dv_portgroup_key,
+                            "lane": f"vm:{vm.name}",
+                        },
+                    )
+                )
+    return out
