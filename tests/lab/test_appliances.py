@@ -144,7 +144,7 @@ def test_pinning_blocks_vmotion_and_drift_is_repaired(lab4: tuple[RunningLab, Se
     assert not failures(results)
     h0, h1 = obj(s, vim.ClusterComputeResource, CLUSTER).host[:2]
     vm = obj(s, vim.VirtualMachine, f"fw-{h0.name}")
-    with pytest.raises(Exception, match="VmHostAffinityRuleViolation|violate"):
+    with pytest.raises(Exception, match=r"VmHostAffinityRuleViolation|violate"):
         wait_task(s, vm.RelocateVM_Task(vim.vm.RelocateSpec(host=h1)), "RelocateVM_Task", vm.name)
     # someone lowers the reservation and unplugs the protected side: the plan shows exactly that
     cfg = vim.vm.ConfigSpec(

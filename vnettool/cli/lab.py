@@ -203,3 +203,21 @@ def fault_clear() -> None:
     except LabError as exc:
         raise LabFailed(str(exc)) from exc
     console.print(f"cleared {n} fault rule(s)")
+
+
+@app.command()
+@handle_errors
+def template(
+    name: Annotated[str, typer.Argument(help="Name of the new template, e.g. fw-template")],
+    source: Annotated[
+        str | None, typer.Option("--from", help="VM to clone (default: the lab's first VM)")
+    ] = None,
+) -> None:
+    """Create a VM template in the lab (what an appliance playbook clones from)."""
+    from vnettool.lab.control import request
+
+    try:
+        out = request(Lab(), "POST", "template", {"name": name, "from": source or ""})
+    except LabError as exc:
+        raise LabFailed(str(exc)) from exc
+    console.print(f"template {name} created ({out.get('moref')})")

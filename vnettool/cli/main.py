@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from vnettool import __version__
-from vnettool.cli import audit, engine, inventory, lab, latency, playbook, tui
+from vnettool.cli import appliance, audit, engine, inventory, lab, latency, playbook, tui
 from vnettool.cli.common import setup_logging
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command("plan")(engine.plan)
 app.command("apply")(engine.apply)
 app.command("tui")(tui.tui)
 app.command("audit")(audit.audit)
+app.add_typer(appliance.app, name="appliance")
 
 
 def _version(value: bool) -> None:

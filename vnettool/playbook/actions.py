@@ -74,7 +74,7 @@ REQUIREMENTS: dict[str, tuple[tuple[str, ...], str]] = {
         "the latency-aware rebalance (vnettool.latency, issue 9) is not part of this build",
     ),
     "appliance": (
-        ("vnettool.appliances.deploy",),
+        ("vnettool.appliances.manager",),
         "network appliances (vnettool.appliances) are not part of this build",
     ),
 }
@@ -314,7 +314,14 @@ def _latency() -> Any:
     return latency_actions
 
 
+def _appliance() -> Any:
+    from vnettool.playbook import appliance_actions
+
+    return appliance_actions
+
+
 ACTIONS: dict[str, Action] = {
+    "appliance": lambda ctx, step: _appliance().run_appliance(ctx, step.appliance),  # type: ignore[arg-type]
     "configure": run_configure,
     "assert": lambda ctx, step: run_assert(ctx, step.assert_),  # type: ignore[arg-type]
     "snapshot": lambda ctx, step: run_snapshot(ctx, step.snapshot),  # type: ignore[arg-type]

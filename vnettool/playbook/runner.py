@@ -205,4 +205,4 @@ def run(
 
 
 # Kinds that change vSphere but have a meaningful --check form (plan / dry run).
-CHECKABLE = frozenset({"configure", "rebalance"})
+CHECKABLE = frozenset({"configure", "rebalance", "appliance"})

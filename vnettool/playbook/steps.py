@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from vnettool.models.appliance import ApplianceSpec
+
 VLAN_MAX = 4095
 MTU_MIN, MTU_MAX = 1280, 9000
 
@@ -210,16 +212,15 @@ class RebalanceBody(Strict):
     max_moves: Annotated[int, Field(ge=0, le=1000)] = 4
 
 
-class ApplianceBody(Strict):
-    """Deploy or remove per-host network appliances."""
+class ApplianceBody(ApplianceSpec):
+    """Deploy, check or remove one appliance definition (see docs/appliances.md). `deploy`
+    and `remove` plan first and apply unless --check; `status` only reads."""
 
-    action: Literal["deploy", "remove", "status"]
-    name: Name = Field(description="Appliance definition name / VM name prefix")
-    template: str | None = None
-    per: Literal["host", "cluster"] = "host"
-    scope: Scope | None = None
-    protected_portgroup: str | None = None
-    unprotected_portgroup: str | None = None
+    action: Literal["deploy", "remove", "status"] = "deploy"
+    scope: Scope | None = Field(None, description="Default: the playbook's target")
+
+    def definition(self) -> ApplianceSpec:
+        return ApplianceSpec.model_validate(self.model_dump(exclude={"action", "scope"}))
 
 
 STEP_KINDS = (

@@ -1,0 +1,172 @@
+"""`vnettool appliance deploy|status|remove PLAYBOOK`: appliances defined in a playbook.
+
+The definition is the playbook's `appliance` step (the first one, or the one named with
+--name), so a playbook and these commands never disagree. deploy and remove print the plan
+as an exact diff and apply after confirmation (--yes); exit codes as `vnettool apply`:
+0 done or nothing to do, 2 changes pending (--check), 1 any failure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from vnettool.cli.common import (
+    InsecureOpt,
+    JsonOpt,
+    ServerOpt,
+    ThumbprintOpt,
+    console,
+    handle_errors,
+    session_for,
+)
+from vnettool.cli.engine import _confirm, _print_results, print_plan, stop_on_sigint
+from vnettool.errors import ConfigError
+
+app = typer.Typer(help="Network appliances (firewalls, load balancers, ...) defined in playbooks.")
+
+PlaybookArg = Annotated[Path, typer.Argument(help="Playbook with an `appliance` step")]
+NameOpt = Annotated[str | None, typer.Option("--name", help="Which definition (default: first)")]
+
+
+def _definition(path: Path, name: str | None) -> tuple[Any, Any]:
+    """(appliance step body, playbook target) from a validated playbook."""
+    from vnettool.playbook.validate import validate
+
+    pb = validate(path).playbook
+    bodies = [s.appliance for s in pb.steps if s.appliance is not None]
+    if name is not None:
+        bodies = [b for b in bodies if b.name == name]
+    deploy = [b for b in bodies if b.action == "deploy"] or bodies
+    if not deploy:
+        raise ConfigError(f"{path}: no appliance step{f' named {name!r}' if name else ''}")
+    return deploy[0], pb.target
+
+
+def _scope(session: Any, body: Any, target: Any) -> tuple[Any, list[Any], Any]:
+    from vnettool.inventory.collect import collect
+    from vnettool.playbook.actions import hosts_in_scope, merge_scope
+
+    inv = collect(session)
+    scope = merge_scope(target, body.scope)
+    hosts = hosts_in_scope(inv, scope)
+    if not hosts:
+        raise ConfigError("no host in the playbook's scope")
+    return inv, hosts, scope
+
+
+def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *conn: Any) -> None:
+    from vnettool.appliances import manager
+    from vnettool.playbook.appliance_actions import engine_target
+
+    body, target = _definition(path, name)
+    with session_for(*conn) as session:
+        inv, hosts, scope = _scope(session, body, target)
+        plan = manager.plan(action, session, body.definition(), inv, hosts, engine_target(scope))
+        print_plan(plan, title=f"{action} {body.name}")
+        if plan.empty:
+            return
+        if check:
+            raise typer.Exit(2)
+        _confirm(yes, f"{action} {body.name}: apply {len(plan.changes)} change(s)")
+        with stop_on_sigint() as stop:
+            results = manager.apply(plan, session, stop=stop)
+        _print_results(results)
+        if any(r.failed or r.skipped for r in results):
+            raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def deploy(
+    playbook: PlaybookArg,
+    name: NameOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Plan only (exit 2 if changes)")] = False,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Plan and deploy the appliances: segment, one pinned VM per host, protected VMs moved."""
+    _change("deploy", playbook, name, yes, check, server, insecure, thumbprint)
+
+
+@app.command()
+@handle_errors
+def remove(
+    playbook: PlaybookArg,
+    name: NameOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Plan only (exit 2 if changes)")] = False,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Move protected VMs off the segment (re-home or unplug), then delete the appliances."""
+    _change("remove", playbook, name, yes, check, server, insecure, thumbprint)
+
+
+@app.command()
+@handle_errors
+def status(
+    playbook: PlaybookArg,
+    name: NameOpt = None,
+    as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Per appliance: host, power, health, wiring, reservations, latency sensitivity, protected
+    VMs. Exit 1 when one is unhealthy or not compliant."""
+    from vnettool.appliances import manager
+
+    body, target = _definition(playbook, name)
+    with session_for(server, insecure, thumbprint) as session:
+        inv, hosts, _ = _scope(session, body, target)
+        sts = manager.status(session, body.definition(), inv, hosts)
+    if as_json:
+        typer.echo(json.dumps([s.model_dump(mode="json") for s in sts], indent=1))
+    else:
+        t = Table(title=f"appliance {body.name}: {len(sts)} deployed")
+        for col in (
+            "VM",
+            "host",
+            "power",
+            "health",
+            "pinned",
+            "wiring",
+            "reservation",
+            "latency",
+            "protects",
+        ):
+            t.add_column(col)
+
+        def yn(ok: bool, text: str) -> str:
+            return f"[green]{escape(text)}[/]" if ok else f"[red]{escape(text)}[/]"
+
+        for s in sts:
+            wiring = " ".join(
+                f"{n.role[0]}:{n.network or '-'}{'' if n.connected else '(off)'}" for n in s.nics
+            )
+            t.add_row(
+                s.vm,
+                yn(s.host == s.expected_host, s.host or "?"),
+                s.power_state or "?",
+                yn(s.health == "ok", f"{s.health} ({s.health_detail})"),
+                yn(s.pinned, "yes" if s.pinned else "no"),
+                yn(s.wiring_compliant, wiring),
+                yn(
+                    s.reservation_compliant,
+                    f"{s.cpu_reservation_mhz} MHz / {s.memory_reservation_mb} MB",
+                ),
+                yn(s.latency_compliant, s.latency_sensitivity or "?"),
+                str(s.protected_vms),
+            )
+        console.print(t)
+    if any(not s.compliant or s.health != "ok" for s in sts):
+        raise typer.Exit(1)
