@@ -229,3 +229,39 @@ def test_failed_health_probe_is_reported_and_protects_nothing(
     assert statuses and all(
         st.health == "failed" and "127.0.0.1" in st.health_detail for st in statuses
     )
+
+
+def test_example_playbook_cli_status_audit_and_remove(fresh_lab: Any, tmp_path: Any) -> None:
+    """The issue's "done when": the example playbook deploys, a second run changes nothing,
+    status and the audit's Appliances tab agree, `appliance remove` leaves no VM stranded."""
+    import openpyxl
+
+    from tests.lab.test_engine import ROOT, vnettool
+    from vnettool.lab.control import request
+
+    running = fresh_lab(cluster=2, host=4, vm=8)
+    request(running.lab, "POST", "template", {"name": "fw-template"})
+    book = str(ROOT / "playbooks" / "appliance-firewall.yml")
+    first = vnettool(running, "run", book)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "4 appliance(s), 0 unhealthy" in first.stdout
+    second = vnettool(running, "run", book)
+    assert second.returncode == 0 and "in desired state (empty plan)" in second.stdout
+    st = vnettool(running, "appliance", "status", book, "--json")
+    assert st.returncode == 0, st.stderr
+    rows = __import__("json").loads(st.stdout)
+    assert len(rows) == 4 and all(r["health"] == "ok" and r["pinned"] for r in rows)
+    out = tmp_path / "audit.xlsx"
+    audit = vnettool(
+        running, "audit", "--out", str(out), "--appliances", book, "--fail-on", "never"
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    ws = openpyxl.load_workbook(out, read_only=True)["Appliances"]
+    values = [[c for c in r] for r in ws.iter_rows(values_only=True)]
+    assert sorted(r[0] for r in values[1:]) == sorted(r["vm"] for r in rows)
+    gone = vnettool(running, "appliance", "remove", book, "--yes")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    with running.session() as s:
+        inv = collect(s)
+    assert not [v.name for v in inv.vms if v.name.startswith("fw-DC0")]
+    assert not [v.name for v in inv.vms for n in v.nics if n.network == "fw-protected"]

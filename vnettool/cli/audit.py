@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -34,6 +34,25 @@ FailOn = typer.Option(
 )
 
 
+def _appliance_statuses(session: Any, inv: Any, playbook: Path) -> list[Any]:
+    """Status of every appliance definition of the playbook (its deploy steps)."""
+    from vnettool.appliances import manager
+    from vnettool.playbook.actions import hosts_in_scope, merge_scope
+    from vnettool.playbook.validate import validate
+
+    pb = validate(playbook).playbook
+    out: list[Any] = []
+    seen: set[str] = set()
+    for step in pb.steps:
+        body = step.appliance
+        if body is None or body.name in seen:
+            continue
+        seen.add(body.name)
+        hosts = hosts_in_scope(inv, merge_scope(pb.target, body.scope))
+        out += manager.status(session, body.definition(), inv, hosts)
+    return out
+
+
 @handle_errors
 def audit(
     out: Annotated[Path | None, typer.Option("--out", help="Workbook path (.xlsx)")] = None,
@@ -50,6 +69,10 @@ def audit(
     snapshot: Annotated[
         Path | None, typer.Option("--snapshot", help="Audit a saved snapshot instead of vCenter")
     ] = None,
+    appliances_of: Annotated[
+        Path | None,
+        typer.Option("--appliances", help="Playbook whose appliances fill the Appliances tab"),
+    ] = None,
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
@@ -62,7 +85,12 @@ def audit(
 
     if fail_on not in (*SEVERITIES, "never"):
         raise ConfigError(f"--fail-on must be one of {', '.join(SEVERITIES)} or never")
+    if appliances_of is not None and snapshot is not None:
+        raise ConfigError(
+            "--appliances needs vCenter (their health is checked live), not --snapshot"
+        )
     started = datetime.now(UTC)
+    statuses = None
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -81,6 +109,9 @@ def audit(
             with session_for(server, insecure, thumbprint) as session:
                 bar.update(task, description=f"reading the network of {session.creds.host}")
                 inv = collect(session, neighbors=True, progress=lambda n: bar.advance(task, n))
+                if appliances_of is not None:
+                    bar.update(task, description="checking the appliances")
+                    statuses = _appliance_statuses(session, inv, appliances_of)
         report = run_audit(
             inv,
             out=out,
@@ -89,6 +120,7 @@ def audit(
             fail_on=fail_on,
             started=started,
             include_pass=include_pass,
+            appliances=statuses,
             progress=lambda phase: bar.update(task, description=phase),
         )
     if as_json:
