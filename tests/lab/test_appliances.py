@@ -265,3 +265,69 @@ def test_example_playbook_cli_status_audit_and_remove(fresh_lab: Any, tmp_path: 
         inv = collect(s)
     assert not [v.name for v in inv.vms if v.name.startswith("fw-DC0")]
     assert not [v.name for v in inv.vms for n in v.nics if n.network == "fw-protected"]
+
+
+def test_per_cluster_pair_on_a_pvlan_segment(lab4: tuple[RunningLab, Session]) -> None:
+    """Two load balancers per cluster, kept apart by a mandatory anti-affinity rule, on the
+    promiscuous primary of a PVLAN whose isolated secondary holds the protected VMs."""
+    _, s = lab4
+    sp = spec(
+        name="lb",
+        role="load-balancer",
+        placement={"per": "cluster", "count": 2},
+        resources={"cpus": 1, "memory_mb": 512, "latency_sensitivity": "normal"},
+        networks={
+            "management": "VM Network",
+            "unprotected": "DC0_DVPG1",
+            "protected": "lb-isolated",
+        },
+        segment={
+            "kind": "pvlan",
+            "switch": "DVS0",
+            "primary": 500,
+            "isolated": 501,
+            "appliance_portgroup": "lb-promiscuous",
+        },
+        protect={"vms": ["DC0_C0_RP0_VM1", "DC0_C0_RP0_VM2"], "from_portgroup": "DC0_DVPG0"},
+    )
+    p, results = run(s, sp)
+    assert not failures(results), failures(results)
+    assert sorted(c.name for c in p.changes if c.resource == "appliance") == [
+        "lb-DC0_C0-0",
+        "lb-DC0_C0-1",
+        "vnettool-lb-DC0_C0-anti",
+    ]
+    assert replan(s, sp).empty
+    cluster = obj(s, vim.ClusterComputeResource, CLUSTER)
+    (rule,) = [r for r in cluster.configurationEx.rule if r.name == "vnettool-lb-DC0_C0-anti"]
+    assert isinstance(rule, vim.cluster.AntiAffinityRuleSpec) and rule.mandatory
+    assert sorted(v.name for v in rule.vm) == ["lb-DC0_C0-0", "lb-DC0_C0-1"]
+    inv = collect(s)
+    lbs = [v for v in inv.vms if v.name.startswith("lb-")]
+    assert len({v.host for v in lbs}) == 2, "on distinct hosts"
+    assert all(v.nics[2].network == "lb-promiscuous" for v in lbs)
+    dvs = inv.dvs_by_name["DVS0"]
+    assert {(e.primary_id, e.secondary_id, e.type) for e in dvs.pvlans} >= {
+        (500, 500, "promiscuous"),
+        (500, 501, "isolated"),
+    }
+    pg = next(p for p in inv.distributed_port_groups if p.name == "lb-isolated")
+    assert pg.vlan.pvlan_id == 501
+    moved = [v for v in inv.vms if v.name in ("DC0_C0_RP0_VM1", "DC0_C0_RP0_VM2")]
+    assert all(n.network == "lb-isolated" for v in moved for n in v.nics)
+
+
+def test_tcp_health_probe_passes_when_the_port_answers(lab4: tuple[RunningLab, Session]) -> None:
+    _, s = lab4
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        port = server.getsockname()[1]
+        sp = spec(protect=None, health={"port": port, "address": "127.0.0.1", "timeout_s": 5})
+        _, results = run(s, sp)
+        assert not failures(results), failures(results)
+        assert all(
+            r.change.spec["facts"]["health"] == f"tcp 127.0.0.1:{port} open"
+            for r in results
+            if r.change.resource == "appliance"
+        )
