@@ -331,3 +331,37 @@ def test_tcp_health_probe_passes_when_the_port_answers(lab4: tuple[RunningLab, S
             for r in results
             if r.change.resource == "appliance"
         )
+
+
+def test_host_in_maintenance_protected_vms_first_then_appliance_parked(
+    lab4: tuple[RunningLab, Session],
+) -> None:
+    _, s = lab4
+    sp = spec()
+    _, results = run(s, sp)
+    assert not failures(results)
+    inv = collect(s)
+    host = next(h for h in inv.hosts if h.cluster == CLUSTER and len(h.vms) > 2)
+    behind = sorted(
+        v.name for v in inv.vms if v.host == host.name and v.name.startswith("DC0_C0_RP0_VM")
+    )
+    assert behind
+    h = obj(s, vim.HostSystem, host.name)
+    wait_task(s, h.EnterMaintenanceMode_Task(0), "EnterMaintenanceMode_Task", host.name)
+    p, results = run(s, sp)
+    assert not failures(results), failures(results)
+    order = [(c.resource, c.name) for c in p.changes]
+    assert order[-1] == ("appliance", f"fw-{host.name}")
+    assert sorted(n.split("/")[0] for r, n in order[:-1]) == behind
+    inv = collect(s)
+    assert all(n.network == "DC0_DVPG0" for v in inv.vms if v.name in behind for n in v.nics)
+    fw = obj(s, vim.VirtualMachine, f"fw-{host.name}")
+    assert fw.runtime.powerState == "poweredOff"
+    assert replan(s, sp).empty
+    wait_task(s, h.ExitMaintenanceMode_Task(0), "ExitMaintenanceMode_Task", host.name)
+    p, results = run(s, sp)
+    assert not failures(results), failures(results)
+    assert fw.runtime.powerState == "poweredOn"
+    inv = collect(s)
+    assert all(n.network == "fw-protected" for v in inv.vms if v.name in behind for n in v.nics)
+    assert replan(s, sp).empty

@@ -171,6 +171,9 @@ def _create(session: Session, c: Change, facts: dict[str, Any]) -> None:
 
 
 def _update(session: Session, c: Change, facts: dict[str, Any]) -> None:
+    if c.spec.get("park"):
+        api.power(session, c.spec["vm_moref"], c.name, False)
+        return
     s, want = c.spec, c.spec["want"]
     moref = s["vm_moref"]
     fields = {d.field for d in c.diffs}

@@ -321,12 +321,17 @@ def plan_deploy(
             )
     keep = {s.name for s in wanted}
     host_by_moref = {h.moref: h.name for h in inv.hosts}
+    parked = {h.name for h in hosts if h.maintenance} if spec.placement.per == "host" else set()
+    first = _off_segment(spec, inv, [h for h in hosts if h.name in parked], target)
     for name, vm in sorted(ours.items()):
         host = host_by_moref.get(vm.host_moref or "")
         in_scope = any(h.name == host for h in hosts)
-        maintenance = bool(host and inv.host_by_name[host].maintenance)
-        if name in keep or maintenance or (not in_scope and host is not None):
-            continue  # outside this plan's scope: another target's, or parked in maintenance
+        if host in parked:
+            if vm.power_state == "poweredOn":
+                appliance_changes.append(_park(spec, vm, host, first))
+            continue
+        if name in keep or (not in_scope and host is not None):
+            continue  # kept, or another target's
         appliance_changes.append(_delete(spec, vm, host, inv, facts))
     anti = _anti_affinity(spec, inv, wanted, ours, facts, appliance_changes)
     moves = [
@@ -334,8 +339,41 @@ def plan_deploy(
             update={"depends_on": sorted({*m.depends_on, *_serving(spec, m, appliance_changes)})}
         )
         for m in _moves(spec, inv, target, back=False)
+        if m.host not in parked
     ]
-    return Plan(changes=seg_changes + appliance_changes + anti + moves)
+    return Plan(changes=seg_changes + first + appliance_changes + anti + moves)
+
+
+def _off_segment(
+    spec: ApplianceSpec, inv: Inventory, hosts: list[Host], target: dict[str, Any]
+) -> list[Change]:
+    """Protected VMs of these hosts off the segment, as `on_remove` says (re-home or unplug)."""
+    if not hosts:
+        return []
+    if spec.on_remove == "disconnect":
+        return _unplug(spec, inv, hosts)
+    names = {h.name for h in hosts}
+    return [m for m in _moves(spec, inv, target, back=True) if m.host in names]
+
+
+def _park(spec: ApplianceSpec, vm: ApplianceVm, host: str | None, first: list[Change]) -> Change:
+    """A host in maintenance mode: its protected VMs first, then the appliance powered off
+    (vCenter cannot evacuate a VM pinned by a must-run rule; the next deploy after the host
+    leaves maintenance powers it on and protects the VMs again)."""
+    return Change(
+        kind="update",
+        resource=RESOURCE,
+        host=host,
+        name=vm.name,
+        diffs=[FieldDiff(field="power_state", before=vm.power_state, after="poweredOff")],
+        depends_on=[m.id for m in first if m.host == host],
+        spec={
+            "definition": spec.name,
+            "vm_moref": vm.moref,
+            "park": True,
+            "lane": f"appliance:{vm.name}",
+        },
+    )
 
 
 def _serving(spec: ApplianceSpec, move: Change, appliances: list[Change]) -> list[str]:
@@ -433,10 +471,7 @@ def plan_remove(
     host_names = {h.name for h in hosts}
     by_moref = {h.moref: h.name for h in inv.hosts}
     doomed = {n: v for n, v in ours.items() if by_moref.get(v.host_moref or "") in host_names}
-    if spec.on_remove == "rehome":
-        first = _moves(spec, inv, target, back=True)
-    else:
-        first = _unplug(spec, inv, hosts)
+    first = _off_segment(spec, inv, hosts, target)
     deletes = []
     for _, vm in sorted(doomed.items()):
         host = by_moref.get(vm.host_moref or "")
