@@ -114,7 +114,12 @@ func StartLab(o Options) (*Lab, error) {
 	}
 
 	if o.TLS {
-		m.Service.TLS = new(tls.Config)
+		cert, err := labCertificate()
+		if err != nil {
+			m.Remove()
+			return nil, fmt.Errorf("lab certificate: %w", err)
+		}
+		m.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	listen := o.Listen
 	if listen == "" {
