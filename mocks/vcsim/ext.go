@@ -212,7 +212,10 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if faults.intercept(rt.lab, w, body) { // faults.go
 			return
 		}
-		rt.lab.sessions.filterRequest(r)
+		if rt.lab.sessions.filterRequest(r) && !sessionless(body) {
+			notAuthenticated(w)
+			return
+		}
 		body = rt.lab.routeCall(body)
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
@@ -236,7 +239,30 @@ func newSessionTracker() *sessionTracker {
 	return &sessionTracker{known: map[string]bool{}, revoked: map[string]bool{}}
 }
 
-func (s *sessionTracker) filterRequest(r *http.Request) {
+// sessionless: methods vCenter answers without a session. Stock vcsim also lets
+// RetrieveProperties(Ex) through and answers it with nothing, where vCenter says
+// NotAuthenticated; a client would read an empty inventory instead of logging in again.
+func sessionless(body []byte) bool {
+	m := reMethod.FindSubmatch(body)
+	if m == nil {
+		return true
+	}
+	switch string(m[1]) {
+	case "RetrieveServiceContent", "Login", "LoginByToken", "LoginExtensionByCertificate", "CloneSession":
+		return true
+	}
+	return false
+}
+
+func notAuthenticated(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>The session is not authenticated.</faultstring><detail><NotAuthenticatedFault xmlns="urn:vim25" xsi:type="NotAuthenticated"><privilegeId>System.View</privilegeId></NotAuthenticatedFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`))
+}
+
+// filterRequest strips a revoked session cookie; true when it did (the session expired).
+func (s *sessionTracker) filterRequest(r *http.Request) bool {
 	cookies := r.Cookies()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -251,7 +277,7 @@ func (s *sessionTracker) filterRequest(r *http.Request) {
 		}
 	}
 	if !strip {
-		return
+		return false
 	}
 	r.Header.Del("Cookie")
 	for _, c := range cookies {
@@ -260,6 +286,7 @@ func (s *sessionTracker) filterRequest(r *http.Request) {
 		}
 		r.AddCookie(c)
 	}
+	return true
 }
 
 func (s *sessionTracker) noteResponse(w http.ResponseWriter) {

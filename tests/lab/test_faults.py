@@ -267,19 +267,7 @@ VMK = {
         ("apply vSS + vmknics", VMK, "AddVirtualNic", "fault", "HostNotConnected"),
         ("apply vSS + vmknics", VMK, "AddVirtualNic", "503", None),
         ("apply vSS + vmknics", VMK, "AddVirtualSwitch", "fault", "InvalidArgument"),
-        pytest.param(
-            "apply vSS + vmknics",
-            VMK,
-            "*",
-            "expire",
-            None,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="after a session expiry on its first call, the engine's host manager "
-                "read (vsphere/hostnet.py prefetch_managers) finds no host: every change "
-                "fails with ManagedObjectNotFound, reported (nothing lost), but not retried",
-            ),
-        ),
+        ("apply vSS + vmknics", VMK, "*", "expire", None),
     ],
 )
 def test_apply_under_faults_re_plan_is_the_remainder(
