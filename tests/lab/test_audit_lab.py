@@ -1,7 +1,8 @@
 """The audit against the lab: seeded problems each appear exactly once as a FAIL with evidence,
 a clean lab has none of them, and `vnettool audit` writes a safe workbook and exits 2 on them.
 
-Seeding uses plain pyVmomi (another client), on a private lab.
+Seeding (vnettool.vsphere.seed, the `--scenario audit` of `vnettool lab start`) is plain
+pyVmomi calls, on a private lab.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,149 +22,17 @@ from pyVmomi import vim
 from tests.conftest import RunningLab
 from vnettool.audit.engine import audit
 from vnettool.inventory.collect import collect
+from vnettool.vsphere.seed import AUDIT_PROBLEMS, seed_audit
+from vnettool.vsphere.vmotion import wait_task
 
 pytestmark = pytest.mark.lab
 VNETTOOL = str(Path(sys.executable).parent / "vnettool")
-SEEDED_RULES = {"SEC-01", "SEC-08", "HC-05", "HC-06", "HC-07", "HC-08", "HC-11", "HC-12"}
-
-
-def _wait(task: Any) -> None:
-    while task.info.state not in ("success", "error"):
-        time.sleep(0.02)
-    if task.info.state == "error":
-        raise task.info.error
-
-
-def _objs(content: Any, kind: type) -> dict[str, Any]:
-    view = content.viewManager.CreateContainerView(content.rootFolder, [kind], True)
-    try:
-        return {o.name: o for o in view.view}
-    finally:
-        view.DestroyView()
-
-
-def _pg(ns: Any, name: str, vlan: int, policy: Any = None) -> None:
-    ns.AddPortGroup(
-        vim.host.PortGroup.Specification(
-            name=name,
-            vswitchName="vSwitch0",
-            vlanId=vlan,
-            policy=policy or vim.host.NetworkPolicy(),
-        )
-    )
+SEEDED_RULES = set(AUDIT_PROBLEMS)
 
 
 def seed(s: Any) -> dict[str, str]:
-    """Create the eight problems; returns rule id -> the object the finding must name."""
-    content = s.si.RetrieveContent()
-    hosts = _objs(content, vim.HostSystem)
-    h = sorted(hosts)
-    ns = {n: hosts[n].configManager.networkSystem for n in h}
-    # SEC-01 promiscuous port group; SEC-08 VGT on a VM port group (H0 only)
-    _pg(
-        ns[h[0]],
-        "pg-promisc",
-        10,
-        vim.host.NetworkPolicy(
-            security=vim.host.NetworkPolicy.SecurityPolicy(allowPromiscuous=True)
-        ),
-    )
-    _pg(ns[h[0]], "pg-vgt", 4095)
-    # HC-05 a vmknic above its switch's MTU
-    vmk = next(v for v in ns[h[1]].networkInfo.vnic if v.device == "vmk1")
-    spec = vmk.spec
-    spec.mtu = 9000
-    ns[h[1]].UpdateVirtualNic("vmk1", spec)
-    # HC-06 / HC-07: pg-app used by a VM, missing on H3, VLAN 21 on H2 instead of 20
-    for n, vlan in ((h[0], 20), (h[1], 20), (h[2], 21)):
-        _pg(ns[n], "pg-app", vlan)
-    vm = next(v for v in _objs(content, vim.VirtualMachine).values() if v.runtime.host.name == h[0])
-    net = next(n for n in hosts[h[0]].network if n.name == "pg-app")
-    nic = next(
-        d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
-    )
-    nic.backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(
-        deviceName="pg-app", network=net
-    )
-    _wait(
-        vm.ReconfigVM_Task(
-            vim.vm.ConfigSpec(
-                deviceChange=[vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic)]
-            )
-        )
-    )
-    # HC-08 a port group teamed on a single uplink (H2)
-    _pg(
-        ns[h[2]],
-        "pg-single",
-        30,
-        vim.host.NetworkPolicy(
-            nicTeaming=vim.host.NetworkPolicy.NicTeamingPolicy(
-                nicOrder=vim.host.NetworkPolicy.NicOrderPolicy(activeNic=["vmnic0"], standbyNic=[])
-            )
-        ),
-    )
-    # HC-11 a powered-on VM's NIC disconnected
-    other = next(
-        v
-        for v in _objs(content, vim.VirtualMachine).values()
-        if v.name != vm.name and v.runtime.powerState == "poweredOn"
-    )
-    onic = next(
-        d for d in other.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
-    )
-    onic.connectable.connected = False
-    _wait(
-        other.ReconfigVM_Task(
-            vim.vm.ConfigSpec(
-                deviceChange=[vim.vm.device.VirtualDeviceSpec(operation="edit", device=onic)]
-            )
-        )
-    )
-    # HC-12 a PVLAN primary also used as a plain VLAN on the same switch
-    dvs = next(iter(_objs(content, vim.DistributedVirtualSwitch).values()))
-    entry = vim.dvs.VmwareDistributedVirtualSwitch.PvlanMapEntry
-    _wait(
-        dvs.ReconfigureDvs_Task(
-            vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
-                configVersion=dvs.config.configVersion,
-                pvlanConfigSpec=[
-                    vim.dvs.VmwareDistributedVirtualSwitch.PvlanConfigSpec(
-                        operation="add",
-                        pvlanEntry=entry(
-                            primaryVlanId=200, secondaryVlanId=200, pvlanType="promiscuous"
-                        ),
-                    )
-                ],
-            )
-        )
-    )
-    _wait(
-        dvs.AddDVPortgroup_Task(
-            [
-                vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
-                    name="pg-clash",
-                    type="earlyBinding",
-                    numPorts=8,
-                    defaultPortConfig=vim.dvs.VmwareDistributedVirtualSwitch.VmwarePortConfigPolicy(
-                        vlan=vim.dvs.VmwareDistributedVirtualSwitch.VlanIdSpec(
-                            vlanId=200, inherited=False
-                        )
-                    ),
-                )
-            ]
-        )
-    )
-    return {
-        "SEC-01": f"{h[0]}/vSwitch0/pg-promisc",
-        "SEC-08": f"{h[0]}/vSwitch0/pg-vgt",
-        "HC-05": f"{h[1]}/vmk1",
-        "HC-06": f"{h[3]}",
-        "HC-07": "pg-app",
-        "HC-08": f"{h[2]}/vSwitch0/pg-single",
-        "HC-11": f"{other.name}/",
-        "HC-12": f"{dvs.name}/200",
-    }
+    """The eight problems of the lab's audit scenario; rule id -> the object it must name."""
+    return seed_audit(s)
 
 
 def test_each_seeded_problem_is_found_exactly_once(fresh_lab: Callable[..., RunningLab]) -> None:
@@ -200,8 +68,12 @@ def test_cli_writes_a_safe_private_workbook_and_fails_on_high(
     with lab.session(insecure=True, thumbprint=None) as s:
         seed(s)
         content = s.si.RetrieveContent()
-        vm = next(iter(_objs(content, vim.VirtualMachine).values()))
-        _wait(vm.Rename_Task(evil))
+        view = content.viewManager.CreateContainerView(
+            content.rootFolder, [vim.VirtualMachine], True
+        )
+        vm = view.view[0]
+        view.DestroyView()
+        wait_task(s, vm.Rename_Task(evil), "Rename_Task", vm.name)
     env = os.environ | lab.env()
     env.pop("VSPHERE_SERVER", None)
     base = tmp_path / "base.json"

@@ -30,10 +30,13 @@ def start(
     dvs: Annotated[int, typer.Option(help="Distributed switches per datacenter")] = 1,
     portgroups: Annotated[int, typer.Option(help="DV port groups per DVS")] = 2,
     scenario: Annotated[
-        str, typer.Option(help="Seeded scenario (e.g. 'audit' for known problems)")
+        str,
+        typer.Option(help="'audit': seed eight known network problems for the audit to find"),
     ] = "",
 ) -> None:
     """Build (if needed) and start the lab; a second start reuses the running one."""
+    if scenario not in ("", "audit"):
+        raise LabFailed(f"unknown scenario {scenario!r} (known: audit)")
     t0 = time.monotonic()
     try:
         topo = Topology(
@@ -45,6 +48,20 @@ def start(
         raise LabFailed(str(exc)) from exc
     verb = "started" if started else "already running"
     console.print(f"lab {verb} at [bold]{st.url}[/] (pid {st.pid}, {time.monotonic() - t0:.1f} s)")
+    if scenario and started:
+        _seed(scenario)
+
+
+def _seed(scenario: str) -> None:
+    """Put a scenario's problems into the fresh lab, as another vSphere client would."""
+    from vnettool.cli.common import session_for
+    from vnettool.vsphere.seed import AUDIT_PROBLEMS, seed_audit
+
+    with session_for(None, False, None) as session:
+        seeded = seed_audit(session)
+    console.print(f"scenario {scenario}: seeded {len(seeded)} problems")
+    for rule, obj in sorted(seeded.items()):
+        console.print(f"  {rule} {AUDIT_PROBLEMS[rule]}: {obj}", highlight=False)
 
 
 @app.command()

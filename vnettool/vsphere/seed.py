@@ -1,0 +1,126 @@
+"""Seeded lab scenarios: known problems put into the lab by a plain vSphere client, so the
+audit (and a new user trying it) has something real to find. `vnettool lab start --scenario
+audit` runs `seed_audit`; the audit's lab test uses it and checks each problem is found once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyVmomi import vim
+
+from vnettool.vsphere.connection import Session
+from vnettool.vsphere.vmotion import wait_task
+
+# rule id -> what the seeded problem is
+AUDIT_PROBLEMS = {
+    "SEC-01": "a promiscuous port group",
+    "SEC-08": "VLAN 4095 (guest tagging) on a VM port group",
+    "HC-05": "a vmknic MTU above its switch's",
+    "HC-06": "a port group missing on one host of the cluster",
+    "HC-07": "a port group with different VLANs across hosts",
+    "HC-08": "a port group teamed on a single uplink",
+    "HC-11": "a powered-on VM with a disconnected NIC",
+    "HC-12": "a PVLAN primary also used as a plain VLAN",
+}
+
+
+def _objs(session: Session, kind: type) -> dict[str, Any]:
+    content = session.content
+    view = content.viewManager.CreateContainerView(content.rootFolder, [kind], True)
+    try:
+        return {o.name: o for o in view.view}
+    finally:
+        view.DestroyView()
+
+
+def _pg(ns: Any, name: str, vlan: int, policy: Any = None) -> None:
+    ns.AddPortGroup(
+        vim.host.PortGroup.Specification(
+            name=name,
+            vswitchName="vSwitch0",
+            vlanId=vlan,
+            policy=policy or vim.host.NetworkPolicy(),
+        )
+    )
+
+
+def _edit_nic(session: Session, vm: Any, nic: Any) -> None:
+    spec = vim.vm.ConfigSpec(
+        deviceChange=[vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic)]
+    )
+    wait_task(session, vm.ReconfigVM_Task(spec), "ReconfigVM_Task", vm.name)
+
+
+def seed_audit(session: Session, cluster: str | None = None) -> dict[str, str]:
+    """Create the eight problems of AUDIT_PROBLEMS on the first four hosts of `cluster` (default:
+    the first cluster) and the first DVS; return rule id -> the object its finding names."""
+    hosts = _objs(session, vim.HostSystem)
+    names = sorted(n for n, h in hosts.items() if cluster is None or h.parent.name == cluster)
+    if cluster is None and names:
+        first = hosts[names[0]].parent.name
+        names = [n for n in names if hosts[n].parent.name == first]
+    if len(names) < 4:
+        raise ValueError("the audit scenario needs a cluster of at least 4 hosts")
+    h = names[:4]
+    ns = {n: hosts[n].configManager.networkSystem for n in h}
+    security = vim.host.NetworkPolicy.SecurityPolicy(allowPromiscuous=True)
+    _pg(ns[h[0]], "pg-promisc", 10, vim.host.NetworkPolicy(security=security))
+    _pg(ns[h[0]], "pg-vgt", 4095)
+    vmk = next(v for v in ns[h[1]].networkInfo.vnic if v.device == "vmk1")
+    spec = vmk.spec
+    spec.mtu = 9000
+    ns[h[1]].UpdateVirtualNic("vmk1", spec)
+    for n, vlan in ((h[0], 20), (h[1], 20), (h[2], 21)):
+        _pg(ns[n], "pg-app", vlan)
+    vms = _objs(session, vim.VirtualMachine)
+    vm = next(v for v in vms.values() if v.runtime.host.name == h[0] and not v.config.template)
+    net = next(n for n in hosts[h[0]].network if n.name == "pg-app")
+    nic = next(
+        d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
+    )
+    nic.backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(
+        deviceName="pg-app", network=net
+    )
+    _edit_nic(session, vm, nic)
+    order = vim.host.NetworkPolicy.NicOrderPolicy(activeNic=["vmnic0"], standbyNic=[])
+    teaming = vim.host.NetworkPolicy.NicTeamingPolicy(nicOrder=order)
+    _pg(ns[h[2]], "pg-single", 30, vim.host.NetworkPolicy(nicTeaming=teaming))
+    other = next(
+        v
+        for v in sorted(vms.values(), key=lambda v: v.name)
+        if v.name != vm.name and v.runtime.powerState == "poweredOn"
+    )
+    onic = next(
+        d for d in other.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
+    )
+    if onic.connectable is not None:
+        onic.connectable.connected = False
+    _edit_nic(session, other, onic)
+    dvs = next(iter(sorted(_objs(session, vim.DistributedVirtualSwitch).items())))[1]
+    dv = vim.dvs.VmwareDistributedVirtualSwitch
+    entry = dv.PvlanMapEntry(primaryVlanId=200, secondaryVlanId=200, pvlanType="promiscuous")
+    cfg = dv.ConfigSpec(
+        configVersion=dvs.config.configVersion,
+        pvlanConfigSpec=[dv.PvlanConfigSpec(operation="add", pvlanEntry=entry)],
+    )
+    wait_task(session, dvs.ReconfigureDvs_Task(cfg), "ReconfigureDvs_Task", dvs.name)
+    clash = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
+        name="pg-clash",
+        type="earlyBinding",
+        numPorts=8,
+        defaultPortConfig=dv.VmwarePortConfigPolicy(
+            vlan=dv.VlanIdSpec(vlanId=200, inherited=False)
+        ),
+    )
+    wait_task(session, dvs.AddDVPortgroup_Task([clash]), "AddDVPortgroup_Task", dvs.name)
+    return {
+        "SEC-01": f"{h[0]}/vSwitch0/pg-promisc",
+        "SEC-08": f"{h[0]}/vSwitch0/pg-vgt",
+        "HC-05": f"{h[1]}/vmk1",
+        "HC-06": f"{h[3]}",
+        "HC-07": "pg-app",
+        "HC-08": f"{h[2]}/vSwitch0/pg-single",
+        "HC-11": f"{other.name}/",
+        "HC-12": f"{dvs.name}/200",
+    }
