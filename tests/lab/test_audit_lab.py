@@ -7,6 +7,7 @@ pyVmomi calls, on a private lab.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -122,3 +123,25 @@ def test_cli_writes_a_safe_private_workbook_and_fails_on_high(
     cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert any(c.value == evil for c in cells)  # the name is there, as text
+
+
+def test_lab_start_scenario_audit_then_audit_finds_the_seeded_problems(tmp_path: Path) -> None:
+    env = os.environ | {"VNETTOOL_HOME": str(tmp_path / "home")}
+    for k in ("VSPHERE_SERVER", "GOVC_URL"):
+        env.pop(k, None)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [VNETTOOL, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    started = run("lab", "start", "--clusters", "1", "--vms", "4", "--scenario", "audit")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "seeded 8 problems" in started.stdout
+        out = run("audit", "--json", "--fail-on", "never", "--out", str(tmp_path / "a.xlsx"))
+        assert out.returncode == 0, out.stderr
+        failing = {f["rule_id"] for f in json.loads(out.stdout)["findings"] if f["state"] == "FAIL"}
+        assert failing >= SEEDED_RULES
+    finally:
+        run("lab", "stop")
