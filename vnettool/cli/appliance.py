@@ -25,7 +25,7 @@ from vnettool.cli.common import (
     handle_errors,
     session_for,
 )
-from vnettool.cli.engine import _confirm, _print_results, print_plan, stop_on_sigint
+from vnettool.cli.engine import confirm, print_results, print_plan, stop_on_sigint
 from vnettool.errors import ConfigError
 
 app = typer.Typer(help="Network appliances (firewalls, load balancers, ...) defined in playbooks.")
@@ -73,10 +73,10 @@ def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *
             return
         if check:
             raise typer.Exit(2)
-        _confirm(yes, f"{action} {body.name}: apply {len(plan.changes)} change(s)")
+        confirm(yes, f"{action} {body.name}: apply {len(plan.changes)} change(s)")
         with stop_on_sigint() as stop:
             results = manager.apply(plan, session, stop=stop)
-        _print_results(results)
+        print_results(results)
         if any(r.failed or r.skipped for r in results):
             raise typer.Exit(1)
 

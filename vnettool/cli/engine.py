@@ -140,7 +140,7 @@ def plan(
     raise typer.Exit(0 if p.empty else 2)
 
 
-def _confirm(yes: bool, what: str) -> None:
+def confirm(yes: bool, what: str) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
@@ -149,7 +149,7 @@ def _confirm(yes: bool, what: str) -> None:
         raise ConfigError("cancelled; nothing was changed")
 
 
-def _print_results(results: list[Result]) -> None:
+def print_results(results: list[Result]) -> None:
     for r in results:
         if r.failed:
             _say(
@@ -291,7 +291,7 @@ def apply(
             unsafe = unsafe_changes(p)
             if unsafe and not force:
                 raise engine.UnsafePlan(unsafe)
-            _confirm(yes, f"apply {len(p.changes)} changes")
+            confirm(yes, f"apply {len(p.changes)} changes")
             journal, results = _run(
                 p,
                 session,
@@ -322,7 +322,7 @@ def apply(
         }
         typer.echo(json.dumps(out, indent=1))
     else:
-        _print_results(results)
+        print_results(results)
         if verified:
             _say("[green]verified:[/] a fresh inventory matches (second plan is empty)")
         else:
