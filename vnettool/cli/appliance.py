@@ -25,7 +25,7 @@ from vnettool.cli.common import (
     handle_errors,
     session_for,
 )
-from vnettool.cli.engine import confirm, print_results, print_plan, stop_on_sigint
+from vnettool.cli.engine import confirm, print_plan, print_results, stop_on_sigint
 from vnettool.errors import ConfigError
 
 app = typer.Typer(help="Network appliances (firewalls, load balancers, ...) defined in playbooks.")
