@@ -316,7 +316,7 @@ def status(
             nic = vm.nics[i] if i < len(vm.nics) else None
             nics.append(
                 ApplianceNic(
-                    role=role,  # type: ignore[arg-type]
+                    role=role,
                     label=nic.label if nic else "(missing)",
                     network=nic.network if nic else None,
                     expected_network=want["networks"][role]["portgroup"],

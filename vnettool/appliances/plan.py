@@ -22,14 +22,14 @@ from typing import Any
 
 from vnettool.engine import plan as engine_plan
 from vnettool.engine.common import matches
-from vnettool.models.appliance import ApplianceSpec, ApplianceVm, ClusterRules
+from vnettool.models.appliance import ApplianceSpec, ApplianceVm, ClusterRules, NicRole
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Host, Inventory
 from vnettool.models.plan import Change, FieldDiff, Plan
 
 RESOURCE = "appliance"
 DISCONNECT = "protected_nic_disconnect"
-ROLES = ("management", "unprotected", "protected")
+ROLES: tuple[NicRole, ...] = ("management", "unprotected", "protected")
 NIC_LABELS = {r: f"{r} ({i + 1})" for i, r in enumerate(ROLES)}
 
 
@@ -426,7 +426,8 @@ def _anti_affinity(
             continue
         cluster = next(c.name for c in inv.clusters if c.moref == cl)
         name = anti_affinity_name(spec, cluster)
-        rule = facts.rules.get(cl).rule(name) if cl in facts.rules else None  # type: ignore[union-attr]
+        rules = facts.rules.get(cl)
+        rule = rules.rule(name) if rules else None
         have = sorted(ours[s.name].moref for s in members if s.name in ours)
         if (
             rule

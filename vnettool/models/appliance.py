@@ -14,10 +14,11 @@ from pydantic import Field, model_validator
 from vnettool.models.base import Identified, Model
 
 Health = Literal["ok", "failed", "unknown"]
+NicRole = Literal["management", "unprotected", "protected"]
 
 
 class ApplianceNic(Model):
-    role: Literal["management", "unprotected", "protected"]
+    role: NicRole
     label: str
     network: str | None = None
     expected_network: str | None = None
