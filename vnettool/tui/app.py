@@ -166,6 +166,15 @@ class VnetApp(App[None]):
             old.cancel()
         self._watch(gen)
 
+    def on_unmount(self) -> None:
+        """Stop the watch thread: an idle watch never yields back to check for cancellation
+        (the long poll returns nothing), so without this the process waits for it at exit."""
+        with self._lock:
+            self._gen += 1
+            old, self._watcher = self._watcher, None
+        if old is not None:
+            old.cancel()
+
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def _watch(self, gen: int) -> None:
         from vnettool.inventory.collect import Watcher
