@@ -241,3 +241,39 @@ async def test_vmotion_to_a_host_passing_the_checks(fresh_lab: Callable[..., Run
         )
         with lab.session() as s:
             assert collect(s).vm_by_name[vm.name].host == dest
+
+
+@sync
+async def test_appliances_screen_shows_each_appliance_and_its_compliance(
+    fresh_lab: Callable[..., RunningLab],
+) -> None:
+    from vnettool.appliances import manager
+    from vnettool.lab.control import request
+    from vnettool.playbook.validate import validate
+
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    request(lab.lab, "POST", "template", {"name": "fw-template"})
+    book = Path(__file__).parents[2] / "playbooks" / "appliance-firewall.yml"
+    spec = next(s.appliance for s in validate(book).playbook.steps if s.appliance).definition()
+    with lab.session() as s:
+        inv = collect(s)
+        p = manager.plan("deploy", s, spec, inv, inv.hosts, {"cluster": "DC0_C0"})
+        assert not [r for r in manager.apply(p, s) if r.failed]
+    app = VnetApp(lab.credentials(), poll_s=1, playbook=book)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.state == "connected", "the first inventory")
+        await pilot.press("6")
+        table = app.query_one("#app-table", DataTable)
+        await pilot.press("c")
+        await until(
+            pilot,
+            lambda: table.row_count == 2,
+            "a row per appliance: " + plain(app.query_one("#app-state").content),
+        )
+        state = plain(app.query_one("#app-state").content)
+        assert "2 appliance(s), 0 unhealthy or not compliant" in state, state
+        assert sorted(str(table.get_row_at(i)[0]) for i in range(2)) == [
+            "fw-DC0_C0_H0",
+            "fw-DC0_C0_H1",
+        ]
+        assert "✓ protected: fw-protected" in plain(app.query_one("#app-detail").content)

@@ -195,3 +195,20 @@ def _nodes(root: object) -> list:  # type: ignore[type-arg]
         out.append(n)
         stack.extend(n.children)
     return out
+
+
+@sync
+async def test_appliances_screen_needs_a_live_connection_and_says_so() -> None:
+    a = app()
+    async with a.run_test(size=(120, 40)) as pilot:
+        await pilot.press("6")
+        assert a.query_one(TabbedContent).active == "appliances"
+        assert a.query_one("#app-table", DataTable).has_focus
+        await pilot.press("c")
+        assert "give the path of a playbook" in plain(a, "#app-state")
+        a.query_one("#app-path").value = "playbooks/appliance-firewall.yml"  # type: ignore[attr-defined]
+        await pilot.press("c")
+        await pilot.pause()
+        text = plain(a, "#app-state")
+        assert "read-only" in text and "checked live" in text
+        assert a.query_one("#app-table", DataTable).row_count == 0

@@ -26,6 +26,7 @@ from textual.worker import get_current_worker
 
 from vnettool.errors import VnetError
 from vnettool.models.inventory import Inventory
+from vnettool.tui.appliances import AppliancesPane
 from vnettool.tui.findings import FindingsPane
 from vnettool.tui.latency import LatencyPane
 from vnettool.tui.model import NetIndex
@@ -40,6 +41,7 @@ TABS = [
     ("latency", "3 Latency"),
     ("plan", "4 Plan"),
     ("vmotion", "5 vMotion"),
+    ("appliances", "6 Appliances"),
 ]
 
 
@@ -59,6 +61,7 @@ class VnetApp(App[None]):
         Binding("3", "tab('latency')", "Latency", show=False),
         Binding("4", "tab('plan')", "Plan", show=False),
         Binding("5", "tab('vmotion')", "vMotion", show=False),
+        Binding("6", "tab('appliances')", "Appliances", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("t", "toggle_theme", "Theme"),
         Binding("r", "reconnect", "Reconnect", show=False),
@@ -111,6 +114,8 @@ class VnetApp(App[None]):
                 yield PlanPane(id="plan-pane")
             with TabPane(TABS[4][1], id="vmotion"):
                 yield VmotionPane(id="vmotion-pane")
+            with TabPane(TABS[5][1], id="appliances"):
+                yield AppliancesPane(id="appliances-pane")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -129,6 +134,7 @@ class VnetApp(App[None]):
         self.start_watch()
         if self.playbook:
             self.query_one(PlanPane).set_path(str(self.playbook))
+            self.query_one(AppliancesPane).set_path(str(self.playbook))
 
     def _connect_answer(self, answer: tuple[str, str, str, bool] | None) -> None:
         if answer is None:
@@ -255,6 +261,7 @@ class VnetApp(App[None]):
         self.query_one(LatencyPane).show(index)
         self.query_one(PlanPane).show(index)
         self.query_one(VmotionPane).show(index)
+        self.query_one(AppliancesPane).show(index)
         self._status()
 
     def refresh_inventory(self) -> None:
@@ -309,6 +316,7 @@ class VnetApp(App[None]):
             "latency": "#lat-matrix",
             "plan": "#plan-scroll",
             "vmotion": "#vm-list",
+            "appliances": "#app-table",
         }[tab]
         self.query_one(target).focus()
 
@@ -362,6 +370,10 @@ class VnetApp(App[None]):
         yield SystemCommand("Apply the plan", "Asks for confirmation", pln.action_apply)
         vmo = self.query_one(VmotionPane)
         yield SystemCommand("Migrate a VM (vMotion)", "Choose VM and host", vmo.action_focus_vm)
+        apl = self.query_one(AppliancesPane)
+        yield SystemCommand(
+            "Check the appliances", "Status of a playbook's appliances", apl.action_check
+        )
 
 
 def _short(exc: BaseException) -> str:

@@ -58,7 +58,7 @@ class ConfirmScreen(ModalScreen[bool]):
 HELP = """\
 [b]vnettool tui[/b] — the virtual network, live.
 
-[b]Screens[/b]   1 Network   2 Findings   3 Latency   4 Plan/apply   5 vMotion
+[b]Screens[/b]   1 Network   2 Findings   3 Latency   4 Plan/apply   5 vMotion   6 Appliances
 [b]Anywhere[/b]  ? help   ctrl+p command palette   t dark/light   r reconnect   q quit
 
 [b]Network[/b]   / filter   enter/→ expand   ← collapse   m migrate the selected VM
@@ -69,6 +69,7 @@ HELP = """\
 [b]Plan[/b]      o open file   a apply (asks first; Esc cancels; nothing changes without yes)
 [b]vMotion[/b]   / VM name   enter choose VM / host   only hosts passing the network checks
             can be chosen; the others show why they are excluded.
+[b]Appliances[/b] playbook path + enter, or c: check every appliance it defines (health live)
 
 Every change asks for confirmation and states exactly what it will do.
 All vSphere calls run in background workers: the screen never waits on the network.

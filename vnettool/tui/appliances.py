@@ -1,0 +1,180 @@
+"""Appliances screen: the status of the network appliances a playbook defines.
+
+Definitions live in playbooks (their `appliance` steps), so the screen opens one, like the
+Plan screen, and checks every definition in a thread worker: host, power, health probe,
+pinning, NIC wiring, reservations, latency sensitivity and protected VM count, one row per
+appliance VM, red where it is not compliant. `c` checks again (health is probed live).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Input, Static
+
+from vnettool.models.appliance import ApplianceStatus
+from vnettool.tui.model import NetIndex
+
+if TYPE_CHECKING:
+    from vnettool.tui.app import VnetApp
+
+COLUMNS = ("VM", "host", "power", "health", "pinned", "wiring", "reservation", "latency", "VMs")
+
+
+def _cell(ok: bool, text: str) -> Text:
+    return Text(text, style="" if ok else "bold red")
+
+
+def rows(st: ApplianceStatus) -> list[Text | str]:
+    wiring = " ".join(
+        f"{n.role[0]}:{n.network or '-'}{'' if n.connected else '(off)'}" for n in st.nics
+    )
+    return [
+        st.vm,
+        _cell(st.host == st.expected_host, st.host or "?"),
+        st.power_state or "?",
+        _cell(st.health == "ok", st.health),
+        _cell(st.pinned, "yes" if st.pinned else "no"),
+        _cell(st.wiring_compliant, wiring),
+        _cell(
+            st.reservation_compliant,
+            f"{st.cpu_reservation_mhz} MHz / {st.memory_reservation_mb} MB",
+        ),
+        _cell(st.latency_compliant, st.latency_sensitivity or "?"),
+        str(st.protected_vms),
+    ]
+
+
+def check_playbook(session: Any, inv: Any, path: str) -> list[ApplianceStatus]:
+    """Status of every appliance definition of the playbook (first step of each name)."""
+    from vnettool.appliances import manager
+    from vnettool.playbook.actions import hosts_in_scope, merge_scope
+    from vnettool.playbook.validate import validate
+
+    pb = validate(Path(path)).playbook
+    out: list[ApplianceStatus] = []
+    seen: set[str] = set()
+    for step in pb.steps:
+        body = step.appliance
+        if body is None or body.name in seen:
+            continue
+        seen.add(body.name)
+        hosts = hosts_in_scope(inv, merge_scope(pb.target, body.scope))
+        out += manager.status(session, body.definition(), inv, hosts)
+    return out
+
+
+class AppliancesPane(Vertical):
+    BINDINGS = [Binding("c", "check", "Check")]
+    DEFAULT_CSS = """
+    AppliancesPane #app-bar { height: 1; }
+    AppliancesPane #app-path { width: 1fr; }
+    AppliancesPane #app-state { height: 1; color: $text-muted; }
+    AppliancesPane #app-table { height: 1fr; }
+    AppliancesPane #app-detail { height: auto; max-height: 8; padding: 0 1; }
+    """
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.statuses: list[ApplianceStatus] = []
+        self.index: NetIndex | None = None
+
+    @property
+    def vapp(self) -> VnetApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="app-bar"):
+            yield Input(
+                placeholder="playbook with appliance steps, e.g. playbooks/appliance-firewall.yml",
+                id="app-path",
+                classes="compact",
+            )
+            yield Button("Check (c)", id="app-check", compact=True)
+        yield Static("Open a playbook that defines appliances to see their status.", id="app-state")
+        table: DataTable[Any] = DataTable(id="app-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Static("", id="app-detail")
+
+    def show(self, index: NetIndex) -> None:
+        self.index = index
+
+    def set_path(self, path: str) -> None:
+        self.query_one("#app-path", Input).value = path
+
+    def _state(self, text: str) -> None:
+        self.query_one("#app-state", Static).update(text)
+
+    @on(Input.Submitted, "#app-path")
+    @on(Button.Pressed, "#app-check")
+    def action_check(self) -> None:
+        path = self.query_one("#app-path", Input).value.strip()
+        if not path:
+            self._state("[yellow]give the path of a playbook with appliance steps[/]")
+            return
+        try:
+            session = self.vapp.require_session()
+        except Exception as exc:
+            self._state(f"[yellow]{exc}[/] (appliance health is checked live)")
+            return
+        self._state(f"checking the appliances of {path}…")
+        self._check(session, self.vapp.inventory, path)
+
+    @work(thread=True, exclusive=True, group="appliances", exit_on_error=False)
+    def _check(self, session: Any, inv: Any, path: str) -> None:
+        try:
+            statuses = check_playbook(session, inv, path)
+        except Exception as exc:  # a bad playbook or a vSphere fault: say it, keep the screen
+            message = " — ".join(str(exc).splitlines()[:2])[:200] or type(exc).__name__
+            self.app.call_from_thread(self._state, f"[red]{_escape(message)}[/]")
+            return
+        self.app.call_from_thread(self._fill, path, statuses)
+
+    def _fill(self, path: str, statuses: list[ApplianceStatus]) -> None:
+        self.statuses = statuses
+        table = self.query_one("#app-table", DataTable)
+        table.clear()
+        for st in statuses:
+            table.add_row(*rows(st), key=st.vm)
+        bad = [s for s in statuses if not s.compliant or s.health != "ok"]
+        colour = "red" if bad else "green"
+        self._state(
+            f"[{colour}]{len(statuses)} appliance(s), {len(bad)} unhealthy or not compliant[/]"
+            f" — {_escape(path)}"
+        )
+        self._detail(statuses[0] if statuses else None)
+
+    @on(DataTable.RowHighlighted, "#app-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key is not None else None
+        self._detail(next((s for s in self.statuses if s.vm == key), None))
+
+    def _detail(self, st: ApplianceStatus | None) -> None:
+        if st is None:
+            self.query_one("#app-detail", Static).update("")
+            return
+        lines = [
+            f"[b]{_escape(st.vm)}[/] ({_escape(st.role)}, definition {_escape(st.definition)})"
+            f" on {st.host} — expected {st.expected_host}",
+            f"health: {_escape(st.health_detail)}",
+        ]
+        for n in st.nics:
+            mark = "✓" if n.wired else "✗"
+            lines.append(
+                f"{mark} {n.role}: {n.network or '-'} (expected {n.expected_network}), "
+                f"{'connected' if n.connected else 'disconnected'}"
+            )
+        self.query_one("#app-detail", Static).update("\n".join(lines))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
