@@ -187,3 +187,18 @@ def test_docs_rule_table_matches_the_catalogue() -> None:
     assert [(a.strip(), b.strip(), c.strip()) for a, b, c in rows] == [
         (r.id, r.severity, r.title) for r in RULES
     ]
+
+
+def test_a_port_group_on_a_switch_without_uplinks_is_not_a_redundancy_failure() -> None:
+    inv = inventory()
+    internal = StandardSwitch(host="esx1", name="vSwitch-fw", mtu=1500, uplinks=[])
+    pg = StandardPortGroup(host="esx1", name="fw-protected", switch="vSwitch-fw", vlan_id=0)
+    inv = inv.model_copy(
+        update={
+            "standard_switches": [*inv.standard_switches, internal],
+            "standard_port_groups": [*inv.standard_port_groups, pg],
+        }
+    )
+    hc08 = {f.object.rsplit("/", 1)[-1]: f for f in audit(inv) if f.rule_id == "HC-08"}
+    assert hc08["fw-protected"].state == "N/A" and "internal switch" in hc08["fw-protected"].detail
+    assert hc08["web"].state == "PASS"

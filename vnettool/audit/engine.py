@@ -900,6 +900,20 @@ def _uplinks_of(inv: Inventory, pg: StandardPortGroup) -> list[str]:
 def hc08(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     mgmt = {(v.host, v.portgroup) for v in inv.vmkernel_adapters if "management" in v.services}
     for pg in inv.standard_port_groups:
+        sw = next((s for s in inv.switches_of(pg.host) if s.name == pg.switch), None)
+        if sw is not None and not sw.uplinks:
+            # a switch without uplinks is an isolated segment by design (e.g. an appliance's
+            # protected side): there is no physical path to make redundant
+            yield on_spg(
+                "HC-08",
+                "N/A",
+                inv,
+                pg,
+                prop="vswitch.pnic",
+                actual="no uplinks",
+                detail="internal switch: traffic never leaves the host",
+            )
+            continue
         h = inv.host_by_name.get(pg.host)
         up = {p.device for p in (h.pnics if h else []) if p.link_up}
         nics = [n for n in _uplinks_of(inv, pg) if n in up]
