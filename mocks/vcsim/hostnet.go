@@ -411,13 +411,18 @@ func (s *hostNetSys) AddVirtualSwitch(ctx *simulator.Context, req *types.AddVirt
 	if req.Spec != nil {
 		sw.Spec = *req.Spec
 	}
-	if sw.Spec.Policy == nil {
-		var active []string
-		if b, ok := sw.Spec.Bridge.(*types.HostVirtualSwitchBondBridge); ok {
-			active = append(active, b.NicDevice...)
-		}
-		sw.Spec.Policy = defaultSwitchPolicy(active, nil)
+	var active []string
+	if b, ok := sw.Spec.Bridge.(*types.HostVirtualSwitchBondBridge); ok {
+		active = append(active, b.NicDevice...)
 	}
+	// ESXi fills what the spec leaves unset with its defaults (a partial policy still
+	// gives a switch a complete effective policy).
+	policy := defaultSwitchPolicy(active, nil)
+	if sw.Spec.Policy != nil {
+		merged := computePolicy(policy, *sw.Spec.Policy)
+		policy = &merged
+	}
+	sw.Spec.Policy = policy
 	hs.net().Vswitch = append(hs.net().Vswitch, sw)
 	hs.sync()
 	body.Res = &types.AddVirtualSwitchResponse{}

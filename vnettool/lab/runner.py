@@ -7,6 +7,8 @@ command picks up, which is what makes `vnettool lab start && vnettool inventory`
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -124,7 +126,10 @@ def binary_path() -> Path:
 
 
 def build(force: bool = False) -> Path:
-    """Build the simulator if the cached binary is missing or stale; return its path."""
+    """Build the simulator if the cached binary is missing or stale; return its path.
+
+    Test workers start labs at the same moment on a fresh machine: one builds under a file
+    lock, the others wait and reuse its binary (each writes its own temporary file anyway)."""
     target = binary_path()
     if target.exists() and not force:
         return target
@@ -134,22 +139,28 @@ def build(force: bool = False) -> Path:
             f"Go or the govmomi sources are missing; install them with:\n  {INSTALL_HINT}"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    env = os.environ | {"GOPATH": GOPATH, "GO111MODULE": "off"}
-    tmp = target.with_suffix(".tmp")
-    proc = subprocess.run(
-        [go, "build", "-o", str(tmp), "."],
-        cwd=mock_source_dir(),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise LabError(f"building the lab simulator failed:\n{proc.stderr.strip()}")
-    tmp.replace(target)
-    for old in target.parent.glob("vcsim-*"):
-        if old != target and old.suffix != ".tmp":
-            old.unlink(missing_ok=True)
+    with open(target.parent / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists() and not force:
+            return target
+        env = os.environ | {"GOPATH": GOPATH, "GO111MODULE": "off"}
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        proc = subprocess.run(
+            [go, "build", "-o", str(tmp), "."],
+            cwd=mock_source_dir(),
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            raise LabError(f"building the lab simulator failed:\n{proc.stderr.strip()}")
+        tmp.replace(target)
+    for old in target.parent.glob("vcsim-*"):  # other sources' builds, kept an hour
+        with contextlib.suppress(FileNotFoundError):
+            if old != target and old.suffix != ".tmp" and old.stat().st_mtime < time.time() - 3600:
+                old.unlink()
     return target
 
 
