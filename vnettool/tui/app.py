@@ -75,7 +75,7 @@ class VnetApp(App[None]):
         inventory: Inventory | None = None,
         source: str = "",
         playbook: Path | None = None,
-        poll_s: int = 5,
+        poll_s: int = 2,  # the longest wait at exit: the watch long-poll in flight
         connect_error: str = "",
         clock: Callable[[], datetime] | None = None,
     ) -> None:

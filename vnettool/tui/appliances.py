@@ -71,7 +71,7 @@ def check_playbook(session: Any, inv: Any, path: str) -> list[ApplianceStatus]:
 
 
 class AppliancesPane(Vertical):
-    BINDINGS = [Binding("c", "check", "Check")]
+    BINDINGS = [Binding("e", "edit_path", "Path"), Binding("c", "check", "Check")]
     DEFAULT_CSS = """
     AppliancesPane #app-bar { height: 1; }
     AppliancesPane #app-path { width: 1fr; }
@@ -109,6 +109,10 @@ class AppliancesPane(Vertical):
     def set_path(self, path: str) -> None:
         self.query_one("#app-path", Input).value = path
 
+    def action_edit_path(self) -> None:
+        """Type another playbook (enter checks it)."""
+        self.query_one("#app-path", Input).focus()
+
     def _state(self, text: str) -> None:
         self.query_one("#app-state", Static).update(text)
 
@@ -125,6 +129,7 @@ class AppliancesPane(Vertical):
             self._state(f"[yellow]{exc}[/] (appliance health is checked live)")
             return
         self._state(f"checking the appliances of {path}…")
+        self.query_one("#app-table").focus()
         self._check(session, self.vapp.inventory, path)
 
     @work(thread=True, exclusive=True, group="appliances", exit_on_error=False)

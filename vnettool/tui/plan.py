@@ -114,6 +114,7 @@ class Loaded:
 
 class PlanPane(Vertical):
     BINDINGS = [
+        Binding("e", "edit_path", "Path"),
         Binding("o", "open", "Open"),
         Binding("a", "apply", "Apply"),
     ]
@@ -160,6 +161,10 @@ class PlanPane(Vertical):
     def set_path(self, path: str) -> None:
         self.query_one("#plan-path", Input).value = path
 
+    def action_edit_path(self) -> None:
+        """Type another file name (enter plans it)."""
+        self.query_one("#plan-path", Input).focus()
+
     def _state(self, text: str) -> None:
         self.query_one("#plan-state", Static).update(text)
 
@@ -177,6 +182,7 @@ class PlanPane(Vertical):
             self.query_one("#plan-path", Input).focus()
             return
         self.set_path(path)
+        self.query_one("#plan-scroll").focus()  # keys act on the plan again (a = apply)
         self._state(f"planning {path}…")
         self._load(Path(path.strip()).expanduser())
 

@@ -66,10 +66,10 @@ HELP = """\
             a vDS node shows its PVLAN map; ★ marks a port group's own override.
 [b]Findings[/b]  / filter   s sort (severity, rule, object)   x export workbook
 [b]Latency[/b]   p start/stop probing   c next cluster   (green < warn ≤ yellow < crit ≤ red)
-[b]Plan[/b]      o open file   a apply (asks first; Esc cancels; nothing changes without yes)
+[b]Plan[/b]      e edit path   o open file   a apply (asks first; Esc cancels; nothing changes without yes)
 [b]vMotion[/b]   / VM name   enter choose VM / host   only hosts passing the network checks
             can be chosen; the others show why they are excluded.
-[b]Appliances[/b] playbook path + enter, or c: check every appliance it defines (health live)
+[b]Appliances[/b] e edit path, enter or c: check every appliance the playbook defines (live)
 
 Every change asks for confirmation and states exactly what it will do.
 All vSphere calls run in background workers: the screen never waits on the network.
