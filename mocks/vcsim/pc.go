@@ -64,7 +64,7 @@ func (p *pageStore) cancel(token string) {
 }
 
 // labPC replaces the PropertyCollector singleton (vcsim supports a wrapped
-// PropertyCollector type; per-session instances are created from its type).
+// PropertyCollector type); per-session instances are labPC too (pc_updates.go).
 type labPC struct {
 	simulator.PropertyCollector
 }

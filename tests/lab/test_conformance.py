@@ -346,3 +346,45 @@ def test_vmotion_keeps_host_vm_lists_and_unique_macs(lab2: tuple[RunningLab, Ses
         if isinstance(d, vim.vm.device.VirtualEthernetCard)
     ]
     assert len(macs) == len(set(macs)) and all(m.startswith("00:50:56:") for m in macs)
+
+
+def test_wait_for_updates_truncates_at_max_object_updates(
+    lab2: tuple[RunningLab, Session],
+) -> None:
+    _, s = lab2
+    content = s.content
+    pc = content.propertyCollector.CreatePropertyCollector()
+    pcq = vmodl.query.PropertyCollector
+    view = content.viewManager.CreateContainerView(
+        content.rootFolder, [vim.VirtualMachine, vim.HostSystem], True
+    )
+    spec = pcq.FilterSpec(
+        objectSet=[
+            pcq.ObjectSpec(
+                obj=view,
+                skip=True,
+                selectSet=[pcq.TraversalSpec(name="v", type=vim.view.ContainerView, path="view")],
+            )
+        ],
+        propSet=[
+            pcq.PropertySpec(type=vim.VirtualMachine, pathSet=["name"]),
+            pcq.PropertySpec(type=vim.HostSystem, pathSet=["name"]),
+        ],
+    )
+    pc.CreateFilter(spec, partialUpdates=False)
+    opts = pcq.WaitOptions(maxWaitSeconds=0, maxObjectUpdates=2)
+    version, seen, answers = "", [], []
+    while True:
+        res = pc.WaitForUpdatesEx(version, opts)
+        objs = [o for fs in res.filterSet for o in fs.objectSet]
+        assert len(objs) <= 2
+        answers.append(bool(res.truncated))
+        seen += [o.obj for o in objs]
+        version = res.version
+        if not res.truncated:
+            break
+    assert len(seen) == len(set(seen)) == len(view.view) == 4  # 2 hosts + 2 VMs
+    assert answers[-1] is False and all(answers[:-1]) and len(answers) == 2
+    assert pc.WaitForUpdatesEx(version, opts) is None, "the final version is current"
+    pc.DestroyPropertyCollector()
+    view.DestroyView()
