@@ -7,6 +7,9 @@ package main
 // to the new cluster's root resource pool.
 
 import (
+	"sort"
+	"strings"
+
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -17,7 +20,46 @@ import (
 func init() {
 	registerOverride("ClusterComputeResource", func(lab *Lab, orig types.ManagedObjectReference) mo.Reference {
 		return &clusterAlias{aliasBase: newAliasBase(lab, orig)}
-	}, "MoveInto_Task")
+	}, "MoveInto_Task", "AddHost_Task")
+}
+
+// AddHostTask adds the host like stock vcsim, then gives it the lab's realistic
+// network (4 pNICs, vSwitch0 with Management Network/vmk0, VM Network, vMotion/vmk1,
+// the wrapped network system and VirtualNicManager), as the hosts the lab starts with.
+func (a *clusterAlias) AddHostTask(ctx *simulator.Context, req *types.AddHost_Task) soap.HasFault {
+	cl, _ := simulator.Map.Get(a.Orig).(*simulator.ClusterComputeResource)
+	if cl == nil {
+		return &methods.AddHost_TaskBody{Fault_: notFound(a.Orig)}
+	}
+	var res soap.HasFault
+	withOrig(ctx, cl, func() {
+		res = cl.AddHostTask(&types.AddHost_Task{This: cl.Self, Spec: req.Spec, AsConnected: req.AsConnected})
+	})
+	body, ok := res.(*methods.AddHost_TaskBody)
+	if !ok || body.Res == nil {
+		return res
+	}
+	if e, result := taskResult(body.Res.Returnval); e == nil {
+		ref, _ := result.(types.ManagedObjectReference)
+		if h, _ := simulator.Map.Get(ref).(*simulator.HostSystem); h != nil {
+			simulator.Map.WithLock(h, func() { setupHost(h, addedHostPos(cl, h)) })
+		}
+	}
+	return res
+}
+
+// addedHostPos places a host added at run time after the hosts of its cluster.
+func addedHostPos(cl *simulator.ClusterComputeResource, h *simulator.HostSystem) hostPos {
+	var clusters []string
+	for _, e := range simulator.Map.All("ClusterComputeResource") {
+		clusters = append(clusters, e.(*simulator.ClusterComputeResource).Name)
+	}
+	sort.Strings(clusters)
+	ci := sort.SearchStrings(clusters, cl.Name)
+	hostStatesMu.Lock()
+	ordinal := len(hostStates)
+	hostStatesMu.Unlock()
+	return hostPos{cluster: ci, index: len(cl.Host) - 1, ordinal: ordinal, tor: "tor-" + strings.ToLower(cl.Name)}
 }
 
 type clusterAlias struct {

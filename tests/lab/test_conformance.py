@@ -388,3 +388,31 @@ def test_wait_for_updates_truncates_at_max_object_updates(
     assert pc.WaitForUpdatesEx(version, opts) is None, "the final version is current"
     pc.DestroyPropertyCollector()
     view.DestroyView()
+
+
+def test_a_host_added_at_run_time_gets_the_realistic_network(
+    lab2: tuple[RunningLab, Session],
+) -> None:
+    _, s = lab2
+    cluster = next(iter(objs(s, vim.ClusterComputeResource).values()))
+    spec = vim.host.ConnectSpec(
+        hostName="esx-new.lab.local", userName="root", password="x", force=True
+    )
+    host = wait(cluster.AddHost_Task(spec, True))
+    assert host.name == "esx-new.lab.local" and host in list(cluster.host)
+    ni = host.configManager.networkSystem.networkInfo
+    assert [p.device for p in ni.pnic] == ["vmnic0", "vmnic1", "vmnic2", "vmnic3"]
+    assert [v.name for v in ni.vswitch] == ["vSwitch0"]
+    assert {p.spec.name for p in ni.portgroup} == {"Management Network", "VM Network", "vMotion"}
+    vmks = {v.device: v for v in ni.vnic}
+    assert set(vmks) == {"vmk0", "vmk1"}
+    others = {
+        v.spec.ip.ipAddress
+        for h in hosts(s)
+        if h != host
+        for v in h.configManager.networkSystem.networkInfo.vnic
+    }
+    assert vmks["vmk0"].spec.ip.ipAddress not in others, "a fresh management IP"
+    selected = host.configManager.virtualNicManager.QueryNetConfig("management").selectedVnic
+    assert list(selected) == ["management.key-vim.host.VirtualNic-vmk0"]
+    assert host.config.network.vnic[0].device == "vmk0", "config.network is the same view"
