@@ -97,6 +97,13 @@ func cleanObjects(objs []types.ObjectContent) []types.ObjectContent {
 }
 
 func (pc *labPC) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrievePropertiesEx) soap.HasFault {
+	// vCenter refuses an empty specSet and a negative page size; stock vcsim answered nothing
+	if len(r.SpecSet) == 0 {
+		return &methods.RetrievePropertiesExBody{Fault_: simulator.Fault("specSet is empty", &types.InvalidArgument{InvalidProperty: "specSet"})}
+	}
+	if r.Options.MaxObjects < 0 {
+		return &methods.RetrievePropertiesExBody{Fault_: simulator.Fault("maxObjects must not be negative", &types.InvalidArgument{InvalidProperty: "options.maxObjects"})}
+	}
 	body := pc.PropertyCollector.RetrievePropertiesEx(ctx, r).(*methods.RetrievePropertiesExBody)
 	if body.Fault_ != nil || body.Res == nil || body.Res.Returnval == nil {
 		return body

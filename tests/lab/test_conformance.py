@@ -416,3 +416,40 @@ def test_a_host_added_at_run_time_gets_the_realistic_network(
     selected = host.configManager.virtualNicManager.QueryNetConfig("management").selectedVnic
     assert list(selected) == ["management.key-vim.host.VirtualNic-vmk0"]
     assert host.config.network.vnic[0].device == "vmk0", "config.network is the same view"
+
+
+BAD_REQUESTS = [
+    "<not xml",
+    '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body></soapenv:Body></soapenv:Envelope>',
+    '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><NoSuchMethod xmlns="urn:vim25"><_this type="HostSystem">host-1</_this></NoSuchMethod></soapenv:Body></soapenv:Envelope>',
+    '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><AddPortGroup xmlns="urn:vim25"><_this type="HostNetworkSystem">nope-1</_this><portgrp><name>x</name><vlanId>99999999999</vlanId></portgrp></AddPortGroup></soapenv:Body></soapenv:Envelope>',
+    '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><ReconfigureDvs_Task xmlns="urn:vim25"><_this type="VmwareDistributedVirtualSwitch">dvs-999</_this></ReconfigureDvs_Task></soapenv:Body></soapenv:Envelope>',
+    '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><RetrievePropertiesEx xmlns="urn:vim25"><_this type="PropertyCollector">propertyCollector</_this><specSet></specSet><options><maxObjects>-5</maxObjects></options></RetrievePropertiesEx></soapenv:Body></soapenv:Envelope>',
+]
+
+
+@pytest.mark.parametrize("body", BAD_REQUESTS, ids=range(len(BAD_REQUESTS)))
+def test_bad_requests_get_a_fault_and_the_lab_survives(
+    lab2: tuple[RunningLab, Session], body: str
+) -> None:
+    import http.client
+    import ssl
+
+    running, s = lab2
+    host, port = running.state.url.split("//", 1)[1].split("/", 1)[0].split(":")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
+    cookie = s.stub.cookie if hasattr(s.stub, "cookie") else ""
+    conn.request(
+        "POST",
+        "/sdk",
+        body.encode(),
+        {"Content-Type": "text/xml", "SOAPAction": "urn:vim25/7.0.3.0", "Cookie": cookie or ""},
+    )
+    resp = conn.getresponse()
+    text = resp.read().decode(errors="replace")
+    conn.close()
+    assert resp.status in (400, 500), (resp.status, text[:300])
+    assert "Fault" in text or resp.status == 400
+    assert s.content.about.apiVersion == "7.0.3.0", "the lab still answers"
