@@ -237,37 +237,24 @@ def _by_name(session: Session, names: set[str]) -> list[ApplianceVm]:
 def _apply(change: Change, session: Session) -> Result:
     if change.resource not in (RESOURCE, DISCONNECT):
         return core.apply_one(change, session)
-    facts: dict[str, Any] = {}
-    start = time.perf_counter()
-    try:
-        if change.resource == DISCONNECT:
-            s = change.spec
-            dv = (s["dvs_uuid"], s["dv_portgroup_key"]) if s.get("dvs_uuid") else None
-            api.wire_nic(
-                session, s["vm_moref"], change.name, int(s["nic_key"]), s["network"], dv, False
-            )
-        elif change.spec.get("anti_affinity"):
-            _anti(session, change, facts)
-        elif change.kind == "create":
-            _create(session, change, facts)
-        elif change.kind == "update":
-            _update(session, change, facts)
-        else:
-            _delete(session, change, facts)
-        failed, error = False, None
-    except VnetError as exc:
-        failed, error = True, str(exc)
-    except Exception as exc:  # an unexpected bug must still become a reported result
-        failed, error = True, f"{type(exc).__name__}: {exc}"
-    recorded = change.model_copy(update={"spec": {**change.spec, "facts": facts}})
-    return Result(
-        change=recorded,
-        changed=not failed,
-        failed=failed,
-        error=error,
-        diff=change.diffs,
-        duration_s=time.perf_counter() - start,
-    )
+    return core.as_result(change, lambda facts: _dispatch(change, session, facts))
+
+
+def _dispatch(change: Change, session: Session, facts: dict[str, Any]) -> None:
+    if change.resource == DISCONNECT:
+        s = change.spec
+        dv = (s["dvs_uuid"], s["dv_portgroup_key"]) if s.get("dvs_uuid") else None
+        api.wire_nic(
+            session, s["vm_moref"], change.name, int(s["nic_key"]), s["network"], dv, False
+        )
+    elif change.spec.get("anti_affinity"):
+        _anti(session, change, facts)
+    elif change.kind == "create":
+        _create(session, change, facts)
+    elif change.kind == "update":
+        _update(session, change, facts)
+    else:
+        _delete(session, change, facts)
 
 
 def apply(

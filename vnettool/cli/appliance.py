@@ -150,16 +150,13 @@ def status(
             return f"[green]{escape(text)}[/]" if ok else f"[red]{escape(text)}[/]"
 
         for s in sts:
-            wiring = " ".join(
-                f"{n.role[0]}:{n.network or '-'}{'' if n.connected else '(off)'}" for n in s.nics
-            )
             t.add_row(
                 s.vm,
                 yn(s.host == s.expected_host, s.host or "?"),
                 s.power_state or "?",
                 yn(s.health == "ok", f"{s.health} ({s.health_detail})"),
                 yn(s.pinned, "yes" if s.pinned else "no"),
-                yn(s.wiring_compliant, wiring),
+                yn(s.wiring_compliant, s.wiring),
                 yn(
                     s.reservation_compliant,
                     f"{s.cpu_reservation_mhz} MHz / {s.memory_reservation_mb} MB",

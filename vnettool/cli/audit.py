@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -32,25 +32,6 @@ _STYLE = {
 FailOn = typer.Option(
     "--fail-on", help="Exit 2 when FAIL findings of this severity or worse exist (or 'never')"
 )
-
-
-def _appliance_statuses(session: Any, inv: Any, playbook: Path) -> list[Any]:
-    """Status of every appliance definition of the playbook (its deploy steps)."""
-    from vnettool.appliances import manager
-    from vnettool.playbook.actions import hosts_in_scope, merge_scope
-    from vnettool.playbook.validate import validate
-
-    pb = validate(playbook).playbook
-    out: list[Any] = []
-    seen: set[str] = set()
-    for step in pb.steps:
-        body = step.appliance
-        if body is None or body.name in seen:
-            continue
-        seen.add(body.name)
-        hosts = hosts_in_scope(inv, merge_scope(pb.target, body.scope))
-        out += manager.status(session, body.definition(), inv, hosts)
-    return out
 
 
 @handle_errors
@@ -111,7 +92,9 @@ def audit(
                 inv = collect(session, neighbors=True, progress=lambda n: bar.advance(task, n))
                 if appliances_of is not None:
                     bar.update(task, description="checking the appliances")
-                    statuses = _appliance_statuses(session, inv, appliances_of)
+                    from vnettool.playbook.appliance_actions import playbook_statuses
+
+                    statuses = playbook_statuses(session, inv, appliances_of)
         report = run_audit(
             inv,
             out=out,

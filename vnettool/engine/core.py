@@ -151,10 +151,16 @@ def unsafe_changes(p: Plan) -> list[Change]:
 def apply_one(change: Change, session: Session) -> Result:
     """Apply one change of the engine's resources; failures become a failed Result."""
     mod = RESOURCES[change.resource]
-    facts: dict[str, Any] = {}  # what the server chose (e.g. the vmk device), kept on failure
+    return as_result(change, lambda facts: mod.apply(change, session, facts))
+
+
+def as_result(change: Change, fn: Callable[[dict[str, Any]], None]) -> Result:
+    """Run `fn(facts)` for a change and report it: any failure becomes a failed Result (an
+    unexpected bug too), and `facts` (what the server chose) is kept even on failure."""
+    facts: dict[str, Any] = {}
     start = time.perf_counter()
     try:
-        mod.apply(change, session, facts)
+        fn(facts)
         failed, error = False, None
     except VnetError as exc:
         failed, error = True, str(exc)
@@ -317,6 +323,7 @@ __all__ = [
     "UnsafePlan",
     "apply",
     "apply_one",
+    "as_result",
     "link",
     "plan",
     "prepare",

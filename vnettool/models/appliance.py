@@ -56,6 +56,13 @@ class ApplianceStatus(Identified):
         return all(n.wired for n in self.nics)
 
     @property
+    def wiring(self) -> str:
+        """One line: `m:<management> u:<unprotected> p:<protected>`, `(off)` if disconnected."""
+        return " ".join(
+            f"{n.role[0]}:{n.network or '-'}{'' if n.connected else '(off)'}" for n in self.nics
+        )
+
+    @property
     def compliant(self) -> bool:
         return (
             self.pinned

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vnettool.models.inventory import Host, Inventory
+from vnettool.models.plan import Plan, Result
 from vnettool.playbook.configure import contract_gap, plan_and_apply
 from vnettool.playbook.steps import (
     AssertBody,
@@ -259,23 +260,27 @@ def run_configure(ctx: StepContext, step: Step) -> StepOutcome:
     plan, results = plan_and_apply(
         step.configure or {}, ctx.inventory, ctx.session, check=ctx.check
     )
-    lines = [c.summary() for c in plan.changes]
+    return change_outcome(plan, results, ctx.check)
+
+
+def change_outcome(plan: Plan, results: list[Result], check: bool) -> StepOutcome:
+    """The outcome of a planned (and, unless `check`, applied) step: one line per change."""
     n = len(plan.changes)
     if plan.empty:
         return StepOutcome("ok", "in desired state (empty plan)")
-    if ctx.check:
+    if check:
+        lines = [c.summary() for c in plan.changes]
         return StepOutcome("changed", f"{n} change(s) pending", details=lines, changes=n)
-    failed = [r for r in results if r.failed]
+    not_applied = [r for r in results if r.failed or r.skipped]
     changed = sum(1 for r in results if r.changed)
     details = [
-        f"{'FAILED' if r.failed else 'changed' if r.changed else 'ok'}: {r.change.summary()}"
+        f"{'FAILED' if r.failed else 'skipped' if r.skipped else 'changed'}: {r.change.summary()}"
         + (f" ({r.error})" if r.error else "")
         for r in results
     ]
-    if failed:
-        return StepOutcome(
-            "failed", f"{len(failed)} of {n} change(s) failed", details=details, changes=changed
-        )
+    if not_applied:
+        msg = f"{len(not_applied)} of {n} change(s) not applied"
+        return StepOutcome("failed", msg, details=details, changes=changed)
     return StepOutcome("changed", f"{changed} change(s) applied", details=details, changes=changed)
 
 

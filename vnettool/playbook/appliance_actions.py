@@ -6,12 +6,21 @@ produce the same plan for the same definition.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from vnettool.appliances import manager
 from vnettool.models.appliance import ApplianceStatus
-from vnettool.playbook.actions import StepContext, StepOutcome, hosts_in_scope, merge_scope
+from vnettool.models.inventory import Inventory
+from vnettool.playbook.actions import (
+    StepContext,
+    StepOutcome,
+    change_outcome,
+    hosts_in_scope,
+    merge_scope,
+)
 from vnettool.playbook.steps import ApplianceBody, Scope
+from vnettool.playbook.validate import validate
 
 
 def engine_target(scope: Scope) -> dict[str, Any]:
@@ -54,25 +63,21 @@ def run_appliance(ctx: StepContext, body: ApplianceBody) -> StepOutcome:
         data = {"appliances": [s.model_dump(mode="json") for s in sts]}
         return StepOutcome("failed" if bad else "ok", msg, details=details, data=data)
     plan = manager.plan(body.action, ctx.session, spec, ctx.inventory, hosts, engine_target(scope))
-    n = len(plan.changes)
-    if plan.empty:
-        return StepOutcome("ok", "in desired state (empty plan)")
-    if ctx.check:
-        lines = [c.summary() for c in plan.changes]
-        return StepOutcome("changed", f"{n} change(s) pending", details=lines, changes=n)
-    results = manager.apply(plan, ctx.session)
-    failed = [r for r in results if r.failed or r.skipped]
-    changed = sum(1 for r in results if r.changed)
-    details = [
-        f"{'FAILED' if r.failed else 'skipped' if r.skipped else 'changed'}: {r.change.summary()}"
-        + (f" ({r.error})" if r.error else "")
-        for r in results
-    ]
-    if failed:
-        return StepOutcome(
-            "failed",
-            f"{len(failed)} of {n} change(s) not applied",
-            details=details,
-            changes=changed,
-        )
-    return StepOutcome("changed", f"{changed} change(s) applied", details=details, changes=changed)
+    results = [] if ctx.check or plan.empty else manager.apply(plan, ctx.session)
+    return change_outcome(plan, results, ctx.check)
+
+
+def playbook_statuses(session: Any, inv: Inventory, path: Path) -> list[ApplianceStatus]:
+    """Status of every appliance definition of a playbook (the first step of each name), for
+    the audit's Appliances tab and the TUI."""
+    pb = validate(path).playbook
+    out: list[ApplianceStatus] = []
+    seen: set[str] = set()
+    for step in pb.steps:
+        body = step.appliance
+        if body is None or body.name in seen:
+            continue
+        seen.add(body.name)
+        hosts = hosts_in_scope(inv, merge_scope(pb.target, body.scope))
+        out += manager.status(session, body.definition(), inv, hosts)
+    return out

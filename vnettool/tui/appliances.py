@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Static
 
 from vnettool.models.appliance import ApplianceStatus
+from vnettool.playbook.appliance_actions import playbook_statuses
 from vnettool.tui.model import NetIndex
 
 if TYPE_CHECKING:
@@ -32,16 +33,13 @@ def _cell(ok: bool, text: str) -> Text:
 
 
 def rows(st: ApplianceStatus) -> list[Text | str]:
-    wiring = " ".join(
-        f"{n.role[0]}:{n.network or '-'}{'' if n.connected else '(off)'}" for n in st.nics
-    )
     return [
         st.vm,
         _cell(st.host == st.expected_host, st.host or "?"),
         st.power_state or "?",
         _cell(st.health == "ok", st.health),
         _cell(st.pinned, "yes" if st.pinned else "no"),
-        _cell(st.wiring_compliant, wiring),
+        _cell(st.wiring_compliant, st.wiring),
         _cell(
             st.reservation_compliant,
             f"{st.cpu_reservation_mhz} MHz / {st.memory_reservation_mb} MB",
@@ -49,25 +47,6 @@ def rows(st: ApplianceStatus) -> list[Text | str]:
         _cell(st.latency_compliant, st.latency_sensitivity or "?"),
         str(st.protected_vms),
     ]
-
-
-def check_playbook(session: Any, inv: Any, path: str) -> list[ApplianceStatus]:
-    """Status of every appliance definition of the playbook (first step of each name)."""
-    from vnettool.appliances import manager
-    from vnettool.playbook.actions import hosts_in_scope, merge_scope
-    from vnettool.playbook.validate import validate
-
-    pb = validate(Path(path)).playbook
-    out: list[ApplianceStatus] = []
-    seen: set[str] = set()
-    for step in pb.steps:
-        body = step.appliance
-        if body is None or body.name in seen:
-            continue
-        seen.add(body.name)
-        hosts = hosts_in_scope(inv, merge_scope(pb.target, body.scope))
-        out += manager.status(session, body.definition(), inv, hosts)
-    return out
 
 
 class AppliancesPane(Vertical):
@@ -135,7 +114,7 @@ class AppliancesPane(Vertical):
     @work(thread=True, exclusive=True, group="appliances", exit_on_error=False)
     def _check(self, session: Any, inv: Any, path: str) -> None:
         try:
-            statuses = check_playbook(session, inv, path)
+            statuses = playbook_statuses(session, inv, Path(path))
         except Exception as exc:  # a bad playbook or a vSphere fault: say it, keep the screen
             message = " — ".join(str(exc).splitlines()[:2])[:200] or type(exc).__name__
             self.app.call_from_thread(self._state, f"[red]{_escape(message)}[/]")
