@@ -181,3 +181,12 @@ def test_latency_cell_thresholds() -> None:
     assert latency_cell(s(300, mtu_ok=False)).plain == "MTU✗"
     assert latency_cell(s(300, loss=66.7)).style == "red"
     assert latency_cell(None).plain == "·"
+
+
+def test_findings_table_keeps_the_tail_of_a_long_object_path() -> None:
+    from vnettool.tui.findings import short_object
+
+    path = "DC0/DC0_C1/DC0_C1_H0/vSwitch0/VM Network"
+    short = short_object(path)
+    assert len(short) == 26 and short.startswith("…") and short.endswith("vSwitch0/VM Network")
+    assert short_object("DVS0") == "DVS0"

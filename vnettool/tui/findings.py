@@ -62,6 +62,12 @@ def finding_row(f: Any) -> dict[str, str]:
     }
 
 
+def short_object(path: str, width: int = 26) -> str:
+    """The tail of an object path: the leaf names the object, and a long path (DC/cluster/
+    host/switch/port group) would otherwise push the title out of the table."""
+    return path if len(path) <= width else "…" + path[-(width - 1) :]
+
+
 def finding_detail(f: Any) -> Table:
     t = Table(show_header=False, box=None, padding=(0, 1))
     t.add_column(style="bold", no_wrap=True)
@@ -217,7 +223,7 @@ class FindingsPane(Vertical):
                 Text(r["severity"], style=SEVERITY_STYLE.get(r["severity"], "")),
                 r["rule"],
                 r["state"],
-                r["object"],
+                short_object(r["object"]),
                 r["title"],
                 key=str(i),
             )
