@@ -58,18 +58,19 @@ class ConfirmScreen(ModalScreen[bool]):
 HELP = """\
 [b]vnettool tui[/b] — the virtual network, live.
 
-[b]Screens[/b]   1 Network   2 Findings   3 Latency   4 Plan/apply   5 vMotion   6 Appliances
-[b]Anywhere[/b]  ? help   ctrl+p command palette   t dark/light   r reconnect   q quit
+[b]Screens[/b]    1 Network   2 Findings   3 Latency   4 Plan/apply   5 vMotion   6 Appliances
+[b]Anywhere[/b]   ? help   ctrl+p command palette   t dark/light   r reconnect   q quit
 
-[b]Network[/b]   / filter   enter/→ expand   ← collapse   m migrate the selected VM
-            tree: datacenter → cluster → host → switch → port group → VM NICs/vmknics;
-            a vDS node shows its PVLAN map; ★ marks a port group's own override.
-[b]Findings[/b]  / filter   s sort (severity, rule, object)   x export workbook
-[b]Latency[/b]   p start/stop probing   c next cluster   (green < warn ≤ yellow < crit ≤ red)
-[b]Plan[/b]      e edit path   o open file   a apply (asks first; Esc cancels; nothing changes without yes)
-[b]vMotion[/b]   / VM name   enter choose VM / host   only hosts passing the network checks
-            can be chosen; the others show why they are excluded.
-[b]Appliances[/b] e edit path, enter or c: check every appliance the playbook defines (live)
+[b]Network[/b]    / filter   enter/→ expand   ← collapse   m migrate the selected VM
+             tree: datacenter → cluster → host → switch → port group → VM NICs/vmknics;
+             a vDS node shows its PVLAN map; ★ marks a port group's own override.
+[b]Findings[/b]   / filter (words, sev:high, rule:SEC)   s sort   x export workbook   g re-audit
+[b]Latency[/b]    p start/stop probing   c next cluster   (green < warn ≤ yellow < crit ≤ red)
+[b]Plan[/b]       e edit path   o open file   a apply: a confirmation lists every change;
+             n or Esc cancels and nothing changes, y applies.
+[b]vMotion[/b]    / VM name   enter choose VM / host; only hosts passing the network checks
+             can be chosen, the others show why they are excluded.
+[b]Appliances[/b] e edit path   enter or c check every appliance the playbook defines (live)
 
 Every change asks for confirmation and states exactly what it will do.
 All vSphere calls run in background workers: the screen never waits on the network.
