@@ -111,7 +111,13 @@ class AppliancesPane(Vertical):
         self.query_one("#app-table").focus()
         self._check(session, self.vapp.inventory, path)
 
-    @work(thread=True, exclusive=True, group="appliances", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="appliances",
+        description="appliances",
+        exit_on_error=False,
+    )
     def _check(self, session: Any, inv: Any, path: str) -> None:
         try:
             statuses = playbook_statuses(session, inv, Path(path))

@@ -176,7 +176,7 @@ class FindingsPane(Vertical):
             return None
         return mod if callable(getattr(mod, "audit", None)) else None
 
-    @work(thread=True, exclusive=True, group="audit", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="audit", description="audit", exit_on_error=False)
     def _audit(self, index: NetIndex) -> None:
         mod = self.audit_module()
         if mod is None:
@@ -279,7 +279,7 @@ class FindingsPane(Vertical):
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         self._export(mod, Path("reports") / f"audit-{stamp}.xlsx")
 
-    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="export", description="export", exit_on_error=False)
     def _export(self, mod: Any, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

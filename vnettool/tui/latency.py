@@ -177,7 +177,7 @@ class LatencyPane(Vertical):
             self._probe(self.cluster)
         self._state()
 
-    @work(thread=True, exclusive=True, group="probe", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="probe", description="probe", exit_on_error=False)
     def _probe(self, cluster: str, every_s: float = 3.0) -> None:
         from vnettool.latency.mover import RebalanceState
         from vnettool.latency.probe import endpoints, mesh

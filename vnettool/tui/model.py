@@ -302,7 +302,8 @@ class NetIndex:
         t.add_row("clusters", str(len(self.clusters_of_dc.get(dc, []))))
         t.add_row("hosts", str(len(hosts)))
         t.add_row("distributed switches", str(len(self.dvs_of_dc.get(dc, []))))
-        t.add_row("VMs", str(sum(1 for v in self.inv.vms if v.host in {h.name for h in hosts})))
+        names = {h.name for h in hosts}
+        t.add_row("VMs", str(sum(1 for v in self.inv.vms if v.host in names)))
         return t
 
     def _cluster_details(self, dc: str, cluster: str) -> RenderableType:

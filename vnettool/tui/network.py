@@ -192,7 +192,7 @@ class NetworkPane(Vertical):
     def _filter_submitted(self) -> None:
         self.net_tree.focus()
 
-    @work(thread=True, exclusive=True, group="net-filter")
+    @work(thread=True, exclusive=True, group="net-filter", description="net-filter")
     def run_filter(self, text: str) -> None:
         """Search in a thread (a full walk of a large estate takes a moment), then show hits."""
         index = self.index

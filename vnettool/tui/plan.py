@@ -186,7 +186,7 @@ class PlanPane(Vertical):
         self._state(f"planning {path}…")
         self._load(Path(path.strip()).expanduser())
 
-    @work(thread=True, exclusive=True, group="plan")
+    @work(thread=True, exclusive=True, group="plan", description="plan")
     def _load(self, path: Path) -> None:
         try:
             loaded = load_and_plan(path, self.vapp.inventory)
@@ -288,7 +288,7 @@ class PlanPane(Vertical):
         self._state(f"applying {len(plan.changes)} change(s)…")
         self._run_apply(plan, loaded)
 
-    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="apply", description="apply", exit_on_error=False)
     def _run_apply(self, plan: Plan, loaded: Loaded) -> None:
         from vnettool import engine
         from vnettool.engine.journal import Journal

@@ -172,7 +172,9 @@ class VmotionPane(Vertical):
     def _state(self, text: str) -> None:
         self.query_one("#vm-state", Static).update(text)
 
-    @work(thread=True, exclusive=True, group="vm-check", exit_on_error=False)
+    @work(
+        thread=True, exclusive=True, group="vm-check", description="vm-check", exit_on_error=False
+    )
     def _check(self, vm: VirtualMachine, hosts: list[str]) -> None:
         """CheckRelocate_Task for each host that passed our own checks (server veto)."""
         from vnettool.vsphere import vmotion
@@ -242,7 +244,7 @@ class VmotionPane(Vertical):
         self._state(f"migrating {vm.name} → {host}…")
         self._run_migrate(vm, host)
 
-    @work(thread=True, exclusive=True, group="vm-move", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="vm-move", description="vm-move", exit_on_error=False)
     def _run_migrate(self, vm: VirtualMachine, host: str) -> None:
         from vnettool.vsphere import vmotion
 
