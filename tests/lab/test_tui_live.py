@@ -27,13 +27,16 @@ from vnettool.tui.app import VnetApp
 from vnettool.tui.plan import PlanPane
 from vnettool.tui.widgets import Banner, ConfirmScreen
 
-pytestmark = pytest.mark.lab
+# Each test takes 3-6 s; the bounds make a regression (e.g. a watch thread that never
+# ends, which once made `run_test()` wait forever on exit) fail loudly instead of hanging.
+TEST_BOUND_S = 90
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(TEST_BOUND_S + 30)]
 
 
 def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
+        asyncio.run(asyncio.wait_for(fn(*args, **kwargs), TEST_BOUND_S))
 
     return wrapper
 
