@@ -190,3 +190,17 @@ def test_findings_table_keeps_the_tail_of_a_long_object_path() -> None:
     short = short_object(path)
     assert len(short) == 26 and short.startswith("…") and short.endswith("vSwitch0/VM Network")
     assert short_object("DVS0") == "DVS0"
+
+
+def test_findings_summary_counts_failures_by_severity_and_not_judged_apart() -> None:
+    from vnettool.tui.findings import summary
+
+    rows = [
+        {"severity": "high", "state": "N/A"},
+        {"severity": "high", "state": "N/A"},
+        {"severity": "medium", "state": "FAIL"},
+        {"severity": "low", "state": "FAIL"},
+        {"severity": "low", "state": "FAIL"},
+    ]
+    assert summary(rows) == "FAIL 3 (medium=1 low=2) · N/A 2"
+    assert summary([]) == "FAIL 0"

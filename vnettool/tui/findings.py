@@ -113,6 +113,23 @@ def matches(row: dict[str, str], text: str) -> bool:
     return True
 
 
+def summary(rows: list[dict[str, str]]) -> str:
+    """Counts per state, failures per severity: an N/A rule (not judged) must not read as
+    a high-severity problem in the one-line summary."""
+    by_state: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    for r in rows:
+        by_state[r["state"]] = by_state.get(r["state"], 0) + 1
+        if r["state"] == "FAIL":
+            failed[r["severity"]] = failed.get(r["severity"], 0) + 1
+    sev = " ".join(
+        f"{k}={v}" for k, v in sorted(failed.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9))
+    )
+    parts = [f"FAIL {by_state.pop('FAIL', 0)}" + (f" ({sev})" if sev else "")]
+    parts += [f"{k} {v}" for k, v in sorted(by_state.items())]
+    return " · ".join(parts)
+
+
 def sort_key(column: str) -> Any:
     if column == "severity":
         return lambda r: (SEVERITY_ORDER.get(r["severity"], 9), r["rule"], r["object"])
@@ -227,15 +244,8 @@ class FindingsPane(Vertical):
                 r["title"],
                 key=str(i),
             )
-        by_sev: dict[str, int] = {}
-        for r in self.rows:
-            by_sev[r["severity"]] = by_sev.get(r["severity"], 0) + 1
-        summary = " ".join(
-            f"{k}={v}"
-            for k, v in sorted(by_sev.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9))
-        )
         self.query_one("#findings-state", Static).update(
-            f"{shown} of {len(self.rows)} findings · sorted by {self.sort_by} · {summary}"
+            f"{shown}/{len(self.rows)} findings · by {self.sort_by} · " + summary(self.rows)
         )
 
     @on(DataTable.RowHighlighted, "#findings-table")
