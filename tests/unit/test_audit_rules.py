@@ -267,6 +267,31 @@ def vmk(device: str, host: str = "esx1", **upd: Any) -> Edit:
     )
 
 
+def add_vmk(**fields: Any) -> Edit:
+    def fn(inv: Inventory) -> Inventory:
+        v = VmkernelAdapter(**fields)
+        return inv.model_copy(update={"vmkernel_adapters": [*inv.vmkernel_adapters, v]})
+
+    return fn
+
+
+def both(*edits: Edit) -> Edit:
+    """Edits that together make one problem (e.g. a condition plus the fault)."""
+
+    def fn(inv: Inventory) -> Inventory:
+        for e in edits:
+            inv = e(inv)
+        return inv
+
+    return fn
+
+
+# a vSAN vmk on the DVS (DV port group dv-web), for rules about switches that carry vmk traffic
+DV_VMK = add_vmk(
+    host="esx1", device="vmk2", dvs_uuid="u1", dv_portgroup_key="pg-1", mtu=9000, services=["vsan"]
+)
+
+
 def pnic(device: str, host: str = "esx1", **upd: Any) -> Edit:
     def fn(h: Host) -> Host:
         return h.model_copy(
@@ -346,9 +371,36 @@ ROWS = [
     row("SEC-17", "lldp-both", dvs(ldp_operation="both"), "DVS", "lldp both"),
     row("SEC-21", "mgmt-vmk-with-vmotion", vmk("vmk0", services=["management", "vmotion"]), "esx1/vmk0", "vmotion"),
     row("SEC-21", "vm-on-mgmt-pg", vm_nic("nic0", network="Management"), "esx1/vmk0", "VM NICs on Management", severity="critical"),
+    row(
+        "SEC-21",
+        "vm-pg-on-mgmt-vlan",
+        spg("web", vlan_id=10),
+        "esx1/vmk0",
+        "10",
+        xfail="audit-rules.md SEC-21: FAIL if the management VLAN equals a VM port group's VLAN on the "
+        "same switch; the check only looks at the vmk's services and VM NICs on its own port group",
+    ),
     row("SEC-22", "vmotion-vmk-with-mgmt", vmk("vmk1", services=["vmotion", "management"]), "esx1/vmk1", "management"),
+    row(
+        "SEC-22",
+        "vmotion-on-mgmt-vlan",
+        spg("vMotion", vlan_id=10),
+        "esx1/vmk1",
+        "10",
+        xfail="audit-rules.md SEC-22: FAIL if the vMotion vmk shares its VLAN with management or a VM "
+        "port group; the check only FAILs when one vmk carries both services",
+    ),
     row("SEC-24", "vm-on-vmotion-pg", vm_nic("nic0", network="vMotion"), "vm1/nic0", "vMotion"),
-    row("SEC-25", "nioc-off", dvs(nioc_enabled=False), "DVS", "False"),
+    row(
+        "SEC-24",
+        "vm-on-dvpg-with-vmk",
+        DV_VMK,
+        "vm1/nic3",
+        "dv-web",
+        xfail="audit-rules.md SEC-24: FAIL per VM NIC on any port group that has a vmk; the check skips "
+        "NICs on DV port groups (`not n.dv_portgroup_key`), so a VM sharing a DV port group with a vmk passes",
+    ),
+    row("SEC-25", "nioc-off", both(DV_VMK, dvs(nioc_enabled=False)), "DVS", "False"),
     row("SEC-26", "static-no-autoexpand", dvpg("dv-web", auto_expand=False), "DC/DVS/dv-web", "False"),
     row("HC-04", "proxy-switch-down", dvs_member("esx2", "down"), "DVS/esx2", "down"),
     row("HC-05", "vmk-mtu-above-switch", vmk("vmk1", mtu=9216), "esx1/vmk1", "9216"),
@@ -365,6 +417,15 @@ ROWS = [
     row("HC-12", "no-promiscuous-primary", pvlan_entry(primary_id=200, secondary_id=201, type="isolated"), "DVS/200/201", "no promiscuous primary"),
     row("HC-12", "two-isolated", pvlan_entry(primary_id=PVLAN, secondary_id=103, type="isolated"), "DVS/100", "2 isolated secondaries"),
     row("HC-12", "pvlan-id-as-plain-vlan", dvpg_setting("dv-web", vlan=VlanSpec(kind="vlan", vlan_id=102)), "DVS/102", "also a plain VLAN"),
+    row(
+        "HC-12",
+        "pvlan-id-as-vss-vlan",
+        spg("web", vlan_id=102),
+        "102",
+        "also a plain VLAN",
+        xfail="audit-rules.md HC-12 (e): a PVLAN id used as a plain VLAN on standard port groups of member "
+        "hosts FAILs; the check only compares with DV port groups of the same switch",
+    ),
     row("HC-13", "lag-plus-uplink", dvpg_setting("dv-web", teaming=TeamingPolicy(active_uplinks=["lag1", "uplink1"])), "DC/DVS/dv-web", "active ['lag1', 'uplink1']"),
     row("HC-14", "iphash-with-standby", spg_team("iphash", active_uplinks=["vmnic0", "vmnic1"], standby_uplinks=["vmnic2"]), "esx1/vSwitch0/iphash", "standby ['vmnic2']"),
     row("HC-14", "iphash-with-beacon", spg_team("iphash", check_beacon=True), "esx1/vSwitch0/iphash", "beacon True"),
@@ -439,6 +500,16 @@ def test_reserved_vlans_rule_is_not_applicable_without_the_setting() -> None:
     got = [f for f in audit(CLEAN) if f.rule_id == "SEC-11"]
     assert [(f.state, f.object) for f in got] == [("N/A", "vc.example")]
     assert "reserved_vlans is not configured" in got[0].detail
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="audit-rules.md SEC-25: FAIL only on a DVS that carries both VM and vmk traffic; the check "
+    "FAILs every DVS with NIOC off, also one with VM port groups only",
+)
+def test_nioc_off_on_a_switch_without_vmk_traffic_is_not_a_failure() -> None:
+    got = [f for f in audit(dvs(nioc_enabled=False)(CLEAN), CFG) if f.rule_id == "SEC-25"]
+    assert [(f.object, f.state) for f in got] == [("DVS", "PASS")]
 
 
 def test_uplink_switch_rule_is_not_applicable_without_neighbour_data() -> None:
