@@ -75,6 +75,18 @@ def test_session_expiry_relogs_in_once(lab: RunningLab) -> None:
         assert s.content.sessionManager.currentSession.key != first_key
 
 
+def test_concurrent_calls_meeting_an_expiry_log_in_once(lab: RunningLab) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with lab.session() as s:
+        s.stub.poolSize = 8
+        _control(lab, "sessions/expire")
+        with ThreadPoolExecutor(8) as pool:
+            times = list(pool.map(lambda _: s.call(s.si.CurrentTime, op="CurrentTime"), range(16)))
+        assert all(t is not None for t in times)
+        assert s._logins == 1, "one re-login, the other threads reused it"
+
+
 def test_pin_is_checked_on_every_new_connection(lab: RunningLab, tmp_path: Path) -> None:
     """No check-then-use window: a connection opened later, to a server with another
     certificate (here a proxy with its own), is refused before a request is sent."""

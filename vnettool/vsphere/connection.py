@@ -13,6 +13,7 @@ import http.client
 import logging
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -131,6 +132,11 @@ class Session:
         self.creds = creds
         self.si = si
         self.content: Any = si.RetrieveContent()
+        # Re-logins are serialized and counted: when concurrent calls all meet the expiry,
+        # one logs in; the others see the count moved and just retry (a second Login on the
+        # now valid session is refused by vCenter as InvalidLogin).
+        self._login_lock = threading.Lock()
+        self._logins = 0
 
     def __repr__(self) -> str:
         return f"Session({self.creds.user}@{self.creds.host}:{self.creds.port})"
@@ -151,6 +157,7 @@ class Session:
         relogged = False
 
         while True:
+            logins = self._logins
             try:
                 return with_retries(lambda: fn(*args, **kwargs))
             except vim.fault.NotAuthenticated as exc:
@@ -158,8 +165,7 @@ class Session:
                     raise ApiFault(
                         op, obj, "NotAuthenticated", "session expired again after re-login"
                     ) from exc
-                log.info("session expired; logging in again")
-                self.login()
+                self.relogin(logins)
                 relogged = True
             except vmodl.MethodFault as exc:
                 raise ApiFault(op, obj, fault_name(exc), fault_message(exc)) from exc
@@ -177,6 +183,15 @@ class Session:
                     f"{self.creds.host} sent an answer that is not valid SOAP ({exc}); "
                     "nothing was read from it",
                 ) from exc
+
+    def relogin(self, seen: int) -> None:
+        """Log in again unless another thread did since `seen` (its count of logins)."""
+        with self._login_lock:
+            if self._logins != seen:
+                return
+            log.info("session expired; logging in again")
+            self.login()
+            self._logins += 1
 
     def login(self) -> None:
         try:
