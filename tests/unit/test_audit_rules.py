@@ -397,8 +397,6 @@ ROWS = [
         DV_VMK,
         "vm1/nic3",
         "dv-web",
-        xfail="audit-rules.md SEC-24: FAIL per VM NIC on any port group that has a vmk; the check skips "
-        "NICs on DV port groups (`not n.dv_portgroup_key`), so a VM sharing a DV port group with a vmk passes",
     ),
     row("SEC-25", "nioc-off", both(DV_VMK, dvs(nioc_enabled=False)), "DVS", "False"),
     row("SEC-26", "static-no-autoexpand", dvpg("dv-web", auto_expand=False), "DC/DVS/dv-web", "False"),
@@ -502,11 +500,6 @@ def test_reserved_vlans_rule_is_not_applicable_without_the_setting() -> None:
     assert "reserved_vlans is not configured" in got[0].detail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit-rules.md SEC-25: FAIL only on a DVS that carries both VM and vmk traffic; the check "
-    "FAILs every DVS with NIOC off, also one with VM port groups only",
-)
 def test_nioc_off_on_a_switch_without_vmk_traffic_is_not_a_failure() -> None:
     got = [f for f in audit(dvs(nioc_enabled=False)(CLEAN), CFG) if f.rule_id == "SEC-25"]
     assert [(f.object, f.state) for f in got] == [("DVS", "PASS")]

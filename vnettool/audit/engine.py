@@ -658,15 +658,18 @@ rule(
     "high",
     "VmNic",
     "VM NIC backings; vmk port groups",
-    "FAIL per VM NIC attached to a standard port group that also has a vmk",
+    "FAIL per VM NIC attached to a port group (standard or DV) that also has a vmk",
     "SCG 8; vSphere Networking guide",
     "Move the VM to a VM port group.",
 )
 def sec24(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     infra = vmk_portgroups(inv)
+    dv_infra = {v.dv_portgroup_key for v in inv.vmkernel_adapters if v.dv_portgroup_key}
     for vm in inv.vms:
         for n in vm.nics:
-            if n.network and not n.dv_portgroup_key and (vm.host, n.network) in infra:
+            on_dv = n.dv_portgroup_key is not None and n.dv_portgroup_key in dv_infra
+            on_std = not n.dv_portgroup_key and (vm.host, n.network) in infra
+            if n.network and (on_dv or on_std):
                 yield finding(
                     "SEC-24",
                     "FAIL",
@@ -685,15 +688,19 @@ def sec24(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     "low",
     "DistributedSwitch",
     "dvs.config.networkResourceManagementEnabled",
-    "FAIL if NIOC is disabled",
+    "FAIL if NIOC is disabled on a switch carrying both VM and VMkernel traffic",
     "vSphere Networking guide, NIOC",
     "Enable NIOC (version 3) and set shares for system traffic.",
 )
 def sec25(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    # NIOC arbitrates between VM and VMkernel traffic: only a switch carrying both needs it
+    vm_keys = {n.dv_portgroup_key for v in inv.vms for n in v.nics if n.dv_portgroup_key}
     for d in inv.distributed_switches:
+        has_vmk = any(v.dvs_uuid == d.uuid for v in inv.vmkernel_adapters)
+        has_vm = any(p.key in vm_keys for p in inv.dv_portgroups_of(d.name))
         yield finding(
             "SEC-25",
-            "PASS" if d.nioc_enabled else "FAIL",
+            "PASS" if d.nioc_enabled or not (has_vmk and has_vm) else "FAIL",
             "DistributedSwitch",
             d.name,
             object_id=d.moref,
