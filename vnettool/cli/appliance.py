@@ -81,34 +81,35 @@ def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *
             raise typer.Exit(1)
 
 
-@app.command()
-@handle_errors
-def deploy(
-    playbook: PlaybookArg,
-    name: NameOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Plan only (exit 2 if changes)")] = False,
-    server: ServerOpt = None,
-    insecure: InsecureOpt = False,
-    thumbprint: ThumbprintOpt = None,
-) -> None:
-    """Plan and deploy the appliances: segment, one pinned VM per host, protected VMs moved."""
-    _change("deploy", playbook, name, yes, check, server, insecure, thumbprint)
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")]
+CheckOpt = Annotated[bool, typer.Option("--check", help="Plan only (exit 2 if changes)")]
 
 
-@app.command()
-@handle_errors
-def remove(
-    playbook: PlaybookArg,
-    name: NameOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
-    check: Annotated[bool, typer.Option("--check", help="Plan only (exit 2 if changes)")] = False,
-    server: ServerOpt = None,
-    insecure: InsecureOpt = False,
-    thumbprint: ThumbprintOpt = None,
-) -> None:
-    """Move protected VMs off the segment (re-home or unplug), then delete the appliances."""
-    _change("remove", playbook, name, yes, check, server, insecure, thumbprint)
+def _change_command(action: str, doc: str) -> None:
+    """`deploy` and `remove`: the same options, the same plan → confirm → apply flow."""
+
+    def command(
+        playbook: PlaybookArg,
+        name: NameOpt = None,
+        yes: YesOpt = False,
+        check: CheckOpt = False,
+        server: ServerOpt = None,
+        insecure: InsecureOpt = False,
+        thumbprint: ThumbprintOpt = None,
+    ) -> None:
+        _change(action, playbook, name, yes, check, server, insecure, thumbprint)
+
+    command.__doc__ = doc
+    app.command(action)(handle_errors(command))
+
+
+_change_command(
+    "deploy",
+    "Plan and deploy the appliances: segment, one pinned VM per host, protected VMs moved.",
+)
+_change_command(
+    "remove", "Move protected VMs off the segment (re-home or unplug), then delete the appliances."
+)
 
 
 @app.command()
@@ -124,6 +125,7 @@ def status(
     """Per appliance: host, power, health, wiring, reservations, latency sensitivity, protected
     VMs. Exit 1 when one is unhealthy or not compliant."""
     from vnettool.appliances import manager
+    from vnettool.playbook.appliance_actions import status_cells
 
     body, target = _definition(playbook, name)
     with session_for(server, insecure, thumbprint) as session:
@@ -150,20 +152,7 @@ def status(
             return f"[green]{escape(text)}[/]" if ok else f"[red]{escape(text)}[/]"
 
         for s in sts:
-            t.add_row(
-                s.vm,
-                yn(s.host == s.expected_host, s.host or "?"),
-                s.power_state or "?",
-                yn(s.health == "ok", f"{s.health} ({s.health_detail})"),
-                yn(s.pinned, "yes" if s.pinned else "no"),
-                yn(s.wiring_compliant, s.wiring),
-                yn(
-                    s.reservation_compliant,
-                    f"{s.cpu_reservation_mhz} MHz / {s.memory_reservation_mb} MB",
-                ),
-                yn(s.latency_compliant, s.latency_sensitivity or "?"),
-                str(s.protected_vms),
-            )
+            t.add_row(*(yn(ok, text) for text, ok in status_cells(s, detail=True)))
         console.print(t)
     if any(not s.compliant or s.health != "ok" for s in sts):
         raise typer.Exit(1)

@@ -47,6 +47,23 @@ def status_line(st: ApplianceStatus) -> str:
     )
 
 
+def status_cells(st: ApplianceStatus, *, detail: bool = False) -> list[tuple[str, bool]]:
+    """(text, compliant) per status column (VM, host, power, health, pinned, wiring,
+    reservation, latency, protected VMs): the CLI table and the TUI colour them the same."""
+    health = f"{st.health} ({st.health_detail})" if detail else st.health
+    return [
+        (st.vm, True),
+        (st.host or "?", st.host == st.expected_host),
+        (st.power_state or "?", True),
+        (health, st.health == "ok"),
+        ("yes" if st.pinned else "no", st.pinned),
+        (st.wiring, st.wiring_compliant),
+        (f"{st.cpu_reservation_mhz} MHz / {st.memory_reservation_mb} MB", st.reservation_compliant),
+        (st.latency_sensitivity or "?", st.latency_compliant),
+        (str(st.protected_vms), True),
+    ]
+
+
 def run_appliance(ctx: StepContext, body: ApplianceBody) -> StepOutcome:
     scope = merge_scope(ctx.target, body.scope)
     if ctx.host is not None:

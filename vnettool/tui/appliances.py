@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Static
 
 from vnettool.models.appliance import ApplianceStatus
-from vnettool.playbook.appliance_actions import playbook_statuses
+from vnettool.playbook.appliance_actions import playbook_statuses, status_cells
 from vnettool.tui.model import NetIndex
 
 if TYPE_CHECKING:
@@ -32,21 +32,8 @@ def _cell(ok: bool, text: str) -> Text:
     return Text(text, style="" if ok else "bold red")
 
 
-def rows(st: ApplianceStatus) -> list[Text | str]:
-    return [
-        st.vm,
-        _cell(st.host == st.expected_host, st.host or "?"),
-        st.power_state or "?",
-        _cell(st.health == "ok", st.health),
-        _cell(st.pinned, "yes" if st.pinned else "no"),
-        _cell(st.wiring_compliant, st.wiring),
-        _cell(
-            st.reservation_compliant,
-            f"{st.cpu_reservation_mhz} MHz / {st.memory_reservation_mb} MB",
-        ),
-        _cell(st.latency_compliant, st.latency_sensitivity or "?"),
-        str(st.protected_vms),
-    ]
+def rows(st: ApplianceStatus) -> list[Text]:
+    return [_cell(ok, text) for text, ok in status_cells(st)]
 
 
 class AppliancesPane(Vertical):
