@@ -362,8 +362,6 @@ ROWS = [
         dvpg_setting("dv-web", vlan=VlanSpec(kind="trunk", ranges=[(3990, 4000)])),
         "DC/DVS/dv-web",
         "3990-4000",
-        xfail="audit-rules.md SEC-11 says a reserved id inside a trunk range (and PVLAN ids) FAILs; "
-        "the check only reads single VLAN ids (_vlan_users skips trunk and pvlan port groups)",
     ),
     row("SEC-12", "vlan-0", spg("web", vlan_id=0), WEB1, "0"),
     row("SEC-12", "untagged-dvpg", dvpg_setting("dv-web", vlan=VlanSpec(kind="none")), "DC/DVS/dv-web", "none"),

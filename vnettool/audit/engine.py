@@ -418,6 +418,23 @@ def sec11(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
             actual=vlan,
             expected="not reserved",
         )
+    for dpg in vm_facing_dvpgs(inv):  # trunks and PVLANs: any reserved id inside counts
+        v = dpg.vlan
+        if v.kind == "trunk":
+            used = any(lo <= r <= hi for lo, hi in v.ranges for r in reserved)
+        elif v.kind == "pvlan" and v.pvlan_id is not None:
+            used = v.pvlan_id in reserved
+        else:
+            continue
+        yield on_dvpg(
+            "SEC-11",
+            "FAIL" if used else "PASS",
+            inv,
+            dpg,
+            prop="vlan",
+            actual=v.display(),
+            expected="not reserved",
+        )
 
 
 @rule(
