@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnettool.engine import plan as engine_plan
-from vnettool.engine.common import matches
+from vnettool.engine.common import PlanError, matches
 from vnettool.models.appliance import ApplianceSpec, ApplianceVm, ClusterRules, NicRole
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Host, Inventory
@@ -30,7 +30,14 @@ from vnettool.models.plan import Change, FieldDiff, Plan
 RESOURCE = "appliance"
 DISCONNECT = "protected_nic_disconnect"
 ROLES: tuple[NicRole, ...] = ("management", "unprotected", "protected")
-NIC_LABELS = {r: f"{r} ({i + 1})" for i, r in enumerate(ROLES)}
+# The VM's size and resource fields, named alike in `want_state` and `ApplianceVm`.
+SIZING = (
+    "cpus",
+    "memory_mb",
+    "cpu_reservation_mhz",
+    "memory_reservation_mb",
+    "latency_sensitivity",
+)
 
 
 @dataclass
@@ -194,17 +201,9 @@ def _drift(
     diffs = []
     if vm.host_moref != slot.host.moref and spec.placement.per == "host":
         diffs.append(FieldDiff(field="host", before=vm.host_moref, after=slot.host.moref))
-    for f in ("cpus", "memory_mb", "cpu_reservation_mhz", "memory_reservation_mb"):
+    for f in SIZING:
         if getattr(vm, f) != want[f]:
             diffs.append(FieldDiff(field=f, before=getattr(vm, f), after=want[f]))
-    if vm.latency_sensitivity != want["latency_sensitivity"]:
-        diffs.append(
-            FieldDiff(
-                field="latency_sensitivity",
-                before=vm.latency_sensitivity,
-                after=want["latency_sensitivity"],
-            )
-        )
     rules = facts.rules.get(slot.cluster_moref or "")
     if not is_pinned(vm, slot, rules, spec.placement.per == "host"):
         diffs.append(FieldDiff(field="pinned", before=False, after=True))
@@ -247,8 +246,6 @@ def plan_deploy(
         ):
             problems.append(f"appliance {spec.name}: no port group named {net['portgroup']!r}")
     if problems:
-        from vnettool.engine.common import PlanError
-
         raise PlanError(problems)
     assert template is not None
     dc_moref = {d.name: d.moref for d in inv.datacenters}
@@ -259,7 +256,6 @@ def plan_deploy(
         common = {
             "definition": spec.name,
             "host_moref": s.host.moref,
-            "host_name": s.host.name,
             "cluster_moref": s.cluster_moref,
             "want": want,
             "per": spec.placement.per,
@@ -270,16 +266,7 @@ def plan_deploy(
         if vm is None:
             diffs = [
                 FieldDiff(field="host", before=None, after=s.host.name),
-                *(
-                    FieldDiff(field=f, before=None, after=want[f])
-                    for f in (
-                        "cpus",
-                        "memory_mb",
-                        "cpu_reservation_mhz",
-                        "memory_reservation_mb",
-                        "latency_sensitivity",
-                    )
-                ),
+                *(FieldDiff(field=f, before=None, after=want[f]) for f in SIZING),
                 *(
                     FieldDiff(field=f"nic.{r}", before=None, after=want["networks"][r]["portgroup"])
                     for r in ROLES
@@ -316,7 +303,7 @@ def plan_deploy(
                     name=s.name,
                     diffs=diffs,
                     depends_on=seg_ids,
-                    spec={**common, "vm_moref": vm.moref, "nics": [n.key for n in vm.nics]},
+                    spec={**common, "vm_moref": vm.moref},
                 )
             )
     keep = {s.name for s in wanted}
@@ -332,7 +319,7 @@ def plan_deploy(
             continue
         if name in keep or (not in_scope and host is not None):
             continue  # kept, or another target's
-        appliance_changes.append(_delete(spec, vm, host, inv, facts))
+        appliance_changes.append(_delete(spec, vm, host, inv))
     anti = _anti_affinity(spec, inv, wanted, ours, facts, appliance_changes)
     moves = [
         m.model_copy(
@@ -383,9 +370,7 @@ def _serving(spec: ApplianceSpec, move: Change, appliances: list[Change]) -> lis
     return [a.id for a in appliances if a.kind != "delete"]
 
 
-def _delete(
-    spec: ApplianceSpec, vm: ApplianceVm, host: str | None, inv: Inventory, facts: Facts
-) -> Change:
+def _delete(spec: ApplianceSpec, vm: ApplianceVm, host: str | None, inv: Inventory) -> Change:
     h = inv.host_by_name.get(host or "")
     cl = next((c for c in inv.clusters if h and c.name == h.cluster), None)
     return Change(
@@ -446,7 +431,7 @@ def _anti_affinity(
                 diffs=[
                     FieldDiff(
                         field="anti_affinity",
-                        before=[ours[s.name].name for s in members if s.name in ours]
+                        before=sorted(v.name for v in ours.values() if v.moref in rule.vms)
                         if rule
                         else None,
                         after=[s.name for s in members],
@@ -477,7 +462,7 @@ def plan_remove(
     for _, vm in sorted(doomed.items()):
         host = by_moref.get(vm.host_moref or "")
         per_host = spec.placement.per == "host"
-        d = _delete(spec, vm, host, inv, facts)
+        d = _delete(spec, vm, host, inv)
         deletes.append(
             d.model_copy(
                 update={"depends_on": [m.id for m in first if not per_host or m.host == host]}

@@ -20,7 +20,7 @@ from vnettool.models.appliance import (
     DrsRule,
     VmNicState,
 )
-from vnettool.vsphere.collector import moref_id
+from vnettool.vsphere.collector import create_view, destroy_view, filter_spec, moref_id
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.vmotion import wait_task
 
@@ -397,3 +397,21 @@ def placement_refs(
             "RetrieveContents", datacenter_moref, "NotFound", "datacenter has no vmFolder"
         )
     return moref_id(folder), moref_id(pool) if pool is not None else None
+
+
+def vm_morefs(session: Session, names: set[str]) -> dict[str, str]:
+    """name -> moref of the VMs with these names: one read of every VM's name only (a rule
+    over VMs created earlier in the same run, whose morefs the plan could not know)."""
+    view = create_view(session, {"VirtualMachine": ["name"]})
+    try:
+        pc = session.content.propertyCollector
+        spec = filter_spec(view, {"VirtualMachine": ["name"]})
+        res = session.call(pc.RetrieveContents, [spec], op="RetrieveContents", obj="VM names")
+    finally:
+        destroy_view(session, view)
+    out = {}
+    for oc in res or []:
+        name = next((p.val for p in oc.propSet or []), None)
+        if name in names:
+            out[name] = moref_id(oc.obj)
+    return out
