@@ -255,10 +255,7 @@ func sessionless(body []byte) bool {
 }
 
 func notAuthenticated(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>The session is not authenticated.</faultstring><detail><NotAuthenticatedFault xmlns="urn:vim25" xsi:type="NotAuthenticated"><privilegeId>System.View</privilegeId></NotAuthenticatedFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`))
+	writeVimFault(w, "NotAuthenticated", "The session is not authenticated.", "<privilegeId>System.View</privilegeId>")
 }
 
 // filterRequest strips a revoked session cookie; true when it did (the session expired).
