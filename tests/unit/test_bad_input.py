@@ -74,8 +74,10 @@ def test_snapshot_load_fails_cleanly_or_loads(tmp_path: Path, name: str) -> None
 
 
 def test_snapshot_load_of_a_directory_or_missing_file(tmp_path: Path) -> None:
-    for p in (tmp_path, tmp_path / "missing.json"):
-        with pytest.raises(OSError):
+    from vnettool.userfile import UserFileError
+
+    for p, words in ((tmp_path, "is a directory"), (tmp_path / "missing.json", "No such file")):
+        with pytest.raises(UserFileError, match=words):
             Inventory.load(p)
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from vnettool import userfile
 from vnettool.audit.model import (
     AuditConfig,
     Check,
@@ -1389,10 +1390,7 @@ def load_config(path: Path) -> AuditConfig:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the audit config: {exc.strerror or exc}") from exc
+    text = userfile.read_text(path, what="audit config")
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(text) or {}

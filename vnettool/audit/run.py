@@ -20,6 +20,7 @@ from vnettool.audit.drift import DriftRow, drift
 from vnettool.audit.engine import RULES, audit, load_config
 
 __all__ = ["AuditReport", "audit", "run_audit", "write_workbook"]
+from vnettool import userfile
 from vnettool.audit.model import SEVERITIES, AuditConfig, Finding, at_least, score
 from vnettool.audit.workbook import write_workbook
 from vnettool.errors import ConfigError
@@ -117,6 +118,6 @@ def run_audit(
 def _sha256(path: Path) -> str:
     """The config's digest for the Summary: which waivers a report was made with."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(userfile.read_bytes(path, what="audit config")).hexdigest()
+    except userfile.UserFileError:
         return ""

@@ -61,7 +61,7 @@ def audit(
 ) -> None:
     """Run the security and health rules and write an RVTools-compatible workbook."""
     from vnettool.audit.model import SEVERITIES
-    from vnettool.audit.run import load_baseline, run_audit
+    from vnettool.audit.run import load_baseline, load_config, run_audit
     from vnettool.errors import ConfigError
 
     if fail_on not in (*SEVERITIES, "never"):
@@ -70,6 +70,8 @@ def audit(
         raise ConfigError(
             "--appliances needs vCenter (their health is checked live), not --snapshot"
         )
+    if config is not None:
+        load_config(config)  # a bad or endless config fails before vCenter is read
     started = datetime.now(UTC)
     statuses = None
     with Progress(

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from vnettool import userfile
 from vnettool.cli.common import (
     InsecureOpt,
     JsonOpt,
@@ -56,8 +57,9 @@ def _excerpt(issue: PlaybookIssue, cache: dict[str, list[str]]) -> list[str]:
     loc = issue.location
     if loc.file not in cache:
         try:
-            cache[loc.file] = Path(loc.file).read_text(errors="replace").splitlines()
-        except OSError:
+            raw = userfile.read_bytes(loc.file)
+            cache[loc.file] = raw.decode("utf-8", errors="replace").splitlines()
+        except userfile.UserFileError:
             cache[loc.file] = []
     lines = cache[loc.file]
     if not 0 < loc.line <= len(lines):

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import Field
 
+from vnettool import userfile
 from vnettool.models.base import Identified, Model
 from vnettool.models.policy import (
     NetworkPolicy,
@@ -244,6 +245,9 @@ class VirtualMachine(Identified):
 
 T = TypeVar("T")
 
+SNAPSHOT_MAX_BYTES = 512 * 1024 * 1024
+"""A snapshot of a very large vCenter is hundreds of MB of JSON; more is not a snapshot."""
+
 
 def _group(items: Iterable[T], key: Callable[[T], str]) -> dict[str, list[T]]:
     out: dict[str, list[T]] = {}
@@ -289,7 +293,9 @@ class Inventory(Model):
 
     @classmethod
     def load(cls, path: Path) -> Inventory:
-        return cls.model_validate_json(path.read_text())
+        """A saved snapshot; a device, pipe or endless file is a UserFileError, not a hang."""
+        raw = userfile.read_bytes(path, limit=SNAPSHOT_MAX_BYTES, what="snapshot")
+        return cls.model_validate_json(raw)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy without the cached indexes: pydantic copies ``__dict__``, and an index built

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vnettool import userfile
 from vnettool.playbook.errors import (
     KeyPath,
     Location,
@@ -379,8 +380,9 @@ def _all_lines(doc: Document) -> dict[str, list[str]]:
     for loc in (*doc.marks.value.values(), *doc.marks.key.values()):
         if loc.file not in out:
             try:
-                out[loc.file] = Path(loc.file).read_text(errors="replace").splitlines()
-            except OSError:
+                raw = userfile.read_bytes(loc.file, limit=MAX_BYTES)
+                out[loc.file] = raw.decode("utf-8", errors="replace").splitlines()
+            except userfile.UserFileError:
                 out[loc.file] = []
     return out
 
@@ -388,20 +390,9 @@ def _all_lines(doc: Document) -> dict[str, list[str]]:
 def read_file(path: Path, name: str | None = None) -> Document:
     shown = name or str(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise PlaybookError(
-                [
-                    PlaybookIssue(
-                        Location(shown, 1, 1),
-                        f"file is {path.stat().st_size} bytes; playbooks are limited to {MAX_BYTES}",
-                    )
-                ]
-            )
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PlaybookError(
-            [PlaybookIssue(Location(shown, 1, 1), f"cannot read file: {exc.strerror or exc}")]
-        ) from None
+        raw = userfile.read_bytes(path, limit=MAX_BYTES, what="playbook")
+    except userfile.UserFileError as exc:
+        raise PlaybookError([PlaybookIssue(Location(shown, 1, 1), exc.reason)]) from None
     doc = parse_text(raw, shown)
     doc.path = path
     return doc
