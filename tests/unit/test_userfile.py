@@ -75,7 +75,7 @@ def test_reader_bounds_files_whose_size_is_not_known(tmp_path: Path) -> None:
 def test_reader_text_refuses_binary(tmp_path: Path) -> None:
     p = tmp_path / "bin.yml"
     p.write_bytes(b"a: 1\n\xff\xfe")
-    with pytest.raises(userfile.UserFileError, match="not UTF-8 text .*offset 5"):
+    with pytest.raises(userfile.UserFileError, match=r"not UTF-8 text .*offset 5"):
         userfile.read_text(p)
     p.write_bytes("\ufeffa: 1\n".encode())
     assert userfile.read_text(p) == "a: 1\n"
