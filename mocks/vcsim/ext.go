@@ -219,7 +219,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = rt.lab.routeCall(body)
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
-		rt.next.ServeHTTP(w, r)
+		serveRecovered(w, body, func(w http.ResponseWriter) { rt.next.ServeHTTP(w, r) }) // recover.go
 		rt.lab.sessions.noteResponse(w)
 		return
 	}
