@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vnettool.errors import VnetError
 
@@ -44,7 +45,11 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except VnetError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            # Escaped (a file name like 'a[b].yml' is not markup) and never wrapped: a path
+            # broken over two lines cannot be copied.
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
