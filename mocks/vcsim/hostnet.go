@@ -963,6 +963,10 @@ func (s *hostNetSys) QueryNetworkHint(req *types.QueryNetworkHint) soap.HasFault
 		if len(req.Device) > 0 && !contains(req.Device, p.Device) {
 			continue
 		}
+		if linkDown(p) { // no frames, so no CDP/LLDP neighbour (see links.go)
+			info = append(info, types.PhysicalNicHintInfo{Device: p.Device})
+			continue
+		}
 		info = append(info, pnicHint(hs.host, p))
 	}
 	return &methods.QueryNetworkHintBody{Res: &types.QueryNetworkHintResponse{Returnval: info}}

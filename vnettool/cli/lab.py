@@ -132,6 +132,49 @@ def netem(
     )
 
 
+@app.command()
+@handle_errors
+def link(
+    target: Annotated[
+        str | None,
+        typer.Argument(help="HOST/vmnicN, or a neighbour switch SWITCH[:PORT] with --switch"),
+    ] = None,
+    down: Annotated[bool, typer.Option("--down", help="Take the link(s) down")] = False,
+    up: Annotated[bool, typer.Option("--up", help="Bring the link(s) back up")] = False,
+    switch: Annotated[
+        bool,
+        typer.Option("--switch", help="TARGET is a neighbour switch (every pNIC cabled to it)"),
+    ] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Every link up again")] = False,
+) -> None:
+    """Take a lab pNIC's physical link down or up (or a whole neighbour switch's), to check
+    `vnettool whatif` against what vCenter then shows."""
+    from vnettool.lab.links import down_links, reset_links, set_link
+
+    try:
+        if reset:
+            now = reset_links()
+        elif target is None:
+            now = down_links()
+        else:
+            if down == up:
+                raise LabFailed("say --down or --up")
+            if switch:
+                name, _, port = target.partition(":")
+                now = set_link(up, switch=name, port=port or None)
+            else:
+                host, sep, pnic = target.partition("/")
+                if not sep or not host or not pnic:
+                    raise LabFailed(f"{target!r}: expected HOST/vmnicN (or --switch SWITCH[:PORT])")
+                now = set_link(up, host=host, pnic=pnic)
+    except LabError as exc:
+        raise LabFailed(str(exc)) from exc
+    if not now:
+        console.print("every lab link is up")
+    for d in now:
+        console.print(f"{d['host']}/{d['pnic']}: link down", highlight=False)
+
+
 fault_app = typer.Typer(
     help="Inject faults into the lab: 503s, drops, delays, expiry, vim faults, failed tasks."
 )

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from vnettool import __version__
-from vnettool.cli import appliance, audit, engine, inventory, lab, latency, playbook, tui
+from vnettool.cli import (
+    appliance,
+    audit,
+    engine,
+    impact,
+    inventory,
+    lab,
+    latency,
+    playbook,
+    tui,
+)
 from vnettool.cli.common import setup_logging
 
 app = typer.Typer(
@@ -27,6 +37,7 @@ app.command("apply")(engine.apply)
 app.command("tui")(tui.tui)
 app.command("audit")(audit.audit)
 app.add_typer(appliance.app, name="appliance")
+app.add_typer(impact.app, name="whatif")
 
 
 def _version(value: bool) -> None:
