@@ -201,3 +201,100 @@ def test_lab_start_twice_and_stop_leaves_nothing(tmp_path: Path) -> None:
     assert not lab.state_file.exists() and not lab.profile_file.exists()
     after = {p.name for p in Path("/tmp").glob("govcsim-*")}
     assert after <= before
+
+
+class _Silent:
+    """A TCP server that accepts every connection and never sends a byte."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+def test_server_that_never_answers_ends_within_timeout_plus_retry_budget() -> None:
+    import time
+
+    silent = _Silent()
+    creds = Credentials(
+        host="127.0.0.1",
+        port=silent.port,
+        user="u",
+        password=SecretStr("p"),
+        insecure=True,
+        timeout_s=1.0,
+        retry_budget_s=2.0,
+    )
+    try:
+        start = time.monotonic()
+        with pytest.raises(ConnectionFailed, match="no answer within 1 s"):
+            connect(creds)
+        took = time.monotonic() - start
+    finally:
+        silent.close()
+    # the last attempt starts inside the budget and ends by its timeout (+ one backoff step)
+    assert took <= 1.0 + 2.0 + 1.5, took
+    assert len(silent.held) >= 2, "the timeouts were retried"
+
+
+def test_cli_honours_the_timeout_settings_and_refuses_bad_ones(lab: RunningLab) -> None:
+    import time
+
+    silent = _Silent()
+    env = {
+        "VSPHERE_SERVER": f"127.0.0.1:{silent.port}",
+        "VSPHERE_USER": "u",
+        "VSPHERE_PASSWORD": "p",
+        "VNETTOOL_TIMEOUT": "1",
+        "VNETTOOL_RETRY_BUDGET": "1",
+    }
+    try:
+        start = time.monotonic()
+        out = _cli(lab, "inventory", "--insecure", env=env)
+        took = time.monotonic() - start
+    finally:
+        silent.close()
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "no answer within 1 s (VNETTOOL_TIMEOUT)" in " ".join(out.stderr.split())
+    assert took < 1 + 1 + 1.5 + 10, took  # + interpreter start-up
+    bad = _cli(lab, "inventory", "--insecure", env=env | {"VNETTOOL_TIMEOUT": "soon"})
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "VNETTOOL_TIMEOUT='soon' is not a number of seconds" in bad.stderr
+
+
+def test_a_call_the_server_holds_ends_within_timeout_plus_retry_budget(lab: RunningLab) -> None:
+    """Mid-session: the connection is up, then the server stops answering one method."""
+    import time
+
+    from vnettool.lab.faults import add_fault, clear_faults
+
+    with lab.session(timeout_s=1.0, retry_budget_s=2.0) as s:
+        add_fault("CurrentTime", "delay", delay_ms=20_000, count=0, lab=lab.lab)
+        try:
+            start = time.monotonic()
+            with pytest.raises(ConnectionFailed, match=r"CurrentTime.*no answer within 1 s"):
+                s.call(s.si.CurrentTime, op="CurrentTime")
+            took = time.monotonic() - start
+        finally:
+            clear_faults(lab.lab)
+        assert took <= 1.0 + 2.0 + 1.5, took
+        assert s.call(s.si.CurrentTime, op="CurrentTime") is not None  # and it recovers

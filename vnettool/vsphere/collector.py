@@ -188,7 +188,9 @@ class UpdateStream:
 
     def poll(self, timeout_s: int = 10, max_updates: int | None = None) -> Iterator[Update]:
         """Yield the changes since the last poll, waiting up to `timeout_s` for one."""
-        opts = vmodl.query.PropertyCollector.WaitOptions(maxWaitSeconds=timeout_s)
+        opts = vmodl.query.PropertyCollector.WaitOptions(
+            maxWaitSeconds=self.session.max_wait_s(timeout_s)
+        )
         if max_updates:
             opts.maxObjectUpdates = max_updates
         while True:

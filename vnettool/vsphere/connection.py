@@ -1,9 +1,16 @@
-"""A vSphere session that retries what is transient, re-logs in once, and names every fault.
+"""A vSphere session that retries what is safe, re-logs in once, and names every fault.
 
 All calls to the server go through `Session.call`, so the retry and error policy lives in one
-place: transient transport faults (reset, timeout, HTTP 503) are retried with exponential
-backoff up to a bounded total; `NotAuthenticated` triggers one re-login; anything else becomes
+place: every socket has a connect and read timeout (`Credentials.timeout_s`), so a server that
+accepts and never answers ends in a timeout instead of a hang; transient transport faults
+(reset, timeout, HTTP 503) of reads are retried with exponential backoff up to a bounded total
+(`Credentials.retry_budget_s`); `NotAuthenticated` triggers one re-login; anything else becomes
 an `ApiFault` naming the operation and the object.
+
+A write is different: when its answer is lost the request may well have run, and sending it
+again can create a second object or fail on the first one. A write is therefore only resent
+on an answer that proves it did not run (HTTP 503); any other lost answer is handed to the
+write's own `done` check (a re-read: is the change in place?), see `Session.write`.
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_ATTEMPTS = 6
-RETRY_TOTAL_S = 30.0
+RETRY_TOTAL_S = 30.0  # the default retry budget (Credentials.retry_budget_s)
+WRITE_ATTEMPTS = 3  # sends of one write whose answer was lost and that is not in place
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -60,20 +68,46 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and not isinstance(exc, ssl.SSLError)
 
 
+def not_processed(exc: BaseException) -> bool:
+    """An answer proving the server did not run the request: HTTP 503 (busy, try again).
+
+    A reset, a timeout or a 502/504 from a proxy says nothing about whether it ran.
+    """
+    return isinstance(exc, http.client.HTTPException) and str(exc).startswith("503")
+
+
+class AnswerLost(ConnectionFailed):
+    """A write was sent and no answer came back: it may or may not have run."""
+
+    def __init__(self, op: str, obj: str | None, cause: BaseException) -> None:
+        where = f" on {obj}" if obj else ""
+        super().__init__(
+            f"{op}{where}: the answer was lost ({type(cause).__name__}: {cause}); "
+            "the change may or may not have been applied — plan again to see"
+        )
+        self.op, self.obj, self.cause = op, obj, cause
+
+
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     log.warning("transient fault (%s), retry %d", type(exc).__name__, state.attempt_number)
 
 
-def with_retries(fn: Callable[[], T]) -> T:
-    """Run `fn`, retrying transient faults with exponential backoff up to a bounded total.
+def with_retries(
+    fn: Callable[[], T],
+    budget_s: float | None = None,
+    retryable: Callable[[BaseException], bool] = is_transient,
+) -> T:
+    """Run `fn`, retrying `retryable` faults with exponential backoff up to a bounded total.
 
-    The policy is built per call so RETRY_ATTEMPTS / RETRY_TOTAL_S are read when it runs.
+    The total is `budget_s` (default RETRY_TOTAL_S, read when it runs): the last attempt
+    starts before it ends, so a call returns within the budget plus one timeout.
     """
     policy = retry(
-        retry=retry_if_exception(is_transient),
+        retry=retry_if_exception(retryable),
         wait=wait_exponential(multiplier=0.2, max=5),
-        stop=stop_after_attempt(RETRY_ATTEMPTS) | stop_after_delay(RETRY_TOTAL_S),
+        stop=stop_after_attempt(RETRY_ATTEMPTS)
+        | stop_after_delay(RETRY_TOTAL_S if budget_s is None else budget_s),
         before_sleep=_log_retry,
         reraise=True,
     )
@@ -149,18 +183,35 @@ class Session:
     def stub(self) -> Any:
         return self.si._stub
 
+    def max_wait_s(self, wanted: int) -> int:
+        """A WaitForUpdatesEx wait that ends before the read timeout would cut it off."""
+        return max(1, min(wanted, int(self.creds.timeout_s) - 1))
+
     def call(
-        self, fn: Callable[..., T], *args: Any, op: str = "", obj: str | None = None, **kwargs: Any
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        op: str = "",
+        obj: str | None = None,
+        idempotent: bool = True,
+        **kwargs: Any,
     ) -> T:
-        """Invoke one API method with the session's retry, re-login and fault policy."""
+        """Invoke one API method with the session's retry, re-login and fault policy.
+
+        `idempotent=False` (a write that must not run twice): only an HTTP 503 is retried;
+        a lost answer raises `AnswerLost` for `write` to settle by re-reading.
+        """
         op = op or getattr(fn, "__name__", "call")
+        retryable = is_transient if idempotent else not_processed
         relogged = False
 
         while True:
             logins = self._logins
             try:
-                return with_retries(lambda: fn(*args, **kwargs))
-            except vim.fault.NotAuthenticated as exc:
+                return with_retries(
+                    lambda: fn(*args, **kwargs), self.creds.retry_budget_s, retryable
+                )
+            except vim.fault.NotAuthenticated as exc:  # refused before it ran: safe to resend
                 if relogged:
                     raise ApiFault(
                         op, obj, "NotAuthenticated", "session expired again after re-login"
@@ -170,12 +221,17 @@ class Session:
             except vmodl.MethodFault as exc:
                 raise ApiFault(op, obj, fault_name(exc), fault_message(exc)) from exc
             except (OSError, http.client.HTTPException) as exc:
+                if not idempotent and is_transient(exc) and not not_processed(exc):
+                    raise AnswerLost(op, obj, exc) from exc
                 raise ConnectionFailed(
-                    f"{op}{' on ' + obj if obj else ''}: {self.creds.host} unreachable: {exc}"
+                    f"{op}{' on ' + obj if obj else ''}: {self.creds.host} unreachable: "
+                    f"{why_failed(exc, self.creds)}"
                 ) from exc
             except (ExpatError, TypeError, KeyError, ValueError, AttributeError) as exc:
                 if not malformed_answer(exc):
                     raise
+                if not idempotent:
+                    raise AnswerLost(op, obj, exc) from exc
                 raise ApiFault(
                     op,
                     obj,
@@ -183,6 +239,34 @@ class Session:
                     f"{self.creds.host} sent an answer that is not valid SOAP ({exc}); "
                     "nothing was read from it",
                 ) from exc
+
+    def write(self, send: Callable[[], T], done: Callable[[], T | None], *, op: str, obj: str) -> T:
+        """Run a write (`send`, whose calls pass idempotent=False) at most as often as needed.
+
+        When its answer is lost, `done` re-reads the object: a result means the change is in
+        place (the lost answer was a success) and is returned; None means it did not run, so
+        it is sent again. A fault on a resend (say DuplicateName, the first send having
+        completed meanwhile) is settled by the same re-read.
+        """
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return send()
+            except AnswerLost as exc:
+                found = done()
+                if found is not None:
+                    log.warning("%s on %s: answer lost, the change is in place", op, obj)
+                    return found
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                log.warning("%s on %s: answer lost, not in place; sending again (%s)", op, obj, exc)
+            except ApiFault:
+                if attempt == 1:
+                    raise
+                found = done()
+                if found is None:
+                    raise
+                return found
+        raise AssertionError("unreachable")
 
     def relogin(self, seen: int) -> None:
         """Log in again unless another thread did since `seen` (its count of logins)."""
@@ -227,7 +311,24 @@ class PinMismatch(ssl.SSLError):
         self.expected, self.actual = expected, actual
 
 
-class PinnedContext(ssl.SSLContext):
+class TimedContext(ssl.SSLContext):
+    """An SSL context that gives every socket it wraps a timeout before the handshake.
+
+    pyVmomi passes its `httpConnectionTimeout` to the SOAP connections, but the API version
+    discovery of SmartConnect opens its own connection without one: a server that accepts
+    and never answers would hang there forever. Every connection goes through this context.
+    """
+
+    timeout_s: float | None = None
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:  # type: ignore[override]
+        sock = args[0] if args else kwargs.get("sock")
+        if isinstance(sock, socket.socket) and sock.gettimeout() is None:
+            sock.settimeout(self.timeout_s)
+        return super().wrap_socket(*args, **kwargs)
+
+
+class PinnedContext(TimedContext):
     """An SSL context that accepts exactly one certificate, by SHA-256 fingerprint.
 
     The pin is checked on every connection pyVmomi's pool opens, right after the handshake
@@ -249,23 +350,32 @@ class PinnedContext(ssl.SSLContext):
 
 
 def _ssl_context(creds: Credentials) -> ssl.SSLContext:
+    ctx: TimedContext
     if creds.thumbprint:
         ctx = PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # the pin replaces the chain
         ctx.pin = creds.thumbprint.replace(":", "").lower()
+    else:
+        ctx = TimedContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.timeout_s = creds.timeout_s
+    if creds.thumbprint or creds.insecure:  # the pin replaces the chain; or no check at all
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    if creds.insecure:
-        return ssl._create_unverified_context()
-    if creds.ca_file:  # chain AND host name verified, against this CA instead of the system's
-        return ssl.create_default_context(cafile=creds.ca_file)
-    return ssl.create_default_context()
+    # chain AND host name verified, as ssl.create_default_context would
+    ctx.verify_flags = ssl.create_default_context().verify_flags
+    if creds.ca_file:  # against this CA instead of the system's
+        ctx.load_verify_locations(cafile=creds.ca_file)
+    else:
+        ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    return ctx
 
 
 def connect(creds: Credentials) -> Session:
     """Log in; TLS is verified unless `insecure`, or pinned to the SHA-256 `thumbprint`."""
 
     def attempt() -> Any:
+        # the version discovery's TCP connect has no timeout of its own: probe first
+        socket.create_connection((creds.host, creds.port), timeout=creds.timeout_s).close()
         return pyvim_connect.SmartConnect(
             host=creds.host,
             port=creds.port,
@@ -274,10 +384,11 @@ def connect(creds: Credentials) -> Session:
             pwd=creds.password.get_secret_value(),
             sslContext=_ssl_context(creds),
             connectionPoolTimeout=-1,
+            httpConnectionTimeout=creds.timeout_s,
         )
 
     try:
-        si = with_retries(attempt)
+        si = with_retries(attempt, creds.retry_budget_s)
     except vim.fault.InvalidLogin as exc:
         raise login_refused(creds) from exc
     except PinMismatch as exc:
@@ -295,5 +406,17 @@ def connect(creds: Credentials) -> Session:
     except vmodl.MethodFault as exc:
         raise ApiFault("Login", creds.host, fault_name(exc), fault_message(exc)) from exc
     except (OSError, http.client.HTTPException) as exc:
-        raise ConnectionFailed(f"cannot reach {creds.host}:{creds.port}: {exc}") from exc
+        raise ConnectionFailed(
+            f"cannot reach {creds.host}:{creds.port}: {why_failed(exc, creds)}"
+        ) from exc
     return Session(creds, si)
+
+
+def why_failed(exc: BaseException, creds: Credentials) -> str:
+    """The transport fault in words; a timeout names the setting that bounds it."""
+    if isinstance(exc, TimeoutError):
+        return (
+            f"no answer within {creds.timeout_s:g} s (VNETTOOL_TIMEOUT), "
+            f"retried for {creds.retry_budget_s:g} s (VNETTOOL_RETRY_BUDGET)"
+        )
+    return str(exc)

@@ -10,10 +10,28 @@ import getpass
 import os
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
 from vnettool.errors import ConfigError
 from vnettool.lab.runner import Lab
+
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_RETRY_BUDGET_S = 30.0
+_SECONDS = TypeAdapter(float)
+
+
+def seconds_from_env(name: str, default: float, low: float) -> float:
+    """A duration from the environment, refused with its name when it is not one."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = _SECONDS.validate_python(raw)
+    except ValidationError:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds") from None
+    if not low <= value <= 3600:
+        raise ConfigError(f"{name}={raw!r}: must be between {low:g} and 3600 seconds")
+    return value
 
 
 class Credentials(BaseModel):
@@ -28,6 +46,10 @@ class Credentials(BaseModel):
     insecure: bool = False
     ca_file: str | None = None  # PEM bundle trusted for this server ($VSPHERE_CA_FILE)
     source: str = "unknown"
+    # every connect and every read of an answer ($VNETTOOL_TIMEOUT); then at most this long
+    # retrying what is safe to retry ($VNETTOOL_RETRY_BUDGET)
+    timeout_s: float = Field(DEFAULT_TIMEOUT_S, gt=0, le=3600)
+    retry_budget_s: float = Field(DEFAULT_RETRY_BUDGET_S, ge=0, le=3600)
 
     @property
     def url(self) -> str:
@@ -116,4 +138,6 @@ def resolve(
         insecure=insecure,
         ca_file=ca_file,
         source=source,
+        timeout_s=seconds_from_env("VNETTOOL_TIMEOUT", DEFAULT_TIMEOUT_S, 0.1),
+        retry_budget_s=seconds_from_env("VNETTOOL_RETRY_BUDGET", DEFAULT_RETRY_BUDGET_S, 0),
     )

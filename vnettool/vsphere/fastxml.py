@@ -924,7 +924,9 @@ class FastUpdateStream(UpdateStream):
         self.transport = Transport(session.stub)
 
     def poll(self, timeout_s: int = 10, max_updates: int | None = None) -> Iterator[Update]:
-        opts = vmodl.query.PropertyCollector.WaitOptions(maxWaitSeconds=timeout_s)
+        opts = vmodl.query.PropertyCollector.WaitOptions(
+            maxWaitSeconds=self.session.max_wait_s(timeout_s)
+        )
         if max_updates:
             opts.maxObjectUpdates = max_updates
         while True:
