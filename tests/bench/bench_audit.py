@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def measure(snapshot: Path, out: Path) -> dict[str, float]:
-    from vnettool.audit.engine import RULES, audit
+    from vnettool.audit.rules import RULES
+    from vnettool.audit.runner import audit
     from vnettool.audit.workbook import write_workbook
     from vnettool.models.inventory import Inventory
 

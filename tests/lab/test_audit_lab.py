@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from pyVmomi import vim
 
 from tests.conftest import RunningLab
-from vnettool.audit.engine import audit
+from vnettool.audit.runner import audit
 from vnettool.inventory.collect import collect
 from vnettool.vsphere.seed import AUDIT_PROBLEMS, seed_audit
 from vnettool.vsphere.vmotion import wait_task

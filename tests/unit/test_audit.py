@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from vnettool.audit.config import load_config
 from vnettool.audit.drift import drift
-from vnettool.audit.engine import RULES, audit, load_config
 from vnettool.audit.model import Allow, AuditConfig, RuleOverride, score
+from vnettool.audit.rules import RULES
+from vnettool.audit.runner import audit
 from vnettool.audit.workbook import write_workbook
 from vnettool.errors import ConfigError
 from vnettool.models.inventory import (

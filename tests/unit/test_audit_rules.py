@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from vnettool.audit.engine import RULES, audit
 from vnettool.audit.model import AuditConfig, Finding
+from vnettool.audit.rules import RULES
+from vnettool.audit.runner import audit
 from vnettool.models.inventory import (
     Cluster,
     Datacenter,

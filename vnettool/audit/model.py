@@ -1,6 +1,6 @@
 """The audit's vocabulary: rules as data, findings with evidence, the site config.
 
-Rules (vnettool/audit/rules*.py) produce `Finding`s; the workbook (vnettool/audit/workbook.py)
+Rules (vnettool/audit/rules/) produce `Finding`s; the workbook (vnettool/audit/workbook/)
 and the CLI/TUI only read them. Severity weights and the score follow
 ../shared/docs/audit-rules.md §2.1 and §3.2.
 """

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vnettool.audit.drift import DriftRow, drift
-from vnettool.audit.engine import RULES, audit, load_config
-
-__all__ = ["AuditReport", "audit", "run_audit", "write_workbook"]
 from vnettool import userfile
+from vnettool.audit.config import load_config
+from vnettool.audit.drift import DriftRow, drift
 from vnettool.audit.model import SEVERITIES, AuditConfig, Finding, at_least, score
+from vnettool.audit.rules import RULES
+from vnettool.audit.runner import audit
 from vnettool.audit.workbook import write_workbook
 from vnettool.errors import ConfigError
 from vnettool.models.appliance import ApplianceStatus
@@ -29,6 +29,8 @@ from vnettool.models.inventory import Inventory
 
 if TYPE_CHECKING:
     from vnettool.vsphere.connection import Session
+
+__all__ = ["AuditReport", "audit", "run_audit", "write_workbook"]
 
 
 @dataclass

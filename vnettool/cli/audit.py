@@ -60,7 +60,7 @@ def audit(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the security and health rules and write an RVTools-compatible workbook."""
-    from vnettool.audit.engine import load_config
+    from vnettool.audit.config import load_config
     from vnettool.audit.model import SEVERITIES
     from vnettool.audit.run import load_baseline, run_audit
     from vnettool.errors import ConfigError

@@ -1,0 +1,126 @@
+"""Catalogue rules whose data vnettool does not read yet (reset at disconnect, IPFIX, mirroring,
+health check, BPDU filter, DVFilter, IP storage, port usage).
+
+They stay in the catalogue so the Rules sheet is complete, and report N/A per switch with the
+reason instead of guessing a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from vnettool.audit.model import AuditConfig, Check, Finding
+from vnettool.audit.rules.base import finding, rule
+from vnettool.models.inventory import Inventory
+
+
+def _not_collected(rid: str, what: str) -> Check:
+    def check(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+        for d in inv.distributed_switches:
+            yield finding(
+                rid,
+                "N/A",
+                "DistributedSwitch",
+                d.name,
+                object_id=d.moref,
+                switch=d.name,
+                detail=f"{what} is not part of vnettool's inventory yet; not judged",
+            )
+
+    return check
+
+
+rule(
+    "SEC-14",
+    "Reset port configuration at disconnect",
+    "medium",
+    "DistributedPortGroup",
+    "pg.config.policy.portConfigResetAtDisconnect",
+    "FAIL if False",
+    "SCG 8",
+    "Enable reset at disconnect.",
+)(_not_collected("SEC-14", "portConfigResetAtDisconnect"))
+rule(
+    "SEC-15",
+    "NetFlow (IPFIX) only to authorised collectors",
+    "medium",
+    "DistributedSwitch",
+    "dvs.config.ipfixConfig",
+    "FAIL for a collector not in netflow_collectors",
+    "SCG 8",
+    "Remove unauthorised collectors.",
+)(_not_collected("SEC-15", "the IPFIX configuration"))
+rule(
+    "SEC-16",
+    "Port mirroring sessions authorised",
+    "high",
+    "DistributedSwitch",
+    "dvs.config.vspanSession",
+    "FAIL for a session not in mirror_sessions",
+    "SCG 8",
+    "Remove unauthorised mirroring sessions.",
+)(_not_collected("SEC-16", "port mirroring (VSPAN) sessions"))
+
+
+for _rid, _title, _sev2, _what in (
+    ("SEC-18", "vDS health check off unless troubleshooting", "low", "the health check config"),
+    (
+        "SEC-19",
+        "Guest BPDU filter enabled",
+        "medium",
+        "the host advanced setting Net.BlockGuestBPDU",
+    ),
+    ("SEC-20", "DVFilter bind address empty", "medium", "Net.DVFilterBindIpAddress"),
+):
+    rule(
+        _rid,
+        _title,
+        _sev2,  # type: ignore[arg-type]
+        "DistributedSwitch / Host",
+        _what,
+        "see the catalogue",
+        "SCG 8",
+        "see the catalogue",
+    )(_not_collected(_rid, _what))
+
+
+rule(
+    "SEC-23",
+    "IP storage isolated",
+    "high",
+    "VmkernelAdapter",
+    "iSCSI port binding, NFS subnets",
+    "see the catalogue",
+    "SCG 8",
+    "Dedicated storage VLAN and vmks.",
+)(_not_collected("SEC-23", "iSCSI binding / NFS datastore addresses"))
+
+
+# -- HC ----------------------------------------------------------------------------------------
+for _rid, _title in (
+    ("HC-01", "vDS health check: VLAN trunk mismatch"),
+    ("HC-02", "vDS health check: MTU mismatch"),
+    ("HC-03", "vDS health check: teaming mismatch"),
+):
+    rule(
+        _rid,
+        _title,
+        "high",
+        "DistributedSwitch x Host",
+        "runtime.hostMemberRuntime[].healthCheckResult",
+        "FAIL on a mismatch reported by the vDS health check",
+        "vSphere Networking guide, health check",
+        "Fix the physical switch port configuration.",
+    )(_not_collected(_rid, "the vDS health check results"))
+
+
+rule(
+    "HC-16",
+    "Static DV port group ports nearly exhausted",
+    "medium",
+    "DistributedPortGroup",
+    "numPorts, autoExpand, connected ports",
+    "FAIL when used/numPorts >= port_usage_pct without autoExpand",
+    "Broadcom KB 324492",
+    "Elastic allocation or more ports.",
+)(_not_collected("HC-16", "per-port connection state"))

@@ -1,0 +1,240 @@
+"""vnettool's own tabs after the RVTools ones: vDS members, health check, PVLAN map, LACP, the
+port-group x host matrix, and the appliances.
+
+These answer the questions RVTools leaves open during a network review: which host sits on
+which uplink, which PVLAN entry a rule flagged, where a port group is missing or has another
+VLAN.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vnettool.audit.workbook.columns import Col, Tab, joined, yes_no
+from vnettool.models.appliance import ApplianceStatus
+from vnettool.models.inventory import (
+    DistributedSwitch,
+    DvsHostMember,
+    Host,
+    Inventory,
+    LacpGroup,
+    PhysicalNic,
+)
+
+
+@dataclass(frozen=True)
+class _Member:
+    dvs: DistributedSwitch
+    member: DvsHostMember
+    host: Host | None
+    pnic: str
+    uplink: str
+    nic: PhysicalNic | None
+
+
+def _members(inv: Inventory) -> list[_Member]:
+    out = []
+    for d in inv.distributed_switches:
+        for m in d.hosts:
+            h = inv.host_by_name.get(m.host)
+            for pnic, uplink in sorted(m.pnics.items()) or [("", "")]:
+                p = next((x for x in (h.pnics if h else []) if x.device == pnic), None)
+                out.append(_Member(d, m, h, pnic, uplink, p))
+    return out
+
+
+def dvs_host_members(inv: Inventory) -> Tab[_Member]:
+    cols: list[Col[_Member]] = [
+        Col("Switch", lambda r: r.dvs.name),
+        Col("Host", lambda r: r.member.host),
+        Col("Cluster", lambda r: r.host.cluster if r.host else None),
+        Col("Status", lambda r: r.member.status),
+        Col("Uplink", lambda r: r.uplink),
+        Col("pnic", lambda r: r.pnic or None),
+        Col("Link Speed", lambda r: r.nic.speed_mb if r.nic else None),
+        Col("DVS Version", lambda r: r.dvs.version),
+    ]
+    return Tab("dvsHostMember", cols, _members(inv))
+
+
+def dvs_health_check(inv: Inventory) -> Tab[DistributedSwitch]:
+    cols: list[Col[DistributedSwitch]] = [
+        Col("Switch", lambda d: d.name),
+        *map(Col.blank, ("Host", "Check", "Uplink", "Result")),
+        Col("Note", lambda _d: "health check results are not collected"),
+    ]
+    return Tab("dvsHealthCheck", cols, inv.distributed_switches)
+
+
+@dataclass(frozen=True)
+class _Pvlan:
+    switch: str
+    primary: int | None
+    secondary: int
+    type: str | None
+    port_groups: list[str]
+    status: str
+
+    @property
+    def rule_refs(self) -> str | None:
+        flagged = ("missing promiscuous", "clashes with VLAN", "orphan secondary")
+        return "HC-12" if self.status in flagged else None
+
+
+def _pvlan_rows(inv: Inventory, d: DistributedSwitch) -> list[_Pvlan]:
+    """Each entry of the switch's PVLAN map with its users and status (what HC-12 judges),
+    then the secondaries port groups use that the map lacks."""
+    used = defaultdict(list)
+    plain: set[int] = set()
+    for pg in inv.dv_portgroups_of(d.name):
+        if pg.vlan.kind == "pvlan" and pg.vlan.pvlan_id is not None:
+            used[pg.vlan.pvlan_id].append(pg.name)
+        elif pg.vlan.kind == "vlan" and pg.vlan.vlan_id is not None:
+            plain.add(pg.vlan.vlan_id)
+    promisc = {e.primary_id for e in d.pvlans if e.type == "promiscuous"}
+    out = []
+    for e in sorted(d.pvlans, key=lambda e: (e.primary_id, e.secondary_id)):
+        if e.type != "promiscuous" and e.primary_id not in promisc:
+            status = "missing promiscuous"
+        elif e.secondary_id in plain:
+            status = "clashes with VLAN"
+        elif e.type != "promiscuous" and not used[e.secondary_id]:
+            status = "unused"
+        else:
+            status = "OK"
+        out.append(
+            _Pvlan(d.name, e.primary_id, e.secondary_id, e.type, used[e.secondary_id], status)
+        )
+    mapped = {e.secondary_id for e in d.pvlans}
+    for sid in sorted(set(used) - mapped):
+        out.append(_Pvlan(d.name, None, sid, None, used[sid], "orphan secondary"))
+    return out
+
+
+def pvlan(inv: Inventory) -> Tab[_Pvlan]:
+    cols: list[Col[_Pvlan]] = [
+        Col("Switch", lambda r: r.switch),
+        Col("Primary VLAN", lambda r: r.primary),
+        Col("Secondary VLAN", lambda r: r.secondary),
+        Col("Type", lambda r: r.type),
+        Col("Port Groups", lambda r: joined(r.port_groups)),
+        Col("Status", lambda r: r.status),
+        Col("Rule Refs", lambda r: r.rule_refs),
+    ]
+    rows = [r for d in inv.distributed_switches for r in _pvlan_rows(inv, d)]
+    return Tab("PVLAN", cols, rows)
+
+
+def lacp(inv: Inventory) -> Tab[tuple[DistributedSwitch, LacpGroup]]:
+    cols: list[Col[tuple[DistributedSwitch, LacpGroup]]] = [
+        Col("Switch", lambda r: r[0].name),
+        Col("LACP API", lambda r: r[0].lacp_api_version),
+        Col("LAG", lambda r: r[1].name),
+        Col("LAG Key", lambda r: r[1].key),
+        Col("Mode", lambda r: r[1].mode),
+        Col("Load Balance Alg.", lambda r: r[1].load_balance),
+        Col("Uplink Num", lambda r: r[1].uplink_count),
+        Col("LAG Ports", lambda r: joined(r[1].uplink_names)),
+    ]
+    return Tab("LACP", cols, [(d, g) for d in inv.distributed_switches for g in d.lags])
+
+
+@dataclass(frozen=True)
+class _Presence:
+    """One port group across every host: its value per host (VLAN, or None where missing)."""
+
+    kind: str
+    switch: str
+    name: str
+    cells: list[Any]
+    present: int
+    missing: int
+    vlans: str
+    status: str
+
+
+def _presence(inv: Inventory, hosts: list[Host]) -> list[_Presence]:
+    out = []
+    by = {(p.host, p.switch, p.name): p.vlan_id for p in inv.standard_port_groups}
+    for sw, name in sorted({(p.switch, p.name) for p in inv.standard_port_groups}):
+        cells = [by.get((h.name, sw, name)) for h in hosts]
+        present = [c for c in cells if c is not None]
+        distinct = sorted(set(present))
+        status = (
+            "OK"
+            if len(present) == len(hosts) and len(distinct) <= 1
+            else ("VLAN mismatch" if len(distinct) > 1 else "missing")
+        )
+        n = len(present)
+        out.append(_Presence("vSS", sw, name, cells, n, len(hosts) - n, joined(distinct), status))
+    for dpg in sorted(inv.distributed_port_groups, key=lambda x: (x.dvs, x.name)):
+        sw_ = inv.dvs_by_name.get(dpg.dvs)
+        member = {m.host for m in sw_.hosts} if sw_ else set()
+        dcells = [f"dv:{dpg.vlan.display()}" if h.name in member else None for h in hosts]
+        n = sum(1 for c in dcells if c)
+        status = "OK" if n == len(hosts) else "missing"
+        out.append(
+            _Presence(
+                "vDS", dpg.dvs, dpg.name, dcells, n, len(hosts) - n, dpg.vlan.display(), status
+            )
+        )
+    return out
+
+
+def _host_col(header: str, i: int) -> Col[_Presence]:
+    return Col(header, lambda r: r.cells[i])
+
+
+def portgroup_matrix(inv: Inventory) -> Tab[_Presence]:
+    hosts = sorted(inv.hosts, key=lambda h: (h.cluster or "", h.name))
+    per_host = [_host_col(f"{h.cluster or ''}/{h.name}", i) for i, h in enumerate(hosts)]
+    cols: list[Col[_Presence]] = [
+        Col("Switch Type", lambda r: r.kind),
+        Col("Switch", lambda r: r.switch),
+        Col("Port Group", lambda r: r.name),
+        *per_host,
+        Col("Hosts Present", lambda r: r.present),
+        Col("Hosts Missing", lambda r: r.missing),
+        Col("Distinct VLANs", lambda r: r.vlans),
+        Col("Status", lambda r: r.status),
+    ]
+    return Tab("PortGroupMatrix", cols, _presence(inv, hosts), freeze="D2")
+
+
+def _nic_on(a: ApplianceStatus, role: str) -> str | None:
+    return next((n.network for n in a.nics if n.role == role), None)
+
+
+def appliance_tab(appliances: Sequence[ApplianceStatus] | None) -> Tab[ApplianceStatus]:
+    cols: list[Col[ApplianceStatus]] = [
+        Col("VM", lambda a: a.vm),
+        Col("Host", lambda a: a.host),
+        Col.blank("Cluster"),
+        Col("Role", lambda a: a.role or a.definition),
+        Col("Pinned", lambda a: yes_no(a.pinned)),
+        Col("Protected NIC", lambda a: _nic_on(a, "protected")),
+        Col("Unprotected NIC", lambda a: _nic_on(a, "unprotected")),
+        Col("Latency Sensitivity", lambda a: a.latency_sensitivity),
+        Col("CPU Res. MHz", lambda a: a.cpu_reservation_mhz),
+        Col("Mem Res. MB", lambda a: a.memory_reservation_mb),
+        Col("Health", lambda a: a.health),
+        Col("Compliant", lambda a: yes_no(a.compliant)),
+        Col("Protected VMs", lambda a: a.protected_vms),
+        Col("Detail", lambda a: a.health_detail),
+    ]
+    empty = "(no appliances managed by vnettool in this run)"
+    return Tab("Appliances", cols, appliances or [], empty=empty)
+
+
+def extra_tabs(inv: Inventory, appliances: Sequence[ApplianceStatus] | None) -> list[Tab[Any]]:
+    return [
+        dvs_host_members(inv),
+        dvs_health_check(inv),
+        pvlan(inv),
+        lacp(inv),
+        portgroup_matrix(inv),
+        appliance_tab(appliances),
+    ]

@@ -1,0 +1,114 @@
+"""Cells as a spreadsheet shows them: formula-safe text, severity colours, UTC timestamps, and
+write-only sheets with a bold frozen header, an autofilter and widths set up front.
+
+Every string from vSphere goes through `safe()`, so a port group called `=HYPERLINK(...)` is
+text, never a formula. Sheets are written in write-only (streaming) mode, so a 10,000-VM
+estate does not hold a cell tree in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from vnettool.audit.model import SEVERITIES
+from vnettool.audit.workbook.columns import Tab
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_HEADER_FONT = Font(bold=True, color="FFFFFF", name="Verdana", size=9)
+_HEADER_FILL = PatternFill("solid", fgColor="000000")
+CENTER = Alignment(horizontal="center")
+_SEV_FILL = {
+    "critical": PatternFill("solid", fgColor="C00000"),
+    "high": PatternFill("solid", fgColor="FF6B6B"),
+    "medium": PatternFill("solid", fgColor="FFC000"),
+    "low": PatternFill("solid", fgColor="FFF2CC"),
+    "info": PatternFill("solid", fgColor="DDEBF7"),
+}
+
+
+def safe(value: Any) -> Any:
+    """A value a spreadsheet shows as written: strings never become formulas."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, (list, tuple, set)):
+        value = ", ".join(str(v) for v in value)
+    return _ILLEGAL.sub("", str(value))[:32767]
+
+
+class Sheet:
+    """A write-only sheet with a bold frozen header, autofilter and widths set up front."""
+
+    def __init__(
+        self,
+        wb: Workbook,
+        title: str,
+        headers: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        freeze: str = "A2",
+    ):
+        ws: Worksheet = wb.create_sheet(title)
+        data = [list(r) for r in rows]
+        widths = [len(h) + 2 for h in headers]
+        for r in data[:500]:
+            for i, v in enumerate(r[: len(widths)]):
+                widths[i] = max(widths[i], len(str(v or "")) + 2)
+        for i, w in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = min(max(w, 8), 60)
+        ws.freeze_panes = freeze
+        last = get_column_letter(max(1, len(headers)))
+        ws.auto_filter.ref = f"A1:{last}{len(data) + 1}"
+        ws.append([self.head(ws, h) for h in headers])
+        for r in data:
+            ws.append([self.cell(ws, v) for v in r])
+        self.ws = ws
+
+    @staticmethod
+    def head(ws: Worksheet, text: str) -> Any:
+        # PortGroupMatrix headers are host names: the same protection as any data cell
+        c = Sheet.cell(ws, text)
+        if not isinstance(c, Cell):
+            c = WriteOnlyCell(ws, value=c)
+        c.font, c.fill = _HEADER_FONT, _HEADER_FILL
+        return c
+
+    @staticmethod
+    def cell(ws: Worksheet, value: Any) -> Any:
+        v = safe(value)
+        if isinstance(v, str) and v.startswith(_FORMULA_START):
+            c = WriteOnlyCell(ws, value=v)
+            c.data_type = "s"  # what openpyxl would otherwise turn into a formula
+            c.quotePrefix = True  # ... and what Excel would evaluate when the cell is edited
+            return c
+        if isinstance(v, str) and v in SEVERITIES:
+            c = WriteOnlyCell(ws, value=v)
+            c.fill = _SEV_FILL[v]
+            if v == "critical":
+                c.font = Font(color="FFFFFF", bold=True)
+            return c
+        if isinstance(v, datetime):
+            c = WriteOnlyCell(ws, value=v)
+            c.number_format = 'yyyy-mm-dd"T"hh:mm:ss"Z"'
+            return c
+        return v
+
+
+def write_tab(wb: Workbook, tab: Tab[Any]) -> Sheet:
+    """The tab as a sheet of `wb`: its headers, one row per record, its frozen pane."""
+    return Sheet(wb, tab.name, tab.headers, tab.values(), freeze=tab.freeze)

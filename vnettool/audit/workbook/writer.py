@@ -1,0 +1,170 @@
+"""The whole audit workbook in the order a reviewer reads it: Summary, Findings, Rules, the
+RVTools network tabs, vHealth and vMetaData, vnettool's extra tabs, then Drift.
+
+The file is written to a temporary name in the same folder (mode 0600) and renamed at the end:
+a failed run never leaves a partial report, and nobody else on the host can read it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+
+from vnettool.audit.drift import DriftRow
+from vnettool.audit.model import SEVERITIES, Finding, Rule
+from vnettool.audit.workbook.columns import Col, Tab, yes_no
+from vnettool.audit.workbook.extra import extra_tabs
+from vnettool.audit.workbook.rvtools import rvtools_tabs, sdk_cols
+from vnettool.audit.workbook.sheet import write_tab
+from vnettool.audit.workbook.summary import TOOL, RunInfo, write_summary
+from vnettool.models.appliance import ApplianceStatus
+from vnettool.models.inventory import Inventory
+
+
+def findings_tab(
+    findings: Sequence[Finding], server: str, now: datetime, include_pass: bool
+) -> Tab[Finding]:
+    cols: list[Col[Finding]] = [
+        Col("Rule ID", lambda f: f.rule_id),
+        Col("Severity", lambda f: f.severity),
+        Col("Object type", lambda f: f.object_type),
+        Col("Object", lambda f: f.object),
+        Col("Host/Cluster", lambda f: f.host_or_cluster),
+        Col("Property", lambda f: f.property_path),
+        Col("Actual", lambda f: f.actual),
+        Col("Expected", lambda f: f.expected),
+        Col("Remediation", lambda f: f.remediation),
+        Col("State", lambda f: f.state),
+        Col("Title", lambda f: f.title),
+        Col("Detail", lambda f: f.detail),
+        Col("Switch", lambda f: f.switch),
+        Col("Object ID", lambda f: f.object_id),
+        Col("Finding ID", lambda f: f.finding_id),
+        Col("Exception", lambda f: f.exception),
+        Col("Source", lambda f: f.source),
+        Col("vCenter", lambda _f: server),
+        Col("Checked (UTC)", lambda _f: now),
+    ]
+    rows = (f for f in findings if include_pass or f.state != "PASS")
+    return Tab("Findings", cols, rows)
+
+
+def rules_tab(rules: Sequence[Rule], findings: Sequence[Finding]) -> Tab[Rule]:
+    counts = Counter((f.rule_id, f.state) for f in findings)
+    evaluated = Counter(f.rule_id for f in findings if f.state not in ("N/A",))
+    cols: list[Col[Rule]] = [
+        Col("Rule ID", lambda r: r.id),
+        Col("Title", lambda r: r.title),
+        Col("Category", lambda r: r.category),
+        Col("Severity", lambda r: r.severity),
+        Col("Scope", lambda r: r.scope),
+        Col("Properties read", lambda r: r.reads),
+        Col("Logic", lambda r: r.logic),
+        Col("Source", lambda r: r.source),
+        Col("Remediation", lambda r: r.remediation),
+        Col("Enabled", lambda r: yes_no(r.enabled)),
+        Col("Evaluated", lambda r: evaluated.get(r.id, 0)),
+        Col("FAIL", lambda r: counts.get((r.id, "FAIL"), 0)),
+        Col("EXCEPTION", lambda r: counts.get((r.id, "EXCEPTION"), 0)),
+        Col("UNKNOWN", lambda r: counts.get((r.id, "UNKNOWN"), 0)),
+    ]
+    return Tab("Rules", cols, rules)
+
+
+def vhealth_tab(findings: Sequence[Finding], server: str) -> Tab[Finding]:
+    """RVTools' own health tab: one line per FAIL, for readers who only know RVTools."""
+    cols: list[Col[Finding]] = [
+        Col("Name", lambda f: f.object),
+        Col("Message", lambda f: f"[{f.rule_id}] {f.title}: {f.actual} (expected {f.expected})"),
+        Col("Message type", lambda f: f.rule_id),
+        *sdk_cols(server),
+    ]
+    return Tab("vHealth", cols, (f for f in findings if f.state == "FAIL"), freeze="B2")
+
+
+def vmetadata_tab(server: str, now: datetime) -> Tab[None]:
+    from vnettool import __version__
+
+    cols: list[Col[None]] = [
+        Col("RVTools major version", lambda _r: TOOL),
+        Col("RVTools version", lambda _r: f"{TOOL} {__version__}"),
+        Col("xlsx creation datetime", lambda _r: now),
+        Col("Server", lambda _r: server),
+    ]
+    return Tab("vMetaData", cols, [None], freeze="B2")
+
+
+def drift_tab(baseline: Sequence[DriftRow]) -> Tab[DriftRow]:
+    cols: list[Col[DriftRow]] = [
+        Col("Collection", lambda d: d.collection),
+        Col("Object", lambda d: d.object),
+        Col("Change", lambda d: d.change),
+        Col("Field", lambda d: d.field),
+        Col("Before", lambda d: d.before),
+        Col("After", lambda d: d.after),
+    ]
+    return Tab("Drift", cols, baseline, empty="no differences from the baseline")
+
+
+def _save(wb: Workbook, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            wb.save(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_workbook(
+    path: Path,
+    inventory: Inventory,
+    findings: Sequence[Finding],
+    *,
+    rules: Sequence[Rule] | None = None,
+    baseline: Sequence[DriftRow] | None = None,
+    appliances: Sequence[ApplianceStatus] | None = None,
+    started: datetime | None = None,
+    config_note: str = "",
+    config_sha256: str = "",
+    filters: str = "",
+    include_pass: bool = False,
+) -> Path:
+    """Write the whole workbook atomically (temp file + rename, mode 0600); returns `path`.
+
+    PASS findings count in the Summary and the Rules sheet either way; they are rows of the
+    Findings sheet only with `include_pass` (one per rule x object: most of a large book)."""
+    from vnettool.audit.rules import RULES
+
+    rules = RULES if rules is None else rules
+    server = inventory.vcenter
+    now = datetime.now(UTC)
+    wb = Workbook(write_only=True)
+    findings = sorted(
+        findings, key=lambda f: (SEVERITIES.index(f.severity), f.rule_id, f.object, f.property_path)
+    )
+    run = RunInfo(started or now, now, config_note, config_sha256, filters, len(appliances or []))
+    write_summary(wb, inventory, findings, rules, run)
+    tabs: list[Tab[Any]] = [
+        findings_tab(findings, server, now, include_pass),
+        rules_tab(rules, findings),
+        *rvtools_tabs(inventory, server),
+        vhealth_tab(findings, server),
+        vmetadata_tab(server, now),
+        *extra_tabs(inventory, appliances),
+    ]
+    if baseline is not None:
+        tabs.append(drift_tab(baseline))
+    for tab in tabs:
+        write_tab(wb, tab)
+    _save(wb, path)
+    return path
