@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vnettool import userfile
 from vnettool.audit.config import load_config
@@ -26,9 +25,6 @@ from vnettool.audit.workbook import write_workbook
 from vnettool.errors import ConfigError
 from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.inventory import Inventory
-
-if TYPE_CHECKING:
-    from vnettool.vsphere.connection import Session
 
 __all__ = ["AuditReport", "audit", "run_audit", "write_workbook"]
 
@@ -67,7 +63,7 @@ def load_baseline(path: Path) -> Inventory:
 
 
 def run_audit(
-    session_or_inventory: Session | Inventory,
+    inventory: Inventory,
     *,
     out: Path | None = None,
     baseline: Path | None = None,
@@ -79,19 +75,15 @@ def run_audit(
     include_pass: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> AuditReport:
-    """Audit a snapshot (or read one, with CDP/LLDP neighbours, from a live session), write
-    the workbook, return what was found. `progress` hears each phase's name."""
+    """Audit a snapshot, write the workbook, return what was found. `progress` hears each
+    phase's name.
+
+    The caller collects (with CDP/LLDP neighbours, for HC-18): the audit layer never talks to
+    vSphere, so the same snapshot can be audited live, from a file, or in the TUI."""
     say = progress or (lambda _phase: None)
     started = started or datetime.now(UTC)
     cfg = load_config(config) if isinstance(config, Path) else config or AuditConfig()
     base = load_baseline(baseline) if baseline else None  # before any work: bad input fails fast
-    if isinstance(session_or_inventory, Inventory):
-        inventory = session_or_inventory
-    else:
-        from vnettool.inventory.collect import collect
-
-        say("reading the inventory")
-        inventory = collect(session_or_inventory, neighbors=True)
     say("evaluating the rules")
     findings = audit(inventory, cfg)
     if only:

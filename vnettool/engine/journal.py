@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from vnettool import paths
 from vnettool.errors import ConfigError
 from vnettool.models.plan import Result
 
 
 def runs_dir() -> Path:
-    home = Path(os.environ.get("VNETTOOL_HOME", Path.home() / ".vnettool"))
-    return home / "runs"
+    return paths.runs_dir()
 
 
 def new_run_id() -> str:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vnettool.paths import cache_dir, lab_dir
+
 GOPATH = "/usr/share/gocode"
 GOVMOMI_SRC = Path(GOPATH) / "src/github.com/vmware/govmomi"
 INSTALL_HINT = (
@@ -33,19 +35,11 @@ class LabError(RuntimeError):
     """The lab could not be built, started or reached; the message says what to do."""
 
 
-def home() -> Path:
-    return Path(os.environ.get("VNETTOOL_HOME", Path.home() / ".vnettool"))
-
-
 def mock_source_dir() -> Path:
     env = os.environ.get("VNETTOOL_MOCK_SRC")
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "mocks" / "vcsim"
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vnettool"
 
 
 @dataclass(frozen=True)
@@ -168,7 +162,7 @@ class Lab:
     """One lab instance, identified by its state directory."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        self.dir = directory or home() / "lab"
+        self.dir = directory or lab_dir()
         self.state_file = self.dir / "state.json"
         self.profile_file = self.dir / "profile.json"
         self.log_file = self.dir / "vcsim.log"

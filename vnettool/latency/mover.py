@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from pydantic import ConfigDict, Field
 
+from vnettool import paths
 from vnettool.errors import VnetError
 from vnettool.latency.policy import HostSeries, PolicyConfig
 from vnettool.models.base import Model
@@ -72,10 +72,7 @@ class RebalanceState(Model):
     @staticmethod
     def default_path(server_key: str) -> Path:
         """Where the state of one vCenter lives unless told otherwise (CLI and playbooks share it)."""
-        from vnettool.lab.runner import home
-
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", server_key)
-        return home() / "rebalance" / f"state-{safe}.json"
+        return paths.rebalance_state(server_key)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
