@@ -242,10 +242,10 @@ def test_example_playbook_cli_status_audit_and_remove(fresh_lab: Any, tmp_path: 
     running = fresh_lab(cluster=2, host=4, vm=8)
     request(running.lab, "POST", "template", {"name": "fw-template"})
     book = str(ROOT / "playbooks" / "appliance-firewall.yml")
-    first = vnettool(running, "run", book)
+    first = vnettool(running, "run", book, "--yes")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "4 appliance(s), 0 unhealthy" in first.stdout
-    second = vnettool(running, "run", book)
+    second = vnettool(running, "run", book, "--yes")
     assert second.returncode == 0 and "in desired state (empty plan)" in second.stdout
     st = vnettool(running, "appliance", "status", book, "--json")
     assert st.returncode == 0, st.stderr

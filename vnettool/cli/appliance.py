@@ -48,16 +48,15 @@ def _definition(path: Path, name: str | None) -> tuple[Any, Any]:
     return deploy[0], pb.target
 
 
-def _scope(session: Any, body: Any, target: Any) -> tuple[Any, list[Any], Any]:
+def _scope(session: Any, body: Any, target: Any) -> tuple[Any, list[Any]]:
     from vnettool.inventory.collect import collect
-    from vnettool.playbook.actions import hosts_in_scope, merge_scope
+    from vnettool.playbook.actions import step_hosts
 
     inv = collect(session)
-    scope = merge_scope(target, body.scope)
-    hosts = hosts_in_scope(inv, scope)
+    hosts = step_hosts(inv, target, body.scope)
     if not hosts:
         raise ConfigError("no host in the playbook's scope")
-    return inv, hosts, scope
+    return inv, hosts
 
 
 def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *conn: Any) -> None:
@@ -66,8 +65,8 @@ def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *
 
     body, target = _definition(path, name)
     with session_for(*conn) as session:
-        inv, hosts, scope = _scope(session, body, target)
-        plan = manager.plan(action, session, body.definition(), inv, hosts, engine_target(scope))
+        inv, hosts = _scope(session, body, target)
+        plan = manager.plan(action, session, body.definition(), inv, hosts, engine_target(hosts))
         print_plan(plan, title=f"{action} {body.name}")
         if plan.empty:
             return
@@ -129,7 +128,7 @@ def status(
 
     body, target = _definition(playbook, name)
     with session_for(server, insecure, thumbprint) as session:
-        inv, hosts, _ = _scope(session, body, target)
+        inv, hosts = _scope(session, body, target)
         sts = manager.status(session, body.definition(), inv, hosts)
     if as_json:
         typer.echo(json.dumps([s.model_dump(mode="json") for s in sts], indent=1))

@@ -7,6 +7,7 @@ exits 1 with every error listed as ``file:line:col: message`` and nothing is app
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from vnettool.cli.common import (
     session_for,
 )
 from vnettool.errors import ConfigError
+from vnettool.models.plan import Plan
 from vnettool.playbook.errors import PlaybookError, PlaybookIssue
 
 app = typer.Typer(help="Playbook tools: JSON Schema for editors, offline validation.")
@@ -89,11 +91,73 @@ def _report_invalid(exc: PlaybookError, as_json: bool) -> None:
     raise typer.Exit(1)
 
 
+def _changes_vsphere(vp: Any, tags: list[str], skip_tags: list[str]) -> bool:
+    """Whether a real run of the selected steps may change vSphere (then it is confirmed)."""
+    from vnettool.playbook.runner import selected
+
+    for step in vp.playbook.steps:
+        if not selected(step, tags, skip_tags):
+            continue
+        if step.kind == "configure" or (
+            step.kind == "appliance" and step.appliance.action != "status"
+        ):
+            return True
+        if step.kind == "rebalance" and not step.rebalance.dry_run:
+            return True
+    return False
+
+
+def _approver(yes: bool, as_json: bool) -> Any:
+    """Before each changing step: its exact plan, then the question `apply` asks."""
+    from vnettool.cli.engine import print_plan
+
+    if yes:
+        return None
+
+    def approve(plan: Plan) -> bool:
+        if not as_json:
+            print_plan(plan)
+        return typer.confirm(f"apply {len(plan.changes)} change(s)?", default=False)
+
+    return approve
+
+
+def _shower(as_json: bool, planned_shown: bool) -> Any:
+    """One line per step; a planned step's diff exactly as `vnettool plan` prints it."""
+    from vnettool.cli.engine import print_plan
+    from vnettool.playbook.runner import StepResult
+
+    def show(r: StepResult) -> None:
+        if as_json:
+            return
+        style = STATUS_STYLE.get(r.status, "")
+        host = f" [{r.host}]" if r.host else ""
+        msg = f" - {r.message}" if r.message else ""
+        console.print(
+            f"[{style}]{r.status:<8}[/] {r.name}{host}{msg}  [dim]({r.location})[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if r.plan is not None and not r.plan.empty and not planned_shown:
+            print_plan(r.plan)
+            if r.status != "failed":
+                return  # the plan above says it change by change; failures list their errors
+        for line in r.details[:50]:
+            console.print(f"           {line}", markup=False, highlight=False, soft_wrap=True)
+        if len(r.details) > 50:
+            console.print(f"           … {len(r.details) - 50} more", highlight=False)
+
+    return show
+
+
 @handle_errors
 def run(
     playbook: Annotated[Path, typer.Argument(help="Playbook YAML file")],
     check: Annotated[
         bool, typer.Option("--check", help="Plan configure steps; run only read-only steps")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Apply each step's changes without asking")
     ] = False,
     tags: TagsOpt = None,
     skip_tags: SkipTagsOpt = None,
@@ -103,17 +167,23 @@ def run(
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
 ) -> None:
-    """Run a playbook's steps in order. Exit 0 = ok, 1 = failed/invalid, 2 = changes pending
-    (under --check)."""
+    """Run a playbook's steps in order; each step that changes vSphere shows its plan and asks
+    first (as `apply` does) unless --yes. Exit 0 = ok, 1 = failed/invalid/cancelled,
+    2 = changes pending (under --check)."""
     from vnettool.playbook import run as run_playbook
     from vnettool.playbook import validate
-    from vnettool.playbook.runner import StepResult
 
     try:
         variables = _vars(var)
-        validate(playbook, variables)  # offline first: no connection for a broken file
+        offline = validate(playbook, variables)  # offline first: no connection for a broken file
     except PlaybookError as exc:
         _report_invalid(exc, as_json)
+    ask = not check and not yes and _changes_vsphere(offline, _split(tags), _split(skip_tags))
+    if ask and not sys.stdin.isatty():
+        raise ConfigError(
+            f"{playbook} changes vSphere: confirmation needed; pass --yes to run it without "
+            "asking, or --check to plan only (nothing was run)"
+        )
     with session_for(server, insecure, thumbprint) as session:
         from vnettool.inventory import collect
 
@@ -127,22 +197,6 @@ def run(
         def cached(s: Any) -> Any:
             return first.pop() if first else collect(s)
 
-        def show(r: StepResult) -> None:
-            if as_json:
-                return
-            style = STATUS_STYLE.get(r.status, "")
-            host = f" [{r.host}]" if r.host else ""
-            msg = f" - {r.message}" if r.message else ""
-            console.print(
-                f"[{style}]{r.status:<8}[/] {r.name}{host}{msg}  [dim]({r.location})[/]",
-                highlight=False,
-                soft_wrap=True,
-            )
-            for line in r.details[:50]:
-                console.print(f"           {line}", markup=False, highlight=False, soft_wrap=True)
-            if len(r.details) > 50:
-                console.print(f"           … {len(r.details) - 50} more", highlight=False)
-
         mode = " (check mode: nothing is changed)" if check else ""
         if not as_json:
             console.print(f"[bold]PLAY[/] {vp.playbook.name or playbook}{mode}", highlight=False)
@@ -153,7 +207,8 @@ def run(
             tags=_split(tags),
             skip_tags=_split(skip_tags),
             collect=cached,
-            on_result=show,
+            on_result=_shower(as_json, planned_shown=ask),
+            approve=_approver(not ask, as_json),
         )
     if as_json:
         out = {"playbook": str(playbook), "name": vp.playbook.name, **report.as_dict()}

@@ -40,6 +40,11 @@ class StepOutcome:
     details: list[str] = field(default_factory=list)
     changes: int = 0
     data: dict[str, Any] = field(default_factory=dict)
+    plan: Plan | None = None  # what a changing step planned, shown as `vnettool plan` shows it
+
+
+# Asked before a step changes vSphere, with the exact plan; False = do not apply it.
+Approve = Callable[[Plan], bool]
 
 
 @dataclass
@@ -51,6 +56,7 @@ class StepContext:
     check: bool
     target: Scope | None
     host: str | None = None  # set inside a loop iteration
+    approve: Approve | None = None  # None: apply without asking (--yes, or not interactive)
 
 
 def _modules_exist(*names: str) -> bool:
@@ -115,6 +121,16 @@ def hosts_in_scope(inv: Inventory, scope: Scope) -> list[Host]:
         and ok(scope.cluster, h.cluster)
         and ok(scope.hosts, h.name)
     ]
+
+
+def step_hosts(
+    inv: Inventory, target: Scope | None, scope: Scope | None, host: str | None = None
+) -> list[Host]:
+    """The hosts a step may touch: in the playbook's target AND the step's scope (AND the
+    loop's host). A scope narrows the target; it can never reach a host outside it."""
+    allowed = {h.name for h in hosts_in_scope(inv, merge_scope(target, None))}
+    hosts = hosts_in_scope(inv, merge_scope(None, scope))
+    return [h for h in hosts if h.name in allowed and (host is None or h.name == host)]
 
 
 # -- assert -----------------------------------------------------------------------------------
@@ -223,10 +239,7 @@ def _check(inv: Inventory, hosts: list[Host], cond: Condition) -> list[str]:
 
 
 def run_assert(ctx: StepContext, body: AssertBody) -> StepOutcome:
-    scope = merge_scope(ctx.target, body.scope)
-    if ctx.host is not None:
-        scope = scope.model_copy(update={"hosts": ctx.host})
-    hosts = hosts_in_scope(ctx.inventory, scope)
+    hosts = step_hosts(ctx.inventory, ctx.target, body.scope, ctx.host)
     fails: list[str] = []
     for cond in body.that:
         fails += _check(ctx.inventory, hosts, cond)
@@ -258,19 +271,27 @@ def run_snapshot(ctx: StepContext, body: SnapshotBody) -> StepOutcome:
 def run_configure(ctx: StepContext, step: Step) -> StepOutcome:
     """Plan; under --check stop there ("changed" = changes pending, exit code 2)."""
     plan, results = plan_and_apply(
-        step.configure or {}, ctx.inventory, ctx.session, check=ctx.check
+        step.configure or {},
+        ctx.inventory,
+        ctx.session,
+        check=ctx.check,
+        within=step_hosts(ctx.inventory, ctx.target, None, ctx.host),
+        approve=ctx.approve,
     )
     return change_outcome(plan, results, ctx.check)
 
 
-def change_outcome(plan: Plan, results: list[Result], check: bool) -> StepOutcome:
-    """The outcome of a planned (and, unless `check`, applied) step: one line per change."""
+def change_outcome(plan: Plan, results: list[Result] | None, check: bool) -> StepOutcome:
+    """The outcome of a planned (and, unless `check`, applied) step: one line per change.
+    `results` None: the plan was not approved, so nothing was applied."""
     n = len(plan.changes)
     if plan.empty:
-        return StepOutcome("ok", "in desired state (empty plan)")
+        return StepOutcome("ok", "in desired state (empty plan)", plan=plan)
     if check:
         lines = [c.summary() for c in plan.changes]
-        return StepOutcome("changed", f"{n} change(s) pending", details=lines, changes=n)
+        return StepOutcome("changed", f"{n} change(s) pending", details=lines, changes=n, plan=plan)
+    if results is None:
+        return StepOutcome("failed", f"cancelled: {n} change(s) not applied", plan=plan)
     not_applied = [r for r in results if r.failed or r.skipped]
     changed = sum(1 for r in results if r.changed)
     details = [
@@ -280,8 +301,10 @@ def change_outcome(plan: Plan, results: list[Result], check: bool) -> StepOutcom
     ]
     if not_applied:
         msg = f"{len(not_applied)} of {n} change(s) not applied"
-        return StepOutcome("failed", msg, details=details, changes=changed)
-    return StepOutcome("changed", f"{changed} change(s) applied", details=details, changes=changed)
+        return StepOutcome("failed", msg, details=details, changes=changed, plan=plan)
+    return StepOutcome(
+        "changed", f"{changed} change(s) applied", details=details, changes=changed, plan=plan
+    )
 
 
 Action = Callable[[StepContext, Step], StepOutcome]

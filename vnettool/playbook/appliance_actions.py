@@ -6,30 +6,27 @@ produce the same plan for the same definition.
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import Any
 
 from vnettool.appliances import manager
 from vnettool.models.appliance import ApplianceStatus
-from vnettool.models.inventory import Inventory
+from vnettool.models.inventory import Host, Inventory
 from vnettool.playbook.actions import (
     StepContext,
     StepOutcome,
     change_outcome,
-    hosts_in_scope,
-    merge_scope,
+    step_hosts,
 )
-from vnettool.playbook.steps import ApplianceBody, Scope
+from vnettool.playbook.steps import ApplianceBody
 from vnettool.playbook.validate import validate
 
 
-def engine_target(scope: Scope) -> dict[str, Any]:
-    """A step scope as the engine's desired-state target (host glob -> list of globs)."""
-    return {
-        "datacenter": scope.datacenter,
-        "cluster": scope.cluster,
-        "hosts": [scope.hosts] if scope.hosts else None,
-    }
+def engine_target(hosts: list[Host]) -> dict[str, Any]:
+    """The step's hosts as the engine's desired-state target: named exactly, so the segment
+    it creates lands on these hosts and no other (a target and a scope intersect)."""
+    return {"hosts": sorted(glob.escape(h.name) for h in hosts)}
 
 
 def status_line(st: ApplianceStatus) -> str:
@@ -65,10 +62,7 @@ def status_cells(st: ApplianceStatus, *, detail: bool = False) -> list[tuple[str
 
 
 def run_appliance(ctx: StepContext, body: ApplianceBody) -> StepOutcome:
-    scope = merge_scope(ctx.target, body.scope)
-    if ctx.host is not None:
-        scope = scope.model_copy(update={"hosts": ctx.host})
-    hosts = hosts_in_scope(ctx.inventory, scope)
+    hosts = step_hosts(ctx.inventory, ctx.target, body.scope, ctx.host)
     if not hosts:
         return StepOutcome("failed", "no host in scope")
     spec = body.definition()
@@ -79,9 +73,12 @@ def run_appliance(ctx: StepContext, body: ApplianceBody) -> StepOutcome:
         msg = f"{len(sts)} appliance(s), {len(bad)} unhealthy or not compliant"
         data = {"appliances": [s.model_dump(mode="json") for s in sts]}
         return StepOutcome("failed" if bad else "ok", msg, details=details, data=data)
-    plan = manager.plan(body.action, ctx.session, spec, ctx.inventory, hosts, engine_target(scope))
-    results = [] if ctx.check or plan.empty else manager.apply(plan, ctx.session)
-    return change_outcome(plan, results, ctx.check)
+    plan = manager.plan(body.action, ctx.session, spec, ctx.inventory, hosts, engine_target(hosts))
+    if ctx.check or plan.empty:
+        return change_outcome(plan, [], ctx.check)
+    if ctx.approve is not None and not ctx.approve(plan):
+        return change_outcome(plan, None, ctx.check)
+    return change_outcome(plan, manager.apply(plan, ctx.session), ctx.check)
 
 
 def playbook_statuses(session: Any, inv: Inventory, path: Path) -> list[ApplianceStatus]:
@@ -95,6 +92,6 @@ def playbook_statuses(session: Any, inv: Inventory, path: Path) -> list[Applianc
         if body is None or body.name in seen:
             continue
         seen.add(body.name)
-        hosts = hosts_in_scope(inv, merge_scope(pb.target, body.scope))
+        hosts = step_hosts(inv, pb.target, body.scope)
         out += manager.status(session, body.definition(), inv, hosts)
     return out

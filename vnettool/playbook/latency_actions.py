@@ -11,7 +11,7 @@ from vnettool.latency.mover import MoverConfig, RebalanceState
 from vnettool.latency.probe import Endpoint, endpoints, mesh, probe, utcnow
 from vnettool.latency.rebalance import cycle, live_ops
 from vnettool.models.latency import LatencySample, PingSpec
-from vnettool.playbook.actions import StepContext, StepOutcome, hosts_in_scope, merge_scope
+from vnettool.playbook.actions import StepContext, StepOutcome, step_hosts
 from vnettool.playbook.steps import LatencyBody, RebalanceBody
 
 
@@ -21,10 +21,7 @@ def _ms(s: LatencySample) -> float | None:
 
 def run_latency(ctx: StepContext, body: LatencyBody) -> StepOutcome:
     """Mesh-probe the hosts in scope per cluster (or ping `target` from each); read-only."""
-    scope = merge_scope(ctx.target, body.scope)
-    if ctx.host is not None:
-        scope = scope.model_copy(update={"hosts": ctx.host})
-    in_scope = {h.name for h in hosts_in_scope(ctx.inventory, scope)}
+    in_scope = {h.name for h in step_hosts(ctx.inventory, ctx.target, body.scope, ctx.host)}
     if not in_scope:
         return StepOutcome("failed", "no host in scope")
     ops = live_ops(ctx.session, ctx.inventory, RebalanceState())
@@ -79,8 +76,8 @@ def _judge(samples: list[LatencySample], skipped: dict[str, str], body: LatencyB
 
 def run_rebalance(ctx: StepContext, body: RebalanceBody) -> StepOutcome:
     """One rebalance cycle per cluster in scope; moves VMs only with ``dry_run: false``."""
-    scope = merge_scope(ctx.target, body.scope)
-    clusters = sorted({h.cluster for h in hosts_in_scope(ctx.inventory, scope) if h.cluster})
+    in_scope = step_hosts(ctx.inventory, ctx.target, body.scope)
+    clusters = sorted({h.cluster for h in in_scope if h.cluster})
     if not clusters:
         return StepOutcome("failed", "no cluster in scope")
     dry = body.dry_run or ctx.check

@@ -17,12 +17,13 @@ from pydantic import ValidationError
 
 from vnettool.errors import VnetError
 from vnettool.models.inventory import Inventory
+from vnettool.models.plan import Plan
 from vnettool.playbook.actions import (
     ACTIONS,
+    Approve,
     StepContext,
     StepOutcome,
-    hosts_in_scope,
-    merge_scope,
+    step_hosts,
 )
 from vnettool.playbook.loader import IssueList, Variables
 from vnettool.playbook.steps import READ_ONLY_KINDS, Step
@@ -44,8 +45,15 @@ class StepResult:
     changes: int = 0
     duration_s: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
+    plan: Plan | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        plan = None
+        if self.plan is not None:  # the shape of `vnettool plan --json`
+            plan = {
+                "pending": len(self.plan.changes),
+                "changes": [c.model_dump(mode="json") for c in self.plan.changes],
+            }
         return {
             "index": self.index,
             "name": self.name,
@@ -58,6 +66,7 @@ class StepResult:
             "changes": self.changes,
             "duration_s": round(self.duration_s, 3),
             "data": self.data,
+            "plan": plan,
         }
 
 
@@ -113,6 +122,7 @@ def run(
     skip_tags: Collection[str] = (),
     collect: Callable[[Any], Inventory] | None = None,
     on_result: Callable[[StepResult], None] | None = None,
+    approve: Approve | None = None,
 ) -> RunReport:
     """Run every selected step in order; stop at the first failure (the rest are skipped)."""
     if collect is None:
@@ -147,8 +157,7 @@ def run(
             inventory = collect(session)
         runs: list[tuple[str | None, Step]] = [(None, step)]
         if step.loop is not None:
-            scope = merge_scope(pb.target, step.loop)
-            hosts = [h.name for h in hosts_in_scope(inventory, scope)]
+            hosts = [h.name for h in step_hosts(inventory, pb.target, step.loop)]
             runs = []
             for h in hosts:
                 try:
@@ -171,7 +180,7 @@ def run(
         for host, concrete in runs:
             if inventory is None:
                 inventory = collect(session)
-            ctx = StepContext(session, inventory, check, pb.target, host)
+            ctx = StepContext(session, inventory, check, pb.target, host, approve)
             started = time.monotonic()
             try:
                 outcome = ACTIONS[concrete.kind](ctx, concrete)
@@ -195,6 +204,7 @@ def run(
                 outcome.changes,
                 time.monotonic() - started,
                 outcome.data,
+                outcome.plan,
             )
             emit(result)
             if outcome.status == "failed":

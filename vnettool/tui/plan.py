@@ -347,7 +347,6 @@ class PlanPane(Vertical):
 def load_and_plan(path: Path, inventory: Any) -> Loaded:
     """Read a desired-state document (or a playbook's configure steps) and plan it."""
     from vnettool import engine
-    from vnettool.models.desired import DesiredState
     from vnettool.playbook.desired_file import load_desired
     from vnettool.playbook.loader import read_file
 
@@ -355,15 +354,18 @@ def load_and_plan(path: Path, inventory: Any) -> Loaded:
     data = doc.data
     if isinstance(data, dict) and "steps" in data:
         from vnettool.playbook import validate
+        from vnettool.playbook.actions import step_hosts
+        from vnettool.playbook.configure import scoped_desired
 
         vp = validate(path, {}, inventory=inventory)
-        bodies = [s.configure for s in vp.playbook.steps if s.kind == "configure" and s.configure]
-        if len(bodies) != 1:
+        steps = [s for s in vp.playbook.steps if s.kind == "configure" and s.configure]
+        if len(steps) != 1 or steps[0].loop is not None:
             raise VnetError(
-                f"{path}: the TUI applies a playbook with exactly one configure step "
-                f"({len(bodies)} here); run it with `vnettool run {path}`"
+                f"{path}: the TUI applies a playbook with exactly one configure step, "
+                f"not looped ({len(steps)} here); run it with `vnettool run {path}`"
             )
-        desired = DesiredState.model_validate(bodies[0])
+        within = step_hosts(inventory, vp.playbook.target, None)
+        desired = scoped_desired(steps[0].configure or {}, inventory, within)
         others = [s.title(i) for i, s in enumerate(vp.playbook.steps) if s.kind != "configure"]
         notes = [f"other steps not run here: {', '.join(others)}"] if others else []
         return Loaded(path, "playbook", engine.plan(desired, inventory), desired, vp, notes)
