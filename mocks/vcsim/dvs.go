@@ -367,12 +367,12 @@ func fixupDVS(d *simulator.DistributedVirtualSwitch) {
 	}
 	for _, ref := range d.Portgroup {
 		if pg, ok := simulator.Map.Get(ref).(*simulator.DistributedVirtualPortgroup); ok {
-			fixupPortgroup(pg, cfg)
+			fixupPortgroup(d, pg, cfg)
 		}
 	}
 }
 
-func fixupPortgroup(pg *simulator.DistributedVirtualPortgroup, cfg *types.VMwareDVSConfigInfo) {
+func fixupPortgroup(d *simulator.DistributedVirtualSwitch, pg *simulator.DistributedVirtualPortgroup, cfg *types.VMwareDVSConfigInfo) {
 	if pg.Config.ConfigVersion == "" {
 		pg.Config.ConfigVersion = "1"
 	}
@@ -386,12 +386,15 @@ func fixupPortgroup(pg *simulator.DistributedVirtualPortgroup, cfg *types.VMware
 	if *pg.Config.Uplink {
 		return
 	}
+	if pg.Config.Type == string(types.DistributedVirtualPortgroupPortgroupTypeEphemeral) {
+		return // ports come and go with the connections (dvports.go)
+	}
 	if pg.Config.NumPorts == 0 {
 		pg.Config.NumPorts = 8
 		pg.Config.AutoExpand = boolp(true)
-		for i := 0; i < 8; i++ {
-			pg.PortKeys = append(pg.PortKeys, strconv.Itoa(i))
-		}
+	}
+	if len(pg.PortKeys) == 0 {
+		pg.PortKeys = allocPortKeys(d, int(pg.Config.NumPorts)) // unique per switch (dvports.go)
 	}
 }
 
@@ -1048,12 +1051,12 @@ func (a *dvpgAlias) ReconfigureDVPortgroupTask(ctx *simulator.Context, req *type
 				}
 			}
 		}
-		if spec.NumPorts > 0 && int(spec.NumPorts) != len(pg.PortKeys) {
-			var keys []string
-			for i := 0; i < int(spec.NumPorts); i++ {
-				keys = append(keys, strconv.Itoa(i))
+		if n := int(spec.NumPorts); n > 0 && n != len(pg.PortKeys) && d != nil {
+			if n > len(pg.PortKeys) {
+				pg.PortKeys = append(pg.PortKeys, allocPortKeys(d, n-len(pg.PortKeys))...)
+			} else {
+				pg.PortKeys = pg.PortKeys[:n]
 			}
-			pg.PortKeys = keys
 		}
 		next.ConfigVersion = bumpVersion(pg.Config.ConfigVersion)
 		pg.Config = next

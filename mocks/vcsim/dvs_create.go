@@ -180,7 +180,8 @@ func (a *dvsAlias) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDVPo
 				pg.Config.AutoExpand = boolp(pg.Config.NumPorts == 0)
 			}
 			pg.Config.ConfigVersion = "1"
-			fixupPortgroup(pg, cfg)
+			pg.PortKeys = nil // stock numbers every port group's ports from 0
+			fixupPortgroup(d, pg, cfg)
 			simulator.Map.Update(pg, []types.PropertyChange{{Name: "config", Val: pg.Config}})
 		}
 		return nil

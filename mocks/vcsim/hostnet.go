@@ -752,18 +752,6 @@ func (hs *hostState) dvPortTarget(c *types.DistributedVirtualSwitchPortConnectio
 	return fNotFound(fmt.Sprintf("port group %s not found on %s", c.PortgroupKey, dvs.Name))
 }
 
-var dvPortCounter struct {
-	sync.Mutex
-	n int
-}
-
-func nextDVPortKey() string {
-	dvPortCounter.Lock()
-	defer dvPortCounter.Unlock()
-	dvPortCounter.n++
-	return fmt.Sprintf("%d", 10000+dvPortCounter.n)
-}
-
 func (hs *hostState) nextVmk() string {
 	for n := 0; ; n++ {
 		d := fmt.Sprintf("vmk%d", n)
@@ -798,9 +786,7 @@ func (s *hostNetSys) AddVirtualNic(ctx *simulator.Context, req *types.AddVirtual
 			return body
 		}
 		c := *spec.DistributedVirtualPort
-		if c.PortKey == "" {
-			c.PortKey = nextDVPortKey()
-		}
+		hs.bindVmkPort(&c, hs.nextVmk()) // dvports.go
 		spec.DistributedVirtualPort = &c
 	} else {
 		if req.Portgroup == "" {
@@ -909,9 +895,7 @@ func (s *hostNetSys) UpdateVirtualNic(ctx *simulator.Context, req *types.UpdateV
 			return body
 		}
 		c := *spec.DistributedVirtualPort
-		if c.PortKey == "" {
-			c.PortKey = nextDVPortKey()
-		}
+		hs.bindVmkPort(&c, v.Device) // dvports.go
 		cur.DistributedVirtualPort = &c
 		cur.Portgroup = ""
 		pgName = ""

@@ -108,6 +108,7 @@ func finishClone(ctx *simulator.Context, clone *simulator.VirtualMachine, host *
 			setVMHost(clone, host)
 		}
 		newMACs(clone)
+		bindVMPorts(clone, newPortBinder(nil)) // a port of its own on static-binding port groups (dvports.go)
 		if c := spec.Config; c != nil {
 			rc := types.VirtualMachineConfigSpec{
 				NumCPUs:                      c.NumCPUs,

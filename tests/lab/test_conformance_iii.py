@@ -110,3 +110,96 @@ def test_destroying_a_dv_port_group_leaves_no_reference(lab2: tuple[RunningLab, 
     assert "DC0_DVPG1" not in dvs.summary.portgroupName
     for h in hosts(s):
         assert ref not in {n._moId for n in h.network}
+
+
+def dv_portgroup(s: Session, name: str) -> Any:
+    return objs(s, vim.dvs.DistributedVirtualPortgroup)[name]
+
+
+def test_fetch_dv_ports_honours_the_criteria_with_unique_keys(
+    lab2: tuple[RunningLab, Session],
+) -> None:
+    _, s = lab2
+    dvs = objs(s, vim.DistributedVirtualSwitch)["DVS0"]
+    pg0 = dv_portgroup(s, "DC0_DVPG0")
+    ports = dvs.FetchDVPorts()
+    keys = [p.key for p in ports]
+    assert len(keys) == len(set(keys)) == 8 + 8 + 4, "port keys are unique per switch"
+    pg_keys = {pg.key for pg in dvs.portgroup}
+    assert all(p.portgroupKey in pg_keys for p in ports), "every port names its port group"
+    assert not set(keys) & pg_keys, "port groups are not listed among the ports"
+
+    crit = vim.dvs.PortCriteria
+    inside = dvs.FetchDVPorts(crit(portgroupKey=[pg0.key], inside=True))
+    assert len(inside) == 8 and {p.portgroupKey for p in inside} == {pg0.key}
+    outside = dvs.FetchDVPorts(crit(portgroupKey=[pg0.key], inside=False))
+    assert len(outside) == 12 and pg0.key not in {p.portgroupKey for p in outside}
+    uplinks = dvs.FetchDVPorts(crit(uplinkPort=True))
+    assert [p.config.name for p in uplinks] == ["uplink1", "uplink2"] * 2
+    assert {p.connectee.nicKey for p in uplinks} == {"vmnic2", "vmnic3"}
+    assert len(dvs.FetchDVPorts(crit(uplinkPort=False))) == 16
+    assert len(dvs.FetchDVPortKeys(crit(portKey=keys[:3]))) == 3
+
+    # static binding: each VM NIC holds a port of its port group, shown as connected
+    connected = dvs.FetchDVPorts(crit(portgroupKey=[pg0.key], inside=True, connected=True))
+    by_key = {p.key: p for p in connected}
+    vms = objs(s, vim.VirtualMachine)
+    assert len(by_key) == len(vms) == 2
+    for vm in vms.values():
+        nic = next(
+            d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
+        )
+        port = by_key[nic.backing.port.portKey]
+        assert port.connectee.connectedEntity == vm and port.connectee.nicKey == str(nic.key)
+        assert port.connectee.type == "vmVnic" and port.proxyHost == vm.runtime.host
+    assert len(dvs.FetchDVPorts(crit(host=[hosts(s)[0]], uplinkPort=True))) == 2
+
+
+def test_vmknic_and_new_vm_nic_get_a_port_of_their_own(lab2: tuple[RunningLab, Session]) -> None:
+    _, s = lab2
+    dvs = objs(s, vim.DistributedVirtualSwitch)["DVS0"]
+    pg1 = dv_portgroup(s, "DC0_DVPG1")
+    h0 = hosts(s)[0]
+    conn = vim.dvs.PortConnection(switchUuid=dvs.uuid, portgroupKey=pg1.key)
+    dev = h0.configManager.networkSystem.AddVirtualNic(
+        "", vim.host.VirtualNic.Specification(distributedVirtualPort=conn)
+    )
+    vmk = next(v for v in h0.config.network.vnic if v.device == dev)
+    vm = objs(s, vim.VirtualMachine)["DC0_C0_RP0_VM0"]
+    nic = vim.vm.device.VirtualVmxnet3(
+        backing=vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(port=conn)
+    )
+    change = vim.vm.device.VirtualDeviceSpec(operation="add", device=nic)
+    wait(vm.ReconfigVM_Task(vim.vm.ConfigSpec(deviceChange=[change])))
+    cards = [
+        d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
+    ]
+    new = cards[-1]
+    pg_ports = {
+        p.key for p in dvs.FetchDVPorts(vim.dvs.PortCriteria(portgroupKey=[pg1.key], inside=True))
+    }
+    held = [vmk.spec.distributedVirtualPort.portKey, new.backing.port.portKey]
+    assert all(held) and len(set(held)) == 2 and set(held) <= pg_ports
+
+
+def test_reconfig_vm_nic_gets_vcenter_key_label_mac_and_one_network_entry(
+    lab2: tuple[RunningLab, Session],
+) -> None:
+    _, s = lab2
+    vm = objs(s, vim.VirtualMachine)["DC0_C0_RP0_VM1"]
+    pg0 = dv_portgroup(s, "DC0_DVPG0")
+    dvs = objs(s, vim.DistributedVirtualSwitch)["DVS0"]
+    conn = vim.dvs.PortConnection(switchUuid=dvs.uuid, portgroupKey=pg0.key)
+    nic = vim.vm.device.VirtualVmxnet3(
+        key=-1,
+        backing=vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(port=conn),
+    )
+    change = vim.vm.device.VirtualDeviceSpec(operation="add", device=nic)
+    wait(vm.ReconfigVM_Task(vim.vm.ConfigSpec(deviceChange=[change])))
+    cards = [
+        d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
+    ]
+    assert [c.deviceInfo.label for c in cards] == ["Network adapter 1", "Network adapter 2"]
+    assert cards[1].key >= 4000 and cards[1].key != cards[0].key
+    assert cards[1].macAddress.startswith("00:50:56:") and cards[1].addressType == "assigned"
+    assert [n._moId for n in vm.network] == [pg0._moId], "each network is listed once"

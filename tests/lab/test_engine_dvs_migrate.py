@@ -45,7 +45,7 @@ MIGRATE_DOC: dict[str, Any] = {
         "vm_nics": [
             {
                 "vms": ["DC0_C0_RP0_VM*"],
-                "nic": "ethernet-0",  # vcsim labels; vCenter says "Network adapter 1"
+                "nic": "Network adapter 1",
                 "from_portgroup": "VM Network",
                 "to_portgroup": "dv-vms",
             }
