@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from tests.factories import snapshot
 from vnettool.appliances.plan import Facts, pin_names, plan_deploy, plan_remove
 from vnettool.engine.common import PlanError
 from vnettool.models.appliance import (
@@ -23,7 +23,6 @@ from vnettool.models.inventory import Inventory, VirtualMachine
 from vnettool.playbook.errors import PlaybookError
 from vnettool.playbook.validate import validate
 
-SNAP = Path(__file__).with_name("test_tui_inventory.json")
 TARGET = {"cluster": "DC0_C0"}
 BASE: dict[str, Any] = {
     "name": "fw",
@@ -37,7 +36,7 @@ BASE: dict[str, Any] = {
 
 def inventory(maintenance: str | None = None) -> Inventory:
     """The TUI's snapshot plus a template; only `maintenance` (a host name) in maintenance."""
-    inv = Inventory.model_validate(json.loads(SNAP.read_text()))
+    inv = snapshot()
     tmpl = VirtualMachine(moref="vm-999", name="fw-template", host="DC0_C0_H0", template=True)
     hs = [h.model_copy(update={"maintenance": h.name == maintenance}) for h in inv.hosts]
     return inv.model_copy(update={"vms": [*inv.vms, tmpl], "hosts": hs})

@@ -10,6 +10,18 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from tests.factories import (
+    dv_portgroup,
+    dv_switch,
+    host,
+    pnics,
+    portgroup,
+    site,
+    vm,
+    vm_nic,
+    vmk,
+    vswitch,
+)
 from vnettool.audit.config import load_config
 from vnettool.audit.drift import drift
 from vnettool.audit.model import Allow, AuditConfig, RuleOverride, score
@@ -18,19 +30,10 @@ from vnettool.audit.runner import audit
 from vnettool.audit.workbook import write_workbook
 from vnettool.errors import ConfigError
 from vnettool.models.inventory import (
-    Cluster,
-    Datacenter,
-    DistributedPortGroup,
-    DistributedSwitch,
     DvPortSetting,
-    Host,
     Inventory,
-    PhysicalNic,
     StandardPortGroup,
     StandardSwitch,
-    VirtualMachine,
-    VmkernelAdapter,
-    VmNic,
 )
 from vnettool.models.policy import NetworkPolicy, SecurityPolicy, TeamingPolicy, VlanSpec
 
@@ -38,28 +41,18 @@ EVIL = ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tTAB", '=HYPERLINK("http://x","y")']
 
 
 def inventory(pg_name: str = "web", promisc: bool = False, vlan: int = 10) -> Inventory:
-    nics = [PhysicalNic(host="esx1", device=f"vmnic{i}", link_up=True) for i in range(2)]
     team = NetworkPolicy(teaming=TeamingPolicy(active_uplinks=["vmnic0", "vmnic1"]))
     eff = team.model_copy(update={"security": SecurityPolicy(allow_promiscuous=promisc)})
-    return Inventory(
-        vcenter="vc.example",
-        datacenters=[Datacenter(moref="dc-1", name="DC")],
-        clusters=[Cluster(moref="c-1", name="C1", datacenter="DC")],
-        hosts=[Host(moref="host-1", name="esx1", datacenter="DC", cluster="C1", pnics=nics)],
-        standard_switches=[
-            StandardSwitch(host="esx1", name="vSwitch0", mtu=1500, uplinks=["vmnic0", "vmnic1"], policy=team)
-        ],
-        standard_port_groups=[
-            StandardPortGroup(host="esx1", name=pg_name, switch="vSwitch0", vlan_id=vlan, effective=eff)
-        ],
-        distributed_switches=[DistributedSwitch(moref="dvs-1", name="DVS", uuid="u1", datacenter="DC", nioc_enabled=True)],
-        distributed_port_groups=[
-            DistributedPortGroup(moref="pg-1", key="pg-1", name=EVIL[1], dvs="DVS",
-                                 setting=DvPortSetting(vlan=VlanSpec(kind="vlan", vlan_id=20)))
-        ],
-        vmkernel_adapters=[VmkernelAdapter(host="esx1", device="vmk0", portgroup="mgmt", mtu=1500, services=["management"])],
-        vms=[VirtualMachine(moref="vm-1", name=EVIL[0], host="esx1", cluster="C1", power_state="poweredOn",
-                            nics=[VmNic(key=4000, label=EVIL[5], network=pg_name, connected=True, start_connected=True)])],
+    dv_vlan = DvPortSetting(vlan=VlanSpec(kind="vlan", vlan_id=20))
+    nic = vm_nic(pg_name, label=EVIL[5], connected=True, start_connected=True)
+    return site(
+        hosts=[host("esx1", 1, datacenter="DC", cluster="C1", pnics=pnics("esx1", 2, link_up=True))],
+        standard_switches=[vswitch("esx1", mtu=1500, uplinks=["vmnic0", "vmnic1"], policy=team)],
+        standard_port_groups=[portgroup("esx1", pg_name, vlan_id=vlan, effective=eff)],
+        distributed_switches=[dv_switch("DVS", uuid="u1", datacenter="DC", nioc_enabled=True)],
+        distributed_port_groups=[dv_portgroup(EVIL[1], "DVS", moref="pg-1", key="pg-1", setting=dv_vlan)],
+        vmkernel_adapters=[vmk("esx1", "vmk0", portgroup="mgmt", mtu=1500, services=["management"])],
+        vms=[vm(EVIL[0], "vm-1", "esx1", cluster="C1", power_state="poweredOn", nics=[nic])],
     )  # fmt: skip
 
 

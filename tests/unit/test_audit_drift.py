@@ -4,9 +4,9 @@ neighbours) left out."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from tests.factories import snapshot
 from vnettool.audit.drift import drift
 from vnettool.models.inventory import (
     DistributedSwitch,
@@ -22,11 +22,9 @@ from vnettool.models.inventory import (
 )
 from vnettool.models.policy import NetworkPolicy, SecurityPolicy
 
-SNAPSHOT = Path(__file__).parent / "test_tui_inventory.json"
-
 
 def base() -> Inventory:
-    return Inventory.load(SNAPSHOT)
+    return snapshot()
 
 
 def with_(inv: Inventory, **update: Any) -> Inventory:

@@ -14,13 +14,12 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell
 
+from tests.factories import SNAPSHOTS, snapshot
 from vnettool.audit.drift import drift
 from vnettool.audit.model import AuditConfig, Finding, Rule, score
 from vnettool.audit.workbook import safe, write_workbook
 from vnettool.models.appliance import ApplianceNic, ApplianceStatus
 from vnettool.models.inventory import Inventory, LacpGroup
-
-SNAPSHOT = Path(__file__).parent / "test_tui_inventory.json"
 
 # RVTools 4.6/4.7 xlsx headers, in order (../shared/docs/audit-rules.md §1.2-1.8): the reference
 # that tools parsing RVTools exports rely on. Our own columns follow, prefixed "x:".
@@ -97,7 +96,7 @@ def _rename(node: Any) -> Any:
 
 
 def hostile_inventory() -> Inventory:
-    inv = Inventory.model_validate(_rename(json.loads(SNAPSHOT.read_text())))
+    inv = Inventory.model_validate(_rename(json.loads(SNAPSHOTS["lab"].read_text())))
     dvs = inv.distributed_switches[0]
     lag = LacpGroup(dvs=dvs.name, name="\tlag1", mode="active", uplink_names=["=lag1-0"])
     return inv.model_copy(update={"distributed_switches": [dvs.model_copy(update={"lags": [lag]})]})
@@ -156,7 +155,7 @@ def appliances() -> list[ApplianceStatus]:
 
 def write(tmp_path: Path, **kw: Any) -> Path:
     inv = hostile_inventory()
-    kw.setdefault("baseline", drift(Inventory.load(SNAPSHOT), inv))
+    kw.setdefault("baseline", drift(snapshot(), inv))
     return write_workbook(
         tmp_path / "audit.xlsx",
         inv,

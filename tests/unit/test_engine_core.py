@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_engine_plan import VMOTION_DOC, desired, inventory
+from tests.factories import lab_inventory as inventory
+from tests.unit.test_engine_plan import VMOTION_DOC, desired
 from vnettool.engine import UnsafePlan, apply, plan, rollback_plan
 from vnettool.engine.core import run_changes
 from vnettool.engine.journal import Journal, find_run

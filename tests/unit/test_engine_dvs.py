@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tests.unit.test_engine_plan import inventory
+from tests.factories import dv_portgroup, dv_switch
+from tests.factories import lab_inventory as inventory
 from vnettool.engine import PlanError, plan
 from vnettool.models.desired import DesiredState, parse_trunk
 from vnettool.models.inventory import (
@@ -27,34 +28,26 @@ from vnettool.vsphere import dvs as api
 
 
 def switch(**kw: Any) -> DistributedSwitch:
-    base: dict[str, Any] = {
-        "moref": "dvs-1",
-        "name": "DVS0",
-        "uuid": "u-1",
-        "datacenter": "DC0",
-        "config_version": "7",
-        "max_mtu": 1500,
-        "uplink_names": ["uplink1", "uplink2"],
-        "hosts": [DvsHostMember(host="esx1", pnics={"vmnic2": "0"})],
-        "pvlans": [
-            PvlanEntry(dvs="DVS0", primary_id=100, secondary_id=100, type="promiscuous"),
-            PvlanEntry(dvs="DVS0", primary_id=100, secondary_id=101, type="isolated"),
-        ],
-    }
-    return DistributedSwitch(**(base | kw))
+    """DVS0 with esx1 as a member and a promiscuous/isolated PVLAN pair."""
+    return dv_switch(
+        **{
+            "datacenter": "DC0",
+            "config_version": "7",
+            "max_mtu": 1500,
+            "uplink_names": ["uplink1", "uplink2"],
+            "hosts": [DvsHostMember(host="esx1", pnics={"vmnic2": "0"})],
+            "pvlans": [
+                PvlanEntry(dvs="DVS0", primary_id=100, secondary_id=100, type="promiscuous"),
+                PvlanEntry(dvs="DVS0", primary_id=100, secondary_id=101, type="isolated"),
+            ],
+        }
+        | kw
+    )
 
 
 def pg(name: str, **kw: Any) -> DistributedPortGroup:
-    return DistributedPortGroup(
-        moref=f"pg-{name}",
-        key=f"key-{name}",
-        name=name,
-        dvs="DVS0",
-        dvs_uuid="u-1",
-        config_version="3",
-        binding="earlyBinding",
-        num_ports=8,
-        **kw,
+    return dv_portgroup(
+        name, dvs_uuid="u-1", config_version="3", binding="earlyBinding", num_ports=8, **kw
     )
 
 

@@ -7,116 +7,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tests.factories import lab_inventory as inventory
 from vnettool.engine import PlanError, plan
 from vnettool.models.desired import DesiredState, render_cidr
 from vnettool.models.inventory import (
     DistributedSwitch,
     DvsHostMember,
-    Host,
-    Inventory,
-    PhysicalNic,
-    StandardPortGroup,
-    StandardSwitch,
     VirtualMachine,
-    VmkernelAdapter,
     VmNic,
 )
 from vnettool.models.plan import Change
-from vnettool.models.policy import NetworkPolicy, SecurityPolicy, ShapingPolicy, TeamingPolicy
-
-SWITCH_POLICY = NetworkPolicy(
-    security=SecurityPolicy(allow_promiscuous=False, mac_changes=True, forged_transmits=True),
-    shaping=ShapingPolicy(enabled=False),
-    teaming=TeamingPolicy(
-        policy="loadbalance_srcid",
-        notify_switches=True,
-        failback=True,
-        check_beacon=False,
-        active_uplinks=["vmnic0"],
-        standby_uplinks=[],
-    ),
-)
-
-
-def host_names(n: int) -> list[str]:
-    return [f"esx{i}" for i in range(1, n + 1)]
-
-
-def inventory(n_hosts: int = 2, *, with_vswitch1: bool = False, **extra: Any) -> Inventory:
-    """Hosts like the lab's: vmnic0-3, vSwitch0 with Management Network + vmk0 (management)."""
-    hosts, switches, pgs, vmks = [], [], [], []
-    for i, name in enumerate(host_names(n_hosts)):
-        hosts.append(
-            Host(
-                moref=f"host-{i}",
-                name=name,
-                datacenter="DC0",
-                cluster="C0",
-                pnics=[PhysicalNic(host=name, device=f"vmnic{k}") for k in range(4)],
-            )
-        )
-        switches.append(
-            StandardSwitch(
-                host=name,
-                name="vSwitch0",
-                mtu=1500,
-                num_ports=128,
-                uplinks=["vmnic0"],
-                policy=SWITCH_POLICY,
-                portgroups=["Management Network"],
-            )
-        )
-        pgs.append(StandardPortGroup(host=name, name="Management Network", switch="vSwitch0"))
-        vmks.append(
-            VmkernelAdapter(
-                host=name,
-                device="vmk0",
-                portgroup="Management Network",
-                ip=f"192.168.0.{i + 1}",
-                netmask="255.255.255.0",
-                mtu=1500,
-                services=["management"],
-            )
-        )
-        if with_vswitch1:
-            switches.append(
-                StandardSwitch(
-                    host=name,
-                    name="vSwitch1",
-                    mtu=9000,
-                    num_ports=128,
-                    uplinks=["vmnic1"],
-                    policy=SWITCH_POLICY.model_copy(
-                        update={
-                            "teaming": SWITCH_POLICY.teaming.model_copy(
-                                update={"active_uplinks": ["vmnic1"]}
-                            )
-                        }
-                    ),
-                )
-            )
-            pgs.append(
-                StandardPortGroup(host=name, name="pg-vmotion", switch="vSwitch1", vlan_id=20)
-            )
-            vmks.append(
-                VmkernelAdapter(
-                    host=name,
-                    device="vmk1",
-                    portgroup="pg-vmotion",
-                    ip=f"10.10.0.{i + 1}",
-                    netmask="255.255.255.0",
-                    mtu=9000,
-                    services=["vmotion"],
-                )
-            )
-    data: dict[str, Any] = {
-        "hosts": hosts,
-        "standard_switches": switches,
-        "standard_port_groups": pgs,
-        "vmkernel_adapters": vmks,
-    }
-    data.update(extra)
-    return Inventory(**data)
+from vnettool.models.policy import NetworkPolicy, SecurityPolicy
 
 
 def desired(**doc: Any) -> DesiredState:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from vnettool.models.inventory import Inventory
-
-SNAP = Path(__file__).with_name("test_tui_inventory.json")
+from tests.factories import snapshot
 
 
 def test_groupings_match_a_list_scan() -> None:
-    inv = Inventory.model_validate(json.loads(SNAP.read_text()))
+    inv = snapshot()
     for h in inv.hosts:
         assert inv.portgroups_of(h.name) == [
             p for p in inv.standard_port_groups if p.host == h.name
@@ -21,7 +16,7 @@ def test_groupings_match_a_list_scan() -> None:
 
 
 def test_model_copy_drops_cached_indexes() -> None:
-    inv = Inventory.model_validate(json.loads(SNAP.read_text()))
+    inv = snapshot()
     host = inv.hosts[0].name
     assert inv.portgroups_of(host) and inv.host_by_name
     emptied = inv.model_copy(update={"standard_port_groups": [], "hosts": []})
@@ -31,7 +26,7 @@ def test_model_copy_drops_cached_indexes() -> None:
 
 
 def test_equality_ignores_built_indexes() -> None:
-    a = Inventory.model_validate(json.loads(SNAP.read_text()))
-    b = Inventory.model_validate(json.loads(SNAP.read_text()))
+    a = snapshot()
+    b = snapshot()
     a.portgroups_of(a.hosts[0].name)
     assert a == b

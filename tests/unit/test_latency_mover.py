@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.factories import dv_portgroup, dv_switch, host, portgroup, vm, vm_nic, vmk
 from vnettool.latency.mover import (
     MoverConfig,
     RebalanceState,
@@ -15,15 +16,9 @@ from vnettool.latency.mover import (
 )
 from vnettool.latency.policy import HostSeries
 from vnettool.models.inventory import (
-    DistributedPortGroup,
-    DistributedSwitch,
     DvsHostMember,
-    Host,
     Inventory,
-    StandardPortGroup,
     VirtualMachine,
-    VmkernelAdapter,
-    VmNic,
 )
 from vnettool.models.latency import HostLatency
 
@@ -31,6 +26,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def inventory(maintenance: str | None = None, no_vmotion: str | None = None) -> Inventory:
+    """H0..H3 in cluster C; `app` is missing on H1, DSwitch is missing on H2; four VMs on H0/H2."""
     hosts = [f"H{i}" for i in range(4)]
     pgs = {
         "H0": ["VM Network", "app"],
@@ -38,67 +34,31 @@ def inventory(maintenance: str | None = None, no_vmotion: str | None = None) -> 
         "H2": ["VM Network", "app"],
         "H3": ["VM Network", "app"],
     }
-    dvs = DistributedSwitch(
-        moref="dvs-1",
-        name="DSwitch",
-        uuid="uuid-1",
-        hosts=[DvsHostMember(host=h) for h in ("H0", "H1", "H3")],
-    )
-    dvpg = DistributedPortGroup(
-        moref="dvportgroup-1", key="dvportgroup-1", name="dv-web", dvs="DSwitch", dvs_uuid="uuid-1"
-    )
-    vms = [
-        VirtualMachine(
-            moref="vm-1",
-            name="app-1",
-            host="H0",
-            cluster="C",
-            power_state="poweredOn",
-            nics=[VmNic(key=4000, label="nic1", network="app", connected=True)],
-        ),
-        VirtualMachine(
-            moref="vm-2",
-            name="web-1",
-            host="H0",
-            cluster="C",
-            power_state="poweredOn",
-            nics=[
-                VmNic(
-                    key=4000,
-                    label="nic1",
-                    network="dv-web",
-                    connected=True,
-                    dvs_uuid="uuid-1",
-                    dv_portgroup_key="dvportgroup-1",
-                )
-            ],
-        ),
-        VirtualMachine(
-            moref="vm-3", name="off-1", host="H0", cluster="C", power_state="poweredOff"
-        ),
-        VirtualMachine(moref="vm-4", name="db-1", host="H2", cluster="C", power_state="poweredOn"),
-    ]
+    dv_nic = vm_nic("dv-web", connected=True, dvs_uuid="uuid-1", dv_portgroup_key="dvportgroup-1")
     return Inventory(
-        hosts=[
-            Host(moref=f"host-{i}", name=h, cluster="C", maintenance=h == maintenance)
-            for i, h in enumerate(hosts)
-        ],
-        standard_port_groups=[
-            StandardPortGroup(host=h, name=p, switch="vSwitch0") for h in hosts for p in pgs[h]
-        ],
-        distributed_switches=[dvs],
-        distributed_port_groups=[dvpg],
-        vmkernel_adapters=[
-            VmkernelAdapter(
-                host=h,
-                device="vmk1",
-                ip=f"10.1.0.{i}",
-                services=[] if h == no_vmotion else ["vmotion"],
+        hosts=[host(h, i, cluster="C", maintenance=h == maintenance) for i, h in enumerate(hosts)],
+        standard_port_groups=[portgroup(h, p) for h in hosts for p in pgs[h]],
+        distributed_switches=[
+            dv_switch(
+                "DSwitch",
+                uuid="uuid-1",
+                hosts=[DvsHostMember(host=h) for h in ("H0", "H1", "H3")],
             )
+        ],
+        distributed_port_groups=[
+            dv_portgroup("dv-web", "DSwitch", moref="dvportgroup-1", key="dvportgroup-1", dvs_uuid="uuid-1")
+        ],
+        vmkernel_adapters=[
+            vmk(h, "vmk1", ip=f"10.1.0.{i}", services=[] if h == no_vmotion else ["vmotion"])
             for i, h in enumerate(hosts)
         ],
-        vms=vms,
-    )
+        vms=[
+            vm("app-1", "vm-1", "H0", cluster="C", power_state="poweredOn", nics=[vm_nic("app", connected=True)]),
+            vm("web-1", "vm-2", "H0", cluster="C", power_state="poweredOn", nics=[dv_nic]),
+            vm("off-1", "vm-3", "H0", cluster="C", power_state="poweredOff"),
+            vm("db-1", "vm-4", "H2", cluster="C", power_state="poweredOn"),
+        ],
+    )  # fmt: skip
 
 
 def view(**ms: float) -> dict[str, HostLatency]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from tests.factories import snapshot
 from vnettool.models.inventory import Inventory
 from vnettool.playbook import PlaybookError, run, validate
 from vnettool.playbook.loader import MAX_BYTES, parse_var_option
@@ -30,7 +31,7 @@ def only_core(kind: str) -> str | None:
 
 @pytest.fixture
 def inventory() -> Inventory:
-    return Inventory.load(CORPUS / "inventory.json")
+    return snapshot("corpus")
 
 
 def write(tmp: Path, name: str, text: str) -> Path:

@@ -11,13 +11,12 @@ from typing import Any
 from rich.console import Console
 from textual.widgets import DataTable, Static, TabbedContent, Tree
 
-from vnettool.models.inventory import Inventory
+from tests.factories import snapshot
 from vnettool.tui.app import VnetApp
 from vnettool.tui.findings import FindingsPane
 from vnettool.tui.plan import PlanPane
 from vnettool.tui.widgets import ConfirmScreen, HelpScreen
 
-SNAPSHOT = Path(__file__).with_name("test_tui_inventory.json")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -32,7 +31,7 @@ def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
 
 
 def app() -> VnetApp:
-    return VnetApp(inventory=Inventory.load(SNAPSHOT), source="test_tui_inventory.json")
+    return VnetApp(inventory=snapshot(), source="test_tui_inventory.json")
 
 
 def plain(app: VnetApp, selector: str) -> str:

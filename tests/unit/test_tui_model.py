@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from rich.console import Console
 
+from tests.factories import snapshot
 from vnettool.models.inventory import Inventory
 from vnettool.models.latency import LatencySample
 from vnettool.models.plan import Change, FieldDiff, Plan
@@ -16,12 +15,10 @@ from vnettool.tui.model import NetIndex, bps
 from vnettool.tui.plan import plan_text
 from vnettool.tui.vmotion import candidates
 
-SNAPSHOT = Path(__file__).with_name("test_tui_inventory.json")
-
 
 @pytest.fixture(scope="module")
 def inv() -> Inventory:
-    return Inventory.load(SNAPSHOT)
+    return snapshot()
 
 
 @pytest.fixture(scope="module")

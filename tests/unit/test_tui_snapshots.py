@@ -12,16 +12,15 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from vnettool.models.inventory import Inventory
+from tests.factories import snapshot
 from vnettool.tui.app import VnetApp
 
-SNAPSHOT = Path(__file__).with_name("test_tui_inventory.json")
 REPO = Path(__file__).resolve().parents[2]
 SIZES = [(80, 24), (120, 40)]
 
 
 def make_app() -> VnetApp:
-    return VnetApp(inventory=Inventory.load(SNAPSHOT), source="test_tui_inventory.json")
+    return VnetApp(inventory=snapshot(), source="test_tui_inventory.json")
 
 
 async def settle(pilot: Pilot[None]) -> None:
