@@ -343,3 +343,55 @@ def test_schema_embeds_the_desired_state_model_for_editors() -> None:
     configure = schema["$defs"]["Step"]["properties"]["configure"]
     ref = configure["anyOf"][0]["$ref"].split("/")[-1]
     assert "standard_port_groups" in schema["$defs"][ref]["properties"]
+
+
+# -- scope: the target is the boundary ---------------------------------------------------------
+
+
+def test_a_step_scope_narrows_the_target_and_never_leaves_it(inventory: Inventory) -> None:
+    from vnettool.playbook.actions import step_hosts
+    from vnettool.playbook.steps import Scope
+
+    target = Scope(cluster="DC0_C1")
+    names = [h.name for h in step_hosts(inventory, target, Scope(hosts="*_H1"))]
+    assert names == ["DC0_C1_H1"]
+    assert step_hosts(inventory, target, Scope(cluster="DC0_C0")) == []
+    assert [h.name for h in step_hosts(inventory, target, None, "DC0_C1_H0")] == ["DC0_C1_H0"]
+    assert step_hosts(inventory, target, None, "DC0_C0_H0") == []
+
+
+def test_a_scope_outside_the_target_is_refused_before_running(inventory: Inventory) -> None:
+    text = (
+        "target: {cluster: DC0_C1}\n"
+        "steps:\n"
+        "  - assert:\n"
+        "      scope: {cluster: DC0_C0}\n"
+        "      that: [{hosts: {min: 1}}]\n"
+        "  - loop: {hosts: DC0_C0_H*}\n"
+        "    snapshot: {path: '${host}.json'}\n"
+    )
+    with pytest.raises(PlaybookError) as info:
+        validate(text, available=only_core, inventory=inventory)
+    assert [(i.location.line, i.location.col, i.message) for i in info.value.issues] == [
+        (
+            4,
+            14,
+            "this scope matches no host within the playbook's target "
+            "(a step's scope narrows the target, it never leaves it)",
+        ),
+        (
+            6,
+            11,
+            "this scope matches no host within the playbook's target "
+            "(a step's scope narrows the target, it never leaves it)",
+        ),
+    ]
+
+
+def test_absent_may_name_what_is_already_gone(inventory: Inventory) -> None:
+    """Applying a file twice must work: the second time its deletions are already done."""
+    doc = "absent:\n  vmkernel_adapters: [{portgroup: long-gone}]\n"
+    validate(doc, inventory=inventory)  # no error
+    doc = "vmkernel_adapters: [{portgroup: long-gone, ip: {dhcp: true}}]\n"
+    with pytest.raises(PlaybookError, match="'long-gone' is neither in the playbook"):
+        validate(doc, inventory=inventory)

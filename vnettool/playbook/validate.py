@@ -292,6 +292,8 @@ def semantic_issues(
             if key in PG_REF_KEYS and isinstance(value, str) and "${" not in value:
                 if inventory is None or value in defs.portgroups or value in inv_pgs:
                     continue
+                if "absent" in path:  # already gone is the desired state: a rerun is a no-op
+                    continue
                 guess = did_you_mean(value, defs.portgroups | inv_pgs)
                 issues.append(
                     PlaybookIssue(
@@ -304,6 +306,27 @@ def semantic_issues(
     if inventory is not None:
         issues.extend(_scope_issues(pb, data, marks, inventory))
     return issues
+
+
+def _outside_target(
+    target: Scope | None, scope: Scope, path: KeyPath, marks: Marks, inventory: Inventory
+) -> list[PlaybookIssue]:
+    """A step scope that shares no host with the target would do nothing (a step never leaves
+    the target): almost always a scope written for another target, so say it before running."""
+    from vnettool.playbook.actions import hosts_in_scope, step_hosts
+
+    if target is None or "${" in scope.model_dump_json():
+        return []
+    if not hosts_in_scope(inventory, scope) or step_hosts(inventory, target, scope):
+        return []  # no match at all is reported as such; an overlap is fine
+    return [
+        PlaybookIssue(
+            marks.at(path),
+            "this scope matches no host within the playbook's target "
+            "(a step's scope narrows the target, it never leaves it)",
+            path,
+        )
+    ]
 
 
 def _scope_issues(
@@ -341,7 +364,13 @@ def _scope_issues(
         body = step.body
         scope = getattr(body, "scope", None)
         if isinstance(scope, Scope):
-            check(scope, ("steps", i, step.kind if step.kind != "assert" else "assert", "scope"))
+            path = ("steps", i, step.kind, "scope")
+            check(scope, path)
+            out.extend(_outside_target(pb.target, scope, path, marks, inventory))
+        if step.loop is not None:
+            out.extend(
+                _outside_target(pb.target, step.loop, ("steps", i, "loop"), marks, inventory)
+            )
         if step.kind == "assert":
             dvs_names = sorted(d.name for d in inventory.distributed_switches)
             for j, cond in enumerate(step.assert_.that if step.assert_ else []):
