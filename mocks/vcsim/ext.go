@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"io/ioutil"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strings"
@@ -209,8 +210,13 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		if faults.intercept(rt.lab, w, body) { // faults.go
+		answered, lose := faults.intercept(rt.lab, w, body) // faults.go
+		if answered {
 			return
+		}
+		if lose { // the call runs, into a recorder; the client gets no answer
+			defer loseAnswer(w)
+			w = httptest.NewRecorder()
 		}
 		if rt.lab.sessions.filterRequest(r) && !sessionless(body) {
 			notAuthenticated(w)

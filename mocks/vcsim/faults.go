@@ -5,8 +5,8 @@ package main
 // re-read and reporting paths can be tested against real requests.
 //
 //   POST   /vnettool/faults  {"method": "ReconfigureDvs_Task" | "*", "object": "dvs-21",
-//                             "action": "503" | "drop" | "delay" | "expire" | "fault" |
-//                                       "task_fail" | "malformed",
+//                             "action": "503" | "drop" | "lose" | "delay" | "expire" |
+//                                       "fault" | "task_fail" | "malformed",
 //                             "fault": "ConcurrentAccess", "delay_ms": 200,
 //                             "count": 1, "probability": 0.5}
 //   GET    /vnettool/faults  the rules with their hit counts
@@ -19,7 +19,9 @@ package main
 // answers a *_Task method with a new Task (nothing applied) that is queued, runs for
 // delay_ms (default 50) and ends in the error state with the named fault, like a
 // vCenter task that fails on the host. "malformed" answers 200 with a truncated,
-// ill-formed SOAP body (a broken proxy or server).
+// ill-formed SOAP body (a broken proxy or server). "drop" closes the connection
+// before the call runs; "lose" lets the call run (its change is made) and then
+// closes the connection instead of answering: the response lost on its way back.
 
 import (
 	"encoding/json"
@@ -66,7 +68,7 @@ var knownFaults = map[string]bool{
 }
 
 var faultActions = map[string]bool{
-	"503": true, "drop": true, "delay": true, "expire": true, "fault": true,
+	"503": true, "drop": true, "lose": true, "delay": true, "expire": true, "fault": true,
 	"task_fail": true, "malformed": true,
 }
 
@@ -100,7 +102,7 @@ func (f *faultSet) add(r faultRule) (*faultRule, error) {
 		return nil, fmt.Errorf("method is required (a SOAP method name or \"*\")")
 	}
 	if !faultActions[r.Action] {
-		return nil, fmt.Errorf("action must be one of 503, drop, delay, expire, fault, task_fail, malformed")
+		return nil, fmt.Errorf("action must be one of 503, drop, lose, delay, expire, fault, task_fail, malformed")
 	}
 	if r.Action == "task_fail" && r.Method != "*" && !strings.HasSuffix(r.Method, "_Task") {
 		return nil, fmt.Errorf("task_fail needs a *_Task method, not %q", r.Method)
@@ -146,11 +148,23 @@ func (f *faultSet) match(method, object string) *faultRule {
 	return nil
 }
 
-// intercept applies a matching rule; true when it answered (vcsim must not).
-func (f *faultSet) intercept(lab *Lab, w http.ResponseWriter, body []byte) bool {
+// loseAnswer closes the client's connection without a byte of the answer.
+func loseAnswer(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	http.Error(w, "answer lost", http.StatusBadGateway)
+}
+
+// intercept applies a matching rule; answered when it answered (vcsim must not);
+// lose when the call must run and its answer be thrown away (see loseAnswer).
+func (f *faultSet) intercept(lab *Lab, w http.ResponseWriter, body []byte) (answered, lose bool) {
 	m := reMethod.FindSubmatch(body)
 	if m == nil {
-		return false
+		return false, false
 	}
 	object, objType := "", ""
 	if t := reThis.FindSubmatch(body); t != nil {
@@ -158,27 +172,27 @@ func (f *faultSet) intercept(lab *Lab, w http.ResponseWriter, body []byte) bool 
 	}
 	r := f.match(string(m[1]), object)
 	if r == nil {
-		return false
+		return false, false
 	}
 	switch r.Action {
 	case "delay":
 		time.Sleep(time.Duration(r.DelayMs) * time.Millisecond)
-		return false
+		return false, false
 	case "expire":
 		lab.sessions.expireAll()
-		return false
+		return false, false
 	case "503":
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "Service Unavailable (injected)", http.StatusServiceUnavailable)
-		return true
+		return true, false
 	case "malformed":
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><%sResponse xmlns="urn:vim25"><returnval><objects><obj type="HostSystem">host-&amp;<propSet><name>name</nam`, string(m[1]))
-		return true
+		return true, false
 	case "task_fail":
 		if !strings.HasSuffix(string(m[1]), "_Task") || objType == "" {
-			return false // not a task method: let it run
+			return false, false // not a task method: let it run
 		}
 		msg := r.Message
 		if msg == "" {
@@ -199,23 +213,19 @@ func (f *faultSet) intercept(lab *Lab, w http.ResponseWriter, body []byte) bool 
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><%sResponse xmlns="urn:vim25"><returnval type="Task">%s</returnval></%sResponse></soapenv:Body></soapenv:Envelope>`,
 			string(m[1]), task.Self.Value, string(m[1]))
-		return true
+		return true, false
+	case "lose":
+		return false, true
 	case "drop":
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return true
-			}
-		}
-		http.Error(w, "dropped", http.StatusBadGateway)
-		return true
+		loseAnswer(w)
+		return true, false
 	default: // fault
 		msg := r.Message
 		if msg == "" {
 			msg = fmt.Sprintf("%s (injected on %s)", r.Fault, string(m[1]))
 		}
 		writeVimFault(w, r.Fault, msg, "")
-		return true
+		return true, false
 	}
 }
 

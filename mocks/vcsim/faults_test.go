@@ -150,3 +150,20 @@ func TestMalformedAnswersAnIllFormedBody(t *testing.T) {
 		t.Fatalf("rule spent, call must work: %v", err)
 	}
 }
+
+func TestLoseRunsTheCallAndAnswersNothing(t *testing.T) {
+	lab, c := startTestLab(t, nil)
+	defer func() { faults.mu.Lock(); faults.rules = nil; faults.mu.Unlock() }()
+	if code, v := postFault(t, lab, `{"method":"CreateFolder","action":"lose","count":1}`); code != 200 {
+		t.Fatalf("add: %v", v)
+	}
+	ctx := context.Background()
+	root := object.NewRootFolder(c.Client)
+	if _, err := root.CreateFolder(ctx, "lost-answer"); err == nil {
+		t.Fatal("the answer must be lost")
+	}
+	_, err := root.CreateFolder(ctx, "lost-answer")
+	if err == nil || !strings.Contains(err.Error(), "DuplicateName") {
+		t.Fatalf("the first call must have run: the second wants DuplicateName, got %v", err)
+	}
+}

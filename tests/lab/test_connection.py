@@ -275,7 +275,7 @@ def test_cli_honours_the_timeout_settings_and_refuses_bad_ones(lab: RunningLab) 
         silent.close()
     assert out.returncode == 2, out.stdout + out.stderr
     assert "no answer within 1 s (VNETTOOL_TIMEOUT)" in " ".join(out.stderr.split())
-    assert took < 1 + 1 + 1.5 + 10, took  # + interpreter start-up
+    assert took < 30, took  # the default timeout alone is 60 s; start-up is slow under load
     bad = _cli(lab, "inventory", "--insecure", env=env | {"VNETTOOL_TIMEOUT": "soon"})
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "VNETTOOL_TIMEOUT='soon' is not a number of seconds" in bad.stderr

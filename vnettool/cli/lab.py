@@ -188,7 +188,7 @@ def fault_add(
     action: Annotated[
         str,
         typer.Option(
-            "--action", help="503 | drop | delay | expire | fault | task_fail | malformed"
+            "--action", help="503 | drop | lose | delay | expire | fault | task_fail | malformed"
         ),
     ] = "fault",
     fault: Annotated[

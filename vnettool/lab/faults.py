@@ -1,7 +1,7 @@
 """Client of the lab's fault injection (`/vnettool/faults`, mocks/vcsim/faults.go).
 
 A rule makes chosen SOAP calls (by method name, optionally one object) answer HTTP 503, drop
-the connection, wait, expire every session, raise a vim fault, return a task that then fails
+the connection before the call runs, run the call and lose its answer (`lose`), wait, expire every session, raise a vim fault, return a task that then fails
 (`task_fail`: nothing applied) or answer an ill-formed body (`malformed`) — a given number of times or
 with a probability — so retry, re-read and reporting paths are tested on real requests.
 """
@@ -13,8 +13,17 @@ from typing import Any, Literal
 from vnettool.lab.control import request
 from vnettool.lab.runner import Lab
 
-Action = Literal["503", "drop", "delay", "expire", "fault", "task_fail", "malformed"]
-ACTIONS: tuple[str, ...] = ("503", "drop", "delay", "expire", "fault", "task_fail", "malformed")
+Action = Literal["503", "drop", "lose", "delay", "expire", "fault", "task_fail", "malformed"]
+ACTIONS: tuple[str, ...] = (
+    "503",
+    "drop",
+    "lose",
+    "delay",
+    "expire",
+    "fault",
+    "task_fail",
+    "malformed",
+)
 FAULTS = (
     "ConcurrentAccess",
     "ResourceInUse",

@@ -8,6 +8,7 @@ extraConfig tags, guest IP, heartbeat), and only for its own VMs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pyVmomi import vim, vmodl
@@ -22,7 +23,7 @@ from vnettool.models.appliance import (
 )
 from vnettool.vsphere.collector import create_view, destroy_view, filter_spec, moref_id
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.vmotion import wait_task
+from vnettool.vsphere.vmotion import gone, read_props, run_task
 
 TAG = "vnettool.appliance"  # extraConfig key prefix marking a VM as ours
 
@@ -145,16 +146,25 @@ def read_rules(session: Session, cluster_moref: str) -> ClusterRules:
     return ClusterRules(cluster_moref=cluster_moref, groups=groups, rules=rules)
 
 
-def _reconfigure_cluster(session: Session, cluster_moref: str, spec: Any, what: str) -> None:
+def _reconfigure_cluster(
+    session: Session,
+    cluster_moref: str,
+    spec: Any,
+    what: str,
+    done: Callable[[ClusterRules], bool],
+) -> None:
+    """One ReconfigureComputeResource; after a lost answer `done` judges the re-read rules
+    (an "add" sent twice would fail on the group or rule the first one created)."""
     cl = vim.ClusterComputeResource(cluster_moref, session.stub)
-    task = session.call(
+    run_task(
+        session,
         cl.ReconfigureComputeResource_Task,
         spec,
         True,
         op="ReconfigureComputeResource_Task",
         obj=what,
+        done=lambda: True if done(read_rules(session, cluster_moref)) else None,
     )
-    wait_task(session, task, "ReconfigureComputeResource_Task", what)
 
 
 def pin(
@@ -198,7 +208,19 @@ def pin(
     if old is not None:
         info.key = old.key
     spec.rulesSpec = [vim.cluster.RuleSpec(operation=op(old is not None), info=info)]
-    _reconfigure_cluster(session, cluster_moref, spec, f"{cluster_moref}/{rule_name}")
+
+    def done(now: ClusterRules) -> bool:
+        vms, hosts, rule = now.group(vm_group), now.group(host_group), now.rule(rule_name)
+        return (
+            vms is not None
+            and vms.members == [vm_moref]
+            and hosts is not None
+            and hosts.members == [host_moref]
+            and rule is not None
+            and rule.host_group == host_group
+        )
+
+    _reconfigure_cluster(session, cluster_moref, spec, f"{cluster_moref}/{rule_name}", done)
 
 
 def anti_affinity(
@@ -218,7 +240,12 @@ def anti_affinity(
     spec = vim.cluster.ConfigSpecEx(
         rulesSpec=[vim.cluster.RuleSpec(operation="edit" if old else "add", info=info)]
     )
-    _reconfigure_cluster(session, cluster_moref, spec, f"{cluster_moref}/{name}")
+
+    def done(now: ClusterRules) -> bool:
+        rule = now.rule(name)
+        return rule is not None and sorted(rule.vms) == sorted(vm_morefs)
+
+    _reconfigure_cluster(session, cluster_moref, spec, f"{cluster_moref}/{name}", done)
 
 
 def unpin(session: Session, cluster_moref: str, rules: ClusterRules, names: list[str]) -> None:
@@ -235,8 +262,13 @@ def unpin(session: Session, cluster_moref: str, rules: ClusterRules, names: list
             if g.name in names
         ],
     )
+
+    def done(now: ClusterRules) -> bool:
+        present = {r.name for r in now.rules} | {g.name for g in now.groups}
+        return not present & set(names)
+
     if spec.rulesSpec or spec.groupSpec:
-        _reconfigure_cluster(session, cluster_moref, spec, f"{cluster_moref}/{names[0]}")
+        _reconfigure_cluster(session, cluster_moref, spec, f"{cluster_moref}/{names[0]}", done)
 
 
 def _backing(network: str, dv: tuple[str, str] | None) -> Any:
@@ -315,9 +347,14 @@ def clone(
         location.pool = vim.ResourcePool(pool_moref, session.stub)
     spec = vim.vm.CloneSpec(location=location, config=config, powerOn=False, template=False)
     folder = vim.Folder(folder_moref, session.stub)
-    task = session.call(tmpl.CloneVM_Task, folder, name, spec, op="CloneVM_Task", obj=name)
-    vm = wait_task(session, task, "CloneVM_Task", name)
-    return moref_id(vm)
+
+    def cloned() -> str | None:  # VM names are unique in a folder: that name is this clone
+        return vm_morefs(session, {name}).get(name)
+
+    vm = run_task(
+        session, tmpl.CloneVM_Task, folder, name, spec, op="CloneVM_Task", obj=name, done=cloned
+    )
+    return vm if isinstance(vm, str) else moref_id(vm)
 
 
 def set_resources(
@@ -336,9 +373,8 @@ def set_resources(
 
 
 def _reconfig(session: Session, vm_moref: str, name: str, config: Any) -> None:
-    vm = vim.VirtualMachine(vm_moref, session.stub)
-    task = session.call(vm.ReconfigVM_Task, config, op="ReconfigVM_Task", obj=name)
-    wait_task(session, task, "ReconfigVM_Task", name)
+    vm = vim.VirtualMachine(vm_moref, session.stub)  # edits only: safe to send twice
+    run_task(session, vm.ReconfigVM_Task, config, op="ReconfigVM_Task", obj=name)
 
 
 def wire_nic(
@@ -370,14 +406,18 @@ def power(session: Session, vm_moref: str, name: str, on: bool) -> None:
     fn, op = (
         (vm.PowerOnVM_Task, "PowerOnVM_Task") if on else (vm.PowerOffVM_Task, "PowerOffVM_Task")
     )
-    task = session.call(fn, op=op, obj=name)
-    wait_task(session, task, op, name)
+    want = "poweredOn" if on else "poweredOff"
+
+    def done() -> bool | None:
+        state = (read_props(session, vm, ["runtime.powerState"]) or {}).get("runtime.powerState")
+        return True if state == want else None
+
+    run_task(session, fn, op=op, obj=name, done=done)
 
 
 def destroy(session: Session, vm_moref: str, name: str) -> None:
     vm = vim.VirtualMachine(vm_moref, session.stub)
-    task = session.call(vm.Destroy_Task, op="Destroy_Task", obj=name)
-    wait_task(session, task, "Destroy_Task", name)
+    run_task(session, vm.Destroy_Task, op="Destroy_Task", obj=name, done=lambda: gone(session, vm))
 
 
 def placement_refs(

@@ -30,9 +30,9 @@ from vnettool.models.inventory import (
 )
 from vnettool.models.policy import ShapingPolicy, TeamingPolicy, VlanSpec
 from vnettool.vsphere.collector import RawObject, moref_id
-from vnettool.vsphere.connection import Session
+from vnettool.vsphere.connection import AnswerLost, Session
 from vnettool.vsphere.reader import Resolver, dvpg_from_raw, dvs_from_raw
-from vnettool.vsphere.vmotion import wait_task
+from vnettool.vsphere.vmotion import gone, run_task, wait_task
 
 ATTEMPTS = 3  # tries of one reconfigure when other clients keep changing the object
 
@@ -257,8 +257,14 @@ def add_portgroup(session: Session, dvs_moref: str, after: DistributedPortGroup)
         spec.type = "earlyBinding"
     sw = _switch_obj(session, dvs_moref)
     obj = f"{after.dvs}/{after.name}"
-    task = session.call(sw.AddDVPortgroup_Task, [spec], op="AddDVPortgroup_Task", obj=obj)
-    wait_task(session, task, "AddDVPortgroup_Task", obj)
+    run_task(
+        session,
+        sw.AddDVPortgroup_Task,
+        [spec],
+        op="AddDVPortgroup_Task",
+        obj=obj,
+        done=lambda: _portgroup_named(session, sw, after.name),
+    )
     return _portgroup_named(session, sw, after.name) or ""
 
 
@@ -299,14 +305,25 @@ def _retrying(
     conflict: Conflict,
     facts: dict[str, Any] | None = None,
 ) -> None:
-    """Send with `version`; on ConcurrentAccess re-read, check for a conflict, resend."""
+    """Send with `version`; on ConcurrentAccess re-read, check for a conflict, resend.
+
+    A lost answer is settled by the version: moved past the one sent, the reconfiguration ran
+    (resending would meet ConcurrentAccess); unchanged, it did not, and it is sent again.
+    """
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            task = session.call(send, version, op=op, obj=obj)
+            task = session.call(send, version, op=op, obj=obj, idempotent=version is None)
             wait_task(session, task, op, obj)
             if facts is not None:
                 facts["attempts"] = attempt
             return
+        except AnswerLost:
+            if reread().config_version != version:
+                if facts is not None:
+                    facts["attempts"] = attempt
+                return
+            if attempt == ATTEMPTS:
+                raise
         except ApiFault as exc:
             if exc.fault != "ConcurrentAccess" or attempt == ATTEMPTS:
                 raise
@@ -362,8 +379,7 @@ def destroy(session: Session, moref: str, kind: str, name: str) -> None:
         if kind == "portgroup"
         else _switch_obj(session, moref)
     )
-    task = session.call(o.Destroy_Task, op="Destroy_Task", obj=name)
-    wait_task(session, task, "Destroy_Task", name)
+    run_task(session, o.Destroy_Task, op="Destroy_Task", obj=name, done=lambda: gone(session, o))
 
 
 # -- switches -------------------------------------------------------------------------------
@@ -509,8 +525,16 @@ def create_switch(
     if after.version:
         spec.productInfo = vim.dvs.ProductSpec(version=after.version)
     folder = vim.Folder(folder_moref, session.stub)
-    task = session.call(folder.CreateDVS_Task, spec, op="CreateDVS_Task", obj=after.name)
-    ref = wait_task(session, task, "CreateDVS_Task", after.name)
+
+    def created() -> Any | None:
+        try:
+            return _switch_obj(session, find_switch(session, after.name))
+        except ApiFault:
+            return None
+
+    ref = run_task(
+        session, folder.CreateDVS_Task, spec, op="CreateDVS_Task", obj=after.name, done=created
+    )
     return moref_id(ref)
 
 
@@ -536,10 +560,26 @@ def lag_spec(op: str, g: LacpGroup) -> Any:
 def update_lags(session: Session, sw: DistributedSwitch, specs: list[Any]) -> None:
     """UpdateDVSLacpGroupConfig_Task (defined on VmwareDistributedVirtualSwitch only)."""
     o = vim.dvs.VmwareDistributedVirtualSwitch(sw.moref, session.stub)
-    task = session.call(
-        o.UpdateDVSLacpGroupConfig_Task, specs, op="UpdateDVSLacpGroupConfig_Task", obj=sw.name
+
+    def in_place() -> bool | None:
+        lags = {g.name: g for g in read_switch(session, sw.moref).lags}
+        for s in specs:
+            want, have = s.lacpGroupConfig, lags.get(s.lacpGroupConfig.name)
+            if s.operation == "remove":
+                if any(g.key == want.key for g in lags.values()):
+                    return None
+            elif have is None or (have.mode, have.uplink_count) != (want.mode, want.uplinkNum):
+                return None
+        return True
+
+    run_task(
+        session,
+        o.UpdateDVSLacpGroupConfig_Task,
+        specs,
+        op="UpdateDVSLacpGroupConfig_Task",
+        obj=sw.name,
+        done=in_place,
     )
-    wait_task(session, task, "UpdateDVSLacpGroupConfig_Task", sw.name)
 
 
 def find_switch(session: Session, name: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from pyVmomi import vim, vmodl
@@ -174,17 +175,49 @@ def _vnic_spec(vmk: VmkernelAdapter) -> Any:
 
 # -- switches ---------------------------------------------------------------------------------
 def _ns_call(session: Session, host_moref: str, method: str, obj: str, **kwargs: Any) -> Any:
-    """Call `method` on the host's HostNetworkSystem, faults named after `obj`."""
+    """Call `method` on the host's HostNetworkSystem, faults named after `obj`.
+
+    Only for calls that may safely run twice (an update sends the object's whole new state).
+    """
     return session.call(getattr(_netsys(session, host_moref), method), op=method, obj=obj, **kwargs)
 
 
+InPlace = Callable[[Any], Any]  # the host's networkInfo -> a result if the change is there
+
+
+def _ns_write(
+    session: Session, host_moref: str, method: str, obj: str, done: InPlace, **kwargs: Any
+) -> Any:
+    """An add or remove on the HostNetworkSystem: sent once; when its answer is lost, the
+    host's network is re-read and `done` says whether the change is already in place."""
+    ns = _netsys(session, host_moref)
+
+    def send() -> tuple[Any]:
+        return (session.call(getattr(ns, method), op=method, obj=obj, idempotent=False, **kwargs),)
+
+    def settled() -> tuple[Any] | None:
+        info = session.call(lambda: ns.networkInfo, op="read networkInfo", obj=obj)
+        found = done(info)
+        return None if found is None else (found,)
+
+    return session.write(send, settled, op=method, obj=obj)[0]
+
+
+def _present(items: Any, match: Callable[[Any], bool]) -> bool:
+    return any(match(x) for x in items or [])
+
+
 def add_virtual_switch(session: Session, host_moref: str, sw: StandardSwitch) -> None:
+    def done(info: Any) -> bool | None:
+        return _present(info.vswitch, lambda v: v.name == sw.name) or None
+
     spec = _vswitch_spec(sw)
-    _ns_call(
+    _ns_write(
         session,
         host_moref,
         "AddVirtualSwitch",
         f"{sw.host}/{sw.name}",
+        done,
         vswitchName=sw.name,
         spec=spec,
     )
@@ -204,13 +237,25 @@ def update_virtual_switch(session: Session, host_moref: str, sw: StandardSwitch)
 
 
 def remove_virtual_switch(session: Session, host_moref: str, host: str, name: str) -> None:
-    _ns_call(session, host_moref, "RemoveVirtualSwitch", f"{host}/{name}", vswitchName=name)
+    def done(info: Any) -> bool | None:
+        return None if _present(info.vswitch, lambda v: v.name == name) else True
+
+    _ns_write(session, host_moref, "RemoveVirtualSwitch", f"{host}/{name}", done, vswitchName=name)
 
 
 # -- port groups ------------------------------------------------------------------------------
 def add_port_group(session: Session, host_moref: str, pg: StandardPortGroup) -> None:
+    def done(info: Any) -> bool | None:
+        return (
+            _present(
+                info.portgroup,
+                lambda p: p.spec.name == pg.name and p.spec.vswitchName == pg.switch,
+            )
+            or None
+        )
+
     spec = _portgroup_spec(pg)
-    _ns_call(session, host_moref, "AddPortGroup", f"{pg.host}/{pg.name}", portgrp=spec)
+    _ns_write(session, host_moref, "AddPortGroup", f"{pg.host}/{pg.name}", done, portgrp=spec)
 
 
 def update_port_group(session: Session, host_moref: str, pg: StandardPortGroup) -> None:
@@ -222,17 +267,38 @@ def update_port_group(session: Session, host_moref: str, pg: StandardPortGroup) 
 
 
 def remove_port_group(session: Session, host_moref: str, host: str, name: str) -> None:
-    _ns_call(session, host_moref, "RemovePortGroup", f"{host}/{name}", pgName=name)
+    def done(info: Any) -> bool | None:
+        return None if _present(info.portgroup, lambda p: p.spec.name == name) else True
+
+    _ns_write(session, host_moref, "RemovePortGroup", f"{host}/{name}", done, pgName=name)
 
 
 # -- VMkernel adapters ------------------------------------------------------------------------
 def add_virtual_nic(session: Session, host_moref: str, vmk: VmkernelAdapter) -> str:
-    """Create the adapter on its standard port group; returns the device name (vmkN)."""
+    """Create the adapter on its standard port group; returns the device name (vmkN).
+
+    After a lost answer, an adapter on that port group with the wanted address is the one
+    this call created (the plan saw none there): its device is the result.
+    """
+
+    def done(info: Any) -> str | None:
+        for v in info.vnic or []:
+            addr = v.spec.ip.ipAddress if v.spec.ip else None
+            if v.portgroup == vmk.portgroup and (vmk.dhcp or addr == vmk.ip):
+                return str(v.device)
+        return None
+
     spec = _vnic_spec(vmk)
     where = f"{vmk.host}/{vmk.portgroup}"
     return str(
-        _ns_call(
-            session, host_moref, "AddVirtualNic", where, portgroup=vmk.portgroup or "", nic=spec
+        _ns_write(
+            session,
+            host_moref,
+            "AddVirtualNic",
+            where,
+            done,
+            portgroup=vmk.portgroup or "",
+            nic=spec,
         )
     )
 
@@ -250,7 +316,10 @@ def update_virtual_nic(session: Session, host_moref: str, vmk: VmkernelAdapter) 
 
 
 def remove_virtual_nic(session: Session, host_moref: str, host: str, device: str) -> None:
-    _ns_call(session, host_moref, "RemoveVirtualNic", f"{host}/{device}", device=device)
+    def done(info: Any) -> bool | None:
+        return None if _present(info.vnic, lambda v: v.device == device) else True
+
+    _ns_write(session, host_moref, "RemoveVirtualNic", f"{host}/{device}", done, device=device)
 
 
 def set_vnic_services(

@@ -9,9 +9,10 @@ remember that.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from pyVmomi import vim
+from pyVmomi import vim, vmodl
 
 from vnettool.errors import ApiFault, VnetError
 from vnettool.vsphere.connection import Session, fault_message, fault_name
@@ -57,6 +58,62 @@ def wait_task(session: Session, task: Any, op: str, obj: str, timeout_s: float =
             raise TaskFailed(op, obj, "Timeout", f"task still {info.state} after {timeout_s:.0f} s")
         time.sleep(delay)
         delay = min(delay * 1.5, 1.0)
+
+
+def run_task(
+    session: Session,
+    method: Callable[..., Any],
+    *args: Any,
+    op: str,
+    obj: str,
+    done: Callable[[], Any | None] | None = None,
+    timeout_s: float = 600.0,
+    **kwargs: Any,
+) -> Any:
+    """Start a task and wait for its result.
+
+    Without `done` the method must be safe to run twice (it sets a whole new state) and a
+    lost answer is retried. With `done` it is a write that must not: a lost answer is
+    settled by `done`, a re-read returning the result when the change is in place (None when
+    it is not, and the task is started again), see `Session.write`.
+    """
+
+    def send() -> tuple[Any]:
+        task = session.call(method, *args, op=op, obj=obj, idempotent=done is None, **kwargs)
+        return (wait_task(session, task, op, obj, timeout_s),)
+
+    if done is None:
+        return send()[0]
+    check = done
+
+    def settled() -> tuple[Any] | None:
+        found = check()
+        return None if found is None else (found,)
+
+    return session.write(send, settled, op=op, obj=obj)[0]
+
+
+def read_props(session: Session, obj: Any, paths: list[str]) -> dict[str, Any] | None:
+    """Properties of one object; None when it no longer exists."""
+    pc = session.content.propertyCollector
+    spec = vmodl.query.PropertyCollector.FilterSpec(
+        objectSet=[vmodl.query.PropertyCollector.ObjectSpec(obj=obj)],
+        propSet=[vmodl.query.PropertyCollector.PropertySpec(type=type(obj), pathSet=paths)],
+    )
+    try:
+        res = session.call(pc.RetrieveContents, [spec], op="RetrieveContents", obj=str(obj._moId))
+    except ApiFault as exc:
+        if exc.fault == "ManagedObjectNotFound":
+            return None
+        raise
+    if not res:
+        return None
+    return {p.name: p.val for p in res[0].propSet or []}
+
+
+def gone(session: Session, obj: Any) -> bool | None:
+    """`done` of a Destroy_Task: True once the object no longer exists."""
+    return True if read_props(session, obj, ["name"]) is None else None
 
 
 def _refs(session: Session, vm_moref: str, host_moref: str) -> tuple[Any, Any]:
@@ -109,11 +166,19 @@ def relocate(session: Session, vm_moref: str, host_moref: str, timeout_s: float 
     """vMotion the VM to the host (same cluster, same storage) and wait for the task."""
     vm, host = _refs(session, vm_moref, host_moref)
     spec = vim.vm.RelocateSpec(host=host)
-    task = session.call(
+
+    def arrived() -> bool | None:
+        props = read_props(session, vm, ["runtime.host"]) or {}
+        where = props.get("runtime.host")
+        return True if where is not None and where._moId == host_moref else None
+
+    run_task(
+        session,
         vm.RelocateVM_Task,
         spec=spec,
         priority=vim.VirtualMachine.MovePriority.defaultPriority,
         op="RelocateVM_Task",
         obj=vm_moref,
+        done=arrived,
+        timeout_s=timeout_s,
     )
-    wait_task(session, task, "RelocateVM_Task", vm_moref, timeout_s)
