@@ -82,7 +82,9 @@ class Losses:
 def applied(session: Session, doc: dict[str, Any]) -> list[Result]:
     """Apply; every change reported applied, and the re-plan (a fresh read) is empty."""
     desired = DesiredState.model_validate(doc)
-    results = apply(plan(desired, collect(session)), session)
+    p = plan(desired, collect(session))
+    assert not p.empty, "the step changes something"
+    results = apply(p, session)
     assert [(r.change.id, r.error) for r in results if not r.changed] == []
     again = plan(desired, collect(session))
     assert again.empty, [c.summary() for c in again.changes]
@@ -131,7 +133,7 @@ DISTRIBUTED: dict[str, Any] = {
         "vm_nics": [
             {
                 "vms": ["DC0_C0_RP0_VM0"],
-                "nic": "ethernet-0",
+                "nic": "Network adapter 1",
                 "from_portgroup": "VM Network",
                 "to_portgroup": "dv-la",
             }
@@ -183,7 +185,7 @@ def test_engine_writes_whose_answer_is_lost_run_once_and_report_applied(llab: Ru
                 "vm_nics": [
                     {
                         "vms": ["DC0_C0_RP0_VM0"],
-                        "nic": "ethernet-0",
+                        "nic": "Network adapter 1",
                         "from_portgroup": "dv-la",
                         "to_portgroup": "VM Network",
                     }
