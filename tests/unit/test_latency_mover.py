@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.factories import dv_portgroup, dv_switch, host, portgroup, vm, vm_nic, vmk
+from vnettool.errors import VnetError
 from vnettool.latency.mover import (
     MoverConfig,
     RebalanceState,
     VmMove,
     execute,
+    move_one,
     plan,
     vm_networks_missing,
 )
@@ -187,3 +189,38 @@ def test_execute_journals_and_persists(tmp_path: Path) -> None:
     st2 = RebalanceState()
     e2 = execute(d, relocate, inv, st2, MoverConfig(), lambda: T0, dry_run=True)
     assert {e.outcome for e in e2} == {"dry-run"} and st2.moves == {} and len(done) == 2
+
+
+def test_manual_move_is_journaled_and_starts_the_vm_cooldown() -> None:
+    """A vMotion from the TUI goes through move_one: in the journal like the mover's own, and
+    the next cycle does not move the VM again (or back) inside its cooldown."""
+    inv = inventory()
+    st = RebalanceState()
+    done: list[tuple[str, str]] = []
+    app = inv.vm_by_name["app-1"]
+    entry = move_one(app, "H3", lambda vm, dest: done.append((vm.name, dest)), inv, st, lambda: T0)
+    assert done == [("app-1", "H3")]
+    assert (entry.vm, entry.source, entry.destination, entry.outcome) == (
+        "app-1",
+        "H0",
+        "H3",
+        "moved",
+    )
+    assert entry.reason == "manual vMotion" and st.journal == [entry]
+    assert st.moves["vm-1"].destination == "H3"
+    later = plan(
+        inv, view(H0=25, H1=0.2, H2=0.3, H3=0.4), st, MoverConfig(), T0 + timedelta(seconds=60)
+    )
+    assert next(x for x in later if x.vm == "app-1").action == "skip"
+
+
+def test_failed_manual_move_is_journaled_without_a_cooldown() -> None:
+    inv = inventory()
+    st = RebalanceState()
+
+    def refuse(vm: VirtualMachine, dest: str) -> None:
+        raise VnetError("InvalidState: the host is entering maintenance mode")
+
+    entry = move_one(inv.vm_by_name["app-1"], "H2", refuse, inv, st, lambda: T0)
+    assert entry.outcome == "failed" and "InvalidState" in (entry.error or "")
+    assert st.journal == [entry] and st.moves == {}

@@ -6,13 +6,13 @@ import pytest
 from rich.console import Console
 
 from tests.factories import snapshot
+from vnettool.engine.render import render_plan as plan_text
 from vnettool.models.inventory import Inventory
 from vnettool.models.latency import LatencySample
 from vnettool.models.plan import Change, FieldDiff, Plan
 from vnettool.tui.findings import finding_row, matches, sort_key
 from vnettool.tui.latency import latency_cell
 from vnettool.tui.model import NetIndex, bps
-from vnettool.tui.plan import plan_text
 from vnettool.tui.vmotion import candidates
 
 

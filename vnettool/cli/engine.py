@@ -28,8 +28,9 @@ from vnettool.cli.common import (
     err_console,
     session_for,
 )
+from vnettool.engine.render import render_plan
 from vnettool.errors import ConfigError, VnetError
-from vnettool.models.plan import Change, Plan, Result
+from vnettool.models.plan import Plan, Result
 
 
 def _say(text: str, **kw: Any) -> None:
@@ -38,7 +39,6 @@ def _say(text: str, **kw: Any) -> None:
     console.print(text, **kw)
 
 
-KIND_MARK = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
 WorkersOpt = Annotated[
     int, typer.Option("--workers", min=1, max=64, help="Changes applied at once (across hosts)")
 ]
@@ -55,56 +55,9 @@ def _fail(exc: BaseException, as_json: bool) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _value(v: Any) -> str:
-    """A value as YAML would show it, escaped for rich (a list would read as a markup tag)."""
-    if v is None:
-        return "[dim](unset)[/]"
-    if isinstance(v, list):
-        return escape("[" + ", ".join(str(x) for x in v) + "]")
-    if isinstance(v, bool):
-        return str(v).lower()
-    return escape(str(v))
-
-
 def print_plan(plan: Plan, title: str = "Plan") -> None:
-    """The plan as a diff grouped by host, in apply order."""
-    if plan.empty:
-        _say("[green]No changes.[/] The infrastructure matches the desired state.")
-        return
-    for host, changes in sorted(plan.by_host().items(), key=lambda kv: _nat(kv[0])):
-        _say(f"[bold]{escape(host)}[/]")
-        for c in changes:
-            mark, colour = KIND_MARK[c.kind]
-            device = c.spec.get("device")
-            extra = f" ({device})" if device and device != c.name else ""
-            _say(
-                f"  [{colour}]{mark} {c.resource.replace('_', ' ')} {escape(c.name + extra)}[/]",
-                highlight=False,
-            )
-            for d in c.diffs:
-                if c.kind == "update":
-                    text = f"{_value(d.before)} [dim]→[/] {_value(d.after)}"
-                else:
-                    text = _value(d.after if c.kind == "create" else d.before)
-                _say(f"      {d.field}: {text}", highlight=False)
-            if c.spec.get("unsafe"):
-                _say(f"      [bold red]! unsafe:[/] {escape(c.spec['unsafe'])}", highlight=False)
-    _say(f"[bold]{title}:[/] {_counts(plan.changes)}")
-
-
-def _nat(s: str) -> list[Any]:
-    from vnettool.engine.common import natural_key
-
-    return natural_key(s)
-
-
-def _counts(changes: list[Change]) -> str:
-    n = {k: sum(1 for c in changes if c.kind == k) for k in ("create", "update", "delete")}
-    hosts = len({c.host for c in changes})
-    return (
-        f"{n['create']} to create, {n['update']} to update, {n['delete']} to delete "
-        f"on {hosts} host{'s' if hosts != 1 else ''}"
-    )
+    """The plan as a diff grouped by host, in apply order (the TUI shows the same text)."""
+    console.print(render_plan(plan, title), soft_wrap=True)
 
 
 def _plan_json(plan: Plan) -> dict[str, Any]:

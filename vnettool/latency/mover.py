@@ -307,5 +307,29 @@ def execute(
     return sorted(entries, key=lambda e: (e.at, e.vm))
 
 
+def move_one(
+    vm: VirtualMachine,
+    destination: str,
+    relocate: RelocateFn,
+    inv: Inventory,
+    state: RebalanceState,
+    clock: Callable[[], datetime],
+    reason: str = "manual vMotion",
+) -> JournalEntry:
+    """A vMotion a person asked for (the TUI's vMotion screen), run like the mover's own: it
+    lands in the journal and starts the VM's cooldown, so the next rebalance cycle neither
+    moves the VM straight back nor loses track of who moved it."""
+    decision = MoveDecision(
+        vm=vm.name,
+        vm_moref=vm.moref,
+        source=vm.host or "",
+        destination=destination,
+        action="move",
+        reason=reason,
+    )
+    [entry] = execute([decision], relocate, inv, state, MoverConfig(max_concurrent=1), clock)
+    return entry
+
+
 def journal_json(entries: Sequence[JournalEntry]) -> str:
     return json.dumps([e.model_dump(mode="json") for e in entries], indent=1)

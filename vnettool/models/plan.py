@@ -53,6 +53,15 @@ class Plan(Model):
             out.setdefault(c.host or "(vCenter)", []).append(c)
         return out
 
+    def summary(self) -> str:
+        """One line of counts, e.g. `1 to create, 2 to update, 0 to delete on 3 hosts`."""
+        n = {k: sum(1 for c in self.changes if c.kind == k) for k in ("create", "update", "delete")}
+        hosts = len({c.host for c in self.changes})
+        return (
+            f"{n['create']} to create, {n['update']} to update, {n['delete']} to delete "
+            f"on {hosts} host{'s' if hosts != 1 else ''}"
+        )
+
 
 class Result(Model):
     change: Change

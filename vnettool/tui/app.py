@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -29,6 +29,7 @@ from vnettool.models.inventory import Inventory
 from vnettool.tui.appliances import AppliancesPane
 from vnettool.tui.findings import FindingsPane
 from vnettool.tui.latency import LatencyPane
+from vnettool.tui.messages import InventoryStale, OpenVmotion
 from vnettool.tui.model import NetIndex
 from vnettool.tui.network import NetworkPane
 from vnettool.tui.plan import PlanPane
@@ -344,6 +345,14 @@ class VnetApp(App[None]):
     def open_vmotion(self, vm: str) -> None:
         self.action_tab("vmotion")
         self.query_one(VmotionPane).choose_vm(vm)
+
+    @on(OpenVmotion)
+    def _open_vmotion(self, message: OpenVmotion) -> None:
+        self.open_vmotion(message.vm)
+
+    @on(InventoryStale)
+    def _inventory_stale(self, message: InventoryStale) -> None:
+        self.refresh_inventory()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from vnettool.tui.messages import OpenVmotion
 from vnettool.tui.model import Key, NetIndex, Node
 
 if TYPE_CHECKING:
@@ -247,7 +248,7 @@ class NetworkPane(Vertical):
         if vm is None:
             self.app.notify("select a VM NIC in the tree first", severity="warning")
             return
-        self.vapp.open_vmotion(vm.name)
+        self.post_message(OpenVmotion(vm.name))
 
 
 def _all_nodes(root: TreeNode[Key]) -> list[TreeNode[Key]]:

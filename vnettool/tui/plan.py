@@ -23,64 +23,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, ProgressBar, Static
 
-from vnettool.engine.common import natural_key
+from vnettool.engine.render import render_plan
 from vnettool.errors import VnetError
-from vnettool.models.plan import Change, Plan, Result
+from vnettool.models.plan import Plan, Result
+from vnettool.tui.messages import InventoryStale
 from vnettool.tui.model import NetIndex
 from vnettool.tui.widgets import ConfirmScreen
 
 if TYPE_CHECKING:
     from vnettool.tui.app import VnetApp
-
-KIND_MARK = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
-
-
-def _val(v: Any) -> str:
-    if v is None:
-        return "(unset)"
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, list):
-        return "[" + ", ".join(map(str, v)) + "]"
-    return str(v)
-
-
-def plan_text(plan: Plan) -> Text:
-    """The plan as a diff grouped by host, in apply order (as `vnettool plan` prints it)."""
-    out = Text()
-    if plan.empty:
-        out.append("No changes. ", style="green")
-        out.append("The infrastructure matches the desired state.")
-        return out
-    for host, changes in sorted(plan.by_host().items(), key=lambda kv: natural_key(kv[0])):
-        out.append(f"{host}\n", style="bold")
-        for c in changes:
-            mark, colour = KIND_MARK[c.kind]
-            device = c.spec.get("device")
-            extra = f" ({device})" if device and device != c.name else ""
-            out.append(f"  {mark} {c.resource.replace('_', ' ')} {c.name}{extra}\n", style=colour)
-            for d in c.diffs:
-                out.append(f"      {d.field}: ")
-                if c.kind == "update":
-                    out.append(_val(d.before), style="red")
-                    out.append(" → ", style="dim")
-                    out.append(_val(d.after), style="green")
-                else:
-                    out.append(_val(d.after if c.kind == "create" else d.before))
-                out.append("\n")
-            if c.spec.get("unsafe"):
-                out.append(f"      ! unsafe: {c.spec['unsafe']}\n", style="bold red")
-    out.append(counts(plan.changes), style="bold")
-    return out
-
-
-def counts(changes: list[Change]) -> str:
-    n = {k: sum(1 for c in changes if c.kind == k) for k in ("create", "update", "delete")}
-    hosts = len({c.host for c in changes})
-    return (
-        f"{n['create']} to create, {n['update']} to update, {n['delete']} to delete "
-        f"on {hosts} host{'s' if hosts != 1 else ''}"
-    )
 
 
 def result_text(results: list[Result], done: int, total: int) -> Text:
@@ -232,7 +183,7 @@ class PlanPane(Vertical):
             self._state(f"{loaded.path} — {what}: {n} change(s) pending; a = apply")
         else:
             self._state(f"{loaded.path} — {what}: in desired state")
-        parts: list[RenderableType] = [plan_text(loaded.plan)]
+        parts: list[RenderableType] = [render_plan(loaded.plan)]
         if loaded.notes:
             parts.append(Text("\n" + "\n".join(loaded.notes), style="dim"))
         self._body(Group(*parts))
@@ -267,7 +218,7 @@ class PlanPane(Vertical):
         plan = loaded.plan
         body = Group(
             Text(f"vCenter {self.vapp.credentials.host}: these exact changes will be made:\n"),
-            plan_text(plan),
+            render_plan(plan),
         )
         title = f"Apply {len(plan.changes)} change(s) from {loaded.path.name}?"
 
@@ -341,7 +292,7 @@ class PlanPane(Vertical):
         self._body(Group(result_text(results, len(results), len(results)), tail))
         colour = "green" if verified and not failed and not error else "red"
         self._state(f"[{colour}]{ok} applied, {failed} failed/skipped[/] — {escape(str(run_id))}")
-        self.vapp.refresh_inventory()
+        self.post_message(InventoryStale())
 
 
 def load_and_plan(path: Path, inventory: Any) -> Loaded:

@@ -9,6 +9,7 @@ that pass everything can be chosen; the others stay listed with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -21,8 +22,15 @@ from textual.widgets.option_list import Option
 
 from vnettool.engine.common import natural_key
 from vnettool.errors import VnetError
-from vnettool.latency.mover import has_vmotion_vmknic, vm_networks_missing
+from vnettool.latency.mover import (
+    RebalanceState,
+    has_vmotion_vmknic,
+    move_one,
+    vm_networks_missing,
+)
+from vnettool.latency.rebalance import live_ops
 from vnettool.models.inventory import Inventory, VirtualMachine
+from vnettool.tui.messages import InventoryStale
 from vnettool.tui.model import NetIndex
 from vnettool.tui.widgets import ConfirmScreen
 
@@ -246,14 +254,11 @@ class VmotionPane(Vertical):
 
     @work(thread=True, exclusive=True, group="vm-move", description="vm-move", exit_on_error=False)
     def _run_migrate(self, vm: VirtualMachine, host: str) -> None:
-        from vnettool.vsphere import vmotion
-
-        h = self.vapp.inventory.host_by_name.get(host)
+        """Through the latency mover, so the move is journaled and starts the VM's cooldown
+        like one the mover made (`vnettool rebalance` shows it and will not undo it)."""
         error = ""
         try:
-            if h is None:
-                raise VnetError(f"host {host} left the inventory")
-            vmotion.relocate(self.vapp.session, vm.moref, h.moref)
+            error = migrate(self.vapp.session, self.vapp.inventory, vm, host)
         except VnetError as exc:
             error = str(exc)
         self.app.call_from_thread(self._moved, vm, host, error)
@@ -265,7 +270,22 @@ class VmotionPane(Vertical):
             return
         self._state(f"[green]{vm.name} migrated to {host}[/]")
         self.app.notify(f"{vm.name} → {host}")
-        self.vapp.refresh_inventory()
+        self.post_message(InventoryStale())
 
     def action_focus_vm(self) -> None:
         self.query_one("#vm-filter", Input).focus()
+
+
+def migrate(session: Any, inv: Inventory, vm: VirtualMachine, host: str) -> str:
+    """Move `vm` to `host` with `latency.mover.move_one`, saving the rebalance state of this
+    vCenter; returns the error, or "" when the VM moved."""
+    if host not in inv.host_by_name:
+        return f"host {host} left the inventory"
+    key = f"{session.creds.host}:{session.creds.port}"
+    path = RebalanceState.default_path(key)
+    state = RebalanceState.load(path)
+    state.server = state.server or key
+    relocate = live_ops(session, inv, state).relocate
+    entry = move_one(vm, host, relocate, inv, state, lambda: datetime.now(UTC))
+    state.save(path)
+    return entry.error or ""
