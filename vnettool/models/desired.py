@@ -16,9 +16,34 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from vnettool.models.base import Model
+from vnettool.models import base
+from vnettool.models.text import name_problem
+
+
+class Model(base.Model):
+    """Values are taken as written: ``vlan: true``, ``vlan: "100"`` and ``vlan: 1e3`` are
+    errors, not VLAN 1, 100 and 1000 as pydantic's lax mode would make them — a typo must not
+    become a different network."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _object_name(v: str) -> str:
+    problem = name_problem(v)
+    if problem:
+        raise PydanticCustomError(
+            "object_name", "name {name} {problem}", {"name": repr(v), "problem": problem}
+        )
+    return v
+
+
+# Length limits as the vSphere Client and esxcli enforce them.
+VssName = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_object_name)]
+PortGroupName = Annotated[str, Field(min_length=1, max_length=59), AfterValidator(_object_name)]
+DvName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_object_name)]
 
 TeamingPolicyName = Literal[
     "loadbalance_srcid",
@@ -49,8 +74,15 @@ SERVICE_ALIASES: dict[str, str] = {
     "vMotion": "vmotion",
 }
 
+API_LONG_MAX = 2**63 - 1
+"""The API's xsd:long: rates and sizes beyond it overflow on the wire, half-way through an apply."""
+
 VlanId = Annotated[int, Field(ge=0, le=4095)]
-Kbps = Annotated[int, Field(ge=1, le=2**53)]
+Kbps = Annotated[int, Field(ge=1, le=API_LONG_MAX // 1000)]
+"""kbit/s; the API takes bit/s in a long."""
+BurstKb = Annotated[int, Field(ge=1, le=API_LONG_MAX // 1024)]
+"""KB; the API takes bytes in a long."""
+Mbps = Annotated[int, Field(ge=0, le=API_LONG_MAX)]
 Mtu = Annotated[int, Field(ge=1280, le=9000)]
 
 
@@ -74,7 +106,7 @@ class Shaping(Model):
     enabled: bool | None = None
     average_kbps: Kbps | None = None
     peak_kbps: Kbps | None = None
-    burst_kb: Kbps | None = None
+    burst_kb: BurstKb | None = None
 
     @model_validator(mode="after")
     def _peak_not_below_average(self) -> Shaping:
@@ -100,7 +132,7 @@ class PortGroupTeaming(Teaming):
 
 
 class StandardSwitchSpec(Model):
-    name: str = Field(min_length=1, max_length=32)
+    name: VssName
     mtu: Mtu | None = None
     uplinks: list[str] | None = Field(default=None, description="active pNICs (vmnicN)")
     standby: list[str] | None = Field(default=None, description="standby pNICs")
@@ -117,8 +149,8 @@ class StandardSwitchSpec(Model):
 
 
 class StandardPortGroupSpec(Model):
-    name: str = Field(min_length=1, max_length=59)
-    switch: str
+    name: PortGroupName
+    switch: VssName
     vlan: VlanId | None = Field(default=None, description="0 = none, 1-4094, 4095 = trunk (VGT)")
     security: Security | None = None
     shaping: Shaping | None = None
@@ -258,8 +290,8 @@ class DistributedPortGroupSpec(Model):
     the switch towards the VM.
     """
 
-    name: str = Field(min_length=1, max_length=80)
-    switch: str
+    name: DvName
+    switch: DvName
     vlan: Annotated[int, Field(ge=0, le=4094)] | None = Field(default=None, description="0 = none")
     trunk: list[int | str] | None = Field(
         default=None, description="VLAN ids/ranges, e.g. [100, '200-210']"
@@ -297,7 +329,7 @@ class PvlanSpec(Model):
     — removal is through `absent.pvlans`.
     """
 
-    switch: str
+    switch: DvName
     primary: PvlanId
     isolated: PvlanId | None = None
     community: list[PvlanId] = Field(default_factory=list)
@@ -337,10 +369,10 @@ class NiocSpec(Model):
     """NIOC system traffic allocation (Mbit/s); shares as a level or a custom number."""
 
     shares: Literal["low", "normal", "high"] | Annotated[int, Field(ge=1, le=100)] | None = None
-    limit_mbps: Annotated[int, Field(ge=-1)] | None = Field(
+    limit_mbps: Annotated[int, Field(ge=-1, le=API_LONG_MAX)] | None = Field(
         default=None, description="-1 = unlimited"
     )
-    reservation_mbps: Annotated[int, Field(ge=0)] | None = None
+    reservation_mbps: Mbps | None = None
 
 
 NiocTrafficName = Literal[
@@ -359,7 +391,7 @@ NiocTrafficName = Literal[
 class LagSpec(Model):
     """An enhanced-LACP link aggregation group on the switch."""
 
-    name: str = Field(min_length=1, max_length=80)
+    name: DvName
     ports: Annotated[int, Field(ge=2, le=32)] | None = None
     mode: Literal["active", "passive"] | None = None
     load_balancing: str | None = Field(
@@ -380,7 +412,7 @@ class DvsHostsSpec(Model):
 class DistributedSwitchSpec(Model):
     """A distributed switch in the target's datacenter; fields left out are left alone."""
 
-    name: str = Field(min_length=1, max_length=80)
+    name: DvName
     datacenter: str | None = Field(
         default=None, description="where to create it (default: the target's)"
     )

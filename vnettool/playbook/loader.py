@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vnettool import userfile
+from vnettool.models.text import hidden_char
 from vnettool.playbook.errors import (
     KeyPath,
     Location,
@@ -239,10 +240,21 @@ class _Converter:
                     hint="write the character itself or use \\UXXXXXXXX",
                 )
                 return ""
+            self._hidden(str(node), path)
             return str(node)
         if isinstance(node, (dt.date, dt.datetime)):
             return node.isoformat()
         return str(node)
+
+    def _hidden(self, text: str, path: KeyPath, *, key: bool = False) -> None:
+        found = hidden_char(text)
+        if found:
+            self.issues.add(
+                self.marks.at(path, key=key),
+                f"{'key' if key else 'value'} holds {found[1]} at character {found[0] + 1}",
+                path,
+                hint="remove it: such characters hide or reorder what a reviewer reads",
+            )
 
     def _mapping(self, node: Mapping[Any, Any], path: KeyPath, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -273,6 +285,7 @@ class _Converter:
                 self.marks.value[sub] = self.loc(vpos)
             elif kpos is not None:
                 self.marks.value[sub] = self.loc(kpos)
+            self._hidden(key, sub, key=True)
             out[key] = self.convert(node[k], sub, depth + 1)
         return out
 
@@ -581,6 +594,11 @@ def parse_var_option(text: str) -> tuple[str, Any]:
         value = raw
     if isinstance(value, (dict, list)) or value is None:
         value = raw
+    found = hidden_char(raw)
+    if found:
+        raise PlaybookError(
+            [PlaybookIssue(Location("--var", 1, 1), f"{key} holds {found[1]}; it is refused")]
+        )
     return key, value
 
 
@@ -667,7 +685,12 @@ class Variables:
         if name.startswith("env."):
             env_name = name[4:]
             if env_name in self.environ:
-                return True, self.environ[env_name]
+                value = self.environ[env_name]
+                bad = hidden_char(value)
+                if bad:
+                    self.issues.add(loc, f"environment variable {env_name} holds {bad[1]}", path)
+                    return False, None
+                return True, value
             if has_default:
                 return True, default
             self.issues.add(

@@ -49,9 +49,10 @@ Name = Annotated[str, Field(min_length=1)]
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors; the schema says so too (additionalProperties: false)."""
+    """Unknown keys are errors; the schema says so too (additionalProperties: false). Values
+    are not coerced: ``vlan: true`` or ``count: "3"`` is an error, not 1 or 3."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Scope(Strict):
