@@ -36,6 +36,14 @@ MAX_NODES = 200_000
 """Bound on values after alias expansion (a YAML 'billion laughs' must not hang us)."""
 MAX_DEPTH = 64
 MAX_INCLUDE_DEPTH = 16
+MAX_VAR_DEPTH = 32
+"""Variables defined through more variables than this are refused (and Python's stack kept)."""
+MAX_VALUE_CHARS = 1024 * 1024
+"""One interpolated string may not grow beyond this (variables doubling each other)."""
+MAX_EXPANDED = 4 * 1024 * 1024
+"""Values and characters all references together may insert: what a playbook file could hold.
+A list variable referenced twice by the next one doubles without using memory (both references
+are the same object), then explodes whatever walks the result; counting sizes catches that."""
 
 # ${name}, ${env.NAME}, ${name:-default}; $${ is a literal ${.
 VAR_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
@@ -622,6 +630,10 @@ class Variables:
         self.environ = os.environ if environ is None else environ
         self.done: dict[str, Any] = {}
         self.resolving: list[str] = []
+        self.sizes: dict[str, int] = {}
+        self.shared: dict[int, int] = {}
+        self.expanded = 0
+        self.exploded = False
 
     def get(self, name: str, loc: Location, path: KeyPath) -> tuple[bool, Any]:
         if name in self.done:
@@ -632,13 +644,50 @@ class Variables:
             chain = " → ".join([*self.resolving[self.resolving.index(name) :], name])
             self.issues.add(loc, f"variables refer to each other in a loop: {chain}", path)
             return True, None
+        if len(self.resolving) >= MAX_VAR_DEPTH:
+            self.issues.add(
+                loc,
+                f"variables are defined through more than {MAX_VAR_DEPTH} other variables "
+                f"({self.resolving[0]} → ... → {name})",
+                path,
+            )
+            return True, None
         self.resolving.append(name)
         value = self.raw[name]
         if name not in self.overridden:
             value = self.substitute(value, ("vars", name), loops=frozenset())
         self.resolving.pop()
         self.done[name] = value
+        self.sizes[name] = self._size(value)
+        if isinstance(value, (dict, list)):
+            self.shared[id(value)] = self.sizes[name]
         return True, value
+
+    def _size(self, value: Any) -> int:
+        """Values plus characters of `value`; a variable's own value inside counts its known
+        size without being walked again (walking a doubled DAG is the explosion itself)."""
+        if id(value) in self.shared:
+            return self.shared[id(value)]
+        if isinstance(value, dict):
+            return 1 + sum(len(str(k)) + self._size(v) for k, v in value.items())
+        if isinstance(value, list):
+            return 1 + sum(self._size(v) for v in value)
+        return 1 + (len(value) if isinstance(value, str) else 0)
+
+    def _charge(self, name: str, loc: Location, path: KeyPath) -> bool:
+        """Count what a reference to `name` inserts; False once the document has exploded."""
+        self.expanded += self.sizes.get(name, 1)
+        if self.expanded <= MAX_EXPANDED:
+            return True
+        if not self.exploded:
+            self.exploded = True
+            self.issues.add(
+                loc,
+                f"variables expand to more than {MAX_EXPANDED} values and characters "
+                f"(at ${{{name}}}; variables doubling each other?)",
+                path,
+            )
+        return False
 
     def substitute(self, value: Any, path: KeyPath, loops: frozenset[str]) -> Any:
         if isinstance(value, dict):
@@ -655,7 +704,10 @@ class Variables:
         return self._interpolate(value, path, loops)
 
     def _interpolate(self, value: str, path: KeyPath, loops: frozenset[str]) -> str:
+        grown = len(value)
+
         def repl(m: re.Match[str]) -> str:
+            nonlocal grown
             if m.group(0) == "$${":
                 return "${"
             found, result = self._lookup(m.group(1), value, path, loops, m.start())
@@ -663,7 +715,18 @@ class Variables:
                 return m.group(0)
             if isinstance(result, bool):
                 return "true" if result else "false"
-            return "" if result is None else str(result)
+            text = "" if result is None else str(result)
+            grown += len(text)
+            if grown > MAX_VALUE_CHARS:
+                if grown - len(text) <= MAX_VALUE_CHARS:  # report once per value
+                    self.issues.add(
+                        self._loc(path, value, m.start()),
+                        f"this value grows beyond {MAX_VALUE_CHARS} characters at "
+                        f"${{{m.group(1)}}} (variables doubling each other?)",
+                        path,
+                    )
+                return ""
+            return text
 
         return VAR_RE.sub(repl, value)
 
@@ -704,7 +767,7 @@ class Variables:
             return False, None
         found, result = self.get(name, loc, path)
         if found:
-            return True, result
+            return (True, result) if self._charge(name, loc, path) else (False, None)
         if has_default:
             return True, default
         guess = did_you_mean(name, [*self.raw, *loops])
