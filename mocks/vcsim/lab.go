@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/simulator/vpx"
 	"github.com/vmware/govmomi/vim25/types"
@@ -77,6 +78,9 @@ func StartLab(o Options) (*Lab, error) {
 	about.Version = productVersion
 	about.Build = productBuild
 	about.FullName = fmt.Sprintf("VMware vCenter Server %s build-%s (vnettool lab)", productVersion, productBuild)
+	// Every vCenter has its own instance UUID; vcsim's NewServiceInstance means to set one
+	// but assigns it to a copy, so every simulator would answer the same constant.
+	about.InstanceUuid = uuid.New().String()
 	m.ServiceContent.About = about
 	m.Datacenter = o.DC
 	m.Cluster = o.Cluster

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/simulator/vpx"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -99,6 +100,9 @@ func TestAboutAPI70(t *testing.T) {
 	about := c.ServiceContent.About
 	if about.ApiVersion != "7.0.3.0" || about.Version != "7.0.3" {
 		t.Fatalf("about: %+v", about)
+	}
+	if about.InstanceUuid == "" || about.InstanceUuid == vpx.ServiceContent.About.InstanceUuid {
+		t.Fatalf("instance UUID %q: each lab must have its own", about.InstanceUuid)
 	}
 }
 

@@ -355,9 +355,10 @@ def test_failed_change_reports_skips_dependents_and_rolls_back(fresh_lab: Any) -
                 numPorts=128, bridge=vim.host.VirtualSwitch.BondBridge(nicDevice=["vmnic2"])
             ),
         )
-        journal = Journal(directory=Path(lab.env()["VNETTOOL_HOME"]) / "runs")
-        journal.start(source="test", vcenter="lab", changes=len(p.changes), rollback_of=None)
-        results = apply(p, s, on_result=journal.result)
+        journal = Journal.for_session(
+            s, "test", directory=Path(lab.env()["VNETTOOL_HOME"]) / "runs"
+        )
+        results = apply(p, s, journal=journal)
         journal.end(verified=False, remaining=None)
         by = {(r.change.resource, r.change.host): r for r in results}
         sw = by[("standard_switch", victim)]

@@ -242,9 +242,9 @@ def test_rollback_recreates_a_deleted_vmknic() -> None:
 def test_journal_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VNETTOOL_HOME", str(tmp_path))
     p = plan(desired(**VMOTION_DOC), inventory(1))
-    j = Journal()
-    j.start(source="x.yml", vcenter="vc", changes=len(p.changes), rollback_of=None)
+    j = Journal(source="x.yml", vcenter="vc", instance="uuid-1")
     for r in _applied(p):
+        j.intent(r.change)
         j.result(r)
     j.end(verified=True, remaining=0)
     assert j.path.parent == tmp_path / "runs"

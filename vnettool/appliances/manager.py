@@ -32,6 +32,7 @@ from vnettool.appliances.plan import (
     want_state,
 )
 from vnettool.engine import core
+from vnettool.engine.journal import Journal
 from vnettool.errors import VnetError
 from vnettool.models.appliance import ApplianceNic, ApplianceSpec, ApplianceStatus, ApplianceVm
 from vnettool.models.inventory import Host, Inventory
@@ -252,13 +253,20 @@ def apply(
     workers: int = DEFAULT_WORKERS,
     on_result: Callable[[Result], None] | None = None,
     stop: threading.Event | None = None,
+    journal: Journal | None = None,
 ) -> list[Result]:
-    """Apply an appliance plan with the engine's executor (deps first, bounded concurrency)."""
+    """Apply an appliance plan with the engine's executor (deps first, bounded concurrency,
+    write-ahead journal)."""
     if p.empty:
         return []
     core.prepare(session, p.changes, workers)
     return core.run_changes(
-        p.changes, lambda c: _apply(c, session), workers=workers, on_result=on_result, stop=stop
+        p.changes,
+        lambda c: _apply(c, session),
+        workers=workers,
+        on_result=on_result,
+        stop=stop,
+        journal=journal,
     )
 
 

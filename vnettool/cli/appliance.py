@@ -61,6 +61,7 @@ def _scope(session: Any, body: Any, target: Any) -> tuple[Any, list[Any]]:
 
 def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *conn: Any) -> None:
     from vnettool.appliances import manager
+    from vnettool.engine.journal import Journal
     from vnettool.playbook.appliance_actions import engine_target
 
     body, target = _definition(path, name)
@@ -73,9 +74,13 @@ def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *
         if check:
             raise typer.Exit(2)
         confirm(yes, f"{action} {body.name}: apply {len(plan.changes)} change(s)")
+        journal = Journal.for_session(session, f"appliance {action} {body.name} ({path})")
         with stop_on_sigint() as stop:
-            results = manager.apply(plan, session, stop=stop)
+            results = manager.apply(plan, session, stop=stop, journal=journal)
+        journal.end(verified=None, remaining=None)
         print_results(results)
+        if journal.written:
+            console.print(f"run {journal.id} recorded in {journal.path}", highlight=False)
         if any(r.failed or r.skipped for r in results):
             raise typer.Exit(1)
 

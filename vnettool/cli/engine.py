@@ -134,17 +134,11 @@ def _run(
     from vnettool import engine
     from vnettool.engine.journal import Journal
 
-    journal = Journal()
-    journal.start(
-        source=source,
-        vcenter=session.creds.host,
-        changes=len(plan_.changes),
-        rollback_of=rollback_of,
-    )
+    journal = Journal.for_session(session, source, rollback_of)
     with stop_on_sigint() as stop:
         if as_json:
             return journal, engine.apply(
-                plan_, session, workers=workers, force=force, on_result=journal.result, stop=stop
+                plan_, session, workers=workers, force=force, journal=journal, stop=stop
             )
         return journal, _apply_with_progress(plan_, session, journal, workers, force, stop)
 
@@ -190,11 +184,16 @@ def _apply_with_progress(
         task = bar.add_task("apply", total=len(plan_.changes))
 
         def on_result(r: Result) -> None:
-            journal.result(r)
             bar.advance(task)
 
         return engine.apply(
-            plan_, session, workers=workers, force=force, on_result=on_result, stop=stop
+            plan_,
+            session,
+            workers=workers,
+            force=force,
+            on_result=on_result,
+            stop=stop,
+            journal=journal,
         )
 
 
@@ -204,7 +203,11 @@ def apply(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Apply changes the safety checks refuse")
+        bool,
+        typer.Option(
+            "--force",
+            help="Apply changes the safety checks refuse; roll back over conflicting changes",
+        ),
     ] = False,
     rollback: Annotated[
         str | None,
@@ -217,73 +220,186 @@ def apply(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan, confirm, apply with bounded concurrency, then re-read and verify."""
-    from vnettool import engine
-    from vnettool.engine.core import unsafe_changes
     from vnettool.engine.journal import find_run
-    from vnettool.inventory import collect
     from vnettool.playbook.desired_file import load_desired
 
     try:
         if (file is None) == (rollback is None):
             raise ConfigError("give a desired-state FILE, or --rollback RUN (not both)")
-        desired = load_desired(file) if file is not None else None
-        record = find_run(rollback) if rollback is not None else None
-        with session_for(server, insecure, thumbprint) as session:
-            inv = collect(session)
-            if desired is not None:
-                p = engine.plan(desired, inv)
-            else:
-                assert record is not None
-                p = engine.rollback_plan(record.results, inv)
-            if not as_json:
-                print_plan(p, "Rollback" if record else "Plan")
-            if p.empty:
-                if as_json:
-                    typer.echo(json.dumps({"run": None, "results": [], "verified": True}))
-                raise typer.Exit(0)
-            unsafe = unsafe_changes(p)
-            if unsafe and not force:
-                raise engine.UnsafePlan(unsafe)
-            confirm(yes, f"apply {len(p.changes)} changes")
-            journal, results = _run(
-                p,
-                session,
-                source=str(file) if file else f"rollback of {record.id if record else ''}",
-                workers=workers,
-                force=force,
-                as_json=as_json,
-                rollback_of=record.id if record else None,
+        if file is not None:
+            outcome = _apply_file(
+                load_desired(file), file, yes, force, workers, as_json, server, insecure, thumbprint
             )
-            if desired is not None:
-                remaining = engine.verify(desired, session)
-            else:
-                assert record is not None
-                remaining = engine.rollback_plan(record.results, collect(session))
+        else:
+            assert rollback is not None
+            outcome = _apply_rollback(
+                find_run(rollback), yes, force, workers, as_json, server, insecure, thumbprint
+            )
     except VnetError as exc:
         raise _fail(exc, as_json) from None
-    verified = remaining.empty
-    journal.end(verified=verified, remaining=len(remaining.changes))
+    _report(outcome, file, as_json)
+
+
+class Outcome:
+    """What an apply or a rollback did, for the report and the exit code."""
+
+    def __init__(
+        self,
+        journal: Any,
+        results: list[Result],
+        remaining: Plan,
+        unrestorable: list[str] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.results = results
+        self.remaining = remaining
+        self.unrestorable = unrestorable or []
+        self.verified = remaining.empty
+        journal.end(verified=self.verified, remaining=len(remaining.changes))
+
+
+def _apply_file(
+    desired: Any, file: Path, yes: bool, force: bool, workers: int, as_json: bool, *conn: Any
+) -> Outcome:
+    from vnettool import engine
+    from vnettool.inventory import collect
+
+    with session_for(*conn) as session:
+        p = engine.plan(desired, collect(session))
+        if not as_json:
+            print_plan(p, "Plan")
+        if p.empty:
+            _nothing(as_json)
+        _check_unsafe(p, force)
+        confirm(yes, f"apply {len(p.changes)} changes" + _irreversible_note(p))
+        journal, results = _run(
+            p,
+            session,
+            source=str(file),
+            workers=workers,
+            force=force,
+            as_json=as_json,
+            rollback_of=None,
+        )
+        return Outcome(journal, results, engine.verify(desired, session))
+
+
+def _apply_rollback(
+    record: Any, yes: bool, force: bool, workers: int, as_json: bool, *conn: Any
+) -> Outcome:
+    """Undo a recorded run: same vCenter only; objects changed since stop it unless forced;
+    what cannot be restored is named before the confirmation and makes the exit non-zero."""
+    from vnettool import engine
+    from vnettool.inventory import collect
+
+    with session_for(*conn) as session:
+        _same_instance(record, session, force)
+        rb = engine.rollback(record.results, collect(session))
+        if rb.conflicts and not force:
+            raise ConfigError(
+                f"rollback of {record.id} stopped: {len(rb.conflicts)} object(s) changed since "
+                "that run (roll back anyway with --force):\n  " + "\n  ".join(rb.conflicts)
+            )
+        if not as_json:
+            print_plan(rb.plan, "Rollback")
+            _print_unrestorable(rb.unrestorable)
+        if rb.plan.empty:
+            if rb.unrestorable:
+                raise ConfigError(
+                    f"rollback of {record.id} incomplete: {len(rb.unrestorable)} change(s) "
+                    "cannot be restored (listed above)"
+                    if not as_json
+                    else "cannot be restored:\n  " + "\n  ".join(rb.unrestorable)
+                )
+            _nothing(as_json)
+        _check_unsafe(rb.plan, force)
+        confirm(yes, f"apply {len(rb.plan.changes)} changes")
+        journal, results = _run(
+            rb.plan,
+            session,
+            source=f"rollback of {record.id}",
+            workers=workers,
+            force=force,
+            as_json=as_json,
+            rollback_of=record.id,
+        )
+        after = engine.rollback(record.results, collect(session))
+        return Outcome(journal, results, after.plan, after.unrestorable)
+
+
+def _same_instance(record: Any, session: Any, force: bool) -> None:
+    from vnettool.engine.journal import instance_uuid
+
+    here = instance_uuid(session)
+    there = record.instance_uuid
+    if there is None:
+        if not force:
+            raise ConfigError(
+                f"run {record.id} does not record which vCenter it changed (a journal written "
+                "before instance UUIDs were recorded); roll it back anyway with --force"
+            )
+        return
+    if there != here:
+        raise ConfigError(
+            f"run {record.id} changed another vCenter (instance {there}, recorded as "
+            f"{record.header.get('vcenter')}); this one is instance {here}: refusing to roll "
+            "it back here"
+        )
+
+
+def _nothing(as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"run": None, "results": [], "verified": True}))
+    raise typer.Exit(0)
+
+
+def _check_unsafe(p: Plan, force: bool) -> None:
+    from vnettool import engine
+    from vnettool.engine.core import unsafe_changes
+
+    unsafe = unsafe_changes(p)
+    if unsafe and not force:
+        raise engine.UnsafePlan(unsafe)
+
+
+def _irreversible_note(p: Plan) -> str:
+    n = sum(1 for c in p.changes if c.spec.get("irreversible"))
+    return f" ({n} of them cannot be undone by --rollback)" if n else ""
+
+
+def _print_unrestorable(lines: list[str]) -> None:
+    if not lines:
+        return
+    _say(f"[bold red]cannot be restored ({len(lines)}):[/]")
+    for line in lines:
+        _say(f"  [red]{escape(line)}[/]", highlight=False)
+
+
+def _report(o: Outcome, file: Path | None, as_json: bool) -> None:
+    results = o.results
     failed = any(r.failed or r.skipped for r in results)
     interrupted = any(r.skipped and (r.error or "").startswith("interrupted") for r in results)
     if as_json:
         out = {
-            "run": journal.id,
-            "journal": str(journal.path),
+            "run": o.journal.id,
+            "journal": str(o.journal.path),
             "results": [r.model_dump(mode="json") for r in results],
-            "verified": verified,
-            "remaining": [c.model_dump(mode="json") for c in remaining.changes],
+            "verified": o.verified,
+            "remaining": [c.model_dump(mode="json") for c in o.remaining.changes],
+            "unrestorable": o.unrestorable,
         }
         typer.echo(json.dumps(out, indent=1))
     else:
         print_results(results)
-        if verified:
+        if o.verified:
             _say("[green]verified:[/] a fresh inventory matches (second plan is empty)")
         else:
             _say("[red]not verified:[/] still different after applying:")
-            print_plan(remaining, "Remaining")
+            print_plan(o.remaining, "Remaining")
+        _print_unrestorable(o.unrestorable)
         _say(
-            f"run {journal.id} recorded in {journal.path}"
-            + f"; undo with: vnettool apply --rollback {journal.id}"
+            f"run {o.journal.id} recorded in {o.journal.path}"
+            + f"; undo with: vnettool apply --rollback {o.journal.id}"
         )
         if interrupted:
             again = f"vnettool apply {file}" if file else "the same command"
@@ -293,4 +409,4 @@ def apply(
             )
     if interrupted:
         raise typer.Exit(130)
-    raise typer.Exit(0 if verified and not failed else 1)
+    raise typer.Exit(0 if o.verified and not failed and not o.unrestorable else 1)

@@ -170,6 +170,7 @@ def run(
     """Run a playbook's steps in order; each step that changes vSphere shows its plan and asks
     first (as `apply` does) unless --yes. Exit 0 = ok, 1 = failed/invalid/cancelled,
     2 = changes pending (under --check)."""
+    from vnettool.engine.journal import Journal
     from vnettool.playbook import run as run_playbook
     from vnettool.playbook import validate
 
@@ -197,6 +198,8 @@ def run(
         def cached(s: Any) -> Any:
             return first.pop() if first else collect(s)
 
+        # check mode writes nothing, so no journal either
+        journal = None if check else Journal.for_session(session, f"playbook {playbook}")
         mode = " (check mode: nothing is changed)" if check else ""
         if not as_json:
             console.print(f"[bold]PLAY[/] {vp.playbook.name or playbook}{mode}", highlight=False)
@@ -209,9 +212,18 @@ def run(
             collect=cached,
             on_result=_shower(as_json, planned_shown=ask),
             approve=_approver(not ask, as_json),
+            journal=journal,
         )
+    run_id = journal.id if journal is not None and journal.written else None
+    if journal is not None:
+        journal.end(verified=None, remaining=None)
     if as_json:
-        out = {"playbook": str(playbook), "name": vp.playbook.name, **report.as_dict()}
+        out = {
+            "playbook": str(playbook),
+            "name": vp.playbook.name,
+            "run": run_id,
+            **report.as_dict(),
+        }
         typer.echo(json.dumps(out, indent=1))
     else:
         parts = [
@@ -219,6 +231,13 @@ def run(
             for s in ("ok", "changed", "failed", "skipped")
         ]
         console.print("[bold]RECAP[/] " + "  ".join(parts))
+        if run_id is not None and journal is not None:
+            console.print(
+                f"run {run_id} recorded in {journal.path}; undo with: "
+                f"vnettool apply --rollback {run_id}",
+                highlight=False,
+                soft_wrap=True,
+            )
         if check and report.count("changed"):
             console.print("changes pending (exit code 2)")
     raise typer.Exit(report.exit_code)

@@ -4,22 +4,27 @@
 This is the contract the playbook `configure` step binds to (see docs/engine.md).
 """
 
-from vnettool.engine.common import PlanError
+from vnettool.engine.common import CannotRestore, PlanError
 from vnettool.engine.core import (
     DEFAULT_WORKERS,
+    Rollback,
     UnsafePlan,
     apply,
     plan,
+    rollback,
     rollback_plan,
     verify,
 )
 
 __all__ = [
     "DEFAULT_WORKERS",
+    "CannotRestore",
     "PlanError",
+    "Rollback",
     "UnsafePlan",
     "apply",
     "plan",
+    "rollback",
     "rollback_plan",
     "verify",
 ]

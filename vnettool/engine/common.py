@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vnettool.errors import ConfigError
+from vnettool.errors import ConfigError, VnetError
 from vnettool.models.base import Model
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Host, Inventory
@@ -31,6 +31,19 @@ class PlanError(ConfigError):
             if len(problems) > 1
             else problems[0]
         )
+
+
+class CannotRestore(VnetError):
+    """A change's before-state cannot be restored (the reason says why); a rollback that
+    meets one names it and exits non-zero instead of reporting success."""
+
+
+def host_gone(change: Change) -> Change | None:
+    """Restore of a change on a host no longer in the inventory: nothing to undo for an
+    object the host did not have before, and no way back for one it had."""
+    if change.spec.get("before"):
+        raise CannotRestore(f"host {change.host} is no longer in the inventory")
+    return None
 
 
 def natural_key(name: str) -> list[Any]:

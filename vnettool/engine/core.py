@@ -16,10 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from vnettool.engine import dvportgroup, dvs, lag, migrate, portgroup, pvlan, vmknic, vss
-from vnettool.engine.common import Context, PlanError, natural_key
+from vnettool.engine.common import CannotRestore, Context, PlanError, natural_key
+from vnettool.engine.journal import Journal
 from vnettool.errors import VnetError
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Inventory
@@ -184,6 +186,7 @@ def run_changes(
     workers: int = DEFAULT_WORKERS,
     on_result: Callable[[Result], None] | None = None,
     stop: threading.Event | None = None,
+    journal: Journal | None = None,
 ) -> list[Result]:
     """Run changes in plan order: deps first, one per host lane, `workers` at a time.
 
@@ -191,6 +194,8 @@ def run_changes(
     come back in plan order whatever the completion order. Once `stop` is set (Ctrl-C), no
     change starts; those in flight finish (a vSphere call cannot be taken back half-way) and
     the rest are reported skipped as "interrupted", so the journal and a re-plan agree.
+    With a `journal`, each change's intent is made durable before it is sent (a change
+    whose intent cannot be written is not sent) and every result is recorded.
     """
     ids = {c.id for c in changes}
     done: dict[str, Result] = {}
@@ -204,8 +209,20 @@ def run_changes(
 
     def finish(r: Result) -> None:
         done[r.change.id] = r
+        if journal is not None:
+            journal.result(r)
         if on_result:
             on_result(r)
+
+    def send(c: Change) -> Result:
+        if journal is not None:
+            try:
+                journal.intent(c)
+            except OSError as exc:
+                return Result(
+                    change=c, failed=True, error=f"not sent: cannot write the run journal: {exc}"
+                )
+        return fn(c)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         while pending or running:
@@ -242,7 +259,7 @@ def run_changes(
                         continue
                     busy.add(ln)
                     blocked.add(ln)
-                    running[pool.submit(fn, c)] = c
+                    running[pool.submit(send, c)] = c
             if not running:
                 if pending:  # cannot happen with an acyclic plan; never spin
                     for c in pending:
@@ -272,6 +289,7 @@ def apply(
     force: bool = False,
     on_result: Callable[[Result], None] | None = None,
     stop: threading.Event | None = None,
+    journal: Journal | None = None,
 ) -> list[Result]:
     """Apply a plan; refuses unsafe changes unless `force`. One Result per change."""
     unsafe = unsafe_changes(p)
@@ -286,6 +304,7 @@ def apply(
         workers=workers,
         on_result=on_result,
         stop=stop,
+        journal=journal,
     )
 
 
@@ -296,30 +315,104 @@ def verify(desired: DesiredState, session: Session) -> Plan:
     return plan(desired, collect(session))
 
 
-def rollback_plan(results: list[Result], inventory: Inventory) -> Plan:
+@dataclass
+class Rollback:
+    """The way back from a run: the plan, what it cannot restore, and what changed since.
+
+    `unrestorable` and `conflicts` are "<change>: <reason>" lines; a rollback that has either
+    must not report success (conflicts stop it unless forced, like `git revert`).
+    """
+
+    plan: Plan
+    unrestorable: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+def rollback(results: list[Result], inventory: Inventory) -> Rollback:
     """Changes that put every object a run touched back to its recorded before-state.
 
     Planned against the current inventory, so it is idempotent and also covers changes that
-    failed half-way (an adapter created whose service selection then failed).
+    failed half-way or whose outcome is unknown (a killed run). An object changed twice in
+    one run (two playbook steps) goes back to its first before-state; it is checked for
+    conflicts against its last after-state.
     """
-    seen: set[str] = set()
-    changes: list[Change] = []
+    first: dict[str, Result] = {}
+    last_applied: dict[str, Result] = {}
     for r in results:
-        if r.skipped or r.change.id in seen:
+        if r.skipped:
             continue
-        seen.add(r.change.id)
+        first.setdefault(r.change.id, r)
+        if r.changed:
+            last_applied[r.change.id] = r
+    out = Rollback(plan=Plan())
+    changes: list[Change] = []
+    for cid, r in first.items():
         mod = RESOURCES.get(r.change.resource)
+        what = r.change.summary()
         if mod is None:
+            out.unrestorable.append(
+                f"{what}: vnettool has no undo for {r.change.resource.replace('_', ' ')} changes"
+            )
             continue
-        back = mod.restore(r.change, dict(r.change.spec.get("facts") or {}), inventory)
+        facts = dict(r.change.spec.get("facts") or {})
+        if cid in last_applied:
+            conflict = _conflict(mod, last_applied[cid].change, inventory)
+            if conflict:
+                out.conflicts.append(f"{what}: {conflict}")
+        try:
+            back = mod.restore(r.change, facts, inventory)
+        except CannotRestore as exc:
+            out.unrestorable.append(f"{what}: {exc}")
+            continue
         if back is not None:
             changes.append(back)
-    return Plan(changes=link(changes))
+    out.plan = Plan(changes=link(changes))
+    return out
+
+
+def _conflict(mod: _Module, change: Change, inv: Inventory) -> str | None:
+    """How the object now differs from the state the run left it in (None: it does not).
+
+    A resource may define `conflict(change, facts, inv)`; otherwise the question is asked of
+    its `restore` with the after-state in place of the before-state: the change that would
+    bring the object to the run's after-state is exactly what someone else changed since.
+    """
+    facts = dict(change.spec.get("facts") or {})
+    hook = getattr(mod.mod, "conflict", None)
+    if hook is not None:
+        found: str | None = hook(change, facts, inv)
+        return found
+    ahead = change.model_copy(update={"spec": {**change.spec, "before": change.spec.get("after")}})
+    try:
+        back = mod.restore(ahead, facts, inv)
+    except CannotRestore as exc:
+        return str(exc)
+    if back is None:
+        return None
+    if back.kind == "create":
+        return "no longer exists (the run left it in place)"
+    if back.kind == "delete":
+        return "exists again (the run deleted it)"
+    # Only what the run itself set can conflict (fields it left alone may drift freely).
+    touched = {d.field for d in change.diffs}
+    moved = [d for d in back.diffs if d.field in touched]
+    if not moved:
+        return None
+    return "changed since the run: " + "; ".join(
+        f"{d.field} is now {d.before!r}, the run set {d.after!r}" for d in moved
+    )
+
+
+def rollback_plan(results: list[Result], inventory: Inventory) -> Plan:
+    """The plan part of `rollback` (what can be sent back)."""
+    return rollback(results, inventory).plan
 
 
 __all__ = [
     "DEFAULT_WORKERS",
+    "CannotRestore",
     "PlanError",
+    "Rollback",
     "UnsafePlan",
     "apply",
     "apply_one",
@@ -327,6 +420,7 @@ __all__ = [
     "link",
     "plan",
     "prepare",
+    "rollback",
     "rollback_plan",
     "run_changes",
     "verify",

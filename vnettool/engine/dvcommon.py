@@ -72,6 +72,15 @@ def diffs(
     return field_diffs(before, after, fields, strict=strict, prepare=_keyed, show=shown)
 
 
+def unset_description(current: Model, want: Model) -> list[FieldDiff]:
+    """A rollback to "no description": the diff that plans never make (a document that
+    leaves `description` out keeps the current one), so `diffs` alone would report none."""
+    now = getattr(current, "description", None)
+    if now and getattr(want, "description", None) is None:
+        return [FieldDiff(field="description", before=now, after=None)]
+    return []
+
+
 def switch_part_depends(change: Change, same_host: list[Change]) -> list[str]:
     """For parts of a switch (LAGs, PVLAN entries): adds after the switch exists; removals
     after the port groups of that switch that stop using them."""

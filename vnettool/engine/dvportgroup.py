@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context
-from vnettool.engine.dvcommon import apply_setting, binding, diffs, dv_change
+from vnettool.engine.common import CannotRestore, Context
+from vnettool.engine.dvcommon import apply_setting, binding, diffs, dv_change, unset_description
 from vnettool.models.desired import DistributedPortGroupSpec, DistributedSwitchSpec
 from vnettool.models.inventory import DistributedPortGroup, DistributedSwitch, Inventory
 from vnettool.models.plan import Change, FieldDiff
@@ -289,6 +289,8 @@ def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | N
             **extra,
         )
     if current is None:
+        if sw is None:
+            raise CannotRestore(f"its switch {switch} no longer exists")
         return dv_change(
             RESOURCE,
             "create",
@@ -302,7 +304,7 @@ def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | N
     want = want.model_copy(
         update={"moref": current.moref, "config_version": current.config_version}
     )
-    d = diffs(current, want, FIELDS)
+    d = diffs(current, want, FIELDS) + unset_description(current, want)
     if not d:
         return None
     return dv_change(

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vnettool.engine.common import Context, matches
-from vnettool.engine.dvcommon import apply_setting, diffs, dv_change
+from vnettool.engine.common import CannotRestore, Context, matches
+from vnettool.engine.dvcommon import apply_setting, diffs, dv_change, unset_description
 from vnettool.models.desired import DistributedSwitchSpec, NiocSpec
 from vnettool.models.inventory import (
     DistributedSwitch,
@@ -243,7 +243,17 @@ def plan(ctx: Context) -> list[Change]:
         before = inv.dvs_by_name.get(name)
         if before is None:
             continue
-        ch = dv_change(RESOURCE, "delete", name, f"dvs:{name}", before, None, [], switch=name)
+        ch = dv_change(
+            RESOURCE,
+            "delete",
+            name,
+            f"dvs:{name}",
+            before,
+            None,
+            _goes_with(inv, before),
+            switch=name,
+            irreversible=IRREVERSIBLE,
+        )
         users = _in_use(inv, before)
         if users:
             ch.spec["unsafe"] = f"deletes {name}: {users}"
@@ -311,6 +321,31 @@ def _leaving(ctx: Context, changes: list[Change]) -> None:
                     host_ops=ops,
                 )
             )
+
+
+IRREVERSIBLE = (
+    "a deleted distributed switch cannot be restored by --rollback (vnettool does not "
+    "re-create it with its port groups, LAGs, PVLAN map and host memberships); keep a "
+    "desired-state file of it, or an export of the switch from the vSphere Client, first"
+)
+
+
+def _goes_with(inv: Inventory, sw: DistributedSwitch) -> list[FieldDiff]:
+    """What Destroy_Task takes with the switch, so that the delete plan shows all of it."""
+    pgs = sorted(p.name for p in inv.distributed_port_groups if p.dvs == sw.name and not p.uplink)
+    parts: list[tuple[str, list[str]]] = [
+        ("port groups", pgs),
+        ("lags", sorted(g.name for g in sw.lags)),
+        (
+            "pvlans",
+            [
+                f"{e.secondary_id} {e.type} (primary {e.primary_id})"
+                for e in sorted(sw.pvlans, key=lambda e: (e.primary_id, e.secondary_id))
+            ],
+        ),
+        ("hosts", sorted(m.host for m in sw.hosts)),
+    ]
+    return [FieldDiff(field=f, before=v) for f, v in parts if v]
 
 
 def _in_use(inv: Inventory, sw: DistributedSwitch) -> str | None:
@@ -391,11 +426,15 @@ def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | N
             switch=change.name,
         )
     if current is None:
-        return None  # re-creating a deleted switch with its port groups is out of scope
+        raise CannotRestore(
+            f"distributed switch {change.name} was deleted; vnettool cannot re-create it "
+            "with its port groups, LAGs, PVLAN map and host memberships (the journal keeps "
+            "its before-state: recreate it from a desired-state file)"
+        )
     want = want.model_copy(
         update={"config_version": current.config_version, "hosts": current.hosts}
     )
-    d = diffs(current, want, FIELDS)
+    d = diffs(current, want, FIELDS) + unset_description(current, want)
     if not d:
         return None
     return dv_change(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context
+from vnettool.engine.common import CannotRestore, Context
 from vnettool.engine.dvcommon import diffs, dv_change, switch_part_depends
 from vnettool.models.inventory import Inventory, LacpGroup
 from vnettool.models.plan import Change
@@ -149,6 +149,8 @@ def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | N
     switch = change.spec.get("switch", "")
     sw = inv.dvs_by_name.get(switch)
     if sw is None:
+        if change.spec.get("before"):
+            raise CannotRestore(f"its switch {switch} no longer exists")
         return None
     name = change.name.split("/", 1)[1]
     current = next((g for g in sw.lags if g.name == name), None)

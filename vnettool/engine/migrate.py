@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context, matches, natural_key
+from vnettool.engine.common import CannotRestore, Context, matches, natural_key
 from vnettool.errors import VnetError
 from vnettool.models.inventory import Inventory, VirtualMachine, VmkernelAdapter
 from vnettool.models.plan import Change, FieldDiff
@@ -257,8 +257,52 @@ def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
         )
 
 
+def _now(change: Change, inv: Inventory) -> tuple[str | None, str | None]:
+    """Where the moved NIC is now: (DV port group key, standard port group name)."""
+    if change.resource == VM_RESOURCE:
+        vm = next((v for v in inv.vms if v.moref == change.spec.get("vm_moref")), None)
+        nic = (
+            next((n for n in vm.nics if n.key == change.spec.get("nic_key")), None) if vm else None
+        )
+        if nic is None:
+            raise CannotRestore(f"{change.name} is no longer in the inventory")
+        return nic.dv_portgroup_key, None if nic.dvs_uuid else nic.network
+    v = next((v for v in inv.vmknics_of(change.host or "") if v.device == change.name), None)
+    if v is None:
+        raise CannotRestore(f"{change.host}/{change.name} is no longer in the inventory")
+    return v.dv_portgroup_key, None if v.dvs_uuid else v.portgroup
+
+
+def _on(where: dict[str, Any], now: tuple[str | None, str | None], inv: Inventory) -> bool:
+    key, standard = now
+    if not where.get("switch"):
+        return standard == where.get("portgroup")
+    want = where.get("key") or next(
+        (
+            p.key
+            for p in inv.distributed_port_groups
+            if p.dvs == where["switch"] and p.name == where.get("portgroup")
+        ),
+        None,
+    )
+    return key is not None and key == want
+
+
+def conflict(change: Change, facts: dict[str, Any], inv: Inventory) -> str | None:
+    """The NIC is no longer on the port group the run moved it to."""
+    try:
+        now = _now(change, inv)
+    except CannotRestore as exc:
+        return str(exc)
+    if _on(change.spec["to"], now, inv):
+        return None
+    return f"no longer on {change.spec['to'].get('portgroup')}, where the run moved it"
+
+
 def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    """Move the NIC back (the same change with from and to swapped), if it is where we put it."""
+    """Move the NIC back (the same change with from and to swapped), unless it is back."""
+    if _on(change.spec["from"], _now(change, inv), inv):
+        return None
     back = change.model_copy(
         update={
             "diffs": [
@@ -282,6 +326,7 @@ class _VmModule:
     depends = staticmethod(depends)
     apply = staticmethod(apply)
     restore = staticmethod(restore)
+    conflict = staticmethod(conflict)
 
 
 vm_nics = _VmModule()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context, field_diffs, make_change
+from vnettool.engine.common import Context, field_diffs, host_gone, make_change
 from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teaming
 from vnettool.models.desired import PortGroupTeaming, StandardPortGroupSpec
 from vnettool.models.inventory import Inventory, StandardPortGroup
@@ -182,7 +182,7 @@ def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
 def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
     host = inv.host_by_name.get(change.host or "")
     if host is None:
-        return None
+        return host_gone(change)
     current = next((p for p in inv.portgroups_of(host.name) if p.name == change.name), None)
     before = change.spec.get("before")
     want = StandardPortGroup.model_validate(before) if before else None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context
+from vnettool.engine.common import CannotRestore, Context
 from vnettool.engine.dvcommon import dv_change, switch_part_depends
 from vnettool.models.inventory import DistributedSwitch, Inventory, PvlanEntry
 from vnettool.models.plan import Change, FieldDiff
@@ -234,6 +234,8 @@ def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | N
     switch = change.spec.get("switch", "")
     sw = inv.dvs_by_name.get(switch)
     if sw is None:
+        if any(op != "add" for op, _ in change.spec.get("ops", [])):
+            raise CannotRestore(f"its switch {switch} no longer exists")
         return None
     have = {e.secondary_id: e for e in sw.pvlans}
     old = (
@@ -271,3 +273,22 @@ def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | N
         switch=switch,
         dvs_moref=sw.moref,
     )
+
+
+def conflict(change: Change, facts: dict[str, Any], inv: Inventory) -> str | None:
+    """The PVLAN entries of this change that are no longer as the run left them."""
+    sw = inv.dvs_by_name.get(change.spec.get("switch", ""))
+    if sw is None:
+        return f"its switch {change.spec.get('switch')} no longer exists"
+    have = {e.secondary_id: e for e in sw.pvlans}
+    moved = []
+    for op, raw in change.spec.get("ops", []):
+        e = PvlanEntry.model_validate(raw)
+        now = have.get(e.secondary_id)
+        if op == "remove" and now is not None:
+            moved.append(f"pvlan {e.secondary_id} exists again ({now.type})")
+        elif op != "remove" and now != e:
+            moved.append(
+                f"pvlan {e.secondary_id} is now {now.type if now else 'absent'}, the run set {e.type}"
+            )
+    return "; ".join(moved) or None

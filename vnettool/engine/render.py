@@ -44,6 +44,8 @@ def _change(out: Text, c: Change) -> None:
         out.append("\n")
     if c.spec.get("unsafe"):
         out.append(f"      ! unsafe: {c.spec['unsafe']}\n", style="bold red")
+    if c.spec.get("irreversible"):
+        out.append(f"      ! cannot be undone: {c.spec['irreversible']}\n", style="bold yellow")
 
 
 def render_plan(plan: Plan, title: str | None = None) -> Text:

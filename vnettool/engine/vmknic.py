@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context, field_diffs, make_change, matches
+from vnettool.engine.common import Context, field_diffs, host_gone, make_change, matches
 from vnettool.models.desired import VmkernelAdapterSpec, render_cidr
 from vnettool.models.inventory import Inventory, VmkernelAdapter
 from vnettool.models.plan import Change
@@ -210,7 +210,7 @@ def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
 def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
     host = inv.host_by_name.get(change.host or "")
     if host is None:
-        return None
+        return host_gone(change)
     device = facts.get("device") or change.spec.get("device")
     before = change.spec.get("before")
     want = VmkernelAdapter.model_validate(before) if before else None

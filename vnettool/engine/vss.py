@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context, field_diffs, make_change
+from vnettool.engine.common import Context, field_diffs, host_gone, make_change
 from vnettool.models.desired import DvTeaming, Security, Shaping, StandardSwitchSpec, Teaming
 from vnettool.models.inventory import Host, Inventory, StandardSwitch
 from vnettool.models.plan import Change
@@ -227,11 +227,11 @@ def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
 
 def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
     """The change that puts this switch back to its recorded before-state."""
+    before = change.spec.get("before")
     host = inv.host_by_name.get(change.host or "")
     if host is None:
-        return None
+        return host_gone(change)
     current = next((s for s in inv.switches_of(host.name) if s.name == change.name), None)
-    before = change.spec.get("before")
     want = StandardSwitch.model_validate(before) if before else None
     cur = normalized(current) if current else None
     if want is not None and cur is not None:

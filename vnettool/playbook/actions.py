@@ -57,6 +57,7 @@ class StepContext:
     target: Scope | None
     host: str | None = None  # set inside a loop iteration
     approve: Approve | None = None  # None: apply without asking (--yes, or not interactive)
+    journal: Any = None  # the run's journal: every change a step sends is recorded in it
 
 
 def _modules_exist(*names: str) -> bool:
@@ -277,6 +278,7 @@ def run_configure(ctx: StepContext, step: Step) -> StepOutcome:
         check=ctx.check,
         within=step_hosts(ctx.inventory, ctx.target, None, ctx.host),
         approve=ctx.approve,
+        journal=ctx.journal,
     )
     return change_outcome(plan, results, ctx.check)
 

@@ -78,7 +78,7 @@ def run_appliance(ctx: StepContext, body: ApplianceBody) -> StepOutcome:
         return change_outcome(plan, [], ctx.check)
     if ctx.approve is not None and not ctx.approve(plan):
         return change_outcome(plan, None, ctx.check)
-    return change_outcome(plan, manager.apply(plan, ctx.session), ctx.check)
+    return change_outcome(plan, manager.apply(plan, ctx.session, journal=ctx.journal), ctx.check)
 
 
 def playbook_statuses(session: Any, inv: Inventory, path: Path) -> list[ApplianceStatus]:

@@ -113,6 +113,7 @@ def plan_and_apply(
     check: bool,
     within: Sequence[Host],
     approve: Callable[[Plan], bool] | None = None,
+    journal: Any = None,
 ) -> tuple[Plan, list[Result] | None]:
     """Plan the body on the hosts of `within` it targets; apply unless `check` (then no
     results) or `approve` declines the plan (then results None)."""
@@ -126,4 +127,4 @@ def plan_and_apply(
         return plan, []
     if approve is not None and not approve(plan):
         return plan, None
-    return plan, list(apply_fn(plan, session))
+    return plan, list(apply_fn(plan, session, journal=journal))

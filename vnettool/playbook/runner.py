@@ -123,8 +123,12 @@ def run(
     collect: Callable[[Any], Inventory] | None = None,
     on_result: Callable[[StepResult], None] | None = None,
     approve: Approve | None = None,
+    journal: Any = None,
 ) -> RunReport:
-    """Run every selected step in order; stop at the first failure (the rest are skipped)."""
+    """Run every selected step in order; stop at the first failure (the rest are skipped).
+
+    `journal` (a run journal) records every change the steps send, so that the whole run
+    can be rolled back with `vnettool apply --rollback`."""
     if collect is None:
         from vnettool.inventory import collect as collect_inventory
 
@@ -180,7 +184,7 @@ def run(
         for host, concrete in runs:
             if inventory is None:
                 inventory = collect(session)
-            ctx = StepContext(session, inventory, check, pb.target, host, approve)
+            ctx = StepContext(session, inventory, check, pb.target, host, approve, journal)
             started = time.monotonic()
             try:
                 outcome = ACTIONS[concrete.kind](ctx, concrete)

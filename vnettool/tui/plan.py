@@ -245,22 +245,15 @@ class PlanPane(Vertical):
         from vnettool.engine.journal import Journal
 
         session = self.vapp.session
-        journal = Journal()
-        journal.start(
-            source=f"tui: {loaded.path}",
-            vcenter=session.creds.host,
-            changes=len(plan.changes),
-            rollback_of=None,
-        )
+        journal = Journal.for_session(session, f"tui: {loaded.path}")
 
         def on_result(r: Result) -> None:
-            journal.result(r)
             self.app.call_from_thread(self._one, r, len(plan.changes))
 
         verified = False
         error = ""
         try:
-            results = engine.apply(plan, session, on_result=on_result)
+            results = engine.apply(plan, session, on_result=on_result, journal=journal)
             remaining = engine.verify(loaded.desired, session)
             verified = remaining.empty
             journal.end(verified=verified, remaining=len(remaining.changes))

@@ -117,6 +117,12 @@ def _changed(before: Any, after: Any, name: str) -> bool:
     return a is not None and (before is None or getattr(before, name) != a)
 
 
+def _unset(before: Any, after: Any, name: str) -> bool:
+    """A string property set before and None after: vCenter unsets it when sent "" (only a
+    rollback asks for that; plans keep what a document leaves out)."""
+    return before is not None and bool(getattr(before, name)) and getattr(after, name) is None
+
+
 def _shaping(before: ShapingPolicy | None, after: ShapingPolicy) -> Any:
     p = vim.dvs.DistributedVirtualPort.TrafficShapingPolicy(inherited=False)
     if _changed(before, after, "enabled"):
@@ -234,8 +240,8 @@ def portgroup_spec(before: DistributedPortGroup | None, after: DistributedPortGr
         spec.numPorts = after.num_ports
     if _changed(before, after, "auto_expand"):
         spec.autoExpand = after.auto_expand
-    if _changed(before, after, "description"):
-        spec.description = after.description
+    if _changed(before, after, "description") or _unset(before, after, "description"):
+        spec.description = after.description or ""
     setting = port_setting(before.setting if before else None, after.setting)
     if setting is not None:
         spec.defaultPortConfig = setting
@@ -417,8 +423,8 @@ def switch_spec(
         s.name = after.name
     if _changed(before, after, "max_mtu"):
         s.maxMtu = after.max_mtu
-    if _changed(before, after, "description"):
-        s.description = after.description
+    if _changed(before, after, "description") or _unset(before, after, "description"):
+        s.description = after.description or ""
     if after.uplink_names and (before is None or before.uplink_names != after.uplink_names):
         s.uplinkPortPolicy = vim.DistributedVirtualSwitch.NameArrayUplinkPortPolicy(
             uplinkPortName=list(after.uplink_names)
