@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-
 from tests.lab.test_engine import INSECURE, vnettool
 from vnettool.engine.journal import RunRecord
 from vnettool.inventory import collect
