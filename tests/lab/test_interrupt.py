@@ -89,9 +89,13 @@ def test_interrupted_apply_leaves_exactly_the_remainder(
         remaining = {c.id for c in plan(desired, collect(s)).changes}
     total = 16  # 4 port groups x 4 hosts
     assert 2 <= len(done) < total
-    # nothing half-done: what the journal says was applied is applied, the rest is the re-plan
+    # nothing half-done: what the journal says was applied is applied, the rest is the re-plan;
+    # a change killed during its call is in the journal as "outcome unknown" (write-ahead)
     assert remaining.isdisjoint(done)
-    assert len(remaining) + len(done) == total
+    unknown = {r.change.id for r in journal.unknown}
+    assert total - len(remaining) - len(done) <= len(unknown)
+    if sig == signal.SIGINT:
+        assert len(remaining) + len(done) == total and not unknown
     if sig == signal.SIGINT:
         assert proc.returncode == 130, (out, err)
         assert "finishing the changes in flight" in err
