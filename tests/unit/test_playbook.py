@@ -16,8 +16,10 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from tests.factories import snapshot
+from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Inventory
 from vnettool.playbook import PlaybookError, run, validate
+from vnettool.playbook.desired_file import load_desired
 from vnettool.playbook.loader import MAX_BYTES, parse_var_option
 from vnettool.playbook.schema import playbook_schema, schema_text
 
@@ -395,3 +397,16 @@ def test_absent_may_name_what_is_already_gone(inventory: Inventory) -> None:
     doc = "vmkernel_adapters: [{portgroup: long-gone, ip: {dhcp: true}}]\n"
     with pytest.raises(PlaybookError, match="'long-gone' is neither in the playbook"):
         validate(doc, inventory=inventory)
+
+
+@pytest.mark.parametrize("section", sorted(set(DesiredState.model_fields) - {"target"}))
+def test_run_reads_every_file_plan_reads(tmp_path: Path, section: str) -> None:
+    """A desired-state file is a one-step playbook whatever section it has: the keys come from
+    the model, so `vnettool run` cannot reject a file `vnettool plan` accepts (`migrations:`
+    was refused by run as 'missing required key steps')."""
+    one = {"migrations": {"batch": 2}, "absent": {"standard_switches": ["old"]}}.get(section, [])
+    doc = {"target": {"cluster": "DC0_C1"}, section: one}
+    p = write(tmp_path, "desired.yml", json.dumps(doc))
+    assert load_desired(p) is not None
+    [step] = validate(p).playbook.steps
+    assert step.configure is not None

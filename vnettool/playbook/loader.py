@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from vnettool import userfile
+from vnettool.models.desired import DesiredState
 from vnettool.models.text import hidden_char
 from vnettool.playbook.errors import (
     KeyPath,
@@ -540,22 +541,11 @@ def resolve_includes(
     doc.marks = new_marks
 
 
-# Top-level keys of a desired-state document (the configuration engine's YAML). A file with
-# one of them and no `steps` is a one-step playbook: `configure:` with the whole document, so
-# `vnettool run --check FILE` plans the same files `vnettool plan FILE` reads.
-DESIRED_STATE_KEYS = frozenset(
-    {
-        "standard_switches",
-        "standard_port_groups",
-        "vmkernel_adapters",
-        "distributed_switches",
-        "distributed_port_groups",
-        "dv_portgroups",
-        "pvlans",
-        "lags",
-        "absent",
-    }
-)
+# Top-level keys of a desired-state document (the configuration engine's YAML), taken from the
+# model itself. A file with one of them and no `steps` is a one-step playbook: `configure:`
+# with the whole document, so `vnettool run --check FILE` plans the same files
+# `vnettool plan FILE` reads — a section added to DesiredState is accepted by both at once.
+DESIRED_STATE_KEYS = frozenset(DesiredState.model_fields) - {"target"}
 
 
 def is_desired_state(data: Any) -> bool:
