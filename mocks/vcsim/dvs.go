@@ -355,6 +355,18 @@ func fixupDVS(d *simulator.DistributedVirtualSwitch) {
 	if cfg.Policy == nil {
 		cfg.Policy = &types.DVSPolicy{AutoPreInstallAllowed: boolp(false), AutoUpgradeAllowed: boolp(false), PartialUpgradeAllowed: boolp(false)}
 	}
+	if pi := d.Summary.ProductInfo; pi != nil {
+		// a create spec's productInfo usually carries the version only
+		if pi.Name == "" {
+			pi.Name = "DVS"
+		}
+		if pi.Vendor == "" {
+			pi.Vendor = "VMware, Inc."
+		}
+		if pi.ForwardingClass == "" {
+			pi.ForwardingClass = "etherswitch"
+		}
+	}
 	cfg.ProductInfo = *d.Summary.ProductInfo
 	cfg.ProductInfo.Version = productVersion
 	d.Summary.ProductInfo.Version = productVersion
@@ -544,7 +556,10 @@ func (a *dvsAlias) ReconfigureDvsTask(ctx *simulator.Context, req *types.Reconfi
 	if d == nil {
 		return &methods.ReconfigureDvs_TaskBody{Fault_: simulator.Fault("", &types.ManagedObjectNotFound{Obj: a.Orig})}
 	}
-	ref := runTask(ctx, d, "reconfigureDvs", func() *taskErr { return reconfigureDvs(ctx, d, req.Spec) })
+	ref := runTask(ctx, d, "reconfigureDvs", onSuccess(ctx, func() *taskErr { return reconfigureDvs(ctx, d, req.Spec) }, func() []types.BaseEvent {
+		ev := &types.DvsReconfiguredEvent{DvsEvent: dvsEvent(d, fmt.Sprintf("The vSphere Distributed Switch %s in %s was reconfigured.", d.Name, dcName(d))), ConfigSpec: req.Spec}
+		return append([]types.BaseEvent{ev}, memberEvents(d, req.Spec.GetDVSConfigSpec())...)
+	})) // events.go
 	return &methods.ReconfigureDvs_TaskBody{Res: &types.ReconfigureDvs_TaskResponse{Returnval: ref}}
 }
 
@@ -863,7 +878,7 @@ func (a *dvsAlias) UpdateDVSLacpGroupConfigTask(ctx *simulator.Context, req *typ
 	if d == nil {
 		return &methods.UpdateDVSLacpGroupConfig_TaskBody{Fault_: simulator.Fault("", &types.ManagedObjectNotFound{Obj: a.Orig})}
 	}
-	ref := runTask(ctx, d, "updateDVSLacpGroupConfig", func() *taskErr {
+	ref := runTask(ctx, d, "updateDVSLacpGroupConfig", onSuccess(ctx, func() *taskErr {
 		cfg := dvsConfig(d)
 		if cfg.LacpApiVersion != "multipleLag" {
 			return terr(&types.InvalidArgument{InvalidProperty: "lacpApiVersion"}, "LAGs need lacpApiVersion multipleLag")
@@ -956,7 +971,9 @@ func (a *dvsAlias) UpdateDVSLacpGroupConfigTask(ctx *simulator.Context, req *typ
 		cfg.LacpGroupConfig = lags
 		cfg.ConfigVersion = bumpVersion(cfg.ConfigVersion)
 		return nil
-	})
+	}, func() []types.BaseEvent {
+		return []types.BaseEvent{&types.DvsReconfiguredEvent{DvsEvent: dvsEvent(d, fmt.Sprintf("The vSphere Distributed Switch %s in %s was reconfigured.", d.Name, dcName(d)))}}
+	})) // events.go
 	return &methods.UpdateDVSLacpGroupConfig_TaskBody{Res: &types.UpdateDVSLacpGroupConfig_TaskResponse{Returnval: ref}}
 }
 
@@ -999,7 +1016,8 @@ func (a *dvpgAlias) ReconfigureDVPortgroupTask(ctx *simulator.Context, req *type
 	if pg == nil {
 		return &methods.ReconfigureDVPortgroup_TaskBody{Fault_: simulator.Fault("", &types.ManagedObjectNotFound{Obj: a.Orig})}
 	}
-	ref := runTask(ctx, pg, "reconfigureDvPortgroup", func() *taskErr {
+	oldName := pg.Name
+	ref := runTask(ctx, pg, "reconfigureDvPortgroup", onSuccess(ctx, func() *taskErr {
 		spec := req.Spec
 		if f, msg := checkVersion(pg.Config.ConfigVersion, spec.ConfigVersion); f != nil {
 			return &taskErr{f, msg}
@@ -1062,6 +1080,13 @@ func (a *dvpgAlias) ReconfigureDVPortgroupTask(ctx *simulator.Context, req *type
 		pg.Config = next
 		simulator.Map.Update(pg, []types.PropertyChange{{Name: "config", Val: pg.Config}})
 		return nil
-	})
+	}, func() []types.BaseEvent {
+		ev := &types.DVPortgroupReconfiguredEvent{DVPortgroupEvent: pgEvent(pg, dvsOf(pg), fmt.Sprintf("Distributed virtual port group %s in %s was reconfigured.", pg.Name, dcName(pg))), ConfigSpec: req.Spec}
+		if oldName == pg.Name {
+			return []types.BaseEvent{ev}
+		}
+		return []types.BaseEvent{ev, &types.DVPortgroupRenamedEvent{DVPortgroupEvent: pgEvent(pg, dvsOf(pg),
+			fmt.Sprintf("Distributed virtual port group %s in %s was renamed to %s.", oldName, dcName(pg), pg.Name)), OldName: oldName, NewName: pg.Name}}
+	})) // events.go
 	return &methods.ReconfigureDVPortgroup_TaskBody{Res: &types.ReconfigureDVPortgroup_TaskResponse{Returnval: ref}}
 }

@@ -9,6 +9,8 @@ package main
 // configVersion "1", validated VLAN spec and binding type.
 
 import (
+	"fmt"
+
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -84,10 +86,12 @@ func (a *folderAlias) CreateDVSTask(ctx *simulator.Context, req *types.CreateDVS
 		}}
 		body := f.CreateDVSTask(ctx, stock).(*methods.CreateDVS_TaskBody)
 		task, _ := simulator.Map.Get(body.Res.Returnval).(*simulator.Task)
+		dropTask(body.Res.Returnval) // one task per call (events.go)
 		if task == nil || task.Info.Error != nil {
 			return nil, terr(&types.InvalidArgument{InvalidProperty: "spec"}, "switch creation failed")
 		}
 		dref := task.Info.Result.(types.ManagedObjectReference)
+		dropTasksOn(dref) // the uplink port group's inner AddDVPortgroup task
 		d := simulator.Map.Get(dref).(*simulator.DistributedVirtualSwitch)
 		version := ""
 		if req.Spec.ProductInfo != nil {
@@ -112,10 +116,14 @@ func (a *folderAlias) CreateDVSTask(ctx *simulator.Context, req *types.CreateDVS
 			}
 		})
 		if e != nil {
-			d.DestroyTask(ctx, &types.Destroy_Task{This: d.Self})
+			b := d.DestroyTask(ctx, &types.Destroy_Task{This: d.Self}).(*methods.Destroy_TaskBody)
+			dropTask(b.Res.Returnval)
 			return nil, e
 		}
 		vmwareAlias(a.lab, d)
+		created := &types.DvsCreatedEvent{DvsEvent: dvsEvent(d, fmt.Sprintf("A vSphere Distributed Switch %s was created in %s.", d.Name, dcName(d))),
+			Parent: types.FolderEventArgument{Folder: f.Self, EntityEventArgument: types.EntityEventArgument{Name: f.Name}}}
+		postEvents(ctxUser(ctx), append([]types.BaseEvent{created}, memberEvents(d, base)...)...)
 		return dref, nil
 	})
 	return &methods.CreateDVS_TaskBody{Res: &types.CreateDVS_TaskResponse{Returnval: ref}}
@@ -162,7 +170,9 @@ func (a *dvsAlias) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDVPo
 			before[r] = true
 		}
 		body := d.AddDVPortgroupTask(ctx, &types.AddDVPortgroup_Task{This: d.Self, Spec: specs}).(*methods.AddDVPortgroup_TaskBody)
-		if task, _ := simulator.Map.Get(body.Res.Returnval).(*simulator.Task); task != nil && task.Info.Error != nil {
+		task, _ := simulator.Map.Get(body.Res.Returnval).(*simulator.Task)
+		dropTask(body.Res.Returnval) // one task per call (events.go)
+		if task != nil && task.Info.Error != nil {
 			if f, ok := task.Info.Error.Fault.(types.BaseMethodFault); ok {
 				return &taskErr{f, task.Info.Error.LocalizedMessage}
 			}
@@ -183,6 +193,8 @@ func (a *dvsAlias) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDVPo
 			pg.PortKeys = nil // stock numbers every port group's ports from 0
 			fixupPortgroup(d, pg, cfg)
 			simulator.Map.Update(pg, []types.PropertyChange{{Name: "config", Val: pg.Config}})
+			postEvents(ctxUser(ctx), &types.DVPortgroupCreatedEvent{DVPortgroupEvent: pgEvent(pg, d,
+				fmt.Sprintf("Distributed virtual port group %s in %s was added to switch %s.", pg.Name, dcName(d), d.Name))})
 		}
 		return nil
 	})

@@ -129,7 +129,10 @@ func (a *dvpgAlias) DestroyTask(ctx *simulator.Context, req *types.Destroy_Task)
 			return terr(&types.ResourceInUse{Type: "DistributedVirtualPortgroup", Name: pg.Name},
 				"The resource '%s' is in use: %s is connected to it.", pg.Name, u)
 		}
+		ev := &types.DVPortgroupDestroyedEvent{DVPortgroupEvent: pgEvent(pg, dvsOf(pg),
+			fmt.Sprintf("Distributed virtual port group %s in %s was deleted.", pg.Name, dcName(pg)))}
 		destroyPortgroup(ctx, pg)
+		postEvents(ctxUser(ctx), ev) // events.go
 		return nil
 	})
 	return &methods.Destroy_TaskBody{Res: &types.Destroy_TaskResponse{Returnval: ref}}
@@ -151,9 +154,12 @@ func (a *dvsAlias) DestroyTask(ctx *simulator.Context, req *types.Destroy_Task) 
 				pgs = append(pgs, pg)
 			}
 		}
+		evs := []types.BaseEvent{&types.DvsDestroyedEvent{DvsEvent: dvsEvent(d,
+			fmt.Sprintf("The vSphere Distributed Switch %s in %s was deleted.", d.Name, dcName(d)))}}
 		for _, pg := range pgs {
 			destroyPortgroup(ctx, pg)
 		}
+		defer postEvents(ctxUser(ctx), evs...) // events.go
 		for _, h := range append([]types.ManagedObjectReference(nil), d.Summary.HostMember...) {
 			removeMember(d, h)
 		}

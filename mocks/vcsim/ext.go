@@ -24,6 +24,7 @@ package main
 
 import (
 	"bytes"
+	"html"
 	"io/ioutil"
 	"net/http"
 	"net/http/httptest"
@@ -225,8 +226,10 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = rt.lab.routeCall(body)
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
-		serveRecovered(w, body, func(w http.ResponseWriter) { rt.next.ServeHTTP(w, r) }) // recover.go
-		rt.lab.sessions.noteResponse(w)
+		user := rt.lab.sessions.userOf(r)
+		tw := serveRecovered(w, body, wantsResponse(body), func(w http.ResponseWriter) { rt.next.ServeHTTP(w, r) }) // recover.go
+		rt.lab.sessions.noteResponse(w, body)
+		afterCall(user, body, tw.status, tw.body.Bytes()) // events.go
 		return
 	}
 	rt.next.ServeHTTP(w, r)
@@ -239,10 +242,24 @@ type sessionTracker struct {
 	mu      sync.Mutex
 	known   map[string]bool
 	revoked map[string]bool
+	users   map[string]string // session cookie -> user name given at Login (task initiators, events)
 }
 
 func newSessionTracker() *sessionTracker {
-	return &sessionTracker{known: map[string]bool{}, revoked: map[string]bool{}}
+	return &sessionTracker{known: map[string]bool{}, revoked: map[string]bool{}, users: map[string]string{}}
+}
+
+var reUserName = regexp.MustCompile(`<(?:[\w.-]+:)?userName(?:\s[^>]*)?>([^<]*)<`)
+
+// userOf is the user the request's session logged in as ("" when unknown).
+func (s *sessionTracker) userOf(r *http.Request) string {
+	c, err := r.Cookie(soap.SessionCookieName)
+	if err != nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users[c.Value]
 }
 
 // sessionless: methods vCenter answers without a session. Stock vcsim also lets
@@ -292,12 +309,15 @@ func (s *sessionTracker) filterRequest(r *http.Request) bool {
 	return true
 }
 
-func (s *sessionTracker) noteResponse(w http.ResponseWriter) {
+func (s *sessionTracker) noteResponse(w http.ResponseWriter, body []byte) {
 	res := &http.Response{Header: http.Header{"Set-Cookie": w.Header()["Set-Cookie"]}}
 	for _, c := range res.Cookies() {
 		if c.Name == soap.SessionCookieName {
 			s.mu.Lock()
 			s.known[c.Value] = true
+			if m := reUserName.FindSubmatch(body); m != nil {
+				s.users[c.Value] = html.UnescapeString(string(m[1]))
+			}
 			s.mu.Unlock()
 		}
 	}

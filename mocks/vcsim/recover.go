@@ -7,6 +7,7 @@ package main
 // fault naming the method.
 
 import (
+	"bytes"
 	"fmt"
 	"html"
 	"log"
@@ -14,25 +15,38 @@ import (
 	"runtime/debug"
 )
 
-// trackedWriter remembers whether the response was started.
+// trackedWriter remembers whether the response was started, its status and
+// (when capture is set) its body.
 type trackedWriter struct {
 	http.ResponseWriter
 	started bool
+	status  int
+	capture bool
+	body    bytes.Buffer
 }
 
 func (w *trackedWriter) WriteHeader(code int) {
+	if !w.started {
+		w.status = code
+	}
 	w.started = true
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *trackedWriter) Write(b []byte) (int, error) {
+	if !w.started {
+		w.status = http.StatusOK
+	}
 	w.started = true
+	if w.capture {
+		w.body.Write(b)
+	}
 	return w.ResponseWriter.Write(b)
 }
 
 // serveRecovered runs next and turns a panic into a SystemError fault.
-func serveRecovered(w http.ResponseWriter, body []byte, next func(http.ResponseWriter)) {
-	tw := &trackedWriter{ResponseWriter: w}
+func serveRecovered(w http.ResponseWriter, body []byte, capture bool, next func(http.ResponseWriter)) (tw *trackedWriter) {
+	tw = &trackedWriter{ResponseWriter: w, capture: capture}
 	defer func() {
 		p := recover()
 		if p == nil {
@@ -47,7 +61,8 @@ func serveRecovered(w http.ResponseWriter, body []byte, next func(http.ResponseW
 			return // too late for a fault; the response is already under way
 		}
 		msg := fmt.Sprintf("A general system error occurred: internal error in %s: %v", method, p)
-		writeVimFault(w, "SystemError", msg, "<reason>"+html.EscapeString(fmt.Sprint(p))+"</reason>")
+		writeVimFault(tw, "SystemError", msg, "<reason>"+html.EscapeString(fmt.Sprint(p))+"</reason>")
 	}()
 	next(tw)
+	return tw
 }

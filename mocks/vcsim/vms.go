@@ -94,6 +94,7 @@ func (a *vmAlias) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) s
 	}
 	if e, result := taskResult(body.Res.Returnval); e == nil {
 		ref, _ := result.(types.ManagedObjectReference)
+		dropTasksResulting(ref) // stock's inner CreateVM task (events.go)
 		if clone, _ := simulator.Map.Get(ref).(*simulator.VirtualMachine); clone != nil {
 			finishClone(ctx, clone, host, spec)
 		}
@@ -120,10 +121,10 @@ func finishClone(ctx *simulator.Context, clone *simulator.VirtualMachine, host *
 				MemoryReservationLockedToMax: c.MemoryReservationLockedToMax,
 				Annotation:                   c.Annotation,
 			}
-			clone.ReconfigVMTask(ctx, &types.ReconfigVM_Task{This: clone.Self, Spec: rc})
+			dropTaskOf(clone.ReconfigVMTask(ctx, &types.ReconfigVM_Task{This: clone.Self, Spec: rc})) // one task per call (events.go)
 		}
 		if spec.PowerOn {
-			powerVM(ctx, clone, true)
+			dropTaskOf(powerVM(ctx, clone, true))
 		}
 	})
 }
@@ -253,6 +254,9 @@ func (a *vmAlias) RelocateVMTask(ctx *simulator.Context, req *types.RelocateVM_T
 				vm.Runtime.Host = old
 			}
 			setVMHost(vm, host)
+			if old != nil && *old != host.Self {
+				postEvents(ctxUser(ctx), migratedEvent(vm, *old)) // events.go
+			}
 		}
 	})
 	return res

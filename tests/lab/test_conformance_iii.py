@@ -11,6 +11,7 @@ from pyVmomi import vim
 
 from tests.conftest import RunningLab
 from tests.lab.test_conformance import hosts, objs, wait
+from vnettool.lab.runner import LAB_USER
 from vnettool.vsphere.connection import Session
 
 pytestmark = pytest.mark.lab
@@ -203,3 +204,95 @@ def test_reconfig_vm_nic_gets_vcenter_key_label_mac_and_one_network_entry(
     assert cards[1].key >= 4000 and cards[1].key != cards[0].key
     assert cards[1].macAddress.startswith("00:50:56:") and cards[1].addressType == "assigned"
     assert [n._moId for n in vm.network] == [pg0._moId], "each network is listed once"
+
+
+def test_one_task_per_call_named_target_and_the_user_as_initiator(
+    lab_free: tuple[RunningLab, Session],
+) -> None:
+    _, s = lab_free
+    dvs = create_dvs(s, "dvs-tasks", pgs=1)
+    tasks = [t.info for t in s.content.taskManager.recentTask]
+    mine = [
+        i
+        for i in tasks
+        if i.descriptionId in ("Folder.createDVS", "DistributedVirtualSwitch.addDVPortgroup")
+    ]
+    assert sorted(i.descriptionId for i in mine) == [
+        "DistributedVirtualSwitch.addDVPortgroup",
+        "Folder.createDVS",
+    ]
+    for info in mine:
+        assert isinstance(info.reason, vim.TaskReasonUser)
+        assert info.reason.userName == LAB_USER
+    add = next(i for i in mine if i.descriptionId.endswith("addDVPortgroup"))
+    assert (add.entity, add.entityName) == (dvs, "dvs-tasks")
+    product = dvs.summary.productInfo
+    assert (product.name, product.vendor) == ("DVS", "VMware, Inc.")
+
+
+def test_changes_post_events_found_by_query_and_collector(
+    lab2: tuple[RunningLab, Session],
+) -> None:
+    _, s = lab2
+    h0, h1 = hosts(s)
+    dc = next(iter(objs(s, vim.Datacenter).values()))
+    cfg = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(name="dvs-events")
+    new = wait(
+        dc.networkFolder.CreateDVS_Task(vim.DistributedVirtualSwitch.CreateSpec(configSpec=cfg))
+    )
+    wait(
+        new.AddDVPortgroup_Task([vim.dvs.DistributedVirtualPortgroup.ConfigSpec(name="pg-events")])
+    )
+    join = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec(
+        configVersion=new.config.configVersion,
+        host=[vim.dvs.HostMember.ConfigSpec(operation="add", host=h0)],
+    )
+    wait(new.ReconfigureDvs_Task(join))
+    h0.configManager.networkSystem.AddPortGroup(
+        vim.host.PortGroup.Specification(
+            name="pg-host-ev", vlanId=10, vswitchName="vSwitch0", policy=vim.host.NetworkPolicy()
+        )
+    )
+    vm = next(v for v in objs(s, vim.VirtualMachine).values() if v.runtime.host == h0)
+    wait(vm.RelocateVM_Task(vim.vm.RelocateSpec(host=h1)))
+
+    em = s.content.eventManager
+    wanted = [
+        "DvsCreatedEvent",
+        "DVPortgroupCreatedEvent",
+        "DvsReconfiguredEvent",
+        "DvsHostJoinedEvent",
+        "VmMigratedEvent",
+        "TaskEvent",
+    ]
+    events = em.QueryEvents(vim.event.EventFilterSpec(eventTypeId=wanted))
+    kinds = {type(e).__name__.split(".")[-1] for e in events}
+    assert set(wanted) <= kinds, kinds
+    assert all(e.userName == LAB_USER for e in events)
+    created = next(e for e in events if isinstance(e, vim.event.DvsCreatedEvent))
+    assert created.dvs.dvs == new and created.dvs.name == "dvs-events"
+    joined = next(e for e in events if isinstance(e, vim.event.DvsHostJoinedEvent))
+    assert joined.hostJoined.host == h0
+    moved = next(e for e in events if isinstance(e, vim.event.VmMigratedEvent))
+    assert (moved.vm.vm, moved.sourceHost.host, moved.host.host) == (vm, h0, h1)
+    host_tasks = [
+        e
+        for e in events
+        if isinstance(e, vim.event.TaskEvent) and e.info.descriptionId.endswith("addPortGroup")
+    ]
+    assert host_tasks and host_tasks[0].host.host == h0 and host_tasks[0].info.entityName == h0.name
+
+    created_c = em.CreateCollectorForEvents(
+        vim.event.EventFilterSpec(eventTypeId=["DvsCreatedEvent"])
+    )
+    destroyed_c = em.CreateCollectorForEvents(
+        vim.event.EventFilterSpec(eventTypeId=["DvsDestroyedEvent"])
+    )
+    try:
+        assert [e.dvs.name for e in created_c.latestPage] == ["dvs-events"]
+        assert list(destroyed_c.latestPage) == []
+        wait(new.Destroy_Task())
+        assert [e.dvs.name for e in destroyed_c.latestPage] == ["dvs-events"]  # live
+    finally:
+        created_c.DestroyCollector()
+        destroyed_c.DestroyCollector()
