@@ -410,3 +410,49 @@ def test_run_reads_every_file_plan_reads(tmp_path: Path, section: str) -> None:
     assert load_desired(p) is not None
     [step] = validate(p).playbook.steps
     assert step.configure is not None
+
+
+# -- check mode: asserts after pending changes --------------------------------------------------
+
+CHECK_THEN_VERIFY = """\
+target: {cluster: DC0_C0}
+steps:
+  - name: add pg-web
+    configure:
+      standard_port_groups: [{name: pg-web, switch: vSwitch0, vlan: 100}]
+  - name: pg-web on ${host}
+    loop: {hosts: "*_H1"}
+    assert:
+      scope: {hosts: "${host}"}
+      that: [{portgroup: {name: pg-web, vlan: 100}}]
+"""
+
+
+def test_check_skips_asserts_that_wait_for_pending_changes(inventory: Inventory) -> None:
+    """The configure step plans (the engine's plan is pure: no session needed under --check);
+    the assert on what it would create is skipped, not failed, and the exit code is 2."""
+    vp = validate(CHECK_THEN_VERIFY, inventory=inventory)
+    report = run(vp, None, check=True, collect=lambda _s: inventory)
+    configure, verify = report.results
+    assert (configure.status, configure.changes) == ("changed", 2)
+    assert verify.status == "skipped"
+    assert verify.name == "pg-web on DC0_C0_H1"  # ${host} substituted in the step name
+    assert verify.message.startswith("depends on pending changes of 'add pg-web'")
+    assert report.exit_code == 2
+
+
+def test_check_still_fails_an_assert_the_pending_changes_do_not_touch(
+    inventory: Inventory,
+) -> None:
+    text = CHECK_THEN_VERIFY + (
+        "  - name: management on 7\n"
+        "    assert: {that: [{portgroup: {name: Management Network, vlan: 7}}]}\n"
+    )
+    vp = validate(text, inventory=inventory)
+    report = run(vp, None, check=True, collect=lambda _s: inventory)
+    assert [r.status for r in report.results] == ["changed", "skipped", "failed"]
+    assert report.results[2].details == [
+        "DC0_C0_H0: 'Management Network' is on VLAN 0, expected 7",
+        "DC0_C0_H1: 'Management Network' is on VLAN 0, expected 7",
+    ]
+    assert report.exit_code == 1

@@ -238,7 +238,7 @@ def run(
                 highlight=False,
                 soft_wrap=True,
             )
-        if check and report.count("changed"):
+        if report.exit_code == 2:
             console.print("changes pending (exit code 2)")
     raise typer.Exit(report.exit_code)
 

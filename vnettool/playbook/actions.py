@@ -239,15 +239,44 @@ def _check(inv: Inventory, hosts: list[Host], cond: Condition) -> list[str]:
     return fails
 
 
+# What a failing condition is about, as the engine names changes: (resources, object name).
+_SUBJECT_RESOURCES: dict[str, tuple[str, ...]] = {
+    "portgroup": ("standard_port_group",),
+    "switch": ("standard_switch",),
+    "vmknic": ("vmkernel_adapter", "vmknic_migration"),
+    "dv_portgroup": ("distributed_port_group",),
+    "pvlan": ("pvlan",),
+    "hosts": (),  # a host count does not depend on network configuration
+}
+
+
+def condition_subject(cond: Condition) -> dict[str, Any]:
+    """The resources and object name a condition checks (name None: any of that resource),
+    so check mode can tell a failure that pending changes would fix from a real one."""
+    body = getattr(cond, cond.kind)
+    name = None if cond.kind in ("vmknic", "pvlan") else getattr(body, "name", None)
+    return {"resources": list(_SUBJECT_RESOURCES[cond.kind]), "name": name}
+
+
+def _host_of(line: str, hosts: set[str]) -> str | None:
+    head = line.split(":", 1)[0]
+    return head if head in hosts else None
+
+
 def run_assert(ctx: StepContext, body: AssertBody) -> StepOutcome:
     hosts = step_hosts(ctx.inventory, ctx.target, body.scope, ctx.host)
     fails: list[str] = []
+    subjects: list[dict[str, Any]] = []
+    names = {h.name for h in hosts}
     for cond in body.that:
-        fails += _check(ctx.inventory, hosts, cond)
+        for line in _check(ctx.inventory, hosts, cond):
+            fails.append(line)
+            subjects.append({**condition_subject(cond), "host": _host_of(line, names)})
     n = len(body.that)
     if fails:
         msg = body.message or f"{len(fails)} failure(s) over {len(hosts)} host(s)"
-        return StepOutcome("failed", msg, details=fails, data={"failures": fails})
+        data = {"failures": fails, "subjects": subjects}
+        return StepOutcome("failed", msg, details=fails, data=data)
     return StepOutcome(
         "ok",
         f"{n} condition{'s hold' if n != 1 else ' holds'} on {len(hosts)} host(s)",

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from vnettool.errors import VnetError
 from vnettool.models.inventory import Inventory
-from vnettool.models.plan import Plan
+from vnettool.models.plan import Change, Plan
 from vnettool.playbook.actions import (
     ACTIONS,
     Approve,
@@ -113,6 +113,74 @@ def _expand(vp: ValidPlaybook, index: int, host: str) -> Step:
     return Step.model_validate(raw)
 
 
+@dataclass
+class Pending:
+    """Changes planned but not applied under --check.
+
+    A later assert that fails only on objects these changes would create or change cannot be
+    judged until they are applied; calling it failed would make every check run of a
+    configure-then-verify playbook red, so it is reported as skipped and the exit code stays 2
+    (changes pending). A failure on anything else is a real failure.
+    """
+
+    changes: list[Change] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+
+    def add(self, title: str, outcome: StepOutcome) -> None:
+        if outcome.status == "changed" and outcome.plan is not None and outcome.plan.changes:
+            self.changes += outcome.plan.changes
+            self.steps.append(title)
+
+    def _touches(self, subject: dict[str, Any]) -> bool:
+        return any(
+            c.resource in subject["resources"]
+            and (subject["host"] is None or c.host == subject["host"])
+            and (subject["name"] is None or c.name == subject["name"])
+            for c in self.changes
+        )
+
+    def explains(self, outcome: StepOutcome) -> bool:
+        subjects = outcome.data.get("subjects") or []
+        return bool(self.changes and subjects and all(self._touches(s) for s in subjects))
+
+    def deferred(self, outcome: StepOutcome) -> StepOutcome:
+        steps = ", ".join(repr(t) for t in self.steps)
+        return StepOutcome(
+            "skipped",
+            f"depends on pending changes of {steps}; checked when they are applied "
+            "(run without --check)",
+            data=outcome.data,
+        )
+
+
+def _iterations(
+    vp: ValidPlaybook, i: int, step: Step, inventory: Inventory
+) -> tuple[list[tuple[str | None, Step]], list[tuple[str, str]]]:
+    """(host, concrete step) per run of a step: one without a loop, one per looped host with
+    ``${host}`` bound; and (host, error) for iterations whose substituted values are invalid."""
+    if step.loop is None:
+        return [(None, step)], []
+    runs: list[tuple[str | None, Step]] = []
+    errors: list[tuple[str, str]] = []
+    for h in [h.name for h in step_hosts(inventory, vp.playbook.target, step.loop)]:
+        try:
+            runs.append((h, _expand(vp, i, h)))
+        except ValidationError as exc:
+            errors.append((h, f"invalid with host={h}: {exc.errors()[0]['msg']}"))
+    return runs, errors
+
+
+def _outcome(ctx: StepContext, step: Step) -> StepOutcome:
+    try:
+        return ACTIONS[step.kind](ctx, step)
+    except VnetError as exc:
+        return StepOutcome("failed", str(exc))
+    except ValidationError as exc:  # a loop iteration's values (e.g. ${host}) invalid
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        return StepOutcome("failed", f"invalid after substitution: {where}: {first['msg']}")
+
+
 def run(
     vp: ValidPlaybook,
     session: Any,
@@ -136,6 +204,7 @@ def run(
     report = RunReport(check=check)
     inventory: Inventory | None = None
     failed = False
+    pending = Pending()
     pb = vp.playbook
 
     def emit(r: StepResult) -> None:
@@ -159,46 +228,24 @@ def run(
             continue
         if inventory is None:
             inventory = collect(session)
-        runs: list[tuple[str | None, Step]] = [(None, step)]
-        if step.loop is not None:
-            hosts = [h.name for h in step_hosts(inventory, pb.target, step.loop)]
-            runs = []
-            for h in hosts:
-                try:
-                    runs.append((h, _expand(vp, i, h)))
-                except ValidationError as exc:
-                    emit(
-                        StepResult(
-                            i,
-                            title,
-                            step.kind,
-                            where,
-                            "failed",
-                            f"invalid with host={h}: {exc.errors()[0]['msg']}",
-                            host=h,
-                        )
-                    )
-                    failed = True
-            if not hosts:
-                emit(StepResult(i, title, step.kind, where, "skipped", "loop matched no host"))
+        runs, errors = _iterations(vp, i, step, inventory)
+        for h, message in errors:
+            emit(StepResult(i, title, step.kind, where, "failed", message, host=h))
+            failed = True
+        if step.loop is not None and not runs and not errors:
+            emit(StepResult(i, title, step.kind, where, "skipped", "loop matched no host"))
         for host, concrete in runs:
             if inventory is None:
                 inventory = collect(session)
             ctx = StepContext(session, inventory, check, pb.target, host, approve, journal)
             started = time.monotonic()
-            try:
-                outcome = ACTIONS[concrete.kind](ctx, concrete)
-            except VnetError as exc:
-                outcome = StepOutcome("failed", str(exc))
-            except ValidationError as exc:  # a loop iteration's values (e.g. ${host}) invalid
-                first = exc.errors()[0]
-                where = ".".join(map(str, first["loc"]))
-                outcome = StepOutcome(
-                    "failed", f"invalid after substitution: {where}: {first['msg']}"
-                )
+            outcome = _outcome(ctx, concrete)
+            name = concrete.title(i)
+            if check and outcome.status == "failed" and pending.explains(outcome):
+                outcome = pending.deferred(outcome)
             result = StepResult(
                 i,
-                title,
+                name,
                 concrete.kind,
                 where,
                 outcome.status,
@@ -211,6 +258,8 @@ def run(
                 outcome.plan,
             )
             emit(result)
+            if check:
+                pending.add(name, outcome)
             if outcome.status == "failed":
                 failed = True
             if outcome.status == "changed" and not check:
