@@ -153,6 +153,14 @@ class Pending:
         )
 
 
+def _not_run(step: Step, *, failed: bool, check: bool) -> str | None:
+    if failed:
+        return "not run: an earlier step failed"
+    if check and step.kind not in READ_ONLY_KINDS and step.kind not in CHECKABLE:
+        return "not run under --check (it changes vSphere)"
+    return None
+
+
 def _iterations(
     vp: ValidPlaybook, i: int, step: Step, inventory: Inventory
 ) -> tuple[list[tuple[str | None, Step]], list[tuple[str, str]]]:
@@ -201,11 +209,9 @@ def run(
         from vnettool.inventory import collect as collect_inventory
 
         collect = collect_inventory
-    report = RunReport(check=check)
+    report, pending, pb = RunReport(check=check), Pending(), vp.playbook
     inventory: Inventory | None = None
     failed = False
-    pending = Pending()
-    pb = vp.playbook
 
     def emit(r: StepResult) -> None:
         report.results.append(r)
@@ -218,12 +224,9 @@ def run(
         base = StepResult(i, title, step.kind, where, "skipped")
         if not selected(step, tags, skip_tags):
             continue
-        if failed:
-            base.message = "not run: an earlier step failed"
-            emit(base)
-            continue
-        if check and step.kind not in READ_ONLY_KINDS and step.kind not in CHECKABLE:
-            base.message = "not run under --check (it changes vSphere)"
+        why = _not_run(step, failed=failed, check=check)
+        if why:
+            base.message = why
             emit(base)
             continue
         if inventory is None:
