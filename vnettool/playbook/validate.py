@@ -180,7 +180,14 @@ VLAN_KEYS = frozenset({"vlan", "vlan_id", "native_vlan"})
 MTU_KEYS = frozenset({"mtu", "max_mtu"})
 PVLAN_REF_KEYS = frozenset({"pvlan", "pvlan_id"})
 PG_REF_KEYS = frozenset(
-    {"portgroup", "port_group", "protected_portgroup", "unprotected_portgroup", "network"}
+    {
+        "portgroup",
+        "port_group",
+        "protected_portgroup",
+        "unprotected_portgroup",
+        "network",
+        "to_portgroup",  # not from_portgroup: after a migration it may rightly be gone
+    }
 )
 PG_DEF_LISTS = frozenset(
     {
@@ -304,7 +311,11 @@ def semantic_issues(
                     )
                 )
     if inventory is not None:
+        from vnettool.playbook.references import empty_scope_issues, switch_reference_issues
+
         issues.extend(_scope_issues(pb, data, marks, inventory))
+        issues.extend(empty_scope_issues(pb, marks, inventory))
+        issues.extend(switch_reference_issues(data, marks, inventory))
     return issues
 
 
