@@ -15,7 +15,7 @@ from typing import Any
 from vnettool.models.inventory import Host, Inventory
 from vnettool.playbook.errors import KeyPath, PlaybookIssue, did_you_mean
 from vnettool.playbook.loader import Marks
-from vnettool.playbook.steps import Playbook, Scope
+from vnettool.playbook.steps import Playbook
 
 _FIELDS = ("datacenter", "cluster", "hosts")
 
@@ -51,16 +51,11 @@ def _templated(scope: dict[str, Any]) -> bool:
 
 
 def _scopes(pb: Playbook) -> Iterator[tuple[KeyPath, dict[str, Any], str]]:
-    """(path, effective scope, what) of the target, every step scope and every loop."""
+    """(path, scope, what) of the target and of every configure body's own target; a step's
+    scope and loop are checked against the target by validate's own scope check."""
     target = pb.target.model_dump(exclude_none=True) if pb.target else {}
     yield ("target",), target, "target"
     for i, step in enumerate(pb.steps):
-        if step.loop is not None:
-            yield ("steps", i, "loop"), target | step.loop.model_dump(exclude_none=True), "loop"
-        scope = getattr(step.body, "scope", None)
-        if isinstance(scope, Scope):
-            path = ("steps", i, step.kind, "scope")
-            yield path, target | scope.model_dump(exclude_none=True), "scope"
         if step.configure is not None and isinstance(step.configure.get("target"), dict):
             own = {k: v for k, v in step.configure["target"].items() if k in _FIELDS}
             yield ("steps", i, "configure", "target"), own, "configure target"
