@@ -145,3 +145,31 @@ def test_added_and_removed_hosts_and_vms() -> None:
     }
     back = drift(fewer, inv)
     assert {(r.collection, r.change) for r in back} == {("hosts", "added"), ("vms", "added")}
+
+
+def test_rows_get_the_user_and_time_of_the_latest_event_about_their_object() -> None:
+    from datetime import UTC, datetime
+
+    from vnettool.audit.drift import DriftRow, attribute
+    from vnettool.models.events import ChangeEvent
+
+    t = [datetime(2026, 1, 1, 10, m, tzinfo=UTC) for m in range(4)]
+    rows = [
+        DriftRow(collection="dv_port_groups", object="DVS0/pg-a", change="changed", field="x"),
+        DriftRow(collection="standard_port_groups", object="h1/vSwitch0/VM", change="changed"),
+        DriftRow(collection="vms", object="vm-9", change="added"),
+    ]
+    events = [
+        ChangeEvent(key=1, time=t[0], user="alice", kind="k", network="pg-a", dvs="DVS0"),
+        # later, but about the switch only: the port group's own event wins
+        ChangeEvent(key=2, time=t[2], user="bob", kind="k", dvs="DVS0"),
+        ChangeEvent(key=3, time=t[1], user="carol", kind="k", host="h1"),
+        ChangeEvent(key=4, time=t[3], user="dave", kind="k", host="h2"),
+    ]
+    out = attribute(rows, events)
+    assert [(r.changed_by, r.changed_at) for r in out] == [
+        ("alice", t[0]),
+        ("carol", t[1]),
+        ("", None),
+    ]
+    assert [r.model_copy(update={"changed_by": "", "changed_at": None}) for r in out] == rows

@@ -6,9 +6,12 @@ change of one port group, not a removal plus an addition. Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from vnettool.models.base import Model
+from vnettool.models.events import ChangeEvent
 from vnettool.models.inventory import Inventory
 
 
@@ -19,6 +22,8 @@ class DriftRow(Model):
     field: str = ""
     before: str = ""
     after: str = ""
+    changed_by: str = ""  # from vCenter's events, when they were read (attribute)
+    changed_at: datetime | None = None
 
 
 # the field that names an element of a nested list (a VM's NICs, a host's pNICs, PVLAN map
@@ -103,3 +108,30 @@ def drift(before: Inventory, after: Inventory) -> list[DriftRow]:
                     )
                 )
     return rows
+
+
+def attribute(rows: Sequence[DriftRow], events: Sequence[ChangeEvent]) -> list[DriftRow]:
+    """Each row with the user and time of the latest event about its object, so the report
+    says who made a difference, not only that there is one.
+
+    An event is about a row when it names one of the row's identity parts (host, switch, port
+    group, VM); one naming the row's own object (the last part) wins over one naming only its
+    host or switch, then the later one."""
+    out: list[DriftRow] = []
+    for row in rows:
+        parts = row.object.split("/")
+        leaf, names = parts[-1], set(parts)
+        best: tuple[bool, datetime, int] | None = None
+        pick: ChangeEvent | None = None
+        for ev in events:
+            about = ev.objects()
+            if not about & names:
+                continue
+            rank = (leaf in about, ev.time, ev.key)
+            if best is None or rank > best:
+                best, pick = rank, ev
+        if pick is None:
+            out.append(row)
+        else:
+            out.append(row.model_copy(update={"changed_by": pick.user, "changed_at": pick.time}))
+    return out

@@ -10,20 +10,21 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from vnettool import userfile
 from vnettool.audit.config import load_config
-from vnettool.audit.drift import DriftRow, drift
+from vnettool.audit.drift import DriftRow, attribute, drift
 from vnettool.audit.model import SEVERITIES, AuditConfig, Finding, at_least, score
 from vnettool.audit.rules import RULES
 from vnettool.audit.runner import audit
 from vnettool.audit.workbook import write_workbook
 from vnettool.errors import ConfigError
 from vnettool.models.appliance import ApplianceStatus
+from vnettool.models.events import ChangeEvent
 from vnettool.models.inventory import Inventory
 
 __all__ = ["AuditReport", "audit", "run_audit", "write_workbook"]
@@ -74,12 +75,14 @@ def run_audit(
     started: datetime | None = None,
     include_pass: bool = False,
     progress: Callable[[str], None] | None = None,
+    changes: Sequence[ChangeEvent] | None = None,
 ) -> AuditReport:
     """Audit a snapshot, write the workbook, return what was found. `progress` hears each
     phase's name.
 
-    The caller collects (with CDP/LLDP neighbours, for HC-18): the audit layer never talks to
-    vSphere, so the same snapshot can be audited live, from a file, or in the TUI."""
+    The caller collects (with CDP/LLDP neighbours, for HC-18, and the change events since the
+    baseline for the drift's "changed by, when"): the audit layer never talks to vSphere, so
+    the same snapshot can be audited live, from a file, or in the TUI."""
     say = progress or (lambda _phase: None)
     started = started or datetime.now(UTC)
     cfg = load_config(config) if isinstance(config, Path) else config or AuditConfig()
@@ -89,6 +92,8 @@ def run_audit(
     if only:
         findings = [f for f in findings if f.rule_id in only]
     rows = drift(base, inventory) if base is not None else None
+    if rows is not None and changes:
+        rows = attribute(rows, changes)
     path = out or default_path(inventory)
     say("writing the workbook")
     write_workbook(

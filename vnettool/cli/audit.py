@@ -21,6 +21,7 @@ from vnettool.cli.common import (
     handle_errors,
     session_for,
 )
+from vnettool.models.events import ChangeEvent
 
 _STYLE = {
     "critical": "bold white on red",
@@ -75,6 +76,7 @@ def audit(
         load_config(config)  # a bad or endless config fails before vCenter is read
     started = datetime.now(UTC)
     statuses = None
+    changes: list[ChangeEvent] = []
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -93,6 +95,12 @@ def audit(
             with session_for(server, insecure, thumbprint) as session:
                 bar.update(task, description=f"reading the network of {session.creds.host}")
                 inv = collect(session, neighbors=True, progress=lambda n: bar.advance(task, n))
+                if baseline is not None:
+                    # who changed what since the baseline: the Drift tab's "changed by, when"
+                    from vnettool.inventory import recent_changes
+
+                    bar.update(task, description="reading the changes since the baseline")
+                    changes = recent_changes(session, since=load_baseline(baseline).collected_at)
                 if appliances_of is not None:
                     bar.update(task, description="checking the appliances")
                     from vnettool.playbook.appliance_actions import playbook_statuses
@@ -108,6 +116,7 @@ def audit(
             include_pass=include_pass,
             appliances=statuses,
             progress=lambda phase: bar.update(task, description=phase),
+            changes=changes,
         )
     if as_json:
         typer.echo(

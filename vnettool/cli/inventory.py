@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,6 +22,9 @@ from vnettool.cli.common import (
     session_for,
 )
 from vnettool.models.inventory import Inventory
+
+if TYPE_CHECKING:
+    from vnettool.vsphere.connection import Session
 
 
 @handle_errors
@@ -39,7 +43,7 @@ def inventory(
     ] = False,
 ) -> None:
     """Read every switch, port group, PVLAN, vmknic, pNIC and VM NIC in one bulk pass."""
-    from vnettool.inventory import Watcher, collect
+    from vnettool.inventory import collect
 
     with session_for(server, insecure, thumbprint) as session:
         if as_json:
@@ -64,31 +68,46 @@ def inventory(
         else:
             print_summary(inv)
         if watch:
-            w = Watcher(session)
-            console.print("[dim]watching for changes (Ctrl-C to stop)…[/]")
-            try:
-                first = True
-                for ch in w.changes(timeout_s=5):
-                    if first:
-                        first = False
-                        continue
-                    out = {
-                        "version": ch.version,
-                        "entered": ch.entered,
-                        "modified": ch.modified,
-                        "left": ch.left,
-                    }
-                    if as_json:
-                        typer.echo(json.dumps(out))
-                    else:
-                        for mo, paths in ch.modified.items():
-                            console.print(f"[yellow]~[/] {mo}: {', '.join(paths)}")
-                        for mo in ch.entered:
-                            console.print(f"[green]+[/] {mo}")
-                        for mo in ch.left:
-                            console.print(f"[red]-[/] {mo}")
-            finally:
-                w.close()
+            _watch(session, as_json)
+
+
+def _watch(session: Session, as_json: bool) -> None:
+    """Print each change as it happens, followed by who made it and when (vCenter's events
+    since the previous batch), so a change seen live is attributed, not just noticed."""
+    from vnettool.inventory import Watcher, recent_changes
+
+    since = session.call(session.si.CurrentTime, op="CurrentTime", obj="ServiceInstance")
+    seen: set[int] = set()
+    w = Watcher(session)
+    console.print("[dim]watching for changes (Ctrl-C to stop)…[/]")
+    try:
+        first = True
+        for ch in w.changes(timeout_s=5):
+            if first:
+                first = False
+                continue
+            events = [e for e in recent_changes(session, since=since) if e.key not in seen]
+            seen.update(e.key for e in events)
+            if as_json:
+                out = {
+                    "version": ch.version,
+                    "entered": ch.entered,
+                    "modified": ch.modified,
+                    "left": ch.left,
+                    "events": [e.model_dump(mode="json") for e in events],
+                }
+                typer.echo(json.dumps(out))
+                continue
+            for mo, paths in ch.modified.items():
+                console.print(f"[yellow]~[/] {mo}: {', '.join(paths)}")
+            for mo in ch.entered:
+                console.print(f"[green]+[/] {mo}")
+            for mo in ch.left:
+                console.print(f"[red]-[/] {mo}")
+            for e in events:
+                console.print(f"  [dim]by[/] {escape(e.summary())}", highlight=False)
+    finally:
+        w.close()
 
 
 def print_summary(inv: Inventory) -> None:

@@ -108,6 +108,8 @@ def drift_tab(baseline: Sequence[DriftRow]) -> Tab[DriftRow]:
         Col("Field", lambda d: d.field),
         Col("Before", lambda d: d.before),
         Col("After", lambda d: d.after),
+        Col("Changed by", lambda d: d.changed_by),
+        Col("When", lambda d: d.changed_at.strftime("%Y-%m-%d %H:%M:%S") if d.changed_at else ""),
     ]
     return Tab("Drift", cols, baseline, empty="no differences from the baseline")
 
