@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from vnettool.impact import analyze
 from vnettool.impact.whatif import Failure, apply_failures, failed_pnics
 from vnettool.inventory import collect
 from vnettool.lab.links import down_links, reset_links, set_link
+from vnettool.models.desired import DesiredState
 from vnettool.models.impact import Connectivity
 from vnettool.models.inventory import Inventory
 from vnettool.vsphere.connection import Session
@@ -164,3 +166,62 @@ def test_whatif_cli_exit_codes_and_json(impact_lab: RunningLab) -> None:
     assert {t["key"] for t in data["degraded"]} == {"vmk:DC0_C0_H1/vmk0", "vmk:DC0_C0_H1/vmk1"}
     bad = runner.invoke(app, ["whatif", "fail", "DC0_C0_H1/vmnic9"], env=env)
     assert bad.exit_code == 1 and "has no pNIC or LAG 'vmnic9'" in bad.output
+
+
+def test_plan_lists_what_a_migration_moves_and_refuses_a_management_cut(
+    fresh_lab: Any, tmp_path: Any
+) -> None:
+    from vnettool.engine import UnsafePlan
+    from vnettool.engine import apply as engine_apply
+    from vnettool.engine import plan as engine_plan
+    from vnettool.playbook.desired_file import load_desired
+
+    lab = fresh_lab()
+    runner = CliRunner()
+    with lab.session() as s:
+        # put two VMs' NICs on the standard "VM Network" so the migration has VMs to move
+        back = DesiredState.model_validate(
+            dict(
+                target={"datacenter": "DC0", "cluster": "DC0_C0"},
+                migrations={
+                    "vm_nics": [
+                        {
+                            "vms": ["DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1"],
+                            "from_portgroup": "DC0_DVPG0",
+                            "to_portgroup": "VM Network",
+                        }
+                    ]
+                },
+            )
+        )
+        results = engine_apply(engine_plan(back, collect(s)), s)
+        assert results and not any(r.failed for r in results)
+        inv = collect(s)
+        p = engine_plan(load_desired(Path("playbooks/migrate-vss-to-vds.yml")), inv)
+    assert p.impact is not None
+    moved = {t.key for t in p.impact.moved}
+    c0 = [h.name for h in inv.hosts if h.cluster == "DC0_C0"]
+    want = {f"vmk:{h}/{d}" for h in c0 for d in ("vmk0", "vmk1")}
+    want |= {"vm:DC0_C0_RP0_VM0/ethernet-0", "vm:DC0_C0_RP0_VM1/ethernet-0"}
+    assert moved == want
+    assert p.impact.dark == [] and not [c for c in p.changes if c.spec.get("unsafe")]
+    shown = runner.invoke(app, ["plan", "playbooks/migrate-vss-to-vds.yml"], env=lab.env())
+    assert shown.exit_code == 2, shown.output
+    assert "Impact: 10 move (8 management/vMotion)" in shown.output
+    assert "impact: 1 move — DC0_C0_RP0_VM0 ethernet-0" in shown.output
+
+    # vmnic0 of H0 loses its link; keeping only vmnic0 on vSwitch0 leaves management dark
+    set_link(False, host="DC0_C0_H0", pnic="vmnic0", lab=lab.lab)
+    doc = tmp_path / "cut.yml"
+    doc.write_text(
+        "target: {hosts: [DC0_C0_H0]}\n"
+        "standard_switches:\n  - {name: vSwitch0, uplinks: [vmnic0]}\n"
+    )
+    refused = runner.invoke(app, ["apply", str(doc), "--yes"], env=lab.env())
+    assert refused.exit_code == 1, refused.output
+    assert "cuts the management network of DC0_C0_H0 vmk0 [management]" in refused.output
+    with lab.session() as s:
+        sw = next(x for x in collect(s).standard_switches if x.host == "DC0_C0_H0")
+        assert sw.uplinks == ["vmnic0", "vmnic1"]  # nothing was changed
+        with pytest.raises(UnsafePlan):
+            engine_apply(engine_plan(load_desired(doc), collect(s)), s)

@@ -64,6 +64,7 @@ def _plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "pending": len(plan.changes),
         "unsafe": [c.id for c in plan.changes if c.spec.get("unsafe")],
+        "impact": plan.impact.model_dump(mode="json") if plan.impact else None,
         "changes": [c.model_dump(mode="json") for c in plan.changes],
     }
 

@@ -23,6 +23,7 @@ from vnettool.engine import dvportgroup, dvs, lag, migrate, portgroup, pvlan, vm
 from vnettool.engine.common import CannotRestore, Context, PlanError, natural_key
 from vnettool.engine.journal import Journal
 from vnettool.errors import VnetError
+from vnettool.impact.blast import blast_radius
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Inventory
 from vnettool.models.plan import Change, Plan, Result
@@ -97,7 +98,10 @@ def plan(desired: DesiredState, inventory: Inventory) -> Plan:
     moves = migrate.plan(ctx)
     if ctx.problems:
         raise PlanError(ctx.problems)
-    return Plan(changes=link(switches + pgs + distributed + adapters + moves))
+    # every change says which VM NICs and vmknics it cuts, degrades, moves or re-VLANs
+    return blast_radius(
+        Plan(changes=link(switches + pgs + distributed + adapters + moves)), inventory
+    )
 
 
 def sort_key(c: Change) -> tuple[Any, ...]:

@@ -12,6 +12,7 @@ from typing import Any
 from rich.text import Text
 
 from vnettool.engine.common import natural_key
+from vnettool.models.impact import Impact
 from vnettool.models.plan import Change, Plan
 
 KIND_MARK = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
@@ -46,6 +47,18 @@ def _change(out: Text, c: Change) -> None:
         out.append(f"      ! unsafe: {c.spec['unsafe']}\n", style="bold red")
     if c.spec.get("irreversible"):
         out.append(f"      ! cannot be undone: {c.spec['irreversible']}\n", style="bold yellow")
+    if c.impact is not None and not c.impact.empty:
+        out.append("      impact: ", style="magenta")
+        out.append(impact_line(c.impact) + "\n")
+
+
+def impact_line(imp: Impact, most: int = 4) -> str:
+    """The summary and the first few names: enough to see what a change touches."""
+    named = imp.dark + imp.degraded + imp.vlan_changed + imp.moved
+    names = [t.label for t in named[:most]]
+    if len(named) > most:
+        names.append(f"+{len(named) - most} more")
+    return imp.summary() + (f" — {', '.join(names)}" if names else "")
 
 
 def render_plan(plan: Plan, title: str | None = None) -> Text:
@@ -64,4 +77,7 @@ def render_plan(plan: Plan, title: str | None = None) -> Text:
         out.append(f" {plan.summary()}")
     else:
         out.append(plan.summary(), style="bold")
+    if plan.impact is not None:
+        out.append("\nImpact:", style="bold")
+        out.append(f" {plan.impact.summary()}")
     return out

@@ -193,8 +193,10 @@ def _endpoint(base: dict[str, object], route: Route) -> Endpoint:
     )
 
 
-def vmknic_endpoints(t: Tracer) -> Iterable[Endpoint]:
+def vmknic_endpoints(t: Tracer, hosts: set[str] | None = None) -> Iterable[Endpoint]:
     for v in t.inv.vmkernel_adapters:
+        if hosts is not None and v.host not in hosts:
+            continue
         h = t.inv.host_by_name.get(v.host)
         base: dict[str, object] = {
             "kind": "vmknic",
@@ -251,9 +253,9 @@ def _evacuate(t: Tracer, vm: VirtualMachine, host: Host) -> list[Endpoint]:
     ]
 
 
-def vm_endpoints(t: Tracer) -> Iterable[Endpoint]:
+def vm_endpoints(t: Tracer, hosts: set[str] | None = None) -> Iterable[Endpoint]:
     for vm in t.inv.vms:
-        if vm.template:
+        if vm.template or (hosts is not None and (vm.host or "") not in hosts):
             continue
         host = t.inv.host_by_name.get(vm.host or "")
         if host is None:
@@ -268,8 +270,9 @@ def vm_endpoints(t: Tracer) -> Iterable[Endpoint]:
             yield _nic_endpoint(t, vm, n, host.name, "")
 
 
-def analyze(inv: Inventory) -> Connectivity:
-    """Every VM NIC and VMkernel adapter of an inventory with its path and status. Pure."""
+def analyze(inv: Inventory, hosts: set[str] | None = None) -> Connectivity:
+    """Every VM NIC and VMkernel adapter of an inventory (or of `hosts` only) with its path
+    and status. Pure."""
     t = Tracer(inv)
-    eps = list(vmknic_endpoints(t)) + list(vm_endpoints(t))
+    eps = list(vmknic_endpoints(t, hosts)) + list(vm_endpoints(t, hosts))
     return Connectivity(endpoints={e.key: e for e in eps})

@@ -153,6 +153,7 @@ def _transition(key: str, a: Endpoint | None, b: Endpoint | None) -> Transition:
         kind=e.kind,
         host=e.host,
         marked=e.marked,
+        services=e.services,
         before=a.status if a else None,
         after=b.status if b else None,
         vlan_before=a.vlan if a else None,

@@ -90,6 +90,7 @@ class Transition(Model):
     kind: Literal["vm_nic", "vmknic"]
     host: str
     marked: bool = False
+    services: list[str] = Field(default_factory=list)
     before: Status | None = None  # None: did not exist before
     after: Status | None = None  # None: gone after (deleted)
     vlan_before: str | None = None

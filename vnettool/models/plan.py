@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from vnettool.models.base import Model
+from vnettool.models.impact import Impact
 
 ChangeKind = Literal["create", "update", "delete"]
 
@@ -30,6 +31,8 @@ class Change(Model):
     # Resource-specific data the apply step needs (e.g. the full desired spec); not printed.
     spec: dict[str, Any] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list)
+    # What the change does to VM NICs and vmknics (vnettool.impact); None = not computed.
+    impact: Impact | None = None
 
     @property
     def id(self) -> str:
@@ -42,6 +45,8 @@ class Change(Model):
 
 class Plan(Model):
     changes: list[Change] = Field(default_factory=list)
+    # The whole plan's effect (each change's effects in order, compared to the start).
+    impact: Impact | None = None
 
     @property
     def empty(self) -> bool:

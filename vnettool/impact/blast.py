@@ -1,0 +1,279 @@
+"""Blast radius of a plan: what each change does to the VM NICs and VMkernel adapters.
+
+Every change carries its before and after objects (`Change.spec`), so applying it to a copy of
+the inventory is replacing one object; the connectivity model is then run before and after,
+on the hosts the change can touch only (a plan of 640 changes on a 1,000-host inventory stays
+fast). Changes are applied in plan order, cumulatively: a migration onto a port group created
+earlier in the same plan lands on it.
+
+A change that would leave a management vmknic without any live path is marked unsafe (the
+engine's existing refusal, `--force` to override) with the adapters named; deleting a port
+group that VM NICs or vmknics use shows them as going dark; a delete and a create of objects
+that differ only in name is flagged, since an update (a rename) would keep them connected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from vnettool.impact.paths import analyze, natural_key
+from vnettool.impact.whatif import compare
+from vnettool.models.impact import Connectivity, Impact
+from vnettool.models.inventory import (
+    DistributedPortGroup,
+    DistributedSwitch,
+    DvsHostMember,
+    Inventory,
+    LacpGroup,
+    StandardPortGroup,
+    StandardSwitch,
+    VmkernelAdapter,
+)
+from vnettool.models.plan import Change, Plan
+from vnettool.models.policy import merge_policy
+
+Simulator = Callable[[Inventory, Change], Inventory]
+
+
+def _replace(items: list[Any], match: Callable[[Any], bool], new: Any | None) -> list[Any]:
+    out = [x for x in items if not match(x)]
+    return out if new is None else [*out, new]
+
+
+def _after(change: Change, cls: type[Any]) -> Any | None:
+    data = change.spec.get("after")
+    return None if data is None or change.kind == "delete" else cls.model_validate(data)
+
+
+def _recompute_effective(inv: Inventory, host: str) -> Inventory:
+    """A vSS port group's effective policy is the switch's with its overrides laid over."""
+    switches = {s.name: s for s in inv.standard_switches if s.host == host}
+    pgs = [
+        p.model_copy(update={"effective": merge_policy(switches[p.switch].policy, p.policy)})
+        if p.host == host and p.switch in switches
+        else p
+        for p in inv.standard_port_groups
+    ]
+    return inv.model_copy(update={"standard_port_groups": pgs})
+
+
+def _vss(inv: Inventory, c: Change) -> Inventory:
+    new = _after(c, StandardSwitch)
+    items = _replace(inv.standard_switches, lambda s: (s.host, s.name) == (c.host, c.name), new)
+    return _recompute_effective(inv.model_copy(update={"standard_switches": items}), c.host or "")
+
+
+def _portgroup(inv: Inventory, c: Change) -> Inventory:
+    new = _after(c, StandardPortGroup)
+    items = _replace(inv.standard_port_groups, lambda p: (p.host, p.name) == (c.host, c.name), new)
+    return _recompute_effective(
+        inv.model_copy(update={"standard_port_groups": items}), c.host or ""
+    )
+
+
+def _vmknic(inv: Inventory, c: Change) -> Inventory:
+    before = c.spec.get("before") or {}
+    device = before.get("device") or c.spec.get("device")
+    new = _after(c, VmkernelAdapter)
+    if new is not None and not new.device:
+        new = new.model_copy(update={"device": f"new:{c.name}"})
+    items = _replace(inv.vmkernel_adapters, lambda v: v.host == c.host and v.device == device, new)
+    return inv.model_copy(update={"vmkernel_adapters": items})
+
+
+def _dvportgroup(inv: Inventory, c: Change) -> Inventory:
+    new = _after(c, DistributedPortGroup)
+    old = next((p for p in inv.distributed_port_groups if p.name == c.name and not p.uplink), None)
+    if new is not None and not new.key:
+        key = old.key if old else f"new:{c.name}"
+        new = new.model_copy(update={"key": key, "moref": key})
+    items = _replace(inv.distributed_port_groups, lambda p: p is old, new)
+    return inv.model_copy(update={"distributed_port_groups": items})
+
+
+def _members(sw: DistributedSwitch, ops: list[Any]) -> list[DvsHostMember]:
+    members = {m.host: m for m in sw.hosts}
+    for op, host, _moref, pnics in ops:
+        if op == "remove":
+            members.pop(host, None)
+        else:
+            members[host] = DvsHostMember(host=host, pnics=dict(pnics or {}), status="up")
+    return list(members.values())
+
+
+def _dvs(inv: Inventory, c: Change) -> Inventory:
+    old = inv.dvs_by_name.get(c.name)
+    new = _after(c, DistributedSwitch)
+    if new is not None:
+        base = new.model_copy(update={"hosts": old.hosts if old else []})
+        members = _members(base, c.spec.get("host_ops") or [])
+        # a new switch gets its uplink names from vCenter; the members' pNICs name them
+        names = new.uplink_names or sorted(
+            {u for m in members for u in m.pnics.values()}, key=natural_key
+        )
+        new = new.model_copy(update={"hosts": members, "uplink_names": names})
+    items = _replace(inv.distributed_switches, lambda d: d.name == c.name, new)
+    return inv.model_copy(update={"distributed_switches": items})
+
+
+def _lag(inv: Inventory, c: Change) -> Inventory:
+    switch, _, name = c.name.partition("/")
+    new = _after(c, LacpGroup)
+    switches = [
+        d.model_copy(update={"lags": _replace(d.lags, lambda g: g.name == name, new)})
+        if d.name == switch
+        else d
+        for d in inv.distributed_switches
+    ]
+    return inv.model_copy(update={"distributed_switches": switches})
+
+
+def _dv_target(inv: Inventory, to: dict[str, Any]) -> dict[str, Any]:
+    """Where a migration lands: a DV port group (found by name if created in this plan)."""
+    if not to.get("switch"):
+        return {"network": to.get("portgroup"), "dvs_uuid": None, "dv_portgroup_key": None}
+    key = to.get("key") or next(
+        (p.key for p in inv.distributed_port_groups if p.name == to.get("portgroup")), None
+    )
+    return {"network": to.get("portgroup"), "dvs_uuid": to.get("uuid"), "dv_portgroup_key": key}
+
+
+def _vmknic_move(inv: Inventory, c: Change) -> Inventory:
+    t = _dv_target(inv, c.spec.get("to") or {})
+    adapters = [
+        v.model_copy(
+            update={
+                "portgroup": None if t["dv_portgroup_key"] else t["network"],
+                "dvs_uuid": t["dvs_uuid"],
+                "dv_portgroup_key": t["dv_portgroup_key"],
+            }
+        )
+        if v.host == c.host and v.device == c.name
+        else v
+        for v in inv.vmkernel_adapters
+    ]
+    return inv.model_copy(update={"vmkernel_adapters": adapters})
+
+
+def _vm_nic_move(inv: Inventory, c: Change) -> Inventory:
+    t = _dv_target(inv, c.spec.get("to") or {})
+    vm_name, _, label = c.name.partition("/")
+    vms = [
+        vm.model_copy(
+            update={"nics": [n.model_copy(update=t) if n.label == label else n for n in vm.nics]}
+        )
+        if vm.name == vm_name
+        else vm
+        for vm in inv.vms
+    ]
+    return inv.model_copy(update={"vms": vms})
+
+
+SIMULATORS: dict[str, Simulator] = {
+    "standard_switch": _vss,
+    "standard_port_group": _portgroup,
+    "vmkernel_adapter": _vmknic,
+    "distributed_port_group": _dvportgroup,
+    "distributed_switch": _dvs,
+    "lag": _lag,
+    "vmknic_migration": _vmknic_move,
+    "vm_nic_migration": _vm_nic_move,
+}
+
+
+def scope(inv: Inventory, c: Change) -> set[str] | None:
+    """Hosts a change can affect; None = every host (a switch-wide change)."""
+    if c.host is not None:
+        return {c.host}
+    if c.resource == "distributed_port_group":
+        old = next((p for p in inv.distributed_port_groups if p.name == c.name), None)
+        users = {v.host for v in inv.vmkernel_adapters if old and v.dv_portgroup_key == old.key}
+        return users | {
+            vm.host or ""
+            for vm in inv.vms
+            for n in vm.nics
+            if (old and n.dv_portgroup_key == old.key) or n.network == c.name
+        }
+    return None
+
+
+def _management_cut(imp: Impact) -> list[str]:
+    return [t.label for t in imp.dark if t.kind == "vmknic" and "management" in t.services]
+
+
+def _sub(conn: Connectivity, hosts: set[str] | None) -> Connectivity:
+    if hosts is None:
+        return conn
+    return Connectivity(endpoints={k: e for k, e in conn.endpoints.items() if e.host in hosts})
+
+
+def _annotate(c: Change, imp: Impact) -> Change:
+    spec = dict(c.spec)
+    cut = _management_cut(imp)
+    if cut and not spec.get("unsafe"):
+        spec["unsafe"] = "cuts the management network of " + ", ".join(cut)
+    return c.model_copy(update={"impact": imp, "spec": spec})
+
+
+def blast_radius(plan: Plan, inv: Inventory) -> Plan:
+    """The plan with each change's impact, the plan's total impact, and management cuts
+    marked unsafe. Pure; a change whose objects cannot be simulated gets a note instead."""
+    if plan.empty:
+        return plan
+    current = inv
+    before_all = analyze(inv)
+    now = before_all
+    out = []
+    for c in plan.changes:
+        sim = SIMULATORS.get(c.resource)
+        if sim is None:
+            out.append(c)
+            continue
+        try:
+            nxt = sim(current, c)
+        except (ValidationError, KeyError, TypeError) as exc:
+            note = f"impact not computed ({type(exc).__name__})"
+            out.append(c.model_copy(update={"impact": Impact(notes=[note])}))
+            continue
+        hosts = scope(current, c)
+        after = analyze(nxt, hosts)
+        out.append(_annotate(c, compare(_sub(now, hosts), after)))
+        now = Connectivity(endpoints={**_drop(now.endpoints, hosts), **after.endpoints})
+        current = nxt
+    out = _renames(out)
+    return plan.model_copy(update={"changes": out, "impact": compare(before_all, now)})
+
+
+def _drop(eps: dict[str, Any], hosts: set[str] | None) -> dict[str, Any]:
+    return {} if hosts is None else {k: e for k, e in eps.items() if e.host not in hosts}
+
+
+# what names an object or is worked out by vSphere, not what an admin configures
+IDENTITY = {"name", "device", "key", "moref", "portgroups", "effective", "network", "mac"}
+IDENTITY |= {"config_version", "dv_port"}
+
+
+def _body(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if data is None else {k: v for k, v in data.items() if k not in IDENTITY}
+
+
+def _renames(changes: list[Change]) -> list[Change]:
+    """Flag a delete + create of the same kind on the same host whose objects differ only in
+    name: the objects on the deleted one go dark in between, an update would not do that."""
+    creates = [c for c in changes if c.kind == "create"]
+    flagged: dict[str, str] = {}
+    for d in (c for c in changes if c.kind == "delete"):
+        body = _body(d.spec.get("before"))
+        for c in creates:
+            if (c.resource, c.host) == (d.resource, d.host) and body == _body(c.spec.get("after")):
+                note = f"delete {d.name} + create {c.name} differ only in name: rename it instead"
+                flagged[d.id] = flagged[c.id] = note
+    return [_noted(c, flagged[c.id]) if c.id in flagged else c for c in changes]
+
+
+def _noted(c: Change, note: str) -> Change:
+    imp = c.impact or Impact()
+    return c.model_copy(update={"impact": imp.model_copy(update={"notes": [*imp.notes, note]})})
