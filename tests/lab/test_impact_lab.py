@@ -202,13 +202,14 @@ def test_plan_lists_what_a_migration_moves_and_refuses_a_management_cut(
     moved = {t.key for t in p.impact.moved}
     c0 = [h.name for h in inv.hosts if h.cluster == "DC0_C0"]
     want = {f"vmk:{h}/{d}" for h in c0 for d in ("vmk0", "vmk1")}
-    want |= {"vm:DC0_C0_RP0_VM0/ethernet-0", "vm:DC0_C0_RP0_VM1/ethernet-0"}
+    label = inv.vm_by_name["DC0_C0_RP0_VM0"].nics[0].label
+    want |= {f"vm:DC0_C0_RP0_VM0/{label}", f"vm:DC0_C0_RP0_VM1/{label}"}
     assert moved == want
     assert p.impact.dark == [] and not [c for c in p.changes if c.spec.get("unsafe")]
     shown = runner.invoke(app, ["plan", "playbooks/migrate-vss-to-vds.yml"], env=lab.env())
     assert shown.exit_code == 2, shown.output
     assert "Impact: 10 move (8 management/vMotion)" in shown.output
-    assert "impact: 1 move — DC0_C0_RP0_VM0 ethernet-0" in shown.output
+    assert f"impact: 1 move — DC0_C0_RP0_VM0 {label}" in shown.output
 
     # vmnic0 of H0 loses its link; keeping only vmnic0 on vSwitch0 leaves management dark
     set_link(False, host="DC0_C0_H0", pnic="vmnic0", lab=lab.lab)
