@@ -76,13 +76,41 @@ def not_processed(exc: BaseException) -> bool:
     return isinstance(exc, http.client.HTTPException) and str(exc).startswith("503")
 
 
+def closed_mid_call(exc: BaseException) -> bool:
+    """The server (or a proxy) closed a connection it had accepted, before answering.
+
+    It was reachable a moment ago, so calling it "unreachable" sends an admin to check the
+    network when the server crashed or cut the call; the method and object name the request
+    to look for in its logs.
+    """
+    return isinstance(
+        exc,
+        (
+            ConnectionResetError,  # includes http.client.RemoteDisconnected
+            ConnectionAbortedError,
+            BrokenPipeError,
+            http.client.IncompleteRead,
+            http.client.BadStatusLine,
+            ssl.SSLEOFError,
+            ssl.SSLZeroReturnError,
+        ),
+    )
+
+
+def lost_how(op: str, obj: str | None, exc: BaseException) -> str:
+    """'the server closed the connection during OP on OBJ' or 'OP on OBJ: ...' for the rest."""
+    where = f"{op}{' on ' + obj if obj else ''}"
+    if closed_mid_call(exc):
+        return f"the server closed the connection during {where} ({type(exc).__name__}: {exc})"
+    return f"{where}: the answer was lost ({type(exc).__name__}: {exc})"
+
+
 class AnswerLost(ConnectionFailed):
     """A write was sent and no answer came back: it may or may not have run."""
 
     def __init__(self, op: str, obj: str | None, cause: BaseException) -> None:
-        where = f" on {obj}" if obj else ""
         super().__init__(
-            f"{op}{where}: the answer was lost ({type(cause).__name__}: {cause}); "
+            f"{lost_how(op, obj, cause)}; "
             "the change may or may not have been applied — plan again to see"
         )
         self.op, self.obj, self.cause = op, obj, cause
@@ -223,6 +251,11 @@ class Session:
             except (OSError, http.client.HTTPException) as exc:
                 if not idempotent and is_transient(exc) and not not_processed(exc):
                     raise AnswerLost(op, obj, exc) from exc
+                if closed_mid_call(exc):
+                    raise ConnectionFailed(
+                        f"{lost_how(op, obj, exc)}; retried for up to "
+                        f"{self.creds.retry_budget_s:g} s (VNETTOOL_RETRY_BUDGET)"
+                    ) from exc
                 raise ConnectionFailed(
                     f"{op}{' on ' + obj if obj else ''}: {self.creds.host} unreachable: "
                     f"{why_failed(exc, self.creds)}"
