@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import RunningLab
 from vnettool.inventory import collect
 from vnettool.models.inventory import Inventory
-from vnettool.playbook.actions import unavailable_reason
+from vnettool.playbook.kinds import unavailable_reason
 from vnettool.playbook.steps import STEP_KINDS
 
 ROOT = Path(__file__).parents[2]

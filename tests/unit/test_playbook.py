@@ -235,7 +235,7 @@ def test_loop_runs_once_per_host_and_tags_select(inventory: Inventory, tmp_path:
 
 
 def test_unavailable_step_kinds_are_rejected_not_ignored() -> None:
-    from vnettool.playbook.actions import unavailable_reason
+    from vnettool.playbook.kinds import unavailable_reason
 
     text = "steps:\n  - snapshot: {path: a}\n  - appliance: {action: deploy, name: fw}\n"
     reason = unavailable_reason("appliance")
@@ -351,7 +351,7 @@ def test_schema_embeds_the_desired_state_model_for_editors() -> None:
 
 
 def test_a_step_scope_narrows_the_target_and_never_leaves_it(inventory: Inventory) -> None:
-    from vnettool.playbook.actions import step_hosts
+    from vnettool.playbook.scope import step_hosts
     from vnettool.playbook.steps import Scope
 
     target = Scope(cluster="DC0_C1")
@@ -456,3 +456,21 @@ def test_check_still_fails_an_assert_the_pending_changes_do_not_touch(
         "DC0_C0_H1: 'Management Network' is on VLAN 0, expected 7",
     ]
     assert report.exit_code == 1
+
+
+def test_every_step_kind_is_registered_with_its_check_mode() -> None:
+    """The language (`STEP_KINDS`) and the registry (`STEPS`) cannot drift apart, and what
+    `--check` runs is the kind's own declaration: read-only kinds run, the ones with a plan or
+    dry run run as that, the rest would not."""
+    from vnettool.playbook.kinds import STEPS
+    from vnettool.playbook.steps import STEP_KINDS
+
+    assert set(STEPS) == set(STEP_KINDS)
+    assert {k for k, s in STEPS.items() if s.read_only} == {
+        "audit",
+        "latency",
+        "assert",
+        "snapshot",
+    }
+    assert {k for k, s in STEPS.items() if s.checkable} == {"configure", "rebalance", "appliance"}
+    assert all(s.runs_under_check() for s in STEPS.values())

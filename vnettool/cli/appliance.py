@@ -50,7 +50,7 @@ def _definition(path: Path, name: str | None) -> tuple[Any, Any]:
 
 def _scope(session: Any, body: Any, target: Any) -> tuple[Any, list[Any]]:
     from vnettool.inventory.collect import collect
-    from vnettool.playbook.actions import step_hosts
+    from vnettool.playbook.scope import step_hosts
 
     inv = collect(session)
     hosts = step_hosts(inv, target, body.scope)
@@ -62,7 +62,7 @@ def _scope(session: Any, body: Any, target: Any) -> tuple[Any, list[Any]]:
 def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *conn: Any) -> None:
     from vnettool.appliances import manager
     from vnettool.engine.journal import Journal
-    from vnettool.playbook.appliance_actions import engine_target
+    from vnettool.playbook.kinds.appliance import engine_target
 
     body, target = _definition(path, name)
     with session_for(*conn) as session:
@@ -129,7 +129,7 @@ def status(
     """Per appliance: host, power, health, wiring, reservations, latency sensitivity, protected
     VMs. Exit 1 when one is unhealthy or not compliant."""
     from vnettool.appliances import manager
-    from vnettool.playbook.appliance_actions import status_cells
+    from vnettool.playbook.kinds.appliance import status_cells
 
     body, target = _definition(playbook, name)
     with session_for(server, insecure, thumbprint) as session:

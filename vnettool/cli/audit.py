@@ -103,7 +103,7 @@ def audit(
                     changes = recent_changes(session, since=load_baseline(baseline).collected_at)
                 if appliances_of is not None:
                     bar.update(task, description="checking the appliances")
-                    from vnettool.playbook.appliance_actions import playbook_statuses
+                    from vnettool.playbook.appliance_status import playbook_statuses
 
                     statuses = playbook_statuses(session, inv, appliances_of)
         report = run_audit(

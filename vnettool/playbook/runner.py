@@ -18,15 +18,11 @@ from pydantic import ValidationError
 from vnettool.errors import VnetError
 from vnettool.models.inventory import Inventory
 from vnettool.models.plan import Change, Plan
-from vnettool.playbook.actions import (
-    ACTIONS,
-    Approve,
-    StepContext,
-    StepOutcome,
-    step_hosts,
-)
+from vnettool.playbook.kinds import STEPS
 from vnettool.playbook.loader import IssueList, Variables
-from vnettool.playbook.steps import READ_ONLY_KINDS, Step
+from vnettool.playbook.scope import step_hosts
+from vnettool.playbook.step import Approve, StepContext, StepOutcome
+from vnettool.playbook.steps import Step
 from vnettool.playbook.validate import ValidPlaybook
 
 
@@ -156,7 +152,7 @@ class Pending:
 def _not_run(step: Step, *, failed: bool, check: bool) -> str | None:
     if failed:
         return "not run: an earlier step failed"
-    if check and step.kind not in READ_ONLY_KINDS and step.kind not in CHECKABLE:
+    if check and not STEPS[step.kind].runs_under_check():
         return "not run under --check (it changes vSphere)"
     return None
 
@@ -180,7 +176,7 @@ def _iterations(
 
 def _outcome(ctx: StepContext, step: Step) -> StepOutcome:
     try:
-        return ACTIONS[step.kind](ctx, step)
+        return STEPS[step.kind].run(ctx, step)
     except VnetError as exc:
         return StepOutcome("failed", str(exc))
     except ValidationError as exc:  # a loop iteration's values (e.g. ${host}) invalid
@@ -268,7 +264,3 @@ def run(
             if outcome.status == "changed" and not check:
                 inventory = None  # re-read before the next step looks at vSphere
     return report
-
-
-# Kinds that change vSphere but have a meaningful --check form (plan / dry run).
-CHECKABLE = frozenset({"configure", "rebalance", "appliance"})

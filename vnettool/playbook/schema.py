@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from vnettool.models.desired import DesiredState
 from vnettool.playbook.steps import IncludeStep, Playbook
 
 SCHEMA_ID = "https://vnettool.dev/schema/playbook.json"
@@ -49,11 +50,9 @@ def _allow_variables(node: Any) -> Any:
 
 
 def playbook_schema(desired: type[BaseModel] | None = None) -> dict[str, Any]:
-    """The schema; `desired` (default: the engine's model, if built in) types configure."""
+    """The schema; `desired` (default: the engine's `DesiredState`) types configure."""
     if desired is None:
-        from vnettool.playbook.configure import desired_model
-
-        desired = desired_model()
+        desired = DesiredState
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (Playbook, "validation"),
         (IncludeStep, "validation"),

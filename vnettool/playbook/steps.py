@@ -233,7 +233,6 @@ STEP_KINDS = (
     "assert",
     "snapshot",
 )
-READ_ONLY_KINDS = frozenset({"audit", "latency", "assert", "snapshot"})
 
 
 class Step(Strict):

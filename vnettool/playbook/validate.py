@@ -22,9 +22,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Inventory
 from vnettool.playbook.errors import KeyPath, PlaybookError, PlaybookIssue, did_you_mean
+from vnettool.playbook.kinds import unavailable_reason
 from vnettool.playbook.loader import Loaded, Marks, load_data
+from vnettool.playbook.scope import hosts_in_scope, step_hosts
 from vnettool.playbook.steps import MTU_MAX, MTU_MIN, STEP_KINDS, VLAN_MAX, Playbook, Scope
 
 EXPECTED = {
@@ -324,8 +327,6 @@ def _outside_target(
 ) -> list[PlaybookIssue]:
     """A step scope that shares no host with the target would do nothing (a step never leaves
     the target): almost always a scope written for another target, so say it before running."""
-    from vnettool.playbook.actions import hosts_in_scope, step_hosts
-
     if target is None or "${" in scope.model_dump_json():
         return []
     if not hosts_in_scope(inventory, scope) or step_hosts(inventory, target, scope):
@@ -478,17 +479,14 @@ def validate(
 ) -> ValidPlaybook:
     """Load and check a playbook completely; raise PlaybookError listing every issue.
 
-    `desired` is the model configure bodies must satisfy (default: the engine's, when this
-    build has it); `available` says which step kinds can run (default: what is installed).
+    `desired` is the model configure bodies must satisfy (default: the engine's
+    `DesiredState`); `available` says which step kinds can run (default: the registered ones;
+    tests narrow it).
     """
     if available is None:
-        from vnettool.playbook.actions import unavailable_reason
-
         available = unavailable_reason
     if desired is _NO_MODEL:
-        from vnettool.playbook.configure import desired_model
-
-        desired = desired_model()
+        desired = DesiredState
     loaded = load_data(source, variables, name=name, environ=environ)
     pb, issues = _structure(loaded)
     if desired is not None:

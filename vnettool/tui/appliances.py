@@ -9,7 +9,7 @@ appliance VM, red where it is not compliant. `c` checks again (health is probed 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from rich.text import Text
 from textual import on, work
@@ -19,11 +19,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Static
 
 from vnettool.models.appliance import ApplianceStatus
-from vnettool.playbook.appliance_actions import playbook_statuses, status_cells
+from vnettool.playbook.appliance_status import playbook_statuses
+from vnettool.playbook.kinds.appliance import status_cells
+from vnettool.tui.messages import AppView
 from vnettool.tui.model import NetIndex
-
-if TYPE_CHECKING:
-    from vnettool.tui.app import VnetApp
 
 COLUMNS = ("VM", "host", "power", "health", "pinned", "wiring", "reservation", "latency", "VMs")
 
@@ -52,8 +51,8 @@ class AppliancesPane(Vertical):
         self.index: NetIndex | None = None
 
     @property
-    def vapp(self) -> VnetApp:
-        return self.app  # type: ignore[return-value]
+    def vapp(self) -> AppView:
+        return cast("AppView", self.app)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="app-bar"):

@@ -1,18 +1,18 @@
 """The Findings screen: audit findings in a sortable, filterable table with a detail pane.
 
-The audit (`vnettool.audit.run.audit(inventory) -> list[Finding]`,
-`write_workbook(path, inventory, findings)`) is imported when the screen needs it; a build
-without it says "audit not available" instead of showing invented findings. Findings are read
+The audit is the CLI's (`vnettool.audit.run.audit(inventory) -> list[Finding]`,
+`write_workbook(path, inventory, findings)`); when it fails the screen says "audit not
+available" with the reason instead of showing invented findings. Findings are read
 through `finding_row`, which accepts the documented field names (rule_id/rule, severity,
 object, ...) so the table does not break on a renamed attribute.
 """
 
 from __future__ import annotations
 
-import importlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import Any, cast
 
 from rich.console import Group
 from rich.table import Table
@@ -23,10 +23,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
+from vnettool.audit import run as audit_run
+from vnettool.tui.messages import AppView
 from vnettool.tui.model import NetIndex
-
-if TYPE_CHECKING:
-    from vnettool.tui.app import VnetApp
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 SEVERITY_STYLE = {
@@ -161,8 +160,8 @@ class FindingsPane(Vertical):
         self.unavailable: str | None = None
 
     @property
-    def vapp(self) -> VnetApp:
-        return self.app  # type: ignore[return-value]
+    def vapp(self) -> AppView:
+        return cast("AppView", self.app)
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -185,22 +184,13 @@ class FindingsPane(Vertical):
             self._audit(index)
 
     @staticmethod
-    def audit_module() -> Any:
-        """`vnettool.audit.run` if this build has it, else None."""
-        try:
-            mod = importlib.import_module("vnettool.audit.run")
-        except ImportError:
-            return None
-        return mod if callable(getattr(mod, "audit", None)) else None
+    def audit_module() -> ModuleType:
+        """The audit this screen runs (`audit`, `write_workbook`): the CLI's own."""
+        return audit_run
 
     @work(thread=True, exclusive=True, group="audit", description="audit", exit_on_error=False)
     def _audit(self, index: NetIndex) -> None:
         mod = self.audit_module()
-        if mod is None:
-            self.app.call_from_thread(
-                self._unavailable, "audit not available: vnettool.audit.run is not in this build"
-            )
-            return
         try:
             findings = [f for f in mod.audit(index.inv) if getattr(f, "state", "FAIL") != "PASS"]
         except Exception as exc:  # a broken rule must not take the cockpit down
@@ -283,9 +273,6 @@ class FindingsPane(Vertical):
 
     def action_export(self) -> None:
         mod = self.audit_module()
-        if mod is None or not callable(getattr(mod, "write_workbook", None)):
-            self.app.notify("audit not available: nothing to export", severity="warning")
-            return
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         self._export(mod, Path("reports") / f"audit-{stamp}.xlsx")
 

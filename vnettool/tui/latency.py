@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import work
@@ -22,11 +22,11 @@ from textual.worker import get_current_worker
 
 from vnettool.errors import VnetError
 from vnettool.models.latency import LatencySample
+from vnettool.tui.messages import AppView
 from vnettool.tui.model import NetIndex
 
 if TYPE_CHECKING:
     from vnettool.latency.probe import Matrix
-    from vnettool.tui.app import VnetApp
 
 WARN_MS = 1.0
 CRIT_MS = 10.0
@@ -87,8 +87,8 @@ class LatencyPane(Vertical):
         self._hosts_shown: list[str] = []
 
     @property
-    def vapp(self) -> VnetApp:
-        return self.app  # type: ignore[return-value]
+    def vapp(self) -> AppView:
+        return cast("AppView", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="lat-state")

@@ -7,7 +7,7 @@ re-opened by key and the cursor goes back to the node it was on.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from rich.text import Text
 from textual import on, work
@@ -17,11 +17,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from vnettool.tui.messages import OpenVmotion
+from vnettool.tui.messages import AppView, OpenVmotion
 from vnettool.tui.model import Key, NetIndex, Node
-
-if TYPE_CHECKING:
-    from vnettool.tui.app import VnetApp
 
 PLACEHOLDER = ("…",)
 
@@ -68,8 +65,8 @@ class NetworkPane(Vertical):
         self.selected: Key | None = None
 
     @property
-    def vapp(self) -> VnetApp:
-        return self.app  # type: ignore[return-value]
+    def vapp(self) -> AppView:
+        return cast("AppView", self.app)
 
     def compose(self) -> ComposeResult:
         yield Input(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
@@ -26,12 +26,9 @@ from textual.widgets import Button, Input, ProgressBar, Static
 from vnettool.engine.render import render_plan
 from vnettool.errors import VnetError
 from vnettool.models.plan import Plan, Result
-from vnettool.tui.messages import InventoryStale
+from vnettool.tui.messages import AppView, InventoryStale
 from vnettool.tui.model import NetIndex
 from vnettool.tui.widgets import ConfirmScreen
-
-if TYPE_CHECKING:
-    from vnettool.tui.app import VnetApp
 
 
 def result_text(results: list[Result], done: int, total: int) -> Text:
@@ -86,8 +83,8 @@ class PlanPane(Vertical):
         self.results: list[Result] = []
 
     @property
-    def vapp(self) -> VnetApp:
-        return self.app  # type: ignore[return-value]
+    def vapp(self) -> AppView:
+        return cast("AppView", self.app)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="plan-bar"):
@@ -298,8 +295,8 @@ def load_and_plan(path: Path, inventory: Any) -> Loaded:
     data = doc.data
     if isinstance(data, dict) and "steps" in data:
         from vnettool.playbook import validate
-        from vnettool.playbook.actions import step_hosts
         from vnettool.playbook.configure import scoped_desired
+        from vnettool.playbook.scope import step_hosts
 
         vp = validate(path, {}, inventory=inventory)
         steps = [s for s in vp.playbook.steps if s.kind == "configure" and s.configure]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from rich.text import Text
 from textual import on, work
@@ -30,12 +30,9 @@ from vnettool.latency.mover import (
 )
 from vnettool.latency.rebalance import live_ops
 from vnettool.models.inventory import Inventory, VirtualMachine
-from vnettool.tui.messages import InventoryStale
+from vnettool.tui.messages import AppView, InventoryStale
 from vnettool.tui.model import NetIndex
 from vnettool.tui.widgets import ConfirmScreen
-
-if TYPE_CHECKING:
-    from vnettool.tui.app import VnetApp
 
 
 @dataclass
@@ -88,8 +85,8 @@ class VmotionPane(Vertical):
         self.moving = False
 
     @property
-    def vapp(self) -> VnetApp:
-        return self.app  # type: ignore[return-value]
+    def vapp(self) -> AppView:
+        return cast("AppView", self.app)
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="VM name (/), enter = choose", id="vm-filter", classes="compact")

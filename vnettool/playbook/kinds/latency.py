@@ -11,12 +11,23 @@ from vnettool.latency.mover import MoverConfig, RebalanceState
 from vnettool.latency.probe import Endpoint, endpoints, mesh, probe, utcnow
 from vnettool.latency.rebalance import cycle, live_ops
 from vnettool.models.latency import LatencySample, PingSpec
-from vnettool.playbook.actions import StepContext, StepOutcome, step_hosts
-from vnettool.playbook.steps import LatencyBody, RebalanceBody
+from vnettool.playbook.scope import step_hosts
+from vnettool.playbook.step import StepContext, StepOutcome, register
+from vnettool.playbook.steps import LatencyBody, RebalanceBody, Step
 
 
 def _ms(s: LatencySample) -> float | None:
     return None if s.rtt_avg_us is None else s.rtt_avg_us / 1000
+
+
+@register("latency", read_only=True)
+def latency_step(ctx: StepContext, step: Step) -> StepOutcome:
+    return run_latency(ctx, step.body)
+
+
+@register("rebalance", read_only=False, checkable=True)
+def rebalance_step(ctx: StepContext, step: Step) -> StepOutcome:
+    return run_rebalance(ctx, step.body)
 
 
 def run_latency(ctx: StepContext, body: LatencyBody) -> StepOutcome:

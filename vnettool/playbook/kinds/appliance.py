@@ -7,20 +7,14 @@ produce the same plan for the same definition.
 from __future__ import annotations
 
 import glob
-from pathlib import Path
 from typing import Any
 
 from vnettool.appliances import manager
 from vnettool.models.appliance import ApplianceStatus
-from vnettool.models.inventory import Host, Inventory
-from vnettool.playbook.actions import (
-    StepContext,
-    StepOutcome,
-    change_outcome,
-    step_hosts,
-)
-from vnettool.playbook.steps import ApplianceBody
-from vnettool.playbook.validate import validate
+from vnettool.models.inventory import Host
+from vnettool.playbook.scope import step_hosts
+from vnettool.playbook.step import StepContext, StepOutcome, change_outcome, register
+from vnettool.playbook.steps import ApplianceBody, Step
 
 
 def engine_target(hosts: list[Host]) -> dict[str, Any]:
@@ -61,6 +55,11 @@ def status_cells(st: ApplianceStatus, *, detail: bool = False) -> list[tuple[str
     ]
 
 
+@register("appliance", read_only=False, checkable=True)
+def appliance_step(ctx: StepContext, step: Step) -> StepOutcome:
+    return run_appliance(ctx, step.body)
+
+
 def run_appliance(ctx: StepContext, body: ApplianceBody) -> StepOutcome:
     hosts = step_hosts(ctx.inventory, ctx.target, body.scope, ctx.host)
     if not hosts:
@@ -79,19 +78,3 @@ def run_appliance(ctx: StepContext, body: ApplianceBody) -> StepOutcome:
     if ctx.approve is not None and not ctx.approve(plan):
         return change_outcome(plan, None, ctx.check)
     return change_outcome(plan, manager.apply(plan, ctx.session, journal=ctx.journal), ctx.check)
-
-
-def playbook_statuses(session: Any, inv: Inventory, path: Path) -> list[ApplianceStatus]:
-    """Status of every appliance definition of a playbook (the first step of each name), for
-    the audit's Appliances tab and the TUI."""
-    pb = validate(path).playbook
-    out: list[ApplianceStatus] = []
-    seen: set[str] = set()
-    for step in pb.steps:
-        body = step.appliance
-        if body is None or body.name in seen:
-            continue
-        seen.add(body.name)
-        hosts = step_hosts(inv, pb.target, body.scope)
-        out += manager.status(session, body.definition(), inv, hosts)
-    return out
