@@ -28,7 +28,7 @@ ROOT = Path(__file__).parents[2]
 
 # The lab's self-signed certificate currently has a key OpenSSL's default level calls too weak,
 # so CA verification fails even with the thumbprint pinned; --insecure skips only the CA check,
-# the pinned SHA-256 thumbprint is still enforced (see the report of issue 5).
+# the pinned SHA-256 thumbprint is still enforced.
 INSECURE = {"insecure": True}
 
 

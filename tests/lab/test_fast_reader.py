@@ -73,7 +73,7 @@ def test_full_profile_raw_objects_equal_pyvmomi(session: Session) -> None:
 
 
 def test_inventory_equals_naive_walk(session: Session) -> None:
-    """Issue 4: the snapshot lists exactly what a naive pyVmomi walk finds, object by object,
+    """The snapshot lists exactly what a naive pyVmomi walk finds, object by object,
     PVLAN maps and computed policies included."""
     walked = build_inventory(
         naive_walk(session), vcenter=session.creds.host, api_version=session.about.apiVersion

@@ -309,7 +309,7 @@ class _PortGroup(BaseModel):
 
 
 class _Desired(BaseModel):
-    """A desired-state model shaped like issue 5's document (what the engine will provide)."""
+    """A desired-state model shaped like the engine's document."""
 
     model_config = ConfigDict(extra="forbid")
     standard_port_groups: list[_PortGroup] = []

@@ -1,12 +1,12 @@
 """The engine core: plan every resource, order by dependency, apply concurrently, verify.
 
-Resource modules (vss, portgroup, vmknic; the distributed ones of issue 6 join them in
-`RESOURCES`) each contribute a pure planner and a one-change `apply`. The core gives every
-change the same guarantees: dependencies first (switch, port group, adapter; deletes in
-reverse), at most one change at a time per host (hostd serializes network reconfiguration
-anyway, and parallel edits of one host's config race), bounded concurrency across hosts, a
-`Result` per change, dependents of a failure skipped (the rest still applied), a journal line
-per result, and verification by re-reading the inventory and re-planning.
+Resource modules (vss, portgroup, vmknic, and the distributed dvs, dvportgroup, lag, pvlan,
+migrate, all listed in `RESOURCES`) each contribute a pure planner and a one-change `apply`.
+The core gives every change the same guarantees: dependencies first (switch, port group,
+adapter; deletes in reverse), at most one change at a time per host (hostd serializes network
+reconfiguration anyway, and parallel edits of one host's config race), bounded concurrency
+across hosts, a `Result` per change, dependents of a failure skipped (the rest still applied),
+a journal line per result, and verification by re-reading the inventory and re-planning.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ the UI's "failback"); the engine converts to API units when it compares with the
 Ownership is explicit: a field left out is left alone on the server, a resource not named is
 not touched, and only `absent` deletes.
 
-Issue 6 adds `distributed_switches`, `distributed_port_groups` and `pvlans` (and their
-`absent` lists) as further optional fields of `DesiredState` and `Absent`; the planner ignores
-the keys it does not know, so each resource module only reads its own part.
+The distributed sections (`distributed_switches`, `distributed_port_groups`, `pvlans`,
+`migrations` and their `absent` lists) are optional fields of `DesiredState` and `Absent` like
+the standard ones; each resource module reads only its own part.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ class AbsentVmknic(Model):
         return self
 
 
-# -- distributed switching (issue 6) ----------------------------------------------------------
+# -- distributed switching ---------------------------------------------------------------------
 DvTeamingPolicyName = Literal[
     "loadbalance_srcid",
     "loadbalance_ip",
