@@ -289,9 +289,12 @@ def test_cli_rebalance_once_moves_then_second_once_does_nothing(small_lab: Runni
     planned = json.loads(dry.stdout)
     assert {d["vm"] for d in planned["decisions"] if d["action"] == "move"} == set(on_slow)
     assert {e["outcome"] for e in planned["journal"]} == {"dry-run"}
+    with _session(small_lab) as s:
+        original = _placement(collect(s))
     first = _cli(small_lab, "rebalance", "--once", "--insecure")
     assert first.returncode == 0, first.stderr
     assert "unhealthy" in first.stdout and "moved" in first.stdout
+    assert "undo the moves with: vnettool apply --rollback" in first.stdout
     for vm in on_slow:
         assert vm in first.stdout
     with _session(small_lab) as s:
@@ -305,6 +308,12 @@ def test_cli_rebalance_once_moves_then_second_once_does_nothing(small_lab: Runni
     with _session(small_lab) as s:
         assert _placement(collect(s)) == placement
     reset_netem(lab=small_lab.lab)
+    # the moves were journaled (written ahead) like any change: --rollback moves them back
+    back = _cli(small_lab, "apply", "--rollback", "last", "--yes", "--insecure")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert sum("vm relocation" in line for line in back.stdout.splitlines()) == len(on_slow)
+    with _session(small_lab) as s:
+        assert _placement(collect(s)) == original
 
 
 def test_playbook_latency_and_rebalance_steps_use_the_same_probes_and_mover(

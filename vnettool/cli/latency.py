@@ -292,6 +292,8 @@ def rebalance(
     if once and interval:
         raise ConfigError("--once and --interval exclude each other")
     pause = parse_duration(interval) if interval else None
+    from vnettool.engine.journal import Journal
+    from vnettool.engine.relocate import journaled
     from vnettool.inventory.collect import collect
     from vnettool.latency.mover import MoverConfig, RebalanceState
     from vnettool.latency.probe import utcnow
@@ -327,6 +329,10 @@ def rebalance(
         while True:
             inv = collect(s)
             ops = live_ops(s, inv, state)
+            # every vMotion is also a change in a run journal (written ahead), so a killed
+            # cycle names the moves that may have happened and --rollback can move them back
+            journal = None if dry_run else Journal.for_session(s, "rebalance")
+            move = journaled(ops.relocate, journal, inv) if journal else ops.relocate
             n = rounds or (max(state.policy.min_samples, state.policy.sustain) if first else 1)
             report = cycle(
                 inv,
@@ -336,7 +342,7 @@ def rebalance(
                 utcnow,
                 n,
                 spec,
-                ops.relocate,
+                move,
                 ops.check,
                 cluster,
                 workers,
@@ -346,10 +352,21 @@ def rebalance(
             if not dry_run:
                 state.save(path)
             _print_report(report, dry_run, json_out, path)
+            _close(journal, json_out)
             first = False
             if pause is None:
                 break
             time.sleep(pause)
+
+
+def _close(journal: Any, json_out: bool) -> None:
+    if journal is None:
+        return
+    journal.end(verified=None, remaining=None)
+    if journal.written and not json_out:
+        console.print(
+            f"[dim]run {journal.id}; undo the moves with: vnettool apply --rollback {journal.id}[/]"
+        )
 
 
 def _print_report(report: Any, dry_run: bool, json_out: bool, path: Path) -> None:

@@ -19,7 +19,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from vnettool.engine import dvportgroup, dvs, lag, migrate, portgroup, pvlan, vmknic, vss
+from vnettool.engine import (
+    dvportgroup,
+    dvs,
+    lag,
+    migrate,
+    portgroup,
+    pvlan,
+    relocate,
+    vmknic,
+    vss,
+)
 from vnettool.engine.common import CannotRestore, Context, PlanError, natural_key
 from vnettool.engine.journal import Journal
 from vnettool.errors import VnetError
@@ -62,7 +72,18 @@ class _Module:
 # Creation order; deletes run in the reverse order, after every create and update.
 RESOURCES: dict[str, _Module] = {
     m.RESOURCE: _Module(m)
-    for m in (vss, portgroup, dvs, lag, pvlan, dvportgroup, vmknic, migrate, migrate.vm_nics)
+    for m in (
+        vss,
+        portgroup,
+        dvs,
+        lag,
+        pvlan,
+        dvportgroup,
+        vmknic,
+        migrate,
+        migrate.vm_nics,
+        relocate,
+    )
 }
 RANK = {name: i for i, name in enumerate(RESOURCES)}
 
@@ -218,15 +239,7 @@ def run_changes(
         if on_result:
             on_result(r)
 
-    def send(c: Change) -> Result:
-        if journal is not None:
-            try:
-                journal.intent(c)
-            except OSError as exc:
-                return Result(
-                    change=c, failed=True, error=f"not sent: cannot write the run journal: {exc}"
-                )
-        return fn(c)
+    send = fn if journal is None else _written_ahead(fn, journal)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         while pending or running:
@@ -276,6 +289,22 @@ def run_changes(
                 busy.discard(lane(c))
                 finish(fut.result())
     return [done[c.id] for c in changes]
+
+
+def _written_ahead(fn: Callable[[Change], Result], journal: Journal) -> Callable[[Change], Result]:
+    """`fn` with the change's intent made durable first; a change whose intent cannot be
+    written is not sent (a change the journal does not name must not happen)."""
+
+    def send(c: Change) -> Result:
+        try:
+            journal.intent(c)
+        except OSError as exc:
+            return Result(
+                change=c, failed=True, error=f"not sent: cannot write the run journal: {exc}"
+            )
+        return fn(c)
+
+    return send
 
 
 def prepare(session: Session, changes: list[Change], workers: int) -> None:

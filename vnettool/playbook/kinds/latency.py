@@ -7,6 +7,7 @@ per-vCenter state file: a playbook run and a CLI run never undo each other's coo
 
 from __future__ import annotations
 
+from vnettool.engine.relocate import journaled
 from vnettool.latency.mover import MoverConfig, RebalanceState
 from vnettool.latency.probe import Endpoint, endpoints, mesh, probe, utcnow
 from vnettool.latency.rebalance import cycle, live_ops
@@ -101,9 +102,12 @@ def run_rebalance(ctx: StepContext, body: RebalanceBody) -> StepOutcome:
     moved = 0
     for c in clusters:
         ops = live_ops(ctx.session, ctx.inventory, state)
+        move = ops.relocate
+        if ctx.journal is not None:  # the playbook run's journal records every vMotion
+            move = journaled(ops.relocate, ctx.journal, ctx.inventory)
         report = cycle(
             ctx.inventory, ops.ping, state, mover, utcnow, rounds, spec,
-            ops.relocate, ops.check, c, dry_run=dry,
+            move, ops.check, c, dry_run=dry,
         )  # fmt: skip
         for d in report.decisions:
             dest = f" → {d.destination}" if d.destination else ""
