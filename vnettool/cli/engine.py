@@ -302,7 +302,10 @@ def _apply_rollback(
                 "that run (roll back anyway with --force):\n  " + "\n  ".join(rb.conflicts)
             )
         if not as_json:
-            print_plan(rb.plan, "Rollback")
+            for line in rb.conflicts:  # only with --force
+                _say(f"[yellow]forced over a conflict:[/] {escape(line)}", highlight=False)
+            if not (rb.plan.empty and rb.unrestorable):  # never "No changes" then
+                print_plan(rb.plan, "Rollback")
             _print_unrestorable(rb.unrestorable)
         if rb.plan.empty:
             if rb.unrestorable:

@@ -80,6 +80,7 @@ class Journal:
         self._lock = threading.Lock()
         self._seq = 0
         self._pending: dict[str, int] = {}  # change id -> sequence of its open intent
+        self._fd: int | None = None
         self.written = False
 
     @classmethod
@@ -98,17 +99,15 @@ class Journal:
             directory=directory,
         )
 
-    def _append(self, records: list[dict[str, Any]], *, durable: bool) -> None:
+    def _append(self, records: list[dict[str, Any]]) -> int:
+        """Append under the lock; returns the file descriptor for an fsync outside it."""
         data = "".join(json.dumps(r, default=str) + "\n" for r in records).encode()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # user-only: a journal names every object and value changed in the vCenter
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, data)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # user-only: a journal names every object and value changed in the vCenter
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.write(self._fd, data)
+        return self._fd
 
     def _first(self) -> list[dict[str, Any]]:
         """The header, once: written together with the first record of the run."""
@@ -118,15 +117,19 @@ class Journal:
         return [self.header]
 
     def intent(self, change: Change) -> None:
-        """Record, durably, that `change` is about to be sent. Call before the API call."""
+        """Record, durably, that `change` is about to be sent. Call before the API call.
+
+        The fsync runs outside the lock: concurrent workers' intents are appended in turn and
+        their fsyncs overlap (each covers every write before it), instead of queueing."""
         with self._lock:
             self._seq += 1
             self._pending[change.id] = self._seq
             rec = {"type": "intent", "seq": self._seq, "change": change.model_dump(mode="json")}
             first = self._first()
-            self._append([*first, rec], durable=True)
-            if first:
-                _fsync_dir(self.path.parent)
+            fd = self._append([*first, rec])
+        os.fsync(fd)
+        if first:
+            _fsync_dir(self.path.parent)
 
     def result(self, r: Result) -> None:
         """Record a change's outcome (a skipped change has no intent: it was never sent)."""
@@ -135,7 +138,7 @@ class Journal:
             if seq is None and not self.written:
                 return  # nothing was sent in this run: no journal yet
             rec = {"type": "result", "seq": seq, "result": r.model_dump(mode="json")}
-            self._append([*self._first(), rec], durable=False)
+            self._append([*self._first(), rec])
 
     def end(self, *, verified: bool | None, remaining: int | None) -> None:
         with self._lock:
@@ -147,7 +150,10 @@ class Journal:
                 "verified": verified,
                 "remaining": remaining,
             }
-            self._append([rec], durable=True)
+            fd = self._append([rec])
+            os.fsync(fd)
+            os.close(fd)
+            self._fd = None
 
 
 def _fsync_dir(directory: Path) -> None:
