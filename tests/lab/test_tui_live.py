@@ -142,9 +142,10 @@ standard_port_groups:
 
 @sync
 async def test_confirm_flow_cancel_changes_nothing_confirm_applies(
-    fresh_lab: Callable[..., RunningLab], tmp_path: Path
+    fresh_lab: Callable[..., RunningLab], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lab = fresh_lab(cluster=1, host=2, vm=2)
+    monkeypatch.setenv("VNETTOOL_HOME", str(tmp_path / "home"))  # the app's run journals
     app = VnetApp(lab.credentials(), poll_s=1)
     host = "DC0_C0_H1"
     doc = tmp_path / "vlan.yml"
@@ -207,6 +208,19 @@ async def test_confirm_flow_cancel_changes_nothing_confirm_applies(
         assert await asyncio.to_thread(server_vlan) == 200
         labels = [n.label for n in app.index.children(("vss", host, "vSwitch0"))]
         assert "tui-pg  vlan 200" in labels
+        await until(pilot, lambda: not pane.applying, "the apply to finish")
+
+    # 4. each confirmed apply wrote a run journal of this vCenter (the cancelled one none)
+    from vnettool.engine.journal import RunRecord, instance_uuid
+
+    with lab.session() as s:
+        me = instance_uuid(s)
+    mine = [RunRecord(p) for p in (tmp_path / "home" / "runs").glob("*.jsonl")]
+    assert [(r.header["source"], r.instance_uuid) for r in mine] == [(f"tui: {doc}", me)] * 2
+    last = max(mine, key=lambda r: r.started_ns)
+    assert [(r.change.summary(), r.changed) for r in last.results] == [
+        (f"update standard_port_group {host}: tui-pg", True)
+    ]
 
 
 @sync
