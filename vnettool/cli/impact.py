@@ -143,3 +143,74 @@ def maintenance(
     f = failure(host, inv)
     imp, _ = whatif(inv, [f])
     _report(f.describe(), imp, as_json)
+
+
+FORMATS = ("svg", "png", "dot", "pdf")
+
+
+@handle_errors
+def topology(
+    out: Annotated[Path, typer.Option("--out", "-o", help="F.svg, F.png, F.pdf or F.dot")],
+    cluster: Annotated[str | None, typer.Option("--cluster", help="Only this cluster")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Only this host")] = None,
+    fail: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail", help="Overlay a what-if: HOST/vmnicN, HOST/LAG or 'neighbour SW[:PORT]'"
+        ),
+    ] = None,
+    maintenance_of: Annotated[
+        str | None, typer.Option("--maintenance", help="Overlay: this host in maintenance")
+    ] = None,
+    snapshot: SnapshotOpt = None,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Draw hosts -> switches -> uplinks -> neighbour switches per cluster (Graphviz)."""
+    import shlex
+
+    from vnettool.errors import ConfigError
+    from vnettool.impact.paths import analyze
+    from vnettool.impact.topology import build_topology
+    from vnettool.impact.whatif import apply_failures, maintenance, parse_failures
+
+    fmt = out.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise ConfigError(f"--out {out}: the name must end in .{', .'.join(FORMATS)}")
+    inv = load_inventory(snapshot, server, insecure, thumbprint)
+    if cluster and not inv.hosts_in(cluster=cluster):
+        raise ConfigError(
+            f"no cluster {cluster!r} (clusters: {', '.join(c.name for c in inv.clusters)})"
+        )
+    if host and host not in inv.host_by_name:
+        raise ConfigError(f"unknown host {host!r}")
+    failures = parse_failures([t for f in fail or [] for t in shlex.split(f)], inv) if fail else []
+    if maintenance_of:
+        failures.append(maintenance(maintenance_of, inv))
+    failed = apply_failures(inv, failures) if failures else None
+    g = build_topology(
+        inv, cluster=cluster, host=host, after=analyze(failed) if failed else None, failed=failed
+    )
+    _render(g, out, fmt)
+    console.print(f"wrote {escape(str(out))}", highlight=False)
+
+
+def _render(g: Any, out: Path, fmt: str) -> None:
+    """DOT is written as is; other formats need Graphviz's `dot` program (scripts/setup.sh)."""
+    import graphviz
+
+    from vnettool.errors import ConfigError
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "dot":
+        out.write_text(g.source)
+        return
+    try:
+        data = g.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise ConfigError(
+            "Graphviz's `dot` program is not installed (apt-get install graphviz, as "
+            "scripts/setup.sh does); --out F.dot works without it"
+        ) from None
+    out.write_bytes(data)

@@ -38,6 +38,7 @@ app.command("tui")(tui.tui)
 app.command("audit")(audit.audit)
 app.add_typer(appliance.app, name="appliance")
 app.add_typer(impact.app, name="whatif")
+app.command("topology")(impact.topology)
 
 
 def _version(value: bool) -> None:
