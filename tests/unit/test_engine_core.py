@@ -276,3 +276,36 @@ def test_example_playbooks_load() -> None:
     for name in ("standard-vmotion.yml", "standard-portgroups.yml"):
         d = load_desired(root / name)
         assert d.standard_switches or d.standard_port_groups
+
+
+def test_apply_order_comes_from_each_resource_after() -> None:
+    """core.py names no resource: the order is the registry's, derived from AFTER, and it is
+    the apply order plans have always had (ties keep the registration order)."""
+    from types import SimpleNamespace
+
+    from vnettool.engine.core import RESOURCES
+    from vnettool.engine.registry import MODULES, apply_order
+
+    assert list(RESOURCES) == [
+        "standard_switch",
+        "standard_port_group",
+        "distributed_switch",
+        "lag",
+        "pvlan",
+        "distributed_port_group",
+        "vmkernel_adapter",
+        "vmknic_migration",
+        "vm_nic_migration",
+        "vm_relocation",
+    ]
+    seen: set[str] = set()
+    for m in apply_order(MODULES):
+        assert set(m.AFTER) <= seen, m.RESOURCE
+        seen.add(m.RESOURCE)
+    # registered out of order: still sorted by AFTER
+    a, b = SimpleNamespace(RESOURCE="a", AFTER=("b",)), SimpleNamespace(RESOURCE="b", AFTER=())
+    assert [m.RESOURCE for m in apply_order([a, b])] == ["b", "a"]
+    with pytest.raises(ValueError, match="cycle"):
+        apply_order([a, SimpleNamespace(RESOURCE="b", AFTER=("a",))])
+    with pytest.raises(ValueError, match="unregistered"):
+        apply_order([a])

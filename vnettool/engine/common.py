@@ -80,6 +80,9 @@ class Context:
     hosts: list[Host]
     index: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Cross-resource facts, computed once by the resource that owns them and read by others
+    # (planners get only the context, so no planner's signature names another resource).
+    deleted_vmknics: dict[str, set[str]] | None = None  # host -> devices `absent` deletes
 
     @classmethod
     def build(cls, desired: DesiredState, inventory: Inventory) -> Context:

@@ -19,17 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from vnettool.engine import (
-    dvportgroup,
-    dvs,
-    lag,
-    migrate,
-    portgroup,
-    pvlan,
-    relocate,
-    vmknic,
-    vss,
-)
+from vnettool.engine import registry
 from vnettool.engine.common import CannotRestore, Context, PlanError, natural_key
 from vnettool.engine.journal import Journal
 from vnettool.errors import VnetError
@@ -69,22 +59,8 @@ class _Module:
         return out
 
 
-# Creation order; deletes run in the reverse order, after every create and update.
-RESOURCES: dict[str, _Module] = {
-    m.RESOURCE: _Module(m)
-    for m in (
-        vss,
-        portgroup,
-        dvs,
-        lag,
-        pvlan,
-        dvportgroup,
-        vmknic,
-        migrate,
-        migrate.vm_nics,
-        relocate,
-    )
-}
+# Creation order (engine/registry.py); deletes run in the reverse order, after the rest.
+RESOURCES: dict[str, _Module] = {m.RESOURCE: _Module(m) for m in registry.ORDER}
 RANK = {name: i for i, name in enumerate(RESOURCES)}
 
 
@@ -112,17 +88,11 @@ def plan(desired: DesiredState, inventory: Inventory) -> Plan:
                 f"{t.datacenter or '*'}, cluster={t.cluster or '*'}, hosts={t.hosts or '*'})"
             ]
         )
-    switches = vss.plan(ctx)
-    adapters = vmknic.plan(ctx)
-    pgs = portgroup.plan(ctx, vmknic.deleted_devices(adapters))
-    distributed = dvs.plan(ctx) + lag.plan(ctx) + pvlan.plan(ctx) + dvportgroup.plan(ctx)
-    moves = migrate.plan(ctx)
+    changes = [c for planner in registry.PLANNERS for c in planner(ctx)]
     if ctx.problems:
         raise PlanError(ctx.problems)
     # every change says which VM NICs and vmknics it cuts, degrades, moves or re-VLANs
-    return blast_radius(
-        Plan(changes=link(switches + pgs + distributed + adapters + moves)), inventory
-    )
+    return blast_radius(Plan(changes=link(changes)), inventory)
 
 
 def sort_key(c: Change) -> tuple[Any, ...]:

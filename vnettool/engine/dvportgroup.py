@@ -20,6 +20,8 @@ from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "distributed_port_group"
+# created after these resources (deleted before them): engine/registry.py orders by it
+AFTER: tuple[str, ...] = ("distributed_switch", "lag", "pvlan")
 # Every optional field of a DistributedPortGroupSpec unset: the port group vCenter would create.
 _BLANK = {k: None for k in DistributedPortGroupSpec.model_fields if k not in ("name", "switch")}
 FIELDS = ("binding", "num_ports", "auto_expand", "description", "setting", "override_allowed")

@@ -31,6 +31,8 @@ from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "distributed_switch"
+# created after these resources (deleted before them): engine/registry.py orders by it
+AFTER: tuple[str, ...] = ()
 FIELDS = (
     "max_mtu",
     "description",

@@ -19,6 +19,8 @@ from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "lag"
+# created after these resources (deleted before them): engine/registry.py orders by it
+AFTER: tuple[str, ...] = ("distributed_switch",)
 FIELDS = ("mode", "uplink_count", "load_balance")
 
 

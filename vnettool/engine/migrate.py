@@ -27,6 +27,8 @@ from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "vmknic_migration"
+# created after these resources (deleted before them): engine/registry.py orders by it
+AFTER: tuple[str, ...] = ("vmkernel_adapter", "distributed_port_group")
 
 
 class _Where:
@@ -323,6 +325,7 @@ class _VmModule:
     """The VM NIC half, registered as its own resource (same functions)."""
 
     RESOURCE = VM_RESOURCE
+    AFTER: tuple[str, ...] = ("distributed_port_group",)
     depends = staticmethod(depends)
     apply = staticmethod(apply)
     restore = staticmethod(restore)

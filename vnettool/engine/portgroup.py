@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vnettool.engine import vmknic
 from vnettool.engine.common import Context, field_diffs, host_gone, make_change
 from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teaming
 from vnettool.models.desired import PortGroupTeaming, StandardPortGroupSpec
@@ -18,6 +19,8 @@ from vnettool.vsphere import hostnet
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "standard_port_group"
+# created after these resources (deleted before them): engine/registry.py orders by it
+AFTER: tuple[str, ...] = ("standard_switch",)
 FIELDS = ("switch", "vlan_id", "policy")
 
 
@@ -74,7 +77,7 @@ def _in_use(inv: Inventory, host: str, name: str, vmknics_going: set[str]) -> st
     return "; ".join(reasons) or None
 
 
-def plan(ctx: Context, vmknic_deletes: dict[str, set[str]] | None = None) -> list[Change]:
+def plan(ctx: Context) -> list[Change]:
     inv, desired = ctx.inventory, ctx.desired
     existing = {(p.host, p.name): p for p in inv.standard_port_groups}
     switches = {(s.host, s.name): s for s in inv.standard_switches}
@@ -128,7 +131,7 @@ def plan(ctx: Context, vmknic_deletes: dict[str, set[str]] | None = None) -> lis
             before = existing.get((host.name, name))
             if before is None:
                 continue
-            going = (vmknic_deletes or {}).get(host.name, set())
+            going = vmknic.deleted_on(ctx).get(host.name, set())
             ch = make_change(
                 RESOURCE, host, name, before, None, field_diffs(before, None, ("switch", "vlan_id"))
             )

@@ -24,6 +24,8 @@ from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "pvlan"
+# created after these resources (deleted before them): engine/registry.py orders by it
+AFTER: tuple[str, ...] = ("distributed_switch",)
 ORDER = {"promiscuous": 0, "isolated": 1, "community": 2}
 
 

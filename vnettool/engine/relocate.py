@@ -21,6 +21,8 @@ from vnettool.vsphere import vmotion
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "vm_relocation"
+# created after these resources (deleted before them): engine/registry.py orders by it
+AFTER: tuple[str, ...] = ()
 
 
 def move(vm: VirtualMachine, dest: str, inv: Inventory) -> Change:

@@ -16,6 +16,8 @@ from vnettool.vsphere import hostnet
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "vmkernel_adapter"
+# created after these resources (deleted before them): engine/registry.py orders by it
+AFTER: tuple[str, ...] = ("standard_port_group", "distributed_port_group")
 FIELDS = ("dhcp", "ip", "netmask", "mtu", "services")
 
 
@@ -130,6 +132,14 @@ def plan(ctx: Context) -> list[Change]:
             changes.append(ch)
     changes += plan_deletes(ctx)
     return changes
+
+
+def deleted_on(ctx: Context) -> dict[str, set[str]]:
+    """host -> vmknic devices this plan deletes; a port group they leave is free to go
+    (portgroup's in-use check reads it). Computed once per plan, on the context."""
+    if ctx.deleted_vmknics is None:
+        ctx.deleted_vmknics = deleted_devices(plan_deletes(ctx))
+    return ctx.deleted_vmknics
 
 
 def plan_deletes(ctx: Context) -> list[Change]:

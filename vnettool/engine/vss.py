@@ -17,6 +17,8 @@ from vnettool.vsphere import hostnet
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "standard_switch"
+# created after these resources (deleted before them): engine/registry.py orders by it
+AFTER: tuple[str, ...] = ()
 FIELDS = ("mtu", "uplinks", "policy")
 
 
