@@ -172,7 +172,75 @@ def test_a_missing_pin_rule_is_drift() -> None:
         spec, inv, hosts(inv), Facts(vms=facts.vms, rules={cl: no_rule}), TARGET
     ).changes
     (pin,) = [c for c in changes if c.resource == "appliance"]
-    assert [d.field for d in pin.diffs] == ["pinned"] and pin.host == hosts(inv)[0].name
+    g_vm, g_host, rule = pin_names(pin.name)
+    assert pin.host == hosts(inv)[0].name
+    # the groups exist (before = their names), the rule is what is missing (before = None)
+    assert [(d.field, d.before) for d in pin.diffs] == [
+        ("pinned", False),
+        ("drs.vm_group", g_vm),
+        ("drs.host_group", g_host),
+        ("drs.rule", None),
+    ]
+    assert pin.diffs[-1].after == f"{rule}: {g_vm} must run on {g_host} (mandatory, enabled)"
+
+
+def test_deploy_plan_lists_the_drs_groups_and_rule_it_creates() -> None:
+    inv, spec = inventory(), ApplianceSpec.model_validate({**BASE, "protect": None})
+    creates = [
+        c
+        for c in plan_deploy(spec, inv, hosts(inv), Facts(), TARGET).changes
+        if c.resource == "appliance"
+    ]
+    assert len(creates) == len(hosts(inv))
+    for c in creates:
+        g_vm, g_host, rule = pin_names(c.name)
+        drs = {d.field: (d.before, d.after) for d in c.diffs if d.field.startswith("drs.")}
+        assert drs == {
+            "drs.vm_group": (None, f"{g_vm} [{c.name}]"),
+            "drs.host_group": (None, f"{g_host} [{c.host}]"),
+            "drs.rule": (None, f"{rule}: {g_vm} must run on {g_host} (mandatory, enabled)"),
+        }
+
+
+def test_remove_lists_the_drs_objects_and_says_the_segment_stays() -> None:
+    from vnettool.appliances.plan import segment_kept
+
+    inv, spec = inventory(), ApplianceSpec.model_validate({**BASE, "protect": None})
+    deletes = plan_remove(spec, inv, hosts(inv), deployed(inv, spec), TARGET).changes
+    assert deletes and all(c.kind == "delete" for c in deletes)
+    for c in deletes:
+        assert [(d.field, d.before) for d in c.diffs] == [
+            ("vm", c.name),
+            *zip(("drs.vm_group", "drs.host_group", "drs.rule"), pin_names(c.name), strict=True),
+        ]
+    assert segment_kept(spec) == [
+        "left in place: the protected segment (standard switch vSwitch-fw and port group "
+        "fw-prot); to delete it, apply a desired state with the same target and: "
+        "absent: {standard_port_groups: [fw-prot], standard_switches: [vSwitch-fw]}"
+    ]
+    (step,) = validate(segment_kept(spec)[0].split("and: ", 1)[1]).playbook.steps
+    assert step.configure == {
+        "absent": {"standard_port_groups": ["fw-prot"], "standard_switches": ["vSwitch-fw"]}
+    }
+    pvlan = ApplianceSpec.model_validate(
+        {
+            **BASE,
+            "segment": {
+                "kind": "pvlan",
+                "switch": "DVS0",
+                "primary": 300,
+                "isolated": 301,
+                "appliance_portgroup": "fw-app",
+            },
+        }
+    )
+    (step,) = validate(segment_kept(pvlan)[0].split("and: ", 1)[1]).playbook.steps
+    assert step.configure == {
+        "absent": {
+            "distributed_port_groups": ["fw-prot", "fw-app"],
+            "pvlans": [{"switch": "DVS0", "primary": 300}],
+        }
+    }
 
 
 def test_unknown_template_or_port_group_is_a_plan_error() -> None:
@@ -187,6 +255,7 @@ def test_unknown_template_or_port_group_is_a_plan_error() -> None:
     with pytest.raises(PlanError) as err:
         plan_deploy(bad, inv, hosts(inv), Facts(), TARGET)
     assert "no template or VM named 'nope'" in str(err.value)
+    assert "on the lab: `vnettool lab template nope`" in str(err.value)
     assert "no port group named 'x'" in str(err.value)
 
 

@@ -28,6 +28,7 @@ from vnettool.models.inventory import Host, Inventory
 from vnettool.models.plan import Change, FieldDiff, Plan
 
 RESOURCE = "appliance"
+PIN_FIELDS = ("drs.vm_group", "drs.host_group", "drs.rule")
 DISCONNECT = "protected_nic_disconnect"
 ROLES: tuple[NicRole, ...] = ("management", "unprotected", "protected")
 # The VM's size and resource fields, named alike in `want_state` and `ApplianceVm`.
@@ -195,6 +196,34 @@ def is_pinned(vm: ApplianceVm, slot: Slot, rules: ClusterRules | None, per_host:
     )
 
 
+def pin_diffs(slot: Slot, rules: ClusterRules | None = None) -> list[FieldDiff]:
+    """The DRS objects that pin an appliance, as plan lines: an admin approving the plan sees
+    every object vnettool will create in the cluster (and which already exist), not only a VM.
+    None for a standalone host: nothing is created there."""
+    if slot.cluster_moref is None:
+        return []
+    g_vm, g_host, rule = pin_names(slot.name)
+
+    def diff(field: str, name: str, after: str, exists: bool) -> FieldDiff:
+        return FieldDiff(field=field, before=name if exists else None, after=after)
+
+    return [
+        diff("drs.vm_group", g_vm, f"{g_vm} [{slot.name}]", bool(rules and rules.group(g_vm))),
+        diff(
+            "drs.host_group",
+            g_host,
+            f"{g_host} [{slot.host.name}]",
+            bool(rules and rules.group(g_host)),
+        ),
+        diff(
+            "drs.rule",
+            rule,
+            f"{rule}: {g_vm} must run on {g_host} (mandatory, enabled)",
+            bool(rules and rules.rule(rule)),
+        ),
+    ]
+
+
 def _drift(
     spec: ApplianceSpec, vm: ApplianceVm, slot: Slot, want: dict[str, Any], facts: Facts
 ) -> list[FieldDiff]:
@@ -207,6 +236,7 @@ def _drift(
     rules = facts.rules.get(slot.cluster_moref or "")
     if not is_pinned(vm, slot, rules, spec.placement.per == "host"):
         diffs.append(FieldDiff(field="pinned", before=False, after=True))
+        diffs += pin_diffs(slot, rules)
     for i, role in enumerate(ROLES):
         net = want["networks"][role]
         nic = vm.nics[i] if i < len(vm.nics) else None
@@ -238,7 +268,11 @@ def plan_deploy(
     template = next((v for v in inv.vms if v.name == spec.source.template), None)
     problems = []
     if template is None:
-        problems.append(f"appliance {spec.name}: no template or VM named {spec.source.template!r}")
+        problems.append(
+            f"appliance {spec.name}: no template or VM named {spec.source.template!r} "
+            f"(import the appliance image as a template of that name; on the lab: "
+            f"`vnettool lab template {spec.source.template}`)"
+        )
     for role in ("management", "unprotected"):
         net = want["networks"][role]
         if net["switch"] is None and not any(
@@ -271,6 +305,7 @@ def plan_deploy(
                     FieldDiff(field=f"nic.{r}", before=None, after=want["networks"][r]["portgroup"])
                     for r in ROLES
                 ),
+                *(pin_diffs(s) if spec.placement.per == "host" else []),
             ]
             appliance_changes.append(
                 Change(
@@ -370,15 +405,54 @@ def _serving(spec: ApplianceSpec, move: Change, appliances: list[Change]) -> lis
     return [a.id for a in appliances if a.kind != "delete"]
 
 
+def segment_kept(spec: ApplianceSpec) -> list[str]:
+    """What `remove` leaves in place, and the `absent:` block that deletes it.
+
+    The segment stays: other appliances or tools may use its port groups, and deleting a
+    switch is not undone by re-deploying (its VMs' ports are gone). Saying so keeps the
+    promise that vnettool changes only, and all of, what it says."""
+    seg = spec.segment
+    if seg is None:
+        return []
+    if seg.kind == "vss":
+        what = f"standard switch {seg.switch} and port group {spec.networks.protected}"
+        absent = (
+            f"absent: {{standard_port_groups: [{spec.networks.protected}], "
+            f"standard_switches: [{seg.switch}]}}"
+        )
+    else:
+        pgs = [
+            spec.networks.protected,
+            *([seg.appliance_portgroup] if seg.appliance_portgroup else []),
+        ]
+        what = f"PVLAN {seg.primary}/{seg.isolated} and DV port groups {', '.join(pgs)} on {seg.switch}"
+        absent = (
+            f"absent: {{distributed_port_groups: [{', '.join(pgs)}], "
+            f"pvlans: [{{switch: {seg.switch}, primary: {seg.primary}}}]}}"
+        )
+    return [
+        f"left in place: the protected segment ({what}); to delete it, apply a desired state "
+        f"with the same target and: {absent}"
+    ]
+
+
 def _delete(spec: ApplianceSpec, vm: ApplianceVm, host: str | None, inv: Inventory) -> Change:
     h = inv.host_by_name.get(host or "")
     cl = next((c for c in inv.clusters if h and c.name == h.cluster), None)
+    pins = (
+        [
+            FieldDiff(field=f, before=n, after=None)
+            for f, n in zip(PIN_FIELDS, pin_names(vm.name), strict=True)
+        ]
+        if cl is not None and spec.placement.per == "host"
+        else []
+    )
     return Change(
         kind="delete",
         resource=RESOURCE,
         host=host,
         name=vm.name,
-        diffs=[FieldDiff(field="vm", before=vm.name, after=None)],
+        diffs=[FieldDiff(field="vm", before=vm.name, after=None), *pins],
         spec={
             "definition": spec.name,
             "vm_moref": vm.moref,

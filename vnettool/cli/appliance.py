@@ -61,6 +61,7 @@ def _scope(session: Any, body: Any, target: Any) -> tuple[Any, list[Any]]:
 
 def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *conn: Any) -> None:
     from vnettool.appliances import manager
+    from vnettool.appliances.plan import segment_kept
     from vnettool.engine.journal import Journal
     from vnettool.playbook.kinds.appliance import engine_target
 
@@ -69,6 +70,9 @@ def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *
         inv, hosts = _scope(session, body, target)
         plan = manager.plan(action, session, body.definition(), inv, hosts, engine_target(hosts))
         print_plan(plan, title=f"{action} {body.name}")
+        kept = segment_kept(body.definition()) if action == "remove" else []
+        for line in kept:
+            console.print(f"[yellow]note:[/] {escape(line)}", highlight=False, soft_wrap=True)
         if plan.empty:
             return
         if check:

@@ -138,14 +138,21 @@ def _shower(as_json: bool, planned_shown: bool) -> Any:
             highlight=False,
             soft_wrap=True,
         )
+        details = r.details
         if r.plan is not None and not r.plan.empty and not planned_shown:
             print_plan(r.plan)
-            if r.status != "failed":
-                return  # the plan above says it change by change; failures list their errors
-        for line in r.details[:50]:
+        if r.plan is not None and r.status != "failed":
+            # the plan says it change by change; keep what it cannot say (e.g. what is left)
+            per_change = {c.summary() for c in r.plan.changes}
+            details = [
+                d
+                for d in details
+                if d not in per_change and not d.startswith(("changed: ", "skipped: "))
+            ]
+        for line in details[:50]:
             console.print(f"           {line}", markup=False, highlight=False, soft_wrap=True)
-        if len(r.details) > 50:
-            console.print(f"           … {len(r.details) - 50} more", highlight=False)
+        if len(details) > 50:
+            console.print(f"           … {len(details) - 50} more", highlight=False)
 
     return show
 

@@ -10,6 +10,7 @@ import glob
 from typing import Any
 
 from vnettool.appliances import manager
+from vnettool.appliances.plan import segment_kept
 from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.inventory import Host
 from vnettool.playbook.scope import step_hosts
@@ -74,7 +75,12 @@ def run_appliance(ctx: StepContext, body: ApplianceBody) -> StepOutcome:
         return StepOutcome("failed" if bad else "ok", msg, details=details, data=data)
     plan = manager.plan(body.action, ctx.session, spec, ctx.inventory, hosts, engine_target(hosts))
     if ctx.check or plan.empty:
-        return change_outcome(plan, [], ctx.check)
-    if ctx.approve is not None and not ctx.approve(plan):
-        return change_outcome(plan, None, ctx.check)
-    return change_outcome(plan, manager.apply(plan, ctx.session, journal=ctx.journal), ctx.check)
+        outcome = change_outcome(plan, [], ctx.check)
+    elif ctx.approve is not None and not ctx.approve(plan):
+        outcome = change_outcome(plan, None, ctx.check)
+    else:
+        results = manager.apply(plan, ctx.session, journal=ctx.journal)
+        outcome = change_outcome(plan, results, ctx.check)
+    if body.action == "remove":
+        outcome.details += segment_kept(spec)
+    return outcome
