@@ -92,3 +92,61 @@ def read_text(path: Path | str, *, limit: int = MAX_BYTES, what: str = "file") -
             path,
             f"the {what} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
         ) from None
+
+
+def write_bytes(
+    path: Path | str, data: bytes, *, what: str = "file", make_parents: bool = False
+) -> None:
+    """Replace `path` atomically with `data`, readable by the user only (mode 0600).
+
+    The temporary file is created next to the target with a random name, O_EXCL and
+    O_NOFOLLOW (`tempfile.mkstemp`), so a link planted where a predictable name would be
+    cannot redirect the write; the rename replaces a link at `path` itself, never the file it
+    points to. A missing directory is an error unless `make_parents` (vnettool's own state).
+    """
+    import tempfile
+
+    target = Path(path)
+    parent = target.parent
+    if make_parents:
+        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    check_writable(target, what=what)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UserFileError(path, f"cannot write the {what}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise UserFileError(path, f"cannot write the {what}: {exc.strerror or exc}") from None
+        raise
+
+
+def check_writable(path: Path | str, *, what: str = "file") -> None:
+    """Refuse, before any work, a target that is a directory or in a missing directory."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise UserFileError(
+            path, f"cannot write the {what}: directory {target.parent} does not exist"
+        )
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UserFileError(path, f"cannot write the {what}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UserFileError(path, f"is a directory; give a file name for the {what}")
+
+
+def write_text(
+    path: Path | str, text: str, *, what: str = "file", make_parents: bool = False
+) -> None:
+    """`write_bytes` of UTF-8 text."""
+    write_bytes(path, text.encode("utf-8"), what=what, make_parents=make_parents)

@@ -100,11 +100,11 @@ def test_assert_failure_lists_hosts_and_exits_1(
 
 def test_snapshot_matches_a_fresh_collect(lab: RunningLab, session: object, tmp_path: Path) -> None:
     pb = tmp_path / "snap.yml"
-    pb.write_text("steps:\n  - snapshot: {path: out/inv.json}\n")
-    proc = vnettool(lab, tmp_path, "run", str(pb), "--check")
+    pb.write_text("steps:\n  - snapshot: {path: reports/inv.json}\n")
+    proc = vnettool(lab, tmp_path, "run", str(pb))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "RECAP ok=1" in proc.stdout
-    saved = Inventory.load(tmp_path / "out" / "inv.json")
+    saved = Inventory.load(tmp_path / "reports" / "inv.json")
     fresh = collect(session)  # type: ignore[arg-type]
     assert {h.name for h in saved.hosts} == {h.name for h in fresh.hosts}
     assert {p.ident() for p in saved.standard_port_groups} == {
@@ -128,3 +128,38 @@ def test_inventory_checks_reject_a_misspelled_cluster_before_running(
     assert f"typo.yml:4:24: cluster {typo!r} matches nothing in the inventory" in proc.stderr
     assert "did you mean" in proc.stderr
     assert not (tmp_path / "s.json").exists(), "no step runs until the whole playbook validates"
+
+
+def test_check_mode_writes_nothing_and_outputs_stay_in_the_reports_directory(
+    lab: RunningLab, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    pb = work / "out.yml"
+    pb.write_text(
+        "steps:\n  - snapshot: {path: reports/inv.json}\n  - audit: {out: reports/audit.xlsx}\n"
+    )
+    proc = vnettool(lab, work, "run", str(pb), "--check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "would save" in proc.stdout and "--check writes nothing" in proc.stdout
+    assert list(work.iterdir()) == [pb], "check mode wrote a file"
+
+    for bad in ("../victim.txt", str(victim)):
+        pb.write_text(f"steps:\n  - snapshot: {{path: '{bad}'}}\n")
+        proc = vnettool(lab, work, "run", str(pb))
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "outside the reports directory" in " ".join(proc.stdout.split())
+        assert victim.read_text() == "keep me\n"
+    # a link inside reports/ pointing out of it is resolved first, and refused too
+    (work / "reports").mkdir()
+    (work / "reports" / "out").symlink_to(tmp_path)
+    pb.write_text("steps:\n  - snapshot: {path: reports/out/victim.txt}\n")
+    proc = vnettool(lab, work, "run", str(pb))
+    assert proc.returncode == 1 and victim.read_text() == "keep me\n"
+    # an explicit --out moves the directory the playbook may write to
+    pb.write_text(f"steps:\n  - snapshot: {{path: '{tmp_path}/elsewhere/inv.json'}}\n")
+    proc = vnettool(lab, work, "run", str(pb), "--out", str(tmp_path / "elsewhere"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert Inventory.load(tmp_path / "elsewhere" / "inv.json").hosts

@@ -221,7 +221,10 @@ def test_loop_runs_once_per_host_and_tags_select(inventory: Inventory, tmp_path:
         "  - tags: [check]\n    assert: {that: [{hosts: {min: 100}}]}\n"
     )
     vp = validate(text, available=only_core, inventory=inventory)
-    report = run(vp, None, check=True, tags=["save"], collect=lambda _s: inventory)
+    checked = run(vp, None, check=True, tags=["save"], collect=lambda _s: inventory)
+    assert [r.status for r in checked.results] == ["ok", "ok"]
+    assert not out.exists(), "--check writes nothing"
+    report = run(vp, None, check=False, tags=["save"], collect=lambda _s: inventory)
     assert [(r.host, r.status) for r in report.results] == [
         ("DC0_C1_H0", "ok"),
         ("DC0_C1_H1", "ok"),

@@ -76,6 +76,7 @@ def run_audit(
     include_pass: bool = False,
     progress: Callable[[str], None] | None = None,
     changes: Sequence[ChangeEvent] | None = None,
+    write: bool = True,
 ) -> AuditReport:
     """Audit a snapshot, write the workbook, return what was found. `progress` hears each
     phase's name.
@@ -95,20 +96,21 @@ def run_audit(
     if rows is not None and changes:
         rows = attribute(rows, changes)
     path = out or default_path(inventory)
-    say("writing the workbook")
-    write_workbook(
-        path,
-        inventory,
-        findings,
-        rules=RULES,
-        baseline=rows,
-        appliances=appliances,
-        started=started,
-        config_note=str(config) if isinstance(config, Path) else "defaults",
-        config_sha256=_sha256(config) if isinstance(config, Path) else "",
-        filters=f"rules: {', '.join(only)}" if only else "",
-        include_pass=include_pass,
-    )
+    if write:  # a playbook under --check computes the report and writes nothing
+        say("writing the workbook")
+        write_workbook(
+            path,
+            inventory,
+            findings,
+            rules=RULES,
+            baseline=rows,
+            appliances=appliances,
+            started=started,
+            config_note=str(config) if isinstance(config, Path) else "defaults",
+            config_sha256=_sha256(config) if isinstance(config, Path) else "",
+            filters=f"rules: {', '.join(only)}" if only else "",
+            include_pass=include_pass,
+        )
     value, grade = score(findings)
     failing = [f for f in findings if f.state == "FAIL" and at_least(f.severity, fail_on)]
     return AuditReport(path, findings, value, grade, rows, failing)

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vnettool import userfile
 from vnettool.cli.common import (
     InsecureOpt,
     JsonOpt,
@@ -45,6 +46,8 @@ def inventory(
     """Read every switch, port group, PVLAN, vmknic, pNIC and VM NIC in one bulk pass."""
     from vnettool.inventory import collect
 
+    if save:  # before connecting: a bad target fails in a second, not after the collect
+        userfile.check_writable(save, what="snapshot")
     with session_for(server, insecure, thumbprint) as session:
         if as_json:
             inv = collect(session, neighbors=neighbors)

@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from vnettool import userfile
 from vnettool.cli.common import (
     InsecureOpt,
     JsonOpt,
@@ -158,7 +159,7 @@ def probe(
         results = _measure(s, cluster, mtu, count, interval, vmk, service, workers)
     samples = [x for _, m in results for x in m.samples]
     if csv_out:
-        csv_out.write_text(to_csv(samples))
+        userfile.write_text(csv_out, to_csv(samples), what="CSV")
     limited = sorted({h for _, m in results for h in mtu_limited(m)}) if mtu else []
     small_vmk = sorted({h for _, m in results for h in vmk_limited(m)}) if mtu else []
     failing = [x for x in samples if x.mtu_ok is False or (mtu and x.received == 0)]

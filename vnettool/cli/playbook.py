@@ -54,6 +54,15 @@ def _split(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
+IncludeAnywhereOpt = Annotated[
+    bool,
+    typer.Option(
+        "--include-anywhere",
+        help="Allow include: of files outside the playbook's directory tree",
+    ),
+]
+
+
 def _excerpt(issue: PlaybookIssue, cache: dict[str, list[str]]) -> list[str]:
     """The offending source line with a caret under the column, as compilers show it."""
     loc = issue.location
@@ -63,7 +72,7 @@ def _excerpt(issue: PlaybookIssue, cache: dict[str, list[str]]) -> list[str]:
             cache[loc.file] = raw.decode("utf-8", errors="replace").splitlines()
         except userfile.UserFileError:
             cache[loc.file] = []
-    lines = cache[loc.file]
+    lines = cache[loc.file] if issue.excerpt else []
     if not 0 < loc.line <= len(lines):
         return []
     text = lines[loc.line - 1]
@@ -173,6 +182,15 @@ def run(
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
+    outputs: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Directory the playbook's snapshot and audit files go to; paths outside it "
+            "are refused",
+        ),
+    ] = Path("reports"),
+    include_anywhere: IncludeAnywhereOpt = False,
 ) -> None:
     """Run a playbook's steps in order; each step that changes vSphere shows its plan and asks
     first (as `apply` does) unless --yes. Exit 0 = ok, 1 = failed/invalid/cancelled,
@@ -183,7 +201,9 @@ def run(
 
     try:
         variables = _vars(var)
-        offline = validate(playbook, variables)  # offline first: no connection for a broken file
+        offline = validate(
+            playbook, variables, includes_anywhere=include_anywhere
+        )  # offline first: no connection for a broken file
     except PlaybookError as exc:
         _report_invalid(exc, as_json)
     ask = not check and not yes and _changes_vsphere(offline, _split(tags), _split(skip_tags))
@@ -197,7 +217,9 @@ def run(
 
         inventory = collect(session)
         try:
-            vp = validate(playbook, variables, inventory=inventory)
+            vp = validate(
+                playbook, variables, inventory=inventory, includes_anywhere=include_anywhere
+            )
         except PlaybookError as exc:
             _report_invalid(exc, as_json)
         first = [inventory]
@@ -220,6 +242,7 @@ def run(
             on_result=_shower(as_json, planned_shown=ask),
             approve=_approver(not ask, as_json),
             journal=journal,
+            outputs=outputs,
         )
     run_id = journal.id if journal is not None and journal.written else None
     if journal is not None:
@@ -262,7 +285,7 @@ def schema(
 
     text = schema_text()
     if out:
-        out.write_text(text)
+        userfile.write_text(out, text, what="schema")
         console.print(f"schema written to {out}")
     else:
         typer.echo(text, nl=False)
@@ -280,6 +303,7 @@ def validate_cmd(
         ),
     ] = None,
     as_json: JsonOpt = False,
+    include_anywhere: IncludeAnywhereOpt = False,
 ) -> None:
     """Check playbooks without connecting; every error as file:line:col. Exit 1 if invalid."""
     from vnettool.models.inventory import Inventory
@@ -294,7 +318,7 @@ def validate_cmd(
     issues = []
     for f in files:
         try:
-            vp = validate(f, _vars(var), inventory=inv)
+            vp = validate(f, _vars(var), inventory=inv, includes_anywhere=include_anywhere)
             if not as_json:
                 n = len(vp.playbook.steps)
                 console.print(f"[green]ok[/] {f}: {n} step{'s' if n != 1 else ''}", highlight=False)

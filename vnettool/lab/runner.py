@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from vnettool import userfile
 from vnettool.paths import cache_dir, lab_dir
 
 GOPATH = "/usr/share/gocode"
@@ -224,10 +225,9 @@ class Lab:
             # The lab's certificate is self-signed: pin it instead of disabling verification.
             "thumbprint": fetch_thumbprint(st.host_port),
         }
-        tmp = self.profile_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(profile, indent=1))
-        tmp.chmod(0o600)
-        tmp.replace(self.profile_file)
+        userfile.write_text(
+            self.profile_file, json.dumps(profile, indent=1), what="lab profile", make_parents=True
+        )
 
     def profile(self) -> dict[str, str] | None:
         if self.state() is None:

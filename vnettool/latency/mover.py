@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from pydantic import ConfigDict, Field
 
-from vnettool import paths
+from vnettool import paths, userfile
 from vnettool.errors import VnetError
 from vnettool.latency.policy import HostSeries, PolicyConfig
 from vnettool.models.base import Model
@@ -75,10 +74,9 @@ class RebalanceState(Model):
         return paths.rebalance_state(server_key)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(self.model_dump_json(indent=1))
-        tmp.replace(path)
+        userfile.write_text(
+            path, self.model_dump_json(indent=1), what="rebalance state", make_parents=True
+        )
 
 
 def vm_networks_missing(inv: Inventory, vm: VirtualMachine, dest: str) -> list[str]:

@@ -6,7 +6,6 @@ never pyVmomi objects, so each feature can be unit-tested from a saved JSON snap
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
@@ -278,18 +277,11 @@ class Inventory(Model):
     model_config = Model.model_config | {"ignored_types": (cached_property,)}
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, *, make_parents: bool = False) -> None:
         """Write atomically and user-only: a reader never sees half a snapshot, others none."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.model_dump_json(indent=1))
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        userfile.write_text(
+            path, self.model_dump_json(indent=1), what="snapshot", make_parents=make_parents
+        )
 
     @classmethod
     def load(cls, path: Path) -> Inventory:

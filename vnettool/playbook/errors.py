@@ -55,6 +55,9 @@ class PlaybookIssue:
     path: KeyPath = ()
     expected: str | None = None
     hint: str | None = None
+    # False for a file that is not a playbook (an include of /etc/shadow): its lines are not
+    # shown under the error, so an error cannot be used to print a file's content
+    excerpt: bool = True
 
     def __str__(self) -> str:
         where = f" at {format_path(self.path)}" if self.path else ""

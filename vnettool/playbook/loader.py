@@ -12,6 +12,7 @@ tags, alias bombs, absurd nesting, include cycles, unknown variables) becomes a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -424,12 +425,18 @@ def read_file(path: Path, name: str | None = None) -> Document:
 
 
 def resolve_includes(
-    doc: Document, issues: IssueList, stack: tuple[Path, ...] = (), base: Path | None = None
+    doc: Document,
+    issues: IssueList,
+    stack: tuple[Path, ...] = (),
+    base: Path | None = None,
+    anywhere: bool = False,
 ) -> None:
     """Replace each ``- include: FILE`` step with the steps of FILE, marks and all.
 
-    Paths are relative to the including file. A file that includes itself, directly or
-    through others, is an error at the include that closes the loop.
+    Paths are relative to the including file and must stay inside the top playbook's
+    directory tree unless `anywhere` (a playbook from elsewhere must not read ~/.ssh). A
+    file that includes itself, directly or through others, is an error at the include that
+    closes the loop. An included file that is not YAML steps is reported without its lines.
     """
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
@@ -440,6 +447,7 @@ def resolve_includes(
     here = (doc.path.resolve(),) if doc.path else ()
     stack = stack + here
     base_dir = doc.path.parent if doc.path else (base or Path.cwd())
+    root = stack[0].parent if stack else base_dir.resolve()
     new_steps: list[Any] = []
     new_marks = Marks(file=doc.marks.file)
     # Copy the marks of everything but the steps; steps are re-added at their new indexes.
@@ -473,6 +481,14 @@ def resolve_includes(
         except (OSError, ValueError, UnicodeError):
             issues.add(where, f"{inc!r} is not a usable file name", ("steps", i, "include"))
             continue
+        if not anywhere and not target.is_relative_to(root):
+            issues.add(
+                where,
+                f"included file {inc!r} is outside the playbook's directory {root}; "
+                "pass --include-anywhere to allow it",
+                ("steps", i, "include"),
+            )
+            continue
         if target in stack:
             chain = " → ".join(p.name for p in (*stack[stack.index(target) :], target))
             issues.add(where, f"include cycle: {chain}", ("steps", i, "include"))
@@ -486,7 +502,7 @@ def resolve_includes(
         try:
             sub = read_file(target, _shown(target))
         except PlaybookError as exc:
-            issues.items.extend(exc.issues)
+            issues.items.extend(dataclasses.replace(x, excerpt=False) for x in exc.issues)
             continue
         if isinstance(sub.data, list):
             sub.data = {"steps": sub.data}
@@ -496,9 +512,12 @@ def resolve_includes(
             sub.marks = _reroot(sub.marks, ("steps", 0, "configure"))
             sub.marks.value[("steps", 0)] = sub.marks.value[()]
         if not isinstance(sub.data, dict) or not isinstance(sub.data.get("steps"), list):
-            issues.add(
-                sub.marks.at(()),
-                "an included file must be a list of steps or a mapping with 'steps'",
+            issues.items.append(
+                PlaybookIssue(
+                    sub.marks.at(()),
+                    "an included file must be a list of steps or a mapping with 'steps'",
+                    excerpt=False,
+                )
             )
             continue
         unknown = sorted(set(sub.data) - {"steps", "vars", "name", "description"})
@@ -509,7 +528,7 @@ def resolve_includes(
                 (k,),
                 expected="steps, vars, name, description",
             )
-        resolve_includes(sub, issues, stack)
+        resolve_includes(sub, issues, stack, anywhere=anywhere)
         # Variables of an included file are defaults; the including playbook's win.
         sub_vars = sub.data.get("vars")
         if isinstance(sub_vars, dict) and isinstance(data.get("vars", {}), dict):
@@ -801,6 +820,7 @@ def load_data(
     *,
     name: str | None = None,
     environ: Mapping[str, str] | None = None,
+    includes_anywhere: bool = False,
 ) -> Loaded:
     """Read, splice includes, substitute variables.
 
@@ -828,7 +848,7 @@ def load_data(
         doc.data = {"steps": [{"configure": doc.data}]}
         doc.marks = _reroot(doc.marks, ("steps", 0, "configure"))
         doc.marks.value[("steps", 0)] = doc.marks.value[()]
-    resolve_includes(doc, issues)
+    resolve_includes(doc, issues, anywhere=includes_anywhere)
     data: dict[str, Any] = doc.data
     defined = data.get("vars")
     if defined is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -196,6 +197,7 @@ def run(
     on_result: Callable[[StepResult], None] | None = None,
     approve: Approve | None = None,
     journal: Any = None,
+    outputs: Path | None = None,
 ) -> RunReport:
     """Run every selected step in order; stop at the first failure (the rest are skipped).
 
@@ -236,7 +238,7 @@ def run(
         for host, concrete in runs:
             if inventory is None:
                 inventory = collect(session)
-            ctx = StepContext(session, inventory, check, pb.target, host, approve, journal)
+            ctx = StepContext(session, inventory, check, pb.target, host, approve, journal, outputs)
             started = time.monotonic()
             outcome = _outcome(ctx, concrete)
             name = concrete.title(i)

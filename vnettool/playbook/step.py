@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
+from vnettool.errors import ConfigError
 from vnettool.models.inventory import Inventory
 from vnettool.models.plan import Plan, Result
 from vnettool.playbook.steps import Scope, Step
@@ -47,6 +49,26 @@ class StepContext:
     host: str | None = None  # set inside a loop iteration
     approve: Approve | None = None  # None: apply without asking (--yes, or not interactive)
     journal: Any = None  # the run's journal: every change a step sends is recorded in it
+    outputs: Path | None = None  # files a step writes stay inside it (None: anywhere)
+
+
+def output_path(ctx: StepContext, raw: str, what: str) -> Path:
+    """Where a step may write `raw`: inside `ctx.outputs`, links and '..' resolved first.
+
+    A playbook is a file someone else may have written: its snapshot or audit path must not
+    overwrite ~/.bashrc or ../other-project. Refused before anything is written.
+    """
+    path = Path(raw)
+    if ctx.outputs is None:
+        return path
+    root = ctx.outputs.resolve()
+    full = (Path.cwd() / path).resolve()
+    if not full.is_relative_to(root):
+        raise ConfigError(
+            f"the {what} path {raw!r} is outside the reports directory {ctx.outputs}/; "
+            "a playbook writes only there: give a path inside it, or pass --out DIR"
+        )
+    return full
 
 
 Action = Callable[[StepContext, Step], StepOutcome]

@@ -476,6 +476,7 @@ def validate(
     desired: type[BaseModel] | None = _NO_MODEL,
     name: str | None = None,
     environ: Mapping[str, str] | None = None,
+    includes_anywhere: bool = False,
 ) -> ValidPlaybook:
     """Load and check a playbook completely; raise PlaybookError listing every issue.
 
@@ -487,7 +488,9 @@ def validate(
         available = unavailable_reason
     if desired is _NO_MODEL:
         desired = DesiredState
-    loaded = load_data(source, variables, name=name, environ=environ)
+    loaded = load_data(
+        source, variables, name=name, environ=environ, includes_anywhere=includes_anywhere
+    )
     pb, issues = _structure(loaded)
     if desired is not None:
         issues += _configure_issues(loaded, desired)

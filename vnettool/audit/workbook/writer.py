@@ -7,7 +7,7 @@ a failed run never leaves a partial report, and nobody else on the host can read
 
 from __future__ import annotations
 
-import os
+import io
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from vnettool import userfile
 from vnettool.audit.drift import DriftRow
 from vnettool.audit.model import SEVERITIES, Finding, Rule
 from vnettool.audit.workbook.columns import Col, Tab, yes_no
@@ -115,16 +116,9 @@ def drift_tab(baseline: Sequence[DriftRow]) -> Tab[DriftRow]:
 
 
 def _save(wb: Workbook, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            wb.save(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    wb.save(buf)
+    userfile.write_bytes(path, buf.getvalue(), what="workbook", make_parents=True)
 
 
 def write_workbook(
