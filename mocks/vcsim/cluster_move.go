@@ -42,7 +42,9 @@ func (a *clusterAlias) AddHostTask(ctx *simulator.Context, req *types.AddHost_Ta
 	if e, result := taskResult(body.Res.Returnval); e == nil {
 		ref, _ := result.(types.ManagedObjectReference)
 		if h, _ := simulator.Map.Get(ref).(*simulator.HostSystem); h != nil {
-			simulator.Map.WithLock(h, func() { setupHost(h, addedHostPos(cl, h)) })
+			var hs *hostState
+			simulator.Map.WithLock(h, func() { hs = setupHost(h, addedHostPos(cl, h)) })
+			_ = linkPortgroupNetworks(hs) // pgnetworks.go
 		}
 	}
 	return res

@@ -296,3 +296,15 @@ def test_changes_post_events_found_by_query_and_collector(
     finally:
         created_c.DestroyCollector()
         destroyed_c.DestroyCollector()
+
+
+def test_every_host_port_group_is_linked_to_its_network(lab2: tuple[RunningLab, Session]) -> None:
+    _, s = lab2
+    for h in hosts(s):
+        names = {p.spec.name for p in h.config.network.portgroup}
+        nets = {
+            n.name: n for n in h.network if not isinstance(n, vim.dvs.DistributedVirtualPortgroup)
+        }
+        assert names == {"Management Network", "VM Network", "vMotion"}
+        assert names <= set(nets), names - set(nets)
+        assert all(h in nets[n].host for n in names)

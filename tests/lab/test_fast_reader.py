@@ -302,3 +302,26 @@ def test_watcher_on_fast_stream_delivers_a_change_in_one_update(
 
 def unversioned(inv: Inventory) -> Inventory:
     return inv.model_copy(update={"version": ""})
+
+
+def test_standard_port_groups_name_their_network_object_in_both_readers(
+    session: Session,
+) -> None:
+    view = session.content.viewManager.CreateContainerView(
+        session.content.rootFolder, [vim.HostSystem], True
+    )
+    try:
+        want = {
+            (h.name, n.name): n._moId
+            for h in view.view
+            for n in h.network
+            if isinstance(n, vim.Network) and not isinstance(n, vim.dvs.DistributedVirtualPortgroup)
+        }
+    finally:
+        view.DestroyView()
+    for reader in ("fast", "pyvmomi"):
+        inv = collect(session, reader=reader)
+        got = {(p.host, p.name): p.network for p in inv.standard_port_groups}
+        assert got and all(got.values()), reader
+        assert got == {k: v for k, v in want.items() if k in got}, reader
+        assert len({v for (_, name), v in got.items() if name == "VM Network"}) == 1

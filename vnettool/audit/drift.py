@@ -94,6 +94,8 @@ def drift(before: Inventory, after: Inventory) -> list[DriftRow]:
             for field in sorted(a.keys() | b.keys()):
                 if field in ("moref", "config_version") or a.get(field) == b.get(field):
                     continue
+                if name == "standard_port_groups" and field == "network":
+                    continue  # the Network object's moref, not configuration
                 was_s, now_s = _show(a.get(field)), _show(b.get(field))
                 if was_s == now_s:  # e.g. [] -> a list now flattened into elements
                     continue

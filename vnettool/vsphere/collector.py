@@ -41,7 +41,9 @@ PROPERTIES: dict[str, list[str]] = {
         "config.network",
         "config.virtualNicManagerInfo.netConfig",
         "vm",
+        "network",  # the Network objects its standard port groups are linked to
     ],
+    "Network": ["name"],
     "DistributedVirtualSwitch": ["name", "uuid", "parent", "config"],
     "DistributedVirtualPortgroup": ["name", "key", "config"],
     "VirtualMachine": [

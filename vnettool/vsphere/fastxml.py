@@ -705,6 +705,7 @@ GROUPS: tuple[tuple[str, ...], ...] = (
         "ComputeResource",
         "ClusterComputeResource",
         "DistributedVirtualSwitch",
+        "Network",
     ),
 )
 PAGE_SIZE = 1000

@@ -36,7 +36,7 @@ from vnettool.models.policy import (
     TeamingPolicy,
     VlanSpec,
 )
-from vnettool.vsphere.collector import RawObject, moref_id
+from vnettool.vsphere.collector import RawObject, moref_id, moref_type
 
 
 def _get(obj: Any, path: str) -> Any:
@@ -323,6 +323,12 @@ def host_from_raw(o: RawObject, r: Resolver) -> HostParts:
                 ),
             )
         )
+    # vCenter links each standard port group to the datacenter's Network of the same name
+    networks = {
+        r.name(moref_id(ref)): moref_id(ref)
+        for ref in p.get("network") or []
+        if moref_type(ref) == "Network"
+    }
     for pg in _get(net, "portgroup") or []:
         spec = pg.spec
         parts.portgroups.append(
@@ -333,6 +339,7 @@ def host_from_raw(o: RawObject, r: Resolver) -> HostParts:
                 vlan_id=int(spec.vlanId or 0),
                 policy=host_policy(spec.policy),
                 effective=host_policy(_get(pg, "computedPolicy")),
+                network=networks.get(spec.name),
             )
         )
     services: dict[str, list[str]] = {}
