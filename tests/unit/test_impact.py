@@ -221,3 +221,33 @@ def test_failed_pnic_looks_as_vcenter_shows_it() -> None:
 def test_bad_failure_names_are_located_errors(args: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_failures(args, build())
+
+
+def test_path_text_names_uplinks_standby_lag_and_down_links() -> None:
+    from vnettool.impact.paths import path_text
+
+    inv = _with_pnics(build(lag=True), "H0", vmnic1=False, vmnic3=False)
+    c = analyze(inv)
+    assert path_text(c.endpoints["vmk:H0/vmk0"]) == (
+        "Management Network on vSwitch0: vmnic0 → tor-a Ethernet1/1, vmnic1 (down)"
+    )
+    assert path_text(c.endpoints["vm:web1/ethernet-0"]) == (
+        "web on DVS0: lag1 LAG: vmnic2 → tor-a Ethernet1/3 + vmnic3 (down)"
+    )
+    assert path_text(analyze(build()).endpoints["vm:app1/ethernet-1"]) == (
+        "db on DVS0: uplink1: vmnic2 → tor-a Ethernet2/3, uplink2 standby: vmnic3 → tor-b Ethernet2/4"
+    )
+
+
+def test_tui_host_details_show_each_endpoints_path() -> None:
+    from rich.console import Console
+
+    from vnettool.tui.model import NetIndex
+
+    inv = _with_pnics(build(), "H0", vmnic1=False)
+    console = Console(width=200, record=True)
+    console.print(NetIndex.build(inv).details(("host", "H0")))
+    text = console.export_text()
+    assert "Paths" in text
+    assert "H0 vmk0 [management]  degraded  Management Network on vSwitch0: vmnic0" in text
+    assert "web1 ethernet-0" in text

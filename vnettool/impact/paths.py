@@ -276,3 +276,23 @@ def analyze(inv: Inventory, hosts: set[str] | None = None) -> Connectivity:
     t = Tracer(inv)
     eps = list(vmknic_endpoints(t, hosts)) + list(vm_endpoints(t, hosts))
     return Connectivity(endpoints={e.key: e for e in eps})
+
+
+def path_text(ep: Endpoint) -> str:
+    """One endpoint's path as one line, e.g. 'vSwitch0: vmnic0 → tor-a Eth1/1, vmnic1 (down)'.
+
+    The TUI shows it per host; standby and LAG uplinks are named so a reader sees why an
+    endpoint is only degraded."""
+    hops = []
+    for u in ep.uplinks:
+        pn = [
+            p.pnic
+            + (" (down)" if not p.link_up else "")
+            + (f" → {p.switch}" + (f" {p.port}" if p.port else "") if p.switch else "")
+            for p in u.pnics
+        ] or ["no pNIC"]
+        role = " standby" if u.role == "standby" else ""
+        name = f"{u.uplink}{' LAG' if u.lag else ''}{role}: " if u.uplink not in pn[0] else ""
+        hops.append(name + " + ".join(pn) if u.lag else name + pn[0])
+    where = f"{ep.portgroup or '-'} on {ep.switch or '-'}"
+    return f"{where}: " + (", ".join(hops) if hops else ep.reason or "no uplink")

@@ -415,7 +415,27 @@ def host_details(h: Host, ix: NetIndex) -> RenderableType:
             f"{p.speed_mb} Mb" if p.speed_mb else "-",
             nb or "-",
         )
-    return Group(t, Text(""), pn)
+    return Group(t, Text(""), pn, Text(""), paths_table(h, ix))
+
+
+STATUS_STYLE = {"ok": "green", "degraded": "yellow", "dark": "bold red"}
+
+
+def paths_table(h: Host, ix: NetIndex) -> RenderableType:
+    """Each vmknic and VM NIC of the host traced to its pNICs and neighbour switches."""
+    from vnettool.impact.paths import analyze, path_text
+
+    pt = Table(title="Paths", title_justify="left", box=None, padding=(0, 1))
+    for c in ("endpoint", "state", "path"):
+        pt.add_column(c, no_wrap=c != "path")
+    eps = sorted(
+        analyze(ix.inv, {h.name}).endpoints.values(), key=lambda e: (e.kind != "vmknic", e.key)
+    )
+    for e in eps:
+        pt.add_row(
+            Text(e.label()), Text(e.status, style=STATUS_STYLE[e.status]), Text(path_text(e))
+        )
+    return pt
 
 
 def vss_details(s: StandardSwitch) -> RenderableType:
