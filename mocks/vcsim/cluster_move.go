@@ -24,7 +24,7 @@ func init() {
 }
 
 // AddHostTask adds the host like stock vcsim, then gives it the lab's realistic
-// network (4 pNICs, vSwitch0 with Management Network/vmk0, VM Network, vMotion/vmk1,
+// network (as many pNICs as the lab's hosts, vSwitch0 with Management Network/vmk0, VM Network, vMotion/vmk1,
 // the wrapped network system and VirtualNicManager), as the hosts the lab starts with.
 func (a *clusterAlias) AddHostTask(ctx *simulator.Context, req *types.AddHost_Task) soap.HasFault {
 	cl, _ := simulator.Map.Get(a.Orig).(*simulator.ClusterComputeResource)
@@ -45,6 +45,7 @@ func (a *clusterAlias) AddHostTask(ctx *simulator.Context, req *types.AddHost_Ta
 			var hs *hostState
 			simulator.Map.WithLock(h, func() { hs = setupHost(h, addedHostPos(cl, h)) })
 			_ = linkPortgroupNetworks(hs) // pgnetworks.go
+			simulator.Map.WithLock(cl, func() { refreshClusterSummary(cl) })
 		}
 	}
 	return res
@@ -106,6 +107,7 @@ func moveHost(cl *simulator.ClusterComputeResource, h *simulator.HostSystem) {
 	old := simulator.Map.Get(*h.Parent).(*simulator.ClusterComputeResource)
 	simulator.Map.WithLock(old, func() {
 		simulator.RemoveReference(&old.Host, h.Self)
+		refreshClusterSummary(old)
 	})
 	simulator.Map.Update(old, []types.PropertyChange{{Name: "host", Val: old.Host}})
 	cl.Host = append(cl.Host, h.Self)
@@ -125,4 +127,5 @@ func moveHost(cl *simulator.ClusterComputeResource, h *simulator.HostSystem) {
 		pool := newPool.Self
 		simulator.Map.Update(vm, []types.PropertyChange{{Name: "resourcePool", Val: &pool}})
 	}
+	refreshClusterSummary(cl)
 }

@@ -339,6 +339,7 @@ func fixupDVS(d *simulator.DistributedVirtualSwitch) {
 	if cfg.LacpApiVersion == "" {
 		cfg.LacpApiVersion = "multipleLag"
 	}
+	vcenterDVSDefaults(cfg)
 	if cfg.MulticastFilteringMode == "" {
 		cfg.MulticastFilteringMode = "legacyFiltering"
 	}

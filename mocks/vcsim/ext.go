@@ -223,11 +223,11 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			notAuthenticated(w)
 			return
 		}
-		body = rt.lab.routeCall(body)
+		body = markExplicitZeros(rt.lab.routeCall(body)) // zeroints.go
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		user := rt.lab.sessions.userOf(r)
-		tw := serveRecovered(w, body, wantsResponse(body), func(w http.ResponseWriter) { rt.next.ServeHTTP(w, r) }) // recover.go
+		tw := serveRecovered(w, body, wantsResponse(body), func(w http.ResponseWriter) { rt.next.ServeHTTP(zeroWriter{w}, r) }) // recover.go, zeroints.go
 		rt.lab.sessions.noteResponse(w, body)
 		afterCall(user, body, tw.status, tw.body.Bytes()) // events.go
 		return

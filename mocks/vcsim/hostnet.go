@@ -275,6 +275,9 @@ func (hs *hostState) sync() {
 	if hs.vnm != nil {
 		hs.vnm.syncLocked()
 	}
+	if hs.ns != nil {
+		hs.ns.NetworkConfig = networkConfigOf(ni)
+	}
 	hs.notify()
 }
 

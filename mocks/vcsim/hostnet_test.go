@@ -79,7 +79,7 @@ func TestRealisticHostNetwork(t *testing.T) {
 	ctx := context.Background()
 	_, h := firstHost(t, c)
 	n := h.Config.Network
-	if len(n.Pnic) != 4 || n.Pnic[3].Device != "vmnic3" || n.Pnic[0].LinkSpeed.SpeedMb != 10000 || n.Pnic[0].Driver != "ixgben" {
+	if len(n.Pnic) != 6 || n.Pnic[5].Device != "vmnic5" || n.Pnic[0].LinkSpeed.SpeedMb != 10000 || n.Pnic[0].Driver != "ixgben" {
 		t.Fatalf("pnics: %+v", n.Pnic)
 	}
 	if len(n.Vswitch) != 1 || len(n.Vswitch[0].Pnic) != 2 {
@@ -109,7 +109,7 @@ func TestRealisticHostNetwork(t *testing.T) {
 	if err := pc.RetrieveOne(ctx, *h.ConfigManager.NetworkSystem, []string{"networkInfo"}, &ns); err != nil {
 		t.Fatal(err)
 	}
-	if len(ns.NetworkInfo.Pnic) != 4 || len(ns.NetworkInfo.Vnic) != 2 {
+	if len(ns.NetworkInfo.Pnic) != 6 || len(ns.NetworkInfo.Vnic) != 2 {
 		t.Fatalf("networkInfo drift: %d pnics %d vnics", len(ns.NetworkInfo.Pnic), len(ns.NetworkInfo.Vnic))
 	}
 	// unique MACs across hosts and VMs

@@ -1,6 +1,6 @@
 package main
 
-// Realistic hosts for the lab topology (setup step): 4 pNICs, vSwitch0 with
+// Realistic hosts for the lab topology (setup step): 6 pNICs (-pnics), vSwitch0 with
 // Management Network (vmk0), VM Network and vMotion (vmk1), service
 // selection, LLDP/CDP neighbours; unique VM MACs.
 
@@ -70,9 +70,21 @@ func pnicHint(h *simulator.HostSystem, p types.PhysicalNic) types.PhysicalNicHin
 	}
 }
 
+// hostPnics is the number of pNICs each host gets (Options.Pnics), set by the
+// hosts set-up step; hosts added later get as many.
+var hostPnics = 6
+
+// pnicBus: one dual-port card per PCI bus (0x3b, 0x5b, … then 0x16, 0x17, …).
+func pnicBus(card int) int {
+	if card < 6 {
+		return 0x3b + card*0x20
+	}
+	return 0x10 + card
+}
+
 func buildPnics(ordinal int) []types.PhysicalNic {
 	var out []types.PhysicalNic
-	for i := 0; i < 4; i++ {
+	for i := 0; i < hostPnics; i++ {
 		driver := "ixgben"
 		if i >= 2 {
 			driver = "i40en"
@@ -80,7 +92,7 @@ func buildPnics(ordinal int) []types.PhysicalNic {
 		out = append(out, types.PhysicalNic{
 			Key:       keyPnic + fmt.Sprintf("vmnic%d", i),
 			Device:    fmt.Sprintf("vmnic%d", i),
-			Pci:       fmt.Sprintf("0000:%02x:00.%d", 0x3b+i/2*0x20, i%2),
+			Pci:       fmt.Sprintf("0000:%02x:00.%d", pnicBus(i/2), i%2),
 			Driver:    driver,
 			LinkSpeed: &types.PhysicalNicLinkInfo{SpeedMb: 10000, Duplex: true},
 			ValidLinkSpecification: []types.PhysicalNicLinkInfo{
@@ -195,6 +207,10 @@ func init() {
 		hostStates = map[string]*hostState{}
 		hostStatesMu.Unlock()
 		hostPositions = map[string]hostPos{}
+		hostPnics = lab.Opts.Pnics
+		if hostPnics == 0 {
+			hostPnics = DefaultOptions().Pnics
+		}
 
 		var clusters []*simulator.ClusterComputeResource
 		for _, e := range simulator.Map.All("ClusterComputeResource") {

@@ -26,6 +26,9 @@ type Options struct {
 	DataDir  string
 	User     string // when set, only this user/password may log in (vCenter rejects others)
 	Password string
+	// Pnics per host: vmnic0/1 carry vSwitch0, vmnic2/3 the first DVS, the
+	// rest are free (real hosts usually have spare uplinks).
+	Pnics int
 }
 
 func dataDir(o Options) string {
@@ -42,7 +45,7 @@ func dataDir(o Options) string {
 
 // DefaultOptions matches the binary's flag defaults.
 func DefaultOptions() Options {
-	return Options{DC: 1, Cluster: 2, Host: 4, VM: 8, DVS: 1, PG: 2, Listen: "127.0.0.1:0", TLS: true}
+	return Options{DC: 1, Cluster: 2, Host: 4, VM: 8, DVS: 1, PG: 2, Pnics: 6, Listen: "127.0.0.1:0", TLS: true}
 }
 
 // Lab is one running simulator. Only one Lab may run per process
@@ -69,6 +72,9 @@ const (
 
 // StartLab creates the inventory, applies the setup steps and starts the server.
 func StartLab(o Options) (*Lab, error) {
+	if o.Pnics != 0 && (o.Pnics < 2 || o.Pnics > 32) {
+		return nil, fmt.Errorf("pnics must be 2..32, got %d", o.Pnics)
+	}
 	lab := &Lab{Opts: o, sessions: newSessionTracker(), pages: newPageStore()}
 
 	m := simulator.VPX()

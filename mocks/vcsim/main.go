@@ -37,6 +37,7 @@ func main() {
 	flag.IntVar(&o.VM, "vm", o.VM, "VMs per cluster")
 	flag.IntVar(&o.DVS, "dvs", o.DVS, "distributed switches per datacenter")
 	flag.IntVar(&o.PG, "pg", o.PG, "DV port groups per DVS (excluding the uplink port group)")
+	flag.IntVar(&o.Pnics, "pnics", o.Pnics, "physical NICs per host (2-32; vmnic0/1 on vSwitch0, vmnic2/3 on the first DVS, the rest free)")
 	flag.StringVar(&o.Listen, "listen", o.Listen, "listen address (port 0 = free port)")
 	flag.BoolVar(&o.TLS, "tls", o.TLS, "serve HTTPS with a self-signed certificate")
 	state := flag.String("state", "", "JSON state file written once the server answers")
@@ -60,8 +61,8 @@ func main() {
 		log.Fatalf("vcsim: %v", err)
 	}
 	fmt.Printf("URL=%s\n", lab.URL.String())
-	log.Printf("vcsim: ready in %.2fs (dc=%d cluster=%d host=%d vm=%d dvs=%d pg=%d)",
-		time.Since(t0).Seconds(), o.DC, o.Cluster, o.Host, o.VM, o.DVS, o.PG)
+	log.Printf("vcsim: ready in %.2fs (dc=%d cluster=%d host=%d vm=%d dvs=%d pg=%d pnics=%d)",
+		time.Since(t0).Seconds(), o.DC, o.Cluster, o.Host, o.VM, o.DVS, o.PG, o.Pnics)
 	log.Printf("vcsim: phases: %s", strings.Join(lab.Timings, ", "))
 
 	if *state != "" {
@@ -70,7 +71,7 @@ func main() {
 			PID:     os.Getpid(),
 			Started: time.Now().UTC().Format(time.RFC3339),
 			Topology: map[string]int{
-				"dc": o.DC, "cluster": o.Cluster, "host": o.Host, "vm": o.VM, "dvs": o.DVS, "pg": o.PG,
+				"dc": o.DC, "cluster": o.Cluster, "host": o.Host, "vm": o.VM, "dvs": o.DVS, "pg": o.PG, "pnics": o.Pnics,
 			},
 			Control:  lab.ControlURL(),
 			Scenario: o.Scenario,

@@ -16,10 +16,17 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
+// nicTypes: every HostVirtualNicManagerNicType of ESXi 7.0.3, in the order the
+// host lists them. Each answers QueryNetConfig, with or without a vmknic.
 var nicTypes = []string{
 	"management", "vmotion", "vSphereProvisioning", "faultToleranceLogging",
-	"vsan", "vSphereReplication", "vSphereReplicationNFC",
+	"vsan", "vSphereReplication", "vSphereReplicationNFC", "vsanWitness",
+	"vSphereBackupNFC", "ptp", "nvmeTcp", "nvmeRdma",
 }
+
+// singleSelect: types for which ESXi allows one vmknic only (selecting another
+// replaces it).
+var singleSelect = map[string]bool{"ptp": true}
 
 type vnicManager struct {
 	mo.HostVirtualNicManager
@@ -31,7 +38,7 @@ func newVnicManager(hs *hostState) *vnicManager {
 	m.Self = types.ManagedObjectReference{Type: "HostVirtualNicManager", Value: "virtualNicManager-" + hs.host.Self.Value}
 	info := &types.HostVirtualNicManagerInfo{}
 	for _, t := range nicTypes {
-		info.NetConfig = append(info.NetConfig, types.VirtualNicManagerNetConfig{NicType: t, MultiSelectAllowed: true})
+		info.NetConfig = append(info.NetConfig, types.VirtualNicManagerNetConfig{NicType: t, MultiSelectAllowed: !singleSelect[t]})
 	}
 	hs.host.Config.VirtualNicManagerInfo = info
 	return m
@@ -50,12 +57,18 @@ func (m *vnicManager) netConfig(nicType string) *types.VirtualNicManagerNetConfi
 }
 
 // syncLocked refreshes candidates and drops selections of removed vmknics.
+// ESXi keys a candidate like its selection ("vmotion.key-vim.host.VirtualNic-vmk1"),
+// so a client matches candidateVnic[].key against selectedVnic directly.
 func (m *vnicManager) syncLocked() {
 	info := m.hs.host.Config.VirtualNicManagerInfo
 	vnics := m.hs.net().Vnic
 	for i := range info.NetConfig {
 		nc := &info.NetConfig[i]
-		nc.CandidateVnic = append([]types.HostVirtualNic(nil), vnics...)
+		nc.CandidateVnic = make([]types.HostVirtualNic, len(vnics))
+		for j, v := range vnics {
+			v.Key = selectedKey(nc.NicType, v.Device)
+			nc.CandidateVnic[j] = v
+		}
 		var keep []string
 		for _, k := range nc.SelectedVnic {
 			dev := strings.TrimPrefix(k, nc.NicType+"."+keyVnic)
@@ -90,6 +103,9 @@ func (m *vnicManager) SelectVnicForNicType(req *types.SelectVnicForNicType) soap
 	}
 	nc := m.netConfig(req.NicType)
 	k := selectedKey(req.NicType, req.Device)
+	if !nc.MultiSelectAllowed {
+		nc.SelectedVnic = nil
+	}
 	if !contains(nc.SelectedVnic, k) {
 		nc.SelectedVnic = append(nc.SelectedVnic, k)
 	}

@@ -29,6 +29,10 @@ def start(
     vms: Annotated[int, typer.Option(help="VMs per cluster")] = 8,
     dvs: Annotated[int, typer.Option(help="Distributed switches per datacenter")] = 1,
     portgroups: Annotated[int, typer.Option(help="DV port groups per DVS")] = 2,
+    pnics: Annotated[
+        int,
+        typer.Option(help="Physical NICs per host (vmnic0/1 vSwitch0, vmnic2/3 DVS, rest free)"),
+    ] = 6,
     scenario: Annotated[
         str,
         typer.Option(help="'audit': seed eight known network problems for the audit to find"),
@@ -40,7 +44,14 @@ def start(
     t0 = time.monotonic()
     try:
         topo = Topology(
-            dc=dc, cluster=clusters, host=hosts, vm=vms, dvs=dvs, pg=portgroups, scenario=scenario
+            dc=dc,
+            cluster=clusters,
+            host=hosts,
+            vm=vms,
+            dvs=dvs,
+            pg=portgroups,
+            pnics=pnics,
+            scenario=scenario,
         )
         with console.status("starting the lab (building the simulator if needed)…"):
             st, started = Lab().start(topo)

@@ -51,6 +51,7 @@ class Topology:
     vm: int = 8
     dvs: int = 1
     pg: int = 2
+    pnics: int = 6
     scenario: str = ""
 
     # What one lab process can hold on a 24 GiB machine (1,000 hosts / 10,000 VMs use ~0.5
@@ -62,6 +63,7 @@ class Topology:
         "vm": (0, 100000),
         "dvs": (0, 16),
         "pg": (0, 1000),
+        "pnics": (2, 32),
     }
     MAX_HOSTS: ClassVar[int] = 20000
 
@@ -85,6 +87,7 @@ class Topology:
             f"-vm={self.vm}",
             f"-dvs={self.dvs}",
             f"-pg={self.pg}",
+            f"-pnics={self.pnics}",
         ]
         if self.scenario:
             out.append(f"-scenario={self.scenario}")
