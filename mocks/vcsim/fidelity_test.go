@@ -131,3 +131,32 @@ func TestPnicsOption(t *testing.T) {
 		t.Fatal("pnics=1 accepted")
 	}
 }
+
+func TestHostPciPassthruAndProduct(t *testing.T) {
+	_, c := startTestLab(t, nil)
+	ctx := context.Background()
+	_, h := firstHost(t, c)
+	if h.Config.Product.Version != esxiVersion || h.ConfigManager.PciPassthruSystem == nil {
+		t.Fatalf("product %s, passthru %v", h.Config.Product.Version, h.ConfigManager.PciPassthruSystem)
+	}
+	var ps mo.HostPciPassthruSystem
+	if err := property.DefaultCollector(c.Client).RetrieveOne(ctx, *h.ConfigManager.PciPassthruSystem, []string{"pciPassthruInfo"}, &ps); err != nil {
+		t.Fatal(err)
+	}
+	var hw mo.HostSystem
+	if err := property.DefaultCollector(c.Client).RetrieveOne(ctx, h.Self, []string{"hardware.pciDevice"}, &hw); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, d := range hw.Hardware.PciDevice {
+		ids[d.Id] = true
+	}
+	for _, p := range h.Config.Network.Pnic {
+		if !ids[p.Pci] {
+			t.Fatalf("%s (%s) not in hardware.pciDevice", p.Device, p.Pci)
+		}
+	}
+	if len(ps.PciPassthruInfo) != len(hw.Hardware.PciDevice) {
+		t.Fatalf("passthru info %d for %d devices", len(ps.PciPassthruInfo), len(hw.Hardware.PciDevice))
+	}
+}

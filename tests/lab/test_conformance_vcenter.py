@@ -283,3 +283,19 @@ def test_port_group_policy_round_trips_exactly(lab2: tuple[RunningLab, Session],
     )
     added = next(p for p in ns.networkInfo.portgroup if p.spec.name == "pg-rt")
     assert plain(added.spec.policy) == plain(written)
+
+
+def test_hosts_have_their_pci_passthru_system_and_run_esxi_7_0_3(
+    lab2: tuple[RunningLab, Session],
+) -> None:
+    _, s = lab2
+    hosts = view(s, vim.HostSystem)
+    systems = {h.configManager.pciPassthruSystem._moId for h in hosts}
+    assert len(systems) == len(hosts), "one PciPassthruSystem per host"
+    for h in hosts:
+        assert (h.config.product.version, h.summary.config.product.version) == ("7.0.3", "7.0.3")
+        devices = {d.id: d for d in h.hardware.pciDevice}
+        info = {i.id for i in h.configManager.pciPassthruSystem.pciPassthruInfo}
+        for p in h.config.network.pnic:
+            assert devices[p.pci].vendorName == "Intel(R)" and devices[p.pci].deviceName
+            assert p.pci in info, (h.name, p.device)
