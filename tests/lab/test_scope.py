@@ -181,3 +181,10 @@ def test_tui_plan_of_a_playbook_honours_its_target(
     path = _playbook(tmp_path, inv, outside, "pg-scope-tui")
     loaded = load_and_plan(path, inv)
     assert {c.host for c in loaded.plan.changes} == _hosts_of(inv, outside)
+    # what the screen's apply does with it (PlanPane._run_apply): apply, then verify
+    from vnettool import engine
+
+    results = engine.apply(loaded.plan, session)
+    assert all(r.changed for r in results), [r.error for r in results]
+    assert engine.verify(loaded.desired, session).empty
+    assert changed_hosts(inv, collect(session)) == _hosts_of(inv, outside)

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -477,3 +478,37 @@ def test_every_step_kind_is_registered_with_its_check_mode() -> None:
     }
     assert {k for k, s in STEPS.items() if s.checkable} == {"configure", "rebalance", "appliance"}
     assert all(s.runs_under_check() for s in STEPS.values())
+
+
+def test_a_rebalance_vmotion_is_confirmed_with_its_exact_change() -> None:
+    """Interactive `run` asks before each vMotion the mover decides; 'no' moves nothing."""
+    from tests.factories import snapshot
+    from vnettool.errors import VnetError
+    from vnettool.models.inventory import VirtualMachine
+    from vnettool.models.plan import Plan
+    from vnettool.playbook.kinds.latency import confirmed
+
+    inv = snapshot()
+    vm = next(v for v in inv.vms if v.host)
+    dest = next(h.name for h in inv.hosts if h.name != vm.host)
+    asked: list[Plan] = []
+    moved: list[tuple[str, str]] = []
+
+    def relocate(v: VirtualMachine, d: str) -> None:
+        moved.append((v.name, d))
+
+    def answer(yes: bool) -> Callable[[Plan], bool]:
+        def approve(plan: Plan) -> bool:
+            asked.append(plan)
+            return yes
+
+        return approve
+
+    with pytest.raises(VnetError, match=r"not moved .*: cancelled"):
+        confirmed(relocate, answer(False), inv)(vm, dest)
+    assert moved == []
+    confirmed(relocate, answer(True), inv)(vm, dest)
+    assert moved == [(vm.name, dest)]
+    (change,) = asked[0].changes
+    assert (change.name, change.host) == (vm.name, vm.host)
+    assert [(d.before, d.after) for d in change.diffs if d.field == "host"] == [(vm.host, dest)]

@@ -7,13 +7,20 @@ per-vCenter state file: a playbook run and a CLI run never undo each other's coo
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 from vnettool.engine.relocate import journaled
+from vnettool.engine.relocate import move as relocation
+from vnettool.errors import VnetError
 from vnettool.latency.mover import MoverConfig, RebalanceState
 from vnettool.latency.probe import Endpoint, endpoints, mesh, probe, utcnow
 from vnettool.latency.rebalance import cycle, live_ops
+from vnettool.models.inventory import Inventory, VirtualMachine
 from vnettool.models.latency import LatencySample, PingSpec
+from vnettool.models.plan import Plan
 from vnettool.playbook.scope import step_hosts
-from vnettool.playbook.step import StepContext, StepOutcome, register
+from vnettool.playbook.step import Approve, StepContext, StepOutcome, register
 from vnettool.playbook.steps import LatencyBody, RebalanceBody, Step
 
 
@@ -86,6 +93,24 @@ def _judge(samples: list[LatencySample], skipped: dict[str, str], body: LatencyB
     return StepOutcome("failed" if failed else "ok", msg, details=lines, data=data)
 
 
+def confirmed(
+    relocate: Callable[[VirtualMachine, str], None], approve: Approve, inv: Inventory
+) -> Callable[[VirtualMachine, str], None]:
+    """`relocate` asked first, with the vMotion as a one-change plan, as `apply` asks: the
+    mover decides moves while it runs, so each is confirmed when it is decided (one question
+    at a time: the mover runs its vMotions on several threads)."""
+    asking = threading.Lock()
+
+    def run(vm: VirtualMachine, dest: str) -> None:
+        with asking:
+            yes = approve(Plan(changes=[relocation(vm, dest, inv)]))
+        if not yes:
+            raise VnetError(f"{vm.name} not moved to {dest}: cancelled")
+        relocate(vm, dest)
+
+    return run
+
+
 def run_rebalance(ctx: StepContext, body: RebalanceBody) -> StepOutcome:
     """One rebalance cycle per cluster in scope; moves VMs only with ``dry_run: false``."""
     in_scope = step_hosts(ctx.inventory, ctx.target, body.scope)
@@ -105,6 +130,8 @@ def run_rebalance(ctx: StepContext, body: RebalanceBody) -> StepOutcome:
         move = ops.relocate
         if ctx.journal is not None:  # the playbook run's journal records every vMotion
             move = journaled(ops.relocate, ctx.journal, ctx.inventory)
+        if ctx.approve is not None and not dry:
+            move = confirmed(move, ctx.approve, ctx.inventory)
         report = cycle(
             ctx.inventory, ops.ping, state, mover, utcnow, rounds, spec,
             move, ops.check, c, dry_run=dry,
