@@ -298,3 +298,15 @@ def test_a_call_the_server_holds_ends_within_timeout_plus_retry_budget(lab: Runn
             clear_faults(lab.lab)
         assert took <= 1.0 + 2.0 + 1.5, took
         assert s.call(s.si.CurrentTime, op="CurrentTime") is not None  # and it recovers
+
+
+def test_rebalance_state_is_keyed_by_the_instance_not_the_name(lab: RunningLab) -> None:
+    """Addressing the lab as localhost instead of 127.0.0.1 must find the same cooldowns."""
+    from vnettool.latency.mover import RebalanceState
+
+    with lab.session(host="127.0.0.1") as a, lab.session(host="localhost") as b:
+        uuid = a.about.instanceUuid
+        assert uuid and a.instance_key == b.instance_key == uuid
+        assert RebalanceState.default_path(a.instance_key) == RebalanceState.default_path(
+            b.instance_key
+        )

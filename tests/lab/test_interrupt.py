@@ -69,7 +69,9 @@ def _wait_for_results(lab: RunningLab, n: int, timeout: float = 60) -> None:
     raise AssertionError("the apply did not get going")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"]
+)
 def test_interrupted_apply_leaves_exactly_the_remainder(
     fresh_lab: Callable[..., RunningLab], tmp_path: Path, sig: signal.Signals
 ) -> None:
@@ -77,10 +79,17 @@ def test_interrupted_apply_leaves_exactly_the_remainder(
     file = tmp_path / "pgs.yml"
     file.write_text(json.dumps(DOC))  # JSON is YAML
     add_fault("AddPortGroup", "delay", delay_ms=400, count=0, lab=lab.lab)
+    with lab.session(insecure=True, thumbprint=None) as s:
+        sessions = len(s.content.sessionManager.sessionList)
     proc = _start_apply(lab, file)
     _wait_for_results(lab, 2)
     os.kill(proc.pid, sig)
     out, err = proc.communicate(timeout=120)
+    graceful = sig in (signal.SIGINT, signal.SIGTERM)
+    if graceful:
+        with lab.session(insecure=True, thumbprint=None) as s:
+            left_open = len(s.content.sessionManager.sessionList) - sessions
+        assert left_open == 0, "the interrupted run logged its session out"
 
     journal = _journal(lab)
     done = {r.change.id for r in journal.results if r.changed}
@@ -94,9 +103,8 @@ def test_interrupted_apply_leaves_exactly_the_remainder(
     assert remaining.isdisjoint(done)
     unknown = {r.change.id for r in journal.unknown}
     assert total - len(remaining) - len(done) <= len(unknown)
-    if sig == signal.SIGINT:
+    if graceful:
         assert len(remaining) + len(done) == total and not unknown
-    if sig == signal.SIGINT:
         assert proc.returncode == 130, (out, err)
         assert "finishing the changes in flight" in err
         assert "resume with" in out
@@ -116,7 +124,7 @@ def test_interrupted_apply_leaves_exactly_the_remainder(
     with lab.session(insecure=True, thumbprint=None) as s:
         left = len(plan(desired, collect(s)).changes)
     assert left == 0
-    how = "in-flight finished, rest skipped" if sig == signal.SIGINT else "killed"
+    how = "in-flight finished, rest skipped, logged out" if graceful else "killed"
     record(
         FaultRow(
             "apply process", f"{sig.name} after {len(done)} of {total}", 2, f"{how}; resumed", left

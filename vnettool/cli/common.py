@@ -67,8 +67,20 @@ def session_for(server: str | None, insecure: bool, thumbprint: str | None) -> I
     creds = resolve(
         server, insecure=insecure, thumbprint=thumbprint, interactive=sys.stdin.isatty()
     )
+    warn_insecure(creds)
     with connect(creds) as session:
         yield session
+
+
+def warn_insecure(creds: Any) -> None:
+    """Say so whenever TLS is not verified: a man in the middle would see the password."""
+    if creds.insecure and not creds.thumbprint:
+        err_console.print(
+            f"[yellow]warning:[/] the TLS certificate of {creds.host} is NOT verified "
+            "(--insecure or GOVC_INSECURE); pin it with --thumbprint or trust its CA with "
+            "VSPHERE_CA_FILE",
+            highlight=False,
+        )
 
 
 def setup_logging(verbose: int) -> None:

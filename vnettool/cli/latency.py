@@ -268,8 +268,8 @@ def rebalance(
     enter_ms: Annotated[float | None, typer.Option(help="Unhealthy at or above (ms)")] = None,
     exit_ms: Annotated[float | None, typer.Option(help="Healthy again at or below (ms)")] = None,
     min_samples: Annotated[int | None, typer.Option(help="Samples before judging a host")] = None,
-    max_moves: Annotated[int, typer.Option(help="Moves per cycle at most")] = 4,
-    concurrent: Annotated[int, typer.Option(help="vMotions at once at most")] = 2,
+    max_moves: Annotated[int, typer.Option(help="Moves per cycle at most", min=0)] = 4,
+    concurrent: Annotated[int, typer.Option(help="vMotions at once at most", min=1)] = 2,
     vm_cooldown: Annotated[str, typer.Option(help="No second move of a VM within")] = "30m",
     host_cooldown: Annotated[str, typer.Option(help="No moves to a recovered host within")] = "10m",
     count: CountOpt = 3,
@@ -309,8 +309,10 @@ def rebalance(
         host_cooldown_s=parse_duration(host_cooldown),
     )
     spec = PingSpec(count=count, interval_s=ping_interval, wait_s=1.0)
+    if state_file:  # a corrupt file or a directory fails before connecting
+        RebalanceState.load(state_file)
     with session_for(server, insecure, thumbprint) as s:
-        key = f"{s.creds.host}:{s.creds.port}"
+        key = s.instance_key  # cooldowns hold however the server is named
         path = _state_path(state_file, key)
         state = RebalanceState.load(path)
         if state.server and state.server != key:

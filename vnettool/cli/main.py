@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import signal
+from typing import Annotated, Any
 
 import typer
 
@@ -55,3 +56,14 @@ def main(
     ] = False,
 ) -> None:
     setup_logging(verbose)
+    signal.signal(signal.SIGTERM, _as_interrupt)
+
+
+def _as_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM (kill, systemd, a CI timeout) ends a command the way Ctrl-C does: changes in
+    flight finish, the journal is closed and the session is logged out, not left open."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    else:
+        raise KeyboardInterrupt

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vnettool.cli.common import InsecureOpt, ServerOpt, ThumbprintOpt, handle_errors
+from vnettool.cli.common import (
+    InsecureOpt,
+    ServerOpt,
+    ThumbprintOpt,
+    handle_errors,
+    warn_insecure,
+)
 from vnettool.errors import ConfigError
 
 
@@ -32,6 +39,11 @@ def tui(
     from vnettool.tui.app import VnetApp
     from vnettool.vsphere.credentials import resolve
 
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ConfigError(
+            "vnettool tui needs a terminal (stdin and stdout); for scripts use "
+            "`vnettool inventory --json`, `plan`, `apply` or `run`"
+        )
     if snapshot is not None:
         try:
             inv = Inventory.load(snapshot)
@@ -44,6 +56,7 @@ def tui(
     try:
         # never prompt on the terminal the TUI is about to take over: the connect screen asks
         creds = resolve(server, insecure=insecure, thumbprint=thumbprint, interactive=False)
+        warn_insecure(creds)
     except ConfigError as exc:
         error = str(exc)
     app = VnetApp(creds, source=creds.url if creds else "", playbook=playbook, connect_error=error)

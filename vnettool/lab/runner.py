@@ -7,10 +7,10 @@ command picks up, which is what makes `vnettool lab start && vnettool inventory`
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from vnettool import userfile
 from vnettool.paths import cache_dir, lab_dir
 
+log = logging.getLogger(__name__)
 GOPATH = "/usr/share/gocode"
 GOVMOMI_SRC = Path(GOPATH) / "src/github.com/vmware/govmomi"
 INSTALL_HINT = (
@@ -155,11 +156,18 @@ def build(force: bool = False) -> Path:
             tmp.unlink(missing_ok=True)
             raise LabError(f"building the lab simulator failed:\n{proc.stderr.strip()}")
         tmp.replace(target)
-    for old in target.parent.glob("vcsim-*"):  # other sources' builds, kept an hour
-        with contextlib.suppress(FileNotFoundError):
-            if old != target and old.suffix != ".tmp" and old.stat().st_mtime < time.time() - 3600:
-                old.unlink()
+    # Other builds stay: another checkout (or a lab still running) may use them.
     return target
+
+
+# Credentials and server settings of the user's real vCenter: the simulator needs none of
+# them, and a process's environment is readable by its owner in /proc.
+_SECRET_ENV = ("VSPHERE_", "GOVC_", "VNETTOOL_TIMEOUT", "VNETTOOL_RETRY")
+
+
+def simulator_env() -> dict[str, str]:
+    """This process's environment without any vCenter credentials or server settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(_SECRET_ENV)}
 
 
 class Lab:
@@ -178,6 +186,9 @@ class Lab:
             return None
         st = LabState(**{k: data.get(k) for k in ("url", "pid", "started", "topology", "control")})
         if not _alive(st.pid):
+            return None
+        if not self.owns(st.pid):
+            log.warning("pid %s is not this lab's simulator: the lab is not running", st.pid)
             return None
         return st
 
@@ -201,7 +212,11 @@ class Lab:
         args += (topology or Topology()).args()
         with self.log_file.open("wb") as log:
             proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=simulator_env(),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -242,7 +257,7 @@ class Lab:
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the lab and remove its files; returns whether a simulator was running."""
-        st = self.state()
+        st = self.state()  # None unless the PID is this lab's simulator (see `owns`)
         running = st is not None
         if st is not None:
             os.kill(st.pid, signal.SIGTERM)
@@ -254,6 +269,21 @@ class Lab:
         for f in (self.state_file, self.profile_file, self.log_file):
             f.unlink(missing_ok=True)
         return running
+
+    def owns(self, pid: int) -> bool:
+        """Whether `pid` is this lab's simulator: a vcsim build started with our state file.
+
+        The state file outlives the process; its PID may since belong to anything else.
+        """
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return (
+            bool(argv)
+            and Path(os.fsdecode(argv[0])).name.startswith("vcsim-")
+            and f"-state={self.state_file}".encode() in argv
+        )
 
 
 def _alive(pid: int | None) -> bool:

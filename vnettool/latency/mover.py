@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from pathlib import Path
 from pydantic import ConfigDict, Field
 
 from vnettool import paths, userfile
-from vnettool.errors import VnetError
+from vnettool.errors import ConfigError, VnetError
 from vnettool.latency.policy import HostSeries, PolicyConfig
 from vnettool.models.base import Model
 from vnettool.models.inventory import Inventory, VirtualMachine
@@ -63,10 +64,18 @@ class RebalanceState(Model):
 
     @classmethod
     def load(cls, path: Path) -> RebalanceState:
-        try:
-            return cls.model_validate_json(path.read_text())
-        except FileNotFoundError:
+        """The saved state, a fresh one if there is none; anything else is a ConfigError."""
+        if not os.path.lexists(path):
             return cls()
+        text = userfile.read_text(path, what="rebalance state")
+        try:
+            return cls.model_validate_json(text)
+        except ValueError as exc:  # JSON and pydantic errors alike
+            first = str(exc).splitlines()[0]
+            raise ConfigError(
+                f"{path}: not a rebalance state file ({first}); move it away or pass "
+                "another --state"
+            ) from None
 
     @staticmethod
     def default_path(server_key: str) -> Path:

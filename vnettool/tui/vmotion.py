@@ -278,7 +278,7 @@ def migrate(session: Any, inv: Inventory, vm: VirtualMachine, host: str) -> str:
     vCenter; returns the error, or "" when the VM moved."""
     if host not in inv.host_by_name:
         return f"host {host} left the inventory"
-    key = f"{session.creds.host}:{session.creds.port}"
+    key = session.instance_key
     path = RebalanceState.default_path(key)
     state = RebalanceState.load(path)
     state.server = state.server or key

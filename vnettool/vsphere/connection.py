@@ -211,6 +211,13 @@ class Session:
     def stub(self) -> Any:
         return self.si._stub
 
+    @property
+    def instance_key(self) -> str:
+        """Which vCenter this is however it was addressed (localhost, 127.0.0.1, an alias):
+        its instance UUID; host:port only for a server without one (a bare ESXi)."""
+        uuid = getattr(self.about, "instanceUuid", None)
+        return str(uuid) if uuid else f"{self.creds.host}:{self.creds.port}"
+
     def max_wait_s(self, wanted: int) -> int:
         """A WaitForUpdatesEx wait that ends before the read timeout would cut it off."""
         return max(1, min(wanted, int(self.creds.timeout_s) - 1))

@@ -67,14 +67,33 @@ def parse_server(server: str) -> tuple[str, int, str, str | None, str | None]:
         raise ConfigError(f"cannot read server {_no_password(server)!r}: {exc}") from None
     if not host:
         raise ConfigError(f"cannot read a host name from server {_no_password(server)!r}")
+    _check_host_name(host, server)
     user = unquote(parts.username) if parts.username else None
     pwd = unquote(parts.password) if parts.password else None
     return host, port or 443, parts.path or "/sdk", user, pwd
 
 
+def _check_host_name(host: str, server: str) -> None:
+    """DNS limits (63 per label, 253 in all), checked here: the resolver's IDNA codec would
+    otherwise fail deep inside the connection with a UnicodeError."""
+    if ":" in host:  # an IPv6 literal
+        return
+    labels = host.rstrip(".").split(".")
+    long = next((label for label in labels if len(label) > 63), None)
+    if long is not None or len(host) > 253 or "" in labels:
+        why = (
+            f"label {long[:20]}… is {len(long)} characters (at most 63)"
+            if long is not None
+            else "it is not a valid DNS name"
+        )
+        raise ConfigError(f"cannot use server {_no_password(server)!r}: {why}")
+
+
 def _no_password(server: str) -> str:
     """The server string for an error message, without a password in its user-info part."""
     scheme, sep, rest = server.partition("://")
+    if not sep:
+        scheme, rest = "", server
     userinfo, at, hostpart = rest.rpartition("@")
     if not at or ":" not in userinfo:
         return server
@@ -92,6 +111,11 @@ def resolve(
 ) -> Credentials:
     """Credentials by precedence: VSPHERE_* env, GOVC_URL, the lab profile, a prompt."""
     env = os.environ
+    if server and parse_server(server)[4] is not None:
+        raise ConfigError(
+            f"--server {_no_password(server)!r} carries a password: a command line lands in "
+            "shell history and process listings; put it in VSPHERE_PASSWORD (or GOVC_URL)"
+        )
     server = server or env.get("VSPHERE_SERVER")
     user = env.get("VSPHERE_USER")
     pwd = env.get("VSPHERE_PASSWORD")

@@ -118,7 +118,7 @@ def run_rebalance(ctx: StepContext, body: RebalanceBody) -> StepOutcome:
     if not clusters:
         return StepOutcome("failed", "no cluster in scope")
     dry = body.dry_run or ctx.check
-    path = RebalanceState.default_path(f"{ctx.session.creds.host}:{ctx.session.creds.port}")
+    path = RebalanceState.default_path(ctx.session.instance_key)
     state = RebalanceState.load(path)
     mover = MoverConfig(max_moves_per_cycle=body.max_moves)
     spec = PingSpec(count=3, interval_s=0.2, wait_s=1.0)
