@@ -23,6 +23,10 @@ class FaultRow:
     outcome: str
     lost: int
     unsafe_moves: int = 0
+    # "fault" (injected), "lost answer" (runs = answers lost, lost = wrong outcomes),
+    # "bad input" (runs = inputs tried, lost = not refused cleanly), "concurrent" (runs =
+    # concurrent runs, lost = runs whose verified result was wrong)
+    kind: str = "fault"
 
 
 def _run_dir() -> Path:
@@ -65,4 +69,25 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"{len(rows)} fault scenarios, {sum(r.runs for r in rows)} runs, "
         f"changes lost: {sum(r.lost for r in rows)}, unsafe migrations: "
         f"{sum(r.unsafe_moves for r in rows)}"
+    )
+    tr.write_line(red_team_totals(rows))
+
+
+def red_team_totals(rows: list[FaultRow]) -> str:
+    """One line for CI: what the red team's findings are tested with, and how it went."""
+
+    def of(kind: str) -> tuple[int, int]:
+        mine = [r for r in rows if r.kind == kind]
+        return sum(r.runs for r in mine), sum(r.lost for r in mine)
+
+    bad, bad_wrong = of("bad input")
+    faults, faults_lost = of("fault")
+    lost, lost_wrong = of("lost answer")
+    conc, conc_wrong = of("concurrent")
+    unsafe = sum(r.unsafe_moves for r in rows)
+    return (
+        f"red-team totals: bad inputs tried {bad} / failed {bad_wrong}; faults injected "
+        f"{faults} / survived {faults - faults_lost}; lost responses correct "
+        f"{lost - lost_wrong}/{lost}; concurrent runs correct {conc - conc_wrong}/{conc}; "
+        f"unsafe migrations {unsafe}"
     )

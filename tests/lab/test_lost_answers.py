@@ -214,6 +214,7 @@ def test_engine_writes_whose_answer_is_lost_run_once_and_report_applied(llab: Ru
             n,
             f"{n}/{n} lost responses correct: applied once, reported applied",
             0,
+            kind="lost answer",
         )
     )
 
@@ -262,5 +263,6 @@ def test_appliance_and_vmotion_writes_whose_answer_is_lost(fresh_lab: Any) -> No
             n,
             f"{n}/{n} lost responses correct: applied once, reported applied",
             0,
+            kind="lost answer",
         )
     )

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab.conftest import FaultRow, record
+
 VNETTOOL = str(Path(sys.executable).parent / "vnettool")
 
 
@@ -46,3 +48,4 @@ def test_bad_cli_input_is_one_clear_error(
     assert "Traceback" not in out.stderr
     assert says in text, text
     assert "127.0.0.1" not in text, "refused before connecting"
+    record(FaultRow("CLI input", " ".join(args)[:44], 1, "one error line", 0, kind="bad input"))

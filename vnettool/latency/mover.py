@@ -24,7 +24,7 @@ from vnettool import paths, userfile
 from vnettool.errors import ConfigError, VnetError
 from vnettool.latency.policy import HostSeries, PolicyConfig
 from vnettool.models.base import Model
-from vnettool.models.inventory import Inventory, VirtualMachine
+from vnettool.models.inventory import Inventory, StandardPortGroup, VirtualMachine
 from vnettool.models.latency import HostLatency, JournalEntry, MoveDecision
 
 # (vm, destination host) -> a veto message, or None when the server sees no problem.
@@ -89,9 +89,16 @@ class RebalanceState(Model):
 
 
 def vm_networks_missing(inv: Inventory, vm: VirtualMachine, dest: str) -> list[str]:
-    """The VM's networks the destination cannot offer (standard PG by name, or DVS membership)."""
+    """The VM's networks the destination cannot offer as the same network.
+
+    A DV port group is one object of its switch: the destination must be a member of that
+    switch. A standard port group exists per host, and a name proves nothing: the one on the
+    destination must carry the same VLAN with the same security and shaping policy as the
+    one the VM is on now, or the VM would land on another network under the same name.
+    """
     missing: list[str] = []
-    std_pgs = {p.name for p in inv.portgroups_of(dest)}
+    here = {p.name: p for p in inv.portgroups_of(vm.host or "")}
+    there = {p.name: p for p in inv.portgroups_of(dest)}
     for nic in vm.nics:
         if nic.dvs_uuid or nic.dv_portgroup_key:
             dvs = inv.dvs_by_uuid.get(nic.dvs_uuid or "")
@@ -101,9 +108,23 @@ def vm_networks_missing(inv: Inventory, vm: VirtualMachine, dest: str) -> list[s
             if dvs is None or dest not in {m.host for m in dvs.hosts}:
                 sw = dvs.name if dvs else nic.dvs_uuid
                 missing.append(f"{nic.label}: {dest} is not a member of DVS {sw} ({nic.network})")
-        elif nic.network and nic.network not in std_pgs:
+        elif nic.network and nic.network not in there:
             missing.append(f"{nic.label}: no standard port group '{nic.network}' on {dest}")
+        elif nic.network and (why := _differs(here.get(nic.network), there[nic.network])):
+            missing.append(f"{nic.label}: port group '{nic.network}' on {dest} {why}")
     return missing
+
+
+def _differs(src: StandardPortGroup | None, dst: StandardPortGroup) -> str | None:
+    """Why `dst` is not the same network as `src` (None: same VLAN and policy)."""
+    if src is None:
+        return None  # the source side is unknown (a VM on a host outside the inventory)
+    if src.vlan_id != dst.vlan_id:
+        return f"is on VLAN {dst.vlan_id}, not {src.vlan_id}"
+    for part in ("security", "shaping"):
+        if getattr(src.effective, part) != getattr(dst.effective, part):
+            return f"has another {part} policy than on {src.host}"
+    return None
 
 
 def has_vmotion_vmknic(inv: Inventory, host: str, service: str = "vmotion") -> bool:
