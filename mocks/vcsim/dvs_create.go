@@ -79,6 +79,10 @@ func (a *folderAlias) CreateDVSTask(ctx *simulator.Context, req *types.CreateDVS
 		if other := simulator.Map.FindByName(base.Name, f.ChildEntity); other != nil {
 			return nil, terr(&types.DuplicateName{Name: base.Name, Object: other.Reference()}, "name %s already in use", base.Name)
 		}
+		// vCenter creates only the versions QueryAvailableDvsSpec offers (7.0.3: not 5.0.0)
+		if p := req.Spec.ProductInfo; p != nil && p.Version != "" && !dvsVersionOffered(p.Version) {
+			return nil, terr(&types.InvalidArgument{InvalidProperty: "spec.productInfo.version"}, "distributed switch version %s is not supported", p.Version)
+		}
 		stock := &types.CreateDVS_Task{This: f.Self, Spec: types.DVSCreateSpec{
 			ConfigSpec: &types.VMwareDVSConfigSpec{DVSConfigSpec: types.DVSConfigSpec{
 				Name: base.Name, Description: base.Description, UplinkPortPolicy: base.UplinkPortPolicy}},

@@ -277,6 +277,14 @@ func TestCreateDVSAndPortgroupHonourSpecs(t *testing.T) {
 	if _, err := finder.Network(ctx, "dvs-bad"); err == nil {
 		t.Fatal("dvs-bad exists after a failed create")
 	}
+	// a version QueryAvailableDvsSpec does not offer is refused, and leaves no switch
+	old := types.DVSCreateSpec{ConfigSpec: &types.VMwareDVSConfigSpec{DVSConfigSpec: types.DVSConfigSpec{Name: "dvs-old"}},
+		ProductInfo: &types.DistributedVirtualSwitchProductSpec{Version: "5.0.0"}}
+	task, _ = folders.NetworkFolder.CreateDVS(ctx, old)
+	expectFault(t, task.Wait(ctx), "InvalidArgument")
+	if _, err := finder.Network(ctx, "dvs-old"); err == nil {
+		t.Fatal("dvs-old exists after a refused version")
+	}
 	// port group: switch defaults + spec, PVLAN validated, teaming validated
 	pgTask, _ := d.AddPortgroup(ctx, []types.DVPortgroupConfigSpec{{Name: "pg-a", DefaultPortConfig: &types.VMwareDVSPortSetting{
 		Vlan: &types.VmwareDistributedVirtualSwitchPvlanSpec{PvlanId: 11}}}})

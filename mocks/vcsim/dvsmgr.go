@@ -56,15 +56,19 @@ func (m *dvsManager) QueryAvailableDvsSpec(req *types.QueryAvailableDvsSpec) soa
 	return &methods.QueryAvailableDvsSpecBody{Res: &types.QueryAvailableDvsSpecResponse{Returnval: out}}
 }
 
-func (m *dvsManager) QueryDvsCompatibleHostSpec(req *types.QueryDvsCompatibleHostSpec) soap.HasFault {
-	body := &methods.QueryDvsCompatibleHostSpecBody{}
-	known := false
-	if req.SwitchProductSpec != nil {
-		for _, v := range dvsVersions {
-			known = known || v.version == req.SwitchProductSpec.Version
+// dvsVersionOffered: whether QueryAvailableDvsSpec lists version (what CreateDVS_Task accepts).
+func dvsVersionOffered(version string) bool {
+	for _, v := range dvsVersions {
+		if v.version == version {
+			return true
 		}
 	}
-	if !known {
+	return false
+}
+
+func (m *dvsManager) QueryDvsCompatibleHostSpec(req *types.QueryDvsCompatibleHostSpec) soap.HasFault {
+	body := &methods.QueryDvsCompatibleHostSpecBody{}
+	if req.SwitchProductSpec == nil || !dvsVersionOffered(req.SwitchProductSpec.Version) {
 		body.Fault_ = simulator.Fault("unknown distributed switch version", &types.InvalidArgument{InvalidProperty: "switchProductSpec"})
 		return body
 	}

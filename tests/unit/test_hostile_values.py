@@ -197,3 +197,23 @@ def test_thirty_two_levels_of_variables_still_work() -> None:
     vp = validate(text, name="d.yml")
     assert vp.playbook.steps[0].snapshot is not None
     assert vp.playbook.steps[0].snapshot.path == "x"
+
+
+def test_dvs_version_is_checked_against_what_vcenter_offers() -> None:
+    """QueryAvailableDvsSpec's list (collected into the inventory) decides at plan time."""
+    from tests.factories import lab_inventory
+    from vnettool.engine import PlanError, plan
+    from vnettool.models.desired import DesiredState
+
+    offered = ["6.5.0", "6.6.0", "7.0.0", "7.0.2", "7.0.3"]
+    inv = lab_inventory(2, dvs_versions=offered)
+    doc = {"distributed_switches": [{"name": "dvs-old", "datacenter": "DC0", "version": "5.0.0"}]}
+    with pytest.raises(PlanError, match=r"version 5\.0\.0 is not one this vCenter can create"):
+        plan(DesiredState.model_validate(doc), inv)
+    doc["distributed_switches"][0]["version"] = "7.0.3"
+    assert len(plan(DesiredState.model_validate(doc), inv).changes) == 1
+    # a server that cannot say (no DVSManager) leaves the check to vCenter
+    doc["distributed_switches"][0]["version"] = "5.0.0"
+    assert len(plan(DesiredState.model_validate(doc), lab_inventory(2)).changes) == 1
+    issue = _one("distributed_switches:\n  - {name: d, version: '7.0'}\n")
+    assert issue.path == ("distributed_switches", 0, "version")

@@ -184,6 +184,25 @@ def _members(
     return ops, sorted(set(first))
 
 
+def _version_problem(
+    spec: DistributedSwitchSpec, before: DistributedSwitch | None, offered: list[str]
+) -> str | None:
+    """A version vCenter would refuse half-way through an apply, said at plan time."""
+    if not spec.version:
+        return None
+    if before is None and offered and spec.version not in offered:
+        return (
+            f"distributed switch {spec.name}: version {spec.version} is not one this vCenter "
+            f"can create ({', '.join(offered)})"
+        )
+    if before is not None and before.version and spec.version != before.version:
+        return (
+            f"distributed switch {spec.name} is version {before.version}, not "
+            f"{spec.version}; upgrades are not done by the engine"
+        )
+    return None
+
+
 def plan(ctx: Context) -> list[Change]:
     inv, desired = ctx.inventory, ctx.desired
     absent = set(desired.absent.distributed_switches)
@@ -198,16 +217,9 @@ def plan(ctx: Context) -> list[Change]:
         if before is None and dc is None:
             ctx.problems.append(f"distributed switch {spec.name}: no datacenter to create it in")
             continue
-        if (
-            before is not None
-            and spec.version
-            and before.version
-            and spec.version != before.version
-        ):
-            ctx.problems.append(
-                f"distributed switch {spec.name} is version {before.version}, not "
-                f"{spec.version}; upgrades are not done by the engine"
-            )
+        version_problem = _version_problem(spec, before, inv.dvs_versions)
+        if version_problem:
+            ctx.problems.append(version_problem)
             continue
         after = target(before, spec, dc)
         host_ops, first = _members(ctx, spec, before)

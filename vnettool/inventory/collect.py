@@ -13,6 +13,7 @@ from vnettool.models.inventory import Inventory
 from vnettool.vsphere import fastxml
 from vnettool.vsphere.collector import RawObject, UpdateStream, retrieve
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.dvs import available_versions
 from vnettool.vsphere.neighbors import query_neighbors
 from vnettool.vsphere.reader import build_inventory
 
@@ -61,6 +62,7 @@ def collect(
     (fast reader only)."""
     raw = retrieve_raw(session, reader, progress)
     inv = build_inventory(raw, vcenter=session.creds.host, api_version=session.about.apiVersion)
+    inv = inv.model_copy(update={"dvs_versions": available_versions(session)})
     return with_neighbors(session, inv) if neighbors else inv
 
 

@@ -417,7 +417,9 @@ class DistributedSwitchSpec(Model):
         default=None, description="where to create it (default: the target's)"
     )
     version: str | None = Field(
-        default=None, description="product version, e.g. 7.0.3 (create only)"
+        default=None,
+        pattern=r"^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$",
+        description="product version, e.g. 7.0.3 (create only; one vCenter offers)",
     )
     max_mtu: Mtu | None = None
     description: str | None = None

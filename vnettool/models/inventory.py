@@ -273,6 +273,10 @@ class Inventory(Model):
     distributed_port_groups: list[DistributedPortGroup] = Field(default_factory=list)
     vmkernel_adapters: list[VmkernelAdapter] = Field(default_factory=list)
     vms: list[VirtualMachine] = Field(default_factory=list)
+    dvs_versions: list[str] = Field(
+        default_factory=list,
+        description="switch versions vCenter can create (QueryAvailableDvsSpec); [] = unknown",
+    )
 
     model_config = Model.model_config | {"ignored_types": (cached_property,)}
 

@@ -71,6 +71,24 @@ _REQUIRED_OVERRIDES = (
 )
 
 
+def available_versions(session: Session) -> list[str]:
+    """Switch versions this vCenter can create (DVSManager.QueryAvailableDvsSpec), so a plan
+    can refuse '5.0.0' before anything is applied; [] when the server cannot say (ESXi, a
+    vCenter without the manager), which leaves the check to vCenter itself."""
+    mgr = session.content.dvSwitchManager
+    if mgr is None:
+        return []
+    try:
+        specs = session.call(mgr.QueryAvailableDvsSpec, op="QueryAvailableDvsSpec", obj=None)
+    except ApiFault:
+        return []
+    return sorted({str(p.version) for p in specs or [] if p.version}, key=_version_key)
+
+
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(x) if x.isdigit() else -1 for x in v.split("."))
+
+
 # -- reading one object ---------------------------------------------------------------------
 def _props(session: Session, obj: Any, paths: list[str], op: str) -> dict[str, Any]:
     pc = session.content.propertyCollector
