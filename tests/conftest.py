@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -89,3 +90,10 @@ def fresh_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...
 def session(lab: RunningLab) -> Iterator[Session]:
     with lab.session() as s:
         yield s
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The hostile-input corpus's counts (tests/hostile.py), one table for all workers."""
+    from tests.corpus_summary import summary
+
+    summary(terminalreporter.write_line, terminalreporter.section)
