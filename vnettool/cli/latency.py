@@ -293,8 +293,6 @@ def rebalance(
     if once and interval:
         raise ConfigError("--once and --interval exclude each other")
     pause = parse_duration(interval) if interval else None
-    from vnettool.engine.journal import Journal
-    from vnettool.engine.relocate import journaled
     from vnettool.inventory.collect import collect
     from vnettool.latency.mover import MoverConfig, RebalanceState
     from vnettool.latency.probe import utcnow
@@ -332,10 +330,7 @@ def rebalance(
         while True:
             inv = collect(s)
             ops = live_ops(s, inv, state)
-            # every vMotion is also a change in a run journal (written ahead), so a killed
-            # cycle names the moves that may have happened and --rollback can move them back
-            journal = None if dry_run else Journal.for_session(s, "rebalance")
-            move = journaled(ops.relocate, journal, inv) if journal else ops.relocate
+            journal, move = _journaled_moves(s, ops.relocate, inv, dry_run)
             n = rounds or (max(state.policy.min_samples, state.policy.sustain) if first else 1)
             report = cycle(
                 inv,
@@ -360,6 +355,18 @@ def rebalance(
             if pause is None:
                 break
             time.sleep(pause)
+
+
+def _journaled_moves(s: Any, relocate: Any, inv: Any, dry_run: bool) -> tuple[Any, Any]:
+    """Every vMotion is also a change in a run journal (written ahead), so that a killed
+    cycle names the moves that may have happened and --rollback can move them back."""
+    if dry_run:
+        return None, relocate
+    from vnettool.engine.journal import Journal
+    from vnettool.engine.relocate import journaled
+
+    journal = Journal.for_session(s, "rebalance")
+    return journal, journaled(relocate, journal, inv)
 
 
 def _close(journal: Any, json_out: bool) -> None:

@@ -189,8 +189,7 @@ def run_changes(
     come back in plan order whatever the completion order. Once `stop` is set (Ctrl-C), no
     change starts; those in flight finish (a vSphere call cannot be taken back half-way) and
     the rest are reported skipped as "interrupted", so the journal and a re-plan agree.
-    With a `journal`, each change's intent is made durable before it is sent (a change
-    whose intent cannot be written is not sent) and every result is recorded.
+    With a `journal`, each intent is made durable before its call and each result recorded.
     """
     ids = {c.id for c in changes}
     done: dict[str, Result] = {}
@@ -236,13 +235,7 @@ def run_changes(
                     pending.remove(c)
                     progressed = True
                     if bad:
-                        finish(
-                            Result(
-                                change=c,
-                                skipped=True,
-                                error=f"not applied: depends on {', '.join(bad)}, which did not apply",
-                            )
-                        )
+                        finish(_not_applied(c, bad))
                         continue
                     busy.add(ln)
                     blocked.add(ln)
@@ -259,6 +252,11 @@ def run_changes(
                 busy.discard(lane(c))
                 finish(fut.result())
     return [done[c.id] for c in changes]
+
+
+def _not_applied(c: Change, bad: list[str]) -> Result:
+    why = f"not applied: depends on {', '.join(bad)}, which did not apply"
+    return Result(change=c, skipped=True, error=why)
 
 
 def _written_ahead(fn: Callable[[Change], Result], journal: Journal) -> Callable[[Change], Result]:
