@@ -23,7 +23,8 @@ def network(inv: Inventory) -> dict[str, Any]:
     """The network side of an inventory, without what the server renumbers on every write."""
     return {
         "switches": [s.model_dump() for s in inv.standard_switches],
-        "portgroups": [p.model_dump() for p in inv.standard_port_groups],
+        # `network` is the server's Network object for the name, not configuration
+        "portgroups": [p.model_dump(exclude={"network"}) for p in inv.standard_port_groups],
         "vmknics": [v.model_dump(exclude={"mac"}) for v in inv.vmkernel_adapters],
         "dvs": [d.model_dump(exclude={"config_version"}) for d in inv.distributed_switches],
         "dvpgs": sorted(
