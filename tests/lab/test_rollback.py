@@ -78,11 +78,10 @@ def test_playbook_run_is_journaled_and_rolled_back_exactly(fresh_lab: Any, tmp_p
             ],
         },
     )
-    out = (
-        vnettool(lab, "run", str(pb), "--yes")
-        if _run_has_yes(lab)
-        else vnettool(lab, "run", str(pb))
-    )
+    check = vnettool(lab, "run", str(pb), "--check")
+    assert check.returncode == 2, check.stdout + check.stderr
+    assert runs(lab) == []  # check mode changes nothing and journals nothing
+    out = vnettool(lab, "run", str(pb), "--yes")
     assert out.returncode == 0, out.stdout + out.stderr
     (journal,) = runs(lab)
     assert f"undo with: vnettool apply --rollback {journal.stem}" in out.stdout
@@ -103,11 +102,6 @@ def test_playbook_run_is_journaled_and_rolled_back_exactly(fresh_lab: Any, tmp_p
     assert "verified" in back.stdout
     with lab.session(**INSECURE) as s:
         assert network(collect(s)) == network(before)
-
-
-def _run_has_yes(lab: Any) -> bool:
-    """`run` gains confirmation (and --yes) in a parallel change; work with both."""
-    return "--yes" in vnettool(lab, "run", "--help").stdout
 
 
 def test_rollback_on_another_lab_instance_is_refused(fresh_lab: Any, tmp_path: Path) -> None:
