@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from vnettool.impact.paths import analyze, natural_key
 from vnettool.impact.whatif import compare
-from vnettool.models.impact import Connectivity, Impact
+from vnettool.models.impact import Connectivity, Endpoint, Impact
 from vnettool.models.inventory import (
     DistributedPortGroup,
     DistributedSwitch,
@@ -30,6 +30,7 @@ from vnettool.models.inventory import (
     LacpGroup,
     StandardPortGroup,
     StandardSwitch,
+    VirtualMachine,
     VmkernelAdapter,
 )
 from vnettool.models.plan import Change, Plan
@@ -184,8 +185,8 @@ SIMULATORS: dict[str, Simulator] = {
 }
 
 
-def scope(inv: Inventory, c: Change) -> set[str] | None:
-    """Hosts a change can affect; None = every host (a switch-wide change)."""
+def scope(inv: Inventory, c: Change) -> set[str]:
+    """Hosts a change can affect: its own, or for a switch-wide change the hosts using it."""
     if c.host is not None:
         return {c.host}
     if c.resource == "distributed_port_group":
@@ -197,17 +198,14 @@ def scope(inv: Inventory, c: Change) -> set[str] | None:
             for n in vm.nics
             if (old and n.dv_portgroup_key == old.key) or n.network == c.name
         }
-    return None
+    switch = c.name.partition("/")[0] if c.resource == "lag" else c.name
+    dvs = inv.dvs_by_name.get(switch)
+    members = {m.host for m in dvs.hosts} if dvs else set()
+    return members | {str(op[1]) for op in c.spec.get("host_ops") or []}
 
 
 def _management_cut(imp: Impact) -> list[str]:
     return [t.label for t in imp.dark if t.kind == "vmknic" and "management" in t.services]
-
-
-def _sub(conn: Connectivity, hosts: set[str] | None) -> Connectivity:
-    if hosts is None:
-        return conn
-    return Connectivity(endpoints={k: e for k, e in conn.endpoints.items() if e.host in hosts})
 
 
 def _annotate(c: Change, imp: Impact) -> Change:
@@ -218,14 +216,89 @@ def _annotate(c: Change, imp: Impact) -> Change:
     return c.model_copy(update={"impact": imp, "spec": spec})
 
 
+class World:
+    """The inventory as the plan changes it, one small inventory per touched host.
+
+    A host's changes only touch that host's objects, so each is simulated and traced on an
+    inventory of that host alone (plus its cluster peers' switches when it is in maintenance,
+    where its VMs would go) and the shared distributed switches: a plan's cost grows with
+    its changes, not with changes x inventory size."""
+
+    def __init__(self, inv: Inventory) -> None:
+        self.base = inv
+        self.dvs = list(inv.distributed_switches)
+        self.dvpgs = list(inv.distributed_port_groups)
+        self.hosts: dict[str, Inventory] = {}
+        self.eps: dict[str, dict[str, Endpoint]] = {}  # host -> its endpoints now
+        self.start: dict[str, Endpoint] = {}
+        self.vms_by_host: dict[str, list[VirtualMachine]] = {}
+        for vm in inv.vms:
+            self.vms_by_host.setdefault(vm.host or "", []).append(vm)
+
+    def of(self, host: str) -> Inventory:
+        if host not in self.hosts:
+            inv = self.base
+            h = inv.host_by_name.get(host)
+            peers = inv.hosts_in(cluster=h.cluster) if h and h.cluster and h.maintenance else []
+            names = [host] + [p.name for p in peers if p.name != host]
+            sub = Inventory(
+                datacenters=inv.datacenters,
+                clusters=inv.clusters,
+                hosts=[inv.host_by_name[n] for n in names if n in inv.host_by_name],
+                standard_switches=[s for n in names for s in inv.switches_by_host.get(n, [])],
+                standard_port_groups=[p for n in names for p in inv.portgroups_by_host.get(n, [])],
+                distributed_switches=self.dvs,
+                distributed_port_groups=self.dvpgs,
+                vmkernel_adapters=inv.vmknics_by_host.get(host, []),
+                vms=self.vms_by_host.get(host, []),
+            )
+            self.hosts[host] = sub
+            self.eps[host] = analyze(sub, {host}).endpoints
+            self.start.update(self.eps[host])
+        return self.hosts[host]
+
+    def _shared(self, c: Change, sim: Simulator) -> dict[str, Inventory]:
+        """A switch-wide change: new shared lists, given to every host inventory."""
+        view = self.base.model_copy(
+            update={"distributed_switches": self.dvs, "distributed_port_groups": self.dvpgs}
+        )
+        hosts = scope(view, c)
+        shared = sim(
+            Inventory(distributed_switches=self.dvs, distributed_port_groups=self.dvpgs), c
+        )
+        self.dvs = list(shared.distributed_switches)
+        self.dvpgs = list(shared.distributed_port_groups)
+        for h in hosts:
+            self.of(h)
+        dist = {"distributed_switches": self.dvs, "distributed_port_groups": self.dvpgs}
+        for h in list(self.hosts):
+            self.hosts[h] = self.hosts[h].model_copy(update=dist)
+        return {h: self.hosts[h] for h in hosts}
+
+    def step(self, c: Change, sim: Simulator) -> Impact:
+        """Apply one change; its impact on the hosts it can touch."""
+        shared = c.host is None
+        updates = self._shared(c, sim) if shared else {c.host or "": sim(self.of(c.host or ""), c)}
+        old: dict[str, Endpoint] = {}
+        new: dict[str, Endpoint] = {}
+        for h, inv in updates.items():
+            old.update(self.eps[h])
+            self.hosts[h] = inv
+            self.eps[h] = analyze(inv, {h}).endpoints
+            new.update(self.eps[h])
+        return compare(Connectivity(endpoints=old), Connectivity(endpoints=new))
+
+    def total(self) -> Impact:
+        now = {k: e for eps in self.eps.values() for k, e in eps.items()}
+        return compare(Connectivity(endpoints=self.start), Connectivity(endpoints=now))
+
+
 def blast_radius(plan: Plan, inv: Inventory) -> Plan:
     """The plan with each change's impact, the plan's total impact, and management cuts
     marked unsafe. Pure; a change whose objects cannot be simulated gets a note instead."""
     if plan.empty:
         return plan
-    current = inv
-    before_all = analyze(inv)
-    now = before_all
+    world = World(inv)
     out = []
     for c in plan.changes:
         sim = SIMULATORS.get(c.resource)
@@ -233,22 +306,13 @@ def blast_radius(plan: Plan, inv: Inventory) -> Plan:
             out.append(c)
             continue
         try:
-            nxt = sim(current, c)
+            imp = world.step(c, sim)
         except (ValidationError, KeyError, TypeError) as exc:
             note = f"impact not computed ({type(exc).__name__})"
             out.append(c.model_copy(update={"impact": Impact(notes=[note])}))
             continue
-        hosts = scope(current, c)
-        after = analyze(nxt, hosts)
-        out.append(_annotate(c, compare(_sub(now, hosts), after)))
-        now = Connectivity(endpoints={**_drop(now.endpoints, hosts), **after.endpoints})
-        current = nxt
-    out = _renames(out)
-    return plan.model_copy(update={"changes": out, "impact": compare(before_all, now)})
-
-
-def _drop(eps: dict[str, Any], hosts: set[str] | None) -> dict[str, Any]:
-    return {} if hosts is None else {k: e for k, e in eps.items() if e.host not in hosts}
+        out.append(_annotate(c, imp))
+    return plan.model_copy(update={"changes": _renames(out), "impact": world.total()})
 
 
 # what names an object or is worked out by vSphere, not what an admin configures

@@ -22,6 +22,7 @@ from vnettool.models.impact import STATUS_RANK, Connectivity, Endpoint, PnicHop,
 from vnettool.models.inventory import (
     DistributedPortGroup,
     DistributedSwitch,
+    DvsHostMember,
     Host,
     Inventory,
     PhysicalNic,
@@ -72,6 +73,10 @@ class Tracer:
     def dvpg_by_name(self) -> dict[str, DistributedPortGroup]:
         return {p.name: p for p in self.inv.distributed_port_groups if not p.uplink}
 
+    @cached_property
+    def members(self) -> dict[tuple[str, str], DvsHostMember]:
+        return {(d.name, m.host): m for d in self.inv.distributed_switches for m in d.hosts}
+
     def hop(self, host: str, device: str) -> PnicHop:
         p = self.pnics.get((host, device))
         if p is None:
@@ -111,7 +116,7 @@ class Tracer:
         vlan = pg.vlan.display()
         if dvs is None:
             return Route(pg.name, pg.dvs, True, vlan, problem=f"no switch {pg.dvs}")
-        member = next((m for m in dvs.hosts if m.host == host), None)
+        member = self.members.get((dvs.name, host))
         if member is None:
             return Route(pg.name, dvs.name, True, vlan, problem=f"{host} is not on {dvs.name}")
         team = _dv_teaming(pg.setting.teaming, dvs)
