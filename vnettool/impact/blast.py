@@ -49,12 +49,17 @@ def _after(change: Change, cls: type[Any]) -> Any | None:
     return None if data is None or change.kind == "delete" else cls.model_validate(data)
 
 
-def _recompute_effective(inv: Inventory, host: str) -> Inventory:
-    """A vSS port group's effective policy is the switch's with its overrides laid over."""
-    switches = {s.name: s for s in inv.standard_switches if s.host == host}
+def _recompute_effective(
+    inv: Inventory, host: str, switch: str, pg: str | None = None
+) -> Inventory:
+    """A vSS port group's effective policy is the switch's with its overrides laid over; only
+    the port groups of the changed switch (or the one changed port group) are recomputed."""
+    sw = next((s for s in inv.standard_switches if (s.host, s.name) == (host, switch)), None)
+    if sw is None:
+        return inv
     pgs = [
-        p.model_copy(update={"effective": merge_policy(switches[p.switch].policy, p.policy)})
-        if p.host == host and p.switch in switches
+        p.model_copy(update={"effective": merge_policy(sw.policy, p.policy)})
+        if p.host == host and p.switch == switch and (pg is None or p.name == pg)
         else p
         for p in inv.standard_port_groups
     ]
@@ -64,14 +69,18 @@ def _recompute_effective(inv: Inventory, host: str) -> Inventory:
 def _vss(inv: Inventory, c: Change) -> Inventory:
     new = _after(c, StandardSwitch)
     items = _replace(inv.standard_switches, lambda s: (s.host, s.name) == (c.host, c.name), new)
-    return _recompute_effective(inv.model_copy(update={"standard_switches": items}), c.host or "")
+    return _recompute_effective(
+        inv.model_copy(update={"standard_switches": items}), c.host or "", c.name
+    )
 
 
 def _portgroup(inv: Inventory, c: Change) -> Inventory:
     new = _after(c, StandardPortGroup)
     items = _replace(inv.standard_port_groups, lambda p: (p.host, p.name) == (c.host, c.name), new)
+    if new is None:
+        return inv.model_copy(update={"standard_port_groups": items})
     return _recompute_effective(
-        inv.model_copy(update={"standard_port_groups": items}), c.host or ""
+        inv.model_copy(update={"standard_port_groups": items}), c.host or "", new.switch, c.name
     )
 
 

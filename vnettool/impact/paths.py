@@ -75,7 +75,7 @@ class Tracer:
 
     @cached_property
     def members(self) -> dict[tuple[str, str], DvsHostMember]:
-        return {(d.name, m.host): m for d in self.inv.distributed_switches for m in d.hosts}
+        return _member_index(self.inv.distributed_switches)
 
     def hop(self, host: str, device: str) -> PnicHop:
         p = self.pnics.get((host, device))
@@ -150,6 +150,27 @@ class Tracer:
                 return self.distributed(host, dv)
             return self.standard(host, portgroup)
         return Route(None, None, False, "none", problem="not attached to a port group")
+
+
+_MEMBERS: dict[
+    tuple[int, ...], tuple[list[DistributedSwitch], dict[tuple[str, str], DvsHostMember]]
+] = {}
+
+
+def _member_index(
+    switches: list[DistributedSwitch],
+) -> dict[tuple[str, str], DvsHostMember]:
+    """(switch, host) -> member, kept for the same switch objects: a plan's per-host
+    inventories share them, and re-indexing every member for each host was most of its cost."""
+    key = tuple(id(d) for d in switches)
+    got = _MEMBERS.get(key)
+    if got is not None and all(a is b for a, b in zip(got[0], switches, strict=True)):
+        return got[1]
+    if len(_MEMBERS) > 16:
+        _MEMBERS.clear()
+    index = {(d.name, m.host): m for d in switches for m in d.hosts}
+    _MEMBERS[key] = (list(switches), index)
+    return index
 
 
 def _dv_teaming(team: TeamingPolicy, dvs: DistributedSwitch) -> tuple[list[str], list[str]]:
