@@ -18,6 +18,8 @@ from vnettool.models.inventory import Inventory
 from vnettool.vsphere import fastxml
 from vnettool.vsphere.collector import PROPERTIES, RawObject, vim_type
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.dvs import available_versions
+from vnettool.vsphere.reader import build_inventory
 
 _IGNORED = ("dynamicType", "dynamicProperty")
 
@@ -167,7 +169,11 @@ def diff_inventories(a: Inventory, b: Inventory) -> list[str]:
         va, vb = getattr(a, key), getattr(b, key)
         if va == vb:
             continue
-        if isinstance(va, list) and isinstance(vb, list):
+        if (
+            isinstance(va, list)
+            and isinstance(vb, list)
+            and all(hasattr(x, "identity") for x in va + vb)
+        ):
             ia = {x.identity(): x for x in va}
             ib = {x.identity(): x for x in vb}
             for ident in sorted(set(ia) | set(ib), key=str):
@@ -176,3 +182,9 @@ def diff_inventories(a: Inventory, b: Inventory) -> list[str]:
         else:
             out.append(f"{key}: {va!r} != {vb!r}")
     return out
+
+
+def reference_inventory(session: Session, raw: dict[str, RawObject]) -> Inventory:
+    """What collect() builds from `raw`: the models plus the DVS versions vCenter offers."""
+    inv = build_inventory(raw, vcenter=session.creds.host, api_version=session.about.apiVersion)
+    return inv.model_copy(update={"dvs_versions": available_versions(session)})

@@ -401,7 +401,9 @@ def test_a_host_added_at_run_time_gets_the_realistic_network(
     host = wait(cluster.AddHost_Task(spec, True))
     assert host.name == "esx-new.lab.local" and host in list(cluster.host)
     ni = host.configManager.networkSystem.networkInfo
-    assert [p.device for p in ni.pnic] == [f"vmnic{i}" for i in range(6)], "as many as the lab's hosts"
+    assert [p.device for p in ni.pnic] == [f"vmnic{i}" for i in range(6)], (
+        "as many as the lab's hosts"
+    )
     assert [v.name for v in ni.vswitch] == ["vSwitch0"]
     assert {p.spec.name for p in ni.portgroup} == {"Management Network", "VM Network", "vMotion"}
     vmks = {v.device: v for v in ni.vnic}

@@ -17,12 +17,17 @@ import pytest
 from pyVmomi import vim, vmodl
 
 from tests.conftest import RunningLab
-from tests.reference import diff_inventories, naive_walk, plain_raw, without_time
+from tests.reference import (
+    diff_inventories,
+    naive_walk,
+    plain_raw,
+    reference_inventory,
+    without_time,
+)
 from vnettool.inventory.collect import Watcher, collect, reader_choice
 from vnettool.models.inventory import Inventory
 from vnettool.vsphere import collector, fastxml
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.reader import build_inventory
 
 pytestmark = pytest.mark.lab
 
@@ -59,9 +64,7 @@ def test_fast_equals_pyvmomi_on_bigger_lab(fresh_lab: Callable[..., RunningLab])
         assert_same(fast, collect(s, reader="pyvmomi"))
         # Small pages and no threads: the same inventory through many continuations.
         raw = fastxml.FastRetrieval(s, page_size=7, parallel=False).retrieve()
-        assert_same(
-            build_inventory(raw, vcenter=s.creds.host, api_version=s.about.apiVersion), fast
-        )
+        assert_same(reference_inventory(s, raw), fast)
 
 
 def test_full_profile_raw_objects_equal_pyvmomi(session: Session) -> None:
@@ -75,9 +78,7 @@ def test_full_profile_raw_objects_equal_pyvmomi(session: Session) -> None:
 def test_inventory_equals_naive_walk(session: Session) -> None:
     """The snapshot lists exactly what a naive pyVmomi walk finds, object by object,
     PVLAN maps and computed policies included."""
-    walked = build_inventory(
-        naive_walk(session), vcenter=session.creds.host, api_version=session.about.apiVersion
-    )
+    walked = reference_inventory(session, naive_walk(session))
     fast = collect(session)
     assert_same(fast, walked)
     assert any(
@@ -213,9 +214,7 @@ def test_fast_equals_pyvmomi_with_every_feature(fresh_lab: Callable[..., Running
         )
         assert any(v.ip == "10.9.8.7" and v.mtu == 9000 for v in fast.vmkernel_adapters)
         assert_same(fast, collect(s, reader="pyvmomi"))
-        walked = build_inventory(
-            naive_walk(s), vcenter=s.creds.host, api_version=s.about.apiVersion
-        )
+        walked = reference_inventory(s, naive_walk(s))
         assert_same(fast, walked)
 
 

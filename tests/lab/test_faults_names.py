@@ -30,6 +30,9 @@ ODD = [
     "tab\tname",
     "   spaced   ",
 ]
+# names vSphere (or another client) can hold but a desired state may not write (models/text.py):
+# they are inventoried as they are; a playbook naming them gets a located refusal.
+UNWRITABLE = {"Ünïcødé-网络-🚀": "emoji", "tab\tname": "tab", "   spaced   ": "starts or ends"}
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -69,19 +72,37 @@ def test_odd_names_survive_inventory_plan_and_apply(
     assert "[bold red]markup[/]" in table.stdout or "markup" in table.stdout
     # a desired state that changes the odd port groups: planned and applied by name
     desired = tmp_path / "odd.yml"
+    writable = [n for n in ODD if n not in UNWRITABLE]
     desired.write_text(
         json.dumps(
             {
                 "standard_port_groups": [
                     {"name": n, "switch": "vSwitch0", "vlan": 100 + i}
-                    for i, n in enumerate(ODD)
+                    for i, n in enumerate(writable)
                     if len(n) <= 59
                 ]
             },
-            ensure_ascii=False,  # YAML has no UTF-16 surrogate escapes (a clear error if used)
+            ensure_ascii=False,
         ),
         encoding="utf-8",
     )
+    bad = tmp_path / "unwritable.yml"
+    bad.write_text(
+        json.dumps(
+            {"standard_port_groups": [{"name": n, "vlan": 7} for n in UNWRITABLE]},
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    before = _run(env, "inventory", "--json", "--insecure").stdout
+    unwritable = _run(env, "plan", str(bad), "--insecure")
+    out = unwritable.stdout + unwritable.stderr
+    assert unwritable.returncode == 1, out
+    assert f"{bad}:1:" in out and all(why in out for why in UNWRITABLE.values()), out
+    refused_apply = _run(env, "apply", str(bad), "--insecure", "--yes")
+    assert refused_apply.returncode == 1
+    after = json.loads(_run(env, "inventory", "--json", "--insecure").stdout)
+    assert after["standard_port_groups"] == json.loads(before)["standard_port_groups"]
     p = _run(env, "plan", str(desired), "--insecure", "--json")
     assert p.returncode == 2, p.stdout + p.stderr
     a = _run(env, "apply", str(desired), "--insecure", "--yes")
@@ -93,7 +114,7 @@ def test_odd_names_survive_inventory_plan_and_apply(
     long_doc.write_text(json.dumps({"standard_port_groups": [{"name": "x" * 200, "vlan": 1}]}))
     refused = _run(env, "plan", str(long_doc), "--insecure")
     assert refused.returncode == 1 and "at most 59" in refused.stdout + refused.stderr
-    for out in (p, a, again, refused):
+    for out in (p, a, again, refused, unwritable, refused_apply):
         assert "Traceback" not in out.stdout + out.stderr
     record(
         FaultRow("odd names", f"{len(ODD)} odd port group names", 3, "inventory/plan/apply ok", 0)

@@ -110,6 +110,7 @@ class Watcher:
         )
         self._stop = threading.Event()
         self.inventory: Inventory = Inventory()
+        self._dvs_versions: list[str] | None = None
 
     def poll(self, timeout_s: int = 10) -> InventoryChange | None:
         change = InventoryChange(version="")
@@ -130,12 +131,14 @@ class Watcher:
         change.version = self.stream.version
         if not (change.entered or change.modified or change.left):
             return None
+        if self._dvs_versions is None:  # not a property: asked once, like collect() does
+            self._dvs_versions = available_versions(self.session)
         self.inventory = build_inventory(
             self.raw,
             vcenter=self.session.creds.host,
             api_version=self.session.about.apiVersion,
             version=self.stream.version,
-        )
+        ).model_copy(update={"dvs_versions": self._dvs_versions})
         change.inventory = self.inventory
         return change
 
