@@ -111,8 +111,11 @@ class Rule(Model):
 
 def score(findings: Iterable[Finding]) -> tuple[int, str]:
     """100 * (1 - sum(weight of FAIL) / sum(weight of evaluated)); EXCEPTION counts as pass, UNKNOWN and
-    N/A are left out. Grade A ≥ 90, B ≥ 75, C ≥ 60, else D."""
+    N/A are left out. Grade A ≥ 90, B ≥ 75, C ≥ 60, else D; then capped: any high FAIL makes
+    it C at best and any critical FAIL a D, because many passing low rules must not let a
+    manager read "A" over an open high-severity hole."""
     failed = evaluated = 0
+    worst = len(SEVERITIES)
     for f in findings:
         if f.state in ("UNKNOWN", "N/A"):
             continue
@@ -120,6 +123,8 @@ def score(findings: Iterable[Finding]) -> tuple[int, str]:
         evaluated += w
         if f.state == "FAIL":
             failed += w
+            worst = min(worst, SEVERITIES.index(f.severity))
     value = 100 if evaluated == 0 else round(100 * (1 - failed / evaluated))
     grade = "A" if value >= 90 else "B" if value >= 75 else "C" if value >= 60 else "D"
-    return value, grade
+    cap = {0: "D", 1: "C"}.get(worst, "A")
+    return value, max(grade, cap)

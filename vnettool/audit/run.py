@@ -8,6 +8,7 @@ way.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -107,13 +108,20 @@ def run_audit(
             appliances=appliances,
             started=started,
             config_note=str(config) if isinstance(config, Path) else "defaults",
-            config_sha256=_sha256(config) if isinstance(config, Path) else "",
+            config_sha256=_sha256(config) if isinstance(config, Path) else _digest(cfg),
             filters=f"rules: {', '.join(only)}" if only else "",
             include_pass=include_pass,
         )
     value, grade = score(findings)
     failing = [f for f in findings if f.state == "FAIL" and at_least(f.severity, fail_on)]
     return AuditReport(path, findings, value, grade, rows, failing)
+
+
+def _digest(cfg: AuditConfig) -> str:
+    """Without a file, the digest of the settings in effect (canonical JSON): two reports
+    made with the same defaults or the same playbook settings show the same value."""
+    canonical = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _sha256(path: Path) -> str:

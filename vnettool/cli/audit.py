@@ -68,6 +68,12 @@ def audit(
 
     if fail_on not in (*SEVERITIES, "never"):
         raise ConfigError(f"--fail-on must be one of {', '.join(SEVERITIES)} or never")
+    if out is not None and out.suffix.lower() != ".xlsx":
+        # `--json --out x.json` used to write a workbook named x.json
+        raise ConfigError(
+            f"--out {out}: the workbook must end in .xlsx; the --json report goes to stdout "
+            f"(redirect it: > {out.with_suffix('.json').name})"
+        )
     if appliances_of is not None and snapshot is not None:
         raise ConfigError(
             "--appliances needs vCenter (their health is checked live), not --snapshot"

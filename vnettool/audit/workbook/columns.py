@@ -38,13 +38,16 @@ class Col(Generic[R]):
 
 @dataclass(frozen=True)
 class Tab(Generic[R]):
-    """A sheet: name, columns, rows; `empty` is the one-cell row written when there are none."""
+    """A sheet: name, columns, rows; `empty` is the one-cell row written when there are none;
+    `wrap` marks the tabs a reviewer prints (Findings, Rules, PortGroupMatrix)."""
 
     name: str
     cols: Sequence[Col[R]]
     rows: Iterable[R]
     freeze: str = "A2"
     empty: str | None = None
+    wrap: bool = False  # a tab people print: wrapped text, narrower columns, page setup
+    print_cols: int | None = None  # the first columns that are printed (None: all)
 
     @property
     def headers(self) -> list[str]:

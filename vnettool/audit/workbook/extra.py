@@ -201,7 +201,7 @@ def portgroup_matrix(inv: Inventory) -> Tab[_Presence]:
         Col("Distinct VLANs", lambda r: r.vlans),
         Col("Status", lambda r: r.status),
     ]
-    return Tab("PortGroupMatrix", cols, _presence(inv, hosts), freeze="D2")
+    return Tab("PortGroupMatrix", cols, _presence(inv, hosts), freeze="D2", wrap=True)
 
 
 def _nic_on(a: ApplianceStatus, role: str) -> str | None:

@@ -18,6 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from vnettool.audit.model import SEVERITIES
@@ -28,6 +29,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HEADER_FONT = Font(bold=True, color="FFFFFF", name="Verdana", size=9)
 _HEADER_FILL = PatternFill("solid", fgColor="000000")
 CENTER = Alignment(horizontal="center")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_WRAP_WIDTH = 32  # a wrapped column stays narrow so a printed page holds the row
 _SEV_FILL = {
     "critical": PatternFill("solid", fgColor="C00000"),
     "high": PatternFill("solid", fgColor="FF6B6B"),
@@ -62,6 +65,8 @@ class Sheet:
         headers: Sequence[str],
         rows: Iterable[Sequence[Any]],
         freeze: str = "A2",
+        wrap: bool = False,
+        print_cols: int | None = None,
     ):
         ws: Worksheet = wb.create_sheet(title)
         data = [list(r) for r in rows]
@@ -69,15 +74,29 @@ class Sheet:
         for r in data[:500]:
             for i, v in enumerate(r[: len(widths)]):
                 widths[i] = max(widths[i], len(str(v or "")) + 2)
+        cap = _WRAP_WIDTH if wrap else 60
         for i, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = min(max(w, 8), 60)
+            ws.column_dimensions[get_column_letter(i)].width = min(max(w, 8), cap)
         ws.freeze_panes = freeze
         last = get_column_letter(max(1, len(headers)))
         ws.auto_filter.ref = f"A1:{last}{len(data) + 1}"
-        ws.append([self.head(ws, h) for h in headers])
+        if wrap:
+            _printable(ws, print_cols or len(headers), len(data) + 1)
+        ws.append([self._wrapped(ws, self.head(ws, h), wrap) for h in headers])
         for r in data:
-            ws.append([self.cell(ws, v) for v in r])
+            ws.append([self._wrapped(ws, self.cell(ws, v), wrap) for v in r])
         self.ws = ws
+
+    @staticmethod
+    def _wrapped(ws: Worksheet, c: Any, wrap: bool) -> Any:
+        """The cell with wrapped text when the tab is printed (long paths and remediations
+        then grow the row instead of running off the page)."""
+        if not wrap:
+            return c
+        if not isinstance(c, Cell):
+            c = WriteOnlyCell(ws, value=c)
+        c.alignment = _WRAP
+        return c
 
     @staticmethod
     def head(ws: Worksheet, text: str) -> Any:
@@ -109,6 +128,24 @@ class Sheet:
         return v
 
 
+def _printable(ws: Worksheet, cols: int, rows: int) -> None:
+    """Landscape, fit to the page width, the header row repeated on every page; the print
+    area is the reviewer's columns (ids and timestamps stay on screen only)."""
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.print_title_rows = "1:1"
+    ws.print_area = f"A1:{get_column_letter(max(1, cols))}{max(1, rows)}"
+
+
 def write_tab(wb: Workbook, tab: Tab[Any]) -> Sheet:
     """The tab as a sheet of `wb`: its headers, one row per record, its frozen pane."""
-    return Sheet(wb, tab.name, tab.headers, tab.values(), freeze=tab.freeze)
+    return Sheet(
+        wb,
+        tab.name,
+        tab.headers,
+        tab.values(),
+        freeze=tab.freeze,
+        wrap=tab.wrap,
+        print_cols=tab.print_cols,
+    )

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.marker import DataPoint
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -123,8 +124,25 @@ def _counts(ws: Worksheet, findings: Sequence[Finding], table_row: int) -> None:
     cats = Reference(ws, min_col=1, min_row=table_row + 1, max_row=table_row + 5)
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(cats)
+    _colour(chart)
     chart.height, chart.width = 8, 15
     ws.add_chart(chart, "D2")  # beside the header block, above the tables: one compact page
+
+
+_SEV_RGB = {"critical": "C00000", "high": "FF6B6B", "medium": "FFC000", "low": "FFE699"}
+_SEV_RGB["info"] = "9DC3E6"
+
+
+def _colour(chart: BarChart) -> None:
+    """FAIL bars in the severity colours of the Findings sheet, EXCEPTION and UNKNOWN in
+    greys: the chart reads like the table (red is critical, not "series 1")."""
+    fail, *others = chart.series
+    for i, sev in enumerate(SEVERITIES):
+        point = DataPoint(idx=i)
+        point.graphicalProperties.solidFill = _SEV_RGB[sev]
+        fail.dPt.append(point)
+    for s, grey in zip(others, ("7F7F7F", "BFBFBF"), strict=False):
+        s.graphicalProperties.solidFill = grey
 
 
 def _top(ws: Worksheet, findings: Sequence[Finding], rules: Sequence[Rule]) -> None:
@@ -142,9 +160,11 @@ def _top(ws: Worksheet, findings: Sequence[Finding], rules: Sequence[Rule]) -> N
             obj_n[(f.object_type, f.object)] += 1
     titles = {r.id: r.title for r in rules}
     ws.append(
-        [Sheet.head(ws, h) for h in ("Top rules by weighted failures", "Title", "FAIL", "Weight")]
+        [Sheet.head(ws, h) for h in ("Top rules by severity, weight", "Title", "FAIL", "Weight")]
     )
-    for rid, w in sorted(rule_w.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
+    sev = {f.rule_id: SEVERITIES.index(f.severity) for f in findings if f.state == "FAIL"}
+    # severity first: ten low failures must not push a single critical one off the list
+    for rid, w in sorted(rule_w.items(), key=lambda kv: (sev[kv[0]], -kv[1], kv[0]))[:10]:
         ws.append([rid, Sheet.cell(ws, titles.get(rid, "")), rule_n[rid], w])
     ws.append([])
     ws.append(

@@ -28,6 +28,12 @@ from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.inventory import Inventory
 
 
+def finding_order(f: Finding) -> tuple[bool, int, str, str, str]:
+    """Severity, rule, object, with N/A ("not judged") after every judged finding: a critical
+    rule that could not look must not sit above a real high failure."""
+    return (f.state == "N/A", SEVERITIES.index(f.severity), f.rule_id, f.object, f.property_path)
+
+
 def findings_tab(
     findings: Sequence[Finding], server: str, now: datetime, include_pass: bool
 ) -> Tab[Finding]:
@@ -53,7 +59,8 @@ def findings_tab(
         Col("Checked (UTC)", lambda _f: now),
     ]
     rows = (f for f in findings if include_pass or f.state != "PASS")
-    return Tab("Findings", cols, rows)
+    # printed: Rule ID .. State, what a reviewer acts on; the rest is for filters and diffs
+    return Tab("Findings", cols, rows, wrap=True, print_cols=10)
 
 
 def rules_tab(rules: Sequence[Rule], findings: Sequence[Finding]) -> Tab[Rule]:
@@ -75,7 +82,21 @@ def rules_tab(rules: Sequence[Rule], findings: Sequence[Finding]) -> Tab[Rule]:
         Col("EXCEPTION", lambda r: counts.get((r.id, "EXCEPTION"), 0)),
         Col("UNKNOWN", lambda r: counts.get((r.id, "UNKNOWN"), 0)),
     ]
-    return Tab("Rules", cols, rules)
+    return Tab("Rules", cols, rule_order(rules, findings), wrap=True)
+
+
+def rule_order(rules: Sequence[Rule], findings: Sequence[Finding]) -> list[Rule]:
+    """Failing rules first (worst severity first), then the judged ones, and the rules that
+    judged nothing (only N/A, or no finding) last: a reader's eye never meets "not judged"
+    above a real failure."""
+    failing = {f.rule_id for f in findings if f.state == "FAIL"}
+    judged = {f.rule_id for f in findings if f.state != "N/A"}
+
+    def key(r: Rule) -> tuple[int, int, str]:
+        rank = 0 if r.id in failing else 1 if r.id in judged else 2
+        return rank, SEVERITIES.index(r.severity), r.id
+
+    return sorted(rules, key=key)
 
 
 def vhealth_tab(findings: Sequence[Finding], server: str) -> Tab[Finding]:
@@ -145,9 +166,7 @@ def write_workbook(
     server = inventory.vcenter
     now = datetime.now(UTC)
     wb = Workbook(write_only=True)
-    findings = sorted(
-        findings, key=lambda f: (SEVERITIES.index(f.severity), f.rule_id, f.object, f.property_path)
-    )
+    findings = sorted(findings, key=finding_order)
     run = RunInfo(started or now, now, config_note, config_sha256, filters, len(appliances or []))
     write_summary(wb, inventory, findings, rules, run)
     tabs: list[Tab[Any]] = [
