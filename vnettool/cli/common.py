@@ -35,6 +35,14 @@ ThumbprintOpt = Annotated[
     typer.Option("--thumbprint", help="Pin the server certificate's SHA-256 fingerprint"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="If another vnettool run is changing the same vCenter, wait for it to finish "
+        "(then plan against what it left) instead of refusing",
+    ),
+]
 
 
 def handle_errors(fn: F) -> F:
@@ -86,3 +94,30 @@ def warn_insecure(creds: Any) -> None:
 def setup_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@contextmanager
+def run_lock(session: Any, wait: bool) -> Iterator[None]:
+    """Hold the vCenter's run lock (see vnettool.runlock) around planning and applying, so a
+    concurrent run is refused or, with --wait, plans only after this one has finished."""
+    from vnettool import paths, runlock
+
+    def waiting(holder: Any) -> None:
+        err_console.print(
+            f"[yellow]waiting:[/] another vnettool run is changing this vCenter: "
+            f"{escape(holder.describe())}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def stale(holder: Any) -> None:
+        err_console.print(
+            f"[yellow]note:[/] took over the run lock of {escape(holder.describe())}, which "
+            f"is no longer running (killed?); its journal in {paths.runs_dir()} shows what it did",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    name = f"{session.creds.host}:{session.creds.port}, instance {session.instance_key}"
+    with runlock.hold(session.instance_key, name, wait=wait, on_wait=waiting, on_stale=stale):
+        yield

@@ -24,8 +24,10 @@ from vnettool.cli.common import (
     JsonOpt,
     ServerOpt,
     ThumbprintOpt,
+    WaitOpt,
     console,
     err_console,
+    run_lock,
     session_for,
 )
 from vnettool.engine.render import render_plan
@@ -215,12 +217,14 @@ def apply(
         typer.Option("--rollback", help="Undo a run: its id, 'last', or journal path"),
     ] = None,
     workers: WorkersOpt = 8,
+    wait: WaitOpt = False,
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Plan, confirm, apply with bounded concurrency, then re-read and verify."""
+    """Plan, confirm, apply with bounded concurrency, then re-read and verify. One run per
+    vCenter at a time: another one running is named and this one refused (or waits, --wait)."""
     from vnettool.engine.journal import find_run
     from vnettool.playbook.desired_file import load_desired
 
@@ -229,12 +233,21 @@ def apply(
             raise ConfigError("give a desired-state FILE, or --rollback RUN (not both)")
         if file is not None:
             outcome = _apply_file(
-                load_desired(file), file, yes, force, workers, as_json, server, insecure, thumbprint
+                load_desired(file),
+                file,
+                yes,
+                force,
+                workers,
+                as_json,
+                wait,
+                server,
+                insecure,
+                thumbprint,
             )
         else:
             assert rollback is not None
             outcome = _apply_rollback(
-                find_run(rollback), yes, force, workers, as_json, server, insecure, thumbprint
+                find_run(rollback), yes, force, workers, as_json, wait, server, insecure, thumbprint
             )
     except VnetError as exc:
         raise _fail(exc, as_json) from None
@@ -260,12 +273,19 @@ class Outcome:
 
 
 def _apply_file(
-    desired: Any, file: Path, yes: bool, force: bool, workers: int, as_json: bool, *conn: Any
+    desired: Any,
+    file: Path,
+    yes: bool,
+    force: bool,
+    workers: int,
+    as_json: bool,
+    wait: bool,
+    *conn: Any,
 ) -> Outcome:
     from vnettool import engine
     from vnettool.inventory import collect
 
-    with session_for(*conn) as session:
+    with session_for(*conn) as session, run_lock(session, wait):
         p = engine.plan(desired, collect(session))
         if not as_json:
             print_plan(p, "Plan")
@@ -286,14 +306,14 @@ def _apply_file(
 
 
 def _apply_rollback(
-    record: Any, yes: bool, force: bool, workers: int, as_json: bool, *conn: Any
+    record: Any, yes: bool, force: bool, workers: int, as_json: bool, wait: bool, *conn: Any
 ) -> Outcome:
     """Undo a recorded run: same vCenter only; objects changed since stop it unless forced;
     what cannot be restored is named before the confirmation and makes the exit non-zero."""
     from vnettool import engine
     from vnettool.inventory import collect
 
-    with session_for(*conn) as session:
+    with session_for(*conn) as session, run_lock(session, wait):
         _same_instance(record, session, force)
         rb = engine.rollback(record.results, collect(session))
         if rb.conflicts and not force:

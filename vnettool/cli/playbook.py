@@ -6,6 +6,7 @@ exits 1 with every error listed as ``file:line:col: message`` and nothing is app
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -19,9 +20,11 @@ from vnettool.cli.common import (
     JsonOpt,
     ServerOpt,
     ThumbprintOpt,
+    WaitOpt,
     console,
     err_console,
     handle_errors,
+    run_lock,
     session_for,
 )
 from vnettool.errors import ConfigError
@@ -191,10 +194,11 @@ def run(
         ),
     ] = Path("reports"),
     include_anywhere: IncludeAnywhereOpt = False,
+    wait: WaitOpt = False,
 ) -> None:
     """Run a playbook's steps in order; each step that changes vSphere shows its plan and asks
     first (as `apply` does) unless --yes. Exit 0 = ok, 1 = failed/invalid/cancelled,
-    2 = changes pending (under --check)."""
+    2 = changes pending (under --check). Like `apply`, one changing run per vCenter at a time."""
     from vnettool.engine.journal import Journal
     from vnettool.playbook import run as run_playbook
     from vnettool.playbook import validate
@@ -212,7 +216,10 @@ def run(
             f"{playbook} changes vSphere: confirmation needed; pass --yes to run it without "
             "asking, or --check to plan only (nothing was run)"
         )
-    with session_for(server, insecure, thumbprint) as session:
+    with (
+        session_for(server, insecure, thumbprint) as session,
+        contextlib.nullcontext() if check else run_lock(session, wait),
+    ):
         from vnettool.inventory import collect
 
         inventory = collect(session)
