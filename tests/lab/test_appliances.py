@@ -327,7 +327,7 @@ def test_tcp_health_probe_passes_when_the_port_answers(lab4: tuple[RunningLab, S
         _, results = run(s, sp)
         assert not failures(results), failures(results)
         assert all(
-            r.change.spec["facts"]["health"] == f"tcp 127.0.0.1:{port} open"
+            r.change.facts.health == f"tcp 127.0.0.1:{port} open"
             for r in results
             if r.change.resource == "appliance"
         )

@@ -250,7 +250,7 @@ def test_vmkernel_adapter_static_dhcp_services_delete(fresh_lab: Any) -> None:
     with lab.session(**INSECURE) as s:
         results = apply_and_check(s, doc)
         created = {
-            r.change.host: r.change.spec["facts"]["device"]
+            r.change.host: r.change.facts.device
             for r in results
             if r.change.resource == "vmkernel_adapter"
         }

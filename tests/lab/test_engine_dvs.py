@@ -315,8 +315,8 @@ def test_competing_change_is_reread_not_lost(fresh_lab: Any) -> None:
         assert task.info.state == "success"
         results = apply(p, s)
         assert [r.changed for r in results] == [True]
-        facts = results[0].change.spec["facts"]
-        assert facts["attempts"] == 2 and facts["concurrent"][0]["conflict"] is None
+        facts = results[0].change.facts
+        assert facts.attempts == 2 and facts.concurrent[0].conflict is None
         raw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
         assert (raw.config.maxMtu, raw.config.description) == (9000, "set by someone else")
         assert plan(desired, collect(s)).empty

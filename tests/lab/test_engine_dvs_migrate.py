@@ -80,7 +80,7 @@ def test_migrate_eight_hosts_vmknics_and_vm_nics(fresh_lab: Any) -> None:
             for r in results
             if r.change.resource == "vmknic_migration" and r.change.name == "vmk0"
         ]
-        assert {r.change.spec["facts"]["connection_state"] for r in mgmt} == {"connected"}
+        assert {r.change.facts.connection_state for r in mgmt} == {"connected"}
         assert plan(desired, collect(s)).empty
 
         inv = collect(s)

@@ -205,7 +205,7 @@ def test_plan_lists_what_a_migration_moves_and_refuses_a_management_cut(
     label = inv.vm_by_name["DC0_C0_RP0_VM0"].nics[0].label
     want |= {f"vm:DC0_C0_RP0_VM0/{label}", f"vm:DC0_C0_RP0_VM1/{label}"}
     assert moved == want
-    assert p.impact.dark == [] and not [c for c in p.changes if c.spec.get("unsafe")]
+    assert p.impact.dark == [] and not [c for c in p.changes if c.unsafe]
     shown = runner.invoke(app, ["plan", "playbooks/migrate-vss-to-vds.yml"], env=lab.env())
     assert shown.exit_code == 2, shown.output
     assert "Impact: 10 move (8 management/vMotion)" in shown.output

@@ -16,7 +16,7 @@ from vnettool.engine.core import run_changes
 from vnettool.engine.journal import Journal, find_run
 from vnettool.errors import ConfigError
 from vnettool.models.inventory import VmkernelAdapter
-from vnettool.models.plan import Change, Plan, Result
+from vnettool.models.plan import Change, Facts, Plan, Result
 from vnettool.playbook.desired_file import load_desired
 from vnettool.playbook.errors import PlaybookError
 
@@ -150,7 +150,7 @@ def _applied(p: Plan, facts: dict[str, dict[str, Any]] | None = None) -> list[Re
         f = (facts or {}).get(c.id, {})
         out.append(
             Result(
-                change=c.model_copy(update={"spec": {**c.spec, "facts": f}}),
+                change=c.model_copy(update={"facts": Facts.model_validate(f)}),
                 changed=True,
                 diff=c.diffs,
             )
@@ -173,7 +173,7 @@ def test_rollback_undoes_creates_in_reverse_order() -> None:
         ("standard_port_group", "delete", "esx1"),
         ("standard_switch", "delete", "esx1"),
     ]
-    assert back.changes[0].spec["device"] == "vmk1"
+    assert back.changes[0].device == "vmk1"
     # Rolled back already: nothing left to do.
     assert rollback_plan(_applied(p), before).empty
 
@@ -199,7 +199,7 @@ def test_rollback_restores_updated_fields_including_unset_overrides() -> None:
         s.model_copy(update={"mtu": 1500}) if s.name == "vSwitch1" else s
         for s in inv.standard_switches
     ]
-    pg_after = p.changes[1].spec["after"]
+    pg_after = p.changes[1].after.model_dump(mode="json")
     pgs = [
         p_.model_validate(pg_after) if p_.name == "pg-vmotion" else p_
         for p_ in inv.standard_port_groups
@@ -230,7 +230,7 @@ def test_rollback_recreates_a_deleted_vmknic() -> None:
     back = rollback_plan(_applied(p), gone)
     (c,) = back.changes
     assert c.kind == "create"
-    again = VmkernelAdapter.model_validate(c.spec["after"])
+    again = VmkernelAdapter.model_validate(c.after.model_dump(mode="json"))
     assert (again.portgroup, again.ip, again.mtu, again.services) == (
         "pg-vmotion",
         "10.10.0.1",
@@ -284,7 +284,8 @@ def test_apply_order_comes_from_each_resource_after() -> None:
     from types import SimpleNamespace
 
     from vnettool.engine.core import RESOURCES
-    from vnettool.engine.registry import MODULES, apply_order
+    from vnettool.engine.registry import RESOURCES as REGISTERED
+    from vnettool.engine.registry import apply_order
 
     assert list(RESOURCES) == [
         "standard_switch",
@@ -299,13 +300,13 @@ def test_apply_order_comes_from_each_resource_after() -> None:
         "vm_relocation",
     ]
     seen: set[str] = set()
-    for m in apply_order(MODULES):
-        assert set(m.AFTER) <= seen, m.RESOURCE
-        seen.add(m.RESOURCE)
-    # registered out of order: still sorted by AFTER
-    a, b = SimpleNamespace(RESOURCE="a", AFTER=("b",)), SimpleNamespace(RESOURCE="b", AFTER=())
-    assert [m.RESOURCE for m in apply_order([a, b])] == ["b", "a"]
+    for m in apply_order(REGISTERED):
+        assert set(m.after) <= seen, m.name
+        seen.add(m.name)
+    # registered out of order: still sorted by `after`
+    a, b = SimpleNamespace(name="a", after=("b",)), SimpleNamespace(name="b", after=())
+    assert [m.name for m in apply_order([a, b])] == ["b", "a"]  # type: ignore[list-item]
     with pytest.raises(ValueError, match="cycle"):
-        apply_order([a, SimpleNamespace(RESOURCE="b", AFTER=("a",))])
+        apply_order([a, SimpleNamespace(name="b", after=("a",))])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="unregistered"):
-        apply_order([a])
+        apply_order([a])  # type: ignore[list-item]

@@ -70,7 +70,7 @@ def test_pvlan_add_is_one_ordered_change_and_idempotent() -> None:
     [c] = p.changes
     assert (c.resource, c.kind, c.host) == ("pvlan", "create", None)
     # the primary goes first in the spec, so vCenter accepts the secondaries
-    assert [(op, e["secondary_id"]) for op, e in c.spec["ops"]] == [
+    assert [(o.op, o.entry.secondary_id) for o in c.pvlan_ops] == [
         ("add", 200),
         ("add", 201),
         ("add", 202),
@@ -149,7 +149,7 @@ def test_port_group_update_diffs_only_changed_fields_in_user_units() -> None:
         ("ingress_shaping.average_kbps", 10000, 5000)
     ]
     # the spec carries only that property (a concurrent edit of another one is not overwritten)
-    after = DistributedPortGroup.model_validate(c.spec["after"])
+    after = DistributedPortGroup.model_validate(c.after.model_dump(mode="json"))
     spec = api.portgroup_spec(cur, after)
     s = spec.defaultPortConfig
     assert s.inShapingPolicy.averageBandwidth.value == 5_000_000
@@ -189,8 +189,8 @@ def test_switch_update_is_partial_and_carries_the_config_version() -> None:
     )
     [c] = plan(d, inv()).changes
     assert [x.field for x in c.diffs] == ["max_mtu", "nioc.vmotion.level", "nioc.vmotion.shares"]
-    before = DistributedSwitch.model_validate(c.spec["before"])
-    after = DistributedSwitch.model_validate(c.spec["after"])
+    before = DistributedSwitch.model_validate(c.before.model_dump(mode="json"))
+    after = DistributedSwitch.model_validate(c.after.model_dump(mode="json"))
     spec = api.switch_spec(before, after)
     assert spec.maxMtu == 9000 and spec.description is None and spec.defaultPortConfig is None
     assert [t.key for t in spec.infrastructureTrafficResourceConfig] == ["vmotion"]

@@ -91,7 +91,7 @@ def test_switch_create_carries_every_given_field() -> None:
     assert len(p.changes) == 2
     c = only(p.changes, "standard_switch")
     assert c.kind == "create"
-    after = c.spec["after"]
+    after = c.after.model_dump(mode="json")
     assert after["mtu"] == 9000
     assert after["uplinks"] == ["vmnic1", "vmnic2"]
     pol = after["policy"]
@@ -153,8 +153,8 @@ def test_switch_update_of_one_field(
     # Only that field (and the linked teaming order/uplink set) moves.
     assert set(shown) <= {field, "uplinks", "teaming.active", "teaming.standby", "shaping.enabled"}
     # The update carries the switch's whole state: nothing else is reset.
-    assert c.spec["after"]["num_ports"] == 128
-    assert c.spec["after"]["policy"]["security"]["allow_promiscuous"] == (
+    assert c.after.model_dump(mode="json")["num_ports"] == 128
+    assert c.after.model_dump(mode="json")["policy"]["security"]["allow_promiscuous"] == (
         field == "security.promiscuous"
     )
 
@@ -194,7 +194,7 @@ def test_switch_delete_through_absent_only() -> None:
     assert pg.depends_on == ["vmkernel_adapter:esx1:pg-vmotion"]
     sw = only(p.changes, "standard_switch")
     assert sw.depends_on == ["standard_port_group:esx1:pg-vmotion"]
-    assert not any(c.spec.get("unsafe") for c in p.changes)
+    assert not any(c.unsafe for c in p.changes)
 
 
 def test_unknown_pnic_is_a_plan_error_naming_the_host() -> None:
@@ -221,14 +221,14 @@ def test_pnic_used_by_another_switch_or_dvs_is_a_plan_error() -> None:
 def test_removing_last_uplink_of_management_switch_is_unsafe() -> None:
     doc = {"standard_switches": [{"name": "vSwitch0", "uplinks": []}]}
     c = only(plan(desired(**doc), inventory()).changes, "standard_switch")
-    assert "last uplink" in c.spec["unsafe"]
-    assert "vmk0" in c.spec["unsafe"]
+    assert "last uplink" in c.unsafe
+    assert "vmk0" in c.unsafe
 
 
 def test_deleting_management_switch_is_unsafe() -> None:
     doc = {"absent": {"standard_switches": ["vSwitch0"]}}
     c = only(plan(desired(**doc), inventory()).changes, "standard_switch")
-    assert "management vmknic vmk0" in c.spec["unsafe"]
+    assert "management vmknic vmk0" in c.unsafe
 
 
 # -- port groups ------------------------------------------------------------------------------
@@ -250,7 +250,7 @@ def test_portgroup_create_on_every_targeted_host() -> None:
         ("esx2", "create"),
         ("esx3", "create"),
     ]
-    after = p.changes[0].spec["after"]
+    after = p.changes[0].after.model_dump(mode="json")
     assert after["vlan_id"] == 100
     # Overrides only what is given: the rest stays inherited (None).
     assert after["policy"]["security"] == {
@@ -295,7 +295,7 @@ def test_portgroup_override_merges_with_existing_overrides() -> None:
         ],
     }
     c = only(plan(desired(**doc), inv).changes, "standard_port_group")
-    assert c.spec["after"]["policy"]["security"]["allow_promiscuous"] is True
+    assert c.after.model_dump(mode="json")["policy"]["security"]["allow_promiscuous"] is True
     assert diffs(c) == {"security.mac_changes": (None, False)}
 
 
@@ -353,29 +353,33 @@ def test_delete_portgroup_with_powered_on_vm_is_unsafe() -> None:
         }
     }
     p = plan(desired(**doc), inv)
-    assert "web01" in only(p.changes, "standard_port_group", "esx1").spec["unsafe"]
-    assert "unsafe" not in only(p.changes, "standard_port_group", "esx2").spec
+    assert "web01" in only(p.changes, "standard_port_group", "esx1").unsafe
+    assert only(p.changes, "standard_port_group", "esx2").unsafe is None
 
 
 def test_delete_portgroup_with_vmknic_left_on_it_is_unsafe() -> None:
     doc = {"absent": {"standard_port_groups": ["pg-vmotion"]}}
     c = only(plan(desired(**doc), inventory(with_vswitch1=True)).changes, "standard_port_group")
-    assert "vmk1" in c.spec["unsafe"]
+    assert "vmk1" in c.unsafe
 
 
 # -- VMkernel adapters ------------------------------------------------------------------------
 def test_vmknic_ip_index_follows_sorted_target_hosts() -> None:
     doc = dict(VMOTION_DOC)
     p = plan(desired(**doc), inventory(12))
-    ips = {c.host: c.spec["after"]["ip"] for c in p.changes if c.resource == "vmkernel_adapter"}
+    ips = {
+        c.host: c.after.model_dump(mode="json")["ip"]
+        for c in p.changes
+        if c.resource == "vmkernel_adapter"
+    }
     assert ips["esx1"] == "10.10.0.1"
     assert ips["esx2"] == "10.10.0.2"
     assert ips["esx10"] == "10.10.0.10"
     assert ips["esx12"] == "10.10.0.12"
     c = only(p.changes, "vmkernel_adapter", "esx10")
-    assert c.spec["after"]["netmask"] == "255.255.255.0"
-    assert c.spec["after"]["services"] == ["vmotion"]
-    assert c.spec["after"]["mtu"] == 9000
+    assert c.after.model_dump(mode="json")["netmask"] == "255.255.255.0"
+    assert c.after.model_dump(mode="json")["services"] == ["vmotion"]
+    assert c.after.model_dump(mode="json")["mtu"] == 9000
 
 
 @pytest.mark.parametrize(
@@ -400,7 +404,7 @@ def test_vmknic_update_of_one_field(
     doc = {"vmkernel_adapters": [{"portgroup": "pg-vmotion", **spec}]}
     c = only(plan(desired(**doc), inventory(with_vswitch1=True)).changes, "vmkernel_adapter")
     assert c.kind == "update"
-    assert c.spec["device"] == "vmk1"
+    assert c.device == "vmk1"
     assert diffs(c)[field] == (before, after)
 
 
@@ -425,11 +429,11 @@ def test_vmknic_on_missing_portgroup_is_a_plan_error() -> None:
 def test_removing_management_from_only_management_vmknic_is_unsafe() -> None:
     doc = {"vmkernel_adapters": [{"portgroup": "Management Network", "services": ["vmotion"]}]}
     c = only(plan(desired(**doc), inventory()).changes, "vmkernel_adapter")
-    assert "only management" in c.spec["unsafe"]
+    assert "only management" in c.unsafe
     doc = {"absent": {"vmkernel_adapters": [{"device": "vmk0"}]}}
     c = only(plan(desired(**doc), inventory()).changes, "vmkernel_adapter")
     assert c.kind == "delete"
-    assert "only management" in c.spec["unsafe"]
+    assert "only management" in c.unsafe
 
 
 # -- targets and documents --------------------------------------------------------------------
@@ -442,7 +446,9 @@ def test_target_hosts_glob() -> None:
     p = plan(desired(target={"hosts": ["esx1*"]}, **VMOTION_DOC), inventory(11))
     assert sorted({c.host or "" for c in p.changes}) == ["esx1", "esx10", "esx11"]
     # {index} counts within the target: esx1, esx10, esx11 -> 1, 2, 3
-    ips = [c.spec["after"]["ip"] for c in p.changes if c.resource == "vmkernel_adapter"]
+    ips = [
+        c.after.model_dump(mode="json")["ip"] for c in p.changes if c.resource == "vmkernel_adapter"
+    ]
     assert ips == ["10.10.0.1", "10.10.0.2", "10.10.0.3"]
 
 
@@ -492,7 +498,7 @@ def test_both_desired_and_absent_is_a_plan_error() -> None:
 
 def test_new_vmknic_needs_an_address() -> None:
     doc = {"vmkernel_adapters": [{"portgroup": "Management Network", "mtu": 9000}]}
-    assert not plan(desired(**doc), inventory(1)).changes[0].spec["after"]["dhcp"]
+    assert not plan(desired(**doc), inventory(1)).changes[0].after.model_dump(mode="json")["dhcp"]
     doc = {"vmkernel_adapters": [{"portgroup": "pg-new", "mtu": 9000}]}
     doc["standard_port_groups"] = [{"name": "pg-new", "switch": "vSwitch0"}]
     with pytest.raises(PlanError, match="needs ip"):

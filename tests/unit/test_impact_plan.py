@@ -34,7 +34,7 @@ def test_removing_a_vss_uplink_degrades_what_it_carries() -> None:
         ("vmk:H0/vmk0", True),
         ("vmk:H0/vmk1", True),
     ]
-    assert imp.dark == [] and not _one(p, "standard_switch", "H0", "vSwitch0").spec.get("unsafe")
+    assert imp.dark == [] and not _one(p, "standard_switch", "H0", "vSwitch0").unsafe
     assert p.impact is not None and p.impact.summary() == "2 lose redundancy (2 management/vMotion)"
 
 
@@ -56,7 +56,7 @@ def test_last_live_management_uplink_removed_is_refused_with_vmknics_named() -> 
         inv,
     )
     c = _one(p, "standard_switch", "H0", "vSwitch0")
-    assert c.spec["unsafe"] == "cuts the management network of H0 vmk0 [management]"
+    assert c.unsafe == "cuts the management network of H0 vmk0 [management]"
     assert [t.key for t in (c.impact.dark if c.impact else [])] == ["vmk:H0/vmk0", "vmk:H0/vmk1"]
     with pytest.raises(UnsafePlan, match=r"H0 vmk0 \[management\]"):
         apply(p, session=None)  # type: ignore[arg-type]  # refused before any call
@@ -103,7 +103,7 @@ def test_deleting_a_port_group_in_use_shows_its_vms_going_dark() -> None:
         build(vms=vms),
     )
     c = _one(p, "standard_port_group", "H0", "VM Network")
-    assert c.spec.get("unsafe")  # the planner's own in-use refusal stays
+    assert c.unsafe  # the planner's own in-use refusal stays
     assert c.impact is not None
     assert [(t.key, t.after, t.reason) for t in c.impact.dark] == [
         ("vm:a/ethernet-0", "dark", "no port group VM Network")
@@ -136,7 +136,7 @@ def test_migration_lists_every_vm_nic_and_vmknic_it_moves() -> None:
         ("vm:b/ethernet-0", "VM Network", "dv-vm"),
     }
     assert p.impact.dark == [] and p.impact.degraded == []
-    assert not [c for c in p.changes if c.spec.get("unsafe")]
+    assert not [c for c in p.changes if c.unsafe]
 
 
 def test_delete_plus_identical_create_is_flagged_as_a_rename() -> None:
@@ -179,6 +179,6 @@ def test_migration_onto_a_switch_created_in_the_same_plan_keeps_management() -> 
         },
         bare,
     )
-    assert not [c.id for c in p.changes if c.spec.get("unsafe")]
+    assert not [c.id for c in p.changes if c.unsafe]
     assert p.impact is not None and p.impact.dark == [] and p.impact.degraded == []
     assert sorted(t.key for t in p.impact.moved) == ["vmk:H0/vmk0", "vmk:H1/vmk0"]

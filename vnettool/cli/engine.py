@@ -65,7 +65,7 @@ def print_plan(plan: Plan, title: str = "Plan") -> None:
 def _plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "pending": len(plan.changes),
-        "unsafe": [c.id for c in plan.changes if c.spec.get("unsafe")],
+        "unsafe": [c.id for c in plan.changes if c.unsafe],
         "impact": plan.impact.model_dump(mode="json") if plan.impact else None,
         "changes": [c.model_dump(mode="json") for c in plan.changes],
     }
@@ -387,7 +387,7 @@ def _check_unsafe(p: Plan, force: bool) -> None:
 
 
 def _irreversible_note(p: Plan) -> str:
-    n = sum(1 for c in p.changes if c.spec.get("irreversible"))
+    n = sum(1 for c in p.changes if c.irreversible)
     return f" ({n} of them cannot be undone by --rollback)" if n else ""
 
 

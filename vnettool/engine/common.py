@@ -1,9 +1,9 @@
-"""What every resource module shares: target hosts, field diffs, change construction.
+"""What every resource shares: target hosts, the plan context, field diffs.
 
-A resource module compares a *before* object (from the inventory, or None) with an *after*
-object (the before with the desired fields laid over it, or None for a delete). Both are
-inventory models in API units, stored in `Change.spec` so that apply sends exactly the planned
-state and rollback can send the before state back — the diffsync idea of diffing two trees.
+A resource compares a *before* object (from the inventory, or None) with an *after* object
+(the before with the desired fields laid over it, or None for a delete). Both are inventory
+models in API units, carried on the Change so that apply sends exactly the planned state and
+rollback can send the before state back — the diffsync idea of diffing two trees.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from vnettool.errors import ConfigError, VnetError
 from vnettool.models.base import Model
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Host, Inventory
-from vnettool.models.plan import Change, ChangeKind, FieldDiff
+from vnettool.models.plan import Change, FieldDiff
 
 
 class PlanError(ConfigError):
@@ -41,7 +41,7 @@ class CannotRestore(VnetError):
 def host_gone(change: Change) -> Change | None:
     """Restore of a change on a host no longer in the inventory: nothing to undo for an
     object the host did not have before, and no way back for one it had."""
-    if change.spec.get("before"):
+    if change.before is not None:
         raise CannotRestore(f"host {change.host} is no longer in the inventory")
     return None
 
@@ -160,33 +160,3 @@ def field_diffs(
         _, shown_a = show(path, av)
         out.append(FieldDiff(field=name, before=shown_b, after=shown_a))
     return out
-
-
-def make_change(
-    resource: str,
-    host: Host,
-    name: str,
-    before: Model | None,
-    after: Model | None,
-    diffs: list[FieldDiff],
-    **extra: Any,
-) -> Change | None:
-    """A Change, or None when before and after agree on every owned field."""
-    kind: ChangeKind
-    if before is None and after is None:
-        return None
-    if before is None:
-        kind = "create"
-    elif after is None:
-        kind = "delete"
-    else:
-        if not diffs:
-            return None
-        kind = "update"
-    spec: dict[str, Any] = {
-        "host_moref": host.moref,
-        "before": before.model_dump(mode="json") if before else None,
-        "after": after.model_dump(mode="json") if after else None,
-    }
-    spec.update(extra)
-    return Change(kind=kind, resource=resource, host=host.name, name=name, diffs=diffs, spec=spec)

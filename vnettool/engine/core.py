@@ -1,7 +1,7 @@
 """The engine core: plan every resource, order by dependency, apply concurrently, verify.
 
-Resource modules (vss, portgroup, vmknic, and the distributed dvs, dvportgroup, lag, pvlan,
-migrate, all listed in `RESOURCES`) each contribute a pure planner and a one-change `apply`.
+Resources (engine/resource.py, listed in engine/registry.py) each contribute a pure planner
+and a one-change `apply`; the core names none of them.
 The core gives every change the same guarantees: dependencies first (switch, port group,
 adapter; deletes in reverse), at most one change at a time per host (hostd serializes network
 reconfiguration anyway, and parallel edits of one host's config race), bounded concurrency
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from vnettool.engine import registry
 from vnettool.engine.common import CannotRestore, Context, PlanError, natural_key
@@ -26,41 +26,15 @@ from vnettool.errors import VnetError
 from vnettool.impact.blast import blast_radius
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Inventory
-from vnettool.models.plan import Change, Plan, Result
+from vnettool.models.plan import Change, Facts, Plan, Result
 from vnettool.vsphere import hostnet
 from vnettool.vsphere.connection import Session
 
 DEFAULT_WORKERS = 8
 
 
-class Resource(Protocol):
-    RESOURCE: str
-
-    def depends(self, change: Change, same_host: list[Change]) -> list[str]: ...
-
-    def restore(self, change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None: ...
-
-
-class _Module:
-    """Adapter giving the three functions of a resource module one typed face."""
-
-    def __init__(self, mod: Any) -> None:
-        self.RESOURCE: str = mod.RESOURCE
-        self.mod = mod
-
-    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
-        return list(self.mod.depends(change, same_host))
-
-    def apply(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        self.mod.apply(change, session, facts)
-
-    def restore(self, change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-        out: Change | None = self.mod.restore(change, facts, inv)
-        return out
-
-
 # Creation order (engine/registry.py); deletes run in the reverse order, after the rest.
-RESOURCES: dict[str, _Module] = {m.RESOURCE: _Module(m) for m in registry.ORDER}
+RESOURCES = registry.BY_NAME
 RANK = {name: i for i, name in enumerate(RESOURCES)}
 
 
@@ -69,7 +43,7 @@ class UnsafePlan(VnetError):
 
     def __init__(self, changes: list[Change]) -> None:
         self.changes = changes
-        lines = [f"{c.summary()}: {c.spec['unsafe']}" for c in changes]
+        lines = [f"{c.summary()}: {c.unsafe}" for c in changes]
         super().__init__("refusing to apply (use --force to override):\n  " + "\n  ".join(lines))
 
 
@@ -88,7 +62,7 @@ def plan(desired: DesiredState, inventory: Inventory) -> Plan:
                 f"{t.datacenter or '*'}, cluster={t.cluster or '*'}, hosts={t.hosts or '*'})"
             ]
         )
-    changes = [c for planner in registry.PLANNERS for c in planner(ctx)]
+    changes = [c for r in registry.ORDER for c in r.plan(ctx)]
     if ctx.problems:
         raise PlanError(ctx.problems)
     # every change says which VM NICs and vmknics it cuts, degrades, moves or re-VLANs
@@ -113,8 +87,8 @@ def link(changes: list[Change]) -> list[Change]:
         by_host.setdefault(c.host, []).append(c)
     linked = []
     for c in ordered:
-        mod = RESOURCES.get(c.resource)
-        deps = mod.depends(c, by_host[c.host]) if mod else []
+        res = RESOURCES.get(c.resource)
+        deps = res.depends(c, by_host[c.host]) if res else []
         linked.append(c.model_copy(update={"depends_on": sorted(set(deps))}))
     ids = {c.id: i for i, c in enumerate(linked)}
     indegree = [0] * len(linked)
@@ -141,14 +115,14 @@ def link(changes: list[Change]) -> list[Change]:
 
 
 def unsafe_changes(p: Plan) -> list[Change]:
-    return [c for c in p.changes if c.spec.get("unsafe")]
+    return [c for c in p.changes if c.unsafe]
 
 
 # -- apply ------------------------------------------------------------------------------------
 def apply_one(change: Change, session: Session) -> Result:
     """Apply one change of the engine's resources; failures become a failed Result."""
-    mod = RESOURCES[change.resource]
-    return as_result(change, lambda facts: mod.apply(change, session, facts))
+    res = RESOURCES[change.resource]
+    return as_result(change, lambda facts: res.apply(change, session, facts))
 
 
 def as_result(change: Change, fn: Callable[[dict[str, Any]], None]) -> Result:
@@ -163,7 +137,7 @@ def as_result(change: Change, fn: Callable[[dict[str, Any]], None]) -> Result:
         failed, error = True, str(exc)
     except Exception as exc:  # an unexpected bug must still become a reported result
         failed, error = True, f"{type(exc).__name__}: {exc}"
-    recorded = change.model_copy(update={"spec": {**change.spec, "facts": facts}})
+    recorded = change.model_copy(update={"facts": Facts.model_validate(facts)})
     return Result(
         change=recorded,
         changed=not failed,
@@ -199,7 +173,7 @@ def run_changes(
 
     def lane(c: Change) -> str:
         # vCenter-wide changes name their own lane (one per distributed switch)
-        return str(c.spec.get("lane") or c.host or c.id)
+        return c.lane or c.host or c.id
 
     def finish(r: Result) -> None:
         done[r.change.id] = r
@@ -278,7 +252,7 @@ def _written_ahead(fn: Callable[[Change], Result], journal: Journal) -> Callable
 def prepare(session: Session, changes: list[Change], workers: int) -> None:
     """Size the connection pool for `workers` and read the hosts' network managers once."""
     hostnet.ensure_pool(session, workers)
-    morefs = sorted({str(c.spec["host_moref"]) for c in changes if c.spec.get("host_moref")})
+    morefs = sorted({c.host_moref for c in changes if c.host_moref})
     hostnet.prefetch_managers(session, morefs)
 
 
@@ -348,20 +322,19 @@ def rollback(results: list[Result], inventory: Inventory) -> Rollback:
     out = Rollback(plan=Plan())
     changes: list[Change] = []
     for cid, r in first.items():
-        mod = RESOURCES.get(r.change.resource)
+        res = RESOURCES.get(r.change.resource)
         what = r.change.summary()
-        if mod is None:
+        if res is None:
             out.unrestorable.append(
                 f"{what}: vnettool has no undo for {r.change.resource.replace('_', ' ')} changes"
             )
             continue
-        facts = dict(r.change.spec.get("facts") or {})
         if cid in last_applied:
-            conflict = _conflict(mod, last_applied[cid].change, inventory)
+            conflict = res.conflict(last_applied[cid].change, inventory)
             if conflict:
                 out.conflicts.append(f"{what}: {conflict}")
         try:
-            back = mod.restore(r.change, facts, inventory)
+            back = res.restore(r.change, inventory)
         except CannotRestore as exc:
             out.unrestorable.append(f"{what}: {exc}")
             continue
@@ -369,39 +342,6 @@ def rollback(results: list[Result], inventory: Inventory) -> Rollback:
             changes.append(back)
     out.plan = Plan(changes=link(changes))
     return out
-
-
-def _conflict(mod: _Module, change: Change, inv: Inventory) -> str | None:
-    """How the object now differs from the state the run left it in (None: it does not).
-
-    A resource may define `conflict(change, facts, inv)`; otherwise the question is asked of
-    its `restore` with the after-state in place of the before-state: the change that would
-    bring the object to the run's after-state is exactly what someone else changed since.
-    """
-    facts = dict(change.spec.get("facts") or {})
-    hook = getattr(mod.mod, "conflict", None)
-    if hook is not None:
-        found: str | None = hook(change, facts, inv)
-        return found
-    ahead = change.model_copy(update={"spec": {**change.spec, "before": change.spec.get("after")}})
-    try:
-        back = mod.restore(ahead, facts, inv)
-    except CannotRestore as exc:
-        return str(exc)
-    if back is None:
-        return None
-    if back.kind == "create":
-        return "no longer exists (the run left it in place)"
-    if back.kind == "delete":
-        return "exists again (the run deleted it)"
-    # Only what the run itself set can conflict (fields it left alone may drift freely).
-    touched = {d.field for d in change.diffs}
-    moved = [d for d in back.diffs if d.field in touched]
-    if not moved:
-        return None
-    return "changed since the run: " + "; ".join(
-        f"{d.field} is now {d.before!r}, the run set {d.after!r}" for d in moved
-    )
 
 
 def rollback_plan(results: list[Result], inventory: Inventory) -> Plan:

@@ -19,7 +19,7 @@ from vnettool.models.desired import (
     parse_trunk,
 )
 from vnettool.models.inventory import DvPortSetting
-from vnettool.models.plan import Change, ChangeKind, FieldDiff
+from vnettool.models.plan import Change, FieldDiff
 from vnettool.models.policy import SecurityPolicy, TeamingPolicy, VlanSpec
 from vnettool.vsphere.dvs import BINDING_TO_API, OVERRIDE_KEYS
 
@@ -84,39 +84,19 @@ def unset_description(current: Model, want: Model) -> list[FieldDiff]:
 def switch_part_depends(change: Change, same_host: list[Change]) -> list[str]:
     """For parts of a switch (LAGs, PVLAN entries): adds after the switch exists; removals
     after the port groups of that switch that stop using them."""
-    switch = change.spec.get("switch")
     if change.kind != "delete":
         return [
             c.id
             for c in same_host
             if c.resource == "distributed_switch"
             and c.kind != "delete"
-            and c.spec.get("switch") == switch
+            and c.switch == change.switch
         ]
     return [
         c.id
         for c in same_host
-        if c.resource == "distributed_port_group" and c.spec.get("switch") == switch
+        if c.resource == "distributed_port_group" and c.switch == change.switch
     ]
-
-
-def dv_change(
-    resource: str,
-    kind: ChangeKind,
-    name: str,
-    lane: str,
-    before: Model | None,
-    after: Model | None,
-    field_diffs: list[FieldDiff],
-    **extra: Any,
-) -> Change:
-    spec: dict[str, Any] = {
-        "lane": lane,
-        "before": before.model_dump(mode="json") if before else None,
-        "after": after.model_dump(mode="json") if after else None,
-    }
-    spec.update(extra)
-    return Change(kind=kind, resource=resource, host=None, name=name, diffs=field_diffs, spec=spec)
 
 
 def apply_dv_security(base: SecurityPolicy, s: DvSecurity | None) -> SecurityPolicy:

@@ -12,23 +12,23 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context
-from vnettool.engine.dvcommon import apply_setting, binding, diffs, dv_change, unset_description
+from vnettool.engine.dvcommon import apply_setting, binding, diffs, unset_description
+from vnettool.engine.resource import Resource
 from vnettool.models.desired import DistributedPortGroupSpec, DistributedSwitchSpec
-from vnettool.models.inventory import DistributedPortGroup, DistributedSwitch, Inventory
+from vnettool.models.inventory import (
+    DistributedPortGroup,
+    DistributedSwitch,
+    DvPortSetting,
+    Inventory,
+)
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "distributed_port_group"
-# created after these resources (deleted before them): engine/registry.py orders by it
-AFTER: tuple[str, ...] = ("distributed_switch", "lag", "pvlan")
 # Every optional field of a DistributedPortGroupSpec unset: the port group vCenter would create.
 _BLANK = {k: None for k in DistributedPortGroupSpec.model_fields if k not in ("name", "switch")}
 FIELDS = ("binding", "num_ports", "auto_expand", "description", "setting", "override_allowed")
-
-
-def lane(switch: str) -> str:
-    return f"dvs:{switch}"
 
 
 def target(
@@ -60,9 +60,7 @@ def target(
     )
 
 
-def api_default_setting() -> Any:
-    from vnettool.models.inventory import DvPortSetting
-
+def api_default_setting() -> DvPortSetting:
     return DvPortSetting()
 
 
@@ -114,121 +112,190 @@ def in_use(inv: Inventory, pg: DistributedPortGroup) -> str | None:
     return "; ".join(reasons) or None
 
 
-def plan(ctx: Context) -> list[Change]:
+def _problem(ctx: Context, spec: DistributedPortGroupSpec) -> str | None:
+    """Why this desired port group cannot be planned (None: it can)."""
     inv, desired = ctx.inventory, ctx.desired
-    switches = inv.dvs_by_name
+    where = f"DV port group {spec.name}"
     want_sw = {s.name: s for s in desired.distributed_switches}
-    existing = {(p.dvs, p.name): p for p in inv.distributed_port_groups}
-    by_name: dict[str, list[DistributedPortGroup]] = {}
-    for p in inv.distributed_port_groups:
-        by_name.setdefault(p.name, []).append(p)
-    absent = set(desired.absent.distributed_port_groups)
-    gone_sw = set(desired.absent.distributed_switches)
-    gone_lags = set(desired.absent.lags)
-    pvlans = final_pvlans(ctx)
-    changes: list[Change] = []
-    for spec in desired.distributed_port_groups:
-        where = f"DV port group {spec.name}"
-        if spec.name in absent:
-            ctx.problems.append(f"{where} is both desired and absent")
-            continue
-        if spec.switch in gone_sw:
-            ctx.problems.append(f"{where} is on {spec.switch}, which is listed as absent")
-            continue
-        sw = switches.get(spec.switch)
-        if sw is None and spec.switch not in want_sw:
-            ctx.problems.append(
-                f"{where}: no distributed switch {spec.switch} (neither in vCenter nor in "
-                "distributed_switches)"
+    if spec.name in desired.absent.distributed_port_groups:
+        return f"{where} is both desired and absent"
+    if spec.switch in desired.absent.distributed_switches:
+        return f"{where} is on {spec.switch}, which is listed as absent"
+    sw = inv.dvs_by_name.get(spec.switch)
+    if sw is None and spec.switch not in want_sw:
+        return (
+            f"{where}: no distributed switch {spec.switch} (neither in vCenter nor in "
+            "distributed_switches)"
+        )
+    same = [p for p in inv.distributed_port_groups if p.name == spec.name]
+    before = next((p for p in same if p.dvs == spec.switch), None)
+    if before is None and same:
+        return (
+            f"{where} exists on {same[0].dvs}, not {spec.switch}; a port group cannot move "
+            "between switches (create a new one and list the old one under absent)"
+        )
+    if before is not None and before.uplink:
+        return f"{where} is the uplink port group of {spec.switch}"
+    if spec.pvlan is not None and final_pvlans(ctx).get(spec.switch, {}).get(spec.pvlan) is None:
+        return (
+            f"{where}: PVLAN {spec.pvlan} is not a secondary id in the PVLAN map of "
+            f"{spec.switch} (add it under pvlans)"
+        )
+    t = spec.teaming
+    if t is not None and (t.active or t.standby):
+        allowed = _uplink_names(sw, want_sw.get(spec.switch), set(desired.absent.lags))
+        stray = [u for u in [*(t.active or []), *(t.standby or [])] if u not in allowed]
+        if stray:
+            return (
+                f"{where}: {', '.join(stray)} not an uplink or LAG of {spec.switch} "
+                f"({', '.join(sorted(allowed)) or 'none'})"
             )
-            continue
-        before = existing.get((spec.switch, spec.name))
-        if before is None and by_name.get(spec.name):
-            other = by_name[spec.name][0]
-            ctx.problems.append(
-                f"{where} exists on {other.dvs}, not {spec.switch}; a port group cannot move "
-                "between switches (create a new one and list the old one under absent)"
-            )
-            continue
-        if before is not None and before.uplink:
-            ctx.problems.append(f"{where} is the uplink port group of {spec.switch}")
-            continue
-        if spec.pvlan is not None:
-            entry = pvlans.get(spec.switch, {}).get(spec.pvlan)
-            if entry is None:
-                ctx.problems.append(
-                    f"{where}: PVLAN {spec.pvlan} is not a secondary id in the PVLAN map of "
-                    f"{spec.switch} (add it under pvlans)"
-                )
+    return None
+
+
+def lane(switch: str, name: str) -> str:
+    return f"dvpg:{switch}/{name}"
+
+
+class DistributedPortGroups(Resource[DistributedPortGroup]):
+    """One vCenter-wide change per port group, in its own lane."""
+
+    name = RESOURCE
+    model = DistributedPortGroup
+    fields = FIELDS
+    after = ("distributed_switch", "lag", "pvlan")
+    host_scoped = False
+
+    def plan(self, ctx: Context) -> list[Change]:
+        changes: list[Change] = []
+        for spec in ctx.desired.distributed_port_groups:
+            problem = _problem(ctx, spec)
+            if problem:
+                ctx.problems.append(problem)
                 continue
-        t = spec.teaming
-        if t is not None and (t.active or t.standby):
-            allowed = _uplink_names(sw, want_sw.get(spec.switch), gone_lags)
-            stray = [u for u in [*(t.active or []), *(t.standby or [])] if u not in allowed]
-            if stray:
-                ctx.problems.append(
-                    f"{where}: {', '.join(stray)} not an uplink or LAG of {spec.switch} "
-                    f"({', '.join(sorted(allowed)) or 'none'})"
-                )
-                continue
+            ch = self._plan_one(ctx, spec)
+            if ch is not None:
+                changes.append(ch)
+        return changes + self._plan_deletes(ctx)
+
+    def _plan_one(self, ctx: Context, spec: DistributedPortGroupSpec) -> Change | None:
+        inv = ctx.inventory
+        sw = inv.dvs_by_name.get(spec.switch)
+        before = next(
+            (p for p in inv.distributed_port_groups if (p.dvs, p.name) == (spec.switch, spec.name)),
+            None,
+        )
         after = target(before, spec, sw)
         if before is None:  # show what the document sets, not every inherited default
             d = diffs(target(None, spec.model_copy(update=_BLANK), sw), after, FIELDS)
             d = d or [FieldDiff(field="switch", after=spec.switch)]
         else:
             d = diffs(before, after, FIELDS)
-        if before is not None and not d:
-            continue
-        changes.append(
-            dv_change(
-                RESOURCE,
-                "create" if before is None else "update",
-                spec.name,
-                f"dvpg:{spec.switch}/{spec.name}",
-                before,
-                after,
-                d,
-                switch=spec.switch,
-                dvs_moref=sw.moref if sw else None,
-                pg_moref=before.moref if before else None,
-            )
+        return self.change(
+            lane(spec.switch, spec.name),
+            spec.name,
+            before,
+            after,
+            d,
+            dvs_moref=sw.moref if sw else None,
         )
-    for name in sorted(absent):
-        for before in by_name.get(name, []):
-            if before.uplink:
-                ctx.problems.append(f"DV port group {name} is an uplink port group")
-                continue
-            ch = dv_change(
-                RESOURCE,
-                "delete",
-                name,
-                f"dvpg:{before.dvs}/{name}",
-                before,
-                None,
-                diffs(before, None, ("binding", "num_ports")),
-                switch=before.dvs,
-                dvs_moref=switches[before.dvs].moref if before.dvs in switches else None,
-                pg_moref=before.moref,
-            )
-            reason = in_use(inv, before)
-            if reason:
-                ch.spec["unsafe"] = f"deletes {name}: {reason}"
-            changes.append(ch)
-    return changes
+
+    def _plan_deletes(self, ctx: Context) -> list[Change]:
+        inv = ctx.inventory
+        changes: list[Change] = []
+        for name in sorted(set(ctx.desired.absent.distributed_port_groups)):
+            for before in (p for p in inv.distributed_port_groups if p.name == name):
+                if before.uplink:
+                    ctx.problems.append(f"DV port group {name} is an uplink port group")
+                    continue
+                sw = inv.dvs_by_name.get(before.dvs)
+                ch = self.change(
+                    lane(before.dvs, name),
+                    name,
+                    before,
+                    None,
+                    diffs(before, None, ("binding", "num_ports")),
+                    dvs_moref=sw.moref if sw else None,
+                    unsafe=_unsafe(inv, before),
+                )
+                if ch is not None:
+                    changes.append(ch)
+        return changes
+
+    def tags(self, state: DistributedPortGroup) -> dict[str, Any]:
+        return {"switch": state.dvs, "pg_moref": state.moref or None}
+
+    def diff(
+        self,
+        before: DistributedPortGroup | None,
+        after: DistributedPortGroup | None,
+        *,
+        strict: bool = False,
+    ) -> list[FieldDiff]:
+        return diffs(before, after, FIELDS, strict=strict)
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        """After its switch and the PVLAN entries it uses; deletes before the switch goes."""
+        if change.kind == "delete":
+            return []
+        return [
+            c.id
+            for c in same_host
+            if c.switch == change.switch
+            and c.resource in ("distributed_switch", "pvlan", "lag")
+            and c.kind != "delete"
+        ]
+
+    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        gone = self.old(change)
+        where = f"{gone.dvs}/{gone.name}" if gone else change.name
+        api.destroy(session, change.pg_moref or "", "portgroup", where)
+
+    def _switch(self, change: Change, session: Session) -> str:
+        # a switch created by this run has no moref in the plan: find it now
+        return change.dvs_moref or api.find_switch(session, self.new(change).dvs)
+
+    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        facts["moref"] = api.add_portgroup(session, self._switch(change, session), self.new(change))
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        before, after = self.old(change), self.new(change)
+        if before is None:
+            raise CannotRestore(f"{change.summary()}: the change carries no before-state")
+        switch = api.read_switch(session, self._switch(change, session))
+        api.reconfigure_portgroup(
+            session, before.moref, switch, before, after, _conflict(before, after), facts
+        )
+
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        switch = change.switch or ""
+        current = next(
+            (p for p in inv.distributed_port_groups if p.dvs == switch and p.name == change.name),
+            None,
+        )
+        want = self.old(change)
+        sw = inv.dvs_by_name.get(switch)
+        where = lane(switch, change.name)
+        extra: dict[str, Any] = {"dvs_moref": sw.moref if sw else None}
+        if want is None and current is None:
+            return None
+        if want is None:
+            d = diffs(current, None, ("binding", "num_ports"))
+            return self.change(where, change.name, current, None, d, **extra)
+        if current is None:
+            if sw is None:
+                raise CannotRestore(f"its switch {switch} no longer exists")
+            return self.change(where, change.name, None, want, diffs(None, want, FIELDS), **extra)
+        want = want.model_copy(
+            update={"moref": current.moref, "config_version": current.config_version}
+        )
+        d = diffs(current, want, FIELDS) + unset_description(current, want)
+        return self.change(where, change.name, current, want, d, **extra)
 
 
-def depends(change: Change, same_host: list[Change]) -> list[str]:
-    """After its switch and the PVLAN entries it uses; deletes before the switch goes."""
-    switch = change.spec.get("switch")
-    if change.kind == "delete":
-        return []
-    return [
-        c.id
-        for c in same_host
-        if c.spec.get("switch") == switch
-        and c.resource in ("distributed_switch", "pvlan", "lag")
-        and c.kind != "delete"
-    ]
+def _unsafe(inv: Inventory, before: DistributedPortGroup) -> str | None:
+    reason = in_use(inv, before)
+    return f"deletes {before.name}: {reason}" if reason else None
 
 
 def _conflict(before: DistributedPortGroup, after: DistributedPortGroup) -> Any:
@@ -246,69 +313,4 @@ def _conflict(before: DistributedPortGroup, after: DistributedPortGroup) -> Any:
     return check
 
 
-def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
-    after = DistributedPortGroup.model_validate(change.spec["after"] or change.spec["before"])
-    if change.kind == "delete":
-        api.destroy(session, change.spec["pg_moref"], "portgroup", f"{after.dvs}/{after.name}")
-        return
-    dvs_moref = change.spec.get("dvs_moref") or facts.get("dvs_moref")
-    if dvs_moref is None:  # the switch is created by this run: find it now
-        dvs_moref = api.find_switch(session, after.dvs)
-    if change.kind == "create":
-        facts["moref"] = api.add_portgroup(session, dvs_moref, after)
-        return
-    before = DistributedPortGroup.model_validate(change.spec["before"])
-    switch = api.read_switch(session, dvs_moref)
-    api.reconfigure_portgroup(
-        session, before.moref, switch, before, after, _conflict(before, after), facts
-    )
-
-
-def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    switch = change.spec.get("switch", "")
-    current = next(
-        (p for p in inv.distributed_port_groups if p.dvs == switch and p.name == change.name), None
-    )
-    before = change.spec.get("before")
-    want = DistributedPortGroup.model_validate(before) if before else None
-    sw = inv.dvs_by_name.get(switch)
-    extra = {
-        "switch": switch,
-        "dvs_moref": sw.moref if sw else None,
-        "pg_moref": current.moref if current else None,
-    }
-    if want is None and current is None:
-        return None
-    if want is None:
-        return dv_change(
-            RESOURCE,
-            "delete",
-            change.name,
-            f"dvpg:{switch}/{change.name}",
-            current,
-            None,
-            diffs(current, None, ("binding", "num_ports")),
-            **extra,
-        )
-    if current is None:
-        if sw is None:
-            raise CannotRestore(f"its switch {switch} no longer exists")
-        return dv_change(
-            RESOURCE,
-            "create",
-            change.name,
-            f"dvpg:{switch}/{change.name}",
-            None,
-            want,
-            diffs(None, want, FIELDS),
-            **extra,
-        )
-    want = want.model_copy(
-        update={"moref": current.moref, "config_version": current.config_version}
-    )
-    d = diffs(current, want, FIELDS) + unset_description(current, want)
-    if not d:
-        return None
-    return dv_change(
-        RESOURCE, "update", change.name, f"dvpg:{switch}/{change.name}", current, want, d, **extra
-    )
+resource = DistributedPortGroups()

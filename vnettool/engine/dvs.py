@@ -19,20 +19,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context, matches
-from vnettool.engine.dvcommon import apply_setting, diffs, dv_change, unset_description
+from vnettool.engine.dvcommon import apply_setting, diffs, unset_description
+from vnettool.engine.resource import Resource
+from vnettool.errors import VnetError
 from vnettool.models.desired import DistributedSwitchSpec, NiocSpec
 from vnettool.models.inventory import (
     DistributedSwitch,
     Inventory,
     NiocTraffic,
 )
-from vnettool.models.plan import Change, FieldDiff
+from vnettool.models.plan import Change, FieldDiff, HostOp
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "distributed_switch"
-# created after these resources (deleted before them): engine/registry.py orders by it
-AFTER: tuple[str, ...] = ()
 FIELDS = (
     "max_mtu",
     "description",
@@ -94,14 +94,14 @@ def target(
 
 def _members(
     ctx: Context, spec: DistributedSwitchSpec, before: DistributedSwitch | None
-) -> tuple[list[list[Any]], list[str]]:
-    """Host operations [op, host name, host moref, {pnic: uplink}] and the vSS changes first."""
+) -> tuple[list[HostOp], list[str]]:
+    """Host membership operations and the vSS changes that must run first."""
     first: list[str] = []
     if spec.hosts is None:
         return [], []
     inv = ctx.inventory
     current = {m.host: m for m in (before.hosts if before else [])}
-    ops: list[list[Any]] = []
+    ops: list[HostOp] = []
     names = list(spec.uplinks or (before.uplink_names if before else []) or ["uplink1", "uplink2"])
     wanted = dict(spec.hosts.uplinks or {})
     stray = sorted(u for u in wanted.values() if u not in names)
@@ -178,9 +178,9 @@ def _members(
                     )
         cur = current.get(h.name)
         if cur is None:
-            ops.append(["add", h.name, h.moref, pnics])
+            ops.append(HostOp(op="add", host=h.name, moref=h.moref, pnics=pnics))
         elif spec.hosts.uplinks is not None and cur.pnics != pnics:
-            ops.append(["edit", h.name, h.moref, pnics])
+            ops.append(HostOp(op="edit", host=h.name, moref=h.moref, pnics=pnics))
     return ops, sorted(set(first))
 
 
@@ -201,140 +201,6 @@ def _version_problem(
             f"{spec.version}; upgrades are not done by the engine"
         )
     return None
-
-
-def plan(ctx: Context) -> list[Change]:
-    inv, desired = ctx.inventory, ctx.desired
-    absent = set(desired.absent.distributed_switches)
-    dcs = sorted({h.datacenter for h in ctx.hosts if h.datacenter})
-    changes: list[Change] = []
-    for spec in desired.distributed_switches:
-        if spec.name in absent:
-            ctx.problems.append(f"distributed switch {spec.name} is both desired and absent")
-            continue
-        before = inv.dvs_by_name.get(spec.name)
-        dc = spec.datacenter or (before.datacenter if before else (dcs[0] if dcs else None))
-        if before is None and dc is None:
-            ctx.problems.append(f"distributed switch {spec.name}: no datacenter to create it in")
-            continue
-        version_problem = _version_problem(spec, before, inv.dvs_versions)
-        if version_problem:
-            ctx.problems.append(version_problem)
-            continue
-        after = target(before, spec, dc)
-        host_ops, first = _members(ctx, spec, before)
-        d = diffs(before, after, FIELDS)
-        if before is None:  # what the document sets, over an empty switch
-            blank = DistributedSwitch(moref="", name=spec.name, uuid="", datacenter=dc)
-            d = diffs(blank, after, ("version", *FIELDS))
-        d += [
-            FieldDiff(
-                field=f"host {name}",
-                before=None if op == "add" else "member",
-                after=sorted(pn) or "member",
-            )
-            for op, name, _, pn in host_ops
-        ]
-        if before is not None and not d:
-            continue
-        changes.append(
-            dv_change(
-                RESOURCE,
-                "create" if before is None else "update",
-                spec.name,
-                f"dvs:{spec.name}",
-                before,
-                after,
-                d,
-                switch=spec.name,
-                datacenter=dc,
-                host_ops=host_ops,
-                after_ids=first,
-            )
-        )
-    _leaving(ctx, changes)
-    for name in sorted(absent):
-        before = inv.dvs_by_name.get(name)
-        if before is None:
-            continue
-        ch = dv_change(
-            RESOURCE,
-            "delete",
-            name,
-            f"dvs:{name}",
-            before,
-            None,
-            _goes_with(inv, before),
-            switch=name,
-            irreversible=IRREVERSIBLE,
-        )
-        users = _in_use(inv, before)
-        if users:
-            ch.spec["unsafe"] = f"deletes {name}: {users}"
-        changes.append(ch)
-    return changes
-
-
-def _leaving(ctx: Context, changes: list[Change]) -> None:
-    """Host removals (`absent.distributed_switch_hosts`), merged into the switch's change."""
-    inv = ctx.inventory
-    for a in ctx.desired.absent.distributed_switch_hosts:
-        sw = inv.dvs_by_name.get(a.switch)
-        if sw is None:
-            continue
-        keys = {p.key for p in inv.dv_portgroups_of(sw.name)}
-        members = {m.host for m in sw.hosts}
-        ops: list[list[Any]] = []
-        for h in ctx.hosts:
-            if h.name not in members or not (
-                matches(h.cluster or "", a.cluster) and matches(h.name, a.hosts)
-            ):
-                continue
-            vms = sorted(
-                v.name
-                for v in inv.vms
-                if v.host == h.name and any(n.dv_portgroup_key in keys for n in v.nics)
-            )
-            vmk = sorted(v.device for v in inv.vmknics_of(h.name) if v.dvs_uuid == sw.uuid)
-            if vms or vmk:
-                ctx.problems.append(
-                    f"{h.name} cannot leave {sw.name}: "
-                    + "; ".join(
-                        x
-                        for x in (
-                            f"VMs {', '.join(vms[:5])} use it" if vms else "",
-                            f"VMkernel adapters {', '.join(vmk)} are on it (migrate them first)"
-                            if vmk
-                            else "",
-                        )
-                        if x
-                    )
-                )
-                continue
-            ops.append(["remove", h.name, h.moref, {}])
-        if not ops:
-            continue
-        diffs_ = [
-            FieldDiff(field=f"host {name}", before="member", after=None) for _, name, _, _ in ops
-        ]
-        mine = next((c for c in changes if c.name == sw.name and c.kind != "delete"), None)
-        if mine is not None:
-            mine.spec["host_ops"] = [*mine.spec.get("host_ops", []), *ops]
-            mine.diffs.extend(diffs_)
-        else:
-            changes.append(
-                dv_change(
-                    RESOURCE,
-                    "update",
-                    sw.name,
-                    f"dvs:{sw.name}",
-                    sw,
-                    sw,
-                    diffs_,
-                    switch=sw.name,
-                    host_ops=ops,
-                )
-            )
 
 
 IRREVERSIBLE = (
@@ -379,15 +245,9 @@ def _in_use(inv: Inventory, sw: DistributedSwitch) -> str | None:
     return "; ".join(reasons) or None
 
 
-def depends(change: Change, same_host: list[Change]) -> list[str]:
-    """A switch taking pNICs off a vSS waits for that vSS change; deletes wait for their parts."""
-    if change.kind != "delete":
-        return list(change.spec.get("after_ids") or [])
-    return [
-        c.id
-        for c in same_host
-        if c.spec.get("switch") == change.name and c.resource != RESOURCE and c.kind == "delete"
-    ]
+def _unsafe(inv: Inventory, sw: DistributedSwitch) -> str | None:
+    users = _in_use(inv, sw)
+    return f"deletes {sw.name}: {users}" if users else None
 
 
 def _conflict(before: DistributedSwitch, after: DistributedSwitch) -> Any:
@@ -402,55 +262,195 @@ def _conflict(before: DistributedSwitch, after: DistributedSwitch) -> Any:
     return check
 
 
-def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
-    host_ops = [(op, moref, pn) for op, _, moref, pn in change.spec.get("host_ops") or []]
-    if change.kind == "delete":
-        before = DistributedSwitch.model_validate(change.spec["before"])
-        api.destroy(session, before.moref, "switch", before.name)
-        return
-    after = DistributedSwitch.model_validate(change.spec["after"])
-    if change.kind == "create":
-        folder = api.network_folder(session, change.spec["datacenter"])
-        facts["moref"] = api.create_switch(session, folder, after, host_ops)
+def _leaving(ctx: Context) -> dict[str, list[HostOp]]:
+    """Host removals (`absent.distributed_switch_hosts`) per switch, checked for users."""
+    inv = ctx.inventory
+    out: dict[str, list[HostOp]] = {}
+    for a in ctx.desired.absent.distributed_switch_hosts:
+        sw = inv.dvs_by_name.get(a.switch)
+        if sw is None:
+            continue
+        keys = {p.key for p in inv.dv_portgroups_of(sw.name)}
+        members = {m.host for m in sw.hosts}
+        for h in ctx.hosts:
+            if h.name not in members or not (
+                matches(h.cluster or "", a.cluster) and matches(h.name, a.hosts)
+            ):
+                continue
+            vms = sorted(
+                v.name
+                for v in inv.vms
+                if v.host == h.name and any(n.dv_portgroup_key in keys for n in v.nics)
+            )
+            vmk = sorted(v.device for v in inv.vmknics_of(h.name) if v.dvs_uuid == sw.uuid)
+            if vms or vmk:
+                why = [f"VMs {', '.join(vms[:5])} use it"] if vms else []
+                if vmk:
+                    why.append(f"VMkernel adapters {', '.join(vmk)} are on it (migrate them first)")
+                ctx.problems.append(f"{h.name} cannot leave {sw.name}: " + "; ".join(why))
+                continue
+            out.setdefault(sw.name, []).append(HostOp(op="remove", host=h.name, moref=h.moref))
+    return out
+
+
+def _host_diffs(ops: list[HostOp]) -> list[FieldDiff]:
+    return [
+        FieldDiff(
+            field=f"host {o.host}",
+            before=None if o.op == "add" else "member",
+            after=None if o.op == "remove" else (sorted(o.pnics) or "member"),
+        )
+        for o in ops
+    ]
+
+
+def lane(switch: str) -> str:
+    return f"dvs:{switch}"
+
+
+class DistributedSwitches(Resource[DistributedSwitch]):
+    """One vCenter-wide change per switch, in the switch's lane (members ride along)."""
+
+    name = RESOURCE
+    model = DistributedSwitch
+    fields = FIELDS
+    host_scoped = False
+
+    def plan(self, ctx: Context) -> list[Change]:
+        inv, desired = ctx.inventory, ctx.desired
+        absent = set(desired.absent.distributed_switches)
+        leaving = _leaving(ctx)
+        changes: list[Change] = []
+        for spec in desired.distributed_switches:
+            if spec.name in absent:
+                ctx.problems.append(f"distributed switch {spec.name} is both desired and absent")
+                continue
+            ch = self._plan_one(ctx, spec, leaving.pop(spec.name, []))
+            if ch is not None:
+                changes.append(ch)
+        for name, ops in leaving.items():
+            sw = inv.dvs_by_name[name]
+            ch = self.change(
+                lane(name), name, sw, sw, _host_diffs(ops), kind="update", host_ops=ops
+            )
+            changes += [ch] if ch else []
+        for name in sorted(absent):
+            before = inv.dvs_by_name.get(name)
+            if before is None:
+                continue
+            ch = self.change(
+                lane(name),
+                name,
+                before,
+                None,
+                _goes_with(inv, before),
+                irreversible=IRREVERSIBLE,
+                unsafe=_unsafe(inv, before),
+            )
+            changes += [ch] if ch else []
+        return changes
+
+    def _plan_one(
+        self, ctx: Context, spec: DistributedSwitchSpec, leaving: list[HostOp]
+    ) -> Change | None:
+        inv = ctx.inventory
+        dcs = sorted({h.datacenter for h in ctx.hosts if h.datacenter})
+        before = inv.dvs_by_name.get(spec.name)
+        dc = spec.datacenter or (before.datacenter if before else (dcs[0] if dcs else None))
+        if before is None and dc is None:
+            ctx.problems.append(f"distributed switch {spec.name}: no datacenter to create it in")
+            return None
+        version_problem = _version_problem(spec, before, inv.dvs_versions)
+        if version_problem:
+            ctx.problems.append(version_problem)
+            return None
+        after = target(before, spec, dc)
+        host_ops, first = _members(ctx, spec, before)
+        host_ops += leaving
+        d = diffs(before, after, FIELDS)
+        if before is None:  # what the document sets, over an empty switch
+            blank = DistributedSwitch(moref="", name=spec.name, uuid="", datacenter=dc)
+            d = diffs(blank, after, ("version", *FIELDS))
+        d += _host_diffs(host_ops)
+        if before is not None and not d:
+            return None
+        return self.change(
+            lane(spec.name),
+            spec.name,
+            before,
+            after,
+            d,
+            kind="create" if before is None else "update",
+            datacenter=dc,
+            host_ops=host_ops,
+            after_ids=first,
+        )
+
+    def tags(self, state: DistributedSwitch) -> dict[str, Any]:
+        return {"switch": state.name}
+
+    def diff(
+        self,
+        before: DistributedSwitch | None,
+        after: DistributedSwitch | None,
+        *,
+        strict: bool = False,
+    ) -> list[FieldDiff]:
+        return diffs(before, after, FIELDS, strict=strict)
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        """Taking pNICs off a vSS waits for that vSS change; deletes wait for their parts."""
+        if change.kind != "delete":
+            return list(change.after_ids)
+        return [
+            c.id
+            for c in same_host
+            if c.switch == change.name and c.resource != RESOURCE and c.kind == "delete"
+        ]
+
+    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        gone = self.old(change)
+        if gone is None:
+            raise VnetError(f"{change.summary()}: the change carries no before-state")
+        api.destroy(session, gone.moref, "switch", gone.name)
+
+    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        after = self.new(change)
+        folder = api.network_folder(session, change.datacenter or "")
+        facts["moref"] = api.create_switch(session, folder, after, _ops(change))
         if after.nioc_enabled is not None:
             api.set_nioc(session, facts["moref"], after.name, after.nioc_enabled)
-        return
-    before = DistributedSwitch.model_validate(change.spec["before"])
-    spec = api.switch_spec(before, after, host_ops)
-    api.reconfigure_switch(session, before, spec, _conflict(before, after), facts)
-    if after.nioc_enabled is not None and after.nioc_enabled != before.nioc_enabled:
-        api.set_nioc(session, before.moref, before.name, after.nioc_enabled)
 
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        before, after = self.old(change), self.new(change)
+        if before is None:
+            raise VnetError(f"{change.summary()}: the change carries no before-state")
+        spec = api.switch_spec(before, after, _ops(change))
+        api.reconfigure_switch(session, before, spec, _conflict(before, after), facts)
+        if after.nioc_enabled is not None and after.nioc_enabled != before.nioc_enabled:
+            api.set_nioc(session, before.moref, before.name, after.nioc_enabled)
 
-def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    current = inv.dvs_by_name.get(change.name)
-    before = change.spec.get("before")
-    want = DistributedSwitch.model_validate(before) if before else None
-    if want is None:
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        current = inv.dvs_by_name.get(change.name)
+        want = self.old(change)
+        where = lane(change.name)
+        if want is None:
+            return None if current is None else self.change(where, change.name, current, None, [])
         if current is None:
-            return None
-        return dv_change(
-            RESOURCE,
-            "delete",
-            change.name,
-            f"dvs:{change.name}",
-            current,
-            None,
-            [],
-            switch=change.name,
+            raise CannotRestore(
+                f"distributed switch {change.name} was deleted; vnettool cannot re-create it "
+                "with its port groups, LAGs, PVLAN map and host memberships (the journal keeps "
+                "its before-state: recreate it from a desired-state file)"
+            )
+        want = want.model_copy(
+            update={"config_version": current.config_version, "hosts": current.hosts}
         )
-    if current is None:
-        raise CannotRestore(
-            f"distributed switch {change.name} was deleted; vnettool cannot re-create it "
-            "with its port groups, LAGs, PVLAN map and host memberships (the journal keeps "
-            "its before-state: recreate it from a desired-state file)"
-        )
-    want = want.model_copy(
-        update={"config_version": current.config_version, "hosts": current.hosts}
-    )
-    d = diffs(current, want, FIELDS) + unset_description(current, want)
-    if not d:
-        return None
-    return dv_change(
-        RESOURCE, "update", change.name, f"dvs:{change.name}", current, want, d, switch=change.name
-    )
+        d = diffs(current, want, FIELDS) + unset_description(current, want)
+        return self.change(where, change.name, current, want, d)
+
+
+def _ops(change: Change) -> list[tuple[str, str, dict[str, str]]]:
+    return [(o.op, o.moref, o.pnics) for o in change.host_ops]
+
+
+resource = DistributedSwitches()

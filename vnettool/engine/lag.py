@@ -12,15 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context
-from vnettool.engine.dvcommon import diffs, dv_change, switch_part_depends
+from vnettool.engine.dvcommon import diffs, switch_part_depends
+from vnettool.engine.resource import Resource
 from vnettool.models.inventory import Inventory, LacpGroup
-from vnettool.models.plan import Change
+from vnettool.models.plan import Change, FieldDiff
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "lag"
-# created after these resources (deleted before them): engine/registry.py orders by it
-AFTER: tuple[str, ...] = ("distributed_switch",)
 FIELDS = ("mode", "uplink_count", "load_balance")
 
 
@@ -52,129 +51,130 @@ def _teaming_users(ctx: Context, switch: str, lag: str) -> list[str]:
     return sorted(users)
 
 
-def plan(ctx: Context) -> list[Change]:
-    inv, desired = ctx.inventory, ctx.desired
-    changes: list[Change] = []
-    gone = {tuple(x.split("/", 1)) for x in desired.absent.lags if "/" in x}
-    for bad in (x for x in desired.absent.lags if "/" not in x):
-        ctx.problems.append(f"absent.lags: {bad!r} must be 'switch/lag'")
-    for spec in desired.distributed_switches:
-        sw = inv.dvs_by_name.get(spec.name)
-        current = {g.name: g for g in (sw.lags if sw else [])}
-        for lag in spec.lags or []:
-            if (spec.name, lag.name) in gone:
-                ctx.problems.append(f"LAG {spec.name}/{lag.name} is both desired and absent")
-                continue
-            before = current.get(lag.name)
-            base = before or LacpGroup(dvs=spec.name, name=lag.name, mode="passive", uplink_count=2)
-            after = base.model_copy(
-                update={
-                    "mode": lag.mode or base.mode,
-                    "uplink_count": lag.ports or base.uplink_count,
-                    "load_balance": lag.load_balancing
-                    or base.load_balance
-                    or "srcDestIpTcpUdpPortVlan",
-                }
-            )
-            d = diffs(before, after, FIELDS)
-            if before is not None and not d:
-                continue
-            changes.append(
-                dv_change(
-                    RESOURCE,
-                    "create" if before is None else "update",
-                    f"{spec.name}/{lag.name}",
+class Lags(Resource[LacpGroup]):
+    """One change per LAG (named `switch/lag`), in its switch's lane."""
+
+    name = RESOURCE
+    model = LacpGroup
+    fields = FIELDS
+    after = ("distributed_switch",)
+    host_scoped = False
+
+    def plan(self, ctx: Context) -> list[Change]:
+        inv, desired = ctx.inventory, ctx.desired
+        changes: list[Change] = []
+        gone = {tuple(x.split("/", 1)) for x in desired.absent.lags if "/" in x}
+        for bad in (x for x in desired.absent.lags if "/" not in x):
+            ctx.problems.append(f"absent.lags: {bad!r} must be 'switch/lag'")
+        for spec in desired.distributed_switches:
+            sw = inv.dvs_by_name.get(spec.name)
+            current = {g.name: g for g in (sw.lags if sw else [])}
+            for lag in spec.lags or []:
+                if (spec.name, lag.name) in gone:
+                    ctx.problems.append(f"LAG {spec.name}/{lag.name} is both desired and absent")
+                    continue
+                before = current.get(lag.name)
+                base = before or LacpGroup(
+                    dvs=spec.name, name=lag.name, mode="passive", uplink_count=2
+                )
+                after = base.model_copy(
+                    update={
+                        "mode": lag.mode or base.mode,
+                        "uplink_count": lag.ports or base.uplink_count,
+                        "load_balance": lag.load_balancing
+                        or base.load_balance
+                        or "srcDestIpTcpUdpPortVlan",
+                    }
+                )
+                ch = self.change(
                     f"dvs:{spec.name}",
+                    f"{spec.name}/{lag.name}",
                     before,
                     after,
-                    d,
-                    switch=spec.name,
+                    self.diff(before, after),
                     dvs_moref=sw.moref if sw else None,
                 )
-            )
-    for switch, name in sorted(gone):
-        sw = inv.dvs_by_name.get(switch)
+                changes += [ch] if ch else []
+        for switch, name in sorted(gone):
+            ch = self._plan_delete(ctx, switch, name)
+            changes += [ch] if ch else []
+        return changes
+
+    def _plan_delete(self, ctx: Context, switch: str, name: str) -> Change | None:
+        sw = ctx.inventory.dvs_by_name.get(switch)
         before = next((g for g in (sw.lags if sw else []) if g.name == name), None)
         if sw is None or before is None:
-            continue
+            return None
         users = _teaming_users(ctx, switch, name)
         if users:
             ctx.problems.append(
                 f"cannot remove LAG {switch}/{name}: port group {', '.join(users)} still uses "
                 "it in its teaming (change the teaming in the same document)"
             )
-            continue
-        changes.append(
-            dv_change(
-                RESOURCE,
-                "delete",
-                f"{switch}/{name}",
-                f"dvs:{switch}",
-                before,
-                None,
-                diffs(before, None, FIELDS),
-                switch=switch,
-                dvs_moref=sw.moref,
-            )
-        )
-    return changes
-
-
-# Adds after the switch exists; removals after the port groups that leave them.
-depends = switch_part_depends
-
-
-def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
-    moref = change.spec.get("dvs_moref") or api.find_switch(session, change.spec["switch"])
-    sw = api.read_switch(session, moref)
-    if change.kind == "delete":
-        g = LacpGroup.model_validate(change.spec["before"])
-        cur = next((x for x in sw.lags if x.name == g.name), None)
-        if cur is None:
-            return
-        api.update_lags(session, sw, [api.lag_spec("remove", cur)])
-        return
-    after = LacpGroup.model_validate(change.spec["after"])
-    cur = next((x for x in sw.lags if x.name == after.name), None)
-    if cur is None:
-        api.update_lags(session, sw, [api.lag_spec("add", after.model_copy(update={"key": None}))])
-    else:
-        api.update_lags(
-            session, sw, [api.lag_spec("edit", after.model_copy(update={"key": cur.key}))]
-        )
-    facts["key"] = next(
-        (x.key for x in api.read_switch(session, moref).lags if x.name == after.name), None
-    )
-
-
-def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    switch = change.spec.get("switch", "")
-    sw = inv.dvs_by_name.get(switch)
-    if sw is None:
-        if change.spec.get("before"):
-            raise CannotRestore(f"its switch {switch} no longer exists")
-        return None
-    name = change.name.split("/", 1)[1]
-    current = next((g for g in sw.lags if g.name == name), None)
-    before = change.spec.get("before")
-    want = LacpGroup.model_validate(before) if before else None
-    extra = {"switch": switch, "dvs_moref": sw.moref}
-    if want is None and current is not None:
-        return dv_change(
-            RESOURCE, "delete", change.name, f"dvs:{switch}", current, None, [], **extra
-        )
-    if want is not None:
-        d = diffs(current, want, FIELDS)
-        if current is not None and not d:
             return None
-        return dv_change(
-            RESOURCE,
-            "create" if current is None else "update",
-            change.name,
-            f"dvs:{switch}",
-            current,
-            want,
-            d,
-            **extra,
+        d = self.diff(before, None)
+        return self.change(f"dvs:{switch}", f"{switch}/{name}", before, None, d, dvs_moref=sw.moref)
+
+    def tags(self, state: LacpGroup) -> dict[str, Any]:
+        return {"switch": state.dvs}
+
+    def diff(
+        self, before: LacpGroup | None, after: LacpGroup | None, *, strict: bool = False
+    ) -> list[FieldDiff]:
+        return diffs(before, after, FIELDS, strict=strict)
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        """Adds after the switch exists; removals after the port groups that leave them."""
+        return switch_part_depends(change, same_host)
+
+    def _switch(self, change: Change, session: Session) -> tuple[str, Any]:
+        moref = change.dvs_moref or api.find_switch(session, change.switch or "")
+        return moref, api.read_switch(session, moref)
+
+    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        g = self.old(change)
+        _, sw = self._switch(change, session)
+        cur = next((x for x in sw.lags if g is not None and x.name == g.name), None)
+        if cur is not None:
+            api.update_lags(session, sw, [api.lag_spec("remove", cur)])
+
+    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self._put(change, session, facts)
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self._put(change, session, facts)
+
+    def _put(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        """Add or edit, by what the switch has now (a retried create finds its LAG)."""
+        after = self.new(change)
+        moref, sw = self._switch(change, session)
+        cur = next((x for x in sw.lags if x.name == after.name), None)
+        if cur is None:
+            spec = api.lag_spec("add", after.model_copy(update={"key": None}))
+        else:
+            spec = api.lag_spec("edit", after.model_copy(update={"key": cur.key}))
+        api.update_lags(session, sw, [spec])
+        facts["key"] = next(
+            (x.key for x in api.read_switch(session, moref).lags if x.name == after.name), None
         )
-    return None
+
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        switch = change.switch or ""
+        sw = inv.dvs_by_name.get(switch)
+        if sw is None:
+            if change.before is not None:
+                raise CannotRestore(f"its switch {switch} no longer exists")
+            return None
+        name = change.name.split("/", 1)[1]
+        current = next((g for g in sw.lags if g.name == name), None)
+        want = self.old(change)
+        where = f"dvs:{switch}"
+        if want is None and current is not None:
+            return self.change(where, change.name, current, None, [], dvs_moref=sw.moref)
+        if want is None:
+            return None
+        d = self.diff(current, want)
+        return self.change(where, change.name, current, want, d, dvs_moref=sw.moref)
+
+
+resource = Lags()

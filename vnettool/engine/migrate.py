@@ -17,18 +17,19 @@ anything but `connected` fails the change (and stops the rollout).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from vnettool.engine.common import CannotRestore, Context, matches, natural_key
+from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
+from vnettool.models.base import Model
 from vnettool.models.inventory import Inventory, VirtualMachine, VmkernelAdapter
-from vnettool.models.plan import Change, FieldDiff
+from vnettool.models.plan import Change, Facts, FieldDiff, Placement
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "vmknic_migration"
-# created after these resources (deleted before them): engine/registry.py orders by it
-AFTER: tuple[str, ...] = ("vmkernel_adapter", "distributed_port_group")
+VM_RESOURCE = "vm_nic_migration"
 
 
 class _Where:
@@ -58,8 +59,8 @@ class _Where:
             return self.key is not None and nic.dv_portgroup_key == self.key
         return bool(nic.network == self.name and nic.dvs_uuid is None)
 
-    def to_spec(self) -> dict[str, Any]:
-        return {"switch": self.switch, "portgroup": self.name, "key": self.key, "uuid": self.uuid}
+    def placement(self) -> Placement:
+        return Placement(switch=self.switch, portgroup=self.name, key=self.key, uuid=self.uuid)
 
 
 def _uplinked(ctx: Context, host: str, where: _Where) -> tuple[bool, bool]:
@@ -97,21 +98,16 @@ def _vm_change(vm: VirtualMachine, nic: Any, src: _Where, dst: _Where, host_more
         host=vm.host,
         name=f"{vm.name}/{nic.label}",
         diffs=[FieldDiff(field="network", before=src.name, after=dst.name)],
-        spec={
-            "lane": f"vm:{vm.name}",
-            "vm_moref": vm.moref,
-            "nic_key": nic.key,
-            "from": src.to_spec(),
-            "to": dst.to_spec(),
-            "host_moref": host_moref,
-        },
+        lane=f"vm:{vm.name}",
+        vm_moref=vm.moref,
+        nic_key=nic.key,
+        source=src.placement(),
+        dest=dst.placement(),
+        host_moref=host_moref,
     )
 
 
-VM_RESOURCE = "vm_nic_migration"
-
-
-def plan(ctx: Context) -> list[Change]:
+def _plan(ctx: Context) -> list[Change]:
     inv, mig = ctx.inventory, ctx.desired.migrations
     changes: list[Change] = []
     claimed: dict[tuple[str, str], str] = {}
@@ -162,13 +158,11 @@ def plan(ctx: Context) -> list[Change]:
                         host=host.name,
                         name=v.device,
                         diffs=[FieldDiff(field="portgroup", before=src.name, after=dst.name)],
-                        spec={
-                            "host_moref": host.moref,
-                            "before": v.model_dump(mode="json"),
-                            "from": src.to_spec(),
-                            "to": dst.to_spec(),
-                            "management": mgmt,
-                        },
+                        host_moref=host.moref,
+                        before=v,
+                        source=src.placement(),
+                        dest=dst.placement(),
+                        management=mgmt,
                     )
                 )
     hosts_in_target = {h.name: h for h in ctx.hosts}
@@ -187,85 +181,48 @@ def plan(ctx: Context) -> list[Change]:
                     )
                     continue
                 changes.append(_vm_change(vm, nic, src, dst, hosts_in_target[vm.host or ""].moref))
-    _batch(changes, mig.batch)
-    return changes
+    return _batch(changes, mig.batch)
 
 
-def _batch(changes: list[Change], size: int) -> None:
+def _batch(changes: list[Change], size: int) -> list[Change]:
+    """Each change waits for the previous batch of hosts, its target, and (a management
+    adapter) the other moves on its host."""
     hosts = sorted({c.host or "" for c in changes}, key=natural_key)
     rank = {h: i // size for i, h in enumerate(hosts)}
     by_batch: dict[int, list[str]] = {}
     for c in changes:
-        c.spec["batch"] = rank[c.host or ""]
         by_batch.setdefault(rank[c.host or ""], []).append(c.id)
+    out = []
     for c in changes:
-        k = c.spec["batch"]
+        k = rank[c.host or ""]
         after = list(by_batch.get(k - 1, []))
-        if c.resource == RESOURCE and c.spec.get("management"):
+        if c.resource == RESOURCE and c.management:
+            after += [x.id for x in changes if x.host == c.host and x is not c and not x.management]
+        to = c.dest or Placement()
+        if to.switch:
             after += [
-                x.id
-                for x in changes
-                if x.host == c.host and x is not c and not x.spec.get("management")
-            ]
-        to = c.spec["to"]
-        if to.get("switch"):
-            after += [
-                f"distributed_switch:-:{to['switch']}",
-                f"distributed_port_group:-:{to['portgroup']}",
+                f"distributed_switch:-:{to.switch}",
+                f"distributed_port_group:-:{to.portgroup}",
             ]
         else:
-            after += [f"standard_port_group:{c.host}:{to['portgroup']}"]
-        c.spec["after_ids"] = after
+            after += [f"standard_port_group:{c.host}:{to.portgroup}"]
+        out.append(c.model_copy(update={"batch": k, "after_ids": after}))
+    return out
 
 
-def depends(change: Change, same_host: list[Change]) -> list[str]:
-    return list(change.spec.get("after_ids") or [])
-
-
-def _target(session: Session, to: dict[str, Any]) -> tuple[str, str] | None:
-    if not to.get("switch"):
+def _target(session: Session, to: Placement) -> tuple[str, str] | None:
+    if not to.switch:
         return None
-    if to.get("key") and to.get("uuid"):
-        return str(to["uuid"]), str(to["key"])
-    return api.find_portgroup(session, to["switch"], to["portgroup"])
-
-
-def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
-    to = change.spec["to"]
-    dv = _target(session, to)
-    if change.resource == VM_RESOURCE:
-        api.move_vm_nic(
-            session,
-            change.spec["vm_moref"],
-            change.name,
-            int(change.spec["nic_key"]),
-            dv,
-            None if dv else to["portgroup"],
-        )
-        return
-    where = f"{change.host}/{change.name}"
-    state = api.move_vmknic(
-        session,
-        change.spec["host_moref"],
-        where,
-        change.name,
-        dv,
-        None if dv else to["portgroup"],
-    )
-    facts["connection_state"] = state
-    if change.spec.get("management") and state != "connected":
-        raise VnetError(
-            f"{where}: host is {state} after moving its management adapter; rollout stopped"
-        )
+    if to.key and to.uuid:
+        return to.uuid, to.key
+    return api.find_portgroup(session, to.switch, to.portgroup or "")
 
 
 def _now(change: Change, inv: Inventory) -> tuple[str | None, str | None]:
     """Where the moved NIC is now: (DV port group key, standard port group name)."""
     if change.resource == VM_RESOURCE:
-        vm = next((v for v in inv.vms if v.moref == change.spec.get("vm_moref")), None)
-        nic = (
-            next((n for n in vm.nics if n.key == change.spec.get("nic_key")), None) if vm else None
-        )
+        vm = next((v for v in inv.vms if v.moref == change.vm_moref), None)
+        nic = next((n for n in vm.nics if n.key == change.nic_key), None) if vm else None
         if nic is None:
             raise CannotRestore(f"{change.name} is no longer in the inventory")
         return nic.dv_portgroup_key, None if nic.dvs_uuid else nic.network
@@ -275,61 +232,99 @@ def _now(change: Change, inv: Inventory) -> tuple[str | None, str | None]:
     return v.dv_portgroup_key, None if v.dvs_uuid else v.portgroup
 
 
-def _on(where: dict[str, Any], now: tuple[str | None, str | None], inv: Inventory) -> bool:
+def _on(where: Placement, now: tuple[str | None, str | None], inv: Inventory) -> bool:
     key, standard = now
-    if not where.get("switch"):
-        return standard == where.get("portgroup")
-    want = where.get("key") or next(
+    if not where.switch:
+        return standard == where.portgroup
+    want = where.key or next(
         (
             p.key
             for p in inv.distributed_port_groups
-            if p.dvs == where["switch"] and p.name == where.get("portgroup")
+            if p.dvs == where.switch and p.name == where.portgroup
         ),
         None,
     )
     return key is not None and key == want
 
 
-def conflict(change: Change, facts: dict[str, Any], inv: Inventory) -> str | None:
-    """The NIC is no longer on the port group the run moved it to."""
-    try:
-        now = _now(change, inv)
-    except CannotRestore as exc:
-        return str(exc)
-    if _on(change.spec["to"], now, inv):
-        return None
-    return f"no longer on {change.spec['to'].get('portgroup')}, where the run moved it"
+class VmknicMigrations(Resource[VmkernelAdapter]):
+    """One change per moved VMkernel adapter (named by its device), batched by host."""
+
+    name = RESOURCE
+    model: ClassVar[type[Model]] = VmkernelAdapter
+    after: ClassVar[tuple[str, ...]] = ("vmkernel_adapter", "distributed_port_group")
+
+    def plan(self, ctx: Context) -> list[Change]:
+        """Plans the VM NIC moves too: both share the batches of one rollout."""
+        return _plan(ctx)
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        return list(change.after_ids)
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        to = change.dest or Placement()
+        dv = _target(session, to)
+        where = f"{change.host}/{change.name}"
+        state = api.move_vmknic(
+            session, change.host_moref or "", where, change.name, dv, None if dv else to.portgroup
+        )
+        facts["connection_state"] = state
+        if change.management and state != "connected":
+            raise VnetError(
+                f"{where}: host is {state} after moving its management adapter; rollout stopped"
+            )
+
+    def conflict(self, change: Change, inv: Inventory) -> str | None:
+        """The NIC is no longer on the port group the run moved it to."""
+        try:
+            now = _now(change, inv)
+        except CannotRestore as exc:
+            return str(exc)
+        to = change.dest or Placement()
+        if _on(to, now, inv):
+            return None
+        return f"no longer on {to.portgroup}, where the run moved it"
+
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        """Move the NIC back (the same change with from and to swapped), unless it is back."""
+        if _on(change.source or Placement(), _now(change, inv), inv):
+            return None
+        return change.model_copy(
+            update={
+                "diffs": [
+                    FieldDiff(field=d.field, before=d.after, after=d.before) for d in change.diffs
+                ],
+                "source": change.dest,
+                "dest": change.source,
+                "facts": Facts(),
+                "after_ids": [],
+                "depends_on": [],
+            }
+        )
 
 
-def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    """Move the NIC back (the same change with from and to swapped), unless it is back."""
-    if _on(change.spec["from"], _now(change, inv), inv):
-        return None
-    back = change.model_copy(
-        update={
-            "diffs": [
-                FieldDiff(field=d.field, before=d.after, after=d.before) for d in change.diffs
-            ],
-            "spec": {
-                **{k: v for k, v in change.spec.items() if k not in ("facts", "after_ids")},
-                "from": change.spec["to"],
-                "to": change.spec["from"],
-            },
-            "depends_on": [],
-        }
-    )
-    return back
+class VmNicMigrations(VmknicMigrations):
+    """The VM NIC half (named `vm/NIC label`), planned with the adapters' rollout."""
+
+    name = VM_RESOURCE
+    model = Placement
+    after = ("distributed_port_group",)
+
+    def plan(self, ctx: Context) -> list[Change]:
+        return []
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        to = change.dest or Placement()
+        dv = _target(session, to)
+        api.move_vm_nic(
+            session,
+            change.vm_moref or "",
+            change.name,
+            int(change.nic_key or 0),
+            dv,
+            None if dv else to.portgroup,
+        )
 
 
-class _VmModule:
-    """The VM NIC half, registered as its own resource (same functions)."""
-
-    RESOURCE = VM_RESOURCE
-    AFTER: tuple[str, ...] = ("distributed_port_group",)
-    depends = staticmethod(depends)
-    apply = staticmethod(apply)
-    restore = staticmethod(restore)
-    conflict = staticmethod(conflict)
-
-
-vm_nics = _VmModule()
+resource = VmknicMigrations()
+vm_nics = VmNicMigrations()

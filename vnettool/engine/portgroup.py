@@ -9,19 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine import vmknic
-from vnettool.engine.common import Context, field_diffs, host_gone, make_change
+from vnettool.engine.common import Context, field_diffs
+from vnettool.engine.resource import Resource
 from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teaming
 from vnettool.models.desired import PortGroupTeaming, StandardPortGroupSpec
-from vnettool.models.inventory import Inventory, StandardPortGroup
+from vnettool.models.inventory import Host, Inventory, StandardPortGroup
 from vnettool.models.plan import Change
 from vnettool.models.policy import NetworkPolicy, TeamingPolicy
 from vnettool.vsphere import hostnet
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "standard_port_group"
-# created after these resources (deleted before them): engine/registry.py orders by it
-AFTER: tuple[str, ...] = ("standard_switch",)
-FIELDS = ("switch", "vlan_id", "policy")
 
 
 def _teaming(base: TeamingPolicy, t: PortGroupTeaming | None) -> TeamingPolicy:
@@ -77,119 +75,127 @@ def _in_use(inv: Inventory, host: str, name: str, vmknics_going: set[str]) -> st
     return "; ".join(reasons) or None
 
 
-def plan(ctx: Context) -> list[Change]:
-    inv, desired = ctx.inventory, ctx.desired
-    existing = {(p.host, p.name): p for p in inv.standard_port_groups}
-    switches = {(s.host, s.name): s for s in inv.standard_switches}
-    desired_switches = {s.name: s for s in desired.standard_switches}
-    absent = set(desired.absent.standard_port_groups)
-    gone_switches = set(desired.absent.standard_switches)
-    for spec in desired.standard_port_groups:
-        if spec.name in absent:
-            ctx.problems.append(f"standard port group {spec.name} is both desired and absent")
-        if spec.switch in gone_switches:
-            ctx.problems.append(
-                f"standard port group {spec.name} is on {spec.switch}, which is listed as absent"
-            )
-    changes: list[Change] = []
-    for host in ctx.hosts:
-        for spec in desired.standard_port_groups:
-            if spec.name in absent or spec.switch in gone_switches:
-                continue
-            before = existing.get((host.name, spec.name))
-            sw = switches.get((host.name, spec.switch))
-            if before is not None and before.switch != spec.switch:
-                ctx.problems.append(
-                    f"{host.name}: port group {spec.name} is on {before.switch}, not "
-                    f"{spec.switch}; a port group cannot move between switches (create a new "
-                    "one and list the old one under absent)"
-                )
-                continue
-            if sw is None and spec.switch not in desired_switches:
-                ctx.problems.append(
-                    f"{host.name}: port group {spec.name}: no standard switch {spec.switch} "
-                    "(neither on the host nor in standard_switches)"
-                )
-                continue
-            after = target(before, spec, host.name)
-            t = spec.teaming
-            if t is not None and (t.active or t.standby):
-                allowed = _switch_uplinks(sw, desired_switches.get(spec.switch))
-                stray = [u for u in [*(t.active or []), *(t.standby or [])] if u not in allowed]
-                if stray:
-                    ctx.problems.append(
-                        f"{host.name}: port group {spec.name}: {', '.join(stray)} not an uplink "
-                        f"of {spec.switch} ({', '.join(sorted(allowed)) or 'no uplinks'})"
-                    )
-                    continue
-            ch = make_change(
-                RESOURCE, host, spec.name, before, after, field_diffs(before, after, FIELDS)
-            )
-            if ch is not None:
-                changes.append(ch)
-        for name in sorted(absent):
-            before = existing.get((host.name, name))
-            if before is None:
-                continue
-            going = vmknic.deleted_on(ctx).get(host.name, set())
-            ch = make_change(
-                RESOURCE, host, name, before, None, field_diffs(before, None, ("switch", "vlan_id"))
-            )
-            if ch is None:
-                continue
-            reason = _in_use(inv, host.name, name, going)
-            if reason:
-                ch = ch.model_copy(
-                    update={"spec": {**ch.spec, "unsafe": f"deletes {name}: {reason}"}}
-                )
-            changes.append(ch)
-    return changes
-
-
 def _switch_uplinks(current: Any, spec: Any) -> set[str]:
     if spec is not None and (spec.uplinks is not None or spec.standby is not None):
         return {*(spec.uplinks or []), *(spec.standby or [])}
     return set(current.uplinks) if current is not None else set()
 
 
-def depends(change: Change, same_host: list[Change]) -> list[str]:
-    """Created/updated after its switch changes; deleted after its VMkernel adapters."""
-    if change.kind == "delete":
+class StandardPortGroups(Resource[StandardPortGroup]):
+    """One change per (host, port group); UpdatePortGroup changes it in place."""
+
+    name = RESOURCE
+    model = StandardPortGroup
+    fields = ("switch", "vlan_id", "policy")
+    after = ("standard_switch",)
+
+    def plan(self, ctx: Context) -> list[Change]:
+        desired = ctx.desired
+        absent = set(desired.absent.standard_port_groups)
+        gone_switches = set(desired.absent.standard_switches)
+        for spec in desired.standard_port_groups:
+            if spec.name in absent:
+                ctx.problems.append(f"standard port group {spec.name} is both desired and absent")
+            if spec.switch in gone_switches:
+                ctx.problems.append(
+                    f"standard port group {spec.name} is on {spec.switch}, which is listed as absent"
+                )
+        changes: list[Change] = []
+        for host in ctx.hosts:
+            for spec in desired.standard_port_groups:
+                if spec.name in absent or spec.switch in gone_switches:
+                    continue
+                ch = self._plan_one(ctx, host, spec)
+                if ch is not None:
+                    changes.append(ch)
+            changes += self._plan_deletes(ctx, host, absent)
+        return changes
+
+    def _plan_one(self, ctx: Context, host: Host, spec: StandardPortGroupSpec) -> Change | None:
+        inv, desired = ctx.inventory, ctx.desired
+        desired_switches = {s.name: s for s in desired.standard_switches}
+        before = next((p for p in inv.portgroups_of(host.name) if p.name == spec.name), None)
+        sw = next((s for s in inv.switches_of(host.name) if s.name == spec.switch), None)
+        if before is not None and before.switch != spec.switch:
+            ctx.problems.append(
+                f"{host.name}: port group {spec.name} is on {before.switch}, not "
+                f"{spec.switch}; a port group cannot move between switches (create a new "
+                "one and list the old one under absent)"
+            )
+            return None
+        if sw is None and spec.switch not in desired_switches:
+            ctx.problems.append(
+                f"{host.name}: port group {spec.name}: no standard switch {spec.switch} "
+                "(neither on the host nor in standard_switches)"
+            )
+            return None
+        after = target(before, spec, host.name)
+        t = spec.teaming
+        if t is not None and (t.active or t.standby):
+            allowed = _switch_uplinks(sw, desired_switches.get(spec.switch))
+            stray = [u for u in [*(t.active or []), *(t.standby or [])] if u not in allowed]
+            if stray:
+                ctx.problems.append(
+                    f"{host.name}: port group {spec.name}: {', '.join(stray)} not an uplink "
+                    f"of {spec.switch} ({', '.join(sorted(allowed)) or 'no uplinks'})"
+                )
+                return None
+        return self.change(host, spec.name, before, after, self.diff(before, after))
+
+    def _plan_deletes(self, ctx: Context, host: Host, absent: set[str]) -> list[Change]:
+        out: list[Change] = []
+        for name in sorted(absent):
+            before = next(
+                (p for p in ctx.inventory.portgroups_of(host.name) if p.name == name), None
+            )
+            if before is None:
+                continue
+            going = vmknic.deleted_on(ctx).get(host.name, set())
+            d = field_diffs(before, None, ("switch", "vlan_id"))
+            ch = self.change(host, name, before, None, d)
+            if ch is None:
+                continue
+            reason = _in_use(ctx.inventory, host.name, name, going)
+            if reason:
+                ch = ch.model_copy(update={"unsafe": f"deletes {name}: {reason}"})
+            out.append(ch)
+        return out
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        """Created/updated after its switch changes; deleted after its VMkernel adapters."""
+        if change.kind == "delete":
+            return [
+                c.id
+                for c in same_host
+                if c.resource == "vmkernel_adapter"
+                and c.kind == "delete"
+                and getattr(c.before, "portgroup", None) == change.name
+            ]
         return [
             c.id
             for c in same_host
-            if c.resource == "vmkernel_adapter"
-            and c.kind == "delete"
-            and (c.spec.get("before") or {}).get("portgroup") == change.name
+            if c.resource == "standard_switch" and c.kind != "delete" and c.name == change.switch
         ]
-    switch = (change.spec.get("after") or {}).get("switch")
-    return [
-        c.id
-        for c in same_host
-        if c.resource == "standard_switch" and c.kind != "delete" and c.name == switch
-    ]
+
+    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        hostnet.add_port_group(session, change.host_moref or "", self.new(change))
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        hostnet.update_port_group(session, change.host_moref or "", self.new(change))
+
+    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        hostnet.remove_port_group(session, change.host_moref or "", change.host or "", change.name)
+
+    def current(self, change: Change, inv: Inventory) -> StandardPortGroup | None:
+        return next(
+            (p for p in inv.portgroups_of(change.host or "") if p.name == change.name), None
+        )
+
+    def keep(self, current: StandardPortGroup, want: StandardPortGroup) -> StandardPortGroup:
+        return want.model_copy(update={"effective": current.effective})
+
+    def tags(self, state: StandardPortGroup) -> dict[str, Any]:
+        return {"switch": state.switch}
 
 
-def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
-    moref = change.spec["host_moref"]
-    if change.kind == "delete":
-        hostnet.remove_port_group(session, moref, change.host or "", change.name)
-        return
-    after = StandardPortGroup.model_validate(change.spec["after"])
-    if change.kind == "create":
-        hostnet.add_port_group(session, moref, after)
-    else:
-        hostnet.update_port_group(session, moref, after)
-
-
-def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    host = inv.host_by_name.get(change.host or "")
-    if host is None:
-        return host_gone(change)
-    current = next((p for p in inv.portgroups_of(host.name) if p.name == change.name), None)
-    before = change.spec.get("before")
-    want = StandardPortGroup.model_validate(before) if before else None
-    if want is not None and current is not None:
-        want = want.model_copy(update={"effective": current.effective})
-    diffs = field_diffs(current, want, FIELDS, strict=True)
-    return make_change(RESOURCE, host, change.name, current, want, diffs)
+resource = StandardPortGroups()

@@ -14,18 +14,18 @@ them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context
-from vnettool.engine.dvcommon import dv_change, switch_part_depends
+from vnettool.engine.dvcommon import switch_part_depends
+from vnettool.engine.resource import Resource
 from vnettool.models.inventory import DistributedSwitch, Inventory, PvlanEntry
-from vnettool.models.plan import Change, FieldDiff
+from vnettool.models.plan import Change, ChangeKind, FieldDiff, PvlanOp
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "pvlan"
-# created after these resources (deleted before them): engine/registry.py orders by it
-AFTER: tuple[str, ...] = ("distributed_switch",)
 ORDER = {"promiscuous": 0, "isolated": 1, "community": 2}
 
 
@@ -53,7 +53,7 @@ def _pg_pvlan_after(ctx: Context) -> dict[tuple[str, str], int | None]:
     return out
 
 
-def plan(ctx: Context) -> list[Change]:
+def _plan(ctx: Context) -> list[Change]:
     inv, desired = ctx.inventory, ctx.desired
     switches = inv.dvs_by_name
     want_sw = {s.name for s in desired.distributed_switches}
@@ -158,18 +158,15 @@ def plan(ctx: Context) -> list[Change]:
                     after=f"{e.type} of {e.primary_id}",
                 )
             )
-        extra = {"switch": name, "dvs_moref": sw.moref if sw else None}
+        extra: dict[str, Any] = {"switch": name, "dvs_moref": sw.moref if sw else None}
         if ops:
             changes.append(
-                dv_change(
-                    RESOURCE,
+                _change(
                     "create" if all(op == "add" for op, _ in ops) else "update",
                     name,
-                    _lane(name),
                     sw,
-                    None,
                     diffs,
-                    ops=[[op, e.model_dump(mode="json")] for op, e in ops],
+                    [PvlanOp(op=op, entry=e) for op, e in ops],  # type: ignore[arg-type]
                     **extra,
                 )
             )
@@ -178,31 +175,46 @@ def plan(ctx: Context) -> list[Change]:
                 going.values(), key=lambda e: (-ORDER[e.type], e.primary_id, e.secondary_id)
             )
             changes.append(
-                dv_change(
-                    RESOURCE,
+                _change(
                     "delete",
                     f"{name} (removed entries)",
-                    _lane(name),
                     sw,
-                    None,
                     [
                         FieldDiff(
                             field=f"pvlan {e.secondary_id}", before=f"{e.type} of {e.primary_id}"
                         )
                         for e in rm
                     ],
-                    ops=[["remove", e.model_dump(mode="json")] for e in rm],
+                    [PvlanOp(op="remove", entry=e) for e in rm],
                     **extra,
                 )
             )
     return changes
 
 
-# Adds after the switch exists; removals after the port groups that leave them.
-depends = switch_part_depends
+def _change(
+    kind: ChangeKind,
+    name: str,
+    sw: DistributedSwitch | None,
+    diffs: list[FieldDiff],
+    ops: list[PvlanOp],
+    **extra: Any,
+) -> Change:
+    """One reconfigure of a switch's PVLAN map: `before` is the switch as read (so apply can
+    send its configVersion without a re-read), the entries are the `pvlan_ops`."""
+    return Change(
+        kind=kind,
+        resource=RESOURCE,
+        name=name,
+        lane=_lane(extra.get("switch") or name),
+        before=sw,
+        diffs=diffs,
+        pvlan_ops=ops,
+        **extra,
+    )
 
 
-def _conflict(ops: list[tuple[str, PvlanEntry]]) -> Any:
+def _conflict(ops: Sequence[tuple[str, PvlanEntry]]) -> Any:
     def check(fresh: DistributedSwitch) -> str | None:
         have = {e.secondary_id: e for e in fresh.pvlans}
         bad = []
@@ -215,82 +227,90 @@ def _conflict(ops: list[tuple[str, PvlanEntry]]) -> Any:
     return check
 
 
-def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
-    moref = change.spec.get("dvs_moref") or api.find_switch(session, change.spec["switch"])
-    ops = [(op, PvlanEntry.model_validate(e)) for op, e in change.spec["ops"]]
-    before = change.spec.get("before")
-    sw = (
-        DistributedSwitch.model_validate(before)
-        if before and change.spec.get("dvs_moref")
-        else api.read_switch(session, moref)
-    )
-    # Re-read state decides what is still to do: an entry already as wanted is not resent
-    # (another client may have made the same change; a second run sends nothing).
-    spec = api.switch_spec(sw, sw)
-    spec.pvlanConfigSpec = [api.pvlan_spec(op, e) for op, e in ops]
-    api.reconfigure_switch(session, sw, spec, _conflict(ops), facts)
+class Pvlans(Resource[DistributedSwitch]):
+    """At most two changes per switch: adds/edits before the port groups, removals after."""
+
+    name = RESOURCE
+    model = DistributedSwitch
+    after = ("distributed_switch",)
+    host_scoped = False
+
+    def plan(self, ctx: Context) -> list[Change]:
+        return _plan(ctx)
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        """Adds after the switch exists; removals after the port groups that leave them."""
+        return switch_part_depends(change, same_host)
+
+    def apply(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        """Every kind is one ReconfigureDvs_Task with the entries' operations."""
+        moref = change.dvs_moref or api.find_switch(session, change.switch or "")
+        ops = [(o.op, o.entry) for o in change.pvlan_ops]
+        old = self.old(change)
+        sw = old if old is not None and change.dvs_moref else api.read_switch(session, moref)
+        # Re-read state decides what is still to do: an entry already as wanted is not resent
+        # (another client may have made the same change; a second run sends nothing).
+        spec = api.switch_spec(sw, sw)
+        spec.pvlanConfigSpec = [api.pvlan_spec(op, e) for op, e in ops]
+        api.reconfigure_switch(session, sw, spec, _conflict(ops), facts)
+
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        """Remove what was added, re-add what was removed (edits go back to the old type)."""
+        switch = change.switch or ""
+        sw = inv.dvs_by_name.get(switch)
+        if sw is None:
+            if any(o.op != "add" for o in change.pvlan_ops):
+                raise CannotRestore(f"its switch {switch} no longer exists")
+            return None
+        have = {e.secondary_id: e for e in sw.pvlans}
+        old = self.old(change)
+        was = {e.secondary_id: e for e in (old.pvlans if old else [])}
+        ops: list[tuple[str, PvlanEntry]] = []
+        for o in change.pvlan_ops:
+            e = o.entry
+            if o.op == "add" and e.secondary_id in have:
+                ops.append(("remove", have[e.secondary_id]))
+            elif (
+                o.op == "edit"
+                and e.secondary_id in was
+                and have.get(e.secondary_id) != was[e.secondary_id]
+            ):
+                ops.append(("edit", was[e.secondary_id]))
+            elif o.op == "remove" and e.secondary_id not in have:
+                ops.append(("add", e))
+        if not ops:
+            return None
+        ops.sort(
+            key=lambda x: (x[0] == "remove", ORDER[x[1].type] * (-1 if x[0] == "remove" else 1))
+        )
+        only_removes = all(op == "remove" for op, _ in ops)
+        return _change(
+            "delete" if only_removes else "update",
+            f"{switch} (rollback)",
+            sw,
+            [FieldDiff(field=f"pvlan {e.secondary_id}", after=f"{op} {e.type}") for op, e in ops],
+            [PvlanOp(op=op, entry=e) for op, e in ops],  # type: ignore[arg-type]
+            switch=switch,
+            dvs_moref=sw.moref,
+        )
+
+    def conflict(self, change: Change, inv: Inventory) -> str | None:
+        """The PVLAN entries of this change that are no longer as the run left them."""
+        sw = inv.dvs_by_name.get(change.switch or "")
+        if sw is None:
+            return f"its switch {change.switch} no longer exists"
+        have = {e.secondary_id: e for e in sw.pvlans}
+        moved = []
+        for o in change.pvlan_ops:
+            e, now = o.entry, have.get(o.entry.secondary_id)
+            if o.op == "remove" and now is not None:
+                moved.append(f"pvlan {e.secondary_id} exists again ({now.type})")
+            elif o.op != "remove" and now != e:
+                moved.append(
+                    f"pvlan {e.secondary_id} is now {now.type if now else 'absent'}, "
+                    f"the run set {e.type}"
+                )
+        return "; ".join(moved) or None
 
 
-def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    """Remove what was added, re-add what was removed (edits go back to the old type)."""
-    switch = change.spec.get("switch", "")
-    sw = inv.dvs_by_name.get(switch)
-    if sw is None:
-        if any(op != "add" for op, _ in change.spec.get("ops", [])):
-            raise CannotRestore(f"its switch {switch} no longer exists")
-        return None
-    have = {e.secondary_id: e for e in sw.pvlans}
-    old = (
-        DistributedSwitch.model_validate(change.spec["before"])
-        if change.spec.get("before")
-        else None
-    )
-    was = {e.secondary_id: e for e in (old.pvlans if old else [])}
-    ops: list[tuple[str, PvlanEntry]] = []
-    for op, raw in change.spec.get("ops", []):
-        e = PvlanEntry.model_validate(raw)
-        if op == "add" and e.secondary_id in have:
-            ops.append(("remove", have[e.secondary_id]))
-        elif (
-            op == "edit"
-            and e.secondary_id in was
-            and have.get(e.secondary_id) != was[e.secondary_id]
-        ):
-            ops.append(("edit", was[e.secondary_id]))
-        elif op == "remove" and e.secondary_id not in have:
-            ops.append(("add", e))
-    if not ops:
-        return None
-    ops.sort(key=lambda x: (x[0] == "remove", ORDER[x[1].type] * (-1 if x[0] == "remove" else 1)))
-    only_removes = all(op == "remove" for op, _ in ops)
-    return dv_change(
-        RESOURCE,
-        "delete" if only_removes else "update",
-        f"{switch} (rollback)",
-        _lane(switch),
-        sw,
-        None,
-        [FieldDiff(field=f"pvlan {e.secondary_id}", after=f"{op} {e.type}") for op, e in ops],
-        ops=[[op, e.model_dump(mode="json")] for op, e in ops],
-        switch=switch,
-        dvs_moref=sw.moref,
-    )
-
-
-def conflict(change: Change, facts: dict[str, Any], inv: Inventory) -> str | None:
-    """The PVLAN entries of this change that are no longer as the run left them."""
-    sw = inv.dvs_by_name.get(change.spec.get("switch", ""))
-    if sw is None:
-        return f"its switch {change.spec.get('switch')} no longer exists"
-    have = {e.secondary_id: e for e in sw.pvlans}
-    moved = []
-    for op, raw in change.spec.get("ops", []):
-        e = PvlanEntry.model_validate(raw)
-        now = have.get(e.secondary_id)
-        if op == "remove" and now is not None:
-            moved.append(f"pvlan {e.secondary_id} exists again ({now.type})")
-        elif op != "remove" and now != e:
-            moved.append(
-                f"pvlan {e.secondary_id} is now {now.type if now else 'absent'}, the run set {e.type}"
-            )
-    return "; ".join(moved) or None
+resource = Pvlans()

@@ -1,65 +1,62 @@
-"""Every resource module, in apply order derived from what each one must come after.
+"""Every engine resource, in apply order derived from what each one must come after.
 
-A resource module declares `RESOURCE` (the `Change.resource` it owns) and `AFTER` (the
-resources whose creates must run before its own; deletes run in the reverse order), and, when
-it plans from a desired state, `plan(ctx) -> list[Change]`. The core loops over `ORDER` and
-`PLANNERS`; it names no resource, so adding one is its module plus a line in `MODULES`.
+A resource (engine/resource.py) declares its `name` (the `Change.resource` it owns) and
+`after` (the resources whose creates must run before its own; deletes run in the reverse
+order). The core loops over `ORDER`; it names no resource, so adding one is its module plus a
+line in `RESOURCES`.
 
-Ties between resources that do not depend on each other keep the order of `MODULES`, so the
-apply order (and so every printed plan) is stable.
+Ties between resources that do not depend on each other keep the order of `RESOURCES`, so
+the apply order (and so every printed plan) is stable.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from vnettool.engine import dvportgroup, dvs, lag, migrate, portgroup, pvlan, relocate, vmknic, vss
-from vnettool.engine.common import Context
-from vnettool.models.plan import Change
+from vnettool.engine.resource import Resource
 
-MODULES: tuple[Any, ...] = (
-    vss,
-    portgroup,
-    dvs,
-    lag,
-    pvlan,
-    dvportgroup,
-    vmknic,
-    migrate,
+RESOURCES: tuple[Resource[Any], ...] = (
+    vss.resource,
+    portgroup.resource,
+    dvs.resource,
+    lag.resource,
+    pvlan.resource,
+    dvportgroup.resource,
+    vmknic.resource,
+    migrate.resource,
     migrate.vm_nics,
-    relocate,
+    relocate.resource,
 )
 
 
-def apply_order(modules: Sequence[Any]) -> list[Any]:
-    """The modules sorted so each comes after everything in its `AFTER` (Kahn's algorithm,
-    ties by position in `modules`); a cycle or an unknown name is a programming error."""
-    index = {m.RESOURCE: i for i, m in enumerate(modules)}
-    waiting = {m.RESOURCE: set(m.AFTER) for m in modules}
+def apply_order(resources: Sequence[Resource[Any]]) -> list[Resource[Any]]:
+    """The resources sorted so each comes after everything in its `after` (Kahn's
+    algorithm, ties by position); a cycle or an unknown name is a programming error."""
+    index = {r.name: i for i, r in enumerate(resources)}
+    waiting = {r.name: set(r.after) for r in resources}
     for name, after in waiting.items():
         unknown = after - set(index)
         if unknown:
             raise ValueError(f"{name} comes after unregistered resources {sorted(unknown)}")
-    ready = [i for i, m in enumerate(modules) if not waiting[m.RESOURCE]]
+    ready = [i for i, r in enumerate(resources) if not waiting[r.name]]
     heapq.heapify(ready)
-    out: list[Any] = []
+    out: list[Resource[Any]] = []
     while ready:
-        m = modules[heapq.heappop(ready)]
-        out.append(m)
+        r = resources[heapq.heappop(ready)]
+        out.append(r)
         for other, after in waiting.items():
-            if m.RESOURCE in after:
-                after.discard(m.RESOURCE)
+            if r.name in after:
+                after.discard(r.name)
                 if not after:
                     heapq.heappush(ready, index[other])
-    if len(out) != len(modules):
+    if len(out) != len(resources):
         stuck = sorted(n for n, a in waiting.items() if a)
         raise ValueError(f"resources that depend on each other in a cycle: {stuck}")
     return out
 
 
-ORDER: list[Any] = apply_order(MODULES)
-PLANNERS: list[Callable[[Context], list[Change]]] = [
-    m.plan for m in ORDER if callable(getattr(m, "plan", None))
-]
+ORDER: list[Resource[Any]] = apply_order(RESOURCES)
+BY_NAME: dict[str, Resource[Any]] = {r.name: r for r in ORDER}

@@ -14,15 +14,14 @@ from typing import Any
 
 from vnettool.engine.common import CannotRestore
 from vnettool.engine.journal import Journal
+from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
 from vnettool.models.inventory import Inventory, VirtualMachine
-from vnettool.models.plan import Change, FieldDiff, Result
+from vnettool.models.plan import Change, Facts, FieldDiff, Placement, Result
 from vnettool.vsphere import vmotion
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "vm_relocation"
-# created after these resources (deleted before them): engine/registry.py orders by it
-AFTER: tuple[str, ...] = ()
 
 
 def move(vm: VirtualMachine, dest: str, inv: Inventory) -> Change:
@@ -35,12 +34,10 @@ def move(vm: VirtualMachine, dest: str, inv: Inventory) -> Change:
         host=src or None,
         name=vm.name,
         diffs=[FieldDiff(field="host", before=src, after=dest)],
-        spec={
-            "lane": f"vm:{vm.name}",
-            "vm_moref": vm.moref,
-            "from": {"host": src, "moref": hosts[src].moref if src in hosts else None},
-            "to": {"host": dest, "moref": hosts[dest].moref if dest in hosts else None},
-        },
+        lane=f"vm:{vm.name}",
+        vm_moref=vm.moref,
+        source=Placement(host=src, moref=hosts[src].moref if src in hosts else None),
+        dest=Placement(host=dest, moref=hosts[dest].moref if dest in hosts else None),
     )
 
 
@@ -66,51 +63,52 @@ def journaled(
     return run
 
 
-def depends(change: Change, same_host: list[Change]) -> list[str]:
-    return []
-
-
-def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
-    to = change.spec["to"]
-    if not to.get("moref"):
-        raise VnetError(f"{change.name}: host {to.get('host')} is not in the inventory")
-    vmotion.relocate(session, str(change.spec["vm_moref"]), str(to["moref"]))
-
-
 def _where(change: Change, inv: Inventory) -> str | None:
-    vm = next((v for v in inv.vms if v.moref == change.spec.get("vm_moref")), None)
+    vm = next((v for v in inv.vms if v.moref == change.vm_moref), None)
     if vm is None:
         raise CannotRestore(f"VM {change.name} is no longer in the inventory")
     return vm.host
 
 
-def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    """Move the VM back to the host it left, unless it is there already."""
-    src = change.spec["from"]
-    now = _where(change, inv)
-    if now == src["host"]:
-        return None
-    if src["host"] not in inv.host_by_name:
-        raise CannotRestore(f"host {src['host']} is no longer in the inventory")
-    return change.model_copy(
-        update={
-            "host": now,
-            "diffs": [FieldDiff(field="host", before=now, after=src["host"])],
-            "spec": {
-                **{k: v for k, v in change.spec.items() if k != "facts"},
-                "from": {"host": now, "moref": None},
-                "to": {**src, "moref": inv.host_by_name[src["host"]].moref},
-            },
-            "depends_on": [],
-        }
-    )
+class Relocations(Resource[Placement]):
+    """vMotions the rebalancer made; never planned from a desired state."""
 
+    name = RESOURCE
+    model = Placement
 
-def conflict(change: Change, facts: dict[str, Any], inv: Inventory) -> str | None:
-    """The VM is no longer on the host the run moved it to."""
-    try:
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        to = change.dest or Placement()
+        if not to.moref:
+            raise VnetError(f"{change.name}: host {to.host} is not in the inventory")
+        vmotion.relocate(session, str(change.vm_moref), to.moref)
+
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        """Move the VM back to the host it left, unless it is there already."""
+        src = change.source or Placement()
         now = _where(change, inv)
-    except CannotRestore as exc:
-        return str(exc)
-    want = change.spec["to"]["host"]
-    return None if now == want else f"is on {now} now, the run moved it to {want}"
+        if now == src.host:
+            return None
+        if src.host not in inv.host_by_name:
+            raise CannotRestore(f"host {src.host} is no longer in the inventory")
+        return change.model_copy(
+            update={
+                "host": now,
+                "diffs": [FieldDiff(field="host", before=now, after=src.host)],
+                "facts": Facts(),
+                "source": Placement(host=now),
+                "dest": src.model_copy(update={"moref": inv.host_by_name[src.host].moref}),
+                "depends_on": [],
+            }
+        )
+
+    def conflict(self, change: Change, inv: Inventory) -> str | None:
+        """The VM is no longer on the host the run moved it to."""
+        try:
+            now = _where(change, inv)
+        except CannotRestore as exc:
+            return str(exc)
+        want = (change.dest or Placement()).host
+        return None if now == want else f"is on {now} now, the run moved it to {want}"
+
+
+resource = Relocations()

@@ -31,7 +31,7 @@ def value_text(v: Any) -> str:
 
 def _change(out: Text, c: Change) -> None:
     mark, colour = KIND_MARK[c.kind]
-    device = c.spec.get("device")
+    device = c.device
     extra = f" ({device})" if device and device != c.name else ""
     out.append(f"  {mark} {c.resource.replace('_', ' ')} {c.name}{extra}\n", style=colour)
     for d in c.diffs:
@@ -43,10 +43,10 @@ def _change(out: Text, c: Change) -> None:
         else:
             out.append(value_text(d.after if c.kind == "create" else d.before))
         out.append("\n")
-    if c.spec.get("unsafe"):
-        out.append(f"      ! unsafe: {c.spec['unsafe']}\n", style="bold red")
-    if c.spec.get("irreversible"):
-        out.append(f"      ! cannot be undone: {c.spec['irreversible']}\n", style="bold yellow")
+    if c.unsafe:
+        out.append(f"      ! unsafe: {c.unsafe}\n", style="bold red")
+    if c.irreversible:
+        out.append(f"      ! cannot be undone: {c.irreversible}\n", style="bold yellow")
     if c.impact is not None and not c.impact.empty:
         out.append("      impact: ", style="magenta")
         out.append(impact_line(c.impact) + "\n")

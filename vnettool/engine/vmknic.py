@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context, field_diffs, host_gone, make_change, matches
+from vnettool.engine.common import Context, field_diffs, host_gone, matches
+from vnettool.engine.resource import Resource
 from vnettool.models.desired import VmkernelAdapterSpec, render_cidr
-from vnettool.models.inventory import Inventory, VmkernelAdapter
+from vnettool.models.inventory import Host, Inventory, VmkernelAdapter
 from vnettool.models.plan import Change
 from vnettool.vsphere import hostnet
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "vmkernel_adapter"
-# created after these resources (deleted before them): engine/registry.py orders by it
-AFTER: tuple[str, ...] = ("standard_port_group", "distributed_port_group")
 FIELDS = ("dhcp", "ip", "netmask", "mtu", "services")
 
 
@@ -53,85 +52,161 @@ def _mgmt_reason(inv: Inventory, host: str, device: str, keeps: bool) -> str | N
     return None
 
 
-def plan(ctx: Context) -> list[Change]:
-    inv, desired = ctx.inventory, ctx.desired
-    pgs = {(p.host, p.name): p.switch for p in inv.standard_port_groups}
-    desired_pgs = {p.name: p.switch for p in desired.standard_port_groups}
-    gone_pgs = set(desired.absent.standard_port_groups)
-    changes: list[Change] = []
-    skip: set[int] = set()
-    for i, spec in enumerate(desired.vmkernel_adapters):
-        hosts = [h for h in ctx.hosts if matches(h.name, spec.host)]
-        if spec.ip and spec.ip.cidr and "{index" not in spec.ip.cidr and len(hosts) > 1:
-            ctx.problems.append(
-                f"vmkernel adapter on {spec.portgroup}: cidr {spec.ip.cidr} has no {{index}} but "
-                f"matches {len(hosts)} hosts (every host would get the same address)"
-            )
-            skip.add(i)
-        if spec.portgroup in gone_pgs:
-            ctx.problems.append(
-                f"vmkernel adapter on {spec.portgroup}: that port group is listed as absent"
-            )
-    claimed: dict[tuple[str, str], str] = {}
-    for host in ctx.hosts:
-        adapters = inv.vmknics_of(host.name)
+class VmkernelAdapters(Resource[VmkernelAdapter]):
+    """Adapters identified by (host, port group); the change is named after the port group."""
+
+    name = RESOURCE
+    model = VmkernelAdapter
+    fields = FIELDS
+    after = ("standard_port_group", "distributed_port_group")
+
+    def plan(self, ctx: Context) -> list[Change]:
+        desired = ctx.desired
+        gone_pgs = set(desired.absent.standard_port_groups)
+        skip: set[int] = set()
         for i, spec in enumerate(desired.vmkernel_adapters):
-            if i in skip or not matches(host.name, spec.host) or spec.portgroup in gone_pgs:
-                continue
-            key = (host.name, spec.portgroup)
-            if key in claimed:
+            hosts = [h for h in ctx.hosts if matches(h.name, spec.host)]
+            if spec.ip and spec.ip.cidr and "{index" not in spec.ip.cidr and len(hosts) > 1:
                 ctx.problems.append(
-                    f"{host.name}: two vmkernel_adapters entries ({claimed[key]!r} and "
-                    f"{spec.host!r}) match the adapter on {spec.portgroup}"
+                    f"vmkernel adapter on {spec.portgroup}: cidr {spec.ip.cidr} has no {{index}} "
+                    f"but matches {len(hosts)} hosts (every host would get the same address)"
                 )
-                continue
-            claimed[key] = spec.host
-            if key not in pgs and spec.portgroup not in desired_pgs:
+                skip.add(i)
+            if spec.portgroup in gone_pgs:
                 ctx.problems.append(
-                    f"{host.name}: vmkernel adapter: no standard port group {spec.portgroup} "
-                    "(neither on the host nor in standard_port_groups)"
+                    f"vmkernel adapter on {spec.portgroup}: that port group is listed as absent"
                 )
-                continue
-            before = next((v for v in adapters if v.portgroup == spec.portgroup), None)
-            if before is None and spec.ip is None:
-                ctx.problems.append(
-                    f"{host.name}: new vmkernel adapter on {spec.portgroup} needs ip "
-                    "(cidr or dhcp: true)"
-                )
-                continue
-            try:
-                after = target(before, spec, host.name, ctx.index[host.name])
-            except ValueError as exc:
-                ctx.problems.append(f"{host.name}: vmkernel adapter on {spec.portgroup}: {exc}")
-                continue
-            if before is not None:
-                before = before.model_copy(update={"services": sorted(before.services)})
-            ch = make_change(
-                RESOURCE,
-                host,
-                spec.portgroup,
-                before,
-                after,
-                field_diffs(before, after, FIELDS),
-                device=before.device if before else None,
-                switches=[pgs.get(key) or desired_pgs[spec.portgroup]],
-            )
-            if ch is None:
-                continue
-            if before is not None and "management" in before.services:
-                reason = _mgmt_reason(inv, host.name, before.device, "management" in after.services)
-                if reason:
-                    ch = ch.model_copy(
-                        update={
-                            "spec": {
-                                **ch.spec,
-                                "unsafe": f"removes the management service: {reason}",
-                            }
-                        }
+        changes: list[Change] = []
+        claimed: dict[tuple[str, str], str] = {}
+        for host in ctx.hosts:
+            for i, spec in enumerate(desired.vmkernel_adapters):
+                if i in skip or not matches(host.name, spec.host) or spec.portgroup in gone_pgs:
+                    continue
+                key = (host.name, spec.portgroup)
+                if key in claimed:
+                    ctx.problems.append(
+                        f"{host.name}: two vmkernel_adapters entries ({claimed[key]!r} and "
+                        f"{spec.host!r}) match the adapter on {spec.portgroup}"
                     )
-            changes.append(ch)
-    changes += plan_deletes(ctx)
-    return changes
+                    continue
+                claimed[key] = spec.host
+                ch = self._plan_one(ctx, host, spec)
+                if ch is not None:
+                    changes.append(ch)
+        return changes + plan_deletes(ctx)
+
+    def _plan_one(self, ctx: Context, host: Host, spec: VmkernelAdapterSpec) -> Change | None:
+        inv = ctx.inventory
+        pgs = {p.name: p.switch for p in inv.portgroups_of(host.name)}
+        desired_pgs = {p.name: p.switch for p in ctx.desired.standard_port_groups}
+        if spec.portgroup not in pgs and spec.portgroup not in desired_pgs:
+            ctx.problems.append(
+                f"{host.name}: vmkernel adapter: no standard port group {spec.portgroup} "
+                "(neither on the host nor in standard_port_groups)"
+            )
+            return None
+        before = next((v for v in inv.vmknics_of(host.name) if v.portgroup == spec.portgroup), None)
+        if before is None and spec.ip is None:
+            ctx.problems.append(
+                f"{host.name}: new vmkernel adapter on {spec.portgroup} needs ip "
+                "(cidr or dhcp: true)"
+            )
+            return None
+        try:
+            after = target(before, spec, host.name, ctx.index[host.name])
+        except ValueError as exc:
+            ctx.problems.append(f"{host.name}: vmkernel adapter on {spec.portgroup}: {exc}")
+            return None
+        if before is not None:
+            before = before.model_copy(update={"services": sorted(before.services)})
+        ch = self.change(
+            host,
+            spec.portgroup,
+            before,
+            after,
+            self.diff(before, after),
+            switches=[pgs.get(spec.portgroup) or desired_pgs[spec.portgroup]],
+        )
+        if ch is None or before is None or "management" not in before.services:
+            return ch
+        reason = _mgmt_reason(inv, host.name, before.device, "management" in after.services)
+        if reason:
+            ch = ch.model_copy(update={"unsafe": f"removes the management service: {reason}"})
+        return ch
+
+    def tags(self, state: VmkernelAdapter) -> dict[str, Any]:
+        return {"device": state.device or None}
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        """After its port group and that port group's switch (an MTU 9000 adapter needs both)."""
+        if change.kind == "delete":
+            return []
+        pg = self.new(change).portgroup
+        pg_changes = [c for c in same_host if c.resource == "standard_port_group" and c.name == pg]
+        out = [c.id for c in pg_changes if c.kind != "delete"]
+        switches = {c.switch for c in pg_changes} | set(change.switches)
+        out += [
+            c.id
+            for c in same_host
+            if c.resource == "standard_switch" and c.kind != "delete" and c.name in switches
+        ]
+        return out
+
+    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        after = self.new(change)
+        device = hostnet.add_virtual_nic(session, change.host_moref or "", after)
+        facts["device"] = device  # recorded before the services, so rollback finds it
+        self._services(change, session, device)
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        after = self.new(change)
+        if any(d.field in ("dhcp", "ip", "netmask", "mtu") for d in change.diffs):
+            hostnet.update_virtual_nic(session, change.host_moref or "", after)
+        self._services(change, session, after.device)
+
+    def _services(self, change: Change, session: Session, device: str) -> None:
+        before = self.old(change)
+        had = set(before.services if before else [])
+        want = set(self.new(change).services)
+        hostnet.set_vnic_services(
+            session,
+            change.host_moref or "",
+            change.host or "",
+            device,
+            sorted(want - had),
+            sorted(had - want),
+        )
+
+    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        hostnet.remove_virtual_nic(
+            session, change.host_moref or "", change.host or "", str(change.device)
+        )
+
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        host = inv.host_by_name.get(change.host or "")
+        if host is None:
+            return host_gone(change)
+        device = change.facts.device or change.device
+        want = self.old(change)
+        adapters = inv.vmknics_of(host.name)
+        current = next((v for v in adapters if device and v.device == device), None)
+        if current is None and want is not None:
+            current = next((v for v in adapters if v.portgroup == want.portgroup), None)
+        if current is None and want is None and change.after is not None:
+            pg = self.new(change).portgroup
+            current = next((v for v in adapters if v.portgroup == pg), None)
+        if current is not None:
+            current = current.model_copy(update={"services": sorted(current.services)})
+            if want is not None:
+                want = want.model_copy(update={"device": current.device})
+        diffs = self.diff(current, want, strict=True)
+        ch = self.change(host, change.name, current, want, diffs)
+        if ch is not None and current is None:
+            ch = ch.model_copy(update={"device": None})
+        return ch
+
+
+resource = VmkernelAdapters()
 
 
 def deleted_on(ctx: Context) -> dict[str, set[str]]:
@@ -153,22 +228,13 @@ def plan_deletes(ctx: Context) -> list[Change]:
                     continue
                 if item.portgroup is not None and v.portgroup != item.portgroup:
                     continue
-                ch = make_change(
-                    RESOURCE,
-                    host,
-                    _name(v),
-                    v,
-                    None,
-                    field_diffs(v, None, ("device", "ip", "services")),
-                    device=v.device,
-                )
+                d = field_diffs(v, None, ("device", "ip", "services"))
+                ch = resource.change(host, _name(v), v, None, d)
                 if ch is None:
                     continue
                 reason = _mgmt_reason(ctx.inventory, host.name, v.device, False)
                 if reason:
-                    ch = ch.model_copy(
-                        update={"spec": {**ch.spec, "unsafe": f"deletes {v.device}: {reason}"}}
-                    )
+                    ch = ch.model_copy(update={"unsafe": f"deletes {v.device}: {reason}"})
                 changes.append(ch)
     return changes
 
@@ -177,71 +243,5 @@ def deleted_devices(changes: list[Change]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for c in changes:
         if c.resource == RESOURCE and c.kind == "delete":
-            out.setdefault(c.host or "", set()).add(str(c.spec.get("device")))
+            out.setdefault(c.host or "", set()).add(str(c.device))
     return out
-
-
-def depends(change: Change, same_host: list[Change]) -> list[str]:
-    """After its port group and that port group's switch (an MTU 9000 adapter needs both)."""
-    if change.kind == "delete":
-        return []
-    pg = (change.spec.get("after") or {}).get("portgroup")
-    pg_changes = [c for c in same_host if c.resource == "standard_port_group" and c.name == pg]
-    out = [c.id for c in pg_changes if c.kind != "delete"]
-    switches = {(c.spec.get("after") or {}).get("switch") for c in pg_changes}
-    switches |= set(change.spec.get("switches") or [])
-    out += [
-        c.id
-        for c in same_host
-        if c.resource == "standard_switch" and c.kind != "delete" and c.name in switches
-    ]
-    return out
-
-
-def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
-    moref, host = change.spec["host_moref"], change.host or ""
-    if change.kind == "delete":
-        hostnet.remove_virtual_nic(session, moref, host, str(change.spec["device"]))
-        return
-    after = VmkernelAdapter.model_validate(change.spec["after"])
-    before = change.spec.get("before") or {}
-    if change.kind == "create":
-        device = hostnet.add_virtual_nic(session, moref, after)
-        facts["device"] = device  # recorded before the services, so rollback finds it
-    else:
-        device = after.device
-        if any(d.field in ("dhcp", "ip", "netmask", "mtu") for d in change.diffs):
-            hostnet.update_virtual_nic(session, moref, after)
-    had = set(before.get("services") or [])
-    want = set(after.services)
-    hostnet.set_vnic_services(session, moref, host, device, sorted(want - had), sorted(had - want))
-
-
-def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    host = inv.host_by_name.get(change.host or "")
-    if host is None:
-        return host_gone(change)
-    device = facts.get("device") or change.spec.get("device")
-    before = change.spec.get("before")
-    want = VmkernelAdapter.model_validate(before) if before else None
-    adapters = inv.vmknics_of(host.name)
-    current = next((v for v in adapters if device and v.device == device), None)
-    if current is None and want is not None:
-        current = next((v for v in adapters if v.portgroup == want.portgroup), None)
-    if current is None and want is None:
-        pg = (change.spec.get("after") or {}).get("portgroup")
-        current = next((v for v in adapters if v.portgroup == pg), None)
-    if current is not None:
-        current = current.model_copy(update={"services": sorted(current.services)})
-        if want is not None:
-            want = want.model_copy(update={"device": current.device})
-    diffs = field_diffs(current, want, FIELDS, strict=True)
-    return make_change(
-        RESOURCE,
-        host,
-        change.name,
-        current,
-        want,
-        diffs,
-        device=current.device if current else None,
-    )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context, field_diffs, host_gone, make_change
+from vnettool.engine.common import Context
+from vnettool.engine.resource import Resource
 from vnettool.models.desired import DvTeaming, Security, Shaping, StandardSwitchSpec, Teaming
 from vnettool.models.inventory import Host, Inventory, StandardSwitch
 from vnettool.models.plan import Change
@@ -17,9 +18,6 @@ from vnettool.vsphere import hostnet
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "standard_switch"
-# created after these resources (deleted before them): engine/registry.py orders by it
-AFTER: tuple[str, ...] = ()
-FIELDS = ("mtu", "uplinks", "policy")
 
 
 def _set(model: Any, **values: Any) -> Any:
@@ -127,21 +125,34 @@ def _management_vmknics(inv: Inventory, host: str, switch: str) -> list[str]:
     ]
 
 
-def plan(ctx: Context) -> list[Change]:
-    inv, desired = ctx.inventory, ctx.desired
-    existing = {(s.host, s.name): s for s in inv.standard_switches}
-    absent = set(desired.absent.standard_switches)
-    for spec in desired.standard_switches:
-        if spec.name in absent:
-            ctx.problems.append(f"standard switch {spec.name} is both desired and absent")
-    changes: list[Change] = []
-    for host in ctx.hosts:
+class StandardSwitches(Resource[StandardSwitch]):
+    """One change per (host, switch): the whole new state sent with UpdateVirtualSwitch."""
+
+    name = RESOURCE
+    model = StandardSwitch
+    fields = ("mtu", "uplinks", "policy")
+
+    def plan(self, ctx: Context) -> list[Change]:
+        desired = ctx.desired
+        absent = set(desired.absent.standard_switches)
+        for spec in desired.standard_switches:
+            if spec.name in absent:
+                ctx.problems.append(f"standard switch {spec.name} is both desired and absent")
+        changes: list[Change] = []
+        for host in ctx.hosts:
+            changes += self._plan_host(ctx, host, absent)
+        return changes
+
+    def _plan_host(self, ctx: Context, host: Host, absent: set[str]) -> list[Change]:
+        inv, desired = ctx.inventory, ctx.desired
+        existing = {s.name: s for s in inv.switches_of(host.name)}
+        changes: list[Change] = []
         pnics = {p.device for p in host.pnics}
         specs = [s for s in desired.standard_switches if s.name not in absent]
-        afters = {s.name: target(existing.get((host.name, s.name)), s, host.name) for s in specs}
+        afters = {s.name: target(existing.get(s.name), s, host.name) for s in specs}
         used = _used_pnics(inv, host, afters)
         for spec in specs:
-            before = existing.get((host.name, spec.name))
+            before = existing.get(spec.name)
             after = afters[spec.name]
             wanted = [*(spec.uplinks or []), *(spec.standby or [])]
             unknown = [p for p in wanted if p not in pnics]
@@ -159,7 +170,6 @@ def plan(ctx: Context) -> list[Change]:
                 )
                 continue
             before_n = normalized(before) if before else None
-            diffs = field_diffs(before_n, after, FIELDS)
             unsafe = None
             if before and before.uplinks and not after.uplinks:
                 mgmt = _management_vmknics(inv, host.name, spec.name)
@@ -168,12 +178,12 @@ def plan(ctx: Context) -> list[Change]:
                         f"removes the last uplink of {spec.name}, which carries the management "
                         f"vmknic {', '.join(mgmt)}: the host would lose its management network"
                     )
-            ch = make_change(RESOURCE, host, spec.name, before_n, after, diffs)
+            ch = self.change(host, spec.name, before_n, after, self.diff(before_n, after))
             if ch is not None:
-                changes.append(_with_unsafe(ch, unsafe))
+                changes.append(ch.model_copy(update={"unsafe": unsafe}))
         for name in sorted(absent):
-            before = existing.get((host.name, name))
-            if before is None:
+            gone = existing.get(name)
+            if gone is None:
                 continue
             mgmt = _management_vmknics(inv, host.name, name)
             unsafe = (
@@ -181,63 +191,52 @@ def plan(ctx: Context) -> list[Change]:
                 if mgmt
                 else None
             )
-            ch = make_change(RESOURCE, host, name, before, None, field_diffs(before, None, FIELDS))
+            ch = self.change(host, name, gone, None, self.diff(gone, None))
             if ch is not None:
-                changes.append(_with_unsafe(ch, unsafe))
-    return changes
+                changes.append(ch.model_copy(update={"unsafe": unsafe}))
+        return changes
 
-
-def _with_unsafe(ch: Change, reason: str | None) -> Change:
-    if reason is None:
-        return ch
-    return ch.model_copy(update={"spec": {**ch.spec, "unsafe": reason}})
-
-
-def depends(change: Change, same_host: list[Change]) -> list[str]:
-    """A switch is deleted after its port groups; it claims a pNIC after the giver releases it."""
-    if change.kind != "delete":
-        mine = set((change.spec.get("after") or {}).get("uplinks") or [])
-        mine -= set((change.spec.get("before") or {}).get("uplinks") or [])
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        """Deleted after its port groups; claims a pNIC after the giver releases it."""
+        if change.kind != "delete":
+            mine = set(_uplinks(self.new(change))) - set(_uplinks(self.old(change)))
+            return [
+                c.id
+                for c in same_host
+                if c.resource == RESOURCE
+                and c is not change
+                and c.name != change.name
+                and mine & set(_uplinks(self.old(c)))
+            ]
         return [
             c.id
             for c in same_host
-            if c.resource == RESOURCE
-            and c is not change
-            and c.name != change.name
-            and mine & set((c.spec.get("before") or {}).get("uplinks") or [])
+            if c.resource == "standard_port_group"
+            and c.kind == "delete"
+            and c.switch == change.name
         ]
-    return [
-        c.id
-        for c in same_host
-        if c.resource == "standard_port_group"
-        and c.kind == "delete"
-        and (c.spec.get("before") or {}).get("switch") == change.name
-    ]
+
+    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        hostnet.add_virtual_switch(session, change.host_moref or "", self.new(change))
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        hostnet.update_virtual_switch(session, change.host_moref or "", self.new(change))
+
+    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        hostnet.remove_virtual_switch(
+            session, change.host_moref or "", change.host or "", change.name
+        )
+
+    def current(self, change: Change, inv: Inventory) -> StandardSwitch | None:
+        now = next((s for s in inv.switches_of(change.host or "") if s.name == change.name), None)
+        return normalized(now) if now else None
+
+    def keep(self, current: StandardSwitch, want: StandardSwitch) -> StandardSwitch:
+        return want.model_copy(update={"num_ports": want.num_ports or current.num_ports})
 
 
-def apply(change: Change, session: Session, facts: dict[str, Any]) -> None:
-    moref = change.spec["host_moref"]
-    if change.kind == "delete":
-        hostnet.remove_virtual_switch(session, moref, change.host or "", change.name)
-        return
-    after = StandardSwitch.model_validate(change.spec["after"])
-    if change.kind == "create":
-        hostnet.add_virtual_switch(session, moref, after)
-    else:
-        hostnet.update_virtual_switch(session, moref, after)
+def _uplinks(state: StandardSwitch | None) -> list[str]:
+    return list(state.uplinks) if state else []
 
 
-def restore(change: Change, facts: dict[str, Any], inv: Inventory) -> Change | None:
-    """The change that puts this switch back to its recorded before-state."""
-    before = change.spec.get("before")
-    host = inv.host_by_name.get(change.host or "")
-    if host is None:
-        return host_gone(change)
-    current = next((s for s in inv.switches_of(host.name) if s.name == change.name), None)
-    want = StandardSwitch.model_validate(before) if before else None
-    cur = normalized(current) if current else None
-    if want is not None and cur is not None:
-        # Keep what the server filled in that the before-reading did not carry.
-        want = want.model_copy(update={"num_ports": want.num_ports or cur.num_ports})
-    diffs = field_diffs(cur, want, FIELDS, strict=True)
-    return make_change(RESOURCE, host, change.name, cur, want, diffs)
+resource = StandardSwitches()

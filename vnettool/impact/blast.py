@@ -1,6 +1,6 @@
 """Blast radius of a plan: what each change does to the VM NICs and VMkernel adapters.
 
-Every change carries its before and after objects (`Change.spec`), so applying it to a copy of
+Every change carries its before and after objects (`Change.before` / `Change.after`), so applying it to a copy of
 the inventory is replacing one object; the connectivity model is then run before and after,
 on the hosts the change can touch only (a plan of 640 changes on a 1,000-host inventory stays
 fast). Changes are applied in plan order, cumulatively: a migration onto a port group created
@@ -15,12 +15,13 @@ that differ only in name is flagged, since an update (a rename) would keep them 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from vnettool.impact.paths import analyze, natural_key
 from vnettool.impact.whatif import compare
+from vnettool.models.base import Model
 from vnettool.models.impact import Connectivity, Endpoint, Impact
 from vnettool.models.inventory import (
     DistributedPortGroup,
@@ -33,10 +34,11 @@ from vnettool.models.inventory import (
     VirtualMachine,
     VmkernelAdapter,
 )
-from vnettool.models.plan import Change, Plan
+from vnettool.models.plan import Change, HostOp, Placement, Plan
 from vnettool.models.policy import merge_policy
 
 Simulator = Callable[[Inventory, Change], Inventory]
+M = TypeVar("M", bound=Model)
 
 
 def _replace(items: list[Any], match: Callable[[Any], bool], new: Any | None) -> list[Any]:
@@ -44,9 +46,12 @@ def _replace(items: list[Any], match: Callable[[Any], bool], new: Any | None) ->
     return out if new is None else [*out, new]
 
 
-def _after(change: Change, cls: type[Any]) -> Any | None:
-    data = change.spec.get("after")
-    return None if data is None or change.kind == "delete" else cls.model_validate(data)
+def _after(change: Change, cls: type[M]) -> M | None:
+    """The change's after-state as `cls` (None for a delete)."""
+    data = change.after
+    if data is None or change.kind == "delete":
+        return None
+    return data if isinstance(data, cls) else cls.model_validate(data.model_dump())
 
 
 def _recompute_effective(
@@ -85,8 +90,7 @@ def _portgroup(inv: Inventory, c: Change) -> Inventory:
 
 
 def _vmknic(inv: Inventory, c: Change) -> Inventory:
-    before = c.spec.get("before") or {}
-    device = before.get("device") or c.spec.get("device")
+    device = getattr(c.before, "device", None) or c.device
     new = _after(c, VmkernelAdapter)
     if new is not None and not new.device:
         new = new.model_copy(update={"device": f"new:{c.name}"})
@@ -104,13 +108,13 @@ def _dvportgroup(inv: Inventory, c: Change) -> Inventory:
     return inv.model_copy(update={"distributed_port_groups": items})
 
 
-def _members(sw: DistributedSwitch, ops: list[Any]) -> list[DvsHostMember]:
+def _members(sw: DistributedSwitch, ops: list[HostOp]) -> list[DvsHostMember]:
     members = {m.host: m for m in sw.hosts}
-    for op, host, _moref, pnics in ops:
-        if op == "remove":
-            members.pop(host, None)
+    for o in ops:
+        if o.op == "remove":
+            members.pop(o.host, None)
         else:
-            members[host] = DvsHostMember(host=host, pnics=dict(pnics or {}), status="up")
+            members[o.host] = DvsHostMember(host=o.host, pnics=dict(o.pnics), status="up")
     return list(members.values())
 
 
@@ -119,7 +123,7 @@ def _dvs(inv: Inventory, c: Change) -> Inventory:
     new = _after(c, DistributedSwitch)
     if new is not None:
         base = new.model_copy(update={"hosts": old.hosts if old else []})
-        members = _members(base, c.spec.get("host_ops") or [])
+        members = _members(base, c.host_ops)
         # a new switch gets its uplink names from vCenter; the members' pNICs name them
         names = new.uplink_names or sorted(
             {u for m in members for u in m.pnics.values()}, key=natural_key
@@ -141,18 +145,19 @@ def _lag(inv: Inventory, c: Change) -> Inventory:
     return inv.model_copy(update={"distributed_switches": switches})
 
 
-def _dv_target(inv: Inventory, to: dict[str, Any]) -> dict[str, Any]:
+def _dv_target(inv: Inventory, to: Placement | None) -> dict[str, Any]:
     """Where a migration lands: a DV port group (found by name if created in this plan)."""
-    if not to.get("switch"):
-        return {"network": to.get("portgroup"), "dvs_uuid": None, "dv_portgroup_key": None}
-    key = to.get("key") or next(
-        (p.key for p in inv.distributed_port_groups if p.name == to.get("portgroup")), None
+    to = to or Placement()
+    if not to.switch:
+        return {"network": to.portgroup, "dvs_uuid": None, "dv_portgroup_key": None}
+    key = to.key or next(
+        (p.key for p in inv.distributed_port_groups if p.name == to.portgroup), None
     )
-    return {"network": to.get("portgroup"), "dvs_uuid": to.get("uuid"), "dv_portgroup_key": key}
+    return {"network": to.portgroup, "dvs_uuid": to.uuid, "dv_portgroup_key": key}
 
 
 def _vmknic_move(inv: Inventory, c: Change) -> Inventory:
-    t = _dv_target(inv, c.spec.get("to") or {})
+    t = _dv_target(inv, c.dest)
     adapters = [
         v.model_copy(
             update={
@@ -169,7 +174,7 @@ def _vmknic_move(inv: Inventory, c: Change) -> Inventory:
 
 
 def _vm_nic_move(inv: Inventory, c: Change) -> Inventory:
-    t = _dv_target(inv, c.spec.get("to") or {})
+    t = _dv_target(inv, c.dest)
     vm_name, _, label = c.name.partition("/")
     vms = [
         vm.model_copy(
@@ -210,7 +215,7 @@ def scope(inv: Inventory, c: Change) -> set[str]:
     switch = c.name.partition("/")[0] if c.resource == "lag" else c.name
     dvs = inv.dvs_by_name.get(switch)
     members = {m.host for m in dvs.hosts} if dvs else set()
-    return members | {str(op[1]) for op in c.spec.get("host_ops") or []}
+    return members | {o.host for o in c.host_ops}
 
 
 def _management_cut(imp: Impact) -> list[str]:
@@ -218,11 +223,11 @@ def _management_cut(imp: Impact) -> list[str]:
 
 
 def _annotate(c: Change, imp: Impact) -> Change:
-    spec = dict(c.spec)
     cut = _management_cut(imp)
-    if cut and not spec.get("unsafe"):
-        spec["unsafe"] = "cuts the management network of " + ", ".join(cut)
-    return c.model_copy(update={"impact": imp, "spec": spec})
+    unsafe = c.unsafe
+    if cut and not unsafe:
+        unsafe = "cuts the management network of " + ", ".join(cut)
+    return c.model_copy(update={"impact": imp, "unsafe": unsafe})
 
 
 class World:
@@ -329,8 +334,10 @@ IDENTITY = {"name", "device", "key", "moref", "portgroups", "effective", "networ
 IDENTITY |= {"config_version", "dv_port"}
 
 
-def _body(data: dict[str, Any] | None) -> dict[str, Any] | None:
-    return None if data is None else {k: v for k, v in data.items() if k not in IDENTITY}
+def _body(state: Model | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {k: v for k, v in state.model_dump(mode="json").items() if k not in IDENTITY}
 
 
 def _renames(changes: list[Change]) -> list[Change]:
@@ -339,9 +346,9 @@ def _renames(changes: list[Change]) -> list[Change]:
     creates = [c for c in changes if c.kind == "create"]
     flagged: dict[str, str] = {}
     for d in (c for c in changes if c.kind == "delete"):
-        body = _body(d.spec.get("before"))
+        body = _body(d.before)
         for c in creates:
-            if (c.resource, c.host) == (d.resource, d.host) and body == _body(c.spec.get("after")):
+            if (c.resource, c.host) == (d.resource, d.host) and body == _body(c.after):
                 note = f"delete {d.name} + create {c.name} differ only in name: rename it instead"
                 flagged[d.id] = flagged[c.id] = note
     return [_noted(c, flagged[c.id]) if c.id in flagged else c for c in changes]

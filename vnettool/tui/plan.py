@@ -198,7 +198,7 @@ class PlanPane(Vertical):
         if loaded.plan.empty:
             self.app.notify("nothing to apply: the plan is empty")
             return
-        unsafe = [c for c in loaded.plan.changes if c.spec.get("unsafe")]
+        unsafe = [c for c in loaded.plan.changes if c.unsafe]
         if unsafe:
             self.app.notify(
                 "refused: the plan has unsafe changes (see '! unsafe'); "
