@@ -365,3 +365,88 @@ def test_host_in_maintenance_protected_vms_first_then_appliance_parked(
     inv = collect(s)
     assert all(n.network == "fw-protected" for v in inv.vms if v.name in behind for n in v.nics)
     assert replan(s, sp).empty
+
+
+def _state(s: Session) -> dict[str, Any]:
+    """What an appliance run changes, read back with plain pyVmomi and a fresh inventory."""
+    inv = collect(s)
+    cluster = obj(s, vim.ClusterComputeResource, CLUSTER)
+    ex = cluster.configurationEx
+    return {
+        "vms": sorted(v.name for v in inv.vms if v.name.startswith("fw-") and not v.template),
+        "protected": sorted(
+            (v.name, n.network, n.connected)
+            for v in inv.vms
+            if v.name.startswith("DC0_C0_RP0_VM")
+            for n in v.nics
+        ),
+        "segment": sorted(
+            (p.host, p.name) for p in inv.standard_port_groups if p.name == "fw-protected"
+        )
+        + sorted((w.host, w.name) for w in inv.standard_switches if w.name == "vSwitch-fw"),
+        "drs": sorted(r.name for r in ex.rule if r.name.startswith("vnettool-"))
+        + sorted(g.name for g in ex.group if g.name.startswith("vnettool-")),
+    }
+
+
+def test_an_appliance_run_is_journaled_and_rolled_back(
+    lab4: tuple[RunningLab, Session], tmp_path: Any
+) -> None:
+    """Appliance, segment and protected-VM moves go back from the run journal: the VMs and
+    their DRS pins are removed, the VMs moved home, the segment deleted; a second rollback
+    plans nothing."""
+    from vnettool.engine import rollback
+    from vnettool.engine.journal import Journal, RunRecord
+
+    _, s = lab4
+    sp = spec()
+    before = _state(s)
+    inv = collect(s)
+    hosts = [h for h in inv.hosts if h.cluster == CLUSTER]
+    p = manager.plan("deploy", s, sp, inv, hosts, TARGET)
+    journal = Journal.for_session(s, "appliance deploy fw", directory=tmp_path)
+    results = manager.apply(p, s, journal=journal)
+    journal.end(verified=None, remaining=None)
+    assert not failures(results), failures(results)
+    deployed = _state(s)
+    assert deployed["vms"] and deployed["drs"] and deployed["segment"] != before["segment"]
+
+    record = RunRecord(journal.path)
+    rb = rollback(record.results, collect(s))
+    assert rb.unrestorable == [] and rb.conflicts == []
+    kinds = sorted({(c.resource, c.kind) for c in rb.plan.changes})
+    assert ("appliance", "delete") in kinds and ("vm_nic_migration", "update") in kinds
+    back = manager.apply(rb.plan, s)
+    assert not failures(back), failures(back)
+    assert _state(s) == before
+    assert rollback(record.results, collect(s)).plan.empty
+    assert replan(s, sp).changes == p.changes
+
+
+def test_rolling_back_a_removal_plugs_the_protected_nics_in_and_names_the_deleted_vms(
+    lab4: tuple[RunningLab, Session],
+) -> None:
+    from vnettool.engine import rollback
+
+    _, s = lab4
+    sp = spec(on_remove="disconnect")
+    _, results = run(s, sp)
+    assert not failures(results), failures(results)
+    deployed = _state(s)
+    p, removed = run(s, sp, action="remove")
+    assert not failures(removed), failures(removed)
+    unplugged = [c for c in p.changes if c.resource == "protected_nic_disconnect"]
+    assert unplugged and not [x for x in _state(s)["protected"] if x[2]]
+    rb = rollback(removed, collect(s))
+    deleted = sorted(c.name for c in p.changes if c.resource == "appliance")
+    assert rb.unrestorable == [
+        f"delete appliance {c.host}: {c.name}: a removed appliance is not re-created by "
+        "--rollback; deploy its definition again (vnettool appliance deploy)"
+        for c in p.changes
+        if c.resource == "appliance"
+    ]
+    assert deleted and sorted(c.name for c in rb.plan.changes) == sorted(c.name for c in unplugged)
+    back = manager.apply(rb.plan, s)
+    assert not failures(back), failures(back)
+    assert _state(s)["protected"] == deployed["protected"]
+    assert rollback(removed, collect(s)).plan.empty

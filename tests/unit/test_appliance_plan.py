@@ -293,5 +293,5 @@ def test_maintenance_host_gets_no_new_appliance_and_parks_its_own() -> None:
     ]
     running = plan_deploy(spec, inv, hosts(inv), deployed(inv, spec), TARGET).changes
     (park,) = [c for c in running if c.resource == "appliance"]
-    assert park.host == "DC0_C0_H2" and park.spec.get("park")
+    assert park.host == "DC0_C0_H2" and park.appliance.park
     assert [(d.field, d.after) for d in park.diffs] == [("power_state", "poweredOff")]

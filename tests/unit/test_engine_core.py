@@ -298,6 +298,8 @@ def test_apply_order_comes_from_each_resource_after() -> None:
         "vmknic_migration",
         "vm_nic_migration",
         "vm_relocation",
+        "appliance",
+        "protected_nic_disconnect",
     ]
     seen: set[str] = set()
     for m in apply_order(REGISTERED):

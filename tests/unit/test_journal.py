@@ -109,10 +109,15 @@ def test_rollback_names_what_it_cannot_restore_and_conflicts() -> None:
         }
     )
     assert rollback([sw], left).conflicts == []
-    # a change vnettool has no undo for is named, never dropped
+    # a change vnettool has no undo for is named, never dropped (appliance changes have one
+    # now: a kind no resource registers stands in)
+    fw = Result(change=Change(kind="update", resource="host_firmware", name="fw-1"), changed=True)
+    assert rollback([fw], left).unrestorable == [
+        "update host_firmware fw-1: vnettool has no undo for host firmware changes"
+    ]
     vm = Result(change=Change(kind="update", resource="appliance", name="fw-1"), changed=True)
     assert rollback([vm], left).unrestorable == [
-        "update appliance fw-1: vnettool has no undo for appliance changes"
+        "update appliance fw-1: the change carries no appliance data"
     ]
     # the host is gone: an object it had before cannot be restored
     gone = left.model_copy(update={"hosts": []})

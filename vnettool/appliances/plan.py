@@ -21,24 +21,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnettool.engine import plan as engine_plan
+from vnettool.engine.appliance import DISCONNECT, RESOURCE, ROLES, SIZING, pin_names
 from vnettool.engine.common import PlanError, matches
-from vnettool.models.appliance import ApplianceSpec, ApplianceVm, ClusterRules, NicRole
+from vnettool.models.appliance import (
+    ApplianceOrder,
+    ApplianceSpec,
+    ApplianceVm,
+    ApplianceWant,
+    ClusterRules,
+)
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Host, Inventory
-from vnettool.models.plan import Change, FieldDiff, Plan
+from vnettool.models.plan import Change, FieldDiff, Placement, Plan
 
-RESOURCE = "appliance"
 PIN_FIELDS = ("drs.vm_group", "drs.host_group", "drs.rule")
-DISCONNECT = "protected_nic_disconnect"
-ROLES: tuple[NicRole, ...] = ("management", "unprotected", "protected")
-# The VM's size and resource fields, named alike in `want_state` and `ApplianceVm`.
-SIZING = (
-    "cpus",
-    "memory_mb",
-    "cpu_reservation_mhz",
-    "memory_reservation_mb",
-    "latency_sensitivity",
-)
 
 
 @dataclass
@@ -52,11 +48,6 @@ class Facts:
 def vm_name(spec: ApplianceSpec, slot: str) -> str:
     short = re.sub(r"[^A-Za-z0-9_.-]", "-", slot.split(".", 1)[0])
     return f"{spec.name}-{short}"
-
-
-def pin_names(vm: str) -> tuple[str, str, str]:
-    """(VM group, host group, rule) names of an appliance's pinning."""
-    return f"vnettool-{vm}", f"vnettool-{vm}-host", f"vnettool-{vm}-pin"
 
 
 def anti_affinity_name(spec: ApplianceSpec, cluster: str) -> str:
@@ -287,15 +278,14 @@ def plan_deploy(
     wanted = slots(spec, inv, hosts)
     for s in wanted:
         seg_ids = [c.id for c in seg_changes if c.host in (None, s.host.name)]
-        common = {
-            "definition": spec.name,
-            "host_moref": s.host.moref,
-            "cluster_moref": s.cluster_moref,
-            "want": want,
-            "per": spec.placement.per,
-            "health": spec.health.model_dump(),
-            "lane": f"appliance:{s.name}",
-        }
+        order = ApplianceOrder(
+            definition=spec.name,
+            cluster_moref=s.cluster_moref,
+            want=ApplianceWant.model_validate(want),
+            per=spec.placement.per,
+            health=spec.health,
+        )
+        common: dict[str, Any] = {"host_moref": s.host.moref, "lane": f"appliance:{s.name}"}
         vm = ours.get(s.name)
         if vm is None:
             diffs = [
@@ -315,16 +305,18 @@ def plan_deploy(
                     name=s.name,
                     diffs=diffs,
                     depends_on=seg_ids,
-                    spec={
-                        **common,
-                        "template_moref": template.moref,
-                        "datacenter_moref": dc_moref.get(s.host.datacenter or ""),
-                        "tags": {
-                            "vnettool.appliance": spec.name,
-                            "vnettool.appliance.role": spec.role,
-                            "vnettool.appliance.host": s.host.name,
-                        },
-                    },
+                    appliance=order.model_copy(
+                        update={
+                            "template_moref": template.moref,
+                            "datacenter_moref": dc_moref.get(s.host.datacenter or ""),
+                            "tags": {
+                                "vnettool.appliance": spec.name,
+                                "vnettool.appliance.role": spec.role,
+                                "vnettool.appliance.host": s.host.name,
+                            },
+                        }
+                    ),
+                    **common,
                 )
             )
             continue
@@ -338,7 +330,9 @@ def plan_deploy(
                     name=s.name,
                     diffs=diffs,
                     depends_on=seg_ids,
-                    spec={**common, "vm_moref": vm.moref},
+                    appliance=order,
+                    vm_moref=vm.moref,
+                    **common,
                 )
             )
     keep = {s.name for s in wanted}
@@ -389,12 +383,9 @@ def _park(spec: ApplianceSpec, vm: ApplianceVm, host: str | None, first: list[Ch
         name=vm.name,
         diffs=[FieldDiff(field="power_state", before=vm.power_state, after="poweredOff")],
         depends_on=[m.id for m in first if m.host == host],
-        spec={
-            "definition": spec.name,
-            "vm_moref": vm.moref,
-            "park": True,
-            "lane": f"appliance:{vm.name}",
-        },
+        vm_moref=vm.moref,
+        lane=f"appliance:{vm.name}",
+        appliance=ApplianceOrder(definition=spec.name, park=True),
     )
 
 
@@ -453,14 +444,14 @@ def _delete(spec: ApplianceSpec, vm: ApplianceVm, host: str | None, inv: Invento
         host=host,
         name=vm.name,
         diffs=[FieldDiff(field="vm", before=vm.name, after=None), *pins],
-        spec={
-            "definition": spec.name,
-            "vm_moref": vm.moref,
-            "power_state": vm.power_state,
-            "cluster_moref": cl.moref if cl else None,
-            "pin_names": list(pin_names(vm.name)),
-            "lane": f"appliance:{vm.name}",
-        },
+        vm_moref=vm.moref,
+        lane=f"appliance:{vm.name}",
+        appliance=ApplianceOrder(
+            definition=spec.name,
+            power_state=vm.power_state,
+            cluster_moref=cl.moref if cl else None,
+            pin_names=list(pin_names(vm.name)),
+        ),
     )
 
 
@@ -512,12 +503,12 @@ def _anti_affinity(
                     )
                 ],
                 depends_on=[a.id for a in appliances if a.name in {s.name for s in members}],
-                spec={
-                    "anti_affinity": True,
-                    "cluster_moref": cl,
-                    "vms": [s.name for s in members],
-                    "lane": f"cluster:{cl}",
-                },
+                lane=f"cluster:{cl}",
+                appliance=ApplianceOrder(
+                    definition=spec.name,
+                    cluster_moref=cl,
+                    rule_vms=[s.name for s in members],
+                ),
             )
         )
     return out
@@ -547,10 +538,18 @@ def plan_remove(
             rules = facts.rules.get(c.moref)
             rule = rules.rule(anti_affinity_name(spec, c.name)) if rules else None
             if rule is not None:
-                for d in deletes:
-                    if d.spec.get("cluster_moref") == c.moref:
-                        d.spec["pin_names"] = [*d.spec["pin_names"], rule.name]
+                deletes = [_also_unpin(d, c.moref, rule.name) for d in deletes]
     return Plan(changes=first + deletes)
+
+
+def _also_unpin(d: Change, cluster: str, name: str) -> Change:
+    """A deleted appliance also takes its cluster's anti-affinity rule with it."""
+    o = d.appliance
+    if o is None or o.cluster_moref != cluster:
+        return d
+    return d.model_copy(
+        update={"appliance": o.model_copy(update={"pin_names": [*o.pin_names, name]})}
+    )
 
 
 def _unplug(spec: ApplianceSpec, inv: Inventory, hosts: list[Host]) -> list[Change]:
@@ -573,14 +572,13 @@ def _unplug(spec: ApplianceSpec, inv: Inventory, hosts: list[Host]) -> list[Chan
                         host=vm.host,
                         name=f"{vm.name}/{nic.label}",
                         diffs=[FieldDiff(field="connected", before=True, after=False)],
-                        spec={
-                            "vm_moref": vm.moref,
-                            "nic_key": nic.key,
-                            "network": nic.network,
-                            "dvs_uuid": nic.dvs_uuid,
-                            "dv_portgroup_key": nic.dv_portgroup_key,
-                            "lane": f"vm:{vm.name}",
-                        },
+                        vm_moref=vm.moref,
+                        nic_key=nic.key,
+                        dest=Placement(
+                            portgroup=nic.network, uuid=nic.dvs_uuid, key=nic.dv_portgroup_key
+                        ),
+                        lane=f"vm:{vm.name}",
+                        appliance=ApplianceOrder(definition=spec.name, connect=False),
                     )
                 )
     return out

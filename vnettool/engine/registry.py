@@ -15,7 +15,18 @@ import heapq
 from collections.abc import Sequence
 from typing import Any
 
-from vnettool.engine import dvportgroup, dvs, lag, migrate, portgroup, pvlan, relocate, vmknic, vss
+from vnettool.engine import (
+    appliance,
+    dvportgroup,
+    dvs,
+    lag,
+    migrate,
+    portgroup,
+    pvlan,
+    relocate,
+    vmknic,
+    vss,
+)
 from vnettool.engine.resource import Resource
 
 RESOURCES: tuple[Resource[Any], ...] = (
@@ -29,6 +40,8 @@ RESOURCES: tuple[Resource[Any], ...] = (
     migrate.resource,
     migrate.vm_nics,
     relocate.resource,
+    appliance.resource,
+    appliance.nics,
 )
 
 

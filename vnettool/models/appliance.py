@@ -231,6 +231,45 @@ class ApplianceVm(Model):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
+class NetworkRef(Model):
+    """How to reach a port group: a DV one (switch, uuid, key; key None until a port group
+    created by the same plan exists) or a standard one (portgroup alone)."""
+
+    portgroup: str
+    switch: str | None = None
+    uuid: str | None = None
+    key: str | None = None
+
+
+class ApplianceWant(Model):
+    """An appliance VM as its definition wants it (sizes in the units vSphere takes)."""
+
+    cpus: int
+    memory_mb: int
+    cpu_reservation_mhz: int
+    memory_reservation_mb: int
+    latency_sensitivity: str
+    networks: dict[str, NetworkRef]  # by NIC role
+
+
+class ApplianceOrder(Model):
+    """What an appliance change needs beyond its diffs to be applied and undone."""
+
+    definition: str | None = None
+    cluster_moref: str | None = None
+    want: ApplianceWant | None = None
+    per: Literal["host", "cluster"] | None = None
+    health: HealthCheck | None = None
+    template_moref: str | None = None
+    datacenter_moref: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    park: bool = False  # power the VM off (its host is in maintenance mode)
+    power_state: str | None = None  # of a VM being deleted
+    pin_names: list[str] = Field(default_factory=list)  # DRS groups and rules it goes with
+    rule_vms: list[str] | None = None  # an anti-affinity rule change: the VMs it keeps apart
+    connect: bool = False  # a protected NIC change: connect (True) or disconnect it
+
+
 class DrsGroup(Model):
     name: str
     kind: Literal["vm", "host"]

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from vnettool.models.appliance import ApplianceOrder
 from vnettool.models.base import Model
 from vnettool.models.impact import Impact
 from vnettool.models.inventory import PvlanEntry
@@ -128,8 +129,7 @@ class Change(Model):
     management: bool = False  # a moved VMkernel adapter carries management
     batch: int | None = None  # rollout batch of a migration
     facts: Facts = Field(default_factory=Facts)  # filled when applied
-    # Appliance data the apply step needs (the full desired VM); not printed.
-    spec: dict[str, Any] = Field(default_factory=dict)
+    appliance: ApplianceOrder | None = None  # an appliance VM, DRS rule or protected NIC
     depends_on: list[str] = Field(default_factory=list)
     # What the change does to VM NICs and vmknics (vnettool.impact); None = not computed.
     impact: Impact | None = None
@@ -144,18 +144,7 @@ class Change(Model):
         spec = dict(data.get("spec") or {})
         if not spec:
             return data
-        out = {k: v for k, v in data.items() if k != "spec"}
-        renamed = {"from": "source", "to": "dest"}
-        for key, value in spec.items():
-            if key == "ops":
-                out["pvlan_ops"] = [{"op": op, "entry": e} for op, e in value]
-            elif key == "host_ops":
-                out["host_ops"] = [
-                    {"op": op, "host": h, "moref": m, "pnics": pn or {}} for op, h, m, pn in value
-                ]
-            else:
-                out[renamed.get(key, key)] = value
-        return out
+        return {**{k: v for k, v in data.items() if k != "spec"}, **_lifted(spec)}
 
     @field_validator("before", "after", mode="before")
     @classmethod
@@ -208,3 +197,34 @@ class Result(Model):
     error: str | None = None
     diff: list[FieldDiff] = Field(default_factory=list)
     duration_s: float = 0.0
+
+
+def _lifted(spec: dict[str, Any]) -> dict[str, Any]:
+    """The typed fields of an old `spec` dict (see `Change._lift_spec`)."""
+    out: dict[str, Any] = {}
+    order: dict[str, Any] = {}
+    fields = set(Change.model_fields)
+    for key, value in spec.items():
+        if key == "ops":
+            out["pvlan_ops"] = [{"op": op, "entry": e} for op, e in value]
+        elif key == "host_ops":
+            out["host_ops"] = [
+                {"op": op, "host": h, "moref": m, "pnics": pn or {}} for op, h, m, pn in value
+            ]
+        elif key in ("from", "to"):
+            out["source" if key == "from" else "dest"] = value
+        elif key in ("network", "dvs_uuid", "dv_portgroup_key"):  # a protected NIC
+            name = {"network": "portgroup", "dvs_uuid": "uuid", "dv_portgroup_key": "key"}[key]
+            out.setdefault("dest", {})[name] = value
+            order["connect"] = False
+        elif key == "vms":
+            order["rule_vms"] = value
+        elif key == "anti_affinity":
+            continue
+        elif key in fields:
+            out[key] = value
+        else:
+            order[key] = value
+    if order:
+        out["appliance"] = order
+    return out
