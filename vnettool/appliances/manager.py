@@ -127,7 +127,7 @@ def status(
                     role=role,
                     label=nic.label if nic else "(missing)",
                     network=nic.network if nic else None,
-                    expected_network=want["networks"][role]["portgroup"],
+                    expected_network=want.networks[role].portgroup,
                     connected=bool(nic and nic.connected),
                 )
             )

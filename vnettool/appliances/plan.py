@@ -29,9 +29,10 @@ from vnettool.models.appliance import (
     ApplianceVm,
     ApplianceWant,
     ClusterRules,
+    NetworkRef,
 )
 from vnettool.models.desired import DesiredState
-from vnettool.models.inventory import Host, Inventory
+from vnettool.models.inventory import Host, Inventory, VirtualMachine
 from vnettool.models.plan import Change, FieldDiff, Placement, Plan
 
 PIN_FIELDS = ("drs.vm_group", "drs.host_group", "drs.rule")
@@ -93,15 +94,15 @@ def slots(spec: ApplianceSpec, inv: Inventory, hosts: list[Host]) -> list[Slot]:
     return out
 
 
-def _network(inv: Inventory, name: str, segment_dvs: str | None) -> dict[str, Any]:
+def _network(inv: Inventory, name: str, segment_dvs: str | None) -> NetworkRef:
     """How to reach a port group by name: a DV one (switch, uuid, key) or a standard one."""
     dv = next((p for p in inv.distributed_port_groups if p.name == name and not p.uplink), None)
     if dv is not None:
         sw = inv.dvs_by_name.get(dv.dvs)
-        return {"portgroup": name, "switch": dv.dvs, "uuid": sw.uuid if sw else None, "key": dv.key}
+        return NetworkRef(portgroup=name, switch=dv.dvs, uuid=sw.uuid if sw else None, key=dv.key)
     if segment_dvs is not None:  # created by this plan; the key is known after the apply
-        return {"portgroup": name, "switch": segment_dvs, "uuid": None, "key": None}
-    return {"portgroup": name, "switch": None, "uuid": None, "key": None}
+        return NetworkRef(portgroup=name, switch=segment_dvs)
+    return NetworkRef(portgroup=name)
 
 
 def segment_desired(spec: ApplianceSpec, target: dict[str, Any]) -> DesiredState | None:
@@ -149,7 +150,7 @@ def _moves(spec: ApplianceSpec, inv: Inventory, target: dict[str, Any], back: bo
     return [c for c in changes if c.resource == "vm_nic_migration"]
 
 
-def want_state(spec: ApplianceSpec, inv: Inventory) -> dict[str, Any]:
+def want_state(spec: ApplianceSpec, inv: Inventory) -> ApplianceWant:
     r = spec.resources
     seg_dvs = spec.segment.switch if spec.segment and spec.segment.kind == "pvlan" else None
     nets = {
@@ -157,14 +158,14 @@ def want_state(spec: ApplianceSpec, inv: Inventory) -> dict[str, Any]:
         "unprotected": _network(inv, spec.networks.unprotected, None),
         "protected": _network(inv, spec.appliance_side, seg_dvs),
     }
-    return {
-        "cpus": r.cpus,
-        "memory_mb": r.memory_mb,
-        "cpu_reservation_mhz": r.cpu_reservation_mhz,
-        "memory_reservation_mb": r.memory_reserved,
-        "latency_sensitivity": r.latency_sensitivity,
-        "networks": nets,
-    }
+    return ApplianceWant(
+        cpus=r.cpus,
+        memory_mb=r.memory_mb,
+        cpu_reservation_mhz=r.cpu_reservation_mhz,
+        memory_reservation_mb=r.memory_reserved,
+        latency_sensitivity=r.latency_sensitivity,
+        networks=nets,
+    )
 
 
 def is_pinned(vm: ApplianceVm, slot: Slot, rules: ClusterRules | None, per_host: bool) -> bool:
@@ -216,28 +217,26 @@ def pin_diffs(slot: Slot, rules: ClusterRules | None = None) -> list[FieldDiff]:
 
 
 def _drift(
-    spec: ApplianceSpec, vm: ApplianceVm, slot: Slot, want: dict[str, Any], facts: Facts
+    spec: ApplianceSpec, vm: ApplianceVm, slot: Slot, want: ApplianceWant, facts: Facts
 ) -> list[FieldDiff]:
     diffs = []
     if vm.host_moref != slot.host.moref and spec.placement.per == "host":
         diffs.append(FieldDiff(field="host", before=vm.host_moref, after=slot.host.moref))
     for f in SIZING:
-        if getattr(vm, f) != want[f]:
-            diffs.append(FieldDiff(field=f, before=getattr(vm, f), after=want[f]))
+        if getattr(vm, f) != getattr(want, f):
+            diffs.append(FieldDiff(field=f, before=getattr(vm, f), after=getattr(want, f)))
     rules = facts.rules.get(slot.cluster_moref or "")
     if not is_pinned(vm, slot, rules, spec.placement.per == "host"):
         diffs.append(FieldDiff(field="pinned", before=False, after=True))
         diffs += pin_diffs(slot, rules)
     for i, role in enumerate(ROLES):
-        net = want["networks"][role]
+        net = want.networks[role]
         nic = vm.nics[i] if i < len(vm.nics) else None
         on = nic.network if nic else None
-        if on != net["portgroup"] or not (nic and nic.connected):
+        if on != net.portgroup or not (nic and nic.connected):
             before = f"{on or '-'} ({'connected' if nic and nic.connected else 'disconnected'})"
             diffs.append(
-                FieldDiff(
-                    field=f"nic.{role}", before=before, after=f"{net['portgroup']} (connected)"
-                )
+                FieldDiff(field=f"nic.{role}", before=before, after=f"{net.portgroup} (connected)")
             )
     if vm.power_state != "poweredOn":
         diffs.append(FieldDiff(field="power_state", before=vm.power_state, after="poweredOn"))
@@ -248,14 +247,8 @@ def _ours(spec: ApplianceSpec, facts: Facts) -> dict[str, ApplianceVm]:
     return {v.name: v for v in facts.vms if v.tags.get("vnettool.appliance") == spec.name}
 
 
-def plan_deploy(
-    spec: ApplianceSpec, inv: Inventory, hosts: list[Host], facts: Facts, target: dict[str, Any]
-) -> Plan:
-    """Segment, appliances (create / update drift / delete where a host left), protection."""
-    seg = segment_desired(spec, target)
-    seg_changes = engine_plan(seg, inv).changes if seg is not None else []
-    want = want_state(spec, inv)
-    ours = _ours(spec, facts)
+def _check(spec: ApplianceSpec, inv: Inventory, want: ApplianceWant) -> VirtualMachine:
+    """The template to clone, or every reason the definition cannot be deployed here."""
     template = next((v for v in inv.vms if v.name == spec.source.template), None)
     problems = []
     if template is None:
@@ -265,76 +258,85 @@ def plan_deploy(
             f"`vnettool lab template {spec.source.template}`)"
         )
     for role in ("management", "unprotected"):
-        net = want["networks"][role]
-        if net["switch"] is None and not any(
-            p.name == net["portgroup"] for p in inv.standard_port_groups
+        net = want.networks[role]
+        if net.switch is None and not any(
+            p.name == net.portgroup for p in inv.standard_port_groups
         ):
-            problems.append(f"appliance {spec.name}: no port group named {net['portgroup']!r}")
-    if problems:
+            problems.append(f"appliance {spec.name}: no port group named {net.portgroup!r}")
+    if problems or template is None:
         raise PlanError(problems)
-    assert template is not None
+    return template
+
+
+def _slot_change(
+    spec: ApplianceSpec,
+    inv: Inventory,
+    s: Slot,
+    vm: ApplianceVm | None,
+    template: VirtualMachine,
+    want: ApplianceWant,
+    facts: Facts,
+) -> Change | None:
+    """The appliance of one slot: created when missing, updated where it drifted."""
+    order = ApplianceOrder(
+        definition=spec.name,
+        cluster_moref=s.cluster_moref,
+        want=want,
+        per=spec.placement.per,
+        health=spec.health,
+    )
+    common: dict[str, Any] = {
+        "resource": RESOURCE,
+        "host": s.host.name,
+        "name": s.name,
+        "host_moref": s.host.moref,
+        "lane": f"appliance:{s.name}",
+    }
+    if vm is not None:
+        diffs = _drift(spec, vm, s, want, facts)
+        if not diffs:
+            return None
+        return Change(kind="update", diffs=diffs, appliance=order, vm_moref=vm.moref, **common)
+    diffs = [
+        FieldDiff(field="host", before=None, after=s.host.name),
+        *(FieldDiff(field=f, before=None, after=getattr(want, f)) for f in SIZING),
+        *(
+            FieldDiff(field=f"nic.{r}", before=None, after=want.networks[r].portgroup)
+            for r in ROLES
+        ),
+        *(pin_diffs(s) if spec.placement.per == "host" else []),
+    ]
     dc_moref = {d.name: d.moref for d in inv.datacenters}
+    created = order.model_copy(
+        update={
+            "template_moref": template.moref,
+            "datacenter_moref": dc_moref.get(s.host.datacenter or ""),
+            "tags": {
+                "vnettool.appliance": spec.name,
+                "vnettool.appliance.role": spec.role,
+                "vnettool.appliance.host": s.host.name,
+            },
+        }
+    )
+    return Change(kind="create", diffs=diffs, appliance=created, **common)
+
+
+def plan_deploy(
+    spec: ApplianceSpec, inv: Inventory, hosts: list[Host], facts: Facts, target: dict[str, Any]
+) -> Plan:
+    """Segment, appliances (create / update drift / delete where a host left), protection."""
+    seg = segment_desired(spec, target)
+    seg_changes = engine_plan(seg, inv).changes if seg is not None else []
+    want = want_state(spec, inv)
+    ours = _ours(spec, facts)
+    template = _check(spec, inv, want)
     appliance_changes: list[Change] = []
     wanted = slots(spec, inv, hosts)
     for s in wanted:
-        seg_ids = [c.id for c in seg_changes if c.host in (None, s.host.name)]
-        order = ApplianceOrder(
-            definition=spec.name,
-            cluster_moref=s.cluster_moref,
-            want=ApplianceWant.model_validate(want),
-            per=spec.placement.per,
-            health=spec.health,
-        )
-        common: dict[str, Any] = {"host_moref": s.host.moref, "lane": f"appliance:{s.name}"}
-        vm = ours.get(s.name)
-        if vm is None:
-            diffs = [
-                FieldDiff(field="host", before=None, after=s.host.name),
-                *(FieldDiff(field=f, before=None, after=want[f]) for f in SIZING),
-                *(
-                    FieldDiff(field=f"nic.{r}", before=None, after=want["networks"][r]["portgroup"])
-                    for r in ROLES
-                ),
-                *(pin_diffs(s) if spec.placement.per == "host" else []),
-            ]
-            appliance_changes.append(
-                Change(
-                    kind="create",
-                    resource=RESOURCE,
-                    host=s.host.name,
-                    name=s.name,
-                    diffs=diffs,
-                    depends_on=seg_ids,
-                    appliance=order.model_copy(
-                        update={
-                            "template_moref": template.moref,
-                            "datacenter_moref": dc_moref.get(s.host.datacenter or ""),
-                            "tags": {
-                                "vnettool.appliance": spec.name,
-                                "vnettool.appliance.role": spec.role,
-                                "vnettool.appliance.host": s.host.name,
-                            },
-                        }
-                    ),
-                    **common,
-                )
-            )
-            continue
-        diffs = _drift(spec, vm, s, want, facts)
-        if diffs:
-            appliance_changes.append(
-                Change(
-                    kind="update",
-                    resource=RESOURCE,
-                    host=s.host.name,
-                    name=s.name,
-                    diffs=diffs,
-                    depends_on=seg_ids,
-                    appliance=order,
-                    vm_moref=vm.moref,
-                    **common,
-                )
-            )
+        ch = _slot_change(spec, inv, s, ours.get(s.name), template, want, facts)
+        if ch is not None:
+            seg_ids = [c.id for c in seg_changes if c.host in (None, s.host.name)]
+            appliance_changes.append(ch.model_copy(update={"depends_on": seg_ids}))
     keep = {s.name for s in wanted}
     host_by_moref = {h.moref: h.name for h in inv.hosts}
     parked = {h.name for h in hosts if h.maintenance} if spec.placement.per == "host" else set()

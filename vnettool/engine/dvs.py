@@ -25,6 +25,7 @@ from vnettool.errors import VnetError
 from vnettool.models.desired import DistributedSwitchSpec, NiocSpec
 from vnettool.models.inventory import (
     DistributedSwitch,
+    Host,
     Inventory,
     NiocTraffic,
 )
@@ -132,41 +133,7 @@ def _members(
         if missing:
             ctx.problems.append(f"{h.name}: {spec.name}: no pNIC {', '.join(missing)}")
             continue
-        want_vss = {x.name: x for x in ctx.desired.standard_switches}
-        for p in sorted(pnics):
-            for sw in inv.switches_of(h.name):
-                if p not in sw.uplinks:
-                    continue
-                mgmt = [
-                    v.device
-                    for v in inv.vmknics_of(h.name)
-                    if "management" in v.services
-                    and any(
-                        pg.switch == sw.name and pg.name == v.portgroup
-                        for pg in inv.portgroups_of(h.name)
-                    )
-                ]
-                # The same document may take the pNIC off the vSS: that change goes first.
-                ws = want_vss.get(sw.name)
-                after_vss = (
-                    [*(ws.uplinks or []), *(ws.standby or [])]
-                    if ws is not None and (ws.uplinks is not None or ws.standby is not None)
-                    else list(sw.uplinks)
-                )
-                left = [u for u in after_vss if u not in pnics]
-                if mgmt and not left:
-                    ctx.problems.append(
-                        f"{h.name}: moving {p} to {spec.name} would leave {sw.name} without "
-                        f"uplinks and strand management adapter {', '.join(mgmt)}; migrate the "
-                        "adapter first or keep another uplink"
-                    )
-                elif p in after_vss:
-                    ctx.problems.append(
-                        f"{h.name}: {p} is an uplink of {sw.name}; take it off there in the same "
-                        f"document (standard_switches: {sw.name} uplinks without {p})"
-                    )
-                else:
-                    first.append(f"standard_switch:{h.name}:{sw.name}")
+        first += _off_standard(ctx, h, spec.name, pnics)
         for d in inv.distributed_switches:
             if d.name == spec.name:
                 continue
@@ -182,6 +149,48 @@ def _members(
         elif spec.hosts.uplinks is not None and cur.pnics != pnics:
             ops.append(HostOp(op="edit", host=h.name, moref=h.moref, pnics=pnics))
     return ops, sorted(set(first))
+
+
+def _off_standard(ctx: Context, h: Host, switch: str, pnics: dict[str, str]) -> list[str]:
+    """The vSS changes that must free these pNICs first (problems when they cannot)."""
+    inv = ctx.inventory
+    first: list[str] = []
+    want_vss = {x.name: x for x in ctx.desired.standard_switches}
+    for p in sorted(pnics):
+        for sw in inv.switches_of(h.name):
+            if p not in sw.uplinks:
+                continue
+            mgmt = [
+                v.device
+                for v in inv.vmknics_of(h.name)
+                if "management" in v.services
+                and any(
+                    pg.switch == sw.name and pg.name == v.portgroup
+                    for pg in inv.portgroups_of(h.name)
+                )
+            ]
+            # The same document may take the pNIC off the vSS: that change goes first.
+            ws = want_vss.get(sw.name)
+            after_vss = (
+                [*(ws.uplinks or []), *(ws.standby or [])]
+                if ws is not None and (ws.uplinks is not None or ws.standby is not None)
+                else list(sw.uplinks)
+            )
+            left = [u for u in after_vss if u not in pnics]
+            if mgmt and not left:
+                ctx.problems.append(
+                    f"{h.name}: moving {p} to {switch} would leave {sw.name} without "
+                    f"uplinks and strand management adapter {', '.join(mgmt)}; migrate the "
+                    "adapter first or keep another uplink"
+                )
+            elif p in after_vss:
+                ctx.problems.append(
+                    f"{h.name}: {p} is an uplink of {sw.name}; take it off there in the same "
+                    f"document (standard_switches: {sw.name} uplinks without {p})"
+                )
+            else:
+                first.append(f"standard_switch:{h.name}:{sw.name}")
+    return first
 
 
 def _version_problem(

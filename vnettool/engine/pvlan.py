@@ -55,14 +55,13 @@ def _pg_pvlan_after(ctx: Context) -> dict[tuple[str, str], int | None]:
 
 def _plan(ctx: Context) -> list[Change]:
     inv, desired = ctx.inventory, ctx.desired
-    switches = inv.dvs_by_name
     want_sw = {s.name for s in desired.distributed_switches}
     gone_sw = set(desired.absent.distributed_switches)
     names = sorted({p.switch for p in desired.pvlans} | {a.switch for a in desired.absent.pvlans})
     uses = _pg_pvlan_after(ctx)
     changes: list[Change] = []
     for name in names:
-        sw = switches.get(name)
+        sw = inv.dvs_by_name.get(name)
         if sw is None and name not in want_sw:
             ctx.problems.append(f"pvlans: no distributed switch {name}")
             continue
@@ -70,125 +69,167 @@ def _plan(ctx: Context) -> list[Change]:
             ctx.problems.append(f"pvlans: {name} is listed as absent")
             continue
         current = {e.secondary_id: e for e in (sw.pvlans if sw else [])}
-        wanted: dict[int, PvlanEntry] = {}
         problems: list[str] = []
-        for spec in (p for p in desired.pvlans if p.switch == name):
-            for prim, sec, typ in spec.entries():
-                e = PvlanEntry(dvs=name, primary_id=prim, secondary_id=sec, type=typ)  # type: ignore[arg-type]
-                if sec in wanted and wanted[sec] != e:
-                    problems.append(
-                        f"{name}: PVLAN id {sec} is given twice "
-                        f"({_key(wanted[sec])} {wanted[sec].type} and {_key(e)} {typ})"
-                    )
-                wanted[sec] = e
-        # removals
-        going: dict[int, PvlanEntry] = {}
-        for a in (x for x in desired.absent.pvlans if x.switch == name):
-            for e in current.values():
-                if e.secondary_id == a.secondary or e.primary_id == a.primary:
-                    going[e.secondary_id] = e
-            if a.secondary is not None and a.secondary in wanted:
-                problems.append(f"{name}: PVLAN {a.secondary} is both desired and absent")
-            if a.primary is not None and any(w.primary_id == a.primary for w in wanted.values()):
-                problems.append(f"{name}: PVLAN primary {a.primary} is both desired and absent")
+        wanted = _wanted(ctx, name, problems)
+        going = _going(ctx, name, current, wanted, problems)
         final = {k: v for k, v in current.items() if k not in going}
         final.update(wanted)
-        for e in going.values():
-            if e.type == "promiscuous":
-                kept = sorted(
-                    s
-                    for s, x in final.items()
-                    if x.primary_id == e.primary_id and s != e.secondary_id
-                )
-                if kept:
-                    problems.append(
-                        f"{name}: cannot remove primary PVLAN {e.primary_id}: secondary "
-                        f"{', '.join(map(str, kept))} still uses it (list them under absent too)"
-                    )
-            users = sorted(pg for (s, pg), pv in uses.items() if s == name and pv == e.secondary_id)
-            if users:
-                problems.append(
-                    f"{name}: cannot remove PVLAN {_key(e)}: port group {', '.join(users)} "
-                    "still uses it (give it another VLAN or list it under absent)"
-                )
-        for e in final.values():
-            if e.type != "promiscuous":
-                head = final.get(e.primary_id)
-                if head is None or head.type != "promiscuous" or head.primary_id != e.primary_id:
-                    problems.append(
-                        f"{name}: secondary PVLAN {e.secondary_id} has no primary {e.primary_id}"
-                    )
-        isolated: dict[int, list[int]] = {}
-        for e in final.values():
-            if e.type == "isolated":
-                isolated.setdefault(e.primary_id, []).append(e.secondary_id)
-        for prim, secs in sorted(isolated.items()):
-            if len(secs) > 1:
-                problems.append(
-                    f"{name}: primary PVLAN {prim} would have more than one isolated secondary "
-                    f"({', '.join(map(str, sorted(secs)))}); remove the old one under absent"
-                )
-        for sec, e in wanted.items():
-            old = current.get(sec)
-            if old is not None and old.type != "promiscuous" and e.type == "promiscuous":
-                problems.append(
-                    f"{name}: {sec} is an {old.type} secondary of {old.primary_id}; it cannot "
-                    "become a primary (list it under absent first)"
-                )
-            if old is not None and old.type == "promiscuous" and e.type != "promiscuous":
-                problems.append(
-                    f"{name}: {sec} is a primary PVLAN; it cannot become a {e.type} secondary"
-                )
+        problems += _removal_problems(name, going, final, uses)
+        problems += _map_problems(name, current, wanted, final)
         if problems:
             ctx.problems.extend(problems)
             continue
-        ops: list[tuple[str, PvlanEntry]] = []
-        diffs: list[FieldDiff] = []
-        for sec, e in sorted(
-            wanted.items(), key=lambda kv: (ORDER[kv[1].type], kv[1].primary_id, kv[0])
-        ):
-            old = current.get(sec)
-            if old == e:
-                continue
-            ops.append(("add" if old is None else "edit", e))
-            diffs.append(
-                FieldDiff(
-                    field=f"pvlan {sec}",
-                    before=f"{old.type} of {old.primary_id}" if old else None,
-                    after=f"{e.type} of {e.primary_id}",
+        changes += _switch_changes(name, sw, current, wanted, going)
+    return changes
+
+
+def _wanted(ctx: Context, name: str, problems: list[str]) -> dict[int, PvlanEntry]:
+    """secondary id -> the entry the document wants on switch `name`."""
+    wanted: dict[int, PvlanEntry] = {}
+    for spec in (p for p in ctx.desired.pvlans if p.switch == name):
+        for prim, sec, typ in spec.entries():
+            e = PvlanEntry(dvs=name, primary_id=prim, secondary_id=sec, type=typ)  # type: ignore[arg-type]
+            if sec in wanted and wanted[sec] != e:
+                problems.append(
+                    f"{name}: PVLAN id {sec} is given twice "
+                    f"({_key(wanted[sec])} {wanted[sec].type} and {_key(e)} {typ})"
                 )
+            wanted[sec] = e
+    return wanted
+
+
+def _going(
+    ctx: Context,
+    name: str,
+    current: dict[int, PvlanEntry],
+    wanted: dict[int, PvlanEntry],
+    problems: list[str],
+) -> dict[int, PvlanEntry]:
+    """secondary id -> the current entry `absent` removes from switch `name`."""
+    going: dict[int, PvlanEntry] = {}
+    for a in (x for x in ctx.desired.absent.pvlans if x.switch == name):
+        for e in current.values():
+            if e.secondary_id == a.secondary or e.primary_id == a.primary:
+                going[e.secondary_id] = e
+        if a.secondary is not None and a.secondary in wanted:
+            problems.append(f"{name}: PVLAN {a.secondary} is both desired and absent")
+        if a.primary is not None and any(w.primary_id == a.primary for w in wanted.values()):
+            problems.append(f"{name}: PVLAN primary {a.primary} is both desired and absent")
+    return going
+
+
+def _removal_problems(
+    name: str,
+    going: dict[int, PvlanEntry],
+    final: dict[int, PvlanEntry],
+    uses: dict[tuple[str, str], int | None],
+) -> list[str]:
+    """A primary removed under its secondaries, an entry removed under a port group."""
+    problems = []
+    for e in going.values():
+        if e.type == "promiscuous":
+            kept = sorted(
+                s for s, x in final.items() if x.primary_id == e.primary_id and s != e.secondary_id
             )
-        extra: dict[str, Any] = {"switch": name, "dvs_moref": sw.moref if sw else None}
-        if ops:
-            changes.append(
-                _change(
-                    "create" if all(op == "add" for op, _ in ops) else "update",
-                    name,
-                    sw,
-                    diffs,
-                    [PvlanOp(op=op, entry=e) for op, e in ops],  # type: ignore[arg-type]
-                    **extra,
+            if kept:
+                problems.append(
+                    f"{name}: cannot remove primary PVLAN {e.primary_id}: secondary "
+                    f"{', '.join(map(str, kept))} still uses it (list them under absent too)"
                 )
+        users = sorted(pg for (s, pg), pv in uses.items() if s == name and pv == e.secondary_id)
+        if users:
+            problems.append(
+                f"{name}: cannot remove PVLAN {_key(e)}: port group {', '.join(users)} "
+                "still uses it (give it another VLAN or list it under absent)"
             )
-        if going:
-            rm = sorted(
-                going.values(), key=lambda e: (-ORDER[e.type], e.primary_id, e.secondary_id)
-            )
-            changes.append(
-                _change(
-                    "delete",
-                    f"{name} (removed entries)",
-                    sw,
-                    [
-                        FieldDiff(
-                            field=f"pvlan {e.secondary_id}", before=f"{e.type} of {e.primary_id}"
-                        )
-                        for e in rm
-                    ],
-                    [PvlanOp(op="remove", entry=e) for e in rm],
-                    **extra,
+    return problems
+
+
+def _map_problems(
+    name: str,
+    current: dict[int, PvlanEntry],
+    wanted: dict[int, PvlanEntry],
+    final: dict[int, PvlanEntry],
+) -> list[str]:
+    """The map once planned: every secondary has its primary, one isolated per primary, no
+    entry changes between primary and secondary."""
+    problems = []
+    for e in final.values():
+        if e.type != "promiscuous":
+            head = final.get(e.primary_id)
+            if head is None or head.type != "promiscuous" or head.primary_id != e.primary_id:
+                problems.append(
+                    f"{name}: secondary PVLAN {e.secondary_id} has no primary {e.primary_id}"
                 )
+    isolated: dict[int, list[int]] = {}
+    for e in final.values():
+        if e.type == "isolated":
+            isolated.setdefault(e.primary_id, []).append(e.secondary_id)
+    for prim, secs in sorted(isolated.items()):
+        if len(secs) > 1:
+            problems.append(
+                f"{name}: primary PVLAN {prim} would have more than one isolated secondary "
+                f"({', '.join(map(str, sorted(secs)))}); remove the old one under absent"
             )
+    for sec, e in wanted.items():
+        old = current.get(sec)
+        if old is not None and old.type != "promiscuous" and e.type == "promiscuous":
+            problems.append(
+                f"{name}: {sec} is an {old.type} secondary of {old.primary_id}; it cannot "
+                "become a primary (list it under absent first)"
+            )
+        if old is not None and old.type == "promiscuous" and e.type != "promiscuous":
+            problems.append(
+                f"{name}: {sec} is a primary PVLAN; it cannot become a {e.type} secondary"
+            )
+    return problems
+
+
+def _switch_changes(
+    name: str,
+    sw: DistributedSwitch | None,
+    current: dict[int, PvlanEntry],
+    wanted: dict[int, PvlanEntry],
+    going: dict[int, PvlanEntry],
+) -> list[Change]:
+    """At most two: adds and edits (primaries first), then removals (secondaries first)."""
+    changes: list[Change] = []
+    ops: list[tuple[str, PvlanEntry]] = []
+    diffs: list[FieldDiff] = []
+    for sec, e in sorted(
+        wanted.items(), key=lambda kv: (ORDER[kv[1].type], kv[1].primary_id, kv[0])
+    ):
+        old = current.get(sec)
+        if old == e:
+            continue
+        ops.append(("add" if old is None else "edit", e))
+        diffs.append(
+            FieldDiff(
+                field=f"pvlan {sec}",
+                before=f"{old.type} of {old.primary_id}" if old else None,
+                after=f"{e.type} of {e.primary_id}",
+            )
+        )
+    extra: dict[str, Any] = {"switch": name, "dvs_moref": sw.moref if sw else None}
+    if ops:
+        changes.append(
+            _change(
+                "create" if all(op == "add" for op, _ in ops) else "update",
+                name,
+                sw,
+                diffs,
+                [PvlanOp(op=op, entry=e) for op, e in ops],  # type: ignore[arg-type]
+                **extra,
+            )
+        )
+    if going:
+        rm = sorted(going.values(), key=lambda e: (-ORDER[e.type], e.primary_id, e.secondary_id))
+        removed = [
+            FieldDiff(field=f"pvlan {e.secondary_id}", before=f"{e.type} of {e.primary_id}")
+            for e in rm
+        ]
+        ops_rm = [PvlanOp(op="remove", entry=e) for e in rm]
+        changes.append(_change("delete", f"{name} (removed entries)", sw, removed, ops_rm, **extra))
     return changes
 
 
