@@ -20,6 +20,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"net/http"
@@ -58,6 +59,9 @@ type netemUpdate struct {
 }
 
 type netemState struct {
+	// known, when set, tells whether a host name (or moref) is in the lab: a setting for a
+	// host that does not exist would never apply to any ping and only hide a typo.
+	known     func(name string) error
 	mu        sync.Mutex
 	hosts     map[string]linkProfile
 	pairs     map[[2]string]linkProfile
@@ -112,8 +116,27 @@ func (u netemUpdate) apply(p linkProfile) (linkProfile, error) {
 	return p, nil
 }
 
+// check refuses names that are not lab hosts, before anything is changed.
+func (n *netemState) check(names ...string) error {
+	if n.known == nil {
+		return nil
+	}
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		if err := n.known(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // set applies an update to a host, a pair, or only the time scale.
 func (n *netemState) set(u netemUpdate) error {
+	if err := n.check(u.Host, u.Peer); err != nil {
+		return err
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if u.TimeScale != nil {
@@ -295,11 +318,20 @@ func netemHandler(n *netemState) http.HandlerFunc {
 				return
 			}
 			if err := n.set(u); err != nil {
-				http.Error(w, `{"error":"`+err.Error()+`"}`, http.StatusBadRequest)
+				code := http.StatusBadRequest
+				if errors.Is(err, errNoHost) {
+					code = http.StatusNotFound
+				}
+				http.Error(w, `{"error":"`+strings.ReplaceAll(err.Error(), `"`, `'`)+`"}`, code)
 				return
 			}
 		case http.MethodDelete:
-			n.reset(r.URL.Query().Get("host"), r.URL.Query().Get("peer"))
+			host, peer := r.URL.Query().Get("host"), r.URL.Query().Get("peer")
+			if err := n.check(host, peer); err != nil {
+				http.Error(w, `{"error":"`+err.Error()+`"}`, http.StatusNotFound)
+				return
+			}
+			n.reset(host, peer)
 		default:
 			http.Error(w, `{"error":"method not allowed"}`, http.StatusMethodNotAllowed)
 			return
@@ -308,6 +340,26 @@ func netemHandler(n *netemState) http.HandlerFunc {
 	}
 }
 
+var errNoHost = errors.New("no host")
+
+// labHost accepts a lab host's name or moref; the error lists a few that exist.
+func labHost(name string) error {
+	var names []string
+	for _, hs := range allHostStates() {
+		if hs.host.Name == name || hs.host.Self.Value == name {
+			return nil
+		}
+		names = append(names, hs.host.Name)
+	}
+	more := ""
+	if len(names) > 4 {
+		more = fmt.Sprintf(", … (%d hosts)", len(names))
+		names = names[:4]
+	}
+	return fmt.Errorf("%w %s in the lab (hosts: %s%s)", errNoHost, name, strings.Join(names, ", "), more)
+}
+
 func init() {
+	netem.known = labHost
 	registerControl("netem", func(lab *Lab) http.HandlerFunc { return netemHandler(netem) })
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -135,5 +137,48 @@ func TestNetemHandler(t *testing.T) {
 	res.Body.Close()
 	if len(v.Hosts) != 0 {
 		t.Fatalf("delete kept %+v", v.Hosts)
+	}
+}
+
+// A setting for a host the lab does not have would never apply to any ping: refused (404),
+// naming the host and some that exist, for a host and for a peer, and nothing is changed.
+func TestNetemRefusesUnknownHosts(t *testing.T) {
+	n := newNetem()
+	n.known = func(name string) error {
+		if name == "h0" || name == "h1" {
+			return nil
+		}
+		return fmt.Errorf("%w %s in the lab (hosts: h0, h1)", errNoHost, name)
+	}
+	srv := httptest.NewServer(netemHandler(n))
+	defer srv.Close()
+	for _, body := range []string{
+		`{"host":"nosuch","rtt_ms":5}`,
+		`{"host":"h0","peer":"nosuch","rtt_ms":5}`,
+	} {
+		res, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound || !strings.Contains(string(msg), "no host nosuch in the lab (hosts: h0, h1)") {
+			t.Fatalf("%s: %d %s", body, res.StatusCode, msg)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"?host=nosuch", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("reset of an unknown host: %d", res.StatusCode)
+	}
+	if v := n.view(); len(v.Hosts) != 0 || len(v.Pairs) != 0 {
+		t.Fatalf("changed: %+v", v)
+	}
+	if err := n.set(netemUpdate{Host: "h0", Peer: "h1", RTTms: fp(3)}); err != nil {
+		t.Fatal(err)
 	}
 }

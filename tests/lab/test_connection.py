@@ -7,6 +7,7 @@ import os
 import socket
 import ssl
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -101,6 +102,31 @@ def test_pin_is_checked_on_every_new_connection(lab: RunningLab, tmp_path: Path)
             stub.host, stub.port = f"127.0.0.1:{proxy.port}", proxy.port  # another certificate
             with pytest.raises(PinMismatch):
                 stub.GetConnection()
+            assert proxy.requests == 0
+    finally:
+        proxy.close()
+
+
+def test_pin_mismatch_on_a_later_connection_is_a_connection_error(
+    lab: RunningLab, tmp_path: Path
+) -> None:
+    """Through the session's call policy: not retried, not an API fault, not "unreachable":
+    the pin error (exit 2, like a mismatch at login) naming the call that met it."""
+    proxy = FaultProxy(lab.state.host_port, tmp_path)
+    try:
+        with lab.session() as s:
+            assert s.call(s.si.CurrentTime, op="CurrentTime") is not None
+            stub = s.stub
+            stub.pool = []
+            stub.host, stub.port = f"127.0.0.1:{proxy.port}", proxy.port
+            t0 = time.monotonic()
+            with pytest.raises(ConnectionFailed) as err:
+                s.call(s.si.CurrentTime, op="CurrentTime")
+            assert time.monotonic() - t0 < 5, "a pin mismatch is not retried"
+            assert err.value.exit_code == 2
+            text = str(err.value)
+            assert "does not match the pinned thumbprint" in text
+            assert "during CurrentTime" in text and "unreachable" not in text
             assert proxy.requests == 0
     finally:
         proxy.close()

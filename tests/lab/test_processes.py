@@ -84,3 +84,18 @@ def test_unverified_tls_is_announced(lab: RunningLab) -> None:
         assert "is NOT verified" in " ".join(out.stderr.split())
     pinned = _cli(lab, "inventory", env={})  # the lab profile pins the certificate
     assert pinned.returncode == 0 and "NOT verified" not in pinned.stderr
+
+
+def test_lab_netem_refuses_an_unknown_host(lab: RunningLab) -> None:
+    """A setting for a host the lab does not have would silently never apply to any ping."""
+    from vnettool.lab.netem import get_netem
+
+    before = get_netem(lab.lab)
+    for args in (["nosuch-host"], ["DC0_C0_H0", "--peer", "nosuch-host"]):
+        out = _cli(lab, "lab", "netem", *args, "--rtt-ms", "5", env={})
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert "no host nosuch-host in the lab (hosts: DC0_C0_H0" in out.stderr
+        assert "Traceback" not in out.stderr
+    out = _cli(lab, "lab", "netem", "nosuch-host", "--reset", env={})
+    assert out.returncode == 1 and "no host nosuch-host" in out.stderr
+    assert get_netem(lab.lab) == before

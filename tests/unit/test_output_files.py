@@ -82,12 +82,41 @@ def test_include_outside_the_playbook_tree_is_refused(tmp_path: Path) -> None:
         with pytest.raises(PlaybookError) as err:
             validate(play)
         (issue,) = err.value.issues
-        assert "outside the playbook's directory" in issue.message
+        assert "outside the directory of the playbook" in issue.message
         assert "--include-anywhere" in issue.message
     (pb / "common").mkdir()
     (pb / "common" / "ok.yml").write_text("- snapshot: {path: reports/a.json}\n")
     (pb / "inside.yml").write_text("steps:\n  - include: common/ok.yml\n")
     assert [s.kind for s in validate(pb / "inside.yml").playbook.steps] == ["snapshot"]
+
+
+def test_a_refused_include_deeper_down_names_the_top_level_playbook(tmp_path: Path) -> None:
+    """The refusal is in a file the user never named: the error says which playbook (and
+    which include steps) reached it; so does any other error in an included file."""
+    _, pb = _tree(tmp_path)
+    (pb / "common").mkdir()
+    (pb / "site.yml").write_text(
+        "steps:\n  - snapshot: {path: a.json}\n  - include: common/net.yml\n"
+    )
+    (pb / "common" / "net.yml").write_text("steps:\n  - include: ../../secret.txt\n")
+    (pb / "other.yml").write_text("steps:\n  - include: common/typo.yml\n")
+    (pb / "common" / "typo.yml").write_text("- snapshott: {path: a.json}\n")
+    with pytest.raises(PlaybookError) as err:
+        validate(pb / "site.yml")
+    (issue,) = err.value.issues
+    assert issue.location.file.endswith("common/net.yml")
+    assert "outside the directory of the playbook" in issue.message
+    assert str(pb / "site.yml") in issue.message or "site.yml (" in issue.message
+    assert [v.file.rsplit("/", 1)[-1] for v in issue.via] == ["site.yml"]
+    assert (issue.via[0].line, issue.via[0].col) == (3, 14)
+    assert str(issue).endswith(f"(included from {issue.via[0]})")
+    assert "SECRET-ROOT-LINE" not in str(err.value)
+    with pytest.raises(PlaybookError) as err:
+        validate(pb / "other.yml")
+    (issue,) = err.value.issues
+    assert issue.location.file.endswith("common/typo.yml") and "snapshott" in issue.message
+    assert [(v.file.rsplit("/", 1)[-1], v.line) for v in issue.via] == [("other.yml", 2)]
+    assert issue.as_dict()["included_from"] == [str(issue.via[0])]
 
 
 def test_an_included_file_that_is_not_a_playbook_is_never_echoed(tmp_path: Path) -> None:

@@ -58,6 +58,9 @@ class PlaybookIssue:
     # False for a file that is not a playbook (an include of /etc/shadow): its lines are not
     # shown under the error, so an error cannot be used to print a file's content
     excerpt: bool = True
+    # The include steps that led to the file of `location`, from the top-level playbook down:
+    # an error in a file the user never named on the command line says how it was reached.
+    via: tuple[Location, ...] = ()
 
     def __str__(self) -> str:
         where = f" at {format_path(self.path)}" if self.path else ""
@@ -66,6 +69,8 @@ class PlaybookIssue:
             text += f" (expected {self.expected})"
         if self.hint:
             text += f"; {self.hint}"
+        if self.via:
+            text += " (included from " + " → ".join(str(v) for v in self.via) + ")"
         return text
 
     def as_dict(self) -> dict[str, object]:
@@ -77,6 +82,7 @@ class PlaybookIssue:
             "message": self.message,
             "expected": self.expected,
             "hint": self.hint,
+            "included_from": [str(v) for v in self.via],
         }
 
 

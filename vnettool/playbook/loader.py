@@ -109,6 +109,17 @@ class Document:
 class IssueList:
     def __init__(self) -> None:
         self.items: list[PlaybookIssue] = []
+        # file name → the include steps that reached it, from the top-level playbook down
+        self.reached: dict[str, tuple[Location, ...]] = {}
+
+    def located(self, items: list[PlaybookIssue]) -> list[PlaybookIssue]:
+        """`items` with the include chain of the file each one is in."""
+        return [
+            dataclasses.replace(x, via=self.reached[x.location.file])
+            if x.location.file in self.reached and not x.via
+            else x
+            for x in items
+        ]
 
     def add(
         self,
@@ -430,6 +441,7 @@ def resolve_includes(
     stack: tuple[Path, ...] = (),
     base: Path | None = None,
     anywhere: bool = False,
+    via: tuple[Location, ...] = (),
 ) -> None:
     """Replace each ``- include: FILE`` step with the steps of FILE, marks and all.
 
@@ -484,8 +496,8 @@ def resolve_includes(
         if not anywhere and not target.is_relative_to(root):
             issues.add(
                 where,
-                f"included file {inc!r} is outside the playbook's directory {root}; "
-                "pass --include-anywhere to allow it",
+                f"included file {inc!r} is outside the directory of the playbook "
+                f"{_top_name(stack, doc)} ({root}); pass --include-anywhere to allow it",
                 ("steps", i, "include"),
             )
             continue
@@ -499,65 +511,87 @@ def resolve_includes(
         if not exists:
             issues.add(where, f"included file {inc!r} not found", ("steps", i, "include"))
             continue
-        try:
-            sub = read_file(target, _shown(target))
-        except PlaybookError as exc:
-            issues.items.extend(dataclasses.replace(x, excerpt=False) for x in exc.issues)
-            continue
-        if isinstance(sub.data, list):
-            sub.data = {"steps": sub.data}
-            sub.marks = _reroot(sub.marks, ("steps",))
-        elif is_desired_state(sub.data):
-            sub.data = {"steps": [{"configure": sub.data}]}
-            sub.marks = _reroot(sub.marks, ("steps", 0, "configure"))
-            sub.marks.value[("steps", 0)] = sub.marks.value[()]
-        if not isinstance(sub.data, dict) or not isinstance(sub.data.get("steps"), list):
-            issues.items.append(
-                PlaybookIssue(
-                    sub.marks.at(()),
-                    "an included file must be a list of steps or a mapping with 'steps'",
-                    excerpt=False,
-                )
-            )
-            continue
-        unknown = sorted(set(sub.data) - {"steps", "vars", "name", "description"})
-        for k in unknown:
-            issues.add(
-                sub.marks.at((k,), key=True),
-                f"unknown key {k!r} in an included file",
-                (k,),
-                expected="steps, vars, name, description",
-            )
-        resolve_includes(sub, issues, stack, anywhere=anywhere)
-        # Variables of an included file are defaults; the including playbook's win.
-        sub_vars = sub.data.get("vars")
-        if isinstance(sub_vars, dict) and isinstance(data.get("vars", {}), dict):
-            merged = dict(sub_vars)
-            merged.update(data.get("vars") or {})
-            for k in sub_vars:
-                if k not in (data.get("vars") or {}):
-                    new_marks.graft(sub.marks, ("vars", k), ("vars", k))
-                    doc.marks.graft(sub.marks, ("vars", k), ("vars", k))
-            data["vars"] = merged
-        extra_tags = step.get("tags")
-        if extra_tags is not None and not (
-            isinstance(extra_tags, list) and all(isinstance(t, str) and t for t in extra_tags)
-        ):
-            issues.add(
-                doc.marks.at(("steps", i, "tags")),
-                f"wrong value {extra_tags!r}",
-                ("steps", i, "tags"),
-                expected="a list of tag names",
-            )
-        theirs = sub.marks.by_step()
-        for j, sub_step in enumerate(sub.data["steps"]):
-            if isinstance(sub_step, dict) and isinstance(extra_tags, list):
-                tags = sub_step.get("tags")
-                sub_step["tags"] = [*tags, *extra_tags] if isinstance(tags, list) else extra_tags
-            new_marks.put_step(len(new_steps), theirs.get(j, []))
-            new_steps.append(sub_step)
+        issues.reached.setdefault(_shown(target), (*via, where))
+        _splice_one(doc, issues, target, stack, anywhere, (i, step), new_steps, new_marks)
     data["steps"] = new_steps
     doc.marks = new_marks
+
+
+def _splice_one(
+    doc: Document,
+    issues: IssueList,
+    target: Path,
+    stack: tuple[Path, ...],
+    anywhere: bool,
+    at: tuple[int, dict[str, Any]],
+    new_steps: list[Any],
+    new_marks: Marks,
+) -> None:
+    """Read one included file and append its steps (tags, variables, marks) to the new list."""
+    i, step = at
+    data = doc.data
+    try:
+        sub = read_file(target, _shown(target))
+    except PlaybookError as exc:
+        issues.items.extend(dataclasses.replace(x, excerpt=False) for x in exc.issues)
+        return
+    if isinstance(sub.data, list):
+        sub.data = {"steps": sub.data}
+        sub.marks = _reroot(sub.marks, ("steps",))
+    elif is_desired_state(sub.data):
+        sub.data = {"steps": [{"configure": sub.data}]}
+        sub.marks = _reroot(sub.marks, ("steps", 0, "configure"))
+        sub.marks.value[("steps", 0)] = sub.marks.value[()]
+    if not isinstance(sub.data, dict) or not isinstance(sub.data.get("steps"), list):
+        issues.items.append(
+            PlaybookIssue(
+                sub.marks.at(()),
+                "an included file must be a list of steps or a mapping with 'steps'",
+                excerpt=False,
+            )
+        )
+        return
+    unknown = sorted(set(sub.data) - {"steps", "vars", "name", "description"})
+    for k in unknown:
+        issues.add(
+            sub.marks.at((k,), key=True),
+            f"unknown key {k!r} in an included file",
+            (k,),
+            expected="steps, vars, name, description",
+        )
+    resolve_includes(sub, issues, stack, anywhere=anywhere, via=issues.reached[sub.marks.file])
+    # Variables of an included file are defaults; the including playbook's win.
+    sub_vars = sub.data.get("vars")
+    if isinstance(sub_vars, dict) and isinstance(data.get("vars", {}), dict):
+        merged = dict(sub_vars)
+        merged.update(data.get("vars") or {})
+        for k in sub_vars:
+            if k not in (data.get("vars") or {}):
+                new_marks.graft(sub.marks, ("vars", k), ("vars", k))
+                doc.marks.graft(sub.marks, ("vars", k), ("vars", k))
+        data["vars"] = merged
+    extra_tags = step.get("tags")
+    if extra_tags is not None and not (
+        isinstance(extra_tags, list) and all(isinstance(t, str) and t for t in extra_tags)
+    ):
+        issues.add(
+            doc.marks.at(("steps", i, "tags")),
+            f"wrong value {extra_tags!r}",
+            ("steps", i, "tags"),
+            expected="a list of tag names",
+        )
+    theirs = sub.marks.by_step()
+    for j, sub_step in enumerate(sub.data["steps"]):
+        if isinstance(sub_step, dict) and isinstance(extra_tags, list):
+            tags = sub_step.get("tags")
+            sub_step["tags"] = [*tags, *extra_tags] if isinstance(tags, list) else extra_tags
+        new_marks.put_step(len(new_steps), theirs.get(j, []))
+        new_steps.append(sub_step)
+
+
+def _top_name(stack: tuple[Path, ...], doc: Document) -> str:
+    top = stack[0] if stack else doc.path
+    return _shown(top) if top is not None else "<playbook>"
 
 
 # Top-level keys of a desired-state document (the configuration engine's YAML), taken from the
@@ -812,6 +846,8 @@ class Loaded:
     """Problems found while loading (includes, variables); validation reports them too."""
     wrapped: bool = False
     """The file was a desired-state document, run as one configure step."""
+    reached: IssueList = field(default_factory=IssueList)
+    """Which include steps reached each included file (to say so in its errors)."""
 
 
 def load_data(
@@ -885,4 +921,5 @@ def load_data(
         variables=resolved,
         issues=issues.items,
         wrapped=wrapped,
+        reached=issues,
     )

@@ -506,7 +506,7 @@ def validate(
     if issues:
         if loaded.wrapped:
             issues = [_unwrap_path(i) for i in issues]
-        raise PlaybookError(_dedupe(issues))
+        raise PlaybookError(_dedupe(loaded.reached.located(issues)))
     assert pb is not None
     return ValidPlaybook(pb, loaded.marks, loaded.data, loaded.variables)
 

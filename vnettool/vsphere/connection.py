@@ -255,6 +255,8 @@ class Session:
                 relogged = True
             except vmodl.MethodFault as exc:
                 raise ApiFault(op, obj, fault_name(exc), fault_message(exc)) from exc
+            except PinMismatch as exc:  # refused before a byte was sent: nothing ran
+                raise pin_refused(self.creds, exc, f"{op}{' on ' + obj if obj else ''}") from exc
             except (OSError, http.client.HTTPException) as exc:
                 if not idempotent and is_transient(exc) and not not_processed(exc):
                     raise AnswerLost(op, obj, exc) from exc
@@ -432,10 +434,7 @@ def connect(creds: Credentials) -> Session:
     except vim.fault.InvalidLogin as exc:
         raise login_refused(creds) from exc
     except PinMismatch as exc:
-        raise ConnectionFailed(
-            f"TLS certificate of {creds.host}:{creds.port} does not match the pinned "
-            f"thumbprint (expected {exc.expected}, server has {exc.actual}); refusing to connect"
-        ) from exc
+        raise pin_refused(creds, exc) from exc
     except ssl.SSLCertVerificationError as exc:
         raise ConnectionFailed(
             f"TLS certificate of {creds.host}:{creds.port} is not trusted ({exc.verify_message}). "
@@ -450,6 +449,21 @@ def connect(creds: Credentials) -> Session:
             f"cannot reach {creds.host}:{creds.port}: {why_failed(exc, creds)}"
         ) from exc
     return Session(creds, si)
+
+
+def pin_refused(creds: Credentials, exc: PinMismatch, during: str = "") -> ConnectionFailed:
+    """A connection error (exit 2) whether the pin fails at login or on a connection opened
+    later in the run: the certificate changed under a live session, which is no API fault."""
+    when = (
+        f"; a new connection during {during} met another certificate than the one this "
+        "session started with"
+        if during
+        else ""
+    )
+    return ConnectionFailed(
+        f"TLS certificate of {creds.host}:{creds.port} does not match the pinned thumbprint "
+        f"(expected {exc.expected}, server has {exc.actual}); refusing to connect{when}"
+    )
 
 
 def why_failed(exc: BaseException, creds: Credentials) -> str:
