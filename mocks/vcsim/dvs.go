@@ -778,7 +778,8 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 	if base.Contact != nil {
 		next.Contact = *base.Contact
 	}
-	if base.Name != "" && base.Name != d.Name {
+	renamed := base.Name != "" && base.Name != d.Name
+	if renamed {
 		next.Name = base.Name
 		d.Name = base.Name
 		d.Entity().Name = base.Name
@@ -791,6 +792,7 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 						hs.net().ProxySwitch[i].DvsName = base.Name
 					}
 				}
+				hs.notify() // the host's proxy switch names the vDS: config.network changed
 				hs.mu.Unlock()
 			}
 		}
@@ -853,7 +855,11 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 			hs.mu.Unlock()
 		}
 	}
-	simulator.Map.Update(d, []types.PropertyChange{{Name: "config", Val: d.Config}})
+	changes := []types.PropertyChange{{Name: "config", Val: d.Config}}
+	if renamed { // vCenter reports the name too: clients read it on its own
+		changes = append(changes, types.PropertyChange{Name: "name", Val: d.Name})
+	}
+	simulator.Map.Update(d, changes)
 	return nil
 }
 
@@ -1079,7 +1085,11 @@ func (a *dvpgAlias) ReconfigureDVPortgroupTask(ctx *simulator.Context, req *type
 		}
 		next.ConfigVersion = bumpVersion(pg.Config.ConfigVersion)
 		pg.Config = next
-		simulator.Map.Update(pg, []types.PropertyChange{{Name: "config", Val: pg.Config}})
+		changes := []types.PropertyChange{{Name: "config", Val: pg.Config}}
+		if pg.Name != oldName { // vCenter reports the name too: clients read it on its own
+			changes = append(changes, types.PropertyChange{Name: "name", Val: pg.Name})
+		}
+		simulator.Map.Update(pg, changes)
 		return nil
 	}, func() []types.BaseEvent {
 		ev := &types.DVPortgroupReconfiguredEvent{DVPortgroupEvent: pgEvent(pg, dvsOf(pg), fmt.Sprintf("Distributed virtual port group %s in %s was reconfigured.", pg.Name, dcName(pg))), ConfigSpec: req.Spec}

@@ -14,6 +14,7 @@ from vnettool.vsphere import fastxml
 from vnettool.vsphere.collector import RawObject, UpdateStream, retrieve
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.dvs import available_versions
+from vnettool.vsphere.live import LiveInventory
 from vnettool.vsphere.neighbors import query_neighbors
 from vnettool.vsphere.reader import build_inventory
 
@@ -97,12 +98,13 @@ class Watcher:
     """Keeps an Inventory current with WaitForUpdatesEx, re-reading only what changed.
 
     The first poll delivers the full state (version ""); later polls carry only changed
-    properties of changed objects, merged into the raw store before the models are rebuilt.
+    properties of changed objects, merged into the raw store; only the models they reach
+    are rebuilt (`LiveInventory`), so an update costs what it changed, not the estate's size.
     """
 
     def __init__(self, session: Session, reader: str | None = None) -> None:
         self.session = session
-        self.raw: dict[str, RawObject] = {}
+        self.live = LiveInventory(vcenter=session.creds.host, api_version=session.about.apiVersion)
         self.stream: UpdateStream = (
             fastxml.FastUpdateStream(session)
             if reader_choice(reader) == "fast"
@@ -112,33 +114,30 @@ class Watcher:
         self.inventory: Inventory = Inventory()
         self._dvs_versions: list[str] | None = None
 
+    @property
+    def raw(self) -> dict[str, RawObject]:
+        return self.live.raw
+
     def poll(self, timeout_s: int = 10) -> InventoryChange | None:
         change = InventoryChange(version="")
-        for up in self.stream.poll(timeout_s=timeout_s):
+        updates = list(self.stream.poll(timeout_s=timeout_s))
+        known = set(self.live.raw)
+        for up in updates:
             if up.kind == "leave":
-                self.raw.pop(up.moref, None)
+                known.discard(up.moref)
                 change.left.append(up.moref)
-                continue
-            obj = self.raw.get(up.moref)
-            if obj is None:
-                obj = self.raw[up.moref] = RawObject(type=up.type, moref=up.moref)
+            elif up.moref not in known:
+                known.add(up.moref)
                 change.entered.append(up.moref)
             else:
                 change.modified[up.moref] = sorted(up.changed) + sorted(up.removed)
-            obj.props.update(up.changed)
-            for path in up.removed:
-                obj.props.pop(path, None)
         change.version = self.stream.version
         if not (change.entered or change.modified or change.left):
             return None
+        self.live.apply(updates)
         if self._dvs_versions is None:  # not a property: asked once, like collect() does
             self._dvs_versions = available_versions(self.session)
-        self.inventory = build_inventory(
-            self.raw,
-            vcenter=self.session.creds.host,
-            api_version=self.session.about.apiVersion,
-            version=self.stream.version,
-        ).model_copy(update={"dvs_versions": self._dvs_versions})
+        self.inventory = self.live.inventory(self.stream.version, self._dvs_versions)
         change.inventory = self.inventory
         return change
 

@@ -168,6 +168,33 @@ class Resolver:
         return None
 
 
+DVS_TYPES = ("DistributedVirtualSwitch", "VmwareDistributedVirtualSwitch")
+
+
+def sort_key(model: Any) -> tuple[Any, ...]:
+    """Inventory order: by identity, then moref, so that two VMs of the same name (vCenter
+    allows it in different folders) keep one order whatever order the server sent them in."""
+    return (*model.identity(), getattr(model, "moref", ""))
+
+
+def cluster_from_raw(o: RawObject, r: Resolver) -> Cluster:
+    dc = r.ancestor(o.moref, "Datacenter")
+    return Cluster(
+        moref=o.moref,
+        name=o.props.get("name", o.moref),
+        datacenter=dc.props.get("name", "") if dc else "",
+        drs_enabled=o.props.get("configuration.drsConfig.enabled"),
+        ha_enabled=o.props.get("configuration.dasConfig.enabled"),
+    )
+
+
+def uplink_portgroups(dvs_list: Iterable[RawObject]) -> set[str]:
+    """Morefs of the switches' uplink port groups (a port group does not say it is one)."""
+    return {
+        moref_id(m) for o in dvs_list for m in _get(o.props.get("config"), "uplinkPortgroup") or []
+    }
+
+
 def build_inventory(
     raw: dict[str, RawObject], vcenter: str = "", api_version: str | None = None, version: str = ""
 ) -> Inventory:
@@ -180,22 +207,8 @@ def build_inventory(
         Datacenter(moref=o.moref, name=o.props.get("name", o.moref))
         for o in by_type.get("Datacenter", [])
     ]
-    clusters = []
-    for o in by_type.get("ClusterComputeResource", []):
-        dc = r.ancestor(o.moref, "Datacenter")
-        clusters.append(
-            Cluster(
-                moref=o.moref,
-                name=o.props.get("name", o.moref),
-                datacenter=dc.props.get("name", "") if dc else "",
-                drs_enabled=o.props.get("configuration.drsConfig.enabled"),
-                ha_enabled=o.props.get("configuration.dasConfig.enabled"),
-            )
-        )
-
-    dvs_list = by_type.get("DistributedVirtualSwitch", []) + by_type.get(
-        "VmwareDistributedVirtualSwitch", []
-    )
+    clusters = [cluster_from_raw(o, r) for o in by_type.get("ClusterComputeResource", [])]
+    dvs_list = [o for t in DVS_TYPES for o in by_type.get(t, [])]
     dvpg_by_key: dict[str, RawObject] = {}
     for o in by_type.get("DistributedVirtualPortgroup", []):
         dvpg_by_key[str(o.props.get("key") or o.moref)] = o
@@ -221,9 +234,7 @@ def build_inventory(
         for o in dvs_list
     ]
     dvs_by_moref = {d.moref: d for d in dvses}
-    uplink_pgs = {
-        moref_id(m) for o in dvs_list for m in _get(o.props.get("config"), "uplinkPortgroup") or []
-    }
+    uplink_pgs = uplink_portgroups(dvs_list)
     dvpgs = [
         dvpg_from_raw(o, dvs_by_moref, uplink_pgs)
         for o in by_type.get("DistributedVirtualPortgroup", [])
@@ -235,7 +246,7 @@ def build_inventory(
     ]
 
     def srt(items: Iterable[Any]) -> list[Any]:
-        return sorted(items, key=lambda x: x.identity())
+        return sorted(items, key=sort_key)
 
     return Inventory(
         vcenter=vcenter,
