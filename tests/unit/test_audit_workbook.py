@@ -73,6 +73,7 @@ ORDER = [
     "LACP",
     "PortGroupMatrix",
     "Appliances",
+    "Topology",
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -193,6 +194,9 @@ def test_every_sheet_type_writes_hostile_text_as_text(tmp_path: Path) -> None:
     ]
     for ws in wb.worksheets:
         risky = [c for c in cells(ws) if isinstance(c.value, str) and c.value[:1] in "=+-@\t\r"]
+        if ws.title == "Topology":  # pictures; its only text is "Cluster <name>" titles
+            assert all(str(c.value).startswith("Cluster ") for c in cells(ws))
+            continue
         assert risky, f"{ws.title}: no hostile text reached this sheet"
         assert all(c.data_type == "s" and c.quotePrefix for c in risky), ws.title
     values = {c.value for ws in wb.worksheets for c in cells(ws)}
@@ -343,3 +347,29 @@ def test_pvlan_tab_states_each_map_problem_with_its_rule(tmp_path: Path) -> None
         201: (None, "missing promiscuous", "HC-12"),
         999: ("ghost", "orphan secondary", "HC-12"),
     }
+
+
+def test_topology_tab_has_each_clusters_picture(tmp_path: Path) -> None:
+    """One PNG per cluster (the `vnettool topology --cluster C` picture), titled, within a
+    printable width, on its own landscape fit-to-width tab."""
+    import io
+
+    from PIL import Image as PilImage
+
+    from vnettool.audit.workbook.topology import MAX_WIDTH_PX
+
+    inv = snapshot()
+    path = write_workbook(tmp_path / "topo.xlsx", inv, [], rules=[RULE])
+    ws = load_workbook(path)["Topology"]
+    clusters = sorted(c.name for c in inv.clusters)
+    titles = [c.value for c in cells(ws)]
+    assert titles == [f"Cluster {c}" for c in clusters]
+    images = ws._images
+    assert len(images) == len(clusters)
+    for img in images:
+        assert 0 < img.width <= MAX_WIDTH_PX and img.height > 0
+        png = PilImage.open(io.BytesIO(img._data()))
+        assert png.format == "PNG" and png.size[0] >= img.width
+    title_rows = [c.row for c in cells(ws)]
+    assert [i.anchor._from.row + 1 for i in images] == [r + 1 for r in title_rows]
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1

@@ -1,5 +1,6 @@
 """The whole audit workbook in the order a reviewer reads it: Summary, Findings, Rules, the
-RVTools network tabs, vHealth and vMetaData, vnettool's extra tabs, then Drift.
+RVTools network tabs, vHealth and vMetaData, vnettool's extra tabs, the Topology picture per
+cluster, then Drift.
 
 The file is written to a temporary name in the same folder (mode 0600) and renamed at the end:
 a failed run never leaves a partial report, and nobody else on the host can read it.
@@ -24,6 +25,7 @@ from vnettool.audit.workbook.extra import extra_tabs
 from vnettool.audit.workbook.rvtools import rvtools_tabs, sdk_cols
 from vnettool.audit.workbook.sheet import write_tab
 from vnettool.audit.workbook.summary import TOOL, RunInfo, write_summary
+from vnettool.audit.workbook.topology import write_topology
 from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.inventory import Inventory
 
@@ -155,6 +157,7 @@ def write_workbook(
     config_sha256: str = "",
     filters: str = "",
     include_pass: bool = False,
+    topology: bool = True,
 ) -> Path:
     """Write the whole workbook atomically (temp file + rename, mode 0600); returns `path`.
 
@@ -177,9 +180,11 @@ def write_workbook(
         vmetadata_tab(server, now),
         *extra_tabs(inventory, appliances),
     ]
-    if baseline is not None:
-        tabs.append(drift_tab(baseline))
     for tab in tabs:
         write_tab(wb, tab)
+    if topology:
+        write_topology(wb, inventory)
+    if baseline is not None:
+        write_tab(wb, drift_tab(baseline))
     _save(wb, path)
     return path
