@@ -267,9 +267,10 @@ func switchPorts(d *simulator.DistributedVirtualSwitch) []types.DistributedVirtu
 			continue
 		}
 		for _, k := range pg.PortKeys {
+			setting, version := portSetting(d, pg, k) // queueing.go: the port's own overrides
 			p := types.DistributedVirtualPort{
 				Key: k, DvsUuid: d.Uuid, PortgroupKey: pg.Key, Conflict: false, LastStatusChange: now,
-				Config: types.DVPortConfigInfo{Name: uplinkName[k], Setting: pg.Config.DefaultPortConfig, ConfigVersion: "0"},
+				Config: types.DVPortConfigInfo{Name: uplinkName[k], Setting: setting, ConfigVersion: version},
 				State:  &types.DVPortState{RuntimeInfo: &types.DVPortStatus{LinkUp: false, Blocked: false}},
 			}
 			if u, ok := users[k]; ok {

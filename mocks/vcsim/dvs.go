@@ -340,6 +340,7 @@ func fixupDVS(d *simulator.DistributedVirtualSwitch) {
 		cfg.LacpApiVersion = "multipleLag"
 	}
 	vcenterDVSDefaults(cfg)
+	niocDefaults(cfg) // queueing.go
 	if cfg.MulticastFilteringMode == "" {
 		cfg.MulticastFilteringMode = "legacyFiltering"
 	}
@@ -770,8 +771,15 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 
 	// apply scalar fields
 	skip := map[string]bool{"Host": true, "PvlanConfigSpec": true, "VspanConfigSpec": true, "ConfigVersion": true,
-		"DefaultPortConfig": true, "Contact": true, "Name": true}
+		"DefaultPortConfig": true, "Contact": true, "Name": true, "InfrastructureTrafficResourceConfig": true}
 	copyFields(reflect.ValueOf(&next).Elem(), reflect.ValueOf(spec).Elem(), skip)
+	if edits := base.InfrastructureTrafficResourceConfig; len(edits) > 0 {
+		merged, e := mergeTraffic(cfg.InfrastructureTrafficResourceConfig, edits) // queueing.go
+		if e != nil {
+			return e
+		}
+		next.InfrastructureTrafficResourceConfig = merged
+	}
 	if base.DefaultPortConfig != nil {
 		next.DefaultPortConfig = mergePortSetting(cfg.DefaultPortConfig, base.DefaultPortConfig)
 	}

@@ -169,6 +169,7 @@ type vmknic struct {
 	IP       string
 	MTU      int
 	Netstack string
+	Egress   egress // uplink and NIOC factor (queueing.go)
 }
 
 // hostView is one host: identity and its VMkernel adapters.
@@ -195,7 +196,7 @@ func hostViewOf(h *mo.HostSystem) hostView {
 		return hv
 	}
 	for _, v := range h.Config.Network.Vnic {
-		n := vmknic{Device: v.Device, MTU: int(v.Spec.Mtu), Netstack: v.Spec.NetStackInstanceKey}
+		n := vmknic{Device: v.Device, MTU: int(v.Spec.Mtu), Netstack: v.Spec.NetStackInstanceKey, Egress: vmkEgress(h, v)}
 		if v.Spec.Ip != nil {
 			n.IP = v.Spec.Ip.IpAddress
 		}
@@ -369,10 +370,11 @@ func runPing(src hostView, a pingArgs, hosts []hostView, n *netemState) pingOutc
 	if a.DF && frame > out.MTU {
 		return pingOutcome{Err: "sendto() failed (Message too long)"}
 	}
-	dst, _, known := findTarget(a.Host, hosts)
+	dst, dstNic, known := findTarget(a.Host, hosts)
 	var path linkProfile
 	if known {
 		path = n.path(src.endpoint, dst.endpoint)
+		path.RTTms += n.congestionMs(src.endpoint, out.Egress) + n.congestionMs(dst.endpoint, dstNic.Egress)
 	}
 	var b strings.Builder
 	var rtts []float64

@@ -190,7 +190,7 @@ func TestEsxcliPingOverSoap(t *testing.T) {
 	}
 	scale := 0.0
 	_ = netem.set(netemUpdate{TimeScale: &scale})
-	defer netem.reset("", "")
+	defer netem.reset("", "", "")
 	src, dst := hosts[0], hosts[1]
 	_ = netem.set(netemUpdate{Host: dst.Name, RTTms: fp(12)})
 

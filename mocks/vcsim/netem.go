@@ -15,6 +15,8 @@ package main
 //                                          unset fields keep their value;
 //                                          {"time_scale":0} stops sleeping
 //   DELETE /vnettool/netem[?host=H&peer=P] reset one host/pair, or all
+//   {"host":H,"uplink":"vmnic2","rtt_ms":40} congests one uplink (queueing.go);
+//   DELETE ?host=H&uplink=U resets it
 //
 // Hosts are named by inventory name or moref value.
 
@@ -51,6 +53,7 @@ func healthyProfile() linkProfile {
 type netemUpdate struct {
 	Host      string   `json:"host"`
 	Peer      string   `json:"peer"`
+	Uplink    string   `json:"uplink"`
 	RTTms     *float64 `json:"rtt_ms"`
 	JitterMs  *float64 `json:"jitter_ms"`
 	LossPct   *float64 `json:"loss_pct"`
@@ -65,6 +68,7 @@ type netemState struct {
 	mu        sync.Mutex
 	hosts     map[string]linkProfile
 	pairs     map[[2]string]linkProfile
+	uplinks   map[[2]string]linkProfile // (host, pnic): congestion, see queueing.go
 	timeScale float64
 	rng       *rand.Rand
 }
@@ -73,6 +77,7 @@ func newNetem() *netemState {
 	return &netemState{
 		hosts:     map[string]linkProfile{},
 		pairs:     map[[2]string]linkProfile{},
+		uplinks:   map[[2]string]linkProfile{},
 		timeScale: 1,
 		rng:       rand.New(rand.NewSource(time.Now().UnixNano())),
 	}
@@ -146,10 +151,13 @@ func (n *netemState) set(u netemUpdate) error {
 		n.timeScale = *u.TimeScale
 	}
 	if u.Host == "" {
-		if u.Peer != "" || u.RTTms != nil || u.JitterMs != nil || u.LossPct != nil || u.MTU != nil {
+		if u.Peer != "" || u.Uplink != "" || u.RTTms != nil || u.JitterMs != nil || u.LossPct != nil || u.MTU != nil {
 			return fmt.Errorf("host is required")
 		}
 		return nil
+	}
+	if u.Uplink != "" {
+		return n.setUplink(u)
 	}
 	if u.Peer != "" {
 		k := pairKey(u.Host, u.Peer)
@@ -176,18 +184,26 @@ func (n *netemState) set(u netemUpdate) error {
 	return nil
 }
 
-func (n *netemState) reset(host, peer string) {
+func (n *netemState) reset(host, peer, uplink string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	switch {
 	case host == "":
 		n.hosts = map[string]linkProfile{}
 		n.pairs = map[[2]string]linkProfile{}
+		n.uplinks = map[[2]string]linkProfile{}
 		n.timeScale = 1
+	case uplink != "":
+		delete(n.uplinks, [2]string{host, uplink})
 	case peer != "":
 		delete(n.pairs, pairKey(host, peer))
 	default:
 		delete(n.hosts, host)
+		for k := range n.uplinks {
+			if k[0] == host {
+				delete(n.uplinks, k)
+			}
+		}
 		for k := range n.pairs {
 			if k[0] == host || k[1] == host {
 				delete(n.pairs, k)
@@ -272,6 +288,13 @@ type netemView struct {
 	TimeScale float64                `json:"time_scale"`
 	Hosts     map[string]linkProfile `json:"hosts"`
 	Pairs     []pairView             `json:"pairs"`
+	Uplinks   []uplinkView           `json:"uplinks"`
+}
+
+type uplinkView struct {
+	Host   string  `json:"host"`
+	Uplink string  `json:"uplink"`
+	RTTms  float64 `json:"rtt_ms"`
 }
 
 type pairView struct {
@@ -290,6 +313,12 @@ func (n *netemState) view() netemView {
 	for k, p := range n.pairs {
 		v.Pairs = append(v.Pairs, pairView{k[0], k[1], p})
 	}
+	for k, p := range n.uplinks {
+		v.Uplinks = append(v.Uplinks, uplinkView{k[0], k[1], p.RTTms})
+	}
+	sort.Slice(v.Uplinks, func(i, j int) bool {
+		return v.Uplinks[i].Host+"/"+v.Uplinks[i].Uplink < v.Uplinks[j].Host+"/"+v.Uplinks[j].Uplink
+	})
 	sort.Slice(v.Pairs, func(i, j int) bool {
 		return v.Pairs[i].Host+"/"+v.Pairs[i].Peer < v.Pairs[j].Host+"/"+v.Pairs[j].Peer
 	})
@@ -326,12 +355,13 @@ func netemHandler(n *netemState) http.HandlerFunc {
 				return
 			}
 		case http.MethodDelete:
-			host, peer := r.URL.Query().Get("host"), r.URL.Query().Get("peer")
+			q := r.URL.Query()
+			host, peer := q.Get("host"), q.Get("peer")
 			if err := n.check(host, peer); err != nil {
 				http.Error(w, `{"error":"`+err.Error()+`"}`, http.StatusNotFound)
 				return
 			}
-			n.reset(host, peer)
+			n.reset(host, peer, q.Get("uplink"))
 		default:
 			http.Error(w, `{"error":"method not allowed"}`, http.StatusMethodNotAllowed)
 			return

@@ -49,15 +49,15 @@ func TestNetemHostPairAndReset(t *testing.T) {
 	if q := n.path(endpoint{Name: "a"}, endpoint{Name: "c"}); q.RTTms != 12 {
 		t.Fatalf("pair leaked to other peer %+v", q)
 	}
-	n.reset("a", "b")
+	n.reset("a", "b", "")
 	if p = n.path(endpoint{Name: "a"}, endpoint{Name: "b"}); p.RTTms != 12 {
 		t.Fatalf("after pair reset %+v", p)
 	}
-	n.reset("a", "")
+	n.reset("a", "", "")
 	if p = n.path(endpoint{Name: "a"}, endpoint{Name: "c"}); p.RTTms != defaultRTTms || p.MTU != defaultMTU {
 		t.Fatalf("after host reset %+v", p)
 	}
-	n.reset("", "")
+	n.reset("", "", "")
 	if len(n.view().Hosts) != 0 {
 		t.Fatal("reset all kept hosts")
 	}

@@ -113,6 +113,12 @@ def netem(
     loss: Annotated[float | None, typer.Option("--loss", help="Packet loss (%)")] = None,
     mtu: Annotated[int | None, typer.Option("--mtu", help="Path MTU (bytes)")] = None,
     peer: Annotated[str | None, typer.Option("--peer", help="Only between HOST and PEER")] = None,
+    uplink: Annotated[
+        str | None,
+        typer.Option(
+            "--uplink", help="Congest one pNIC of HOST (--rtt-ms only); NIOC and teaming apply"
+        ),
+    ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Back to healthy defaults")] = False,
 ) -> None:
     """Emulate a slow, lossy or small-MTU network for a lab host's esxcli pings."""
@@ -120,13 +126,27 @@ def netem(
 
     try:
         if reset:
-            view = reset_netem(host, peer)
+            view = reset_netem(host, peer, uplink=uplink)
         else:
             view = set_netem(
-                host, peer=peer, rtt_ms=rtt_ms, jitter_ms=jitter_ms, loss_pct=loss, mtu=mtu
+                host,
+                peer=peer,
+                uplink=uplink,
+                rtt_ms=rtt_ms,
+                jitter_ms=jitter_ms,
+                loss_pct=loss,
+                mtu=mtu,
             )
     except LabError as exc:
         raise LabFailed(str(exc)) from exc
+    if uplink:
+        up = next(
+            (u for u in view.get("uplinks") or [] if (u["host"], u["uplink"]) == (host, uplink)),
+            None,
+        )
+        rtt = up["rtt_ms"] if up else 0
+        console.print(f"{host}/{uplink}: congestion {rtt} ms (before NIOC)", highlight=False)
+        return
     cur = (
         next(
             (p for p in view.get("pairs") or [] if peer and {p["host"], p["peer"]} == {host, peer}),

@@ -19,16 +19,20 @@ def set_netem(
     host: str,
     *,
     peer: str | None = None,
+    uplink: str | None = None,
     rtt_ms: float | None = None,
     jitter_ms: float | None = None,
     loss_pct: float | None = None,
     mtu: int | None = None,
     lab: Lab | None = None,
 ) -> dict[str, Any]:
-    """Change a host's (or a host pair's) emulated link; unset values are kept."""
+    """Change a host's (or a host pair's) emulated link, or congest one of its uplinks (the
+    lab's queueing model: docs/latency.md); unset values are kept."""
     body: dict[str, Any] = {"host": host}
     if peer:
         body["peer"] = peer
+    if uplink:
+        body["uplink"] = uplink
     for k, v in (
         ("rtt_ms", rtt_ms),
         ("jitter_ms", jitter_ms),
@@ -46,9 +50,12 @@ def set_time_scale(scale: float, lab: Lab | None = None) -> dict[str, Any]:
 
 
 def reset_netem(
-    host: str | None = None, peer: str | None = None, lab: Lab | None = None
+    host: str | None = None,
+    peer: str | None = None,
+    lab: Lab | None = None,
+    uplink: str | None = None,
 ) -> dict[str, Any]:
-    q = {k: v for k, v in (("host", host), ("peer", peer)) if v}
+    q = {k: v for k, v in (("host", host), ("peer", peer), ("uplink", uplink)) if v}
     path = "netem" + (f"?{urlencode(q)}" if q else "")
     return dict(request(lab or Lab(), "DELETE", path))
 
