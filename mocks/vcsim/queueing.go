@@ -32,6 +32,7 @@ package main
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/vmware/govmomi/simulator"
@@ -139,10 +140,38 @@ func portSetting(d *simulator.DistributedVirtualSwitch, pg *simulator.Distribute
 	if ver == "" {
 		ver = "0"
 	}
-	if own == nil {
+	vs, ok := base.(*types.VMwareDVSPortSetting)
+	if !ok {
 		return base, ver
 	}
-	return mergePortSetting(base, own), ver
+	cp := *vs
+	markInherited(reflect.ValueOf(&cp).Elem())
+	if own == nil {
+		return &cp, ver
+	}
+	return mergePortSetting(&cp, own), ver
+}
+
+// markInherited sets inherited=true on copies of every policy of a port
+// setting: what a port takes from its port group, vCenter reports as inherited.
+func markInherited(v reflect.Value) {
+	for i := 0; i < v.NumField(); i++ {
+		f, ft := v.Field(i), v.Type().Field(i)
+		if ft.Anonymous && f.Kind() == reflect.Struct {
+			markInherited(f)
+			continue
+		}
+		if f.Kind() != reflect.Ptr || f.IsNil() || f.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		cp := reflect.New(f.Elem().Type())
+		cp.Elem().Set(f.Elem())
+		if inh := cp.Elem().FieldByName("Inherited"); inh.IsValid() && inh.CanSet() {
+			inh.SetBool(true)
+		}
+		markInherited(cp.Elem())
+		f.Set(cp)
+	}
 }
 
 func teamingOverrideAllowed(pg *simulator.DistributedVirtualPortgroup) bool {

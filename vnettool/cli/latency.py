@@ -275,6 +275,23 @@ def rebalance(
     count: CountOpt = 3,
     ping_interval: Annotated[float, typer.Option(help="Seconds between echo requests")] = 0.2,
     workers: WorkersOpt = 8,
+    steps: Annotated[
+        str,
+        typer.Option(help="Remedies allowed, cheapest first: nioc, uplink, sensitivity, vmotion"),
+    ] = "nioc,uplink,vmotion",
+    settle_rounds: Annotated[
+        int, typer.Option(help="Probe rounds after a remedy before the next", min=1)
+    ] = 3,
+    step_cooldown: Annotated[str, typer.Option(help="No next remedy on a host within")] = "5m",
+    exit_window: Annotated[
+        str, typer.Option(help="Healthy this long before the last remedy is undone")
+    ] = "10m",
+    sensitive_vms: Annotated[
+        str | None, typer.Option(help="Latency-sensitive appliance VMs (glob), for sensitivity")
+    ] = None,
+    return_vms: Annotated[
+        bool, typer.Option(help="Undo vMotion: move VMs back after their cooldown")
+    ] = True,
     state_file: Annotated[
         Path | None, typer.Option("--state", help="State file (default under $VNETTOOL_HOME)")
     ] = None,
@@ -283,20 +300,25 @@ def rebalance(
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
 ) -> None:
-    """Move VMs off hosts whose network latency stays high, explaining every decision.
+    """Work a ladder of remedies on hosts whose network latency stays high, explaining each.
 
-    Each cycle probes the host mesh, smooths per-host latency (loss counts as latency), and
-    evacuates hosts that are over --enter-ms for the required samples to healthy hosts that
-    have the VM's networks and a vMotion vmknic. State (smoothed latency, cooldowns, journal)
-    persists between runs, so a second --once does nothing new.
+    Each cycle probes the host mesh and smooths per-host latency (loss counts as latency).
+    A host over --enter-ms for the required samples gets the cheapest allowed remedy first:
+    NIOC shares for its traffic class, then its ports on another uplink, then latency
+    sensitivity for named appliances, then vMotion of its VMs to healthy hosts. Remedies are
+    undone in reverse once the host stays healthy for --exit-window. State (latency,
+    cooldowns, remedies, journal) persists between runs, so a second --once does nothing new.
     """
+    ladder = _ladder_config(
+        steps, settle_rounds, step_cooldown, exit_window, sensitive_vms, return_vms
+    )
     if once and interval:
         raise ConfigError("--once and --interval exclude each other")
     pause = parse_duration(interval) if interval else None
     from vnettool.inventory.collect import collect
     from vnettool.latency.mover import MoverConfig, RebalanceState
     from vnettool.latency.probe import utcnow
-    from vnettool.latency.rebalance import cycle, live_ops
+    from vnettool.latency.rebalance import cycle, live_ops, live_remedies
     from vnettool.models.latency import PingSpec
 
     mover = MoverConfig(
@@ -345,6 +367,8 @@ def rebalance(
                 cluster,
                 workers,
                 dry_run,
+                ladder,
+                live_remedies(s),
             )
             report.check_note = "; ".join(ops.check_note) or None
             if not dry_run:
@@ -355,6 +379,37 @@ def rebalance(
             if pause is None:
                 break
             time.sleep(pause)
+
+
+def _ladder_config(
+    steps: str,
+    settle_rounds: int,
+    step_cooldown: str,
+    exit_window: str,
+    sensitive_vms: str | None,
+    return_vms: bool,
+) -> Any:
+    from pydantic import ValidationError
+
+    from vnettool.latency.ladder import ORDER, LadderConfig
+
+    names = [x.strip() for x in steps.split(",") if x.strip()]
+    bad = [x for x in names if x not in ORDER]
+    if bad or not names:
+        raise ConfigError(f"--steps: {', '.join(bad) or 'none'} not among {', '.join(ORDER)}")
+    if "sensitivity" in names and not sensitive_vms:
+        raise ConfigError("--steps sensitivity needs --sensitive-vms GLOB")
+    try:
+        return LadderConfig(
+            steps=names,  # type: ignore[arg-type]
+            settle_rounds=settle_rounds,
+            step_cooldown_s=parse_duration(step_cooldown),
+            exit_window_s=parse_duration(exit_window),
+            sensitive_vms=sensitive_vms,
+            return_vms=return_vms,
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"--steps: {exc.errors()[0]['msg']}") from None
 
 
 def _journaled_moves(s: Any, relocate: Any, inv: Any, dry_run: bool) -> tuple[Any, Any]:
@@ -390,6 +445,8 @@ def _print_report(report: Any, dry_run: bool, json_out: bool, path: Path) -> Non
                     "hosts": [v.model_dump(mode="json") for v in report.view.values()],
                     "decisions": [d.model_dump(mode="json") for d in report.decisions],
                     "journal": [e.model_dump(mode="json") for e in report.journal],
+                    "remedies": [e.model_dump(mode="json") for e in report.remedies],
+                    "waiting": report.waiting,
                     "skipped_hosts": report.skipped_hosts,
                     "check_relocate": report.check_note,
                 },
@@ -416,6 +473,7 @@ def _print_report(report: Any, dry_run: bool, json_out: bool, path: Path) -> Non
         console.print(f"[yellow]not probed[/] {h}: {why}")
     if report.check_note:
         console.print(f"[dim]{report.check_note}[/]")
+    _print_remedies(report)
     if not report.decisions:
         console.print("no unhealthy host with VMs to move: nothing to do")
         return
@@ -437,3 +495,17 @@ def _print_report(report: Any, dry_run: bool, json_out: bool, path: Path) -> Non
         )
     if not dry_run:
         console.print(f"[dim]journal and state: {path}[/]")
+
+
+def _print_remedies(report: Any) -> None:
+    colour = {"done": "green", "failed": "red", "dry-run": "cyan", "kept": "yellow"}
+    for e in report.remedies:
+        what = f"{e.action} {e.step}" if e.action != "skip" else f"skip {e.step}"
+        line = f"[{colour.get(e.outcome, 'dim')}]{e.outcome}[/] {e.host}: {what} — {e.reason}"
+        if e.detail:
+            line += f" ({e.detail})"
+        console.print(line, highlight=False)
+        for t in e.targets:
+            console.print(f"    {t}", highlight=False)
+    for h, why in sorted(report.waiting.items()):
+        console.print(f"[dim]{h}: {why}[/]", highlight=False)

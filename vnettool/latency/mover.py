@@ -22,6 +22,7 @@ from pydantic import ConfigDict, Field
 
 from vnettool import paths, userfile
 from vnettool.errors import ConfigError, VnetError
+from vnettool.latency.ladder import HostLadder, RemedyEntry
 from vnettool.latency.policy import HostSeries, PolicyConfig
 from vnettool.models.base import Model
 from vnettool.models.inventory import Inventory, StandardPortGroup, VirtualMachine
@@ -61,6 +62,8 @@ class RebalanceState(Model):
     moves: dict[str, VmMove] = Field(default_factory=dict)  # VM moref -> last move
     journal: list[JournalEntry] = Field(default_factory=list)
     check_relocate: bool | None = None  # None: not tried yet
+    ladder: dict[str, HostLadder] = Field(default_factory=dict)  # host -> rungs in place
+    remedies: list[RemedyEntry] = Field(default_factory=list)  # the ladder's journal
 
     @classmethod
     def load(cls, path: Path) -> RebalanceState:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
+from vnettool.errors import VnetError
+from vnettool.latency.ladder import AppliedStep, LadderConfig, RemedyEntry, StepPlan
 from vnettool.latency.mover import (
     CheckFn,
     MoverConfig,
@@ -19,6 +22,7 @@ from vnettool.latency.mover import (
 )
 from vnettool.latency.policy import evaluate, round_figures, round_loss
 from vnettool.latency.probe import Clock, Endpoint, Matrix, PingFn, endpoints, mesh
+from vnettool.latency.remedies import RemedyOps, run
 from vnettool.models.inventory import Inventory, VirtualMachine
 from vnettool.models.latency import (
     HostLatency,
@@ -40,6 +44,8 @@ class CycleReport:
     skipped_hosts: dict[str, str] = field(default_factory=dict)
     matrices: list[Matrix] = field(default_factory=list)
     check_note: str | None = None
+    remedies: list[RemedyEntry] = field(default_factory=list)
+    waiting: dict[str, str] = field(default_factory=dict)
 
 
 def measure(
@@ -91,8 +97,29 @@ def cycle(
     cluster: str | None = None,
     workers: int = 8,
     dry_run: bool = False,
+    ladder: LadderConfig | None = None,
+    remedies: RemedyOps | None = None,
 ) -> CycleReport:
+    """Measure, then either evacuate every unhealthy host at once (no `ladder`), or climb
+    each host's ladder of remedies one rung per cycle and undo them when it recovers."""
     report = measure(inv, ping, state, clock, rounds, spec, cluster, workers, mover.service)
+    if ladder is not None and remedies is not None:
+        lr = run(
+            inv,
+            report.view,
+            state,
+            ladder,
+            mover,
+            remedies,
+            relocate,
+            clock,
+            rounds,
+            check,
+            dry_run,
+        )
+        report.decisions, report.journal = lr.decisions, lr.journal
+        report.remedies, report.waiting = lr.remedies, lr.waiting
+        return report
     now = clock()
     report.decisions = plan(inv, report.view, state, mover, now, check)
     report.journal = execute(report.decisions, relocate, inv, state, mover, clock, dry_run)
@@ -139,3 +166,54 @@ def live_ops(session: object, inv: Inventory, state: RebalanceState) -> LiveOps:
         vmotion.relocate(session, vm.moref, morefs[dest])
 
     return LiveOps(ping, check, relocate, notes)
+
+
+def live_remedies(session: object) -> RemedyOps:
+    """The ladder's rungs over a vSphere session; each apply returns the values it replaced."""
+    from vnettool.vsphere import remedies as api
+    from vnettool.vsphere.connection import Session
+
+    assert isinstance(session, Session)
+
+    def apply(sp: StepPlan) -> dict[str, Any]:
+        s = sp.spec
+        if sp.step == "nioc":
+            before = api.set_nioc_class(
+                session, s["dvs_moref"], s["class"], level=s["level"], shares=s["shares"],
+                reservation_mbps=s["reservation_mbps"],
+            )  # fmt: skip
+            return {
+                "dvs": s["dvs"],
+                "dvs_moref": s["dvs_moref"],
+                "class": s["class"],
+                "before": before,
+            }
+        if sp.step == "uplink":
+            ports = api.port_orders(session, s["dvs_moref"], s["ports"])
+            new = {"inherited": False, "active": s["active"], "standby": s["standby"]}
+            api.set_port_orders(session, s["dvs_moref"], {k: new for k in s["ports"]})
+            return {"dvs": s["dvs"], "dvs_moref": s["dvs_moref"], "ports": ports}
+        if sp.step == "sensitivity":
+            vms: dict[str, Any] = {}
+            for vm in s["vms"]:
+                cur = vms[vm["moref"]] = api.vm_latency(session, vm["moref"])
+                api.set_vm_latency(
+                    session,
+                    vm["moref"],
+                    {**cur, "level": "high", "cpu_mhz": max(cur["cpu_mhz"], s["cpu_reservation_mhz"]),
+                     "mem_mb": cur["memory_mb"], "locked": True},
+                )  # fmt: skip
+            return {"vms": vms}
+        raise VnetError(f"{sp.step} is not a remedy the switch or VM can apply")
+
+    def undo(step: AppliedStep) -> None:
+        u = step.undo
+        if step.step == "nioc":
+            api.restore_nioc_class(session, u["dvs_moref"], u["before"])
+        elif step.step == "uplink":
+            api.set_port_orders(session, u["dvs_moref"], u["ports"])
+        elif step.step == "sensitivity":
+            for moref, values in u["vms"].items():
+                api.set_vm_latency(session, moref, values)
+
+    return RemedyOps(apply, undo)
