@@ -3,37 +3,56 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from vnettool import userfile
+from vnettool.cli import inventory_views as views
 from vnettool.cli.common import (
     InsecureOpt,
     JsonOpt,
     ServerOpt,
     ThumbprintOpt,
     console,
+    err_console,
     handle_errors,
     session_for,
 )
+from vnettool.cli.output import Field, Layout, OutputOpt, Record, emit
+from vnettool.engine.common import natural_key
 from vnettool.models.inventory import Inventory
 
 if TYPE_CHECKING:
     from vnettool.vsphere.connection import Session
 
 
+app = typer.Typer(
+    help="Read the network of a vCenter: a summary, or one kind of object with --filter.",
+    invoke_without_command=True,
+)
+FilterOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        "-f",
+        help="FIELD=GLOB, case-insensitive, repeatable (all must match), e.g. cluster=DC0_C1",
+    ),
+]
+
+
+@app.callback()
 @handle_errors
 def inventory(
+    ctx: typer.Context,
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
     as_json: JsonOpt = False,
+    output: OutputOpt = Layout.auto,
     save: Annotated[
         Path | None, typer.Option("--save", help="Write a JSON snapshot (for drift)")
     ] = None,
@@ -43,25 +62,15 @@ def inventory(
         typer.Option("--neighbors", help="Add CDP/LLDP neighbours (one QueryNetworkHint per host)"),
     ] = False,
 ) -> None:
-    """Read every switch, port group, PVLAN, vmknic, pNIC and VM NIC in one bulk pass."""
-    from vnettool.inventory import collect
-
+    """Read every switch, port group, PVLAN, vmknic, pNIC and VM NIC in one bulk pass; above
+    a screenful of hosts, print a summary per cluster (the detail: `inventory hosts`)."""
+    if ctx.invoked_subcommand:
+        return
+    as_json = as_json or output is Layout.json
     if save:  # before connecting: a bad target fails in a second, not after the collect
         userfile.check_writable(save, what="snapshot")
     with session_for(server, insecure, thumbprint) as session:
-        if as_json:
-            inv = collect(session, neighbors=neighbors)
-        else:
-            with Progress(
-                SpinnerColumn(),
-                TextColumn(f"reading the network of {session.creds.host}:"),
-                TextColumn("{task.completed} objects"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("read", total=None)
-                inv = collect(session, neighbors=neighbors, progress=lambda n: bar.advance(task, n))
+        inv = _collect(session, neighbors=neighbors, quiet=as_json)
         if save:
             inv.save(save)
             if not as_json:
@@ -69,9 +78,59 @@ def inventory(
         if as_json:
             typer.echo(inv.model_dump_json(indent=1))
         else:
-            print_summary(inv)
+            print_summary(inv, output)
         if watch:
             _watch(session, as_json)
+
+
+def _collect(session: Session, *, neighbors: bool, quiet: bool) -> Inventory:
+    from vnettool.inventory import collect
+
+    if quiet:
+        return collect(session, neighbors=neighbors)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(f"reading the network of {session.creds.host}:"),
+        TextColumn("{task.completed} objects"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("read", total=None)
+        return collect(session, neighbors=neighbors, progress=lambda n: bar.advance(task, n))
+
+
+def _kind_command(name: str) -> None:
+    kind = views.KINDS[name]
+
+    @handle_errors
+    def command(
+        server: ServerOpt = None,
+        insecure: InsecureOpt = False,
+        thumbprint: ThumbprintOpt = None,
+        output: OutputOpt = Layout.auto,
+        filters: FilterOpt = None,
+    ) -> None:
+        wanted = views.parse_filters(filters or [], kind.fields)
+        with session_for(server, insecure, thumbprint) as session:
+            inv = _collect(session, neighbors=False, quiet=output is Layout.json)
+        rows = views.select(views.ordered(kind.records(inv), kind.fields), wanted)
+        if not rows and wanted:
+            err_console.print(
+                f"[yellow]no {kind.noun} match:[/] {escape(views.no_match_hint(kind.records(inv), wanted))}",
+                highlight=False,
+            )
+        title = f"{len(rows)} {kind.one if len(rows) == 1 else kind.noun}" + (
+            " where " + ", ".join(f"{f}={p}" for f, p in wanted) if wanted else ""
+        )
+        emit(console, output, title, kind.fields, rows)
+
+    command.__doc__ = f"List {kind.noun}, one per row (or per block below 120 columns)."
+    app.command(name)(command)
+
+
+for _name in views.KINDS:
+    _kind_command(_name)
 
 
 def _watch(session: Session, as_json: bool) -> None:
@@ -113,78 +172,74 @@ def _watch(session: Session, as_json: bool) -> None:
         w.close()
 
 
-def print_summary(inv: Inventory) -> None:
+def print_summary(inv: Inventory, output: Layout = Layout.auto) -> None:
+    p = views.plural
     console.print(
-        f"[bold]{inv.vcenter}[/] (API {inv.api_version}): {len(inv.datacenters)} datacenters, "
-        f"{len(inv.clusters)} clusters, {len(inv.hosts)} hosts, {len(inv.vms)} VMs, "
-        f"{len(inv.distributed_switches)} distributed switches"
+        f"[bold]{escape(inv.vcenter)}[/] (API {inv.api_version}): "
+        f"{p(len(inv.datacenters), 'datacenter')}, {p(len(inv.clusters), 'cluster')}, "
+        f"{p(len(inv.hosts), 'host')}, {p(len(inv.vms), 'VM')}, "
+        f"{p(len(inv.distributed_switches), 'DVS')}".replace("DVSs", "DVSes"),
+        highlight=False,
     )
-    vm_nics = Counter(v.host for v in inv.vms for _ in v.nics)
-    clusters = sorted({h.cluster or "(standalone)" for h in inv.hosts})
-    for cl in clusters:
-        t = Table(title=f"cluster {cl}", title_justify="left")
-        for col in (
-            "host",
-            "state",
-            "pNICs up",
-            "vSwitches",
-            "port groups (VLAN)",
-            "vmknics",
-            "DVS",
-            "VM NICs",
-        ):
-            t.add_column(col)
-        for h in inv.hosts:
-            if (h.cluster or "(standalone)") != cl:
-                continue
-            sws = ", ".join(f"{s.name}({s.mtu})" for s in inv.switches_of(h.name))
-            pgs = ", ".join(f"{p.name}({p.vlan_id})" for p in inv.portgroups_of(h.name))
-            vmks = ", ".join(
-                f"{v.device} {v.ip or 'dhcp'} [{'/'.join(v.services)}]"
-                for v in inv.vmknics_of(h.name)
-            )
-            dvs = ", ".join(
-                d.name for d in inv.distributed_switches if any(m.host == h.name for m in d.hosts)
-            )
-            state = h.connection_state + (" maint" if h.maintenance else "")
-            up = sum(1 for p in h.pnics if p.link_up)
-            t.add_row(
-                h.name,
-                state,
-                f"{up}/{len(h.pnics)}",
-                sws,
-                pgs,
-                vmks,
-                dvs,
-                str(vm_nics.get(h.name, 0)),
-            )
-        console.print(t)
-    for d in inv.distributed_switches:
-        t = Table(
-            title=f"distributed switch {d.name} (v{d.version}, MTU {d.max_mtu}, {len(d.hosts)} hosts)",
-            title_justify="left",
+    if len(inv.hosts) > views.SUMMARY_ABOVE:
+        emit(console, output, "clusters", views.CLUSTER_FIELDS, views.cluster_summary(inv))
+        console.print(
+            "[dim]detail: vnettool inventory hosts|switches|portgroups|vmknics|vms "
+            "-f cluster=X[/]",
+            highlight=False,
         )
-        for col in ("port group", "VLAN", "binding", "ports", "promisc", "in-shaping", "uplink"):
-            t.add_column(col)
-        for pg in inv.dv_portgroups_of(d.name):
-            s = pg.setting
-            shaping = (
-                f"{(s.in_shaping.average_bps or 0) // 1000} kbps" if s.in_shaping.enabled else "-"
-            )
-            t.add_row(
-                pg.name,
-                s.vlan.display(),
-                pg.binding or "",
-                str(pg.num_ports or ""),
-                str(s.security.allow_promiscuous),
-                shaping,
-                "yes" if pg.uplink else "",
-            )
-        console.print(t)
+    else:
+        rows = views.ordered(views.hosts(inv), views.HOST_FIELDS)
+        for cl in sorted({str(r["cluster"]) for r in rows}, key=natural_key):
+            mine = [r for r in rows if r["cluster"] == cl]
+            emit(console, output, f"cluster {cl}", views.HOST_FIELDS, mine)
+    for d in inv.distributed_switches:
+        title = f"distributed switch {d.name} (v{d.version}, MTU {d.max_mtu}, {len(d.hosts)} hosts)"
+        emit(console, output, title, DVPG_FIELDS, _dvpg_rows(inv, d.name))
         if d.pvlans:
-            pt = Table(title=f"PVLAN map of {d.name}", title_justify="left")
-            for col in ("primary", "secondary", "type"):
-                pt.add_column(col)
-            for e in d.pvlans:
-                pt.add_row(str(e.primary_id), str(e.secondary_id), e.type)
-            console.print(pt)
+            pvlans: list[Record] = [
+                {"secondary": e.secondary_id, "primary": e.primary_id, "type": e.type}
+                for e in d.pvlans
+            ]
+            emit(console, output, f"PVLAN map of {d.name}", PVLAN_FIELDS, pvlans)
+
+
+BINDING = {"earlyBinding": "static", "lateBinding": "dynamic", "ephemeral": "ephemeral"}
+"""The vSphere Client's words for a port binding (the API's `earlyBinding` is "static")."""
+
+DVPG_FIELDS = (
+    Field("portgroup", key=True),
+    Field("vlan", numeric=True),
+    Field("binding"),
+    Field("ports", numeric=True),
+    Field("promisc"),
+    Field("in-shaping", numeric=True),
+    Field("uplink"),
+)
+PVLAN_FIELDS = (
+    Field("secondary", key=True, numeric=True),
+    Field("primary", numeric=True),
+    Field("type"),
+)
+
+
+def _dvpg_rows(inv: Inventory, dvs: str) -> list[Record]:
+    rows: list[Record] = []
+    for pg in inv.dv_portgroups_of(dvs):
+        s = pg.setting
+        rows.append(
+            {
+                "portgroup": pg.name,
+                "vlan": s.vlan.display(),
+                "binding": BINDING.get(pg.binding or "", pg.binding),
+                "ports": pg.num_ports,
+                "promisc": views.yes_no(s.security.allow_promiscuous),
+                "in-shaping": (
+                    f"{(s.in_shaping.average_bps or 0) // 1000} kbps"
+                    if s.in_shaping.enabled
+                    else "-"
+                ),
+                "uplink": views.yes_no(pg.uplink),
+            }
+        )
+    return rows

@@ -28,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(lab.app, name="lab")
-app.command("inventory")(inventory.inventory)
+app.add_typer(inventory.app, name="inventory")
 app.command("run")(playbook.run)
 app.add_typer(playbook.app, name="playbook")
 app.add_typer(latency.app, name="latency")
