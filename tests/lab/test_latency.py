@@ -348,3 +348,27 @@ def test_playbook_latency_and_rebalance_steps_use_the_same_probes_and_mover(
     assert moves == set(on_slow)
     with _session(small_lab) as s:
         assert {v.name for v in collect(s).vms if v.host == names[0]} == set(on_slow)
+
+
+def test_no_vmotion_over_a_path_outside_the_round_trip_budget(small_lab: RunningLab) -> None:
+    """H0 is healthy by its median, but its path to the slow host takes 200 ms: no VM of the
+    slow host goes there (vSphere supports vMotion up to 150 ms)."""
+    clock = FakeClock(step_s=30)
+    with _session(small_lab) as s:
+        inv = collect(s)
+        names = sorted(h.name for h in inv.hosts)
+        far, slow = names[0], names[1]
+        _dvs_members(s, names)
+        set_netem(slow, rtt_ms=25, lab=small_lab.lab)
+        set_netem(slow, peer=far, rtt_ms=200, lab=small_lab.lab)
+        state = RebalanceState()
+        cfg = MoverConfig(max_moves_per_cycle=8, max_per_destination=8)
+        inv = collect(s)
+        ops = live_ops(s, inv, state)
+        report = cycle(inv, ops.ping, state, cfg, clock, 3, SPEC, ops.relocate, ops.check)
+    assert report.view[far].state == "healthy"
+    moves = [d for d in report.decisions if d.action == "move"]
+    assert moves, report.decisions
+    for d in report.decisions:
+        assert d.destination != far
+        assert d.rejected[far] == f"vMotion round-trip budget: 200.0 ms > 150 ms on {slow}↔{far}"

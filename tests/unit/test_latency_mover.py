@@ -224,3 +224,19 @@ def test_failed_manual_move_is_journaled_without_a_cooldown() -> None:
     entry = move_one(inv.vm_by_name["app-1"], "H2", refuse, inv, st, lambda: T0)
     assert entry.outcome == "failed" and "InvalidState" in (entry.error or "")
     assert st.journal == [entry] and st.moves == {}
+
+
+def test_destinations_outside_the_vmotion_round_trip_budget_are_rejected() -> None:
+    inv = inventory()
+    paths = {("H0", "H2"): 180.0, ("H2", "H0"): 170.0, ("H0", "H3"): None, ("H0", "H1"): 0.3}
+    v = view(H0=25, H1=0.2, H2=0.3, H3=0.4)
+    d = plan(inv, v, RebalanceState(), MoverConfig(), T0, paths=paths)
+    app = next(x for x in d if x.vm == "app-1")
+    assert app.action == "skip"  # H1 lacks 'app'; H2 and H3 fail the budget
+    assert app.rejected["H2"] == "vMotion round-trip budget: 180.0 ms > 150 ms on H0↔H2"
+    assert app.rejected["H3"] == "vMotion path H0↔H3: no reply"
+    web = next(x for x in d if x.vm == "web-1")
+    assert web.destination == "H1"
+    wide = MoverConfig(rtt_budget_ms=200)
+    moves = {x.vm: x.destination for x in plan(inv, v, RebalanceState(), wide, T0, paths=paths)}
+    assert moves["app-1"] == "H2"

@@ -272,6 +272,9 @@ def rebalance(
     concurrent: Annotated[int, typer.Option(help="vMotions at once at most", min=1)] = 2,
     vm_cooldown: Annotated[str, typer.Option(help="No second move of a VM within")] = "30m",
     host_cooldown: Annotated[str, typer.Option(help="No moves to a recovered host within")] = "10m",
+    rtt_budget_ms: Annotated[
+        float, typer.Option(help="No vMotion over a path slower than this (ms)", min=0.1)
+    ] = 150.0,
     count: CountOpt = 3,
     ping_interval: Annotated[float, typer.Option(help="Seconds between echo requests")] = 0.2,
     workers: WorkersOpt = 8,
@@ -327,6 +330,7 @@ def rebalance(
         max_concurrent=concurrent,
         vm_cooldown_s=parse_duration(vm_cooldown),
         host_cooldown_s=parse_duration(host_cooldown),
+        rtt_budget_ms=rtt_budget_ms,
     )
     spec = PingSpec(count=count, interval_s=ping_interval, wait_s=1.0)
     if state_file:  # a corrupt file or a directory fails before connecting

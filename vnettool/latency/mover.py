@@ -26,7 +26,7 @@ from vnettool.latency.ladder import HostLadder, RemedyEntry
 from vnettool.latency.policy import HostSeries, PolicyConfig
 from vnettool.models.base import Model
 from vnettool.models.inventory import Inventory, StandardPortGroup, VirtualMachine
-from vnettool.models.latency import HostLatency, JournalEntry, MoveDecision
+from vnettool.models.latency import HostLatency, JournalEntry, LatencySample, MoveDecision
 
 # (vm, destination host) -> a veto message, or None when the server sees no problem.
 CheckFn = Callable[[VirtualMachine, str], str | None]
@@ -43,6 +43,39 @@ class MoverConfig(Model):
     host_cooldown_s: float = Field(default=600.0, ge=0)
     max_vms_per_host: int | None = Field(default=None, ge=1)
     service: str = "vmotion"
+    # vSphere supports vMotion up to 150 ms round trip between the vMotion vmknics
+    rtt_budget_ms: float = Field(default=150.0, gt=0)
+
+
+# (source host, target host) -> measured round trip in ms of the vMotion vmknics' path,
+# None when nothing came back
+Paths = Mapping[tuple[str, str], float | None]
+
+
+def path_rtts(samples: Sequence[LatencySample]) -> dict[tuple[str, str], float | None]:
+    """The latest round's per-path round trips (later samples of a pair win)."""
+    out: dict[tuple[str, str], float | None] = {}
+    for s in samples:
+        if s.target_host:
+            ok = s.received > 0 and s.rtt_avg_us is not None
+            out[(s.host, s.target_host)] = s.rtt_avg_us / 1000.0 if ok and s.rtt_avg_us else None
+    return out
+
+
+def budget_veto(paths: Paths | None, src: str, dest: str, budget_ms: float) -> str | None:
+    """Why the src↔dest path is outside the vMotion round-trip budget (None: within, or not
+    measured — the host figures have judged it already)."""
+    if not paths:
+        return None
+    measured = [paths[k] for k in ((src, dest), (dest, src)) if k in paths]
+    if not measured:
+        return None
+    if any(m is None for m in measured):
+        return f"vMotion path {src}↔{dest}: no reply"
+    worst = max(m for m in measured if m is not None)
+    if worst > budget_ms:
+        return f"vMotion round-trip budget: {worst:.1f} ms > {budget_ms:g} ms on {src}↔{dest}"
+    return None
 
 
 class VmMove(Model):
@@ -154,8 +187,11 @@ def plan(
     cfg: MoverConfig,
     now: datetime,
     check: CheckFn | None = None,
+    paths: Paths | None = None,
 ) -> list[MoveDecision]:
-    """Decide the moves of one cycle; every VM considered gets a decision with its reason."""
+    """Decide the moves of one cycle; every VM considered gets a decision with its reason.
+    `paths` (the last round's per-path round trips) vetoes destinations outside the vMotion
+    round-trip budget."""
     decisions: list[MoveDecision] = []
     hosts = {h.name: h for h in inv.hosts}
     load = {h: sum(1 for v in inv.vms if v.host == h) for h in hosts}
@@ -201,7 +237,9 @@ def plan(
             for name, h in sorted(hosts.items()):
                 if name == src or h.cluster != cluster:
                     continue
-                why = _reject(inv, vm, name, view, state, cfg, now, load, arrivals, src)
+                why = _reject(
+                    inv, vm, name, view, state, cfg, now, load, arrivals, src
+                ) or budget_veto(paths, src, name, cfg.rtt_budget_ms)
                 if why:
                     rejected[name] = why
                     continue

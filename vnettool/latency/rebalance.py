@@ -18,6 +18,7 @@ from vnettool.latency.mover import (
     RebalanceState,
     RelocateFn,
     execute,
+    path_rtts,
     plan,
 )
 from vnettool.latency.policy import evaluate, round_figures, round_loss
@@ -121,7 +122,8 @@ def cycle(
         report.remedies, report.waiting = lr.remedies, lr.waiting
         return report
     now = clock()
-    report.decisions = plan(inv, report.view, state, mover, now, check)
+    paths = path_rtts(report.matrices[-1].samples) if report.matrices else None
+    report.decisions = plan(inv, report.view, state, mover, now, check, paths)
     report.journal = execute(report.decisions, relocate, inv, state, mover, clock, dry_run)
     return report
 

@@ -28,6 +28,7 @@ from vnettool.latency.ladder import (
 from vnettool.latency.mover import (
     CheckFn,
     MoverConfig,
+    Paths,
     RebalanceState,
     RelocateFn,
     execute,
@@ -70,6 +71,7 @@ class Ctx:
     clock: Clock
     dry_run: bool
     report: LadderReport
+    paths: Paths | None = None
 
 
 def run(
@@ -84,10 +86,11 @@ def run(
     rounds: int,
     check: CheckFn | None = None,
     dry_run: bool = False,
+    paths: Paths | None = None,
 ) -> LadderReport:
     """One cycle: book the rounds, then per host escalate one rung, undo one, or wait."""
     report = LadderReport()
-    ctx = Ctx(inv, view, state, cfg, mover, ops, relocate, check, clock, dry_run, report)
+    ctx = Ctx(inv, view, state, cfg, mover, ops, relocate, check, clock, dry_run, report, paths)
     now = clock()
     for host, lat in sorted(view.items(), key=lambda kv: -(kv[1].smoothed_ms or 0.0)):
         if host not in inv.host_by_name:
@@ -168,7 +171,7 @@ def _evacuate(ctx: Ctx, hl: HostLadder, action: Action) -> None:
         for h, lat in ctx.view.items()
     }
     now = ctx.clock()
-    decisions = plan(ctx.inv, view, ctx.state, ctx.mover, now, ctx.check)
+    decisions = plan(ctx.inv, view, ctx.state, ctx.mover, now, ctx.check, ctx.paths)
     journal = execute(
         decisions, ctx.relocate, ctx.inv, ctx.state, ctx.mover, ctx.clock, ctx.dry_run
     )
