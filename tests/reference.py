@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyVmomi import SoapAdapter, VmomiSupport, vmodl
+from pyVmomi import SoapAdapter, VmomiSupport, vim, vmodl
 
 from vnettool.models.inventory import Inventory
 from vnettool.vsphere import fastxml
-from vnettool.vsphere.collector import PROPERTIES, RawObject, vim_type
+from vnettool.vsphere.collector import HOST_OPTIONS, PROPERTIES, RawObject, option_path, vim_type
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.dvs import available_versions
 from vnettool.vsphere.reader import build_inventory
@@ -92,8 +92,20 @@ def naive_read(mo: Any) -> RawObject:
 
 
 def naive_walk(session: Session) -> dict[str, RawObject]:
-    """The inventory's raw objects read the naive way, attribute by attribute."""
-    return {raw.moref: raw for raw in map(naive_read, naive_objects(session))}
+    """The inventory's raw objects read the naive way, attribute by attribute; each connected
+    host's advanced settings by one QueryOptions per key (not the PropertyCollector's indexed
+    paths the readers use)."""
+    out = {raw.moref: raw for raw in map(naive_read, naive_objects(session))}
+    for mo in naive_objects(session):
+        if isinstance(mo, vim.HostSystem) and mo.runtime.connectionState == "connected":
+            om = mo.configManager.advancedOption
+            raw = out[om._moId] = RawObject(type="OptionManager", moref=om._moId)
+            for key in HOST_OPTIONS:
+                try:
+                    raw.props[option_path(key)] = om.QueryOptions(key)[0]
+                except vim.fault.InvalidName:
+                    pass
+    return out
 
 
 def envelope(objects: list[tuple[Any, dict[str, Any]]], token: str | None = None) -> bytes:

@@ -166,7 +166,8 @@ func setupHost(host *simulator.HostSystem, pos hostPos) *hostState {
 			Spec: vmkSpec("vMotion", vmot, vmkMAC(pos.ordinal, 1))},
 	}
 	host.Summary.ManagementServerIp = "10.0.255.10"
-	setupHostPci(host) // hostpci.go
+	setupHostPci(host)     // hostpci.go
+	setupHostOptions(host) // hostoptions.go
 
 	ns, _ := simulator.Map.Get(*host.ConfigManager.NetworkSystem).(*simulator.HostNetworkSystem)
 	w := &hostNetSys{hs: hs}

@@ -104,7 +104,7 @@ func (pc *labPC) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrieveP
 	if r.Options.MaxObjects < 0 {
 		return &methods.RetrievePropertiesExBody{Fault_: simulator.Fault("maxObjects must not be negative", &types.InvalidArgument{InvalidProperty: "options.maxObjects"})}
 	}
-	body := pc.PropertyCollector.RetrievePropertiesEx(ctx, r).(*methods.RetrievePropertiesExBody)
+	body := pc.retrieveIndexed(ctx, r)
 	if body.Fault_ != nil || body.Res == nil || body.Res.Returnval == nil {
 		return body
 	}
@@ -118,7 +118,7 @@ func (pc *labPC) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrieveP
 }
 
 func (pc *labPC) RetrieveProperties(ctx *simulator.Context, r *types.RetrieveProperties) soap.HasFault {
-	body := pc.PropertyCollector.RetrievePropertiesEx(ctx, &types.RetrievePropertiesEx{This: r.This, SpecSet: r.SpecSet}).(*methods.RetrievePropertiesExBody)
+	body := pc.retrieveIndexed(ctx, &types.RetrievePropertiesEx{This: r.This, SpecSet: r.SpecSet})
 	if body.Fault_ != nil {
 		return &methods.RetrievePropertiesBody{Fault_: body.Fault_}
 	}

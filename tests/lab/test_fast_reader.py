@@ -53,6 +53,9 @@ def assert_same(fast: Inventory, ref: Inventory) -> None:
 def test_fast_equals_pyvmomi_on_default_lab(session: Session) -> None:
     fast = collect(session, reader="fast")
     assert fast.hosts and fast.vms and fast.distributed_port_groups and fast.vmkernel_adapters
+    # the hosts' advanced settings come in the same collect, typed as ESXi types them
+    assert {h.advanced["Net.BlockGuestBPDU"] for h in fast.hosts} == {1}
+    assert {h.advanced["Net.DVFilterBindIpAddress"] for h in fast.hosts} == {""}
     assert_same(fast, collect(session, reader="pyvmomi"))
 
 

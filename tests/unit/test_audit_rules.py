@@ -38,8 +38,10 @@ from vnettool.models.inventory import (
 )
 from vnettool.models.policy import NetworkPolicy, SecurityPolicy, TeamingPolicy, VlanSpec
 
-# reserved_vlans is set so SEC-11 judges (without it SEC-11 is N/A, tested below)
-CFG = AuditConfig(reserved_vlans=[3999])
+# the site inputs are set so SEC-10/11 judge everything (without them: UNKNOWN, tested below)
+CFG = AuditConfig(reserved_vlans=[3999], native_vlans=[1])
+# a hardened host's advanced settings (as collected from its OptionManager)
+HARDENED = {"Net.BlockGuestBPDU": 1, "Net.DVFilterBindIpAddress": "", "Net.BMCNetworkEnable": 0}
 HOSTS = ("esx1", "esx2")
 # standard port groups on every host: name -> (VLAN, effective teaming)
 SPGS: dict[str, tuple[int, TeamingPolicy]] = {
@@ -75,6 +77,7 @@ def clean() -> Inventory:
                 datacenter="DC",
                 cluster="C1",
                 pnics=[pnic(h, f"vmnic{n}") for n in range(4)],
+                advanced=HARDENED,
             )
             for i, h in enumerate(HOSTS)
         ],
@@ -121,7 +124,11 @@ def clean() -> Inventory:
                 key="pg-1",
                 name="dv-web",
                 auto_expand=True,
-                override_allowed={"blockOverrideAllowed": True, "vlanOverrideAllowed": False},
+                override_allowed={
+                    "blockOverrideAllowed": True,
+                    "vlanOverrideAllowed": False,
+                    "portConfigResetAtDisconnect": True,
+                },
                 setting=DvPortSetting(
                     vlan=VlanSpec(kind="vlan", vlan_id=40),
                     teaming=TeamingPolicy(active_uplinks=["lag1"], standby_uplinks=[]),
@@ -134,6 +141,7 @@ def clean() -> Inventory:
                 key="pg-2",
                 name="dv-pvlan",
                 auto_expand=True,
+                override_allowed={"portConfigResetAtDisconnect": True},
                 setting=DvPortSetting(vlan=VlanSpec(kind="pvlan", pvlan_id=101), **dv_setting),
                 **dv_common,
             ),
@@ -211,6 +219,13 @@ def spg_security(name: str, field: str, host: str = "esx1") -> Edit:
     return lambda inv: _replace(
         inv, "standard_port_groups", lambda p: (p.host, p.name) == (host, name), fn
     )
+
+
+def host_option(host: str, key: str, value: int | str) -> Edit:
+    def fn(h: Host) -> Host:
+        return h.model_copy(update={"advanced": {**h.advanced, key: value}})
+
+    return lambda inv: _replace(inv, "hosts", lambda h: h.name == host, fn)
 
 
 def dvpg(name: str, **upd: Any) -> Edit:
@@ -366,6 +381,10 @@ ROWS = [
     ),
     row("SEC-12", "vlan-0", spg("web", vlan_id=0), WEB1, "0"),
     row("SEC-12", "untagged-dvpg", dvpg_setting("dv-web", vlan=VlanSpec(kind="none")), "DC/DVS/dv-web", "none"),
+    row("SEC-14", "no-reset-at-disconnect", dvpg("dv-web", override_allowed={"portConfigResetAtDisconnect": False}), "DC/DVS/dv-web", "False"),
+    row("SEC-19", "bpdu-filter-off", host_option("esx2", "Net.BlockGuestBPDU", 0), "DC/C1/esx2", "0"),
+    row("SEC-20", "dvfilter-bound", host_option("esx1", "Net.DVFilterBindIpAddress", "10.9.9.9"), "DC/C1/esx1", "10.9.9.9"),
+    row("SEC-27", "bmc-nic-on", host_option("esx1", "Net.BMCNetworkEnable", 1), "DC/C1/esx1", "1"),
     row("SEC-13", "vlan-override", dvpg("dv-web", override_allowed={"vlanOverrideAllowed": True}), "DC/DVS/dv-web", "vlanOverrideAllowed"),
     row("SEC-17", "lldp-both", dvs(ldp_operation="both"), "DVS", "lldp both"),
     row("SEC-21", "mgmt-vmk-with-vmotion", vmk("vmk0", services=["management", "vmotion"]), "esx1/vmk0", "vmotion"),
@@ -432,7 +451,7 @@ ROWS = [
     row("HC-19", "vmotion-mtu-differs", vmk("vmk1", host="esx2", mtu=1500), "C1/vmotion", "1500: 1 vmk"),
 ]  # fmt: skip
 
-NOT_COLLECTED = ["SEC-14", "SEC-15", "SEC-16", "SEC-18", "SEC-19", "SEC-20", "SEC-23", "HC-01", "HC-02", "HC-03", "HC-16"]  # fmt: skip
+NOT_COLLECTED = ["SEC-15", "SEC-16", "SEC-18", "SEC-23", "HC-01", "HC-02", "HC-03", "HC-16"]  # fmt: skip
 # rules that only ever report problems (no PASS finding on a clean snapshot)
 FAIL_ONLY = {"SEC-24", "HC-06"}
 
@@ -493,10 +512,33 @@ def test_rule_without_collected_data_reports_not_applicable(rid: str) -> None:
     assert "not part of vnettool's inventory yet" in got[0].detail
 
 
-def test_reserved_vlans_rule_is_not_applicable_without_the_setting() -> None:
-    got = [f for f in audit(CLEAN) if f.rule_id == "SEC-11"]
-    assert [(f.state, f.object) for f in got] == [("N/A", "vc.example")]
-    assert "reserved_vlans is not configured" in got[0].detail
+@pytest.mark.parametrize("rid,key", [("SEC-10", "native_vlans"), ("SEC-11", "reserved_vlans")])
+def test_a_rule_missing_its_site_input_is_unknown_and_names_the_key(rid: str, key: str) -> None:
+    got = [f for f in audit(CLEAN) if f.rule_id == rid and f.state != "FAIL"]
+    assert [(f.state, f.object) for f in got] == [("UNKNOWN", "vc.example")]
+    assert key in got[0].expected and key in got[0].property_path
+
+
+def test_without_native_vlans_vlan_1_still_fails() -> None:
+    broken = spg("web", vlan_id=1)(CLEAN)
+    got = [(f.state, f.object) for f in audit(broken) if f.rule_id == "SEC-10"]
+    assert ("FAIL", "DC/C1/esx1/vSwitch0/web") in got and ("UNKNOWN", "vc.example") in got
+
+
+def test_host_settings_not_read_are_unknown_not_pass() -> None:
+    inv = CLEAN.model_copy(
+        update={"hosts": [h.model_copy(update={"advanced": {}}) for h in CLEAN.hosts]}
+    )
+    got = {
+        (f.rule_id, f.state) for f in audit(inv, CFG) if f.rule_id in ("SEC-19", "SEC-20", "SEC-27")
+    }
+    assert got == {("SEC-19", "UNKNOWN"), ("SEC-20", "UNKNOWN"), ("SEC-27", "UNKNOWN")}
+
+
+def test_dvfilter_bound_to_a_listed_appliance_passes() -> None:
+    inv = host_option("esx1", "Net.DVFilterBindIpAddress", "10.9.9.9")(CLEAN)
+    cfg = CFG.model_copy(update={"dvfilter_appliances": ["10.9.9.9"]})
+    assert not [f for f in audit(inv, cfg) if f.rule_id == "SEC-20" and f.state != "PASS"]
 
 
 def test_nioc_off_on_a_switch_without_vmk_traffic_is_not_a_failure() -> None:

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell
 
 from tests.factories import SNAPSHOTS, snapshot
+from vnettool.audit.controls import PROFILES
 from vnettool.audit.drift import drift
 from vnettool.audit.model import AuditConfig, Finding, Rule, score
 from vnettool.audit.workbook import safe, write_workbook
@@ -58,6 +59,7 @@ ORDER = [
     "Summary",
     "Findings",
     "Rules",
+    "Compliance",
     "vNetwork",
     "vNIC",
     "vSwitch",
@@ -193,6 +195,8 @@ def test_every_sheet_type_writes_hostile_text_as_text(tmp_path: Path) -> None:
         (ws.title, c.coordinate) for ws in wb.worksheets for c in cells(ws) if c.data_type == "f"
     ]
     for ws in wb.worksheets:
+        if ws.title == "Compliance":  # the catalogue's text only (SEC-99 is in no benchmark)
+            continue
         risky = [c for c in cells(ws) if isinstance(c.value, str) and c.value[:1] in "=+-@\t\r"]
         if ws.title == "Topology":  # pictures; its only text is "Cluster <name>" titles
             assert all(str(c.value).startswith("Cluster ") for c in cells(ws))
@@ -228,7 +232,7 @@ def test_pass_rows_only_with_include_pass_but_always_counted(tmp_path: Path) -> 
     assert "PASS" in [c.value for c in wb["Findings"]["J"][1:]]
     rules = wb["Rules"]
     assert [c.value for c in rules[2]][:1] == ["SEC-99"]
-    assert [c.value for c in rules[2]][10:] == [5, 2, 1, 1]  # Evaluated, FAIL, EXCEPTION, UNKNOWN
+    assert [c.value for c in rules[2]][10:14] == [5, 2, 1, 1]  # Evaluated, FAIL, EXCEPTION, UNKNOWN
 
 
 def test_summary_score_counts_and_chart(tmp_path: Path) -> None:
@@ -243,7 +247,10 @@ def test_summary_score_counts_and_chart(tmp_path: Path) -> None:
     assert labels["Hosts (connected / not)"] == f"{len(inv.hosts)} ({len(inv.hosts)} / 0)"
     table = [[c.value for c in r] for r in ws.iter_rows(max_col=5) if r[0].value == "critical"]
     assert table == [["critical", 1, 0, 0, 0]]
-    assert len(ws._charts) == 1  # a chart references cells; it is not a formula
+    # severity counts and compliance per profile; a chart references cells, it is no formula
+    assert len(ws._charts) == 2
+    profiles = [r[0].value for r in ws.iter_rows(max_col=2) if r[0].value in PROFILES]
+    assert profiles == list(PROFILES)
 
 
 def test_frozen_panes_and_filters(tmp_path: Path) -> None:

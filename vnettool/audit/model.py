@@ -49,9 +49,18 @@ class RuleOverride(Model):
 class AuditConfig(Model):
     """Site-specific settings (YAML); every key optional, defaults per audit-rules.md §2.1."""
 
-    native_vlans: list[int] = Field(default_factory=lambda: [1])
-    reserved_vlans: list[int] = Field(default_factory=list)
+    native_vlans: list[int] | None = Field(
+        default=None,
+        description="the physical switches' native VLANs; unset: VLAN 1 fails, others UNKNOWN",
+    )
+    reserved_vlans: list[int] | None = Field(
+        default=None, description="switch-reserved VLANs (e.g. Cisco 1001-1024, 4094)"
+    )
     netflow_collectors: list[str] = Field(default_factory=list)
+    dvfilter_appliances: list[str] = Field(
+        default_factory=list,
+        description="IPs allowed in Net.DVFilterBindIpAddress (dvFilter security appliances)",
+    )
     discovery_operation_allowed: list[str] = Field(default_factory=lambda: ["none", "listen"])
     port_usage_pct: int = 90
     ignore_portgroups: list[str] = Field(default_factory=list)
@@ -80,6 +89,7 @@ class Finding(Model):
     remediation: str = ""
     source: str = ""
     exception: str | None = None  # waiver pattern + justification when state is EXCEPTION
+    controls: list[str] = Field(default_factory=list)  # benchmark controls the rule decides
 
     @property
     def finding_id(self) -> str:
@@ -106,6 +116,7 @@ class Rule(Model):
     source: str
     remediation: str
     enabled: bool = True
+    controls: list[str] = Field(default_factory=list)  # STIG / SCG / CIS labels
     check: Check = Field(exclude=True)
 
 

@@ -18,11 +18,13 @@ from pathlib import Path
 
 from vnettool import userfile
 from vnettool.audit.config import load_config
+from vnettool.audit.controls import PROFILES, ControlResult, profile_rules
 from vnettool.audit.drift import DriftRow, attribute, drift
 from vnettool.audit.model import SEVERITIES, AuditConfig, Finding, at_least, score
 from vnettool.audit.rules import RULES
 from vnettool.audit.runner import audit
 from vnettool.audit.workbook import write_workbook
+from vnettool.audit.workbook.compliance import results_by_profile
 from vnettool.errors import ConfigError
 from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.events import ChangeEvent
@@ -39,6 +41,8 @@ class AuditReport:
     grade: str
     drift: list[DriftRow] | None = None
     failing: list[Finding] = field(default_factory=list)  # at or above fail_on
+    profile: str | None = None
+    compliance: dict[str, list[ControlResult]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Counter[str]]:
         """severity -> Counter of states (FAIL, EXCEPTION, UNKNOWN...)."""
@@ -78,6 +82,7 @@ def run_audit(
     progress: Callable[[str], None] | None = None,
     changes: Sequence[ChangeEvent] | None = None,
     write: bool = True,
+    profile: str | None = None,
 ) -> AuditReport:
     """Audit a snapshot, write the workbook, return what was found. `progress` hears each
     phase's name.
@@ -93,6 +98,8 @@ def run_audit(
     findings = audit(inventory, cfg)
     if only:
         findings = [f for f in findings if f.rule_id in only]
+    if profile is not None:
+        findings = [f for f in findings if f.rule_id in profile_rules(check_profile(profile))]
     rows = drift(base, inventory) if base is not None else None
     if rows is not None and changes:
         rows = attribute(rows, changes)
@@ -109,12 +116,27 @@ def run_audit(
             started=started,
             config_note=str(config) if isinstance(config, Path) else "defaults",
             config_sha256=_sha256(config) if isinstance(config, Path) else _digest(cfg),
-            filters=f"rules: {', '.join(only)}" if only else "",
+            filters=_filters(only, profile),
             include_pass=include_pass,
+            profiles=[profile] if profile else None,
         )
     value, grade = score(findings)
     failing = [f for f in findings if f.state == "FAIL" and at_least(f.severity, fail_on)]
-    return AuditReport(path, findings, value, grade, rows, failing)
+    compliance = results_by_profile(findings, [profile] if profile else None)
+    return AuditReport(path, findings, value, grade, rows, failing, profile, compliance)
+
+
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise ConfigError(f"--profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    return profile
+
+
+def _filters(only: list[str] | None, profile: str | None) -> str:
+    parts = [f"rules: {', '.join(only)}"] if only else []
+    if profile:
+        parts.append(f"profile: {profile} ({PROFILES[profile]})")
+    return "; ".join(parts)
 
 
 def _digest(cfg: AuditConfig) -> str:

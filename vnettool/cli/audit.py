@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -22,6 +22,9 @@ from vnettool.cli.common import (
     session_for,
 )
 from vnettool.models.events import ChangeEvent
+
+if TYPE_CHECKING:
+    from vnettool.audit.run import AuditReport
 
 _STYLE = {
     "critical": "bold white on red",
@@ -55,6 +58,14 @@ def audit(
         Path | None,
         typer.Option("--appliances", help="Playbook whose appliances fill the Appliances tab"),
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Only this benchmark's rules (stig-8, stig-7, scg-8, cis-esxi-8, cis-esxi-7); "
+            "names the controls vnettool does not check",
+        ),
+    ] = None,
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
@@ -63,7 +74,7 @@ def audit(
     """Run the security and health rules and write an RVTools-compatible workbook."""
     from vnettool.audit.config import load_config
     from vnettool.audit.model import SEVERITIES
-    from vnettool.audit.run import load_baseline, run_audit
+    from vnettool.audit.run import check_profile, load_baseline, run_audit
     from vnettool.errors import ConfigError
 
     if fail_on not in (*SEVERITIES, "never"):
@@ -78,6 +89,8 @@ def audit(
         raise ConfigError(
             "--appliances needs vCenter (their health is checked live), not --snapshot"
         )
+    if profile is not None:
+        check_profile(profile)
     if config is not None:
         load_config(config)  # a bad or endless config fails before vCenter is read
     started = datetime.now(UTC)
@@ -123,6 +136,7 @@ def audit(
             appliances=statuses,
             progress=lambda phase: bar.update(task, description=phase),
             changes=changes,
+            profile=profile,
         )
     if as_json:
         typer.echo(
@@ -138,6 +152,7 @@ def audit(
                         if include_pass or f.state != "PASS"
                     ],
                     "drift": len(report.drift) if report.drift is not None else None,
+                    "compliance": _compliance_json(report),
                 },
                 indent=1,
             )
@@ -164,6 +179,7 @@ def audit(
             for rid, (title, sev, n) in top.items():
                 r.add_row(rid, f"[{_STYLE[sev]}]{sev}[/]", escape(title), str(n))
             console.print(r)
+        _print_compliance(report)
         if report.drift is not None:
             console.print(f"drift against {baseline}: {len(report.drift)} difference(s)")
         console.print(f"workbook written to {report.path}", highlight=False)
@@ -173,3 +189,60 @@ def audit(
                 f"[red]{len(report.failing)} finding(s) at or above {fail_on}[/]", highlight=False
             )
         raise typer.Exit(2)
+
+
+def _compliance_json(report: AuditReport) -> dict[str, Any]:
+    from vnettool.audit.controls import compliance_pct
+
+    out: dict[str, Any] = {}
+    for profile, results in report.compliance.items():
+        out[profile] = {
+            "compliance_pct": compliance_pct(results),
+            "controls": [
+                {
+                    "id": r.control.id,
+                    "vid": r.control.vid,
+                    "title": r.control.title,
+                    "state": r.state,
+                    "rules": list(r.control.rules),
+                    "fail": r.failed,
+                    "waived": r.waived,
+                    "waivers": r.waivers,
+                }
+                for r in results
+            ],
+        }
+    return out
+
+
+def _print_compliance(report: AuditReport) -> None:
+    """Per profile: the percentage and counts; with --profile, also each failing or unknown
+    control and the controls vnettool does not check."""
+    from vnettool.audit.controls import compliance_pct
+
+    t = Table(title="compliance by benchmark (controls)")
+    for col in ("profile", "compliant", "PASS", "FAIL", "UNKNOWN", "not checked"):
+        t.add_column(col, justify="left" if col == "profile" else "right")
+    for profile, rs in report.compliance.items():
+        n = {
+            s: sum(1 for r in rs if r.state == s)
+            for s in ("PASS", "FAIL", "UNKNOWN", "NOT CHECKED")
+        }
+        pct = compliance_pct(rs)
+        t.add_row(profile, "-" if pct is None else f"{pct}%", *(str(v) for v in n.values()))
+    console.print(t)
+    if report.profile is None:
+        return
+    rs = report.compliance[report.profile]
+    for state, style in (("FAIL", "red"), ("UNKNOWN", "yellow")):
+        for r in (x for x in rs if x.state == state):
+            vid = f" ({r.control.vid})" if r.control.vid else ""
+            console.print(
+                f"[{style}]{state}[/] {escape(r.control.id)}{vid} {escape(r.control.title)}"
+                f" — rules {', '.join(r.control.rules)}",
+                highlight=False,
+            )
+    missing = [r.control for r in rs if r.state == "NOT CHECKED"]
+    if missing:
+        names = ", ".join(f"{c.id} ({c.title})" for c in missing)
+        console.print(f"not checked by vnettool ({len(missing)}): {escape(names)}", highlight=False)

@@ -11,7 +11,13 @@ from typing import Literal
 
 from vnettool.models.inventory import Inventory
 from vnettool.vsphere import fastxml
-from vnettool.vsphere.collector import RawObject, UpdateStream, retrieve
+from vnettool.vsphere.collector import (
+    RawObject,
+    UpdateStream,
+    moref_id,
+    retrieve,
+    retrieve_options,
+)
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.dvs import available_versions
 from vnettool.vsphere.live import LiveInventory
@@ -134,6 +140,17 @@ class Watcher:
         change.version = self.stream.version
         if not (change.entered or change.modified or change.left):
             return None
+        entered = [
+            moref_id(om)
+            for up in updates
+            if up.type == "HostSystem"
+            and up.moref in change.entered
+            and (om := up.changed.get("configManager.advancedOption")) is not None
+        ]
+        if entered:
+            # advanced settings are outside the update filter: read when hosts appear, before
+            # their models are built (a later change of one shows in the next collect)
+            retrieve_options(self.session, self.live.raw, entered)
         self.live.apply(updates)
         if self._dvs_versions is None:  # not a property: asked once, like collect() does
             self._dvs_versions = available_versions(self.session)

@@ -78,6 +78,10 @@ class Host(Identified):
     build: str | None = None
     pnics: list[PhysicalNic] = Field(default_factory=list)
     vms: list[str] = Field(default_factory=list)
+    option_manager: str | None = None  # configManager.advancedOption moref
+    # advanced settings the hardening guides read (collector.HOST_OPTIONS); a key absent here
+    # was not read (or the host has no such option), never "default"
+    advanced: dict[str, int | str] = Field(default_factory=dict)
 
 
 class StandardSwitch(Identified):

@@ -40,6 +40,7 @@ PROPERTIES: dict[str, list[str]] = {
         "config.product.build",
         "config.network",
         "config.virtualNicManagerInfo.netConfig",
+        "configManager.advancedOption",
         "vm",
         "network",  # the Network objects its standard port groups are linked to
     ],
@@ -57,6 +58,45 @@ PROPERTIES: dict[str, list[str]] = {
 }
 
 PAGE_SIZE = 500
+
+# Host advanced settings the audit reads, from each host's OptionManager. Indexed paths
+# (`setting["Net.X"]`, which vCenter's PropertyCollector accepts) fetch just these keys
+# instead of a host's ~1,000 options; a key a host lacks is simply absent from the answer.
+HOST_OPTIONS: tuple[str, ...] = (
+    "Net.BlockGuestBPDU",
+    "Net.DVFilterBindIpAddress",
+    "Net.BMCNetworkEnable",
+)
+
+
+def option_path(key: str) -> str:
+    return f'setting["{key}"]'
+
+
+def option_managers(raw: dict[str, RawObject]) -> list[str]:
+    """Morefs of the connected hosts' OptionManagers (a disconnected host cannot answer)."""
+    out = []
+    for o in raw.values():
+        if o.type != "HostSystem":
+            continue
+        om = o.props.get("configManager.advancedOption")
+        state = str(o.props.get("runtime.connectionState") or "connected")
+        if om is not None and state == "connected":
+            out.append(moref_id(om))
+    return sorted(out)
+
+
+def options_spec(morefs: list[str]) -> Any:
+    """One filter over every host's OptionManager: the second (and last) retrieval of a
+    collect, so the settings come in the same paged pass instead of a call per host."""
+    objs = [
+        vmodl.query.PropertyCollector.ObjectSpec(obj=vim.option.OptionManager(m), skip=False)
+        for m in morefs
+    ]
+    prop = vmodl.query.PropertyCollector.PropertySpec(
+        type=vim.option.OptionManager, pathSet=[option_path(k) for k in HOST_OPTIONS], all=False
+    )
+    return vmodl.query.PropertyCollector.FilterSpec(objectSet=objs, propSet=[prop])
 
 
 def vim_type(name: str) -> Any:
@@ -157,9 +197,35 @@ def _retrieve(session: Session, page_size: int) -> dict[str, RawObject]:
             result = session.call(
                 pc.ContinueRetrievePropertiesEx, result.token, op="ContinueRetrievePropertiesEx"
             )
+        _retrieve_options(session, out, options)
         return out
     finally:
         destroy_view(session, view)
+
+
+def retrieve_options(session: Session, out: dict[str, RawObject], morefs: list[str]) -> None:
+    """Add these OptionManagers (with the HOST_OPTIONS settings) to `out`: for a watcher,
+    whose update filter cannot follow them (they are not in the inventory view)."""
+    opts = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=PAGE_SIZE)
+    _retrieve_options(session, out, opts, morefs)
+
+
+def _retrieve_options(
+    session: Session, out: dict[str, RawObject], options: Any, morefs: list[str] | None = None
+) -> None:
+    morefs = option_managers(out) if morefs is None else morefs
+    if not morefs:
+        return
+    pc = session.content.propertyCollector
+    spec = options_spec(morefs)
+    result = session.call(pc.RetrievePropertiesEx, [spec], options, op="RetrievePropertiesEx")
+    while result is not None:
+        _store(out, result.objects)
+        if not result.token:
+            break
+        result = session.call(
+            pc.ContinueRetrievePropertiesEx, result.token, op="ContinueRetrievePropertiesEx"
+        )
 
 
 @dataclass

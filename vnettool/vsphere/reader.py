@@ -36,7 +36,7 @@ from vnettool.models.policy import (
     TeamingPolicy,
     VlanSpec,
 )
-from vnettool.vsphere.collector import RawObject, moref_id, moref_type
+from vnettool.vsphere.collector import HOST_OPTIONS, RawObject, moref_id, moref_type, option_path
 
 
 def _get(obj: Any, path: str) -> Any:
@@ -291,6 +291,24 @@ def _short_pnic(key: str) -> str:
     return key.rsplit("-", 1)[-1] if key.startswith("key-vim.host.PhysicalNic-") else key
 
 
+def _options(om: Any, r: Resolver) -> dict[str, Any]:
+    """The host's OptionManager moref and the advanced settings read from it (both readers
+    give an OptionValue-like object per indexed path; xsd:long values are ints)."""
+    if om is None:
+        return {}
+    ref = moref_id(om)
+    raw = r.raw.get(ref)
+    got: dict[str, int | str] = {}
+    for key in HOST_OPTIONS:
+        ov = raw.props.get(option_path(key)) if raw else None
+        value = getattr(ov, "value", None)
+        if isinstance(value, bool):
+            value = int(value)
+        if isinstance(value, (int, str)):
+            got[key] = value
+    return {"option_manager": ref, "advanced": got}
+
+
 def host_from_raw(o: RawObject, r: Resolver) -> HostParts:
     p = o.props
     name = p.get("name", o.moref)
@@ -314,6 +332,7 @@ def host_from_raw(o: RawObject, r: Resolver) -> HostParts:
         build=p.get("config.product.build"),
         pnics=pnics,
         vms=sorted(moref_id(v) for v in p.get("vm") or []),
+        **_options(p.get("configManager.advancedOption"), r),
     )
     for sw in _get(net, "vswitch") or []:
         bridge = _get(sw, "spec.bridge")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from vnettool.audit.rules import (
     dvs,
+    host_settings,
     l2_security,
     not_collected,
     portgroups,
@@ -23,5 +24,16 @@ from vnettool.audit.rules.base import RULES, finding
 __all__ = ["RULES", "finding"]
 
 # the topic modules register on import; the names keep them from looking unused
-_TOPICS = (dvs, l2_security, not_collected, portgroups, pvlan, teaming, vlan, vm_nics, vmkernel)
+_TOPICS = (
+    dvs,
+    host_settings,
+    l2_security,
+    not_collected,
+    portgroups,
+    pvlan,
+    teaming,
+    vlan,
+    vm_nics,
+    vmkernel,
+)
 RULES.sort(key=lambda r: (r.category != "SEC", int(r.id.split("-")[1])))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from vnettool.audit.controls import labels
 from vnettool.audit.model import Check, Finding, Rule, Severity, State
 from vnettool.models.inventory import DistributedPortGroup, Inventory, StandardPortGroup
 
@@ -42,6 +43,7 @@ def rule(
                 logic=logic,
                 source=source,
                 remediation=remediation,
+                controls=labels(rid),
                 check=check,
             )
         )
@@ -88,6 +90,7 @@ def finding(
         detail=detail,
         remediation=r.remediation,
         source=r.source,
+        controls=r.controls,
     )
 
 

@@ -13,6 +13,10 @@ from vnettool.audit.model import AuditConfig, Finding, State
 from vnettool.audit.rules.base import finding, on_dvpg, rule, vm_facing_dvpgs
 from vnettool.models.inventory import Inventory
 
+# policy flags that are not permissions to override: blocking is the SCG baseline, and
+# reset-at-disconnect is what SEC-14 wants on
+_NOT_OVERRIDES = ("blockOverrideAllowed", "portConfigResetAtDisconnect")
+
 
 @rule(
     "SEC-13",
@@ -26,7 +30,7 @@ from vnettool.models.inventory import Inventory
 )
 def dvpg_port_overrides_off(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     for pg in vm_facing_dvpgs(inv):
-        on = sorted(k for k, v in pg.override_allowed.items() if v and k != "blockOverrideAllowed")
+        on = sorted(k for k, v in pg.override_allowed.items() if v and k not in _NOT_OVERRIDES)
         yield on_dvpg(
             "SEC-13",
             "FAIL" if on else "PASS",
@@ -35,6 +39,31 @@ def dvpg_port_overrides_off(inv: Inventory, cfg: AuditConfig) -> Iterator[Findin
             prop="pg.config.policy",
             actual=on or "none",
             expected="none",
+        )
+
+
+@rule(
+    "SEC-14",
+    "Reset port configuration at disconnect",
+    "medium",
+    "DistributedPortGroup",
+    "pg.config.policy.portConfigResetAtDisconnect",
+    "FAIL if not True on a non-uplink port group",
+    "SCG 8 vcenter-8.network-reset-port",
+    "Enable reset at disconnect (vnettool: overrides: {reset_at_disconnect: true}).",
+)
+def dvpg_reset_at_disconnect(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    for pg in vm_facing_dvpgs(inv):
+        v = pg.override_allowed.get("portConfigResetAtDisconnect")
+        state: State = "UNKNOWN" if v is None else "PASS" if v else "FAIL"
+        yield on_dvpg(
+            "SEC-14",
+            state,
+            inv,
+            pg,
+            prop="pg.config.policy.portConfigResetAtDisconnect",
+            actual=v,
+            expected=True,
         )
 
 

@@ -1,5 +1,5 @@
-"""Catalogue rules whose data vnettool does not read yet (reset at disconnect, IPFIX, mirroring,
-health check, BPDU filter, DVFilter, IP storage, port usage).
+"""Catalogue rules whose data vnettool does not read yet (IPFIX, mirroring,
+health check, IP storage, port usage).
 
 They stay in the catalogue so the Rules sheet is complete, and report N/A per switch with the
 reason instead of guessing a verdict.
@@ -31,16 +31,6 @@ def _not_collected(rid: str, what: str) -> Check:
 
 
 rule(
-    "SEC-14",
-    "Reset port configuration at disconnect",
-    "medium",
-    "DistributedPortGroup",
-    "pg.config.policy.portConfigResetAtDisconnect",
-    "FAIL if False",
-    "SCG 8",
-    "Enable reset at disconnect.",
-)(_not_collected("SEC-14", "portConfigResetAtDisconnect"))
-rule(
     "SEC-15",
     "NetFlow (IPFIX) only to authorised collectors",
     "medium",
@@ -64,13 +54,6 @@ rule(
 
 for _rid, _title, _sev2, _what in (
     ("SEC-18", "vDS health check off unless troubleshooting", "low", "the health check config"),
-    (
-        "SEC-19",
-        "Guest BPDU filter enabled",
-        "medium",
-        "the host advanced setting Net.BlockGuestBPDU",
-    ),
-    ("SEC-20", "DVFilter bind address empty", "medium", "Net.DVFilterBindIpAddress"),
 ):
     rule(
         _rid,

@@ -81,28 +81,55 @@ def _vlan_users(inv: Inventory) -> Iterator[tuple[str, str, str | None, str, int
             yield "DistributedPortGroup", dvpg_path(inv, dpg), None, dpg.dvs, 0
 
 
+def _needs(inv: Inventory, rid: str, key: str, why: str) -> Finding:
+    """The one UNKNOWN a rule reports when its site input is missing: it names the key to
+    set, so an unset input never reads as a pass."""
+    return finding(
+        rid,
+        "UNKNOWN",
+        "Inventory",
+        inv.vcenter or "vCenter",
+        prop=f"audit config: {key}",
+        actual="not set",
+        expected=f"set {key} in the audit config (--config)",
+        detail=why,
+    )
+
+
 @rule(
     "SEC-10",
     "Port groups not on the native VLAN",
     "medium",
     "StandardPortGroup, DistributedPortGroup",
     "portgroup.spec.vlanId; VlanIdSpec.vlanId; config native_vlans",
-    "FAIL if the VLAN ID is a native VLAN (default 1)",
+    "FAIL if the VLAN ID is a native VLAN; without native_vlans, VLAN 1 fails and the rest "
+    "is UNKNOWN",
     "DISA vCenter 8 STIG V-258939; CIS ESXi 7 7.4",
     "Move the port group to a dedicated VLAN; never tag the switch's native VLAN.",
 )
 def portgroup_off_native_vlan(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
+    native = cfg.native_vlans if cfg.native_vlans is not None else [1]
     for kind, path, where, sw, vlan in _vlan_users(inv):
+        if vlan not in native and cfg.native_vlans is None:
+            continue  # judged by the one UNKNOWN below
         yield finding(
             "SEC-10",
-            "FAIL" if vlan in cfg.native_vlans else "PASS",
+            "FAIL" if vlan in native else "PASS",
             kind,
             path,
             where=where,
             switch=sw,
             prop="vlanId",
             actual=vlan,
-            expected=f"not in {cfg.native_vlans}",
+            expected=f"not in {native}",
+        )
+    if cfg.native_vlans is None:
+        yield _needs(
+            inv,
+            "SEC-10",
+            "native_vlans",
+            "the physical switches' native VLAN is a site fact: only VLAN 1 (the usual "
+            "default) was judged",
         )
 
 
@@ -112,18 +139,18 @@ def portgroup_off_native_vlan(inv: Inventory, cfg: AuditConfig) -> Iterator[Find
     "medium",
     "StandardPortGroup, DistributedPortGroup",
     "VLAN ids, trunk ranges, PVLAN ids; config reserved_vlans",
-    "FAIL if a port group uses a reserved VLAN ID; N/A when none are configured",
+    "FAIL if a port group uses a reserved VLAN ID; UNKNOWN when none are configured",
     "DISA vCenter 8 STIG V-258941; CIS ESXi 7 7.5",
     "Renumber to an unreserved VLAN agreed with the network team.",
 )
 def reserved_vlans_unused(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
-    if not cfg.reserved_vlans:
-        yield finding(
+    if cfg.reserved_vlans is None:
+        yield _needs(
+            inv,
             "SEC-11",
-            "N/A",
-            "Inventory",
-            inv.vcenter or "vCenter",
-            detail="reserved_vlans is not configured in the audit config",
+            "reserved_vlans",
+            "which VLANs the physical switches reserve (e.g. Cisco 1001-1024, 4094; Nexus "
+            "3968-4047, 4094) is a site fact",
         )
         return
     reserved = set(cfg.reserved_vlans)

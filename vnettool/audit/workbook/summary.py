@@ -23,6 +23,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from vnettool.audit.model import SEVERITIES, STATES, WEIGHT, Finding, Rule, score
+from vnettool.audit.workbook.compliance import Results, write_compliance
 from vnettool.audit.workbook.sheet import CENTER, Sheet
 from vnettool.models.inventory import Inventory
 
@@ -183,6 +184,7 @@ def write_summary(
     findings: Sequence[Finding],
     rules: Sequence[Rule],
     run: RunInfo,
+    compliance: Results | None = None,
 ) -> None:
     """The first sheet a reader opens: provenance, score, counts, and where to start."""
     ws = wb.create_sheet("Summary")
@@ -198,4 +200,7 @@ def write_summary(
     ws.append([])
     _counts(ws, findings, len(head) + 2)
     ws.append([])
+    if compliance:
+        write_compliance(ws, compliance, len(head) + 2 + len(SEVERITIES) + 2)
+        ws.append([])
     _top(ws, findings, rules)

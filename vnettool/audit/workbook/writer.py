@@ -20,7 +20,8 @@ from openpyxl import Workbook
 from vnettool import userfile
 from vnettool.audit.drift import DriftRow
 from vnettool.audit.model import SEVERITIES, Finding, Rule
-from vnettool.audit.workbook.columns import Col, Tab, yes_no
+from vnettool.audit.workbook.columns import Col, Tab, joined, yes_no
+from vnettool.audit.workbook.compliance import compliance_tab, results_by_profile
 from vnettool.audit.workbook.extra import extra_tabs
 from vnettool.audit.workbook.rvtools import rvtools_tabs, sdk_cols
 from vnettool.audit.workbook.sheet import write_tab
@@ -59,6 +60,7 @@ def findings_tab(
         Col("Source", lambda f: f.source),
         Col("vCenter", lambda _f: server),
         Col("Checked (UTC)", lambda _f: now),
+        Col("Controls", lambda f: joined(f.controls)),
     ]
     rows = (f for f in findings if include_pass or f.state != "PASS")
     # printed: Rule ID .. State, what a reviewer acts on; the rest is for filters and diffs
@@ -83,6 +85,7 @@ def rules_tab(rules: Sequence[Rule], findings: Sequence[Finding]) -> Tab[Rule]:
         Col("FAIL", lambda r: counts.get((r.id, "FAIL"), 0)),
         Col("EXCEPTION", lambda r: counts.get((r.id, "EXCEPTION"), 0)),
         Col("UNKNOWN", lambda r: counts.get((r.id, "UNKNOWN"), 0)),
+        Col("Controls", lambda r: joined(r.controls)),
     ]
     return Tab("Rules", cols, rule_order(rules, findings), wrap=True)
 
@@ -158,11 +161,13 @@ def write_workbook(
     filters: str = "",
     include_pass: bool = False,
     topology: bool = True,
+    profiles: Sequence[str] | None = None,
 ) -> Path:
     """Write the whole workbook atomically (temp file + rename, mode 0600); returns `path`.
 
     PASS findings count in the Summary and the Rules sheet either way; they are rows of the
-    Findings sheet only with `include_pass` (one per rule x object: most of a large book)."""
+    Findings sheet only with `include_pass` (one per rule x object: most of a large book).
+    `profiles` are the benchmarks whose compliance is shown (default: all)."""
     from vnettool.audit.rules import RULES
 
     rules = RULES if rules is None else rules
@@ -171,10 +176,12 @@ def write_workbook(
     wb = Workbook(write_only=True)
     findings = sorted(findings, key=finding_order)
     run = RunInfo(started or now, now, config_note, config_sha256, filters, len(appliances or []))
-    write_summary(wb, inventory, findings, rules, run)
+    compliance = results_by_profile(findings, profiles)
+    write_summary(wb, inventory, findings, rules, run, compliance)
     tabs: list[Tab[Any]] = [
         findings_tab(findings, server, now, include_pass),
         rules_tab(rules, findings),
+        compliance_tab(compliance),
         *rvtools_tabs(inventory, server),
         vhealth_tab(findings, server),
         vmetadata_tab(server, now),

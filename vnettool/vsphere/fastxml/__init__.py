@@ -40,6 +40,8 @@ from vnettool.vsphere.collector import (
     create_view,
     destroy_view,
     filter_spec,
+    option_managers,
+    options_spec,
 )
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.fastxml.parse import RetrieveParser as RetrieveParser
@@ -134,7 +136,25 @@ class FastRetrieval:
                     out[mo_id] = RawObject(type=mo_type, moref=mo_id, props=props)
                 else:
                     raw.props.update(props)
+        self._options(out)
         return out
+
+    def _options(self, out: dict[str, RawObject]) -> None:
+        """The hosts' advanced settings: one more paged retrieval over their OptionManagers
+        (`collector.options_spec`), as the pyVmomi reader does."""
+        morefs = option_managers(out)
+        if not morefs:
+            return
+        objects: list[ObjectProps] = []
+
+        def page(pc: Any, method: str, args: list[Any]) -> str | None:
+            got, token = parse_retrieve(self.transport.fetch(pc, method, args), self.schema)
+            objects.extend(got)
+            return token
+
+        self._spec_pages(options_spec(morefs), page)
+        for mo_type, mo_id, props in objects:
+            out[mo_id] = RawObject(type=mo_type, moref=mo_id, props=props)
 
     def _pipelined(self) -> list[list[ObjectProps]]:
         """Fetch threads (one per group: the server builds their pages concurrently) read
@@ -223,9 +243,11 @@ class FastRetrieval:
     def _pages(
         self, types: dict[str, list[str]], view: Any, page: Callable[..., str | None]
     ) -> None:
+        self._spec_pages(filter_spec(view, types), page)
+
+    def _spec_pages(self, spec: Any, page: Callable[..., str | None]) -> None:
         session = self.session
         pc = session.content.propertyCollector
-        spec = filter_spec(view, types)
         opts = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=self.page_size)
         token = session.call(
             page, pc, "RetrievePropertiesEx", [[spec], opts], op="RetrievePropertiesEx"
