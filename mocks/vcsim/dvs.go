@@ -709,6 +709,18 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 		if v := vspec.LacpApiVersion; v != "" && v != "singleLag" && v != "multipleLag" {
 			return terr(&types.InvalidArgument{InvalidProperty: "lacpApiVersion"}, "invalid lacpApiVersion %q", v)
 		}
+		if vspec.IpfixConfig != nil {
+			if e := validateIpfix(vspec.IpfixConfig); e != nil {
+				return e
+			}
+		}
+		if len(vspec.VspanConfigSpec) > 0 {
+			sessions, e := applyVspan(d, cfg.VspanSession, vspec.VspanConfigSpec)
+			if e != nil {
+				return e
+			}
+			next.VspanSession = sessions
+		}
 	}
 	if p, ok := base.UplinkPortPolicy.(*types.DVSNameArrayUplinkPortPolicy); ok && len(p.UplinkPortName) == 0 {
 		return terr(&types.InvalidArgument{InvalidProperty: "uplinkPortPolicy.uplinkPortName"}, "at least one uplink name is required")
@@ -782,6 +794,9 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 	}
 	if base.DefaultPortConfig != nil {
 		next.DefaultPortConfig = mergePortSetting(cfg.DefaultPortConfig, base.DefaultPortConfig)
+		if e := ipfixNeedsCollector(&next, base.DefaultPortConfig, "defaultPortConfig"); e != nil {
+			return e
+		}
 	}
 	if base.Contact != nil {
 		next.Contact = *base.Contact
@@ -1045,6 +1060,11 @@ func (a *dvpgAlias) ReconfigureDVPortgroupTask(ctx *simulator.Context, req *type
 		}
 		if spec.NumPorts < 0 {
 			return terr(&types.InvalidArgument{InvalidProperty: "numPorts"}, "numPorts must not be negative")
+		}
+		if d != nil {
+			if e := ipfixNeedsCollector(dvsConfig(d), spec.DefaultPortConfig, "defaultPortConfig"); e != nil {
+				return e
+			}
 		}
 		if spec.Type != "" {
 			switch spec.Type {

@@ -164,6 +164,9 @@ func (a *dvsAlias) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDVPo
 			if e := validateTeaming(d, s.DefaultPortConfig); e != nil {
 				return e
 			}
+			if e := ipfixNeedsCollector(cfg, s.DefaultPortConfig, "defaultPortConfig"); e != nil {
+				return e
+			}
 			if s.DefaultPortConfig == nil {
 				s.DefaultPortConfig = &types.VMwareDVSPortSetting{} // not stock's partial default
 			}

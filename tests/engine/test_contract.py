@@ -52,7 +52,8 @@ def load(path: Path) -> dict[str, Any]:
 # -- building what a case describes -----------------------------------------------------------
 def inventory(spec: Any) -> Inventory:
     """`lab` (the stored 8-host snapshot), `{snapshot: lab, switches: {DVS0: {field: value}}}`
-    (the snapshot with a distributed switch's fields replaced) or lab_inventory's keywords
+    (the snapshot with a distributed switch's fields replaced; `portgroups:` likewise for DV
+    port groups) or lab_inventory's keywords
     (`{hosts: 1, with_vswitch1: true}`)."""
     if spec == "lab":
         return factories.snapshot()
@@ -64,10 +65,26 @@ def inventory(spec: Any) -> Inventory:
             type(d).model_validate({**d.model_dump(), **edits.get(d.name, {})})
             for d in inv.distributed_switches
         ]
+        pg_edits = kw.get("portgroups", {})
+        pgs = [
+            _merged(p.model_dump(), pg_edits.get(p.name, {})) for p in inv.distributed_port_groups
+        ]
         return Inventory.model_validate(
-            {**inv.model_dump(), "distributed_switches": [d.model_dump() for d in dvs]}
+            {
+                **inv.model_dump(),
+                "distributed_switches": [d.model_dump() for d in dvs],
+                "distributed_port_groups": pgs,
+            }
         )
     return factories.lab_inventory(kw.pop("hosts", 1), **kw)
+
+
+def _merged(base: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `edits` laid over it, nested mappings merged (`setting: {netflow: false}`)."""
+    out = dict(base)
+    for k, v in edits.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def changes_of(case: dict[str, Any], inv: Inventory) -> Plan:
@@ -137,6 +154,26 @@ def _pvlan(inv: Inventory, c: Change) -> Inventory:
     return inv.model_copy(update={"distributed_switches": dvs})
 
 
+def _netflow(inv: Inventory, c: Change) -> Inventory:
+    dvs = [
+        d.model_copy(update={"netflow": c.after}) if d.name == c.switch else d
+        for d in inv.distributed_switches
+    ]
+    return inv.model_copy(update={"distributed_switches": dvs})
+
+
+def _mirror(inv: Inventory, c: Change) -> Inventory:
+    name = c.name.partition("/")[2]
+
+    def edit(d: Any) -> Any:
+        kept = [m for m in d.mirrors if m.name != name]
+        new = [c.after.model_copy(update={"key": f"vspanSession-{name}"})] if c.after else []
+        return d.model_copy(update={"mirrors": sorted(kept + new, key=lambda m: m.name)})
+
+    dvs = [edit(d) if d.name == c.switch else d for d in inv.distributed_switches]
+    return inv.model_copy(update={"distributed_switches": dvs})
+
+
 def _relocation(inv: Inventory, c: Change) -> Inventory:
     to = c.dest.host if c.dest else None
     vms = [v.model_copy(update={"host": to}) if v.moref == c.vm_moref else v for v in inv.vms]
@@ -159,6 +196,8 @@ def _unplug(inv: Inventory, c: Change) -> Inventory:
 APPLY: dict[str, Callable[[Inventory, Change], Inventory]] = {
     **SIMULATORS,
     "pvlan": _pvlan,
+    "netflow": _netflow,
+    "mirror": _mirror,
     "vm_relocation": _relocation,
     "protected_nic_disconnect": _unplug,
 }
@@ -308,8 +347,9 @@ def test_every_compared_field_has_a_case_changing_it() -> None:
     assert missing == []
 
 
-# Moves change where a NIC is; there is nothing to create.
-MOVES = {"vmknic_migration", "vm_nic_migration"}
+# Moves change where a NIC is, and a switch's NetFlow settings always exist (a collector is
+# set or not); there is nothing to create.
+MOVES = {"vmknic_migration", "vm_nic_migration", "netflow"}
 
 
 def test_every_planning_resource_has_a_create_case() -> None:

@@ -142,6 +142,7 @@ def apply_setting(base: DvPortSetting, spec: DistributedPortGroupSpec) -> DvPort
             "out_shaping": apply_shaping(base.out_shaping, spec.egress_shaping),
             "teaming": apply_dv_teaming(base.teaming, spec.teaming),
             "blocked": spec.blocked if spec.blocked is not None else base.blocked,
+            "netflow": spec.netflow if spec.netflow is not None else base.netflow,
         }
     )
     return out

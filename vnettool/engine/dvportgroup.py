@@ -242,8 +242,12 @@ class DistributedPortGroups(Resource[DistributedPortGroup]):
             c.id
             for c in same_host
             if c.switch == change.switch
-            and c.resource in ("distributed_switch", "pvlan", "lag")
             and c.kind != "delete"
+            and (
+                c.resource in ("distributed_switch", "pvlan", "lag")
+                # a port group exports flows only once its switch has a collector
+                or (c.resource == "netflow" and bool(getattr(c.after, "collector_ip", None)))
+            )
         ]
 
     def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:

@@ -308,6 +308,7 @@ class DistributedPortGroupSpec(Model):
     egress_shaping: Shaping | None = None
     teaming: DvTeaming | None = None
     blocked: bool | None = None
+    netflow: bool | None = Field(default=None, description="export this port group's flows")
     overrides: OverridePermissions | None = None
 
     @model_validator(mode="after")
@@ -399,6 +400,98 @@ class LagSpec(Model):
     )
 
 
+def _ip(v: str) -> str:
+    return str(ipaddress.ip_address(v))
+
+
+IpAddress = Annotated[str, AfterValidator(_ip)]
+
+
+class NetflowSpec(Model):
+    """The switch's NetFlow (IPFIX) collector and sampling; `collector: none` stops export.
+
+    A collector needs its port and a port needs a collector: vCenter stores either alone, and
+    a switch that half-names its collector exports nothing.
+    """
+
+    collector: IpAddress | Literal["none"] | None = None
+    collector_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    observation_domain: Annotated[int, Field(ge=0, le=4294967295)] | None = None
+    active_timeout: Annotated[int, Field(ge=60, le=3600)] | None = Field(
+        default=None, description="seconds"
+    )
+    idle_timeout: Annotated[int, Field(ge=10, le=600)] | None = Field(
+        default=None, description="seconds"
+    )
+    sampling_rate: Annotated[int, Field(ge=0, le=16384)] | None = Field(
+        default=None, description="0 = every packet"
+    )
+    internal_only: bool | None = None
+
+    @model_validator(mode="after")
+    def _collector_and_port(self) -> NetflowSpec:
+        if self.collector not in (None, "none") and self.collector_port is None:
+            raise ValueError("a NetFlow collector needs collector_port")
+        if self.collector_port is not None and self.collector in (None, "none"):
+            raise ValueError("collector_port needs a collector address")
+        return self
+
+
+MirrorType = Literal[
+    "dvPortMirror", "remoteMirrorSource", "remoteMirrorDest", "encapsulatedRemoteMirrorSource"
+]
+PortKey = Annotated[str, Field(pattern=r"^[0-9]{1,10}$")]
+
+
+class MirrorSpec(Model):
+    """A port mirroring session, identified by name on its switch. Sources and destinations
+    are DV port keys (`sources` = both directions), uplink names or collector addresses,
+    as the session type allows; a field left out is left alone on an existing session."""
+
+    name: DvName
+    type: MirrorType = "dvPortMirror"
+    enabled: bool | None = None
+    description: str | None = None
+    sources: list[PortKey] | None = Field(default=None, description="port keys, both directions")
+    sources_transmitted: list[PortKey] | None = None
+    sources_received: list[PortKey] | None = None
+    source_vlans: list[Annotated[int, Field(ge=1, le=4094)]] | None = None
+    destination_ports: list[PortKey] | None = None
+    destination_uplinks: list[str] | None = None
+    destination_ips: list[IpAddress] | None = None
+    packet_length: Annotated[int, Field(ge=60, le=9000)] | None = None
+    sampling_rate: Annotated[int, Field(ge=1, le=65535)] | None = None
+    encapsulation_vlan: Annotated[int, Field(ge=1, le=4094)] | None = None
+    strip_vlan: bool | None = None
+    normal_traffic: bool | None = Field(
+        default=None, description="destination ports also carry normal traffic"
+    )
+    encapsulation: Literal["gre", "erspan2", "erspan3"] | None = None
+    erspan_id: Annotated[int, Field(ge=0, le=1023)] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> MirrorSpec:
+        srcs = self.sources or self.sources_transmitted or self.sources_received
+        if self.sources is not None and (
+            self.sources_transmitted is not None or self.sources_received is not None
+        ):
+            raise ValueError("give sources, or sources_transmitted/sources_received, not both")
+        dest = {
+            "dvPortMirror": ("destination_ports",),
+            "remoteMirrorSource": ("destination_uplinks",),
+            "remoteMirrorDest": ("destination_ports",),
+            "encapsulatedRemoteMirrorSource": ("destination_ips",),
+        }[self.type]
+        for f in ("destination_ports", "destination_uplinks", "destination_ips"):
+            if getattr(self, f) and f not in dest:
+                raise ValueError(f"a {self.type} session takes {dest[0]}, not {f}")
+        if self.type == "remoteMirrorDest" and srcs:
+            raise ValueError("a remoteMirrorDest session takes source_vlans, not source ports")
+        if self.type != "remoteMirrorDest" and self.source_vlans:
+            raise ValueError("source_vlans is for remoteMirrorDest sessions only")
+        return self
+
+
 class DvsHostsSpec(Model):
     """Member hosts (by cluster and/or name globs within the target) and their pNIC -> uplink."""
 
@@ -433,6 +526,8 @@ class DistributedSwitchSpec(Model):
     )
     lags: list[LagSpec] | None = None
     hosts: DvsHostsSpec | None = None
+    netflow: NetflowSpec | None = None
+    mirrors: list[MirrorSpec] | None = None
 
     @field_validator("default_port", mode="before")
     @classmethod
@@ -492,6 +587,7 @@ class Absent(Model):
     distributed_port_groups: list[str] = Field(default_factory=list)
     pvlans: list[AbsentPvlan] = Field(default_factory=list)
     lags: list[str] = Field(default_factory=list, description="'switch/lag' names")
+    mirrors: list[str] = Field(default_factory=list, description="'switch/session' names")
     distributed_switch_hosts: list[AbsentDvsHosts] = Field(default_factory=list)
 
 

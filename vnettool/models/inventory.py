@@ -145,6 +145,47 @@ class NiocTraffic(Model):
     reservation_mbps: int | None = None
 
 
+class NetflowConfig(Model):
+    """A switch's NetFlow (IPFIX) export: where flows go and how they are sampled.
+
+    vCenter always returns the timeouts and sampling rate; no `collector_ip` means NetFlow
+    exports nothing, whatever the port groups say.
+    """
+
+    collector_ip: str | None = None
+    collector_port: int | None = None
+    observation_domain: int | None = None
+    active_timeout_s: int | None = None
+    idle_timeout_s: int | None = None
+    sampling_rate: int | None = None
+    internal_only: bool | None = None
+
+
+class MirrorSession(Identified):
+    """A port mirroring (VSPAN) session; `key` is the server's, `name` is its identity."""
+
+    _identifiers = ("dvs", "name")
+    dvs: str
+    name: str
+    key: str | None = None
+    type: str | None = None
+    enabled: bool | None = None
+    description: str | None = None
+    sources_transmitted: list[str] = Field(default_factory=list)  # DV port keys
+    sources_received: list[str] = Field(default_factory=list)
+    source_vlans: list[int] = Field(default_factory=list)  # remote mirroring destination
+    destination_ports: list[str] = Field(default_factory=list)
+    destination_uplinks: list[str] = Field(default_factory=list)
+    destination_ips: list[str] = Field(default_factory=list)
+    packet_length: int | None = None
+    sampling_rate: int | None = None
+    encapsulation_vlan: int | None = None
+    strip_vlan: bool | None = None
+    normal_traffic: bool | None = None
+    encapsulation: str | None = None
+    erspan_id: int | None = None
+
+
 class DvPortSetting(Model):
     """Port settings of a DVS default port config or a DV port group."""
 
@@ -154,6 +195,7 @@ class DvPortSetting(Model):
     out_shaping: ShapingPolicy = Field(default_factory=ShapingPolicy)
     teaming: TeamingPolicy = Field(default_factory=TeamingPolicy)
     blocked: bool | None = None
+    netflow: bool | None = None  # ipfixEnabled
 
 
 class DistributedSwitch(Identified):
@@ -176,6 +218,8 @@ class DistributedSwitch(Identified):
     lags: list[LacpGroup] = Field(default_factory=list)
     hosts: list[DvsHostMember] = Field(default_factory=list)
     contact: str | None = None
+    netflow: NetflowConfig = Field(default_factory=NetflowConfig)
+    mirrors: list[MirrorSession] = Field(default_factory=list)
 
 
 class DistributedPortGroup(Identified):
@@ -193,6 +237,7 @@ class DistributedPortGroup(Identified):
     description: str | None = None
     setting: DvPortSetting = Field(default_factory=DvPortSetting)
     override_allowed: dict[str, bool] = Field(default_factory=dict)
+    port_keys: list[str] = Field(default_factory=list)  # what a mirroring session may name
 
     @property
     def vlan(self) -> VlanSpec:

@@ -46,7 +46,7 @@ PROPERTIES: dict[str, list[str]] = {
     ],
     "Network": ["name"],
     "DistributedVirtualSwitch": ["name", "uuid", "parent", "config"],
-    "DistributedVirtualPortgroup": ["name", "key", "config"],
+    "DistributedVirtualPortgroup": ["name", "key", "config", "portKeys"],
     "VirtualMachine": [
         "name",
         "runtime.host",

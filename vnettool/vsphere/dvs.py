@@ -15,7 +15,7 @@ spec with the new version — a bounded number of times.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyVmomi import vim, vmodl
@@ -26,6 +26,8 @@ from vnettool.models.inventory import (
     DistributedSwitch,
     DvPortSetting,
     LacpGroup,
+    MirrorSession,
+    NetflowConfig,
     PvlanEntry,
 )
 from vnettool.models.policy import ShapingPolicy, TeamingPolicy, VlanSpec
@@ -233,6 +235,9 @@ def port_setting(before: DvPortSetting | None, after: DvPortSetting) -> Any | No
         touched = True
     if _changed(before, after, "blocked"):
         s.blocked = _bool(bool(after.blocked))
+        touched = True
+    if _changed(before, after, "netflow"):
+        s.ipfixEnabled = _bool(bool(after.netflow))
         touched = True
     return s if touched else None
 
@@ -694,3 +699,55 @@ def move_vm_nic(
     spec = vim.vm.ConfigSpec(deviceChange=[change])
     task = session.call(vm.ReconfigVM_Task, spec, op="ReconfigVM_Task", obj=where)
     wait_task(session, task, "ReconfigVM_Task", where)
+
+
+# -- NetFlow and port mirroring ---------------------------------------------------------------
+def ipfix_config(n: NetflowConfig) -> Any:
+    """The whole VMwareIpfixConfig (vCenter replaces it as one; its timeouts are required)."""
+    return vim.dvs.VmwareDistributedVirtualSwitch.IpfixConfig(
+        collectorIpAddress=n.collector_ip or "",
+        collectorPort=n.collector_port or 0,
+        observationDomainId=n.observation_domain or 0,
+        activeFlowTimeout=n.active_timeout_s if n.active_timeout_s is not None else 60,
+        idleFlowTimeout=n.idle_timeout_s if n.idle_timeout_s is not None else 15,
+        samplingRate=n.sampling_rate if n.sampling_rate is not None else 4096,
+        internalFlowsOnly=bool(n.internal_only),
+    )
+
+
+def _vspan_port(
+    keys: Sequence[str],
+    uplinks: Sequence[str] = (),
+    ips: Sequence[str] = (),
+    vlans: Sequence[int] = (),
+) -> Any:
+    if not (keys or uplinks or ips or vlans):
+        return None
+    return vim.dvs.VmwareDistributedVirtualSwitch.VspanPorts(
+        portKey=list(keys), uplinkPortName=list(uplinks), ipAddress=list(ips), vlans=list(vlans)
+    )
+
+
+def vspan_spec(op: str, m: MirrorSession) -> Any:
+    """A VMwareDVSVspanConfigSpec; edit and add send the whole session (vCenter replaces it)."""
+    vs = vim.dvs.VmwareDistributedVirtualSwitch
+    if op == "remove":
+        return vs.VspanConfigSpec(operation=op, vspanSession=vs.VspanSession(key=m.key))
+    sess = vs.VspanSession(
+        key=m.key if op == "edit" else None,
+        name=m.name,
+        description=m.description,
+        enabled=bool(m.enabled),
+        sessionType=m.type,
+        sourcePortTransmitted=_vspan_port(m.sources_transmitted),
+        sourcePortReceived=_vspan_port(m.sources_received, vlans=m.source_vlans),
+        destinationPort=_vspan_port(m.destination_ports, m.destination_uplinks, m.destination_ips),
+        mirroredPacketLength=m.packet_length,
+        samplingRate=m.sampling_rate,
+        encapsulationVlanId=m.encapsulation_vlan,
+        stripOriginalVlan=bool(m.strip_vlan),
+        normalTrafficAllowed=bool(m.normal_traffic),
+        encapType=m.encapsulation,
+        erspanId=m.erspan_id,
+    )
+    return vs.VspanConfigSpec(operation=op, vspanSession=sess)

@@ -20,6 +20,8 @@ from vnettool.models.inventory import (
     Host,
     Inventory,
     LacpGroup,
+    MirrorSession,
+    NetflowConfig,
     NiocTraffic,
     PhysicalNic,
     PvlanEntry,
@@ -140,6 +142,52 @@ def dv_setting(s: Any) -> DvPortSetting:
             standby_uplinks=list(order.standbyUplinkPort or []) if order is not None else None,
         ),
         blocked=_val(s, "blocked"),
+        netflow=_val(s, "ipfixEnabled"),
+    )
+
+
+def netflow_config(c: Any) -> NetflowConfig:
+    if c is None:
+        return NetflowConfig()
+    return NetflowConfig(
+        collector_ip=_get(c, "collectorIpAddress") or None,
+        collector_port=_int(_get(c, "collectorPort")) or None,
+        observation_domain=_int(_get(c, "observationDomainId")),
+        active_timeout_s=_int(_get(c, "activeFlowTimeout")),
+        idle_timeout_s=_int(_get(c, "idleFlowTimeout")),
+        sampling_rate=_int(_get(c, "samplingRate")),
+        internal_only=_get(c, "internalFlowsOnly"),
+    )
+
+
+def _ports(p: Any, field: str) -> list[Any]:
+    return list(_get(p, field) or []) if p is not None else []
+
+
+def mirror_session(dvs: str, m: Any) -> MirrorSession:
+    tx, rx, dst = (
+        _get(m, f) for f in ("sourcePortTransmitted", "sourcePortReceived", "destinationPort")
+    )
+    return MirrorSession(
+        dvs=dvs,
+        name=_get(m, "name") or "",
+        key=_get(m, "key"),
+        type=_get(m, "sessionType"),
+        enabled=_get(m, "enabled"),
+        description=_get(m, "description") or None,
+        sources_transmitted=_ports(tx, "portKey"),
+        sources_received=_ports(rx, "portKey"),
+        source_vlans=[int(v) for v in _ports(rx, "vlans")],
+        destination_ports=_ports(dst, "portKey"),
+        destination_uplinks=_ports(dst, "uplinkPortName"),
+        destination_ips=_ports(dst, "ipAddress"),
+        packet_length=_int(_get(m, "mirroredPacketLength")) or None,
+        sampling_rate=_int(_get(m, "samplingRate")) or None,
+        encapsulation_vlan=_int(_get(m, "encapsulationVlanId")) or None,
+        strip_vlan=_get(m, "stripOriginalVlan"),
+        normal_traffic=_get(m, "normalTrafficAllowed"),
+        encapsulation=_get(m, "encapType") or None,
+        erspan_id=_int(_get(m, "erspanId")),
     )
 
 
@@ -487,6 +535,11 @@ def dvs_from_raw(
         pvlans=sorted(pvlans, key=lambda e: (e.primary_id, e.secondary_id)),
         lags=lags,
         hosts=sorted(members.values(), key=lambda m: m.host),
+        netflow=netflow_config(_get(cfg, "ipfixConfig")),
+        mirrors=sorted(
+            (mirror_session(name, m) for m in _get(cfg, "vspanSession") or []),
+            key=lambda m: m.name,
+        ),
     )
 
 
@@ -531,6 +584,7 @@ def dvpg_from_raw(
         description=_get(cfg, "description"),
         setting=dv_setting(_get(cfg, "defaultPortConfig")),
         override_allowed=overrides,
+        port_keys=[str(k) for k in p.get("portKeys") or []],
     )
 
 

@@ -1,0 +1,213 @@
+"""Port mirroring (VSPAN) sessions of distributed switches, idempotent by session name.
+
+vCenter keys a session by a key it assigns; a document names sessions, so the planner matches
+by name and apply looks the key up again just before it sends (a session another client
+re-created since the plan has a new key). `absent.mirrors` ("switch/session") removes one.
+Sources and destinations are checked against the switch's ports and uplinks at plan time:
+vCenter would refuse a port that does not exist only when the change is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vnettool.engine.common import CannotRestore, Context
+from vnettool.engine.dvcommon import diffs
+from vnettool.engine.resource import Resource
+from vnettool.models.desired import MirrorSpec
+from vnettool.models.inventory import DistributedSwitch, Inventory, MirrorSession
+from vnettool.models.plan import Change, FieldDiff
+from vnettool.vsphere import dvs as api
+from vnettool.vsphere.connection import Session
+
+RESOURCE = "mirror"
+FIELDS = (
+    "type",
+    "enabled",
+    "description",
+    "sources_transmitted",
+    "sources_received",
+    "source_vlans",
+    "destination_ports",
+    "destination_uplinks",
+    "destination_ips",
+    "packet_length",
+    "sampling_rate",
+    "encapsulation_vlan",
+    "strip_vlan",
+    "normal_traffic",
+    "encapsulation",
+    "erspan_id",
+)
+
+
+def target(switch: str, before: MirrorSession | None, m: MirrorSpec) -> MirrorSession:
+    base = before or MirrorSession(dvs=switch, name=m.name, enabled=True)
+    upd: dict[str, Any] = {"type": m.type}
+    if m.sources is not None:
+        upd |= {"sources_transmitted": list(m.sources), "sources_received": list(m.sources)}
+    for f in (*FIELDS[1:], "sources_transmitted", "sources_received"):
+        v = getattr(m, f, None)
+        if v is not None and f not in upd:
+            upd[f] = list(v) if isinstance(v, list) else v
+    return base.model_copy(update=upd)
+
+
+def _problems(sw: DistributedSwitch | None, ports: set[str], m: MirrorSession) -> list[str]:
+    where = f"mirror {m.dvs}/{m.name}"
+    if sw is None:
+        return [f"{where}: switch {m.dvs} does not exist yet (create it in an earlier run)"]
+    out = []
+    for f in ("sources_transmitted", "sources_received", "destination_ports"):
+        missing = [k for k in getattr(m, f) if k not in ports]
+        if missing:
+            out.append(f"{where}: {f}: port {', '.join(missing)} does not exist on {m.dvs}")
+    stray = [u for u in m.destination_uplinks if u not in sw.uplink_names]
+    if stray:
+        out.append(f"{where}: destination_uplinks: {', '.join(stray)} not an uplink of {m.dvs}")
+    if m.type != "remoteMirrorDest" and not (m.sources_transmitted or m.sources_received):
+        out.append(f"{where}: a {m.type} session needs at least one source port")
+    return out
+
+
+def _conflict(name: str, was: MirrorSession | None, want: MirrorSession | None) -> Any:
+    def check(fresh: DistributedSwitch) -> str | None:
+        now = next((m for m in fresh.mirrors if m.name == name), None)
+        theirs = diffs(was, now, FIELDS, strict=True) if (was or now) else []
+        if theirs and (diffs(now, want, FIELDS) if want else now is not None):
+            return ", ".join(f"{d.field}: {d.before} → {d.after}" for d in theirs)
+        return None
+
+    return check
+
+
+class Mirrors(Resource[MirrorSession]):
+    """One change per session (named `switch/session`), in its switch's lane."""
+
+    name = RESOURCE
+    model = MirrorSession
+    fields = FIELDS
+    after = ("distributed_switch",)
+    host_scoped = False
+
+    def diff(
+        self, before: MirrorSession | None, after: MirrorSession | None, *, strict: bool = False
+    ) -> list[FieldDiff]:
+        return diffs(before, after, FIELDS, strict=strict)
+
+    def tags(self, state: MirrorSession) -> dict[str, Any]:
+        return {"switch": state.dvs}
+
+    def plan(self, ctx: Context) -> list[Change]:
+        absent = ctx.desired.absent.mirrors
+        for bad in (x for x in absent if "/" not in x):
+            ctx.problems.append(f"absent.mirrors: {bad!r} must be 'switch/session'")
+        gone = {(a, b) for a, _, b in (x.partition("/") for x in absent if "/" in x)}
+        changes: list[Change] = []
+        for spec in ctx.desired.distributed_switches:
+            changes += self._wanted(ctx, spec.name, spec.mirrors or [], gone)
+        for switch, name in sorted(gone):
+            sw = ctx.inventory.dvs_by_name.get(switch)
+            before = next((m for m in (sw.mirrors if sw else []) if m.name == name), None)
+            if sw is None or before is None:
+                continue
+            d = self.diff(before, None)
+            ch = self.change(
+                f"dvs:{switch}", f"{switch}/{name}", before, None, d, dvs_moref=sw.moref
+            )
+            changes += [ch] if ch else []
+        return changes
+
+    def _wanted(
+        self, ctx: Context, switch: str, mirrors: list[MirrorSpec], gone: set[tuple[str, str]]
+    ) -> list[Change]:
+        inv = ctx.inventory
+        sw = inv.dvs_by_name.get(switch)
+        current = {m.name: m for m in (sw.mirrors if sw else [])}
+        ports = {k for p in inv.dv_portgroups_of(switch) for k in p.port_keys}
+        names = [m.name for m in mirrors]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            ctx.problems.append(f"distributed switch {switch}: mirror {dup} given twice")
+        changes: list[Change] = []
+        for m in mirrors:
+            if (switch, m.name) in gone:
+                ctx.problems.append(f"mirror {switch}/{m.name} is both desired and absent")
+                continue
+            before = current.get(m.name)
+            after = target(switch, before, m)
+            bad = _problems(sw, ports, after)
+            if bad:
+                ctx.problems.extend(bad)
+                continue
+            d = self.diff(before, after)
+            ch = self.change(
+                f"dvs:{switch}",
+                f"{switch}/{m.name}",
+                before,
+                after,
+                d,
+                dvs_moref=sw.moref if sw else None,
+            )
+            changes += [ch] if ch else []
+        return changes
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        """After its switch exists (sessions name its ports and uplinks)."""
+        return [
+            c.id
+            for c in same_host
+            if c.resource == "distributed_switch"
+            and c.kind != "delete"
+            and c.switch == change.switch
+        ]
+
+    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self._send(change, session, facts)
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self._send(change, session, facts)
+
+    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self._send(change, session, facts)
+
+    def _send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        """Add, edit or remove by what the switch has now (the key is the server's)."""
+        moref = change.dvs_moref or api.find_switch(session, change.switch or "")
+        sw = api.read_switch(session, moref)
+        name = change.name.split("/", 1)[1]
+        cur = next((m for m in sw.mirrors if m.name == name), None)
+        after = change.after if isinstance(change.after, MirrorSession) else None
+        if after is None:
+            if cur is None:
+                return
+            op, sess = "remove", cur
+        elif cur is None:
+            op, sess = "add", after.model_copy(update={"key": None})
+        elif not diffs(cur, after, FIELDS):
+            return
+        else:
+            op, sess = "edit", after.model_copy(update={"key": cur.key})
+        spec = api.switch_spec(sw, sw)
+        spec.vspanConfigSpec = [api.vspan_spec(op, sess)]
+        api.reconfigure_switch(session, sw, spec, _conflict(name, self.old(change), after), facts)
+        facts["key"] = next(
+            (m.key for m in api.read_switch(session, moref).mirrors if m.name == name), None
+        )
+
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        switch = change.switch or ""
+        sw = inv.dvs_by_name.get(switch)
+        if sw is None:
+            if change.before is not None:
+                raise CannotRestore(f"its switch {switch} no longer exists")
+            return None
+        name = change.name.split("/", 1)[1]
+        current = next((m for m in sw.mirrors if m.name == name), None)
+        want = self.old(change)
+        if want is not None and current is not None:
+            want = want.model_copy(update={"key": current.key})
+        d = self.diff(current, want, strict=True)
+        return self.change(f"dvs:{switch}", change.name, current, want, d, dvs_moref=sw.moref)
+
+
+resource = Mirrors()
