@@ -125,55 +125,86 @@ def child(method: str, lab_dir: Path, out: Path, naive_cap: float) -> None:
     out.write_text(json.dumps(res))
 
 
+def _wait(task: Any) -> None:
+    while task.info.state not in ("success", "error"):
+        time.sleep(0.01)
+
+
+def _timed_poll(w: Any) -> tuple[Any, float, float, int, int]:
+    """One Watcher poll: (change, client CPU s, wall s, bytes, requests) — CPU is this whole
+    process's (parse, merge, model rebuild, the request's serialization), not the server's."""
+    tr = w.stream.transport
+    b, n = tr.bytes_xml, tr.requests
+    c, t = time.process_time(), time.perf_counter()
+    change = w.poll(timeout_s=30)
+    cpu, wall = time.process_time() - c, time.perf_counter() - t
+    assert change is not None
+    return change, cpu, wall, tr.bytes_xml - b, tr.requests - n
+
+
 def watch_refresh(session: Any) -> dict[str, Any]:
-    """Live refresh cost: a Watcher's initial sync, then one DV port group change made by
-    plain pyVmomi, delivered by the next WaitForUpdatesEx; bytes and time of each."""
+    """Live refresh cost: a Watcher's initial sync; one DV port group change made by plain
+    pyVmomi and delivered by the next WaitForUpdatesEx; then 100 VM renames delivered in one
+    poll. Client CPU and wall time of each, and what a full model rebuild would cost."""
     from pyVmomi import vim
 
     from vnettool.inventory.collect import Watcher
     from vnettool.vsphere.reader import build_inventory
 
     w = Watcher(session)
-    tr = w.stream.transport  # type: ignore[attr-defined]
-    t = time.perf_counter()
-    first = w.poll(timeout_s=60)
-    initial_s = time.perf_counter() - t
-    initial_bytes, initial_requests = tr.bytes_xml, tr.requests
-    assert first is not None and len(first.entered) > 0
+    first, _, initial_s, initial_bytes, initial_requests = _timed_poll(w)
+    assert len(first.entered) > 0
     content = session.si.RetrieveContent()
     view = content.viewManager.CreateContainerView(
-        content.rootFolder, [vim.dvs.DistributedVirtualPortgroup], True
+        content.rootFolder, [vim.dvs.DistributedVirtualPortgroup, vim.VirtualMachine], True
     )
-    pg = next(p for p in view.view if not p.config.uplink)
+    objects = list(view.view)
     view.DestroyView()
+    pg = next(
+        p
+        for p in objects
+        if isinstance(p, vim.dvs.DistributedVirtualPortgroup) and not p.config.uplink
+    )
+    vms = [v for v in objects if isinstance(v, vim.VirtualMachine)][:100]
     spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
         configVersion=pg.config.configVersion,
         defaultPortConfig=vim.dvs.VmwareDistributedVirtualSwitch.VmwarePortConfigPolicy(
             vlan=vim.dvs.VmwareDistributedVirtualSwitch.VlanIdSpec(vlanId=321, inherited=False)
         ),
     )
-    task = pg.ReconfigureDVPortgroup_Task(spec)
-    while task.info.state not in ("success", "error"):
-        time.sleep(0.01)
-    t = time.perf_counter()
-    change = w.poll(timeout_s=30)
-    update_s = time.perf_counter() - t
-    assert change is not None
-    t = time.perf_counter()
+    _wait(pg.ReconfigureDVPortgroup_Task(spec))
+    change, one_cpu, one_wall, one_bytes, one_requests = _timed_poll(w)
+    vlan = next(p for p in change.inventory.distributed_port_groups if p.moref == pg._moId)
+    one_rebuilt = w.live.rebuilt.count()
+    for vm in vms:
+        _wait(vm.Rename_Task(f"{vm.name}-renamed"))
+    many, many_cpu, many_wall, many_bytes, many_requests = _timed_poll(w)
+    renamed = sum(1 for v in many.inventory.vms if v.name.endswith("-renamed"))
+    t = time.process_time()
     build_inventory(w.raw, vcenter="bench")
-    rebuild_s = time.perf_counter() - t
-    vlan = next(p for p in change.inventory.distributed_port_groups if p.moref == pg._moId)  # type: ignore[union-attr]
+    rebuild_cpu = time.process_time() - t
     w.close()
     return {
         "initial_s": initial_s,
         "initial_mb": initial_bytes / 1e6,
         "initial_requests": initial_requests,
-        "update_s": update_s,
-        "update_bytes": tr.bytes_xml - initial_bytes,
-        "update_requests": tr.requests - initial_requests,
-        "rebuild_s": rebuild_s,
+        "one_cpu_s": one_cpu,
+        "one_wall_s": one_wall,
+        "one_bytes": one_bytes,
+        "one_requests": one_requests,
+        "one_rebuilt": one_rebuilt,
+        "many": len(vms),
+        "many_objects": len(many.modified) + len(many.entered),
+        "many_cpu_s": many_cpu,
+        "many_wall_s": many_wall,
+        "many_bytes": many_bytes,
+        "many_requests": many_requests,
+        "many_rebuilt": w.live.rebuilt.count(),
+        "renamed_seen": renamed,
+        "full_rebuild_cpu_s": rebuild_cpu,
         "modified": sorted(change.modified),
         "vlan_seen": vlan.setting.vlan.vlan_id,
+        "seconds": initial_s,
     }
 
 
@@ -251,14 +282,7 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
     same = len({json.dumps(c, sort_keys=True) for c in complete.values()}) <= 1
     shown = next(iter(complete.values()), {})
     if "watch" in results:
-        r = results["watch"]
-        print(
-            f"   live refresh: watch() initial sync {r['initial_mb']:.1f} MB in "
-            f"{r['initial_requests']} request(s), {r['initial_s']:.2f} s; one DV port group "
-            f"change -> {r['update_bytes']} B in {r['update_requests']} request(s), "
-            f"{r['update_s']:.2f} s (of which model rebuild {r['rebuild_s']:.2f} s); "
-            f"objects re-read: {len(r['modified'])}, VLAN seen {r['vlan_seen']}"
-        )
+        print_watch(results["watch"])
     print(f"   counts {'equal' if same else 'DIFFER'} across {', '.join(complete)}: {shown}")
     if not same:
         for m, c in complete.items():
@@ -267,6 +291,21 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
         a = json.loads((work / "fast.inventory.json").read_text())
         b = json.loads((work / "pyvmomi.inventory.json").read_text())
         print(f"   inventories (c) and (b) {'identical' if a == b else 'DIFFER'}")
+
+
+def print_watch(r: dict[str, Any]) -> None:
+    print(
+        f"   live refresh: initial sync {r['initial_mb']:.1f} MB in {r['initial_requests']} "
+        f"request(s), {r['initial_s']:.2f} s\n"
+        f"     1 DV port group change: {r['one_bytes']} B in {r['one_requests']} request(s), "
+        f"client CPU {r['one_cpu_s'] * 1000:.1f} ms (wall {r['one_wall_s']:.2f} s), "
+        f"{r['one_rebuilt']} object(s) rebuilt, VLAN seen {r['vlan_seen']}\n"
+        f"     {r['many']} VM renames in one poll: {r['many_bytes']} B in "
+        f"{r['many_requests']} request(s), client CPU {r['many_cpu_s'] * 1000:.1f} ms "
+        f"({r['many_cpu_s'] / r['one_cpu_s']:.1f}x one change; wall {r['many_wall_s']:.2f} s), "
+        f"{r['many_rebuilt']} object(s) rebuilt, {r['renamed_seen']} renames seen\n"
+        f"     a full model rebuild instead: {r['full_rebuild_cpu_s'] * 1000:.0f} ms CPU"
+    )
 
 
 def main() -> None:

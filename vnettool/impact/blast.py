@@ -81,12 +81,14 @@ def _vss(inv: Inventory, c: Change) -> Inventory:
 
 def _portgroup(inv: Inventory, c: Change) -> Inventory:
     new = _after(c, StandardPortGroup)
+    if new is not None:  # its effective policy: its switch's with its overrides laid over
+        sw = next(
+            (s for s in inv.standard_switches if (s.host, s.name) == (c.host, new.switch)), None
+        )
+        if sw is not None:
+            new = new.model_copy(update={"effective": merge_policy(sw.policy, new.policy)})
     items = _replace(inv.standard_port_groups, lambda p: (p.host, p.name) == (c.host, c.name), new)
-    if new is None:
-        return inv.model_copy(update={"standard_port_groups": items})
-    return _recompute_effective(
-        inv.model_copy(update={"standard_port_groups": items}), c.host or "", new.switch, c.name
-    )
+    return inv.model_copy(update={"standard_port_groups": items})
 
 
 def _vmknic(inv: Inventory, c: Change) -> Inventory:
@@ -238,6 +240,10 @@ class World:
     where its VMs would go) and the shared distributed switches: a plan's cost grows with
     its changes, not with changes x inventory size."""
 
+    # a port group no endpoint of its host uses or names cannot change any endpoint: its
+    # change is simulated (later changes may use it) but not traced (most of a bulk create)
+    skip_unused = True
+
     def __init__(self, inv: Inventory) -> None:
         self.base = inv
         self.dvs = list(inv.distributed_switches)
@@ -271,6 +277,15 @@ class World:
             self.start.update(self.eps[host])
         return self.hosts[host]
 
+    def _unused(self, c: Change) -> bool:
+        if c.resource != "standard_port_group":
+            return False
+        inv = self.of(c.host or "")
+        names = {c.name, *(getattr(x, "name", None) for x in (c.before, c.after) if x)}
+        return not any(v.portgroup in names for v in inv.vmkernel_adapters) and not any(
+            n.network in names for vm in inv.vms for n in vm.nics
+        )
+
     def _shared(self, c: Change, sim: Simulator) -> dict[str, Inventory]:
         """A switch-wide change: new shared lists, given to every host inventory."""
         view = self.base.model_copy(
@@ -292,6 +307,10 @@ class World:
     def step(self, c: Change, sim: Simulator) -> Impact:
         """Apply one change; its impact on the hosts it can touch."""
         shared = c.host is None
+        if not shared and self.skip_unused and self._unused(c):
+            host = c.host or ""
+            self.hosts[host] = sim(self.of(host), c)
+            return Impact(stays=len(self.eps[host]))  # what compare() says of equal endpoints
         updates = self._shared(c, sim) if shared else {c.host or "": sim(self.of(c.host or ""), c)}
         old: dict[str, Endpoint] = {}
         new: dict[str, Endpoint] = {}

@@ -127,13 +127,13 @@ class Watcher:
     def poll(self, timeout_s: int = 10) -> InventoryChange | None:
         change = InventoryChange(version="")
         updates = list(self.stream.poll(timeout_s=timeout_s))
-        known = set(self.live.raw)
+        present: dict[str, bool] = {}  # this batch's own entries and departures
         for up in updates:
             if up.kind == "leave":
-                known.discard(up.moref)
+                present[up.moref] = False
                 change.left.append(up.moref)
-            elif up.moref not in known:
-                known.add(up.moref)
+            elif not present.get(up.moref, up.moref in self.live.raw):
+                present[up.moref] = True
                 change.entered.append(up.moref)
             else:
                 change.modified[up.moref] = sorted(up.changed) + sorted(up.removed)

@@ -8,7 +8,7 @@ compared with what the API returns without rounding.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field
 
@@ -74,16 +74,20 @@ class VlanSpec(Model):
         return "none"
 
 
+P = TypeVar("P", bound=Model)
+
+
 def merge_policy(base: NetworkPolicy, override: NetworkPolicy) -> NetworkPolicy:
     """Apply the fields an override sets on top of a base policy (vSS inheritance rule)."""
 
-    def merged(b: Model, o: Model) -> dict[str, object]:
-        data = b.model_dump()
-        data.update({k: v for k, v in o.model_dump().items() if v is not None})
-        return data
+    def merged(b: P, o: P) -> P:
+        # both are valid already, so copying the set fields over needs no re-validation
+        # (a bulk plan merges once per port group: 25,600 times for 100 on 256 hosts)
+        got = {k: v for k in type(o).model_fields if (v := getattr(o, k)) is not None}
+        return b.model_copy(update=got) if got else b
 
-    return NetworkPolicy(
-        security=SecurityPolicy(**merged(base.security, override.security)),  # type: ignore[arg-type]
-        shaping=ShapingPolicy(**merged(base.shaping, override.shaping)),  # type: ignore[arg-type]
-        teaming=TeamingPolicy(**merged(base.teaming, override.teaming)),  # type: ignore[arg-type]
+    return NetworkPolicy.model_construct(
+        security=merged(base.security, override.security),
+        shaping=merged(base.shaping, override.shaping),
+        teaming=merged(base.teaming, override.teaming),
     )
