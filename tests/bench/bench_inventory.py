@@ -63,7 +63,7 @@ def child(method: str, lab_dir: Path, out: Path, naive_cap: float) -> None:
     from vnettool.lab.runner import LAB_PASSWORD, LAB_USER, Lab
     from vnettool.vsphere import collector, fastxml
     from vnettool.vsphere.connection import connect
-    from vnettool.vsphere.credentials import Credentials, parse_server
+    from vnettool.vsphere.credentials import DEFAULT_TIMEOUT_S, Credentials, parse_server
     from vnettool.vsphere.reader import build_inventory
 
     st = Lab(lab_dir).state()
@@ -78,6 +78,9 @@ def child(method: str, lab_dir: Path, out: Path, naive_cap: float) -> None:
         password=SecretStr(LAB_PASSWORD),
         insecure=True,
         source="bench",
+        # the simulator re-collects the whole filter once per queued update (stock vcsim's
+        # WaitForUpdatesEx loop; vCenter does not): 100 updates at 1,000 hosts take minutes
+        timeout_s=1800.0 if method == "watch" else DEFAULT_TIMEOUT_S,
     )
     session = connect(creds)
     base = rss_mb()

@@ -144,7 +144,7 @@ class Watcher:
             moref_id(om)
             for up in updates
             if up.type == "HostSystem"
-            and up.moref in change.entered
+            and up.moref not in self.live.raw  # entering: not yet merged
             and (om := up.changed.get("configManager.advancedOption")) is not None
         ]
         if entered:
