@@ -141,7 +141,9 @@ def test_management_migration_without_uplinks_is_refused(fresh_lab: Any) -> None
         assert "dvs-bare" not in collect(s).dvs_by_name
 
 
-@pytest.mark.parametrize("name", ["dvs-pvlan", "dvs-lacp", "migrate-vss-to-vds"])
+@pytest.mark.parametrize(
+    "name", ["dvs-pvlan", "dvs-lacp", "migrate-vss-to-vds", "dvs-netflow-mirror"]
+)
 def test_example_playbooks_apply_then_plan_is_empty(fresh_lab: Any, name: str) -> None:
     lab = fresh_lab()  # the default lab topology, as `vnettool lab start` gives
     path = ROOT / "playbooks" / f"{name}.yml"
@@ -163,6 +165,10 @@ def test_example_playbooks_apply_then_plan_is_empty(fresh_lab: Any, name: str) -
             pg = next(p for p in inv.distributed_port_groups if p.name == "dmz-isolated")
             assert (pg.vlan.pvlan_id, pg.setting.in_shaping.average_bps) == (101, 100_000_000)
             assert pg.setting.teaming.active_uplinks == ["uplink1"]
+        if name == "dvs-netflow-mirror":
+            sw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
+            assert sw.config.ipfixConfig.collectorIpAddress == "192.0.2.10"
+            assert sorted(m.name for m in sw.config.vspanSession) == ["erspan-web", "span-web"]
 
 
 def test_pnic_moves_from_vss_to_vds_in_order(fresh_lab: Any) -> None:

@@ -28,6 +28,8 @@ from vnettool.models.inventory import (
     Inventory,
     LacpGroup,
     LinkNeighbor,
+    MirrorSession,
+    NetflowConfig,
     PhysicalNic,
     PvlanEntry,
     StandardPortGroup,
@@ -386,6 +388,9 @@ ROWS = [
     row("SEC-20", "dvfilter-bound", host_option("esx1", "Net.DVFilterBindIpAddress", "10.9.9.9"), "DC/C1/esx1", "10.9.9.9"),
     row("SEC-27", "bmc-nic-on", host_option("esx1", "Net.BMCNetworkEnable", 1), "DC/C1/esx1", "1"),
     row("SEC-13", "vlan-override", dvpg("dv-web", override_allowed={"vlanOverrideAllowed": True}), "DC/DVS/dv-web", "vlanOverrideAllowed"),
+    row("SEC-15", "unlisted-collector", dvs(netflow=NetflowConfig(collector_ip="192.0.2.9", collector_port=2055)), "DVS", "192.0.2.9:2055"),
+    row("SEC-15", "exporting-without-collector", dvpg_setting("dv-web", netflow=True), "DVS", "exporting dv-web"),
+    row("SEC-16", "unlisted-session", dvs(mirrors=[MirrorSession(dvs="DVS", name="tap", type="encapsulatedRemoteMirrorSource", enabled=True, sources_received=["1"], destination_ips=["198.51.100.7"])]), "DVS/tap", "198.51.100.7"),
     row("SEC-17", "lldp-both", dvs(ldp_operation="both"), "DVS", "lldp both"),
     row("SEC-21", "mgmt-vmk-with-vmotion", vmk("vmk0", services=["management", "vmotion"]), "esx1/vmk0", "vmotion"),
     row("SEC-21", "vm-on-mgmt-pg", vm_nic("nic0", network="Management"), "esx1/vmk0", "VM NICs on Management", severity="critical"),
@@ -451,7 +456,7 @@ ROWS = [
     row("HC-19", "vmotion-mtu-differs", vmk("vmk1", host="esx2", mtu=1500), "C1/vmotion", "1500: 1 vmk"),
 ]  # fmt: skip
 
-NOT_COLLECTED = ["SEC-15", "SEC-16", "SEC-18", "SEC-23", "HC-01", "HC-02", "HC-03", "HC-16"]  # fmt: skip
+NOT_COLLECTED = ["SEC-18", "SEC-23", "HC-01", "HC-02", "HC-03", "HC-16"]  # fmt: skip
 # rules that only ever report problems (no PASS finding on a clean snapshot)
 FAIL_ONLY = {"SEC-24", "HC-06"}
 

@@ -56,7 +56,12 @@ class AuditConfig(Model):
     reserved_vlans: list[int] | None = Field(
         default=None, description="switch-reserved VLANs (e.g. Cisco 1001-1024, 4094)"
     )
-    netflow_collectors: list[str] = Field(default_factory=list)
+    netflow_collectors: list[str] = Field(
+        default_factory=list, description="authorised NetFlow collectors, 'ip:port'"
+    )
+    mirror_sessions: list[str] = Field(
+        default_factory=list, description="authorised port mirroring sessions, 'switch/session'"
+    )
     dvfilter_appliances: list[str] = Field(
         default_factory=list,
         description="IPs allowed in Net.DVFilterBindIpAddress (dvFilter security appliances)",

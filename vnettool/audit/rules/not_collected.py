@@ -1,5 +1,5 @@
-"""Catalogue rules whose data vnettool does not read yet (IPFIX, mirroring,
-health check, IP storage, port usage).
+"""Catalogue rules whose data vnettool does not read yet (health check, IP storage, port
+usage).
 
 They stay in the catalogue so the Rules sheet is complete, and report N/A per switch with the
 reason instead of guessing a verdict.
@@ -28,28 +28,6 @@ def _not_collected(rid: str, what: str) -> Check:
             )
 
     return check
-
-
-rule(
-    "SEC-15",
-    "NetFlow (IPFIX) only to authorised collectors",
-    "medium",
-    "DistributedSwitch",
-    "dvs.config.ipfixConfig",
-    "FAIL for a collector not in netflow_collectors",
-    "SCG 8",
-    "Remove unauthorised collectors.",
-)(_not_collected("SEC-15", "the IPFIX configuration"))
-rule(
-    "SEC-16",
-    "Port mirroring sessions authorised",
-    "high",
-    "DistributedSwitch",
-    "dvs.config.vspanSession",
-    "FAIL for a session not in mirror_sessions",
-    "SCG 8",
-    "Remove unauthorised mirroring sessions.",
-)(_not_collected("SEC-16", "port mirroring (VSPAN) sessions"))
 
 
 for _rid, _title, _sev2, _what in (
