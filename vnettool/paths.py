@@ -30,6 +30,11 @@ def lab_dir() -> Path:
     return home() / "lab"
 
 
+def fleet_lab_dir() -> Path:
+    """The labs of `vnettool lab start --fleet N`, one folder each, and their fleet.yml."""
+    return home() / "fleet"
+
+
 def rebalance_state(server_key: str) -> Path:
     """The rebalance state of one vCenter (shared by the CLI and playbooks)."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", server_key)

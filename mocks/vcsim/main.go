@@ -43,9 +43,14 @@ func main() {
 	state := flag.String("state", "", "JSON state file written once the server answers")
 	flag.StringVar(&o.Scenario, "scenario", "", "seeded audit scenario (reserved)")
 	flag.StringVar(&o.User, "username", "", "only this user may log in (default: any non-empty user)")
-	flag.StringVar(&o.Password, "password", "", "password for -username")
+	flag.StringVar(&o.Password, "password", "", "password for -username (default: $VCSIM_PASSWORD)")
 	flag.StringVar(&o.DataDir, "datadir", "", "directory for the simulated datastores (default /dev/shm if writable, else $TMPDIR)")
 	flag.Parse()
+	if o.Password == "" {
+		// The client passes the password here, not as -password: every user of the machine
+		// can read a process's argument list, only its owner its environment.
+		o.Password = os.Getenv("VCSIM_PASSWORD")
+	}
 
 	if !knownScenarios[o.Scenario] {
 		log.Printf("warning: unknown scenario %q ignored", o.Scenario)

@@ -38,6 +38,23 @@ FailOn = typer.Option(
 )
 
 
+def report_json(report: AuditReport, include_pass: bool) -> dict[str, Any]:
+    """What `audit --json` prints for one vCenter (a fleet audit prints it per vCenter)."""
+    return {
+        "workbook": str(report.path),
+        "score": report.score,
+        "grade": report.grade,
+        "failing": len(report.failing),
+        "findings": [
+            f.model_dump(mode="json") | {"finding_id": f.finding_id}
+            for f in report.findings
+            if include_pass or f.state != "PASS"
+        ],
+        "drift": len(report.drift) if report.drift is not None else None,
+        "compliance": _compliance_json(report),
+    }
+
+
 @handle_errors
 def audit(
     out: Annotated[Path | None, typer.Option("--out", help="Workbook path (.xlsx)")] = None,
@@ -75,10 +92,26 @@ def audit(
     from vnettool.audit.config import load_config
     from vnettool.audit.model import SEVERITIES
     from vnettool.audit.run import check_profile, load_baseline, run_audit
+    from vnettool.cli.fleet import fleet_context
     from vnettool.errors import ConfigError
 
     if fail_on not in (*SEVERITIES, "never"):
         raise ConfigError(f"--fail-on must be one of {', '.join(SEVERITIES)} or never")
+    fc = fleet_context(
+        [
+            ("--server", server),
+            ("--snapshot", snapshot),
+            ("--baseline", baseline),
+            ("--appliances", appliances_of),
+            ("--config", config),
+            ("--include-pass", include_pass),
+            ("--profile", profile),
+        ]
+    )
+    if fc is not None:
+        from vnettool.cli import fleet_commands
+
+        return fleet_commands.audit(fc, out, fail_on, as_json)
     if out is not None and out.suffix.lower() != ".xlsx":
         # `--json --out x.json` used to write a workbook named x.json
         raise ConfigError(
@@ -139,24 +172,7 @@ def audit(
             profile=profile,
         )
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "workbook": str(report.path),
-                    "score": report.score,
-                    "grade": report.grade,
-                    "failing": len(report.failing),
-                    "findings": [
-                        f.model_dump(mode="json") | {"finding_id": f.finding_id}
-                        for f in report.findings
-                        if include_pass or f.state != "PASS"
-                    ],
-                    "drift": len(report.drift) if report.drift is not None else None,
-                    "compliance": _compliance_json(report),
-                },
-                indent=1,
-            )
-        )
+        typer.echo(json.dumps(report_json(report, include_pass), indent=1))
     else:
         t = Table(title=f"audit of {escape(inv.vcenter)}: score {report.score} ({report.grade})")
         for col in ("severity", "FAIL", "EXCEPTION", "UNKNOWN", "PASS"):

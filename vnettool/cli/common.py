@@ -121,3 +121,22 @@ def run_lock(session: Any, wait: bool) -> Iterator[None]:
     name = f"{session.creds.host}:{session.creds.port}, instance {session.instance_key}"
     with runlock.hold(session.instance_key, name, wait=wait, on_wait=waiting, on_stale=stale):
         yield
+
+
+def machine_progress() -> Callable[[int], None] | None:
+    """Under a fleet run, a callback that reports objects read as JSON lines on stderr (the
+    parent draws this vCenter's progress bar from them); None otherwise. It is told once per
+    page of the PropertyCollector, so the lines are few."""
+    import json
+    import os
+
+    if os.environ.get("VNETTOOL_PROGRESS") != "jsonl":
+        return None
+    total = [0]
+
+    def report(n: int) -> None:
+        total[0] += n
+        sys.stderr.write(json.dumps({"vnettool_progress": {"objects": total[0]}}) + "\n")
+        sys.stderr.flush()
+
+    return report

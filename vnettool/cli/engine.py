@@ -80,10 +80,16 @@ def plan(
 ) -> None:
     """Show what `apply` would change. Exit 0 = no changes, 2 = changes pending, 1 = error."""
     from vnettool import engine
+    from vnettool.cli.fleet import fleet_context
     from vnettool.inventory import collect
     from vnettool.playbook.desired_file import load_desired
 
     try:
+        fc = fleet_context([("--server", server)])
+        if fc is not None:
+            from vnettool.cli import fleet_commands
+
+            return fleet_commands.plan(fc, file, as_json)
         desired = load_desired(file)
         with session_for(server, insecure, thumbprint) as session:
             p = engine.plan(desired, collect(session))
@@ -225,10 +231,16 @@ def apply(
 ) -> None:
     """Plan, confirm, apply with bounded concurrency, then re-read and verify. One run per
     vCenter at a time: another one running is named and this one refused (or waits, --wait)."""
+    from vnettool.cli.fleet import fleet_context
     from vnettool.engine.journal import find_run
     from vnettool.playbook.desired_file import load_desired
 
     try:
+        fc = fleet_context([("--server", server), ("--rollback", rollback)])
+        if fc is not None and file is not None:
+            from vnettool.cli import fleet_commands
+
+            return fleet_commands.apply(fc, file, yes, force, as_json, wait)
         if (file is None) == (rollback is None):
             raise ConfigError("give a desired-state FILE, or --rollback RUN (not both)")
         if file is not None:

@@ -20,6 +20,7 @@ from vnettool.cli.common import (
     console,
     err_console,
     handle_errors,
+    machine_progress,
     session_for,
 )
 from vnettool.cli.output import Field, Layout, OutputOpt, Record, emit
@@ -64,9 +65,16 @@ def inventory(
 ) -> None:
     """Read every switch, port group, PVLAN, vmknic, pNIC and VM NIC in one bulk pass; above
     a screenful of hosts, print a summary per cluster (the detail: `inventory hosts`)."""
+    from vnettool.cli.fleet import fleet_context
+
     if ctx.invoked_subcommand:
         return
     as_json = as_json or output is Layout.json
+    fc = fleet_context([("--server", server), ("--watch", watch)])
+    if fc is not None:
+        from vnettool.cli import fleet_commands
+
+        return fleet_commands.inventory(fc, as_json, save, neighbors)
     if save:  # before connecting: a bad target fails in a second, not after the collect
         userfile.check_writable(save, what="snapshot")
     with session_for(server, insecure, thumbprint) as session:
@@ -87,7 +95,7 @@ def _collect(session: Session, *, neighbors: bool, quiet: bool) -> Inventory:
     from vnettool.inventory import collect
 
     if quiet:
-        return collect(session, neighbors=neighbors)
+        return collect(session, neighbors=neighbors, progress=machine_progress())
     with Progress(
         SpinnerColumn(),
         TextColumn(f"reading the network of {session.creds.host}:"),
@@ -184,8 +192,7 @@ def print_summary(inv: Inventory, output: Layout = Layout.auto) -> None:
     if len(inv.hosts) > views.SUMMARY_ABOVE:
         emit(console, output, "clusters", views.CLUSTER_FIELDS, views.cluster_summary(inv))
         console.print(
-            "[dim]detail: vnettool inventory hosts|switches|portgroups|vmknics|vms "
-            "-f cluster=X[/]",
+            "[dim]detail: vnettool inventory hosts|switches|portgroups|vmknics|vms -f cluster=X[/]",
             highlight=False,
         )
     else:

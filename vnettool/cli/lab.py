@@ -37,10 +37,21 @@ def start(
         str,
         typer.Option(help="'audit': seed eight known network problems for the audit to find"),
     ] = "",
+    fleet: Annotated[
+        int,
+        typer.Option(
+            "--fleet",
+            min=0,
+            max=16,
+            help="Start N labs as N sites (own port, state, password) and write their fleet.yml",
+        ),
+    ] = 0,
 ) -> None:
     """Build (if needed) and start the lab; a second start reuses the running one."""
     if scenario not in ("", "audit"):
         raise LabFailed(f"unknown scenario {scenario!r} (known: audit)")
+    if fleet and scenario:
+        raise LabFailed("--scenario and --fleet cannot be combined (fleet labs have their own)")
     t0 = time.monotonic()
     try:
         topo = Topology(
@@ -53,6 +64,8 @@ def start(
             pnics=pnics,
             scenario=scenario,
         )
+        if fleet:
+            return _start_fleet(fleet, topo, t0)
         with console.status("starting the lab (building the simulator if needed)…"):
             st, started = Lab().start(topo)
     except LabError as exc:
@@ -61,6 +74,18 @@ def start(
     console.print(f"lab {verb} at [bold]{st.url}[/] (pid {st.pid}, {time.monotonic() - t0:.1f} s)")
     if scenario and started:
         _seed(scenario)
+
+
+def _start_fleet(n: int, topo: Topology, t0: float) -> None:
+    from vnettool.cli.lab_fleet import start_fleet
+
+    with console.status(f"starting {n} labs…"):
+        path, labs = start_fleet(n, topo)
+    for site, st, new in labs:
+        verb = "started" if new else "already running"
+        console.print(f"{site.name}: {verb} at [bold]{st.url}[/] (pid {st.pid})", highlight=False)
+    console.print(f"fleet file: {path} ({time.monotonic() - t0:.1f} s)", highlight=False)
+    console.print(f"try: vnettool --fleet {path} inventory", highlight=False)
 
 
 def _seed(scenario: str) -> None:
@@ -78,10 +103,16 @@ def _seed(scenario: str) -> None:
 @app.command()
 @handle_errors
 def stop() -> None:
-    """Stop the lab and remove its files."""
-    if Lab().stop():
+    """Stop the lab, and the labs of `lab start --fleet`, and remove their files."""
+    from vnettool.cli.lab_fleet import stop_fleet
+
+    single = Lab().stop()
+    if single:
         console.print("lab stopped")
-    else:
+    stopped = stop_fleet()
+    if stopped:
+        console.print(f"fleet labs stopped: {', '.join(stopped)}", highlight=False)
+    if not single and not stopped:
         console.print("no lab was running")
 
 

@@ -153,8 +153,17 @@ def probe(
     """
     import json
 
+    from vnettool.cli.fleet import fleet_context
     from vnettool.latency.probe import to_csv
 
+    fc = fleet_context([("--server", server), ("--csv", csv_out)])
+    if fc is not None:
+        from vnettool.cli import fleet_commands
+
+        opts = {"--cluster": cluster, "--mtu": mtu, "--vmk": vmk}
+        args = [f"--count={count}", f"--interval={interval}", f"--service={service}"]
+        args += [f"--workers={workers}", *(f"{k}={v}" for k, v in opts.items() if v is not None)]
+        return fleet_commands.probe(fc, args, json_out)
     with session_for(server, insecure, thumbprint) as s:
         results = _measure(s, cluster, mtu, count, interval, vmk, service, workers)
     samples = [x for _, m in results for x in m.samples]

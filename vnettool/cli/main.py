@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,6 +13,7 @@ from vnettool.cli import (
     appliance,
     audit,
     engine,
+    fleet,
     impact,
     inventory,
     lab,
@@ -40,6 +42,7 @@ app.command("audit")(audit.audit)
 app.add_typer(appliance.app, name="appliance")
 app.add_typer(impact.app, name="whatif")
 app.command("topology")(impact.topology)
+app.add_typer(fleet.app, name="fleet")
 
 
 def _version(value: bool) -> None:
@@ -51,11 +54,24 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging")] = 0,
+    fleet_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--fleet",
+            help="Run inventory, audit, plan, apply or latency probe on every vCenter of this "
+            "fleet file, one process each",
+        ),
+    ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option("--only", help="With --fleet: only these vCenters (names or tags, a,b)"),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version")
     ] = False,
 ) -> None:
     setup_logging(verbose)
+    fleet.select_fleet(fleet_file, only)
     signal.signal(signal.SIGTERM, _as_interrupt)
 
 

@@ -193,9 +193,10 @@ class Lab:
         return st
 
     def start(
-        self, topology: Topology | None = None, timeout: float = 300.0
+        self, topology: Topology | None = None, timeout: float = 300.0, password: str | None = None
     ) -> tuple[LabState, bool]:
-        """Start the lab unless it already runs; returns (state, started_now)."""
+        """Start the lab unless it already runs; returns (state, started_now). The simulator
+        gets its password in its environment: an argument list is readable by every user."""
         current = self.state()
         if current is not None:
             return current, False
@@ -207,8 +208,8 @@ class Lab:
             "-listen=127.0.0.1:0",
             f"-state={self.state_file}",
             f"-username={LAB_USER}",
-            f"-password={LAB_PASSWORD}",
         ]
+        password = LAB_PASSWORD if password is None else password
         args += (topology or Topology()).args()
         with self.log_file.open("wb") as log:
             proc = subprocess.Popen(
@@ -216,7 +217,7 @@ class Lab:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                env=simulator_env(),
+                env=simulator_env() | {"VCSIM_PASSWORD": password},
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -227,19 +228,19 @@ class Lab:
                 )
             st = self.state()
             if st is not None:
-                self._write_profile(st)
+                self._write_profile(st, password)
                 return st, True
             time.sleep(0.1)
         proc.terminate()
         raise LabError(f"the simulator did not answer within {timeout:.0f} s; log: {self.log_file}")
 
-    def _write_profile(self, st: LabState) -> None:
+    def _write_profile(self, st: LabState, password: str) -> None:
         from vnettool.lab.tls import fetch_thumbprint
 
         profile = {
             "server": st.url,
             "user": LAB_USER,
-            "password": LAB_PASSWORD,
+            "password": password,
             # The lab's certificate is self-signed: pin it instead of disabling verification.
             "thumbprint": fetch_thumbprint(st.host_port),
         }

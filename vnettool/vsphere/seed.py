@@ -124,3 +124,23 @@ def seed_audit(session: Session, cluster: str | None = None) -> dict[str, str]:
         "HC-11": f"{other.name}/",
         "HC-12": f"{dvs.name}/200",
     }
+
+
+def seed_fleet_site(session: Session, site: str, index: int) -> dict[str, int]:
+    """Make one lab of a fleet look like its own site, with the drift real fleets have.
+
+    The datacenter is renamed after the site; every host of the first cluster gets a web
+    port group (VLAN 110) spelled `Prod-Web` on even sites and `prod_web` on odd ones (the
+    same network named differently), and a backup network on VLAN 120 named after the site
+    (two sites sharing layer 2 then collide on it). Returns port group name -> VLAN."""
+    for dc in _objs(session, vim.Datacenter).values():
+        wait_task(session, dc.Rename_Task(f"{site}-{dc.name}"), "Rename_Task", dc.name)
+    added = {"Prod-Web" if index % 2 == 0 else "prod_web": 110, f"{site}-backup": 120}
+    hosts = _objs(session, vim.HostSystem)
+    clusters = sorted({h.parent.name for h in hosts.values()})
+    for h in hosts.values():
+        if clusters and h.parent.name != clusters[0]:
+            continue
+        for name, vlan in added.items():
+            _pg(h.configManager.networkSystem, name, vlan)
+    return added

@@ -1,0 +1,193 @@
+"""The fleet file, its credential references and the drift across vCenters (pure code)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from typer.testing import CliRunner
+
+from vnettool.audit.fleet_drift import NAMED_DIFFERENTLY, VLAN_COLLISION, fleet_drift
+from vnettool.cli.main import app
+from vnettool.errors import ConfigError
+from vnettool.fleet.runner import Outcome, exit_code
+from vnettool.fleet.secrets import resolve
+from vnettool.models.fleet import EnvCredentials, FileCredentials, KeyringCredentials
+from vnettool.models.inventory import Inventory, StandardPortGroup
+from vnettool.playbook.fleet_file import FleetError, fleet_schema, load_fleet, select
+
+GOOD = """\
+version: 1
+workers: 4
+credentials:
+  user: administrator@vsphere.local
+  password_env: VC_PASSWORD
+vcenters:
+  - name: ams
+    url: https://vc-ams.example.com/sdk
+    tags: [eu, prod]
+    l2_domain: eu-stretch
+  - name: nyc
+    url: vc-nyc.example.com
+    tags: [us]
+    credentials: {file: nyc.yml}
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "fleet.yml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_a_valid_fleet_file_loads_and_only_selects_by_name_or_tag(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    fleet = load_fleet(path)
+    assert [vc.name for vc in fleet.vcenters] == ["ams", "nyc"]
+    assert [vc.name for vc in select(fleet, "us", path)] == ["nyc"]
+    assert [vc.name for vc in select(fleet, "ams,us", path)] == ["ams", "nyc"]
+    assert isinstance(fleet.credentials_of(fleet.vcenters[0]), EnvCredentials)
+    assert isinstance(fleet.credentials_of(fleet.vcenters[1]), FileCredentials)
+    with pytest.raises(ConfigError, match=r"'nyx' is neither a vCenter name nor a tag.*'nyc'"):
+        select(fleet, "nyx", path)
+
+
+def test_an_inline_password_is_refused_at_its_line_without_its_value(tmp_path: Path) -> None:
+    text = GOOD.replace("    credentials: {file: nyc.yml}", "    password: Hunter2-secret")
+    with pytest.raises(FleetError) as err:
+        load_fleet(_write(tmp_path, text))
+    message = str(err.value)
+    assert "fleet.yml:14:5: inline password refused" in message
+    assert "Hunter2-secret" not in message
+
+
+def test_a_password_in_the_url_is_refused(tmp_path: Path) -> None:
+    text = GOOD.replace("vc-nyc.example.com", "https://root:pw@vc-nyc.example.com")
+    with pytest.raises(FleetError, match=r"fleet.yml:12:10: .*no user or password in the URL"):
+        load_fleet(_write(tmp_path, text))
+
+
+def test_errors_are_located_and_all_reported(tmp_path: Path) -> None:
+    text = GOOD.replace("workers: 4", "workerz: 4").replace("name: nyc", "name: 'bad name'")
+    with pytest.raises(FleetError) as err:
+        load_fleet(_write(tmp_path, text))
+    message = str(err.value)
+    assert "fleet.yml:2:1: unknown key 'workerz'" in message and "did you mean 'workers'" in message
+    assert "fleet.yml:11:11:" in message and "vcenters[1].name" in message
+
+
+def test_duplicate_names_and_missing_credentials_are_refused(tmp_path: Path) -> None:
+    twice = GOOD.replace("name: nyc", "name: ams")
+    with pytest.raises(FleetError, match=r"'ams' is used twice"):
+        load_fleet(_write(tmp_path, twice))
+    bare = "vcenters:\n  - name: a\n    url: a.example.com\n"
+    with pytest.raises(FleetError, match=r"no credentials and there is no default"):
+        load_fleet(_write(tmp_path, bare, "bare.yml"))
+
+
+def test_the_schema_names_the_credential_kinds() -> None:
+    text = json.dumps(fleet_schema())
+    for key in ("password_env", "keyring", "l2_domain", "thumbprint"):
+        assert key in text
+    assert '"password"' not in text
+
+
+def test_env_credentials_read_the_named_variables() -> None:
+    ref = EnvCredentials(user_env="U", password_env="P")
+    user, pwd = resolve(ref, Path("."), env={"U": "alice", "P": "s3cret"})
+    assert (user, pwd.get_secret_value()) == ("alice", "s3cret")
+    assert "s3cret" not in repr(pwd)
+    with pytest.raises(ConfigError, match=r"environment variable P .*is not set"):
+        resolve(ref, Path("."), env={"U": "alice"})
+
+
+def test_a_credentials_file_must_be_private(tmp_path: Path) -> None:
+    f = tmp_path / "c.yml"
+    f.write_text("user: bob\npassword: pa55-word\n")
+    f.chmod(0o644)
+    with pytest.raises(ConfigError, match=r"mode 0644: others can read it; .*chmod 600") as err:
+        resolve(FileCredentials(file="c.yml"), tmp_path)
+    assert "pa55-word" not in str(err.value)
+    f.chmod(0o600)
+    user, pwd = resolve(FileCredentials(file="c.yml"), tmp_path)
+    assert (user, pwd.get_secret_value()) == ("bob", "pa55-word")
+    f.write_text("pa55-word: [\n")
+    with pytest.raises(ConfigError) as err:
+        resolve(FileCredentials(file="c.yml"), tmp_path)
+    assert "pa55-word" not in str(err.value)
+
+
+class _MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
+
+
+def test_keyring_credentials_come_from_the_keyring_backend() -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(_MemoryKeyring())
+    try:
+        ref = KeyringCredentials(keyring="vnettool-ams", user="admin")
+        with pytest.raises(ConfigError, match=r"keyring set vnettool-ams admin"):
+            resolve(ref, Path("."))
+        keyring.set_password("vnettool-ams", "admin", "kr-secret")
+        user, pwd = resolve(ref, Path("."))
+        assert (user, pwd.get_secret_value()) == ("admin", "kr-secret")
+    finally:
+        keyring.set_keyring(previous)
+
+
+def _inv(*pgs: tuple[str, int]) -> Inventory:
+    return Inventory(
+        standard_port_groups=[
+            StandardPortGroup(host="h1", name=n, switch="vSwitch0", vlan_id=v) for n, v in pgs
+        ]
+    )
+
+
+def test_drift_finds_renamed_port_groups_and_vlan_collisions_on_shared_l2() -> None:
+    invs = {
+        "ams": _inv(("Prod-Web", 110), ("ams-backup", 120), ("same", 130)),
+        "fra": _inv(("prod_web", 110), ("fra-backup", 120), ("same", 130)),
+        "nyc": _inv(("PROD WEB", 110), ("nyc-backup", 120)),
+    }
+    rows = fleet_drift(invs, {"ams": "eu", "fra": "eu", "nyc": None})
+    kinds = {(r.kind, r.vcenter_a, r.vcenter_b, r.vlan) for r in rows}
+    assert kinds == {
+        (NAMED_DIFFERENTLY, "ams", "fra", 110),
+        (NAMED_DIFFERENTLY, "ams", "nyc", 110),
+        (NAMED_DIFFERENTLY, "fra", "nyc", 110),
+        (VLAN_COLLISION, "ams", "fra", 120),
+    }
+
+
+def test_exit_code_says_partial() -> None:
+    ok, bad = Outcome("a", "u", "ok"), Outcome("b", "u", "failed")
+    assert exit_code([ok, ok], 2) == 2
+    assert exit_code([ok, bad], 2) == 4
+    assert exit_code([bad, bad], 0) == 1
+
+
+def test_only_without_fleet_and_server_with_fleet_are_refused(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["--only", "eu", "inventory"], env={"VNETTOOL_HOME": str(tmp_path)})
+    assert res.exit_code == 1 and "--only selects vCenters of a fleet" in res.output
+    fleet = _write(tmp_path, GOOD)
+    res = runner.invoke(app, ["--fleet", str(fleet), "inventory", "--server", "x"])
+    assert res.exit_code == 1 and "--server cannot be used with --fleet" in res.output
+    os.environ.pop("VC_PASSWORD", None)

@@ -1,0 +1,232 @@
+"""`vnettool --fleet fleet.yml …`: inventory, audit, plan, apply and latency probe on many
+vCenters at once, and `vnettool fleet schema|validate|merge`.
+
+Each vCenter is one child process (see vnettool.fleet.runner); this module draws a progress
+line per vCenter, merges what comes back (one JSON document keyed by vCenter, one workbook,
+the drift across vCenters) and chooses the exit code: what a single run would say, 4 when
+some vCenters failed and the others finished, 1 when all failed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vnettool import userfile
+from vnettool.cli.common import JsonOpt, console, err_console, handle_errors
+from vnettool.errors import ConfigError
+from vnettool.fleet.runner import FleetRun, Job, Outcome, exit_code
+from vnettool.models.fleet import Fleet, VCenterEntry
+from vnettool.models.inventory import Inventory
+
+app = typer.Typer(help="Fleet files: JSON Schema, offline validation, merging per-vCenter results.")
+
+_STYLE = {"queued": "dim", "running": "cyan", "ok": "green", "failed": "bold red"}
+
+
+@dataclass
+class _Selection:
+    path: Path | None = None
+    only: str | None = None
+
+
+_selected = _Selection()
+
+
+def select_fleet(path: Path | None, only: str | None) -> None:
+    """Called by the root command with its global --fleet and --only, before any command."""
+    _selected.path, _selected.only = path, only
+
+
+@dataclass(frozen=True)
+class FleetContext:
+    path: Path
+    fleet: Fleet
+    entries: list[VCenterEntry]
+
+    def l2_domains(self) -> dict[str, str | None]:
+        return {vc.name: vc.l2_domain for vc in self.fleet.vcenters}
+
+
+def fleet_context(refused: Sequence[tuple[str, object]] = ()) -> FleetContext | None:
+    """The fleet named by the global --fleet (and --only) options, or None without one.
+
+    `refused` are (option, value) pairs of the sub-command that make no sense for a fleet
+    (--server names one vCenter): given with --fleet they are an error, not ignored."""
+    from vnettool.playbook.fleet_file import load_fleet, select
+
+    path, only = _selected.path, _selected.only
+    if path is None:
+        if only:
+            raise ConfigError("--only selects vCenters of a fleet: give --fleet FILE too")
+        return None
+    for option, value in refused:
+        if value:
+            raise ConfigError(f"{option} cannot be used with --fleet (it names one vCenter)")
+    fleet = load_fleet(path)
+    entries = select(fleet, only, path)
+    if not entries:
+        raise ConfigError(f"--only {only!r} selects no vCenter of {path}")
+    return FleetContext(Path(path), fleet, entries)
+
+
+def run_fleet(fc: FleetContext, job: Job, quiet: bool) -> dict[str, Outcome]:
+    """Run `job` on the selected vCenters with one progress line each (none when `quiet`)."""
+    with Progress(
+        TextColumn("{task.fields[name]}"),
+        TextColumn("{task.fields[state]}"),
+        BarColumn(bar_width=20),
+        TextColumn("{task.fields[objects]}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[error]}"),
+        console=err_console,
+        disable=quiet,
+    ) as bar:
+        width = max(len(vc.name) for vc in fc.entries)
+        tasks: dict[str, TaskID] = {
+            vc.name: bar.add_task(
+                vc.name,
+                total=None,
+                start=False,
+                name=vc.name.ljust(width),
+                state="[dim]queued [/]",
+                objects="",
+                error="",
+            )
+            for vc in fc.entries
+        }
+
+        def changed(o: Outcome) -> None:
+            t = tasks[o.name]
+            if o.status == "running":
+                bar.start_task(t)
+            done = o.status in ("ok", "failed")
+            bar.update(
+                t,
+                state=f"[{_STYLE[o.status]}]{o.status:7}[/]",
+                objects=f"{o.objects} objects" if o.objects else "",
+                error=escape(o.error[:100]) if o.error else "",
+                total=1 if done else None,
+                completed=1 if done else 0,
+            )
+            if done:
+                bar.stop_task(t)
+
+        return FleetRun(fc.fleet, fc.path.resolve().parent, job, changed).run(fc.entries)
+
+
+def document(fc: FleetContext, outcomes: dict[str, Outcome], **extra: Any) -> dict[str, Any]:
+    """The fleet's JSON: one entry per vCenter (a single run's --json under "result")."""
+    return {
+        "fleet": str(fc.path),
+        "vcenters": {name: o.as_json() for name, o in outcomes.items()},
+        **extra,
+    }
+
+
+def status_table(title: str, outcomes: dict[str, Outcome], cols: dict[str, Any]) -> Table:
+    """One row per vCenter: status, time, the command's own columns, the error."""
+    t = Table(title=title, title_justify="left")
+    for col in ("vCenter", "status", "seconds", *cols, "error"):
+        t.add_column(col)
+    for name, o in outcomes.items():
+        values = [str(get(o)) if o.ok else "" for get in cols.values()]
+        t.add_row(
+            escape(name),
+            f"[{_STYLE[o.status]}]{o.status}[/]",
+            f"{o.seconds:.1f}",
+            *values,
+            escape(o.error),
+        )
+    return t
+
+
+def finish(outcomes: dict[str, Outcome], worst_ok: int, quiet: bool) -> None:
+    code = exit_code(list(outcomes.values()), worst_ok)
+    failed = [n for n, o in outcomes.items() if not o.ok]
+    if failed and not quiet:
+        err_console.print(
+            f"[bold red]{len(failed)} of {len(outcomes)} vCenters failed:[/] "
+            f"{escape(', '.join(failed))} (exit {code})",
+            highlight=False,
+        )
+    raise typer.Exit(code)
+
+
+def inventories(outcomes: dict[str, Outcome]) -> dict[str, Inventory]:
+    """The snapshots the children printed; one that does not parse fails its vCenter."""
+    out: dict[str, Inventory] = {}
+    for name, o in outcomes.items():
+        if not o.ok:
+            continue
+        try:
+            out[name] = Inventory.model_validate(o.result)
+        except ValueError as exc:
+            o.status, o.error = "failed", f"not an inventory: {str(exc).splitlines()[0]}"
+    return out
+
+
+def default_workbook(now: datetime | None = None) -> Path:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return Path("reports") / f"vnettool-fleet-audit-{stamp}.xlsx"
+
+
+def check_xlsx(out: Path | None) -> None:
+    if out is not None and out.suffix.lower() != ".xlsx":
+        raise ConfigError(f"--out {out}: the workbook must end in .xlsx")
+    if out is not None:
+        userfile.check_writable(out, what="workbook")
+
+
+def safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the fleet file's JSON Schema (for editors: yaml-language-server)."""
+    from vnettool.playbook.fleet_file import schema_text
+
+    typer.echo(schema_text(), nl=False)
+
+
+@app.command("validate")
+@handle_errors
+def validate(file: Annotated[Path, typer.Argument(help="Fleet file (fleet.yml)")]) -> None:
+    """Check a fleet file offline: every error with file:line:col; credentials not read."""
+    from vnettool.playbook.fleet_file import load_fleet
+
+    fleet = load_fleet(file)
+    console.print(f"{file}: valid, {len(fleet.vcenters)} vCenters", highlight=False)
+
+
+@app.command("merge")
+@handle_errors
+def merge(
+    files: Annotated[
+        list[str],
+        typer.Argument(help="Snapshots (NAME=FILE or FILE: named by its stem) or fleet JSON files"),
+    ],
+    out: Annotated[Path | None, typer.Option("--out", help="Fleet workbook (.xlsx)")] = None,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 2 at this severity")] = "high",
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge per-vCenter JSON (one scheduled job per vCenter) into the fleet workbook; with
+    the global --fleet, its l2_domain values drive the VLAN-collision check."""
+    from vnettool.cli import fleet_commands
+
+    fleet_commands.merge(files, out, fail_on, as_json)
+
+
+def print_json(doc: dict[str, Any]) -> None:
+    typer.echo(json.dumps(doc, indent=1, default=str))
