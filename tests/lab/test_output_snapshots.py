@@ -103,3 +103,17 @@ def test_inventory_json_records_are_filtered(lab32: RunningLab) -> None:
     rows = json.loads(r.stdout)
     assert len(rows) == 32
     assert {row["device"] for row in rows} == {"vmk1"}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_plan_grouped_across_hosts(lab32: RunningLab, width: int, snapshot) -> None:  # type: ignore[no-untyped-def]
+    example = str(Path(__file__).resolve().parents[2] / "playbooks" / "standard-vmotion.yml")
+    grouped = run(lab32, width, "plan", example)
+    assert grouped.returncode == 2, grouped.stderr
+    out = readable(grouped.stdout, width)
+    assert "+ standard port group vmotion-9k on 16 hosts DC0_C0_H[0-15]" in out
+    per_host = run(lab32, width, "plan", example, "--per-host")
+    assert per_host.returncode == 2, per_host.stderr
+    assert per_host.stdout.count("+ standard port group vmotion-9k\n") == 16
+    assert len(out.splitlines()) * 3 < len(per_host.stdout.splitlines())
+    assert out == snapshot

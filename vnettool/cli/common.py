@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -35,6 +36,27 @@ ThumbprintOpt = Annotated[
     typer.Option("--thumbprint", help="Pin the server certificate's SHA-256 fingerprint"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output")]
+
+
+PerHostOpt = Annotated[
+    bool,
+    typer.Option(
+        "--per-host",
+        help="List each host's changes under the host (default: one entry per logical change "
+        "with the hosts it is made on)",
+    ),
+]
+
+
+@dataclass
+class PlanView:
+    """How this command prints plans: set once from its `--per-host` flag, read by every
+    plan it prints (the plan, a rollback, what remains, each playbook step)."""
+
+    per_host: bool = False
+
+
+VIEW = PlanView()
 WaitOpt = Annotated[
     bool,
     typer.Option(

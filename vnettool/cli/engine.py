@@ -20,8 +20,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vnettool.cli.common import (
+    VIEW,
     InsecureOpt,
     JsonOpt,
+    PerHostOpt,
     ServerOpt,
     ThumbprintOpt,
     WaitOpt,
@@ -30,7 +32,7 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
-from vnettool.engine.render import render_plan
+from vnettool.engine.render import render_failures, render_plan
 from vnettool.errors import ConfigError, VnetError
 from vnettool.models.plan import Plan, Result
 
@@ -58,8 +60,9 @@ def _fail(exc: BaseException, as_json: bool) -> typer.Exit:
 
 
 def print_plan(plan: Plan, title: str = "Plan") -> None:
-    """The plan as a diff grouped by host, in apply order (the TUI shows the same text)."""
-    console.print(render_plan(plan, title), soft_wrap=True)
+    """The plan as a diff in apply order, identical changes across hosts grouped (the TUI
+    shows the same text)."""
+    console.print(render_plan(plan, title, per_host=VIEW.per_host), soft_wrap=True)
 
 
 def _plan_json(plan: Plan) -> dict[str, Any]:
@@ -77,8 +80,10 @@ def plan(
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
     as_json: JsonOpt = False,
+    per_host: PerHostOpt = False,
 ) -> None:
     """Show what `apply` would change. Exit 0 = no changes, 2 = changes pending, 1 = error."""
+    VIEW.per_host = per_host
     from vnettool import engine
     from vnettool.cli.fleet import fleet_context
     from vnettool.inventory import collect
@@ -112,17 +117,9 @@ def confirm(yes: bool, what: str) -> None:
 
 
 def print_results(results: list[Result]) -> None:
-    for r in results:
-        if r.failed:
-            _say(
-                f"[bold red]failed[/]  {escape(r.change.summary())}: {escape(r.error or '')}",
-                highlight=False,
-            )
-        elif r.skipped:
-            _say(
-                f"[cyan]skipped[/] {escape(r.change.summary())}: {escape(r.error or '')}",
-                highlight=False,
-            )
+    failures = render_failures(results)
+    if failures:
+        console.print(failures, soft_wrap=True)
     ok = sum(1 for r in results if r.changed)
     failed = sum(1 for r in results if r.failed)
     skipped = sum(1 for r in results if r.skipped)
@@ -228,10 +225,13 @@ def apply(
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
     as_json: JsonOpt = False,
+    per_host: PerHostOpt = False,
 ) -> None:
     """Plan, confirm, apply with bounded concurrency, then re-read and verify. One run per
     vCenter at a time: another one running is named and this one refused (or waits, --wait)."""
     from vnettool.cli.fleet import fleet_context
+
+    VIEW.per_host = per_host
     from vnettool.engine.journal import find_run
     from vnettool.playbook.desired_file import load_desired
 

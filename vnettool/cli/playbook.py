@@ -16,8 +16,10 @@ import typer
 
 from vnettool import userfile
 from vnettool.cli.common import (
+    VIEW,
     InsecureOpt,
     JsonOpt,
+    PerHostOpt,
     ServerOpt,
     ThumbprintOpt,
     WaitOpt,
@@ -195,10 +197,12 @@ def run(
     ] = Path("reports"),
     include_anywhere: IncludeAnywhereOpt = False,
     wait: WaitOpt = False,
+    per_host: PerHostOpt = False,
 ) -> None:
     """Run a playbook's steps in order; each step that changes vSphere shows its plan and asks
     first (as `apply` does) unless --yes. Exit 0 = ok, 1 = failed/invalid/cancelled,
     2 = changes pending (under --check). Like `apply`, one changing run per vCenter at a time."""
+    VIEW.per_host = per_host
     from vnettool.engine.journal import Journal
     from vnettool.playbook import run as run_playbook
     from vnettool.playbook import validate

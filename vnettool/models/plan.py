@@ -182,10 +182,13 @@ class Plan(Model):
     def summary(self) -> str:
         """One line of counts, e.g. `1 to create, 2 to update, 0 to delete on 3 hosts`."""
         n = {k: sum(1 for c in self.changes if c.kind == k) for k in ("create", "update", "delete")}
-        hosts = len({c.host for c in self.changes})
+        hosts = len({c.host for c in self.changes if c.host})
+        where = [f"{hosts} host{'s' if hosts != 1 else ''}"] if hosts else []
+        if any(c.host is None for c in self.changes):
+            where.append("vCenter")  # a DVS belongs to no host: not "on 1 host"
         return (
             f"{n['create']} to create, {n['update']} to update, {n['delete']} to delete "
-            f"on {hosts} host{'s' if hosts != 1 else ''}"
+            f"on {' and '.join(where)}"
         )
 
 
