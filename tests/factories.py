@@ -116,10 +116,18 @@ def host_names(n: int) -> list[str]:
     return [f"esx{i}" for i in range(1, n + 1)]
 
 
+# the lab's (ESXi 7.0.3's) defaults of the advanced settings vnettool reads
+LAB_OPTIONS = {"Net.BlockGuestBPDU": 1, "Net.DVFilterBindIpAddress": "", "Net.BMCNetworkEnable": 1}
+
+
 def _lab_host(i: int, name: str, with_vswitch1: bool) -> dict[str, list[Any]]:
     """One lab-shaped host: its own object, switches, port groups and vmknics."""
     out: dict[str, list[Any]] = {
-        "hosts": [host(name, i, datacenter="DC0", cluster="C0", pnics=pnics(name, 4))],
+        "hosts": [
+            host(
+                name, i, datacenter="DC0", cluster="C0", pnics=pnics(name, 4), advanced=LAB_OPTIONS
+            )
+        ],
         "standard_switches": [
             vswitch(
                 name,

@@ -33,7 +33,7 @@ from vnettool.engine.registry import BY_NAME, RESOURCES
 from vnettool.engine.resource import Resource
 from vnettool.impact.blast import SIMULATORS
 from vnettool.models.desired import DesiredState
-from vnettool.models.inventory import Inventory
+from vnettool.models.inventory import HostSettings, Inventory
 from vnettool.models.plan import Change, Plan, Result
 
 CASES = Path(__file__).parent / "cases"
@@ -53,7 +53,7 @@ def load(path: Path) -> dict[str, Any]:
 def inventory(spec: Any) -> Inventory:
     """`lab` (the stored 8-host snapshot), `{snapshot: lab, switches: {DVS0: {field: value}}}`
     (the snapshot with a distributed switch's fields replaced; `portgroups:` likewise for DV
-    port groups) or lab_inventory's keywords
+    port groups, `hosts: {NAME: {field: value}}` for hosts) or lab_inventory's keywords
     (`{hosts: 1, with_vswitch1: true}`)."""
     if spec == "lab":
         return factories.snapshot()
@@ -69,11 +69,14 @@ def inventory(spec: Any) -> Inventory:
         pgs = [
             _merged(p.model_dump(), pg_edits.get(p.name, {})) for p in inv.distributed_port_groups
         ]
+        host_edits = kw.get("hosts", {})
+        hosts = [h.model_copy(update=host_edits.get(h.name, {})) for h in inv.hosts]
         return Inventory.model_validate(
             {
                 **inv.model_dump(),
                 "distributed_switches": [d.model_dump() for d in dvs],
                 "distributed_port_groups": pgs,
+                "hosts": [h.model_dump() for h in hosts],
             }
         )
     return factories.lab_inventory(kw.pop("hosts", 1), **kw)
@@ -193,6 +196,15 @@ def _unplug(inv: Inventory, c: Change) -> Inventory:
     return inv.model_copy(update={"vms": vms})
 
 
+def _host_settings(inv: Inventory, c: Change) -> Inventory:
+    values = c.after.values if isinstance(c.after, HostSettings) else {}
+    hosts = [
+        h.model_copy(update={"advanced": {**h.advanced, **values}}) if h.name == c.host else h
+        for h in inv.hosts
+    ]
+    return inv.model_copy(update={"hosts": hosts})
+
+
 APPLY: dict[str, Callable[[Inventory, Change], Inventory]] = {
     **SIMULATORS,
     "pvlan": _pvlan,
@@ -200,6 +212,7 @@ APPLY: dict[str, Callable[[Inventory, Change], Inventory]] = {
     "mirror": _mirror,
     "vm_relocation": _relocation,
     "protected_nic_disconnect": _unplug,
+    "host_settings": _host_settings,
 }
 
 
@@ -347,9 +360,9 @@ def test_every_compared_field_has_a_case_changing_it() -> None:
     assert missing == []
 
 
-# Moves change where a NIC is, and a switch's NetFlow settings always exist (a collector is
-# set or not); there is nothing to create.
-MOVES = {"vmknic_migration", "vm_nic_migration", "netflow"}
+# Moves change where a NIC is; a switch's NetFlow settings and a host's settings always exist:
+# there is nothing to create.
+MOVES = {"vmknic_migration", "vm_nic_migration", "netflow", "host_settings"}
 
 
 def test_every_planning_resource_has_a_create_case() -> None:

@@ -25,6 +25,7 @@ from vnettool.models.events import ChangeEvent
 
 if TYPE_CHECKING:
     from vnettool.audit.run import AuditReport
+    from vnettool.models.inventory import Inventory
 
 _STYLE = {
     "critical": "bold white on red",
@@ -81,6 +82,14 @@ def audit(
             "--profile",
             help="Only this benchmark's rules (stig-8, stig-7, scg-8, cis-esxi-8, cis-esxi-7); "
             "names the controls vnettool does not check",
+        ),
+    ] = None,
+    fix_plan: Annotated[
+        Path | None,
+        typer.Option(
+            "--fix-plan",
+            help="Write the fixes of the FAIL findings as a desired-state "
+            "file (review: vnettool plan FILE)",
         ),
     ] = None,
     server: ServerOpt = None,
@@ -174,31 +183,9 @@ def audit(
     if as_json:
         typer.echo(json.dumps(report_json(report, include_pass), indent=1))
     else:
-        t = Table(title=f"audit of {escape(inv.vcenter)}: score {report.score} ({report.grade})")
-        for col in ("severity", "FAIL", "EXCEPTION", "UNKNOWN", "PASS"):
-            t.add_column(col, justify="right" if col != "severity" else "left")
-        for sev, c in report.counts().items():
-            t.add_row(
-                f"[{_STYLE[sev]}]{sev}[/]",
-                *(str(c.get(s, 0)) for s in ("FAIL", "EXCEPTION", "UNKNOWN", "PASS")),
-            )
-        console.print(t)
-        top: dict[str, tuple[str, str, int]] = {}
-        for f in report.findings:
-            if f.state == "FAIL":
-                _, _, n = top.get(f.rule_id, ("", "", 0))
-                top[f.rule_id] = (f.title, f.severity, n + 1)
-        if top:
-            r = Table(title="failing rules")
-            for col in ("rule", "severity", "title", "objects"):
-                r.add_column(col)
-            for rid, (title, sev, n) in top.items():
-                r.add_row(rid, f"[{_STYLE[sev]}]{sev}[/]", escape(title), str(n))
-            console.print(r)
-        _print_compliance(report)
-        if report.drift is not None:
-            console.print(f"drift against {baseline}: {len(report.drift)} difference(s)")
-        console.print(f"workbook written to {report.path}", highlight=False)
+        _print_report(report, inv.vcenter, baseline)
+    if fix_plan is not None:
+        _write_fix_plan(fix_plan, inv, report, config, quiet=as_json)
     if report.failing:
         if not as_json:
             console.print(
@@ -262,3 +249,52 @@ def _print_compliance(report: AuditReport) -> None:
     if missing:
         names = ", ".join(f"{c.id} ({c.title})" for c in missing)
         console.print(f"not checked by vnettool ({len(missing)}): {escape(names)}", highlight=False)
+
+
+def _write_fix_plan(
+    path: Path, inv: Inventory, report: AuditReport, config: Path | None, *, quiet: bool
+) -> None:
+    from vnettool.audit.config import load_config
+    from vnettool.audit.fixplan import fix_plan, write_fix_plan
+    from vnettool.audit.model import AuditConfig
+
+    cfg = load_config(config) if config is not None else AuditConfig()
+    plan = fix_plan(inv, report.findings, cfg)
+    write_fix_plan(path, plan)
+    if quiet:
+        return
+    console.print(
+        f"fix plan written to {escape(str(path))}: fixes {len(plan.fixed)} finding(s), "
+        f"{len(plan.not_fixed)} left to a person (listed in its header); "
+        f"review with `vnettool plan {escape(str(path))}`",
+        highlight=False,
+    )
+
+
+def _print_report(report: AuditReport, vcenter: str, baseline: Path | None) -> None:
+    """Counts by severity, the failing rules, compliance per benchmark, where it was written."""
+    t = Table(title=f"audit of {escape(vcenter)}: score {report.score} ({report.grade})")
+    for col in ("severity", "FAIL", "EXCEPTION", "UNKNOWN", "PASS"):
+        t.add_column(col, justify="right" if col != "severity" else "left")
+    for sev, c in report.counts().items():
+        t.add_row(
+            f"[{_STYLE[sev]}]{sev}[/]",
+            *(str(c.get(s, 0)) for s in ("FAIL", "EXCEPTION", "UNKNOWN", "PASS")),
+        )
+    console.print(t)
+    top: dict[str, tuple[str, str, int]] = {}
+    for f in report.findings:
+        if f.state == "FAIL":
+            _, _, n = top.get(f.rule_id, ("", "", 0))
+            top[f.rule_id] = (f.title, f.severity, n + 1)
+    if top:
+        r = Table(title="failing rules")
+        for col in ("rule", "severity", "title", "objects"):
+            r.add_column(col)
+        for rid, (title, sev, n) in top.items():
+            r.add_row(rid, f"[{_STYLE[sev]}]{sev}[/]", escape(title), str(n))
+        console.print(r)
+    _print_compliance(report)
+    if report.drift is not None:
+        console.print(f"drift against {baseline}: {len(report.drift)} difference(s)")
+    console.print(f"workbook written to {report.path}", highlight=False)

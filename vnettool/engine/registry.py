@@ -19,6 +19,7 @@ from vnettool.engine import (
     appliance,
     dvportgroup,
     dvs,
+    host_settings,
     lag,
     migrate,
     mirror,
@@ -44,6 +45,7 @@ RESOURCES: tuple[Resource[Any], ...] = (
     migrate.resource,
     migrate.vm_nics,
     relocate.resource,
+    host_settings.resource,
     appliance.resource,
     appliance.nics,
 )

@@ -591,6 +591,39 @@ class Absent(Model):
     distributed_switch_hosts: list[AbsentDvsHosts] = Field(default_factory=list)
 
 
+# desired key -> the host advanced option (Configure > System > Advanced System Settings)
+HOST_SETTING_OPTIONS: dict[str, str] = {
+    "block_guest_bpdu": "Net.BlockGuestBPDU",
+    "dvfilter_bind_ip": "Net.DVFilterBindIpAddress",
+    "bmc_network": "Net.BMCNetworkEnable",
+}
+
+
+class HostSettingsSpec(Model):
+    """Host advanced settings the hardening guides set, on every targeted host."""
+
+    block_guest_bpdu: Literal[0, 1] | None = Field(
+        default=None, description="Net.BlockGuestBPDU: 1 drops BPDUs sent by VMs"
+    )
+    dvfilter_bind_ip: str | None = Field(
+        default=None, description="Net.DVFilterBindIpAddress: '' (none) or the appliance's IPv4"
+    )
+    bmc_network: Literal[0, 1] | None = Field(
+        default=None, description="Net.BMCNetworkEnable: 0 disables the BMC virtual NIC"
+    )
+
+    @field_validator("dvfilter_bind_ip")
+    @classmethod
+    def _ip_or_empty(cls, v: str | None) -> str | None:
+        if v:
+            ipaddress.IPv4Address(v)  # ValueError names the bad address
+        return v
+
+    def options(self) -> dict[str, int | str]:
+        """Option key -> value, for the settings given."""
+        return {HOST_SETTING_OPTIONS[k]: v for k, v in self.model_dump().items() if v is not None}
+
+
 class DesiredState(Model):
     """A desired-state document. Every section is optional; an empty document plans nothing."""
 
@@ -601,6 +634,7 @@ class DesiredState(Model):
     distributed_switches: list[DistributedSwitchSpec] = Field(default_factory=list)
     distributed_port_groups: list[DistributedPortGroupSpec] = Field(default_factory=list)
     pvlans: list[PvlanSpec] = Field(default_factory=list)
+    host_settings: HostSettingsSpec | None = None
     migrations: Migrations = Field(default_factory=Migrations)
     absent: Absent = Field(default_factory=Absent)
 

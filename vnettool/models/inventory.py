@@ -84,6 +84,13 @@ class Host(Identified):
     advanced: dict[str, int | str] = Field(default_factory=dict)
 
 
+class HostSettings(Model):
+    """A host's advanced settings as the engine compares them (the keys a document sets)."""
+
+    host: str
+    values: dict[str, int | str] = Field(default_factory=dict)
+
+
 class StandardSwitch(Identified):
     _identifiers = ("host", "name")
     host: str

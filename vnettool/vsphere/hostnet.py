@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from pyVmomi import vim, vmodl
+from pyVmomi import VmomiSupport, vim, vmodl
 
 from vnettool.errors import ApiFault
 from vnettool.models.inventory import StandardPortGroup, StandardSwitch, VmkernelAdapter
@@ -350,3 +350,21 @@ def set_vnic_services(
             op="DeselectVnicForNicType",
             obj=f"{host}/{device}/{nic_type}",
         )
+
+
+# -- advanced settings ------------------------------------------------------------------------
+def update_advanced_options(
+    session: Session, host_moref: str, host: str, values: dict[str, int | str]
+) -> None:
+    """Set host advanced options in one UpdateOptions (all or none, like ESXi). Integers go as
+    xsd:long: ESXi types these options long and refuses an xsd:int (pyVmomi's int)."""
+    hs = vim.HostSystem(host_moref, session.stub)
+    om = session.call(lambda: hs.configManager.advancedOption, op="read advancedOption", obj=host)
+    long_t = VmomiSupport.GetVmodlType("long")
+    changed = [
+        vim.option.OptionValue(key=k, value=long_t(v) if isinstance(v, int) else v)
+        for k, v in sorted(values.items())
+    ]
+    if om is None:
+        raise ApiFault("UpdateOptions", host, "NotFound", "the host has no advanced option manager")
+    session.call(om.UpdateOptions, op="UpdateOptions", obj=host, changedValue=changed)
