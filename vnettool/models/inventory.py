@@ -311,6 +311,20 @@ def _group(items: Iterable[T], key: Callable[[T], str]) -> dict[str, list[T]]:
     return out
 
 
+# The Inventory fields holding identified objects, in model order (drift, watch, live updates).
+IDENTIFIED_COLLECTIONS = (
+    "datacenters",
+    "clusters",
+    "hosts",
+    "standard_switches",
+    "standard_port_groups",
+    "distributed_switches",
+    "distributed_port_groups",
+    "vmkernel_adapters",
+    "vms",
+)
+
+
 class Inventory(Model):
     """An immutable snapshot of the network side of a vCenter, with indexes for lookups."""
 
@@ -418,17 +432,7 @@ class Inventory(Model):
 
     def collections(self) -> Iterable[tuple[str, list[Identified]]]:
         """(name, objects) for every identified collection — used by drift and watch diffs."""
-        for name in (
-            "datacenters",
-            "clusters",
-            "hosts",
-            "standard_switches",
-            "standard_port_groups",
-            "distributed_switches",
-            "distributed_port_groups",
-            "vmkernel_adapters",
-            "vms",
-        ):
+        for name in IDENTIFIED_COLLECTIONS:
             yield name, getattr(self, name)
 
 

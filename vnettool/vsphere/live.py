@@ -22,6 +22,7 @@ from typing import Any
 
 from vnettool.models.base import Identified
 from vnettool.models.inventory import (
+    IDENTIFIED_COLLECTIONS,
     Datacenter,
     DistributedPortGroup,
     DistributedSwitch,
@@ -47,17 +48,7 @@ from vnettool.vsphere.reader import (
 CONTEXT_TYPES = frozenset(
     {"Folder", "Datacenter", "ComputeResource", "ClusterComputeResource", "Network"}
 )
-COLLECTIONS = (
-    "datacenters",
-    "clusters",
-    "hosts",
-    "standard_switches",
-    "standard_port_groups",
-    "distributed_switches",
-    "distributed_port_groups",
-    "vmkernel_adapters",
-    "vms",
-)
+COLLECTIONS = IDENTIFIED_COLLECTIONS
 
 
 class SortedModels:
