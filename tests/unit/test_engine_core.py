@@ -300,6 +300,7 @@ def test_apply_order_comes_from_each_resource_after() -> None:
         "vmknic_migration",
         "vm_nic_migration",
         "vm_relocation",
+        "host_settings",
         "appliance",
         "protected_nic_disconnect",
     ]

@@ -408,7 +408,11 @@ def test_run_reads_every_file_plan_reads(tmp_path: Path, section: str) -> None:
     """A desired-state file is a one-step playbook whatever section it has: the keys come from
     the model, so `vnettool run` cannot reject a file `vnettool plan` accepts (`migrations:`
     was refused by run as 'missing required key steps')."""
-    one = {"migrations": {"batch": 2}, "absent": {"standard_switches": ["old"]}}.get(section, [])
+    one = {
+        "migrations": {"batch": 2},
+        "absent": {"standard_switches": ["old"]},
+        "host_settings": {"block_guest_bpdu": 1},
+    }.get(section, [])
     doc = {"target": {"cluster": "DC0_C1"}, section: one}
     p = write(tmp_path, "desired.yml", json.dumps(doc))
     assert load_desired(p) is not None
