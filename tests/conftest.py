@@ -93,7 +93,10 @@ def session(lab: RunningLab) -> Iterator[Session]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """The hostile-input corpus's counts (tests/hostile.py), one table for all workers."""
+    """The hostile-input corpus's counts (tests/hostile.py) and the fault suite's table
+    (tests/lab/conftest.py), one each for all workers."""
     from tests.corpus_summary import summary
+    from tests.lab.conftest import fault_summary
 
     summary(terminalreporter.write_line, terminalreporter.section)
+    fault_summary(terminalreporter)
