@@ -221,3 +221,25 @@ def test_a_killed_runs_lock_is_taken_over(small: RunningLab, tmp_path: Path, how
     assert "took over the run lock" in out and stale.command in out
     assert all(mtu == 9000 for mtu, _ in _switch(small).values())
     assert path.read_text() == "", "the run released its lock"
+
+
+def test_appliance_and_rebalance_take_the_lock_too(small: RunningLab, tmp_path: Path) -> None:
+    """Every command that changes the vCenter holds the same lock: `appliance deploy` is
+    refused like apply; `rebalance` (a daemon) queues behind it instead; a dry run does not."""
+    state = tmp_path / "rebalance.json"
+    with runlock.hold(_instance(small), "the lab") as me:
+        deploy = ROOT / "playbooks" / "appliance-firewall.yml"
+        code, out = _finish(_start(small, tmp_path, "appliance", "deploy", str(deploy), "--yes"))
+        assert code == 1 and f"pid {me.pid}" in out, out
+        assert "another vnettool run is changing this vCenter" in out
+        args = ("rebalance", "--once", "--rounds", "1", "--count", "1", "--state", str(state))
+        code, out = _finish(_start(small, tmp_path, *args, "--dry-run"))
+        assert code == 0 and "waiting:" not in out, out
+        proc = _start(small, tmp_path, *args)
+        time.sleep(6)
+        assert proc.poll() is None, "rebalance must wait while another run holds the lock"
+        assert not state.exists()
+    code, out = _finish(proc)
+    assert code == 0, out
+    assert "waiting:" in out, out
+    assert state.exists(), out

@@ -8,6 +8,7 @@ as an exact diff and apply after confirmation (--yes); exit codes as `vnettool a
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,8 +22,10 @@ from vnettool.cli.common import (
     JsonOpt,
     ServerOpt,
     ThumbprintOpt,
+    WaitOpt,
     console,
     handle_errors,
+    run_lock,
     session_for,
 )
 from vnettool.cli.engine import confirm, print_plan, print_results, stop_on_sigint
@@ -59,14 +62,16 @@ def _scope(session: Any, body: Any, target: Any) -> tuple[Any, list[Any]]:
     return inv, hosts
 
 
-def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *conn: Any) -> None:
+def _change(
+    action: str, path: Path, name: str | None, yes: bool, check: bool, wait: bool, *conn: Any
+) -> None:
     from vnettool.appliances import manager
     from vnettool.appliances.plan import segment_kept
     from vnettool.engine.journal import Journal
     from vnettool.playbook.kinds.appliance import engine_target
 
     body, target = _definition(path, name)
-    with session_for(*conn) as session:
+    with session_for(*conn) as session, _lock(session, check, wait):
         inv, hosts = _scope(session, body, target)
         plan = manager.plan(action, session, body.definition(), inv, hosts, engine_target(hosts))
         print_plan(plan, title=f"{action} {body.name}")
@@ -89,6 +94,11 @@ def _change(action: str, path: Path, name: str | None, yes: bool, check: bool, *
             raise typer.Exit(1)
 
 
+def _lock(session: Any, check: bool, wait: bool) -> Any:
+    """deploy/remove hold the vCenter's run lock like apply (a plan-only --check does not)."""
+    return contextlib.nullcontext() if check else run_lock(session, wait)
+
+
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking")]
 CheckOpt = Annotated[bool, typer.Option("--check", help="Plan only (exit 2 if changes)")]
 
@@ -101,11 +111,12 @@ def _change_command(action: str, doc: str) -> None:
         name: NameOpt = None,
         yes: YesOpt = False,
         check: CheckOpt = False,
+        wait: WaitOpt = False,
         server: ServerOpt = None,
         insecure: InsecureOpt = False,
         thumbprint: ThumbprintOpt = None,
     ) -> None:
-        _change(action, playbook, name, yes, check, server, insecure, thumbprint)
+        _change(action, playbook, name, yes, check, wait, server, insecure, thumbprint)
 
     command.__doc__ = doc
     app.command(action)(handle_errors(command))

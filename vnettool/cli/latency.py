@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from vnettool.cli.common import (
     ThumbprintOpt,
     console,
     handle_errors,
+    run_lock,
     session_for,
 )
 from vnettool.errors import ConfigError
@@ -363,31 +365,34 @@ def rebalance(
             raise ConfigError("--exit-ms must not be above --enter-ms")
         first = True
         while True:
-            inv = collect(s)
-            ops = live_ops(s, inv, state)
-            journal, move = _journaled_moves(s, ops.relocate, inv, dry_run)
-            n = rounds or (max(state.policy.min_samples, state.policy.sustain) if first else 1)
-            report = cycle(
-                inv,
-                ops.ping,
-                state,
-                mover,
-                utcnow,
-                n,
-                spec,
-                move,
-                ops.check,
-                cluster,
-                workers,
-                dry_run,
-                ladder,
-                live_remedies(s),
-            )
-            report.check_note = "; ".join(ops.check_note) or None
-            if not dry_run:
-                state.save(path)
-            _print_report(report, dry_run, json_out, path)
-            _close(journal, json_out)
+            # A cycle that may move or re-tune holds the vCenter's run lock, released between
+            # cycles; it queues behind a running apply rather than fail (rebalance is a daemon).
+            with contextlib.nullcontext() if dry_run else run_lock(s, wait=True):
+                inv = collect(s)
+                ops = live_ops(s, inv, state)
+                journal, move = _journaled_moves(s, ops.relocate, inv, dry_run)
+                n = rounds or (max(state.policy.min_samples, state.policy.sustain) if first else 1)
+                report = cycle(
+                    inv,
+                    ops.ping,
+                    state,
+                    mover,
+                    utcnow,
+                    n,
+                    spec,
+                    move,
+                    ops.check,
+                    cluster,
+                    workers,
+                    dry_run,
+                    ladder,
+                    live_remedies(s),
+                )
+                report.check_note = "; ".join(ops.check_note) or None
+                if not dry_run:
+                    state.save(path)
+                _print_report(report, dry_run, json_out, path)
+                _close(journal, json_out)
             first = False
             if pause is None:
                 break
