@@ -9,14 +9,20 @@ class VnetError(Exception):
     exit_code = 1
 
 
+# 5, not 2: plan/apply/run/audit/whatif exit 2 for "changes pending" / "findings", and a
+# script or monitor must not read an unreachable vCenter as either (nor as 3, `latency
+# probe --mtu`, or 4, a partial fleet run).
+UNREACHABLE = 5
+
+
 class ConnectionFailed(VnetError):
     """The server could not be reached or refused the TLS handshake."""
 
-    exit_code = 2
+    exit_code = UNREACHABLE
 
 
 class AuthenticationFailed(VnetError):
-    exit_code = 2
+    exit_code = UNREACHABLE
 
 
 class ApiFault(VnetError):

@@ -123,7 +123,7 @@ def test_pin_mismatch_on_a_later_connection_is_a_connection_error(
             with pytest.raises(ConnectionFailed) as err:
                 s.call(s.si.CurrentTime, op="CurrentTime")
             assert time.monotonic() - t0 < 5, "a pin mismatch is not retried"
-            assert err.value.exit_code == 2
+            assert err.value.exit_code == 5
             text = str(err.value)
             assert "does not match the pinned thumbprint" in text
             assert "during CurrentTime" in text and "unreachable" not in text
@@ -195,7 +195,7 @@ def test_cli_inventory_json_uses_lab_profile(lab: RunningLab) -> None:
     assert LAB_PASSWORD not in out.stdout + out.stderr
 
 
-def test_cli_wrong_password_exit_code_2(lab: RunningLab) -> None:
+def test_cli_wrong_password_exit_code_5(lab: RunningLab) -> None:
     host = lab.state.host_port
     out = _cli(
         lab,
@@ -207,7 +207,7 @@ def test_cli_wrong_password_exit_code_2(lab: RunningLab) -> None:
             "VSPHERE_PASSWORD": "definitely-wrong",
         },
     )
-    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.returncode == 5, out.stdout + out.stderr
     assert "wrong user name or password" in " ".join(out.stderr.split())
     assert "definitely-wrong" not in out.stdout + out.stderr
     assert "Traceback" not in out.stderr
@@ -299,7 +299,7 @@ def test_cli_honours_the_timeout_settings_and_refuses_bad_ones(lab: RunningLab) 
         took = time.monotonic() - start
     finally:
         silent.close()
-    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.returncode == 5, out.stdout + out.stderr
     assert "no answer within 1 s (VNETTOOL_TIMEOUT)" in " ".join(out.stderr.split())
     assert took < 30, took  # the default timeout alone is 60 s; start-up is slow under load
     bad = _cli(lab, "inventory", "--insecure", env=env | {"VNETTOOL_TIMEOUT": "soon"})

@@ -33,7 +33,7 @@ from vnettool.cli.common import (
     session_for,
 )
 from vnettool.engine.render import render_failures, render_plan
-from vnettool.errors import ConfigError, VnetError
+from vnettool.errors import UNREACHABLE, ConfigError, VnetError
 from vnettool.models.plan import Plan, Result
 
 
@@ -49,14 +49,15 @@ WorkersOpt = Annotated[
 
 
 def _fail(exc: BaseException, as_json: bool) -> typer.Exit:
-    """Every error exits 1 here: 2 means 'changes pending' for these commands."""
+    """Every error exits 1 here (2 means 'changes pending' for these commands), except an
+    unreachable vCenter: 5, as for every command."""
     if as_json:
         typer.echo(json.dumps({"error": str(exc)}))
     else:
         err_console.print(
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
-    return typer.Exit(1)
+    return typer.Exit(UNREACHABLE if getattr(exc, "exit_code", 1) == UNREACHABLE else 1)
 
 
 def print_plan(plan: Plan, title: str = "Plan") -> None:
