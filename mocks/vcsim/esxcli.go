@@ -1,13 +1,15 @@
 package main
 
-// esxcli `network diag ping` (vmkping) through the API, as ESXi answers it.
+// esxcli through the API, as ESXi answers it; here `network diag ping`
+// (vmkping) and the dispatch of every ExecuteSoap call.
 //
-// HostSystem.RetrieveManagedMethodExecuter returns a ManagedMethodExecuter
-// (one per host, "ha-mme-<host moref>"); its ExecuteSoap runs the method named
-// in the request. Only moid ha-cli-handler-network-diag / method
-// vim.EsxCLI.network.diag.ping is modelled; anything else gets the esxcli
-// fault vcsim answers for unknown commands. The answer uses ESXi's format:
-// an ArrayOfDataObject with one VMKPing structure (Summary with the misspelt
+// HostSystem.RetrieveManagedMethodExecuter returns the host's
+// ReflectManagedMethodExecuter (one per host, "ha-managed-method-executer-<host
+// moref>"); its ExecuteSoap runs the method named in the request: the CLI info
+// call (esxcli_types.go), the ping below, or a command of esxcli_network.go.
+// Anything else gets the esxcli fault vcsim answers for unknown commands.
+//
+// The ping answer uses ESXi's format: an ArrayOfDataObject with one VMKPing structure (Summary with the misspelt
 // "Recieved", PacketLost in percent, round-trip times in microseconds, and a
 // Trace per reply). Round-trip, jitter, loss and path MTU come from netem.go.
 // Like ESXi, a DF packet larger than the source vmknic's MTU fails with
@@ -35,8 +37,8 @@ import (
 const (
 	pingMoid   = "ha-cli-handler-network-diag"
 	pingMethod = "vim.EsxCLI.network.diag.ping"
-	mmeType    = "ManagedMethodExecuter"
-	mmePrefix  = "ha-mme-"
+	mmeType    = "ReflectManagedMethodExecuter"
+	mmePrefix  = "ha-managed-method-executer-"
 )
 
 // Wire types (govmomi internal/types.go, which a program outside govmomi
@@ -96,7 +98,7 @@ func init() {
 	types.Add("ExecuteSoap", reflect.TypeOf((*executeSoapRequest)(nil)).Elem())
 	registerOverride("HostSystem", func(lab *Lab, orig types.ManagedObjectReference) mo.Reference {
 		return &hostEsxcli{aliasBase: newAliasBase(lab, orig)}
-	}, "RetrieveManagedMethodExecuter")
+	}, "RetrieveManagedMethodExecuter", "RetrieveDynamicTypeManager")
 }
 
 // hostEsxcli is the HostSystem alias answering RetrieveManagedMethodExecuter.
@@ -126,9 +128,20 @@ func (m *methodExecuter) Unlock()                                 {}
 
 func (m *methodExecuter) ExecuteSoap(ctx *simulator.Context, req *executeSoapRequest) soap.HasFault {
 	res := &soapResult{}
-	if req.Moid != pingMoid || req.Method != pingMethod {
-		res.Fault = cliFault(fmt.Sprintf("Unknown command or namespace: %s (moid %s)", req.Method, req.Moid))
-	} else {
+	switch {
+	case req.Moid == cliInfoMoid && req.Method == cliInfoMethod:
+		typeName := ""
+		for _, a := range req.Argument {
+			if a.Name == "typeName" {
+				typeName = fragmentText(a.Val)
+			}
+		}
+		if doc, ok := cliInfoXML(typeName); ok {
+			res.Response = doc
+		} else {
+			res.Fault = cliFault(fmt.Sprintf("Unknown type name %q", typeName))
+		}
+	case req.Moid == pingMoid && req.Method == pingMethod:
 		src, ok := hostInfo(m.Host)
 		if !ok {
 			return &executeSoapBody{Fault_: simulator.Fault("", &types.ManagedObjectNotFound{Obj: m.Host})}
@@ -144,6 +157,25 @@ func (m *methodExecuter) ExecuteSoap(ctx *simulator.Context, req *executeSoapReq
 			} else {
 				res.Response = out.XML
 			}
+		}
+	default:
+		_, meth := cliLookup(req.Moid, req.Method)
+		run := cliHandlers[req.Method]
+		if meth == nil || run == nil {
+			res.Fault = cliFault(fmt.Sprintf("Unknown command or namespace: %s (moid %s)", req.Method, req.Moid))
+			break
+		}
+		hs := stateOf(m.Host)
+		if hs == nil {
+			return &executeSoapBody{Fault_: simulator.Fault("", &types.ManagedObjectNotFound{Obj: m.Host})}
+		}
+		args, err := parseCLIArgs(meth, req.Argument)
+		if err == nil {
+			res.Response, err = run(hs, args)
+		}
+		if err != nil {
+			res.Response = ""
+			res.Fault = cliFault(err.Error())
 		}
 	}
 	return &executeSoapBody{Res: &ExecuteSoapResponse{Returnval: res}}

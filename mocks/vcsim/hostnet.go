@@ -778,72 +778,79 @@ func (s *hostNetSys) AddVirtualNic(ctx *simulator.Context, req *types.AddVirtual
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	body := &methods.AddVirtualNicBody{}
-	spec := req.Nic
+	dev, f := hs.addVnic(req.Portgroup, req.Nic, "")
+	if f != nil {
+		body.Fault_ = f
+		return body
+	}
+	body.Res = &types.AddVirtualNicResponse{Returnval: dev}
+	return body
+}
+
+// addVnic creates a VMkernel adapter on port group pg (or the DV port of
+// spec) named dev ("" = the next free vmkN). The caller holds hs.mu. Both
+// HostNetworkSystem.AddVirtualNic and esxcli `network ip interface add` come
+// here, so an adapter made either way is the same.
+func (hs *hostState) addVnic(pg string, spec types.HostVirtualNicSpec, dev string) (string, *soap.Fault) {
+	if dev == "" {
+		dev = hs.nextVmk()
+	} else if _, v := hs.vnic(dev); v != nil {
+		return "", fAlreadyExists(dev, "virtual NIC "+dev+" already exists")
+	}
 	if spec.DistributedVirtualPort != nil {
-		if req.Portgroup != "" {
-			body.Fault_ = fInvalidArg("portgroup", "portgroup must be empty for a distributed port connection")
-			return body
+		if pg != "" {
+			return "", fInvalidArg("portgroup", "portgroup must be empty for a distributed port connection")
 		}
 		if f := hs.dvPortTarget(spec.DistributedVirtualPort); f != nil {
-			body.Fault_ = f
-			return body
+			return "", f
 		}
 		c := *spec.DistributedVirtualPort
-		hs.bindVmkPort(&c, hs.nextVmk()) // dvports.go
+		hs.bindVmkPort(&c, dev) // dvports.go
 		spec.DistributedVirtualPort = &c
 	} else {
-		if req.Portgroup == "" {
-			body.Fault_ = fInvalidArg("portgroup", "portgroup or distributedVirtualPort is required")
-			return body
+		if pg == "" {
+			return "", fInvalidArg("portgroup", "portgroup or distributedVirtualPort is required")
 		}
-		if _, pg := hs.portgroup(req.Portgroup); pg == nil {
-			body.Fault_ = fNotFound("port group " + req.Portgroup + " not found")
-			return body
+		if _, p := hs.portgroup(pg); p == nil {
+			return "", fNotFound("port group " + pg + " not found")
 		}
-		spec.Portgroup = req.Portgroup
+		spec.Portgroup = pg
 	}
 	if spec.Ip == nil {
 		spec.Ip = &types.HostIpConfig{Dhcp: true}
 	}
 	if f := validateIP(spec.Ip); f != nil {
-		body.Fault_ = f
-		return body
+		return "", f
 	}
 	if spec.Mtu == 0 {
 		spec.Mtu = 1500
 	}
 	if spec.Mtu < 1280 || spec.Mtu > 9000 {
-		body.Fault_ = fInvalidArg("nic.mtu", fmt.Sprintf("MTU %d out of range 1280-9000", spec.Mtu))
-		return body
+		return "", fInvalidArg("nic.mtu", fmt.Sprintf("MTU %d out of range 1280-9000", spec.Mtu))
 	}
 	if spec.NetStackInstanceKey == "" {
 		spec.NetStackInstanceKey = "defaultTcpipStack"
 	}
 	if !netStacks[spec.NetStackInstanceKey] {
-		body.Fault_ = fNotFound("TCP/IP stack " + spec.NetStackInstanceKey + " not found")
-		return body
+		return "", fNotFound("TCP/IP stack " + spec.NetStackInstanceKey + " not found")
 	}
 	if spec.Mac == "" {
 		spec.Mac = labMAC(0x60, hashRef(hs.host.Self.Value), len(hs.net().Vnic)+16)
 	} else if !validMAC(spec.Mac) {
-		body.Fault_ = fInvalidArg("nic.mac", fmt.Sprintf("invalid MAC address %q", spec.Mac))
-		return body
+		return "", fInvalidArg("nic.mac", fmt.Sprintf("invalid MAC address %q", spec.Mac))
 	} else if hs.macInUse(spec.Mac, "") {
-		body.Fault_ = fAlreadyExists(spec.Mac, "MAC address "+spec.Mac+" is already in use")
-		return body
+		return "", fAlreadyExists(spec.Mac, "MAC address "+spec.Mac+" is already in use")
 	}
 	if spec.TsoEnabled == nil {
 		spec.TsoEnabled = boolp(true)
 	}
-	dev := hs.nextVmk()
 	v := types.HostVirtualNic{Device: dev, Key: keyVnic + dev, Portgroup: spec.Portgroup, Spec: spec}
 	if spec.DistributedVirtualPort == nil {
 		v.Port = hs.nextPortKey()
 	}
 	hs.net().Vnic = append(hs.net().Vnic, v)
 	hs.sync()
-	body.Res = &types.AddVirtualNicResponse{Returnval: dev}
-	return body
+	return dev, nil
 }
 
 func (s *hostNetSys) UpdateVirtualNic(ctx *simulator.Context, req *types.UpdateVirtualNic) soap.HasFault {
@@ -851,51 +858,63 @@ func (s *hostNetSys) UpdateVirtualNic(ctx *simulator.Context, req *types.UpdateV
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	body := &methods.UpdateVirtualNicBody{}
-	_, v := hs.vnic(req.Device)
-	if v == nil {
-		body.Fault_ = fNotFound("virtual NIC " + req.Device + " not found")
+	if f := hs.updateVnic(req.Device, req.Nic); f != nil {
+		body.Fault_ = f
 		return body
 	}
-	spec := req.Nic
+	body.Res = &types.UpdateVirtualNicResponse{}
+	return body
+}
+
+// updateVnic applies the set fields of nic to VMkernel adapter device (the
+// caller holds hs.mu); HostNetworkSystem.UpdateVirtualNic and esxcli
+// `network ip interface ipv4 set` both come here.
+func (hs *hostState) updateVnic(device string, nic types.HostVirtualNicSpec) *soap.Fault {
+	_, v := hs.vnic(device)
+	if v == nil {
+		return fNotFound("virtual NIC " + device + " not found")
+	}
+	spec := nic
 	cur := v.Spec
 	if spec.Ip != nil {
 		if f := validateIP(spec.Ip); f != nil {
-			body.Fault_ = f
-			return body
+			return f
 		}
 		cur.Ip = spec.Ip
 	}
 	if spec.Mac != "" {
 		if !validMAC(spec.Mac) {
-			body.Fault_ = fInvalidArg("nic.mac", fmt.Sprintf("invalid MAC address %q", spec.Mac))
-			return body
+			return fInvalidArg("nic.mac", fmt.Sprintf("invalid MAC address %q", spec.Mac))
 		}
-		if hs.macInUse(spec.Mac, req.Device) {
-			body.Fault_ = fAlreadyExists(spec.Mac, "MAC address "+spec.Mac+" is already in use")
-			return body
+		if hs.macInUse(spec.Mac, device) {
+			return fAlreadyExists(spec.Mac, "MAC address "+spec.Mac+" is already in use")
 		}
 		cur.Mac = spec.Mac
 	}
 	if spec.Mtu != 0 {
 		if spec.Mtu < 1280 || spec.Mtu > 9000 {
-			body.Fault_ = fInvalidArg("nic.mtu", fmt.Sprintf("MTU %d out of range 1280-9000", spec.Mtu))
-			return body
+			return fInvalidArg("nic.mtu", fmt.Sprintf("MTU %d out of range 1280-9000", spec.Mtu))
 		}
 		cur.Mtu = spec.Mtu
 	}
 	if spec.NetStackInstanceKey != "" && spec.NetStackInstanceKey != cur.NetStackInstanceKey {
-		body.Fault_ = fInvalidArg("nic.netStackInstanceKey", "the TCP/IP stack of a VMkernel adapter cannot be changed")
-		return body
+		return fInvalidArg("nic.netStackInstanceKey", "the TCP/IP stack of a VMkernel adapter cannot be changed")
 	}
 	if spec.TsoEnabled != nil {
 		cur.TsoEnabled = spec.TsoEnabled
+	}
+	if spec.IpRouteSpec != nil {
+		if cfg, ok := spec.IpRouteSpec.IpRouteConfig.(*types.HostIpRouteConfig); ok && cfg.DefaultGateway != "" &&
+			net.ParseIP(cfg.DefaultGateway).To4() == nil {
+			return fInvalidArg("nic.ipRouteSpec.ipRouteConfig.defaultGateway", fmt.Sprintf("invalid gateway %q", cfg.DefaultGateway))
+		}
+		cur.IpRouteSpec = spec.IpRouteSpec
 	}
 	port := v.Port
 	pgName := v.Portgroup
 	if spec.DistributedVirtualPort != nil {
 		if f := hs.dvPortTarget(spec.DistributedVirtualPort); f != nil {
-			body.Fault_ = f
-			return body
+			return f
 		}
 		c := *spec.DistributedVirtualPort
 		hs.bindVmkPort(&c, v.Device) // dvports.go
@@ -905,8 +924,7 @@ func (s *hostNetSys) UpdateVirtualNic(ctx *simulator.Context, req *types.UpdateV
 		port = ""
 	} else if spec.Portgroup != "" && spec.Portgroup != v.Portgroup {
 		if _, pg := hs.portgroup(spec.Portgroup); pg == nil {
-			body.Fault_ = fNotFound("port group " + spec.Portgroup + " not found")
-			return body
+			return fNotFound("port group " + spec.Portgroup + " not found")
 		}
 		cur.Portgroup = spec.Portgroup
 		cur.DistributedVirtualPort = nil
@@ -919,8 +937,7 @@ func (s *hostNetSys) UpdateVirtualNic(ctx *simulator.Context, req *types.UpdateV
 	v.Portgroup = pgName
 	v.Port = port
 	hs.sync()
-	body.Res = &types.UpdateVirtualNicResponse{}
-	return body
+	return nil
 }
 
 func (s *hostNetSys) RemoveVirtualNic(ctx *simulator.Context, req *types.RemoveVirtualNic) soap.HasFault {
