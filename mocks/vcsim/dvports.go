@@ -110,17 +110,18 @@ func portUsers(d *simulator.DistributedVirtualSwitch, locked *hostState) map[str
 			continue
 		}
 		host := *m.Config.Host
+		hs := stateOf(host)
+		if hs != nil && hs != locked {
+			hs.mu.Lock()
+		}
 		if b, ok := m.Config.Backing.(*types.DistributedVirtualSwitchHostMemberPnicBacking); ok {
 			for _, p := range b.PnicSpec {
-				out[p.UplinkPortKey] = portUse{entity: host, nicKey: p.PnicDevice, kind: "pnic", host: &host, active: true}
+				// an uplink port is up when its pNIC's link is (links.go): a LAG port too
+				out[p.UplinkPortKey] = portUse{entity: host, nicKey: p.PnicDevice, kind: "pnic", host: &host, active: hs == nil || pnicLinkUp(hs, p.PnicDevice)}
 			}
 		}
-		hs := stateOf(host)
 		if hs == nil {
 			continue
-		}
-		if hs != locked {
-			hs.mu.Lock()
 		}
 		for _, v := range hs.net().Vnic {
 			if c := v.Spec.DistributedVirtualPort; c != nil && c.SwitchUuid == d.Uuid && c.PortKey != "" {
@@ -132,6 +133,16 @@ func portUsers(d *simulator.DistributedVirtualSwitch, locked *hostState) map[str
 		}
 	}
 	return out
+}
+
+// pnicLinkUp tells whether a host's pNIC has link; the caller holds hs.mu.
+func pnicLinkUp(hs *hostState, device string) bool {
+	for _, p := range hs.net().Pnic {
+		if p.Device == device {
+			return !linkDown(p)
+		}
+	}
+	return false
 }
 
 // autoExpandStep is how many ports a full auto-expanding port group grows by.
@@ -251,12 +262,14 @@ func bindVMPorts(vm *simulator.VirtualMachine, b *portBinder) {
 func switchPorts(d *simulator.DistributedVirtualSwitch) []types.DistributedVirtualPort {
 	users := portUsers(d, nil)
 	uplinkName := map[string]string{}
+	uplinkHost := map[string]types.ManagedObjectReference{} // an uplink port belongs to its host
 	for _, m := range dvsConfig(d).Host {
-		names := uplinkNames(dvsConfig(d))
-		for i, k := range m.UplinkPortKey {
-			if i < len(names) {
-				uplinkName[k] = names[i]
-			}
+		if m.Config.Host == nil {
+			continue
+		}
+		for _, kv := range hostUplinkPorts(d, m) { // standalone and LAG ports (lagports.go)
+			uplinkName[kv.Key] = kv.Value
+			uplinkHost[kv.Key] = *m.Config.Host
 		}
 	}
 	now := time.Now()
@@ -272,6 +285,9 @@ func switchPorts(d *simulator.DistributedVirtualSwitch) []types.DistributedVirtu
 				Key: k, DvsUuid: d.Uuid, PortgroupKey: pg.Key, Conflict: false, LastStatusChange: now,
 				Config: types.DVPortConfigInfo{Name: uplinkName[k], Setting: setting, ConfigVersion: version},
 				State:  &types.DVPortState{RuntimeInfo: &types.DVPortStatus{LinkUp: false, Blocked: false}},
+			}
+			if h, ok := uplinkHost[k]; ok {
+				p.ProxyHost = &h
 			}
 			if u, ok := users[k]; ok {
 				p.Connectee = &types.DistributedVirtualSwitchPortConnectee{

@@ -185,6 +185,7 @@ func copyFields(info, spec reflect.Value, skip map[string]bool) {
 
 type dvsState struct {
 	uplinkSeq int
+	lagPorts  map[string]lagPort // port key -> LAG port (lagports.go)
 }
 
 var dvsStates = map[string]*dvsState{}
@@ -305,11 +306,6 @@ func removeMember(d *simulator.DistributedVirtualSwitch, hostRef types.ManagedOb
 		hs.sync()
 		hs.mu.Unlock()
 	}
-}
-
-func setMemberPnics(d *simulator.DistributedVirtualSwitch, hostRef types.ManagedObjectReference, pnics []string) {
-	removeMember(d, hostRef)
-	addMember(d, hostRef, pnics)
 }
 
 func backingPnics(b types.BaseDistributedVirtualSwitchHostMemberBacking) []string {
@@ -753,6 +749,9 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 			return terr(&types.InvalidArgument{InvalidProperty: "host.operation"}, "invalid operation %q", m.Operation)
 		}
 		if m.Operation != string(types.ConfigSpecOperationRemove) {
+			if e := checkPnicSpecs(d, h, m.Operation, m.Backing); e != nil {
+				return e
+			}
 			hs := stateOf(m.Host)
 			for _, p := range backingPnics(m.Backing) {
 				if hs != nil && !hs.hasPnic(p) {
@@ -845,7 +844,7 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 			d.Summary.HostMember = append(d.Summary.HostMember, m.Host)
 			addMember(d, m.Host, backingPnics(m.Backing))
 		case types.ConfigSpecOperationEdit:
-			setMemberPnics(d, m.Host, backingPnics(m.Backing))
+			editMemberPnics(d, m.Host, m.Backing) // lagports.go: uplinkPortKey honoured
 		case types.ConfigSpecOperationRemove:
 			members := append([]types.ManagedObjectReference(nil), d.Summary.HostMember...)
 			simulator.RemoveReference(&members, m.Host)
@@ -878,6 +877,7 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 			hs.mu.Unlock()
 		}
 	}
+	syncLagPorts(d) // lagports.go: members' LAG ports and proxy switches
 	changes := []types.PropertyChange{{Name: "config", Val: d.Config}}
 	if renamed { // vCenter reports the name too: clients read it on its own
 		changes = append(changes, types.PropertyChange{Name: "name", Val: d.Name})
@@ -1000,6 +1000,8 @@ func (a *dvsAlias) UpdateDVSLacpGroupConfigTask(ctx *simulator.Context, req *typ
 		}
 		cfg.LacpGroupConfig = lags
 		cfg.ConfigVersion = bumpVersion(cfg.ConfigVersion)
+		syncLagPorts(d) // lagports.go: every member gets the LAGs' uplink ports
+		simulator.Map.Update(d, []types.PropertyChange{{Name: "config", Val: d.Config}})
 		return nil
 	}, func() []types.BaseEvent {
 		return []types.BaseEvent{&types.DvsReconfiguredEvent{DvsEvent: dvsEvent(d, fmt.Sprintf("The vSphere Distributed Switch %s in %s was reconfigured.", d.Name, dcName(d)))}}

@@ -360,9 +360,9 @@ def test_every_compared_field_has_a_case_changing_it() -> None:
     assert missing == []
 
 
-# Moves change where a NIC is; a switch's NetFlow settings and a host's settings always exist:
-# there is nothing to create.
-MOVES = {"vmknic_migration", "vm_nic_migration", "netflow", "host_settings"}
+# Moves change where a NIC is; a switch's NetFlow settings, a host's settings and a member's
+# pNIC -> uplink port mapping always exist: there is nothing to create.
+MOVES = {"vmknic_migration", "vm_nic_migration", "netflow", "host_settings", "dvs_host_uplinks"}
 
 
 def test_every_planning_resource_has_a_create_case() -> None:

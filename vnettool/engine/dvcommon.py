@@ -14,11 +14,12 @@ from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teami
 from vnettool.models.base import Model
 from vnettool.models.desired import (
     DistributedPortGroupSpec,
+    DistributedSwitchSpec,
     DvSecurity,
     DvTeaming,
     parse_trunk,
 )
-from vnettool.models.inventory import DvPortSetting
+from vnettool.models.inventory import DistributedSwitch, DvPortSetting
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.models.policy import SecurityPolicy, TeamingPolicy, VlanSpec
 from vnettool.vsphere.dvs import BINDING_TO_API, OVERRIDE_KEYS
@@ -79,6 +80,23 @@ def unset_description(current: Model, want: Model) -> list[FieldDiff]:
     if now and getattr(want, "description", None) is None:
         return [FieldDiff(field="description", before=now, after=None)]
     return []
+
+
+def lag_port_names(
+    spec: DistributedSwitchSpec, sw: DistributedSwitch | None, absent: list[str]
+) -> dict[str, str]:
+    """Uplink port name -> LAG name of every LAG the switch has once this plan has run.
+
+    vCenter names a LAG's ports `<lag>-0` ... `<lag>-<uplinkNum - 1>`; a LAG the document
+    resizes gets its new count, one it removes (`absent.lags`) has none."""
+    gone = {x.partition("/")[2] for x in absent if x.partition("/")[0] == spec.name}
+    count = {g.name: g.uplink_count or len(g.uplink_names) for g in (sw.lags if sw else [])}
+    names = {g.name: list(g.uplink_names) for g in (sw.lags if sw else [])}
+    for lag in spec.lags or []:
+        n = lag.ports or count.get(lag.name) or 2
+        if names.get(lag.name) is None or n != count.get(lag.name):
+            names[lag.name] = [f"{lag.name}-{i}" for i in range(n)]
+    return {port: lag for lag, ports in names.items() if lag not in gone for port in ports}
 
 
 def switch_part_depends(change: Change, same_host: list[Change]) -> list[str]:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context, matches
-from vnettool.engine.dvcommon import apply_setting, diffs, unset_description
+from vnettool.engine.dvcommon import apply_setting, diffs, lag_port_names, unset_description
 from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
 from vnettool.models.desired import DistributedSwitchSpec, NiocSpec
@@ -105,14 +105,21 @@ def _members(
     ops: list[HostOp] = []
     names = list(spec.uplinks or (before.uplink_names if before else []) or ["uplink1", "uplink2"])
     wanted = dict(spec.hosts.uplinks or {})
-    stray = sorted(u for u in wanted.values() if u not in names)
+    lag_ports = lag_port_names(spec, before, ctx.desired.absent.lags)
+    stray = sorted(u for u in wanted.values() if u not in names and u not in lag_ports)
     if stray:
+        ports = [*names, *sorted(lag_ports)]
         ctx.problems.append(
-            f"distributed switch {spec.name}: {', '.join(stray)} not an uplink ({', '.join(names)})"
+            f"distributed switch {spec.name}: {', '.join(stray)} not an uplink or LAG port "
+            f"({', '.join(ports)})"
         )
         return [], []
-    order = sorted(names.index(u) for u in wanted.values())
-    if order != list(range(len(order))):
+    # pNICs into LAG ports are bound by port key in a host edit of their own
+    # (engine/hostuplinks.py), once the host is a member and the LAG exists; here the host
+    # only joins (with no pNIC) when it is not a member yet.
+    by_key = any(u in lag_ports for u in wanted.values())
+    order = sorted(names.index(u) for u in wanted.values() if u in names)
+    if not by_key and order != list(range(len(order))):
         # vCenter gives a joining host's pNICs the first free uplinks in order; a mapping with
         # gaps (vmnic3 -> uplink2 alone) would need a second, port-key based edit.
         ctx.problems.append(
@@ -121,7 +128,7 @@ def _members(
         )
         return [], []
     # pNICs in uplink order: the switch assigns them to uplink1, uplink2, ... in this order
-    ordered = dict(sorted(wanted.items(), key=lambda kv: names.index(kv[1])))
+    ordered = dict(sorted(wanted.items(), key=lambda kv: _position(names, kv[1])))
     for h in ctx.hosts:
         if not matches(h.cluster or "", spec.hosts.cluster) or not matches(
             h.name, spec.hosts.hosts
@@ -133,7 +140,8 @@ def _members(
         if missing:
             ctx.problems.append(f"{h.name}: {spec.name}: no pNIC {', '.join(missing)}")
             continue
-        first += _off_standard(ctx, h, spec.name, pnics)
+        if not by_key:
+            first += off_standard(ctx, h, spec.name, pnics)
         for d in inv.distributed_switches:
             if d.name == spec.name:
                 continue
@@ -144,6 +152,10 @@ def _members(
                         f"used by {d.name}"
                     )
         cur = current.get(h.name)
+        if by_key:
+            if cur is None:
+                ops.append(HostOp(op="add", host=h.name, moref=h.moref, pnics={}))
+            continue
         if cur is None:
             ops.append(HostOp(op="add", host=h.name, moref=h.moref, pnics=pnics))
         elif spec.hosts.uplinks is not None and cur.pnics != pnics:
@@ -151,7 +163,12 @@ def _members(
     return ops, sorted(set(first))
 
 
-def _off_standard(ctx: Context, h: Host, switch: str, pnics: dict[str, str]) -> list[str]:
+def _position(names: list[str], port: str) -> int:
+    """A standalone uplink's position; LAG ports (bound by key, not position) after them."""
+    return names.index(port) if port in names else len(names)
+
+
+def off_standard(ctx: Context, h: Host, switch: str, pnics: dict[str, str]) -> list[str]:
     """The vSS changes that must free these pNICs first (problems when they cannot)."""
     inv = ctx.inventory
     first: list[str] = []

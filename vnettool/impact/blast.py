@@ -27,6 +27,7 @@ from vnettool.models.inventory import (
     DistributedPortGroup,
     DistributedSwitch,
     DvsHostMember,
+    DvsHostUplinks,
     Inventory,
     LacpGroup,
     StandardPortGroup,
@@ -136,11 +137,53 @@ def _dvs(inv: Inventory, c: Change) -> Inventory:
 
 
 def _lag(inv: Inventory, c: Change) -> Inventory:
+    """vCenter names a LAG's ports `<lag>-0` ...; a LAG that shrinks or goes away takes its
+    ports with it and the pNICs bound to them are unassigned (they carry nothing)."""
     switch, _, name = c.name.partition("/")
     new = _after(c, LacpGroup)
+    if new is not None:
+        n = new.uplink_count or len(new.uplink_names)
+        new = new.model_copy(update={"uplink_names": [f"{new.name}-{i}" for i in range(n)]})
+    old = next(
+        (g for d in inv.distributed_switches if d.name == switch for g in d.lags if g.name == name),
+        None,
+    )
+    lost = set(old.uplink_names if old else []) - set(new.uplink_names if new else [])
+
+    def unbind(m: DvsHostMember) -> DvsHostMember:
+        if not lost or not set(m.pnics.values()) & lost:
+            return m
+        return m.model_copy(update={"pnics": {p: u for p, u in m.pnics.items() if u not in lost}})
+
     switches = [
-        d.model_copy(update={"lags": _replace(d.lags, lambda g: g.name == name, new)})
+        d.model_copy(
+            update={
+                "lags": _replace(d.lags, lambda g: g.name == name, new),
+                "hosts": [unbind(m) for m in d.hosts],
+            }
+        )
         if d.name == switch
+        else d
+        for d in inv.distributed_switches
+    ]
+    return inv.model_copy(update={"distributed_switches": switches})
+
+
+def _host_uplinks(inv: Inventory, c: Change) -> Inventory:
+    """A member's pNICs bound to (LAG) uplink ports by name, as the fresh read shows them."""
+    new = _after(c, DvsHostUplinks)
+    if new is None:
+        return inv
+    switches = [
+        d.model_copy(
+            update={
+                "hosts": [
+                    m.model_copy(update={"pnics": dict(new.pnics)}) if m.host == new.host else m
+                    for m in d.hosts
+                ]
+            }
+        )
+        if d.name == new.dvs
         else d
         for d in inv.distributed_switches
     ]
@@ -196,6 +239,7 @@ SIMULATORS: dict[str, Simulator] = {
     "distributed_port_group": _dvportgroup,
     "distributed_switch": _dvs,
     "lag": _lag,
+    "dvs_host_uplinks": _host_uplinks,
     "vmknic_migration": _vmknic_move,
     "vm_nic_migration": _vm_nic_move,
 }
@@ -214,6 +258,8 @@ def scope(inv: Inventory, c: Change) -> set[str]:
             for n in vm.nics
             if (old and n.dv_portgroup_key == old.key) or n.network == c.name
         }
+    if c.resource == "dvs_host_uplinks":
+        return {c.name.partition("/")[2]}
     switch = c.name.partition("/")[0] if c.resource == "lag" else c.name
     dvs = inv.dvs_by_name.get(switch)
     members = {m.host for m in dvs.hosts} if dvs else set()

@@ -498,7 +498,8 @@ class DvsHostsSpec(Model):
     cluster: str | None = None
     hosts: list[str] | None = None
     uplinks: dict[str, str] | None = Field(
-        default=None, description="pNIC -> uplink name, e.g. {vmnic2: uplink1}"
+        default=None,
+        description="pNIC -> uplink or LAG port name, e.g. {vmnic2: uplink1, vmnic4: lag1-0}",
     )
 
 

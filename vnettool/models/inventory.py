@@ -144,6 +144,19 @@ class DvsHostMember(Model):
     status: str | None = None
 
 
+class DvsHostUplinks(Identified):
+    """One member host's pNIC -> uplink port mapping on one distributed switch, when it
+    names LAG ports (`lag1-0`): the state of the `dvs_host_uplinks` engine resource.
+
+    A LAG's ports exist on a host only once it is a member and the LAG exists, so vCenter
+    binds a pNIC to one by its port key in a host edit of its own, after both."""
+
+    _identifiers = ("dvs", "host")
+    dvs: str
+    host: str
+    pnics: dict[str, str] = Field(default_factory=dict)  # pnic device -> uplink port name
+
+
 class NiocTraffic(Model):
     key: str
     shares: int | None = None

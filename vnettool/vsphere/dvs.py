@@ -611,6 +611,37 @@ def update_lags(session: Session, sw: DistributedSwitch, specs: list[Any]) -> No
     )
 
 
+def uplink_port_keys(session: Session, dvs_moref: str, host_moref: str) -> dict[str, str]:
+    """A member host's uplink ports on a switch, name -> key (`uplink1`, `lag1-0`, ...).
+
+    FetchDVPorts with the host and `uplinkPort` (what the vSphere Client's "Assign uplink"
+    lists): LAG ports exist per host, so their keys are only known once the host is a
+    member and the LAG exists."""
+    crit = vim.dvs.PortCriteria(uplinkPort=True, host=[vim.HostSystem(host_moref, None)])
+    sw = _switch_obj(session, dvs_moref)
+    ports = session.call(sw.FetchDVPorts, crit, op="FetchDVPorts", obj=dvs_moref) or []
+    return {p.config.name: p.key for p in ports if p.config is not None and p.config.name}
+
+
+def host_uplinks_spec(host_moref: str, keys: dict[str, str]) -> Any:
+    """A switch spec that binds a member's pNICs to uplink ports by key (host `edit`):
+    `keys` is pnic -> port key, the host's whole mapping (pNICs left out are released)."""
+    s = vim.dvs.VmwareDistributedVirtualSwitch.ConfigSpec()
+    s.host = [
+        vim.dvs.HostMember.ConfigSpec(
+            operation="edit",
+            host=vim.HostSystem(host_moref, None),
+            backing=vim.dvs.HostMember.PnicBacking(
+                pnicSpec=[
+                    vim.dvs.HostMember.PnicSpec(pnicDevice=p, uplinkPortKey=k)
+                    for p, k in keys.items()
+                ]
+            ),
+        )
+    ]
+    return s
+
+
 def find_switch(session: Session, name: str) -> str:
     """The moref of a distributed switch by name (for objects created earlier in a run)."""
     content = session.content
