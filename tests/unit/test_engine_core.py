@@ -292,6 +292,7 @@ def test_apply_order_comes_from_each_resource_after() -> None:
         "standard_port_group",
         "distributed_switch",
         "lag",
+        "dvs_host_uplinks",
         "pvlan",
         "netflow",
         "distributed_port_group",

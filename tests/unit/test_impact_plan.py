@@ -182,3 +182,95 @@ def test_migration_onto_a_switch_created_in_the_same_plan_keeps_management() -> 
     assert not [c.id for c in p.changes if c.unsafe]
     assert p.impact is not None and p.impact.dark == [] and p.impact.degraded == []
     assert sorted(t.key for t in p.impact.moved) == ["vmk:H0/vmk0", "vmk:H1/vmk0"]
+
+
+# -- LAGs: vmnics into and out of a LAG, a LAG removed ------------------------------------------
+def test_taking_vmnics_out_of_a_lag_darkens_the_lag_users_of_that_host() -> None:
+    """A switch-wide change that is the first to touch a host: the host's endpoints are judged
+    before the change, so the LAG users going dark are seen (they were reported unchanged)."""
+    p = _plan(
+        {
+            "target": {"hosts": ["H0"]},
+            "distributed_switches": [
+                {"name": "DVS0", "hosts": {"uplinks": {"vmnic2": "uplink1", "vmnic3": "uplink2"}}}
+            ],
+        },
+        build(lag=True),
+    )
+    c = _one(p, "distributed_switch", None, "DVS0")
+    assert c.impact is not None
+    assert [t.key for t in c.impact.dark] == ["vm:web1/ethernet-0"]
+
+
+def test_vmnics_into_a_new_lag_are_planned_by_port_name_and_carry_its_users() -> None:
+    inv = build(vms=[vm("web1", "H0", ("web", "dvpg-1"))])
+    p = _plan(
+        {
+            "target": {"hosts": ["H0"]},
+            "distributed_switches": [
+                {
+                    "name": "DVS0",
+                    "lags": [{"name": "lag2", "ports": 2}],
+                    "hosts": {"uplinks": {"vmnic2": "lag2-0", "vmnic3": "lag2-1"}},
+                }
+            ],
+            "distributed_port_groups": [
+                {"name": "web", "switch": "DVS0", "teaming": {"active": ["lag2"], "standby": []}}
+            ],
+        },
+        inv,
+    )
+    names = [(c.resource, c.name) for c in p.changes]
+    assert names == [
+        ("lag", "DVS0/lag2"),
+        ("dvs_host_uplinks", "DVS0/H0"),
+        ("distributed_port_group", "web"),
+    ]
+    bind = _one(p, "dvs_host_uplinks", None, "DVS0/H0")
+    assert "lag:-:DVS0/lag2" in bind.depends_on
+    assert [(d.field, d.before, d.after) for d in bind.diffs] == [
+        ("pnics.vmnic2", "uplink1", "lag2-0"),
+        ("pnics.vmnic3", "uplink2", "lag2-1"),
+    ]
+    # the pNICs left the uplinks for the (not yet used) LAG: web goes dark until its teaming
+    # names the LAG, then it is carried again by both pNICs
+    assert bind.impact is not None and [t.key for t in bind.impact.dark] == ["vm:web1/ethernet-0"]
+    assert p.impact is not None and p.impact.dark == [] and p.impact.degraded == []
+
+
+def test_removing_a_lag_unassigns_its_vmnics() -> None:
+    p = _plan(
+        {
+            "target": {"hosts": ["H0", "H1"]},
+            "distributed_port_groups": [
+                {"name": "web", "switch": "DVS0", "teaming": {"active": ["uplink1", "uplink2"]}}
+            ],
+            "absent": {"lags": ["DVS0/lag1"]},
+        },
+        build(lag=True),
+    )
+    gone = _one(p, "lag", None, "DVS0/lag1")
+    assert gone.kind == "delete"
+    # web moves off the LAG onto uplinks no pNIC is on any more (the LAG's pNICs are
+    # unassigned with it, as vCenter does): web1 goes dark, and the plan says so
+    assert p.impact is not None and [t.key for t in p.impact.dark] == ["vm:web1/ethernet-0"]
+
+
+def test_a_port_group_delete_waits_for_the_nics_moving_off_it() -> None:
+    from vnettool.engine.core import link
+    from vnettool.models.plan import Placement
+
+    move = Change(
+        kind="update",
+        resource="vm_nic_migration",
+        host="H0",
+        name="web1/ethernet-0",
+        source=Placement(switch="DVS0", portgroup="web", key="dvpg-1"),
+        dest=Placement(portgroup="VM Network"),
+    )
+    delete = Change(
+        kind="delete", resource="distributed_port_group", name="web", switch="DVS0", lane="dvs:DVS0"
+    )
+    linked = link([delete, move])
+    assert [c.id for c in linked] == [move.id, delete.id]
+    assert linked[1].depends_on == [move.id]

@@ -94,6 +94,8 @@ def link(changes: list[Change]) -> list[Change]:
 
     The order is a topological one (dependencies first), ties broken by resource rank, host
     and name, so that one host's changes can run in sequence without waiting on a later one.
+    A vCenter-wide delete (a DV port group, say) sees every change of the plan: the NICs that
+    move off it are host changes, and it must wait for them.
     """
     ordered = sorted(changes, key=sort_key)
     by_host: dict[str | None, list[Change]] = {}
@@ -102,7 +104,8 @@ def link(changes: list[Change]) -> list[Change]:
     linked = []
     for c in ordered:
         res = RESOURCES.get(c.resource)
-        deps = res.depends(c, by_host[c.host]) if res else []
+        peers = ordered if c.host is None and c.kind == "delete" else by_host[c.host]
+        deps = res.depends(c, peers) if res else []
         linked.append(c.model_copy(update={"depends_on": sorted(set(deps))}))
     ids = {c.id: i for i, c in enumerate(linked)}
     indegree = [0] * len(linked)

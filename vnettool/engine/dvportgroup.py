@@ -235,9 +235,18 @@ class DistributedPortGroups(Resource[DistributedPortGroup]):
         return diffs(before, after, FIELDS, strict=strict)
 
     def depends(self, change: Change, same_host: list[Change]) -> list[str]:
-        """After its switch and the PVLAN entries it uses; deletes before the switch goes."""
+        """After its switch and the PVLAN entries it uses; deletes before the switch goes,
+        after the VMkernel adapters and VM NICs that move off it (a rollback of a migration
+        onto a port group the same run created moves them back, then deletes it: vCenter
+        refuses to destroy a port group something is still connected to)."""
         if change.kind == "delete":
-            return []
+            return [
+                c.id
+                for c in same_host
+                if c.resource in ("vmknic_migration", "vm_nic_migration")
+                and c.source is not None
+                and (c.source.switch, c.source.portgroup) == (change.switch, change.name)
+            ]
         return [
             c.id
             for c in same_host

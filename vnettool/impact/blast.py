@@ -338,13 +338,13 @@ class World:
             update={"distributed_switches": self.dvs, "distributed_port_groups": self.dvpgs}
         )
         hosts = scope(view, c)
+        for h in hosts:  # their endpoints before this change (a host first seen here)
+            self.of(h)
         shared = sim(
             Inventory(distributed_switches=self.dvs, distributed_port_groups=self.dvpgs), c
         )
         self.dvs = list(shared.distributed_switches)
         self.dvpgs = list(shared.distributed_port_groups)
-        for h in hosts:
-            self.of(h)
         dist = {"distributed_switches": self.dvs, "distributed_port_groups": self.dvpgs}
         for h in list(self.hosts):
             self.hosts[h] = self.hosts[h].model_copy(update=dist)
