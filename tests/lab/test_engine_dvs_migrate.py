@@ -142,7 +142,8 @@ def test_management_migration_without_uplinks_is_refused(fresh_lab: Any) -> None
 
 
 @pytest.mark.parametrize(
-    "name", ["dvs-pvlan", "dvs-lacp", "migrate-vss-to-vds", "dvs-netflow-mirror"]
+    "name",
+    ["dvs-pvlan", "dvs-lacp", "migrate-vss-to-vds", "dvs-netflow-mirror", "dvs-lag-uplinks"],
 )
 def test_example_playbooks_apply_then_plan_is_empty(fresh_lab: Any, name: str) -> None:
     lab = fresh_lab()  # the default lab topology, as `vnettool lab start` gives
