@@ -145,10 +145,11 @@ def run_lock(session: Any, wait: bool) -> Iterator[None]:
         yield
 
 
-def machine_progress() -> Callable[[int], None] | None:
-    """Under a fleet run, a callback that reports objects read as JSON lines on stderr (the
-    parent draws this vCenter's progress bar from them); None otherwise. It is told once per
-    page of the PropertyCollector, so the lines are few."""
+def machine_progress() -> Callable[..., None] | None:
+    """Under a fleet run, a callback that reports progress as JSON lines on stderr (the
+    parent draws this vCenter's progress line from them); None otherwise. `report(n)` adds
+    n objects read (told once per page of the PropertyCollector, so the lines are few);
+    `report(n, "steps")` says n playbook steps are done."""
     import json
     import os
 
@@ -156,9 +157,11 @@ def machine_progress() -> Callable[[int], None] | None:
         return None
     total = [0]
 
-    def report(n: int) -> None:
-        total[0] += n
-        sys.stderr.write(json.dumps({"vnettool_progress": {"objects": total[0]}}) + "\n")
+    def report(n: int, unit: str = "objects") -> None:
+        if unit == "objects":
+            total[0] += n
+            n = total[0]
+        sys.stderr.write(json.dumps({"vnettool_progress": {unit: n}}) + "\n")
         sys.stderr.flush()
 
     return report

@@ -58,10 +58,10 @@ class FleetContext:
         return {vc.name: vc.l2_domain for vc in self.fleet.vcenters}
 
 
-def fleet_context(refused: Sequence[tuple[str, object]] = ()) -> FleetContext | None:
+def fleet_context(refused: Sequence[tuple[Any, ...]] = ()) -> FleetContext | None:
     """The fleet named by the global --fleet (and --only) options, or None without one.
 
-    `refused` are (option, value) pairs of the sub-command that make no sense for a fleet
+    `refused` are (option, value[, why]) of the sub-command that make no sense for a fleet
     (--server names one vCenter): given with --fleet they are an error, not ignored."""
     from vnettool.playbook.fleet_file import load_fleet, select
 
@@ -70,9 +70,10 @@ def fleet_context(refused: Sequence[tuple[str, object]] = ()) -> FleetContext | 
         if only:
             raise ConfigError("--only selects vCenters of a fleet: give --fleet FILE too")
         return None
-    for option, value in refused:
+    for option, value, *why in refused:
         if value:
-            raise ConfigError(f"{option} cannot be used with --fleet (it names one vCenter)")
+            reason = why[0] if why else "it names one vCenter"
+            raise ConfigError(f"{option} cannot be used with --fleet ({reason})")
     fleet = load_fleet(path)
     entries = select(fleet, only, path)
     if not entries:
@@ -114,7 +115,7 @@ def run_fleet(fc: FleetContext, job: Job, quiet: bool) -> dict[str, Outcome]:
             bar.update(
                 t,
                 state=f"[{_STYLE[o.status]}]{o.status:7}[/]",
-                objects=f"{o.objects} objects" if o.objects else "",
+                objects=_count(o),
                 error=escape(o.error[:100]) if o.error else "",
                 total=1 if done else None,
                 completed=1 if done else 0,
@@ -123,6 +124,12 @@ def run_fleet(fc: FleetContext, job: Job, quiet: bool) -> dict[str, Outcome]:
                 bar.stop_task(t)
 
         return FleetRun(fc.fleet, fc.path.resolve().parent, job, changed).run(fc.entries)
+
+
+def _count(o: Outcome) -> str:
+    if o.objects:
+        return f"{o.objects} objects"
+    return f"{o.steps} steps" if o.steps else ""
 
 
 def document(fc: FleetContext, outcomes: dict[str, Outcome], **extra: Any) -> dict[str, Any]:

@@ -92,13 +92,23 @@ def _any_marked(imp: Impact) -> bool:
     return any(t.marked for t in imp.dark + imp.degraded)
 
 
+def impact_json(what: str, imp: Impact) -> dict[str, Any]:
+    """What `whatif --json` prints (a fleet what-if prints it per vCenter)."""
+    return {"what": what, "summary": imp.summary()} | imp.model_dump(mode="json")
+
+
 def _report(what: str, imp: Impact, as_json: bool) -> None:
     if as_json:
-        out: dict[str, Any] = {"what": what, "summary": imp.summary()} | imp.model_dump(mode="json")
-        typer.echo(json.dumps(out, indent=1))
+        typer.echo(json.dumps(impact_json(what, imp), indent=1))
     else:
         print_impact(what, imp)
     raise typer.Exit(2 if imp.dark else 0)
+
+
+def _fleet(snapshot: Path | None, server: str | None) -> Any:
+    from vnettool.cli.fleet import fleet_context
+
+    return fleet_context([("--server", server), ("--snapshot", snapshot)])
 
 
 @app.command()
@@ -116,9 +126,21 @@ def fail(
     thumbprint: ThumbprintOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Predict the effect of physical failures (pNIC, LAG, neighbour switch or port)."""
+    """Predict the effect of physical failures (pNIC, LAG, neighbour switch or port).
+
+    With the global --fleet: every vCenter is read (one process each) and the failure is
+    predicted in each vCenter that has the targets (a neighbour switch may serve several)."""
     from vnettool.impact.whatif import parse_failures, whatif
 
+    fc = _fleet(snapshot, server)
+    if fc is not None:
+        from vnettool.cli import fleet_ops
+
+        def resolve_fail(inv: Inventory) -> tuple[str, Impact]:
+            failures = parse_failures(targets, inv)
+            return " + ".join(f.describe() for f in failures), whatif(inv, failures)[0]
+
+        return fleet_ops.whatif(fc, " ".join(targets), resolve_fail, as_json)
     inv = load_inventory(snapshot, server, insecure, thumbprint)
     failures = parse_failures(targets, inv)
     imp, _ = whatif(inv, failures)
@@ -135,10 +157,21 @@ def maintenance(
     thumbprint: ThumbprintOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Predict where the host's VMs would go and which of them lose their networks."""
+    """Predict where the host's VMs would go and which of them lose their networks.
+
+    With the global --fleet: predicted in each vCenter that has the host."""
     from vnettool.impact.whatif import maintenance as failure
     from vnettool.impact.whatif import whatif
 
+    fc = _fleet(snapshot, server)
+    if fc is not None:
+        from vnettool.cli import fleet_ops
+
+        def resolve_host(inv: Inventory) -> tuple[str, Impact]:
+            f = failure(host, inv)
+            return f.describe(), whatif(inv, [f])[0]
+
+        return fleet_ops.whatif(fc, host, resolve_host, as_json)
     inv = load_inventory(snapshot, server, insecure, thumbprint)
     f = failure(host, inv)
     imp, _ = whatif(inv, [f])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from vnettool.cli.common import console, handle_errors
+from vnettool.cli.common import JsonOpt, console, handle_errors
+from vnettool.cli.lab_fleet import SiteStatus
 from vnettool.errors import VnetError
 from vnettool.lab.runner import Lab, LabError, Topology
 
@@ -102,10 +105,27 @@ def _seed(scenario: str) -> None:
 
 @app.command()
 @handle_errors
-def stop() -> None:
+def stop(
+    site: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--site",
+            help="Stop only this fleet lab (repeatable); the fleet file keeps it, so fleet "
+            "runs report it down",
+        ),
+    ] = None,
+) -> None:
     """Stop the lab, and the labs of `lab start --fleet`, and remove their files."""
     from vnettool.cli.lab_fleet import stop_fleet
 
+    if site:
+        try:
+            stopped = stop_fleet(site)
+        except LabError as exc:
+            raise LabFailed(str(exc)) from exc
+        was = ", ".join(stopped) or "none of them was running"
+        console.print(f"fleet labs stopped: {was}", highlight=False)
+        return
     single = Lab().stop()
     if single:
         console.print("lab stopped")
@@ -118,21 +138,74 @@ def stop() -> None:
 
 @app.command()
 @handle_errors
-def status() -> None:
-    """Show the lab's URL, PID, topology and uptime; exit 1 when it is not running."""
+def status(as_json: JsonOpt = False) -> None:
+    """Show the lab (URL, PID, topology, uptime) and every fleet lab (URL, hosts, up or down).
+
+    Exit 0 when what exists is up, 4 when some fleet lab is down (as a fleet run's partial),
+    1 when no lab runs at all."""
+    from vnettool.cli.lab_fleet import fleet_status
+
     st = Lab().state()
-    if st is None:
+    sites = fleet_status()
+    up = [s for s in sites if s.up]
+    code = 1 if st is None and not up else 4 if len(up) < len(sites) else 0
+    if as_json:
+        single = None
+        if st is not None:
+            single = {"url": st.url, "pid": st.pid, "started": st.started, "topology": st.topology}
+        doc = {"lab": single, "fleet": [s.as_json() for s in sites]}
+        typer.echo(json.dumps(doc, indent=1))
+        raise typer.Exit(code)
+    if st is None and not sites:
         console.print("no lab running — start one with [bold]vnettool lab start[/]")
         raise typer.Exit(1)
-    started = datetime.fromisoformat(st.started.replace("Z", "+00:00"))
-    uptime = datetime.now(UTC) - started
-    t = Table(show_header=False, box=None)
-    t.add_row("URL", st.url)
-    t.add_row("PID", str(st.pid))
-    t.add_row("topology", ", ".join(f"{k}={v}" for k, v in st.topology.items()))
-    t.add_row("uptime", str(uptime).split(".")[0])
-    t.add_row("profile", str(Lab().profile_file))
+    if st is not None:
+        started = datetime.fromisoformat(st.started.replace("Z", "+00:00"))
+        uptime = datetime.now(UTC) - started
+        t = Table(show_header=False, box=None)
+        t.add_row("URL", st.url)
+        t.add_row("PID", str(st.pid))
+        t.add_row("topology", ", ".join(f"{k}={v}" for k, v in st.topology.items()))
+        t.add_row("uptime", str(uptime).split(".")[0])
+        t.add_row("profile", str(Lab().profile_file))
+        console.print(t)
+    if sites:
+        _print_fleet(sites)
+    raise typer.Exit(code)
+
+
+def _print_fleet(sites: list[SiteStatus]) -> None:
+    from vnettool.paths import fleet_lab_dir
+
+    t = Table(title=f"fleet labs ({fleet_lab_dir() / 'fleet.yml'})", title_justify="left")
+    for col in ("vCenter", "URL", "hosts", "PID", "state", "uptime"):
+        t.add_column(col, no_wrap=True)
+    now = datetime.now(UTC)
+    for s in sites:
+        uptime = ""
+        if s.started:
+            started = datetime.fromisoformat(s.started.replace("Z", "+00:00"))
+            uptime = str(now - started).split(".")[0]
+        state = "[green]up[/]" if s.up else "[bold red]down[/]"
+        t.add_row(
+            escape(s.name),
+            escape(s.url or "-"),
+            str(s.hosts) if s.hosts is not None else "-",
+            str(s.pid or "-"),
+            state,
+            uptime,
+        )
     console.print(t)
+    for s in sites:
+        if not s.up:
+            console.print(f"  {escape(s.name)}: {escape(s.why)}", highlight=False)
+    down = [s.name for s in sites if not s.up]
+    if down:
+        console.print(
+            f"{len(down)} of {len(sites)} fleet labs down: {escape(', '.join(down))} "
+            f"(start them again with `vnettool lab start --fleet {len(sites)}`)",
+            highlight=False,
+        )
 
 
 @app.command()

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from vnettool import userfile
-from vnettool.lab.runner import LAB_USER, Lab, LabState, Topology
+from vnettool.lab.runner import LAB_USER, Lab, LabError, LabState, Topology
 from vnettool.paths import fleet_lab_dir
 
 SITES = ("ams", "fra", "nyc", "sfo", "sgp", "syd", "lon", "tyo")
@@ -119,16 +120,102 @@ def start_fleet(n: int, base: Topology) -> tuple[Path, list[tuple[SiteLab, LabSt
     return path, [(s, st, new) for s, (st, new) in zip(sites, states, strict=True)]
 
 
-def stop_fleet() -> list[str]:
-    """Stop every lab under the fleet folder; the names of those that were running."""
+def _site_dirs() -> list[Path]:
     root = fleet_lab_dir()
+    return sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []
+
+
+def stop_fleet(sites: Sequence[str] = ()) -> list[str]:
+    """Stop the fleet's labs (only `sites` when given); the names of those that were running.
+
+    Stopping every lab removes the fleet file and the credentials. Stopping some keeps both,
+    so the fleet file still lists them: the next fleet run reports them failed, as a vCenter
+    that went down, and `lab start --fleet N` starts them again (new port, new password)."""
+    dirs = _site_dirs()
+    if sites:
+        known = {d.name for d in dirs}
+        unknown = [s for s in sites if s not in known]
+        if unknown:
+            raise LabError(
+                f"no fleet lab {', '.join(map(repr, unknown))} "
+                f"(fleet labs: {', '.join(sorted(known)) or 'none'})"
+            )
+        return [d.name for d in dirs if d.name in sites and Lab(d).stop()]
     stopped = []
-    for d in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
+    for d in dirs:
         if Lab(d).stop():
             stopped.append(d.name)
         (d / "credentials.yml").unlink(missing_ok=True)
-    (root / "fleet.yml").unlink(missing_ok=True)
+    (fleet_lab_dir() / "fleet.yml").unlink(missing_ok=True)
     return stopped
+
+
+@dataclass(frozen=True)
+class SiteStatus:
+    """One fleet lab as `lab status` shows it. `up` means the simulator process is this lab's
+    and its control endpoint answered within a few seconds (a stopped or hung one is down)."""
+
+    name: str
+    url: str
+    up: bool
+    pid: int | None
+    hosts: int | None
+    started: str | None
+    why: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "state": "up" if self.up else "down",
+            "pid": self.pid,
+            "hosts": self.hosts,
+            "started": self.started,
+            "why": self.why or None,
+        }
+
+
+def fleet_status(answer_timeout: float = 3.0) -> list[SiteStatus]:
+    """Every site of the fleet file (and any lab folder it does not name), up or down."""
+    from vnettool.lab.control import request
+
+    listed = _listed_urls()
+    names = list(listed) + [d.name for d in _site_dirs() if d.name not in listed]
+    out = []
+    for name in names:
+        lab = Lab(fleet_lab_dir() / name)
+        st = lab.state()
+        url = st.url if st else listed.get(name, "")
+        if st is None:
+            out.append(SiteStatus(name, url, False, None, None, None, "simulator not running"))
+            continue
+        topo = st.topology or {}
+        hosts = int(topo.get("dc", 0)) * int(topo.get("cluster", 0)) * int(topo.get("host", 0))
+        why = ""
+        try:
+            request(lab, "GET", "faults", timeout=answer_timeout)
+        except LabError as exc:
+            why = f"not answering: {exc}"
+        out.append(SiteStatus(name, url, not why, st.pid, hosts, st.started, why))
+    return out
+
+
+def _listed_urls() -> dict[str, str]:
+    """Site name -> URL as the fleet file lists them (empty when there is none)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    path = fleet_lab_dir() / "fleet.yml"
+    try:
+        data = YAML(typ="safe").load(path.read_text())
+    except (OSError, YAMLError):
+        return {}
+    vcs = data.get("vcenters") if isinstance(data, dict) else None
+    return {
+        str(v["name"]): str(v.get("url", ""))
+        for v in vcs or []
+        if isinstance(v, dict) and "name" in v
+    }
 
 
 def _yaml(data: object) -> str:

@@ -322,12 +322,56 @@ def rebalance(
     sensitivity for named appliances, then vMotion of its VMs to healthy hosts. Remedies are
     undone in reverse once the host stays healthy for --exit-window. State (latency,
     cooldowns, remedies, journal) persists between runs, so a second --once does nothing new.
+
+    With the global --fleet: one cycle on every vCenter, one process each (each vCenter keeps
+    its own state file); --interval and --state name one loop and one file, and are refused.
     """
+    from vnettool.cli.fleet import fleet_context
+
     ladder = _ladder_config(
         steps, settle_rounds, step_cooldown, exit_window, sensitive_vms, return_vms
     )
     if once and interval:
         raise ConfigError("--once and --interval exclude each other")
+    fc = fleet_context(
+        [
+            ("--server", server),
+            ("--state", state_file, "one state file belongs to one vCenter"),
+            ("--interval", interval, "a fleet run is one cycle: repeat it from cron or a timer"),
+        ]
+    )
+    if fc is not None:
+        from vnettool.cli import fleet_ops
+
+        for d in (vm_cooldown, host_cooldown, step_cooldown, exit_window):
+            parse_duration(d)  # a bad value is one error here, not one per vCenter
+        if exit_ms is not None and enter_ms is not None and exit_ms > enter_ms:
+            raise ConfigError("--exit-ms must not be above --enter-ms")
+        opts: dict[str, object] = {
+            "--cluster": cluster,
+            "--vm": vm,
+            "--rounds": rounds,
+            "--enter-ms": enter_ms,
+            "--exit-ms": exit_ms,
+            "--min-samples": min_samples,
+            "--max-moves": max_moves,
+            "--concurrent": concurrent,
+            "--vm-cooldown": vm_cooldown,
+            "--host-cooldown": host_cooldown,
+            "--rtt-budget-ms": rtt_budget_ms,
+            "--count": count,
+            "--ping-interval": ping_interval,
+            "--workers": workers,
+            "--steps": steps,
+            "--settle-rounds": settle_rounds,
+            "--step-cooldown": step_cooldown,
+            "--exit-window": exit_window,
+            "--sensitive-vms": sensitive_vms,
+        }
+        args = [f"{k}={v}" for k, v in opts.items() if v is not None]
+        args += ["--dry-run"] if dry_run else []
+        args += ["--return-vms" if return_vms else "--no-return-vms"]
+        return fleet_ops.rebalance(fc, args, dry_run, json_out)
     pause = parse_duration(interval) if interval else None
     from vnettool.inventory.collect import collect
     from vnettool.latency.mover import MoverConfig, RebalanceState

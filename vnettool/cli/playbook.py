@@ -26,6 +26,7 @@ from vnettool.cli.common import (
     console,
     err_console,
     handle_errors,
+    machine_progress,
     run_lock,
     session_for,
 )
@@ -141,7 +142,13 @@ def _shower(as_json: bool, planned_shown: bool) -> Any:
     from vnettool.cli.engine import print_plan
     from vnettool.playbook.runner import StepResult
 
+    done = [0]
+    progress = machine_progress()
+
     def show(r: StepResult) -> None:
+        done[0] += 1
+        if progress is not None:  # a fleet child: the parent's progress line counts steps
+            progress(done[0], "steps")
         if as_json:
             return
         style = STATUS_STYLE.get(r.status, "")
@@ -201,20 +208,49 @@ def run(
 ) -> None:
     """Run a playbook's steps in order; each step that changes vSphere shows its plan and asks
     first (as `apply` does) unless --yes. Exit 0 = ok, 1 = failed/invalid/cancelled,
-    2 = changes pending (under --check). Like `apply`, one changing run per vCenter at a time."""
+    2 = changes pending (under --check). Like `apply`, one changing run per vCenter at a time.
+
+    With the global --fleet: on every vCenter, one process each, confirmed once; a recap per
+    vCenter; exit 4 when some vCenters failed and the others finished."""
     VIEW.per_host = per_host
+    from vnettool.cli.fleet import fleet_context
     from vnettool.engine.journal import Journal
     from vnettool.playbook import run as run_playbook
     from vnettool.playbook import validate
 
+    fc = fleet_context([("--server", server)])
     try:
         variables = _vars(var)
         offline = validate(
-            playbook, variables, includes_anywhere=include_anywhere
+            playbook,
+            variables if fc is None else {"vcenter": fc.entries[0].name, **variables},
+            includes_anywhere=include_anywhere,
         )  # offline first: no connection for a broken file
     except PlaybookError as exc:
         _report_invalid(exc, as_json)
-    ask = not check and not yes and _changes_vsphere(offline, _split(tags), _split(skip_tags))
+    changes = _changes_vsphere(offline, _split(tags), _split(skip_tags))
+    if fc is not None:
+        from vnettool.cli import fleet_ops
+
+        passthrough = [
+            *(["--tags", tags] if tags else []),
+            *(["--skip-tags", skip_tags] if skip_tags else []),
+            *[a for v in var or [] for a in ("--var", v)],
+            *(["--include-anywhere"] if include_anywhere else []),
+            *(["--wait"] if wait else []),
+        ]
+        return fleet_ops.run_playbook(
+            fc,
+            playbook,
+            check=check,
+            yes=yes,
+            passthrough=passthrough,
+            variables=variables,
+            outputs=outputs,
+            changes_vsphere=changes,
+            as_json=as_json,
+        )
+    ask = not check and not yes and changes
     if ask and not sys.stdin.isatty():
         raise ConfigError(
             f"{playbook} changes vSphere: confirmation needed; pass --yes to run it without "

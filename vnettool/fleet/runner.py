@@ -38,10 +38,16 @@ PARTIAL = 4
 @dataclass(frozen=True)
 class Job:
     """A vnettool command line (without connection options) and the exit codes that mean
-    the command worked (plan's 2 is "changes pending", not a failure)."""
+    the command worked (plan's 2 is "changes pending", not a failure).
+
+    `extra_args` adds per-vCenter arguments (a playbook's `--var vcenter=NAME`); `workdir`
+    runs each child in its own directory, so that relative paths a command writes to (a
+    playbook's snapshot and audit files) do not collide between vCenters."""
 
     args: Sequence[str]
     ok_codes: frozenset[int] = frozenset({0})
+    extra_args: Callable[[VCenterEntry], Sequence[str]] | None = None
+    workdir: Callable[[VCenterEntry], Path] | None = None
 
 
 @dataclass
@@ -54,6 +60,7 @@ class Outcome:
     result: Any = None
     error: str = ""
     objects: int = 0
+    steps: int = 0  # playbook steps done (a `run` child reports these instead of objects)
 
     @property
     def ok(self) -> bool:
@@ -100,13 +107,18 @@ class FleetRun:
         except VnetError as exc:
             out.status, out.error = "failed", str(exc)
         else:
-            self._spawn(vc, env, out)
+            try:
+                self._spawn(vc, env, out)
+            except OSError as exc:  # no working directory, no interpreter: this vCenter's
+                out.status, out.error = "failed", f"cannot start its process: {exc}"
         out.seconds = time.monotonic() - t0
         self.on_change(out)
 
     def _env(self, vc: VCenterEntry) -> dict[str, str]:
         user, password = resolve(self.fleet.credentials_of(vc), self.base_dir)
         env = {k: v for k, v in os.environ.items() if not k.startswith(_STRIPPED_ENV)}
+        if env.get("VNETTOOL_HOME"):  # a child may run in another directory (Job.workdir)
+            env["VNETTOOL_HOME"] = str(Path(env["VNETTOOL_HOME"]).resolve())
         env |= {
             "VSPHERE_SERVER": vc.url,
             "VSPHERE_USER": user,
@@ -119,11 +131,18 @@ class FleetRun:
 
     def _spawn(self, vc: VCenterEntry, env: dict[str, str], out: Outcome) -> None:
         argv = [sys.executable, "-m", "vnettool", *self.job.args]
+        if self.job.extra_args is not None:
+            argv += self.job.extra_args(vc)
         if vc.thumbprint:
             argv += ["--thumbprint", vc.thumbprint]
+        cwd = None
+        if self.job.workdir is not None:
+            cwd = self.job.workdir(vc)
+            cwd.mkdir(parents=True, exist_ok=True)
         proc = subprocess.Popen(
             argv,
             env=env,
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -172,8 +191,10 @@ class FleetRun:
             line = raw.decode("utf-8", "replace").rstrip()
             if line.startswith('{"' + PROGRESS_KEY):
                 try:
-                    out.objects = int(json.loads(line)[PROGRESS_KEY]["objects"])
-                except (ValueError, KeyError, TypeError):
+                    report = json.loads(line)[PROGRESS_KEY]
+                    out.objects = int(report.get("objects", out.objects))
+                    out.steps = int(report.get("steps", out.steps))
+                except (ValueError, KeyError, TypeError, AttributeError):
                     continue
                 self.on_change(out)
             elif kept < _MAX_STDERR:

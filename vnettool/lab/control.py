@@ -25,13 +25,20 @@ def control_base(lab: Lab) -> tuple[str, str]:
     return base, str(profile.get("thumbprint") or "")
 
 
-def request(lab: Lab, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def request(
+    lab: Lab,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    timeout: float = 30.0,
+) -> Any:
     base, thumb = control_base(lab)
     u = urlsplit(base)
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # self-signed lab certificate: pinned below instead
-    conn = http.client.HTTPSConnection(u.hostname or "127.0.0.1", u.port, context=ctx, timeout=30)
+    host = u.hostname or "127.0.0.1"
+    conn = http.client.HTTPSConnection(host, u.port, context=ctx, timeout=timeout)
     try:
         conn.connect()
         if thumb:
