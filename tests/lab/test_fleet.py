@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from vnettool.audit.fleet_drift import KINDS
 from vnettool.lab.faults import add_fault
 from vnettool.lab.runner import Lab
 
@@ -102,10 +103,11 @@ def test_fleet_results_equal_four_single_runs(fleet: Fleet, tmp_path: Path) -> N
         "--fleet", str(fleet.file), "audit", "--json", "--out", str(tmp_path / "f.xlsx")
     )
     plan = fleet.run("--fleet", str(fleet.file), "plan", str(desired), "--json")
-    assert (inv.returncode, audit.returncode, plan.returncode) == (0, 0, 2), audit.stderr
+    # audit: 2, each site's seeded trunk port group is a SEC-09 finding (high)
+    assert (inv.returncode, audit.returncode, plan.returncode) == (0, 2, 2), audit.stderr
     inv_doc, audit_doc, plan_doc = (json.loads(p.stdout) for p in (inv, audit, plan))
     kinds = {d["kind"] for d in inv_doc["drift"]}
-    assert kinds == {"same port group named differently", "VLAN collision between sites sharing L2"}
+    assert kinds == set(KINDS)
     for site in fleet.sites:
         name = site["name"]
         single_inv = json.loads(fleet.single(site, "inventory", "--json").stdout)
@@ -192,7 +194,7 @@ def test_no_password_in_output_files_or_argv(fleet: Fleet, tmp_path: Path) -> No
     finally:
         stop.set()
         watcher.join()
-    assert [r.returncode for r in runs] == [0, 0, 2, 0, 0], runs[3].stderr
+    assert [r.returncode for r in runs] == [0, 2, 2, 0, 2], runs[3].stderr
     assert any(b"vnettool" in a and b"--thumbprint" in a for a in argv)  # children were seen
     texts = [r.stdout + r.stderr for r in runs]
     texts += [_file_text(p) for p in out.iterdir()]

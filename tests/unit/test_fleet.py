@@ -5,19 +5,35 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from typer.testing import CliRunner
 
-from vnettool.audit.fleet_drift import NAMED_DIFFERENTLY, VLAN_COLLISION, fleet_drift
+from vnettool.audit.fleet_drift import (
+    NAMED_DIFFERENTLY,
+    PVLAN_CONFLICT,
+    TRUNK_RANGES,
+    TRUNK_REACH,
+    VLAN_COLLISION,
+    fleet_drift,
+)
 from vnettool.cli.main import app
 from vnettool.errors import ConfigError
 from vnettool.fleet.runner import Outcome, exit_code
 from vnettool.fleet.secrets import resolve
 from vnettool.models.fleet import EnvCredentials, FileCredentials, KeyringCredentials
-from vnettool.models.inventory import Inventory, StandardPortGroup
+from vnettool.models.inventory import (
+    DistributedPortGroup,
+    DistributedSwitch,
+    DvPortSetting,
+    Inventory,
+    PvlanEntry,
+    StandardPortGroup,
+)
+from vnettool.models.policy import VlanSpec
 from vnettool.playbook.fleet_file import FleetError, fleet_schema, load_fleet, select
 
 GOOD = """\
@@ -174,6 +190,130 @@ def test_drift_finds_renamed_port_groups_and_vlan_collisions_on_shared_l2() -> N
         (NAMED_DIFFERENTLY, "fra", "nyc", 110),
         (VLAN_COLLISION, "ams", "fra", 120),
     }
+
+
+def _dv(
+    dvs_pvlans: list[tuple[int, int, str]],
+    trunks: dict[str, list[tuple[int, int]]],
+    *plain: tuple[str, int],
+) -> Inventory:
+    """A vCenter with one vDS: its PVLAN map, trunk port groups and plain-VLAN networks."""
+    pvlans = [
+        PvlanEntry(dvs="DVS0", primary_id=p, secondary_id=s, type=t)  # type: ignore[arg-type]
+        for p, s, t in dvs_pvlans
+    ]
+    dpgs = [
+        DistributedPortGroup(
+            moref=f"pg-{n}",
+            key=n,
+            name=n,
+            dvs="DVS0",
+            setting=DvPortSetting(vlan=VlanSpec(kind="trunk", ranges=r)),
+        )
+        for n, r in trunks.items()
+    ]
+    dpgs.append(
+        DistributedPortGroup(
+            moref="pg-up",
+            key="up",
+            name="DVS0-uplinks",
+            dvs="DVS0",
+            uplink=True,
+            setting=DvPortSetting(vlan=VlanSpec(kind="trunk", ranges=[(0, 4094)])),
+        )
+    )
+    return _inv(*plain).model_copy(
+        update={
+            "distributed_switches": [
+                DistributedSwitch(moref="dvs-1", name="DVS0", uuid="u", pvlans=pvlans)
+            ],
+            "distributed_port_groups": dpgs,
+        }
+    )
+
+
+def test_trunk_ranges_compared_across_vcenters_and_reach_on_shared_l2() -> None:
+    invs = {
+        # ams and fra share L2; nyc does not
+        "ams": _dv([], {"Trunk-Apps": [(100, 199)]}, ("ams-backup", 120), ("Prod-Web", 110)),
+        "fra": _dv(
+            [], {"trunk_apps": [(100, 149), (150, 150)]}, ("fra-backup", 120), ("prod_web", 110)
+        ),
+        "nyc": _dv([], {"TRUNK APPS": [(100, 199)], "vgt": [(1, 5)]}, ("x", 3)),
+    }
+    rows = fleet_drift(invs, {"ams": "eu", "fra": "eu", "nyc": None})
+    by_kind: dict[str, list[Any]] = {}
+    for r in rows:
+        by_kind.setdefault(r.kind, []).append(r)
+    # same name (spelling aside), other ranges: any two vCenters; equal ranges are no drift
+    ranges = [(r.vcenter_a, r.vcenter_b, r.vlans) for r in by_kind[TRUNK_RANGES]]
+    assert ranges == [("ams", "fra", "100-199 / 100-150"), ("fra", "nyc", "100-150 / 100-199")]
+    assert "only in ams: 151-199" in by_kind[TRUNK_RANGES][0].detail
+    # reach: only on shared L2, both directions, the stretched network (110) is not reach,
+    # the uplink port group's 0-4094 trunk is not a guest trunk
+    reach = {
+        (r.vcenter_a, r.vcenter_b, r.names_a, r.names_b, r.vlans) for r in by_kind[TRUNK_REACH]
+    }
+    assert reach == {
+        ("ams", "fra", ("Trunk-Apps",), ("fra-backup",), "120"),
+        ("fra", "ams", ("trunk_apps",), ("ams-backup",), "120"),
+    }
+    assert (
+        "a guest tagging them joins fra's networks in L2 domain eu"
+        in by_kind[TRUNK_REACH][0].detail
+    )
+    assert all(r.kind != TRUNK_REACH or "nyc" not in (r.vcenter_a, r.vcenter_b) for r in rows)
+
+
+def test_a_vss_vlan_4095_port_group_is_a_trunk_of_every_vlan() -> None:
+    invs = {"ams": _inv(("vgt", 4095)), "fra": _inv(("fra-db", 300), ("fra-web", 301))}
+    rows = [r for r in fleet_drift(invs, {"ams": "l2", "fra": "l2"}) if r.kind == TRUNK_REACH]
+    assert [(r.vcenter_a, r.names_b, r.vlans) for r in rows] == [
+        ("ams", ("fra-db", "fra-web"), "300,301")
+    ]
+    assert "(0-4094)" in rows[0].detail
+
+
+def test_pvlan_ids_conflict_only_between_sites_sharing_l2() -> None:
+    ams_map = [(300, 300, "promiscuous"), (300, 301, "isolated"), (300, 302, "community")]
+    fra_map = [(300, 300, "promiscuous"), (300, 301, "community")]
+    invs = {
+        "ams": _dv(ams_map, {}),
+        "fra": _dv(fra_map, {}, ("fra-legacy", 302)),
+        "nyc": _dv(fra_map, {}, ("nyc-legacy", 302)),
+    }
+    rows = [r for r in fleet_drift(invs, {"ams": "eu", "fra": "eu"}) if r.kind == PVLAN_CONFLICT]
+    got = [(r.vcenter_a, r.vcenter_b, r.vlan, r.names_a, r.names_b) for r in rows]
+    assert got == [
+        ("ams", "fra", 301, ("DVS0",), ("DVS0",)),
+        ("ams", "fra", 302, ("DVS0",), ("fra-legacy",)),
+    ]
+    assert rows[0].detail == (
+        "PVLAN 301 is isolated under primary 300 on DVS0 in ams but community under primary "
+        "300 on DVS0 in fra: one L2 domain (eu) has one PVLAN map"
+    )
+    assert (
+        "VLAN 302 is PVLAN community under primary 300 on DVS0 in ams and the plain VLAN "
+        "of fra-legacy in fra" in rows[1].detail
+    )
+    # the same maps and no plain use of their ids: nothing to say
+    same = {"ams": _dv(fra_map, {}), "fra": _dv(fra_map, {}, ("x", 5))}
+    assert fleet_drift(same, {"ams": "eu", "fra": "eu"}) == []
+
+
+def test_drift_rows_carry_their_vlans_to_json() -> None:
+    invs = {
+        "ams": _dv([], {"t": [(10, 20)]}),
+        "fra": _dv([], {"T": [(10, 30)]}),
+    }
+    (row,) = fleet_drift(invs, {})
+    doc = row.as_json()
+    assert (doc["kind"], doc["vlan"], doc["vlans"], doc["l2_domain"]) == (
+        TRUNK_RANGES,
+        21,
+        "10-20 / 10-30",
+        None,
+    )
 
 
 def test_exit_code_says_partial() -> None:

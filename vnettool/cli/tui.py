@@ -34,7 +34,10 @@ def tui(
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
 ) -> None:
-    """Open the cockpit: network tree, findings, latency, plan/apply, vMotion — kept live."""
+    """Open the cockpit: network tree, findings, latency, plan/apply, vMotion — kept live.
+
+    With the global --fleet: a vCenter picker first (its credentials from the fleet file's
+    references), `v` switches to another vCenter."""
     from vnettool.models.inventory import Inventory
     from vnettool.tui.app import VnetApp
     from vnettool.vsphere.credentials import resolve
@@ -44,6 +47,15 @@ def tui(
             "vnettool tui needs a terminal (stdin and stdout); for scripts use "
             "`vnettool inventory --json`, `plan`, `apply` or `run`"
         )
+    from vnettool.cli.fleet import fleet_context
+
+    fc = fleet_context([("--server", server), ("--snapshot", snapshot, "it is one vCenter's")])
+    if fc is not None:
+        from vnettool.fleet.connect import FleetTargets
+
+        targets = FleetTargets(fc.fleet, fc.path.resolve().parent, fc.entries)
+        VnetApp(fleet=targets, source=str(fc.path), playbook=playbook).run()
+        return
     if snapshot is not None:
         try:
             inv = Inventory.load(snapshot)

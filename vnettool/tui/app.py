@@ -25,9 +25,11 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from vnettool.errors import VnetError
+from vnettool.fleet.connect import FleetTargets
 from vnettool.models.inventory import Inventory
 from vnettool.tui.appliances import AppliancesPane
 from vnettool.tui.findings import FindingsPane
+from vnettool.tui.fleet import FleetPicker
 from vnettool.tui.latency import LatencyPane
 from vnettool.tui.messages import InventoryStale, OpenVmotion
 from vnettool.tui.model import NetIndex
@@ -70,6 +72,7 @@ class VnetApp(App[None]):
         Binding("question_mark", "help", "Help"),
         Binding("t", "toggle_theme", "Theme"),
         Binding("r", "reconnect", "Reconnect", show=False),
+        Binding("v", "pick_vcenter", "vCenter", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -83,9 +86,12 @@ class VnetApp(App[None]):
         poll_s: int = 2,  # the longest wait at exit: the watch long-poll in flight
         connect_error: str = "",
         clock: Callable[[], datetime] | None = None,
+        fleet: FleetTargets | None = None,
     ) -> None:
         super().__init__()
         self.credentials = credentials
+        self.fleet = fleet  # with a fleet: a vCenter picker first, `v` switches
+        self.vcenter: str | None = None
         self.session: Any = None
         self.inventory: Inventory = inventory or Inventory()
         self.index: NetIndex = NetIndex.build(self.inventory)
@@ -94,7 +100,7 @@ class VnetApp(App[None]):
         self.poll_s = poll_s
         self.connect_error = connect_error
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.live = credentials is not None or not inventory
+        self.live = credentials is not None or not inventory or fleet is not None
         self.state = "offline" if not self.live else "connecting"
         self.last_update: datetime | None = None if self.live else self.inventory.collected_at
         self.updates = 0
@@ -133,6 +139,12 @@ class VnetApp(App[None]):
             if self.playbook:
                 self.query_one(PlanPane).open_file(str(self.playbook))
             return
+        if self.fleet is not None:
+            if len(self.fleet.entries) == 1:  # --only named one: nothing to pick
+                self._fleet_answer(self.fleet.entries[0].name)
+            else:
+                self.push_screen(FleetPicker(self.fleet), self._fleet_answer)
+            return
         if self.credentials is None:
             self.push_screen(ConnectScreen(self.connect_error), self._connect_answer)
             return
@@ -165,6 +177,41 @@ class VnetApp(App[None]):
             source="prompt",
         )
         self.start_watch()
+
+    def _fleet_answer(self, name: str | None) -> None:
+        """A vCenter chosen in the picker: its credentials from the fleet file's reference,
+        the previous session closed, the screens emptied until the new inventory arrives."""
+        assert self.fleet is not None
+        if name is None or name == self.vcenter:
+            if self.vcenter is None:
+                self.exit()
+            return
+        try:
+            creds = self.fleet.credentials(name)
+        except VnetError as exc:  # the reference's error: says where, never the secret
+            self.push_screen(
+                FleetPicker(self.fleet, self.vcenter, f"{name}: {exc}"), self._fleet_answer
+            )
+            return
+        old, self.session = self.session, None
+        self.credentials, self.vcenter = creds, name
+        self.sub_title = f"{name} — {creds.url}"
+        self.state, self.updates, self.reconnects, self.error = "connecting", 0, 0, ""
+        self.last_update = None
+        self._show(NetIndex.build(Inventory()))
+        self.start_watch()
+        if old is not None:
+            self._logout(old)
+
+    @work(thread=True, group="logout", description="logout", exit_on_error=False)
+    def _logout(self, session: Any) -> None:
+        session.logout()
+
+    def action_pick_vcenter(self) -> None:
+        if self.fleet is None:
+            self.notify("one vCenter: start with --fleet FILE to pick among several")
+            return
+        self.push_screen(FleetPicker(self.fleet, self.vcenter), self._fleet_answer)
 
     # -- live inventory -------------------------------------------------------------------------
     def start_watch(self) -> None:
@@ -201,7 +248,11 @@ class VnetApp(App[None]):
             watcher = None
             try:
                 if self.session is None:
-                    self.session = connect(self.credentials)
+                    session = connect(self.credentials)
+                    if not current():  # switched to another vCenter meanwhile
+                        session.logout()
+                        return
+                    self.session = session
                 watcher = Watcher(self.session)
                 with self._lock:
                     if gen != self._gen:
@@ -280,6 +331,8 @@ class VnetApp(App[None]):
             conn = f"[b]offline[/] snapshot {self.source or ''}"
         elif self.state == "connected":
             who = f"{self.credentials.user}@{self.credentials.host}" if self.credentials else ""
+            if self.vcenter:
+                who = f"{_escape(self.vcenter)}: {who}"
             conn = f"[green]● connected[/] {who}"
         elif self.state == "lost":
             conn = "[red]● connection lost[/]"
@@ -364,6 +417,10 @@ class VnetApp(App[None]):
         yield SystemCommand("Help", "Keys and screens", self.action_help)
         yield SystemCommand("Toggle dark/light theme", "Switch theme", self.action_toggle_theme)
         yield SystemCommand("Reconnect", "Log in again and re-read", self.action_reconnect)
+        if self.fleet is not None:
+            yield SystemCommand(
+                "Switch vCenter", "Pick another vCenter of the fleet (v)", self.action_pick_vcenter
+            )
         net = self.query_one(NetworkPane)
         yield SystemCommand(
             "Filter the network tree", "Focus the filter box", net.action_focus_filter

@@ -132,7 +132,13 @@ def seed_fleet_site(session: Session, site: str, index: int) -> dict[str, int]:
     The datacenter is renamed after the site; every host of the first cluster gets a web
     port group (VLAN 110) spelled `Prod-Web` on even sites and `prod_web` on odd ones (the
     same network named differently), and a backup network on VLAN 120 named after the site
-    (two sites sharing layer 2 then collide on it). Returns port group name -> VLAN."""
+    (two sites sharing layer 2 then collide on it). Returns port group name -> VLAN.
+
+    On the first vDS: a trunk port group `Trunk-Apps` carrying 100-199 on even sites and
+    100-149 on odd ones (other ranges for one trunk; on shared L2 it reaches the neighbour's
+    backup network on 120), and a PVLAN map 300 (promiscuous) / 301, isolated on even sites and
+    community on odd ones, with 302 a community secondary on even sites and the plain VLAN of
+    `<site>-legacy` on odd ones: the PVLAN conflicts of sites sharing L2."""
     for dc in _objs(session, vim.Datacenter).values():
         wait_task(session, dc.Rename_Task(f"{site}-{dc.name}"), "Rename_Task", dc.name)
     added = {"Prod-Web" if index % 2 == 0 else "prod_web": 110, f"{site}-backup": 120}
@@ -143,4 +149,39 @@ def seed_fleet_site(session: Session, site: str, index: int) -> dict[str, int]:
             continue
         for name, vlan in added.items():
             _pg(h.configManager.networkSystem, name, vlan)
+        if index % 2:
+            _pg(h.configManager.networkSystem, f"{site}-legacy", 302)
+    if index % 2:
+        added[f"{site}-legacy"] = 302
+    switches = sorted(_objs(session, vim.DistributedVirtualSwitch).items())
+    if switches:
+        _seed_trunk_and_pvlans(session, switches[0][1], even=index % 2 == 0)
     return added
+
+
+def _seed_trunk_and_pvlans(session: Session, dvs: Any, even: bool) -> None:
+    dv = vim.dvs.VmwareDistributedVirtualSwitch
+    pvlans = [(300, 300, "promiscuous"), (300, 301, "isolated" if even else "community")]
+    if even:
+        pvlans.append((300, 302, "community"))
+    spec = dv.ConfigSpec(
+        configVersion=dvs.config.configVersion,
+        pvlanConfigSpec=[
+            dv.PvlanConfigSpec(
+                operation="add",
+                pvlanEntry=dv.PvlanMapEntry(primaryVlanId=p, secondaryVlanId=s, pvlanType=t),
+            )
+            for p, s, t in pvlans
+        ],
+    )
+    wait_task(session, dvs.ReconfigureDvs_Task(spec), "ReconfigureDvs_Task", dvs.name)
+    top = 199 if even else 149
+    trunk = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
+        name="Trunk-Apps",
+        type="earlyBinding",
+        numPorts=8,
+        defaultPortConfig=dv.VmwarePortConfigPolicy(
+            vlan=dv.TrunkVlanSpec(vlanId=[vim.NumericRange(start=100, end=top)], inherited=False)
+        ),
+    )
+    wait_task(session, dvs.AddDVPortgroup_Task([trunk]), "AddDVPortgroup_Task", dvs.name)

@@ -96,6 +96,7 @@ def drift_tab(rows: Sequence[FleetDrift]) -> Tab[FleetDrift]:
     cols: list[Col[FleetDrift]] = [
         Col("Kind", lambda d: d.kind),
         Col("VLAN", lambda d: d.vlan),
+        Col("VLANs", lambda d: d.vlans or str(d.vlan)),
         Col("vCenter A", lambda d: d.vcenter_a),
         Col("Port groups A", lambda d: list(d.names_a)),
         Col("vCenter B", lambda d: d.vcenter_b),
