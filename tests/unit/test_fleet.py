@@ -331,3 +331,29 @@ def test_only_without_fleet_and_server_with_fleet_are_refused(tmp_path: Path) ->
     res = runner.invoke(app, ["--fleet", str(fleet), "inventory", "--server", "x"])
     assert res.exit_code == 1 and "--server cannot be used with --fleet" in res.output
     os.environ.pop("VC_PASSWORD", None)
+
+
+def test_commands_without_a_fleet_side_are_refused_with_fleet(tmp_path: Path) -> None:
+    """A one-vCenter command under --fleet would connect to the default vCenter (the lab
+    profile, the environment) and look like a fleet run: refused, naming the fleet commands."""
+    runner = CliRunner()
+    fleet = _write(tmp_path, GOOD)
+    env = {"VNETTOOL_HOME": str(tmp_path)}
+    for args in (
+        ["topology", "--out", str(tmp_path / "t.svg")],
+        ["inventory", "hosts"],
+        ["latency", "watch"],
+    ):
+        res = runner.invoke(app, ["--fleet", str(fleet), *args], env=env)
+        assert res.exit_code == 1, args
+        assert "this command works on one vCenter: run it without --fleet" in res.output
+        assert "whatif and tui" in res.output
+    for args, option in (
+        (["rebalance", "--interval", "30s"], "--interval"),
+        (["rebalance", "--state", "s.json"], "--state"),
+        (["whatif", "maintenance", "h", "--snapshot", "s.json"], "--snapshot"),
+        (["tui", "--snapshot", "s.json"], "--snapshot"),
+        (["run", "pb.yml", "--server", "x"], "--server"),
+    ):
+        res = runner.invoke(app, ["--fleet", str(fleet), *args], env=env)
+        assert res.exit_code == 1 and f"{option} cannot be used with --fleet" in res.output, args

@@ -88,11 +88,26 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+FLEET_COMMANDS = "inventory, audit, plan, apply, latency probe, run, rebalance, whatif and tui"
+
+
 @contextmanager
 def session_for(server: str | None, insecure: bool, thumbprint: str | None) -> Iterator[Any]:
-    """A logged-in session, logged out on exit."""
+    """A logged-in session, logged out on exit.
+
+    Under the global --fleet every fleet command has handed its work to the children before
+    this point; a command that reaches it works on one vCenter, and connecting to the default
+    one (the lab profile, the environment) would look like a fleet run and not be one."""
+    from vnettool.cli.fleet import fleet_selected
+    from vnettool.errors import ConfigError
     from vnettool.vsphere.connection import connect
     from vnettool.vsphere.credentials import resolve
+
+    if fleet_selected():
+        raise ConfigError(
+            "this command works on one vCenter: run it without --fleet (with --server); "
+            f"--fleet works with {FLEET_COMMANDS}"
+        )
 
     creds = resolve(
         server, insecure=insecure, thumbprint=thumbprint, interactive=sys.stdin.isatty()

@@ -48,6 +48,10 @@ def select_fleet(path: Path | None, only: str | None) -> None:
     _selected.path, _selected.only = path, only
 
 
+def fleet_selected() -> bool:
+    return _selected.path is not None
+
+
 @dataclass(frozen=True)
 class FleetContext:
     path: Path

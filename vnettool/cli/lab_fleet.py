@@ -146,6 +146,10 @@ def stop_fleet(sites: Sequence[str] = ()) -> list[str]:
         if Lab(d).stop():
             stopped.append(d.name)
         (d / "credentials.yml").unlink(missing_ok=True)
+        try:
+            d.rmdir()  # empty now, unless someone keeps files there
+        except OSError:
+            pass
     (fleet_lab_dir() / "fleet.yml").unlink(missing_ok=True)
     return stopped
 
@@ -176,11 +180,14 @@ class SiteStatus:
 
 
 def fleet_status(answer_timeout: float = 3.0) -> list[SiteStatus]:
-    """Every site of the fleet file (and any lab folder it does not name), up or down."""
+    """Every site of the fleet file (and any started lab folder it does not name), up or
+    down."""
     from vnettool.lab.control import request
 
     listed = _listed_urls()
-    names = list(listed) + [d.name for d in _site_dirs() if d.name not in listed]
+    names = list(listed) + [
+        d.name for d in _site_dirs() if d.name not in listed and (d / "state.json").exists()
+    ]
     out = []
     for name in names:
         lab = Lab(fleet_lab_dir() / name)

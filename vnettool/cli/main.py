@@ -58,8 +58,8 @@ def main(
         Path | None,
         typer.Option(
             "--fleet",
-            help="Run inventory, audit, plan, apply or latency probe on every vCenter of this "
-            "fleet file, one process each",
+            help="Run inventory, audit, plan, apply, latency probe, run, rebalance or whatif on "
+            "every vCenter of this fleet file, one process each (tui: pick one)",
         ),
     ] = None,
     only: Annotated[

@@ -42,14 +42,14 @@ def tui(
     from vnettool.tui.app import VnetApp
     from vnettool.vsphere.credentials import resolve
 
+    from vnettool.cli.fleet import fleet_context
+
+    fc = fleet_context([("--server", server), ("--snapshot", snapshot, "it is one vCenter's")])
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise ConfigError(
             "vnettool tui needs a terminal (stdin and stdout); for scripts use "
             "`vnettool inventory --json`, `plan`, `apply` or `run`"
         )
-    from vnettool.cli.fleet import fleet_context
-
-    fc = fleet_context([("--server", server), ("--snapshot", snapshot, "it is one vCenter's")])
     if fc is not None:
         from vnettool.fleet.connect import FleetTargets
 
