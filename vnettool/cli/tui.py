@@ -38,11 +38,10 @@ def tui(
 
     With the global --fleet: a vCenter picker first (its credentials from the fleet file's
     references), `v` switches to another vCenter."""
+    from vnettool.cli.fleet import fleet_context
     from vnettool.models.inventory import Inventory
     from vnettool.tui.app import VnetApp
     from vnettool.vsphere.credentials import resolve
-
-    from vnettool.cli.fleet import fleet_context
 
     fc = fleet_context([("--server", server), ("--snapshot", snapshot, "it is one vCenter's")])
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
