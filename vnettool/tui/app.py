@@ -72,7 +72,7 @@ class VnetApp(App[None]):
         Binding("question_mark", "help", "Help"),
         Binding("t", "toggle_theme", "Theme"),
         Binding("r", "reconnect", "Reconnect", show=False),
-        Binding("v", "pick_vcenter", "vCenter", show=False),
+        Binding("v", "pick_vcenter", "vCenter"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -207,6 +207,12 @@ class VnetApp(App[None]):
     def _logout(self, session: Any) -> None:
         session.logout()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`v` exists only with a fleet (and is then shown in the footer)."""
+        if action == "pick_vcenter":
+            return self.fleet is not None
+        return True
+
     def action_pick_vcenter(self) -> None:
         if self.fleet is None:
             self.notify("one vCenter: start with --fleet FILE to pick among several")
@@ -327,7 +333,9 @@ class VnetApp(App[None]):
 
     def _status(self) -> None:
         inv = self.inventory
-        if self.state == "offline":
+        if self.fleet is not None and self.vcenter is None:
+            conn = "[yellow]● no vCenter chosen[/] (v picks one)"
+        elif self.state == "offline":
             conn = f"[b]offline[/] snapshot {self.source or ''}"
         elif self.state == "connected":
             who = f"{self.credentials.user}@{self.credentials.host}" if self.credentials else ""
