@@ -252,6 +252,8 @@ def test_whatif_on_the_fleet_equals_single_runs(fleet3: Fleet) -> None:
     assert unknown.returncode == 1
     assert "'DC0_C0_H9' is in none of the vCenters read: unknown host 'DC0_C0_H9'" in unknown.stderr
     # one vCenter not readable: partial
+    for secret in (fleet3.password(n) for n in SITES):
+        assert not any(secret in r.stdout + r.stderr for r in (fleet, dark, unknown))
     assert Lab(fleet3.home / "fleet" / "nyc").stop()
     partial = fleet3.run(*base, "whatif", "maintenance", "DC0_C0_H0", "--json")
     assert partial.returncode == 4
@@ -277,10 +279,13 @@ def test_rebalance_on_the_fleet_runs_one_cycle_per_vcenter(fleet3: Fleet) -> Non
     ):
         refused = fleet3.run(*base, "rebalance", *option)
         assert refused.returncode == 1 and why in refused.stderr
+    secrets = [fleet3.password(n) for n in SITES]
     assert Lab(fleet3.home / "fleet" / "ams").stop()
     partial = fleet3.run(*base, "rebalance", "--dry-run", "--rounds", "1")
     assert partial.returncode == 4
     assert "1 of 3 vCenters failed: ams (exit 4)" in partial.stderr
+    for secret in secrets:
+        assert not any(secret in r.stdout + r.stderr for r in (out, partial))
 
 
 def test_cross_site_trunk_and_pvlan_checks_on_the_labs(fleet3: Fleet) -> None:
