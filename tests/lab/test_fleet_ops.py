@@ -308,3 +308,56 @@ def test_cross_site_trunk_and_pvlan_checks_on_the_labs(fleet3: Fleet) -> None:
             (PVLAN_CONFLICT, "ams", "fra", "302", "l2-1"),
         ]
     )
+
+
+def test_a_playbook_that_fails_on_one_vcenter_fails_that_one_only(
+    fleet3: Fleet, tmp_path: Path
+) -> None:
+    """The sites differ: ams has 2 DV port groups per vDS, fra 3, nyc 4 (DC0_DVPG0..)."""
+    pb = tmp_path / "dvpg.yml"
+    pb.write_text(
+        "name: third DV port group\n"
+        "steps:\n"
+        "  - name: DC0_DVPG2 exists\n"
+        "    assert:\n"
+        "      that:\n"
+        "        - dv_portgroup: {name: DC0_DVPG2}\n"
+    )
+    out = fleet3.run("--fleet", str(fleet3.file), "run", str(pb), "--json", "--out", str(tmp_path))
+    assert out.returncode == 4, out.stderr
+    vcs = json.loads(out.stdout)["vcenters"]
+    assert [vcs[n]["status"] for n in SITES] == ["failed", "ok", "ok"]
+    assert vcs["ams"]["error"] == (
+        "step 'DC0_DVPG2 exists' failed: 1 failure(s) over 2 host(s): "
+        "no distributed port group 'DC0_DVPG2'"
+    )
+    assert vcs["ams"]["exit_code"] == 1
+    assert vcs["fra"]["result"]["recap"] == {"ok": 1, "changed": 0, "failed": 0, "skipped": 0}
+    single = fleet3.single(_site(fleet3, "ams"), "run", str(pb), "--json")
+    assert single.returncode == 1
+    assert _steps(vcs["ams"]["result"]) == _steps(json.loads(single.stdout))
+    assert (
+        vcs["ams"]["result"]["steps"][0]["details"]
+        == json.loads(single.stdout)["steps"][0]["details"]
+    )
+
+    # a reference that no vCenter has: every one fails (exit 1), located, not "unreachable"
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "name: bad target\n"
+        "target: {cluster: DC0_C9}\n"
+        "steps:\n"
+        "  - name: hosts\n"
+        "    assert:\n"
+        "      that:\n"
+        "        - hosts: {min: 1}\n"
+    )
+    out = fleet3.run("--fleet", str(fleet3.file), "--only", "ams,fra", "run", str(bad))
+    assert out.returncode == 1
+    for name in ("ams", "fra"):
+        assert f"{name} : ok=0  changed=0  failed=1  skipped=0  unreachable=0" in out.stdout
+        assert (
+            f"{name}: playbook invalid here: {bad}:2:19: cluster 'DC0_C9' matches nothing in "
+            "the inventory" in " ".join(out.stderr.split())
+        )
+    assert "2 of 2 vCenters failed: ams, fra (exit 1)" in out.stderr

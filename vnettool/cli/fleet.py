@@ -133,7 +133,7 @@ def run_fleet(fc: FleetContext, job: Job, quiet: bool) -> dict[str, Outcome]:
 def _count(o: Outcome) -> str:
     if o.objects:
         return f"{o.objects} objects"
-    return f"{o.steps} steps" if o.steps else ""
+    return f"{o.steps} step{'s' if o.steps != 1 else ''}" if o.steps else ""
 
 
 def document(fc: FleetContext, outcomes: dict[str, Outcome], **extra: Any) -> dict[str, Any]:

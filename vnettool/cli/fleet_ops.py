@@ -93,11 +93,14 @@ def _run_error(o: Outcome) -> str:
     for step in r.get("steps") or []:
         if step.get("status") == "failed":
             host = f" [{step['host']}]" if step.get("host") else ""
-            return f"step {step.get('name')!r}{host} failed: {step.get('message') or ''}".strip()
+            why = ": ".join(
+                str(x) for x in (step.get("message"), *step.get("details", [])[:1]) if x
+            )
+            return f"step {step.get('name')!r}{host} failed: {why}".strip()
     errors = r.get("errors") or []
     if errors:
         e = errors[0]
-        where = f"{e.get('file')}:{e.get('line')}:{e.get('col')}: " if e.get("file") else ""
+        where = f"{e.get('file')}:{e.get('line')}:{e.get('column')}: " if e.get("file") else ""
         return f"playbook invalid here: {where}{e.get('message')}"
     return ""
 
@@ -130,8 +133,8 @@ def _print_recap(outcomes: dict[str, Outcome]) -> None:
     width = max(len(n) for n in outcomes)
     for name, o in outcomes.items():
         r = o.result if isinstance(o.result, dict) else {}
-        recap = r.get("recap") or {}
-        unreachable = 0 if recap else 1
+        recap = r.get("recap") or ({"failed": 1} if r.get("errors") else {})
+        unreachable = 0 if recap else 1  # never ran: no recap, no playbook error either
         parts = [f"[{STATUS_STYLE[s]}]{s}={recap.get(s, 0)}[/]" for s in RECAP]
         parts.append(f"[{'bold red' if unreachable else 'green'}]unreachable={unreachable}[/]")
         line = f"{escape(name.ljust(width))} : " + "  ".join(parts)
