@@ -248,6 +248,15 @@ def test_whatif_on_the_fleet_equals_single_runs(fleet3: Fleet) -> None:
     for name in SITES:
         result = json.loads(dark.stdout)["vcenters"][name]["result"]
         assert {d["label"] for d in result["dark"]} >= {"DC0_C0_H1 vmk0 [management]"}
+    # a neighbour switch of the same name in every site (a shared core): judged in each
+    tor = fleet3.run(*base, "whatif", "fail", "neighbour", "tor-dc0_c0-a", "--json")
+    assert tor.returncode == 0, tor.stderr
+    for name in SITES:
+        single = fleet3.single(
+            _site(fleet3, name), "whatif", "fail", "neighbour", "tor-dc0_c0-a", "--json"
+        )
+        result = json.loads(tor.stdout)["vcenters"][name]["result"]
+        assert result == json.loads(single.stdout) and result["degraded"]
     unknown = fleet3.run(*base, "whatif", "maintenance", "DC0_C0_H9")
     assert unknown.returncode == 1
     assert "'DC0_C0_H9' is in none of the vCenters read: unknown host 'DC0_C0_H9'" in unknown.stderr
