@@ -370,3 +370,39 @@ def test_a_playbook_that_fails_on_one_vcenter_fails_that_one_only(
             "the inventory" in " ".join(out.stderr.split())
         )
     assert "2 of 2 vCenters failed: ams, fra (exit 1)" in out.stderr
+
+
+def test_rebalance_on_the_fleet_moves_only_where_a_host_is_slow(tmp_path: Path) -> None:
+    """Two sites of 3 hosts; fra's DC0_C0_H0 gets 40 ms: fra moves its VM off it, ams does
+    nothing; each keeps its own state file, so a second cycle does nothing new."""
+    from vnettool.lab.netem import set_netem
+
+    f = Fleet(tmp_path / "home", tmp_path / "home" / "fleet" / "fleet.yml", [])
+    out = f.run("lab", "start", "--fleet", "2", "--clusters", "1", "--hosts", "3", "--vms", "3")
+    try:
+        assert out.returncode == 0, out.stderr
+        f.sites = YAML(typ="safe").load(f.file.read_text())["vcenters"]
+        set_netem("DC0_C0_H0", rtt_ms=40, lab=Lab(f.home / "fleet" / "fra"))
+        # H0's pairs are 40 ms, so H1 and H2 average 20 ms: healthy under enter 30 / exit 25
+        args = ["--steps", "vmotion", "--rounds", "3", "--min-samples", "2"]
+        args += ["--enter-ms", "30", "--exit-ms", "25", "--json"]
+        first = f.run("--fleet", str(f.file), "rebalance", *args)
+        assert first.returncode == 0, first.stderr
+        vcs = json.loads(first.stdout)["vcenters"]
+        assert vcs["ams"]["result"]["journal"] == [] and vcs["ams"]["result"]["decisions"] == []
+        moved = [e for e in vcs["fra"]["result"]["journal"] if e["outcome"] == "moved"]
+        assert [(e["source"], e["outcome"]) for e in moved] == [("DC0_C0_H0", "moved")]
+        vm, to = moved[0]["vm"], moved[0]["destination"]
+        assert to in ("DC0_C0_H1", "DC0_C0_H2")
+        assert len(list((f.home / "rebalance").glob("state-*.json"))) == 2
+        # read back by a separate inventory pass: the VM is where the journal says
+        inv = f.run("--fleet", str(f.file), "--only", "fra", "inventory", "--json")
+        vms = json.loads(inv.stdout)["vcenters"]["fra"]["result"]["vms"]
+        assert next(v["host"] for v in vms if v["name"] == vm) == to
+        second = f.run("--fleet", str(f.file), "rebalance", *args)
+        assert second.returncode == 0, second.stderr
+        for name in ("ams", "fra"):
+            result = json.loads(second.stdout)["vcenters"][name]["result"]
+            assert result["journal"] == [] and result["decisions"] == []
+    finally:
+        f.run("lab", "stop")
