@@ -301,6 +301,44 @@ def test_pvlan_ids_conflict_only_between_sites_sharing_l2() -> None:
     assert fleet_drift(same, {"ams": "eu", "fra": "eu"}) == []
 
 
+def _pvlan_pg(name: str, pvlan_id: int) -> DistributedPortGroup:
+    return DistributedPortGroup(
+        moref=f"pg-{name}",
+        key=name,
+        name=name,
+        dvs="DVS0",
+        setting=DvPortSetting(vlan=VlanSpec(kind="pvlan", pvlan_id=pvlan_id)),
+    )
+
+
+def test_trunks_and_pvlan_port_groups_named_differently() -> None:
+    pv = [(300, 300, "promiscuous"), (300, 301, "isolated")]
+    ams = _dv(pv, {"Trunk-Apps": [(100, 199)]})
+    fra = _dv(pv, {"trunk apps": [(100, 149), (150, 199)]})
+    ams = ams.model_copy(
+        update={
+            "distributed_port_groups": [*ams.distributed_port_groups, _pvlan_pg("DMZ-Iso", 301)]
+        }
+    )
+    fra = fra.model_copy(
+        update={
+            "distributed_port_groups": [*fra.distributed_port_groups, _pvlan_pg("dmz_iso", 301)]
+        }
+    )
+    rows = fleet_drift({"ams": ams, "fra": fra}, {})  # no shared L2: spelling is drift anyway
+    got = [(r.kind, r.vlan, r.vlans, r.detail) for r in rows]
+    assert got == [
+        (
+            NAMED_DIFFERENTLY,
+            100,
+            "100-199",
+            "trunk 100-199: 'Trunk-Apps' in ams is 'trunk apps' in fra",
+        ),
+        (NAMED_DIFFERENTLY, 301, "", "PVLAN 301: 'DMZ-Iso' in ams is 'dmz_iso' in fra"),
+    ]
+    assert rows[1].as_json()["vlans"] == "301"
+
+
 def test_drift_rows_carry_their_vlans_to_json() -> None:
     invs = {
         "ams": _dv([], {"t": [(10, 20)]}),

@@ -81,11 +81,13 @@ def fleet_drift(
     nets = {name: networks(inv) for name, inv in inventories.items()}
     trunk = {name: trunks(inv) for name, inv in inventories.items()}
     maps = {name: pvlan_maps(inv) for name, inv in inventories.items()}
+    pnets = {name: pvlan_networks(inv) for name, inv in inventories.items()}
     rows: list[FleetDrift] = []
     for a, b in combinations(sorted(nets), 2):
         domain = l2_domains.get(a)
         shared = domain is not None and domain == l2_domains.get(b)
         rows += _trunk_ranges(a, trunk[a], b, trunk[b], domain if shared else None)
+        rows += _pvlan_renamed(a, pnets[a], b, pnets[b], domain if shared else None)
         if shared:
             assert domain is not None
             rows += _trunk_reach(a, trunk[a], nets[a], b, nets[b], domain)
@@ -187,12 +189,30 @@ def _trunk_ranges(
     domain: str | None,
 ) -> list[FleetDrift]:
     """A trunk of the same name (case, spaces, dashes aside) with other ranges elsewhere:
-    what one site's guests may tag is not what the other's may (any two vCenters)."""
+    what one site's guests may tag is not what the other's may (any two vCenters). The same
+    ranges under a name spelled differently is the same trunk named differently."""
     by_norm = {_norm(n): n for n in tb}
     rows = []
     for name_a in sorted(ta):
         name_b = by_norm.get(_norm(name_a))
-        if name_b is None or ta[name_a] == tb[name_b]:
+        if name_b is None:
+            continue
+        if ta[name_a] == tb[name_b]:
+            if name_a != name_b:
+                text = _ranges_text(ta[name_a])
+                rows.append(
+                    FleetDrift(
+                        NAMED_DIFFERENTLY,
+                        ta[name_a][0][0],
+                        a,
+                        (name_a,),
+                        b,
+                        (name_b,),
+                        domain,
+                        f"trunk {text}: {name_a!r} in {a} is {name_b!r} in {b}",
+                        text,
+                    )
+                )
             continue
         ra, rb = _ranges_text(ta[name_a]), _ranges_text(tb[name_b])
         only_a = _minus(ta[name_a], tb[name_b])
@@ -274,6 +294,43 @@ def _trunk_reach(
                 ",".join(str(v) for v, _ in reached),
             )
         )
+    return rows
+
+
+def pvlan_networks(inv: Inventory) -> dict[int, set[str]]:
+    """PVLAN secondary id -> names of the DV port groups on it."""
+    out: dict[int, set[str]] = {}
+    for dpg in inv.distributed_port_groups:
+        if dpg.vlan.kind == "pvlan" and dpg.vlan.pvlan_id is not None:
+            out.setdefault(dpg.vlan.pvlan_id, set()).add(dpg.name)
+    return out
+
+
+def _pvlan_renamed(
+    a: str, pa: Mapping[int, set[str]], b: str, pb: Mapping[int, set[str]], domain: str | None
+) -> list[FleetDrift]:
+    """The same PVLAN port group (one secondary id, one name but for spelling) in two
+    vCenters, spelled two ways (any two vCenters, like plain VLANs)."""
+    rows = []
+    for vid in sorted(set(pa) & set(pb)):
+        norm_b = {_norm(n): n for n in pb[vid]}
+        renamed = [(x, norm_b[_norm(x)]) for x in sorted(pa[vid]) if _norm(x) in norm_b]
+        renamed = [(x, y) for x, y in renamed if x != y]
+        if renamed:
+            text = "; ".join(f"{x!r} in {a} is {y!r} in {b}" for x, y in renamed)
+            rows.append(
+                FleetDrift(
+                    NAMED_DIFFERENTLY,
+                    vid,
+                    a,
+                    tuple(sorted(pa[vid])),
+                    b,
+                    tuple(sorted(pb[vid])),
+                    domain,
+                    f"PVLAN {vid}: {text}",
+                    "",
+                )
+            )
     return rows
 
 
