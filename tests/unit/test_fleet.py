@@ -359,6 +359,10 @@ def test_exit_code_says_partial() -> None:
     assert exit_code([ok, ok], 2) == 2
     assert exit_code([ok, bad], 2) == 4
     assert exit_code([bad, bad], 0) == 1
+    down = Outcome("c", "u", "failed", exit_code=5)
+    assert exit_code([down, down], 0) == 5  # nothing reachable: as one vCenter would say
+    assert exit_code([down, bad], 0) == 1
+    assert exit_code([down, ok], 0) == 4
 
 
 def test_only_without_fleet_and_server_with_fleet_are_refused(tmp_path: Path) -> None:

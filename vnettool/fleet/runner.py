@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vnettool.errors import VnetError
+from vnettool.errors import UNREACHABLE, VnetError
 from vnettool.fleet.secrets import resolve
 from vnettool.models.fleet import Fleet, VCenterEntry
 
@@ -209,9 +209,12 @@ def _stop(proc: subprocess.Popen[bytes], flag: threading.Event) -> None:
 
 def exit_code(outcomes: Sequence[Outcome], worst_ok: int) -> int:
     """0/2 as a single run would say; 4 = partial (some vCenters failed, the others were
-    done); 1 = every vCenter failed. Not 3: `latency probe` already uses it for MTU limits."""
+    done); 1 = every vCenter failed; 5 = none could be reached or logged in to (as one
+    vCenter would say). Not 3: `latency probe` already uses it for MTU limits."""
     failed = sum(1 for o in outcomes if not o.ok)
     if failed and failed == len(outcomes):
+        if all(o.exit_code == UNREACHABLE for o in outcomes):
+            return UNREACHABLE
         return 1
     if failed:
         return PARTIAL
