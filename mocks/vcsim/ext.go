@@ -204,6 +204,10 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.control.ServeHTTP(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, "/nfc/") {
+		serveNFC(w, r, rt.next) // ovf.go
+		return
+	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/sdk") && !strings.HasSuffix(r.URL.Path, ".xml") {
 		body, err := ioutil.ReadAll(r.Body)
 		_ = r.Body.Close()

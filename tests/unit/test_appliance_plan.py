@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.factories import snapshot
+from tests.ovfbuild import build_ova
 from vnettool.appliances.plan import Facts, pin_names, plan_deploy, plan_remove
 from vnettool.engine.common import PlanError
 from vnettool.models.appliance import (
@@ -22,6 +24,7 @@ from vnettool.models.appliance import (
 from vnettool.models.inventory import Inventory, VirtualMachine
 from vnettool.playbook.errors import PlaybookError
 from vnettool.playbook.validate import validate
+from vnettool.vsphere.ovfpkg import OvfError, parse, read_descriptor
 
 TARGET = {"cluster": "DC0_C0"}
 BASE: dict[str, Any] = {
@@ -106,9 +109,130 @@ def test_latency_high_needs_reservations() -> None:
     )
 
 
-def test_ovf_source_is_refused_with_the_reason() -> None:
-    with pytest.raises(ValidationError, match="ovf sources are not supported"):
-        ApplianceSpec.model_validate({**BASE, "source": {"ovf": "/images/fw.ova"}})
+def _ovf(tmp_path: Path, **source: Any) -> tuple[ApplianceSpec, Facts]:
+    ova = build_ova(tmp_path / "fw.ova")
+    spec = ApplianceSpec.model_validate(
+        {**BASE, "source": {"ovf": str(ova), **source}, "protect": None}
+    )
+    return spec, Facts(ovf=read_descriptor(str(ova)))
+
+
+def test_ovf_descriptor_is_read_from_the_ova(tmp_path: Path) -> None:
+    desc = read_descriptor(str(build_ova(tmp_path / "fw.ova", options=("small", "large"))))
+    assert desc.networks == ["Management", "Outside", "Inside"]
+    assert [n.connection for n in desc.nics] == ["Management", "Outside", "Inside"]
+    assert [(p.id, p.password, p.default) for p in desc.properties] == [
+        ("fw.hostname", False, "fw"),
+        ("fw.admin_password", True, None),
+    ]
+    assert [(f.href, f.size) for f in desc.files] == [("fw-disk1.vmdk", 64 * 1024)]
+    assert desc.deployment_options == ["small", "large"] and desc.default_option == "small"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<x/>", "not <Envelope>"),
+        ("not xml", "not XML"),
+        (
+            '<!DOCTYPE e [<!ENTITY a "aaaa">]><Envelope><VirtualSystem/>&a;</Envelope>',
+            None,  # parsed without expanding the entity
+        ),
+        ("<Envelope/>", "0 virtual systems"),
+        (
+            '<Envelope xmlns:ovf="o"><References><File ovf:id="f" ovf:href="../etc/passwd"/>'
+            "</References><VirtualSystem/></Envelope>",
+            "must be a name in the package",
+        ),
+    ],
+)
+def test_bad_descriptors_are_named(text: str, message: str | None) -> None:
+    if message is None:
+        assert parse(text).nics == []
+        return
+    with pytest.raises(OvfError, match=message):
+        parse(text)
+
+
+def test_ovf_plan_maps_nics_onto_roles_and_hides_secrets(tmp_path: Path) -> None:
+    inv = inventory()
+    spec, facts = _ovf(
+        tmp_path,
+        networks={"Outside": "unprotected", "Inside": "protected", "Management": "management"},
+        properties={"fw.hostname": "edge", "fw.admin_password": {"env": "PW"}},
+    )
+    p = plan_deploy(spec, inv, hosts(inv), facts, TARGET)
+    created = [c for c in p.changes if c.resource == "appliance"]
+    assert len(created) == len(hosts(inv))
+    order = created[0].appliance.ovf  # type: ignore[union-attr]
+    assert order is not None and order.nic_roles == ["management", "unprotected", "protected"]
+    assert created[0].appliance.template_moref is None  # type: ignore[union-attr]
+    diffs = {d.field: d.after for d in created[0].diffs}
+    assert diffs["source"] == f"ovf {spec.source.ovf}"
+    assert diffs["ovf.property.fw.hostname"] == "edge"
+    assert diffs["ovf.property.fw.admin_password"] == "(secret from $PW)"
+
+
+def test_ovf_default_mapping_is_nic_order(tmp_path: Path) -> None:
+    inv = inventory()
+    spec, facts = _ovf(tmp_path)
+    p = plan_deploy(spec, inv, hosts(inv), facts, TARGET)
+    order = next(c for c in p.changes if c.resource == "appliance").appliance.ovf  # type: ignore[union-attr]
+    assert order is not None
+    assert order.network_roles == {
+        "Management": "management",
+        "Outside": "unprotected",
+        "Inside": "protected",
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ({"networks": {"Nope": "management"}}, "no OVF network 'Nope'"),
+        ({"properties": {"fw.colour": "red"}}, "no OVF property 'fw.colour'"),
+        ({"properties": {"fw.admin_password": "plain"}}, "is a password; give it as {env"),
+        ({"deployment_option": "huge"}, "no deployment option 'huge'"),
+    ],
+)
+def test_ovf_definition_errors_name_the_problem(
+    tmp_path: Path, source: dict[str, Any], message: str
+) -> None:
+    inv = inventory()
+    spec, facts = _ovf(tmp_path, **source)
+    with pytest.raises(PlanError, match=re.escape(message)):
+        plan_deploy(spec, inv, hosts(inv), facts, TARGET)
+
+
+def test_ovf_source_keys_are_checked() -> None:
+    with pytest.raises(ValidationError, match="apply to ovf sources only"):
+        ApplianceSpec.model_validate(
+            {**BASE, "source": {"template": "t", "properties": {"a": "b"}}}
+        )
+    with pytest.raises(ValidationError, match="more than one network"):
+        ApplianceSpec.model_validate(
+            {**BASE, "source": {"ovf": "x.ova", "networks": {"A": "management", "B": "management"}}}
+        )
+
+
+def test_playbook_ovf_path_is_relative_to_the_playbook_and_located(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    build_ova(tmp_path / "images" / "fw.ova")
+    body = (
+        "      name: fw\n"
+        "      resources: {latency_sensitivity: normal}\n"
+        "      networks: {management: VM Network, unprotected: DC0_DVPG0, protected: p}\n"
+    )
+    good = tmp_path / "good.yml"
+    good.write_text("steps:\n  - appliance:\n      source: {ovf: images/fw.ova}\n" + body)
+    pb = validate(good).playbook
+    step = pb.steps[0].appliance
+    assert step is not None and step.source.ovf == str(tmp_path / "images" / "fw.ova")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("steps:\n  - appliance:\n      source: {ovf: images/nope.ova}\n" + body)
+    with pytest.raises(PlaybookError) as err:
+        validate(bad)
+    assert f"{bad}:3:" in str(err.value) and "nope.ova" in str(err.value)
 
 
 def test_playbook_error_is_located(tmp_path: Path) -> None:

@@ -23,12 +23,14 @@ from vnettool.appliances.plan import (
 )
 from vnettool.engine import core
 from vnettool.engine.appliance import ROLES, probe
+from vnettool.engine.common import PlanError
 from vnettool.engine.journal import Journal
 from vnettool.models.appliance import ApplianceNic, ApplianceSpec, ApplianceStatus, ApplianceVm
 from vnettool.models.inventory import Host, Inventory
 from vnettool.models.plan import Plan, Result
 from vnettool.vsphere import appliance as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.ovfpkg import OvfError, read_descriptor
 
 DEFAULT_WORKERS = 4  # clones are heavy on vCenter and storage; bounded concurrency
 
@@ -37,13 +39,22 @@ def _dvpg_names(inv: Inventory) -> dict[str, str]:
     return {p.key: p.name for p in inv.distributed_port_groups}
 
 
-def read_facts(session: Session, spec: ApplianceSpec, inv: Inventory, hosts: list[Host]) -> Facts:
-    """This definition's VMs (by name prefix, confirmed by their tag) and the clusters' rules."""
+def read_facts(
+    session: Session, spec: ApplianceSpec, inv: Inventory, hosts: list[Host], *, ovf: bool = False
+) -> Facts:
+    """This definition's VMs (by name prefix, confirmed by their tag) and the clusters' rules;
+    with `ovf`, the OVF source's descriptor too (only a deploy plan needs it)."""
     prefix = f"{spec.name}-"
     morefs = [v.moref for v in inv.vms if v.name.startswith(prefix) and not v.template]
     vms = api.read_vms(session, morefs, _dvpg_names(inv))
     clusters = {c.moref for c in inv.clusters if any(h.cluster == c.name for h in hosts)}
-    return Facts(vms=vms, rules={c: api.read_rules(session, c) for c in sorted(clusters)})
+    desc = None
+    if ovf and spec.source.ovf is not None:
+        try:
+            desc = read_descriptor(spec.source.ovf)
+        except OvfError as exc:
+            raise PlanError([f"appliance {spec.name}: {exc}"]) from None
+    return Facts(vms=vms, rules={c: api.read_rules(session, c) for c in sorted(clusters)}, ovf=desc)
 
 
 def plan(
@@ -54,7 +65,7 @@ def plan(
     hosts: list[Host],
     target: dict[str, Any],
 ) -> Plan:
-    facts = read_facts(session, spec, inv, hosts)
+    facts = read_facts(session, spec, inv, hosts, ovf=action != "remove")
     if action == "remove":
         return plan_remove(spec, inv, hosts, facts, target)
     return plan_deploy(spec, inv, hosts, facts, target)

@@ -30,10 +30,14 @@ from vnettool.models.appliance import (
     ApplianceWant,
     ClusterRules,
     NetworkRef,
+    NicRole,
+    OvfOrder,
+    SecretRef,
 )
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Host, Inventory, VirtualMachine
 from vnettool.models.plan import Change, FieldDiff, Placement, Plan
+from vnettool.vsphere.ovfpkg import OvfDescriptor
 
 PIN_FIELDS = ("drs.vm_group", "drs.host_group", "drs.rule")
 
@@ -44,6 +48,7 @@ class Facts:
 
     vms: list[ApplianceVm] = field(default_factory=list)
     rules: dict[str, ClusterRules] = field(default_factory=dict)  # cluster moref -> rules
+    ovf: OvfDescriptor | None = None  # the package's descriptor, for an ovf source
 
 
 def vm_name(spec: ApplianceSpec, slot: str) -> str:
@@ -247,25 +252,103 @@ def _ours(spec: ApplianceSpec, facts: Facts) -> dict[str, ApplianceVm]:
     return {v.name: v for v in facts.vms if v.tags.get("vnettool.appliance") == spec.name}
 
 
-def _check(spec: ApplianceSpec, inv: Inventory, want: ApplianceWant) -> VirtualMachine:
-    """The template to clone, or every reason the definition cannot be deployed here."""
-    template = next((v for v in inv.vms if v.name == spec.source.template), None)
+def _check(
+    spec: ApplianceSpec, inv: Inventory, want: ApplianceWant, facts: Facts
+) -> VirtualMachine | OvfOrder:
+    """The template to clone or the OVF import order, or every reason the definition cannot
+    be deployed here."""
     problems = []
-    if template is None:
-        problems.append(
-            f"appliance {spec.name}: no template or VM named {spec.source.template!r} "
-            f"(import the appliance image as a template of that name; on the lab: "
-            f"`vnettool lab template {spec.source.template}`)"
-        )
+    source: VirtualMachine | OvfOrder | None = None
+    if spec.source.ovf is not None:
+        if facts.ovf is None:
+            problems.append(f"appliance {spec.name}: the OVF descriptor was not read")
+        else:
+            order, problems = ovf_order(spec, facts.ovf)
+            source = order
+    else:
+        source = next((v for v in inv.vms if v.name == spec.source.template), None)
+        if source is None:
+            problems.append(
+                f"appliance {spec.name}: no template or VM named {spec.source.template!r} "
+                f"(import the appliance image as a template of that name; on the lab: "
+                f"`vnettool lab template {spec.source.template}`)"
+            )
     for role in ("management", "unprotected"):
         net = want.networks[role]
         if net.switch is None and not any(
             p.name == net.portgroup for p in inv.standard_port_groups
         ):
             problems.append(f"appliance {spec.name}: no port group named {net.portgroup!r}")
-    if problems or template is None:
+    if problems or source is None:
         raise PlanError(problems)
-    return template
+    return source
+
+
+def ovf_order(spec: ApplianceSpec, desc: OvfDescriptor) -> tuple[OvfOrder, list[str]]:
+    """Map the OVF's NICs onto the three roles and check the definition against the
+    descriptor: networks, properties, deployment option. Returns the order and the problems.
+
+    Without `source.networks` the OVF's NICs in descriptor order are management,
+    unprotected, protected (the template convention); NICs beyond three, or on networks the
+    mapping leaves out, are dropped; a role no NIC serves gets a vmxnet3 NIC added."""
+    src = spec.source
+    where = f"appliance {spec.name}: {src.ovf}"
+    problems = []
+    option = src.deployment_option
+    if option is not None and option not in desc.deployment_options:
+        problems.append(
+            f"{where}: no deployment option {option!r} "
+            f"(the OVF offers: {', '.join(desc.deployment_options) or 'none'})"
+        )
+    nics = desc.nics_for(option)
+    nic_roles: list[NicRole | None] = []
+    network_roles: dict[str, NicRole] = {}
+    if src.networks is not None:
+        unknown = sorted(set(src.networks) - set(desc.networks))
+        if unknown:
+            problems.append(
+                f"{where}: no OVF network {', '.join(map(repr, unknown))} "
+                f"(the OVF declares: {', '.join(desc.networks) or 'none'})"
+            )
+        network_roles = dict(src.networks)
+        nic_roles = [src.networks.get(n.connection or "") for n in nics]
+    else:
+        for i, nic in enumerate(nics):
+            role: NicRole | None = ROLES[i] if i < len(ROLES) else None
+            net = nic.connection or ""
+            if role is not None and net in network_roles and network_roles[net] != role:
+                problems.append(
+                    f"{where}: NICs {i} and {list(network_roles).index(net)} share the OVF "
+                    f"network {net!r}; map it with source.networks"
+                )
+            if role is not None and net:
+                network_roles.setdefault(net, role)
+            nic_roles.append(role)
+    for pid, value in src.properties.items():
+        prop = desc.property(pid)
+        if prop is None:
+            problems.append(
+                f"{where}: no OVF property {pid!r} "
+                f"(the OVF declares: {', '.join(p.id for p in desc.properties) or 'none'})"
+            )
+        elif prop.password and not isinstance(value, SecretRef):
+            problems.append(
+                f"{where}: property {pid!r} is a password; give it as {{env: VARIABLE}} so it "
+                "stays out of plans and journals"
+            )
+    order = OvfOrder(
+        source=src.ovf or "",
+        nic_roles=nic_roles,
+        network_roles=network_roles,
+        properties=dict(src.properties),
+        deployment_option=option,
+        datastore=src.datastore,
+    )
+    return order, problems
+
+
+def _shown(value: str | SecretRef) -> str:
+    return f"(secret from ${value.env})" if isinstance(value, SecretRef) else value
 
 
 def _slot_change(
@@ -273,7 +356,7 @@ def _slot_change(
     inv: Inventory,
     s: Slot,
     vm: ApplianceVm | None,
-    template: VirtualMachine,
+    source: VirtualMachine | OvfOrder,
     want: ApplianceWant,
     facts: Facts,
 ) -> Change | None:
@@ -306,10 +389,17 @@ def _slot_change(
         ),
         *(pin_diffs(s) if spec.placement.per == "host" else []),
     ]
+    if isinstance(source, OvfOrder):
+        diffs.insert(0, FieldDiff(field="source", before=None, after=f"ovf {source.source}"))
+        diffs += [
+            FieldDiff(field=f"ovf.property.{k}", before=None, after=_shown(v))
+            for k, v in sorted(source.properties.items())
+        ]
     dc_moref = {d.name: d.moref for d in inv.datacenters}
     created = order.model_copy(
         update={
-            "template_moref": template.moref,
+            "template_moref": source.moref if isinstance(source, VirtualMachine) else None,
+            "ovf": source if isinstance(source, OvfOrder) else None,
             "datacenter_moref": dc_moref.get(s.host.datacenter or ""),
             "tags": {
                 "vnettool.appliance": spec.name,
@@ -329,11 +419,11 @@ def plan_deploy(
     seg_changes = engine_plan(seg, inv).changes if seg is not None else []
     want = want_state(spec, inv)
     ours = _ours(spec, facts)
-    template = _check(spec, inv, want)
+    source = _check(spec, inv, want, facts)
     appliance_changes: list[Change] = []
     wanted = slots(spec, inv, hosts)
     for s in wanted:
-        ch = _slot_change(spec, inv, s, ours.get(s.name), template, want, facts)
+        ch = _slot_change(spec, inv, s, ours.get(s.name), source, want, facts)
         if ch is not None:
             seg_ids = [c.id for c in seg_changes if c.host in (None, s.host.name)]
             appliance_changes.append(ch.model_copy(update={"depends_on": seg_ids}))

@@ -16,8 +16,10 @@ one resized or re-wired to match its definition, is not put back: the rollback s
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from vnettool.engine.common import CannotRestore
@@ -28,8 +30,11 @@ from vnettool.models.inventory import Inventory, VirtualMachine
 from vnettool.models.plan import Change, FieldDiff, Placement
 from vnettool.vsphere import appliance as api
 from vnettool.vsphere import dvs as dvs_api
+from vnettool.vsphere import ovf as ovf_api
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.vmotion import relocate
+
+log = logging.getLogger(__name__)
 
 RESOURCE = "appliance"
 DISCONNECT = "protected_nic_disconnect"
@@ -65,6 +70,20 @@ def probe(vm: ApplianceVm, health: dict[str, Any], timeout_s: float = 2.0) -> tu
     if vm.heartbeat == "green":
         return True, "tools heartbeat green"
     return False, f"tools heartbeat {vm.heartbeat or 'unknown'}"
+
+
+def _progress(name: str) -> Callable[[int, int], None]:
+    """OVF upload progress to the log, at each tenth of the way (the lease's own progress
+    goes to vCenter, where the admin sees it on the import task)."""
+    shown = [-1]
+
+    def report(sent: int, total: int) -> None:
+        tenth = min(10, 10 * sent // max(total, 1))
+        if tenth > shown[0]:
+            shown[0] = tenth
+            log.info("%s: OVF upload %d%% (%d of %d bytes)", name, 10 * tenth, sent, total)
+
+    return report
 
 
 def _read_one(session: Session, moref: str) -> ApplianceVm:
@@ -181,21 +200,42 @@ class Appliances(Resource[ApplianceVm]):
             (f"{role} NIC", want.networks[role].portgroup, _dv(session, want.networks[role]))
             for role in ROLES
         ]
-        moref = api.clone(
-            session,
-            template_moref=_need(change, o.template_moref, "template"),
-            name=change.name,
-            folder_moref=folder,
-            pool_moref=pool,
-            host_moref=_need(change, change.host_moref, "host"),
-            cpus=want.cpus,
-            memory_mb=want.memory_mb,
-            cpu_reservation_mhz=want.cpu_reservation_mhz,
-            memory_reservation_mb=want.memory_reservation_mb,
-            latency=want.latency_sensitivity,
-            nics=nics,
-            tags=o.tags,
-        )
+        host = _need(change, change.host_moref, "host")
+        if o.ovf is not None:
+            moref = ovf_api.import_ovf(
+                session,
+                order=o.ovf,
+                name=change.name,
+                folder_moref=folder,
+                pool_moref=pool or api.host_pool(session, host),
+                host_moref=host,
+                sizing={
+                    "cpus": want.cpus,
+                    "memory_mb": want.memory_mb,
+                    "cpu_reservation_mhz": want.cpu_reservation_mhz,
+                    "memory_reservation_mb": want.memory_reservation_mb,
+                    "latency": want.latency_sensitivity,
+                },
+                nics=nics,
+                tags=o.tags,
+                progress=_progress(change.name),
+            )
+        else:
+            moref = api.clone(
+                session,
+                template_moref=_need(change, o.template_moref, "template"),
+                name=change.name,
+                folder_moref=folder,
+                pool_moref=pool,
+                host_moref=host,
+                cpus=want.cpus,
+                memory_mb=want.memory_mb,
+                cpu_reservation_mhz=want.cpu_reservation_mhz,
+                memory_reservation_mb=want.memory_reservation_mb,
+                latency=want.latency_sensitivity,
+                nics=nics,
+                tags=o.tags,
+            )
         facts["vm_moref"] = moref
         _pin(session, change, moref)
         api.power(session, moref, change.name, True)

@@ -78,19 +78,52 @@ class ApplianceStatus(Identified):
 Role = Literal["firewall", "load-balancer", "ipam", "wan-acceleration", "ids", "other"]
 
 
+class SecretRef(Model):
+    """A value read from the environment when the change is applied, so that it never lands
+    in a plan, a journal or a log (OVF properties the descriptor marks `password`)."""
+
+    env: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class ApplianceSource(Model):
-    """Where the appliance VM comes from: a template (or VM) of the inventory to clone."""
+    """Where the appliance VM comes from: a template (or VM) of the inventory to clone, or an
+    OVF/OVA package (a local path or an http(s) URL) imported on each host."""
 
     template: str | None = Field(None, description="name of a VM template in the inventory")
-    ovf: str | None = Field(None, description="OVF/OVA path (not supported by this build)")
+    ovf: str | None = Field(
+        None,
+        min_length=1,
+        description="OVF/OVA: a path (relative to the playbook) or an http(s) URL",
+    )
+    networks: dict[str, NicRole] | None = Field(
+        None,
+        description="OVF network name -> NIC role; default: the OVF's NICs in order are "
+        "management, unprotected, protected",
+    )
+    properties: dict[str, str | SecretRef] = Field(
+        default_factory=dict,
+        description="OVF property values by id (vApp options); {env: VAR} for secrets",
+    )
+    deployment_option: str | None = Field(None, description="OVF DeploymentOptionSection id")
+    datastore: str | None = Field(
+        None, description="OVF: datastore for the disks (default: the host's with most space)"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> ApplianceSource:
         if (self.template is None) == (self.ovf is None):
             raise ValueError("give exactly one of template, ovf")
-        if self.ovf is not None:
-            # Honest refusal: the OVF upload path (ImportVApp + NFC lease) is not built yet.
-            raise ValueError("ovf sources are not supported by this build; clone a template")
+        if self.template is not None and (
+            self.networks or self.properties or self.deployment_option or self.datastore
+        ):
+            raise ValueError(
+                "networks, properties, deployment_option and datastore apply to ovf sources only"
+            )
+        if self.networks is not None:
+            roles = list(self.networks.values())
+            dup = sorted({r for r in roles if roles.count(r) > 1})
+            if dup:
+                raise ValueError(f"networks: role {', '.join(dup)} given to more than one network")
         return self
 
 
@@ -252,6 +285,19 @@ class ApplianceWant(Model):
     networks: dict[str, NetworkRef]  # by NIC role
 
 
+class OvfOrder(Model):
+    """What an OVF import needs at apply time: the package (absolute path or URL), the role of
+    each of the OVF's NICs in order (None = not wanted: dropped), the network mapping and the
+    property values (secrets as references, resolved when applied)."""
+
+    source: str
+    nic_roles: list[NicRole | None] = Field(default_factory=list)
+    network_roles: dict[str, NicRole] = Field(default_factory=dict)
+    properties: dict[str, str | SecretRef] = Field(default_factory=dict)
+    deployment_option: str | None = None
+    datastore: str | None = None
+
+
 class ApplianceOrder(Model):
     """What an appliance change needs beyond its diffs to be applied and undone."""
 
@@ -261,6 +307,7 @@ class ApplianceOrder(Model):
     per: Literal["host", "cluster"] | None = None
     health: HealthCheck | None = None
     template_moref: str | None = None
+    ovf: OvfOrder | None = None  # an OVF/OVA import instead of a clone
     datacenter_moref: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     park: bool = False  # power the VM off (its host is in maintenance mode)

@@ -467,6 +467,37 @@ def _configure_issues(loaded: Loaded, desired: type[BaseModel]) -> list[Playbook
 _NO_MODEL: Any = object()
 
 
+def _resolve_ovf_paths(loaded: Loaded, source: Path | str | bytes) -> list[PlaybookIssue]:
+    """An appliance step's `source.ovf` path is relative to the playbook's directory (the
+    top playbook's for included steps; the current directory for a playbook given as text):
+    made absolute here, so the step finds the package wherever vnettool runs. A local package
+    that is not there is an error at the key; URLs are checked when planned."""
+    data = loaded.data
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if not isinstance(steps, list):
+        return []
+    base = source.parent if isinstance(source, Path) else Path.cwd()
+    issues = []
+    for i, step in enumerate(steps):
+        body = step.get("appliance") if isinstance(step, dict) else None
+        src = body.get("source") if isinstance(body, dict) else None
+        ovf = src.get("ovf") if isinstance(src, dict) else None
+        if not isinstance(src, dict) or not isinstance(ovf, str) or not ovf or "://" in ovf:
+            continue
+        full = (base / ovf).resolve()
+        src["ovf"] = str(full)
+        if not full.is_file():
+            path = ("steps", i, "appliance", "source", "ovf")
+            issues.append(
+                PlaybookIssue(
+                    loaded.marks.at(path),
+                    f"OVF/OVA package {ovf!r} not found (looked for {full})",
+                    path,
+                )
+            )
+    return issues
+
+
 def validate(
     source: Path | str | bytes,
     variables: Mapping[str, Any] | None = None,
@@ -491,7 +522,9 @@ def validate(
     loaded = load_data(
         source, variables, name=name, environ=environ, includes_anywhere=includes_anywhere
     )
+    ovf_issues = _resolve_ovf_paths(loaded, source)
     pb, issues = _structure(loaded)
+    issues += ovf_issues
     if desired is not None:
         issues += _configure_issues(loaded, desired)
     # A value that still holds an unresolved ${...} or lost its includes fails validation only

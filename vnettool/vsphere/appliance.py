@@ -439,6 +439,19 @@ def placement_refs(
     return moref_id(folder), moref_id(pool) if pool is not None else None
 
 
+def host_pool(session: Session, host_moref: str) -> str:
+    """The root resource pool of the host's compute resource (a standalone host's own)."""
+    host = vim.HostSystem(host_moref, session.stub)
+    res = _retrieve(session, [host], vim.HostSystem, ["parent"])
+    parent = next((x.val for oc in res for x in oc.propSet or []), None)
+    if parent is not None:
+        got = _retrieve(session, [parent], vim.ComputeResource, ["resourcePool"])
+        pool = next((x.val for oc in got for x in oc.propSet or []), None)
+        if pool is not None:
+            return moref_id(pool)
+    raise ApiFault("RetrieveContents", host_moref, "NotFound", "host has no resource pool")
+
+
 def vm_morefs(session: Session, names: set[str]) -> dict[str, str]:
     """name -> moref of the VMs with these names: one read of every VM's name only (a rule
     over VMs created earlier in the same run, whose morefs the plan could not know)."""
