@@ -16,8 +16,11 @@ one resized or re-wired to match its definition, is not put back: the rollback s
 
 from __future__ import annotations
 
+import http.client
 import logging
+import re
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -56,20 +59,67 @@ def pin_names(vm: str) -> tuple[str, str, str]:
 
 # -- health -----------------------------------------------------------------------------------
 def probe(vm: ApplianceVm, health: dict[str, Any], timeout_s: float = 2.0) -> tuple[bool, str]:
-    """One health check: TCP connect to the port, or VMware Tools heartbeat without a port."""
+    """One health check: TCP connect to the port, an HTTP(S) GET, or VMware Tools heartbeat."""
     port = health.get("port")
-    if port:
+    http = health.get("http")
+    if port or http:
         addr = health.get("address") or vm.guest_ip
         if not addr:
             return False, "no guest IP address yet"
+        if http:
+            return http_probe(addr, http, timeout_s)
         try:
-            with socket.create_connection((addr, int(port)), timeout=timeout_s):
+            with socket.create_connection((addr, int(port or 0)), timeout=timeout_s):
                 return True, f"tcp {addr}:{port} open"
         except OSError as exc:
             return False, f"tcp {addr}:{port}: {exc.strerror or exc}"
     if vm.heartbeat == "green":
         return True, "tools heartbeat green"
     return False, f"tools heartbeat {vm.heartbeat or 'unknown'}"
+
+
+HTTP_READ = 64 * 1024  # enough for a health page; a huge answer is not read whole
+
+
+def http_probe(addr: str, spec: dict[str, Any], timeout_s: float = 2.0) -> tuple[bool, str]:
+    """GET scheme://addr:port/path; ok when the status is expected and the body matches.
+
+    No redirect is followed (a health URL that redirects is reported with its status) and no
+    credential is sent; TLS is verified only when asked (`verify_tls` or `ca_file`)."""
+    https = spec.get("scheme", "https") == "https"
+    port = int(spec.get("port") or (443 if https else 80))
+    path = spec.get("path") or "/"
+    host = f"[{addr}]" if ":" in addr else addr
+    url = f"{'https' if https else 'http'}://{host}:{port}{path}"
+    conn: http.client.HTTPConnection
+    if https:
+        ca = spec.get("ca_file")
+        if spec.get("verify_tls") or ca:
+            ctx = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+        else:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection(addr, port, timeout=timeout_s, context=ctx)
+    else:
+        conn = http.client.HTTPConnection(addr, port, timeout=timeout_s)
+    try:
+        conn.request("GET", path, headers={"User-Agent": "vnettool-health", "Accept": "*/*"})
+        resp = conn.getresponse()
+        data = resp.read(HTTP_READ)
+    except (OSError, http.client.HTTPException) as exc:
+        why = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        return False, f"{url}: {why}"
+    finally:
+        conn.close()
+    expected = [int(s) for s in spec.get("status") or [200]]
+    if resp.status not in expected:
+        want = "/".join(map(str, expected))
+        return False, f"{url}: HTTP {resp.status} (expected {want})"
+    pattern = spec.get("body")
+    if pattern and re.search(pattern, data.decode("utf-8", "replace")) is None:
+        return False, f"{url}: HTTP {resp.status}, body does not match {pattern!r}"
+    return True, f"{url}: HTTP {resp.status}" + (f", body matches {pattern!r}" if pattern else "")
 
 
 def _progress(name: str) -> Callable[[int, int], None]:

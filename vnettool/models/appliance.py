@@ -7,6 +7,7 @@ other: the caller (CLI, playbook, TUI) computes the statuses and hands them to t
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -201,13 +202,48 @@ class ProtectSpec(Model):
     from_portgroup: str
 
 
+class HttpProbe(Model):
+    """An HTTP(S) GET: healthy = the status is one of `status` and, with `body`, the regular
+    expression is found in the first 64 KiB of the answer."""
+
+    scheme: Literal["http", "https"] = "https"
+    port: Annotated[int, Field(ge=1, le=65535)] | None = Field(None, description="default 80/443")
+    path: str = Field("/", pattern=r"^/[^\s]*$", max_length=2048)
+    status: list[Annotated[int, Field(ge=100, le=599)]] = Field(
+        default_factory=lambda: [200], min_length=1
+    )
+    body: str | None = Field(None, max_length=1024, description="regex searched in the answer")
+    verify_tls: bool = Field(
+        False,
+        description="check the appliance's certificate (appliances boot with self-signed ones)",
+    )
+    ca_file: str | None = Field(None, description="PEM bundle to verify against (implies verify)")
+
+    @model_validator(mode="after")
+    def _regex(self) -> HttpProbe:
+        if self.body is not None:
+            try:
+                re.compile(self.body)
+            except re.error as exc:
+                raise ValueError(f"body is not a regular expression: {exc}") from None
+        return self
+
+
 class HealthCheck(Model):
     """Healthy = a TCP connect to `port` on the appliance's guest IP (or `address`) succeeds;
-    without a port, VMware Tools running with a green heartbeat."""
+    or, with `http`, an HTTP(S) GET there answers as expected; without either, VMware Tools
+    running with a green heartbeat."""
 
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    http: HttpProbe | None = None
     address: str | None = None
     timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+
+    @model_validator(mode="after")
+    def _one(self) -> HealthCheck:
+        if self.port is not None and self.http is not None:
+            raise ValueError("give port (a TCP check) or http (its own port), not both")
+        return self
 
 
 class ApplianceSpec(Model):
