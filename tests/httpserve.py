@@ -23,7 +23,7 @@ class Answer:
 
 def _handler(answer: Answer) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             answer.paths.append(self.path)
             self.send_response(answer.status)
             self.send_header("Content-Length", str(len(answer.body)))

@@ -14,7 +14,9 @@ package main
 // Trace per reply). Round-trip, jitter, loss and path MTU come from netem.go.
 // Like ESXi, a DF packet larger than the source vmknic's MTU fails with
 // "Message too long", and one larger than a smaller MTU further along the
-// path is silently dropped. The call takes as long as the real one would
+// path (the source's vSwitch MTU / DVS maxMtu, the physical path set with
+// netem, the target's switch, the target vmknic's MTU) is silently dropped
+// (0 received; netem.go's MTU is the physical network alone). The call takes as long as the real one would
 // ((count-1) x interval + the last reply or the wait), scaled by
 // netem's time_scale, so concurrency can be measured against it.
 
@@ -202,6 +204,9 @@ type vmknic struct {
 	MTU      int
 	Netstack string
 	Egress   egress // uplink and NIOC factor (queueing.go)
+	// SwitchMTU is the MTU of the switch the adapter is on: the standard vSwitch's mtu,
+	// or the DVS's maxMtu (0: unknown, no limit).
+	SwitchMTU int
 }
 
 // hostView is one host: identity and its VMkernel adapters.
@@ -228,7 +233,7 @@ func hostViewOf(h *mo.HostSystem) hostView {
 		return hv
 	}
 	for _, v := range h.Config.Network.Vnic {
-		n := vmknic{Device: v.Device, MTU: int(v.Spec.Mtu), Netstack: v.Spec.NetStackInstanceKey, Egress: vmkEgress(h, v)}
+		n := vmknic{Device: v.Device, MTU: int(v.Spec.Mtu), Netstack: v.Spec.NetStackInstanceKey, Egress: vmkEgress(h, v), SwitchMTU: vmkSwitchMTU(h, v)}
 		if v.Spec.Ip != nil {
 			n.IP = v.Spec.Ip.IpAddress
 		}
@@ -241,6 +246,51 @@ func hostViewOf(h *mo.HostSystem) hostView {
 		hv.Vnics = append(hv.Vnics, n)
 	}
 	return hv
+}
+
+// vmkSwitchMTU is the MTU of the switch carrying the adapter's frames: the standard
+// vSwitch of its port group (ESXi's default 1500) or its DVS's maxMtu (1500 when unset).
+func vmkSwitchMTU(h *mo.HostSystem, v types.HostVirtualNic) int {
+	if c := v.Spec.DistributedVirtualPort; c != nil {
+		for _, d := range allDVS() {
+			if d.Uuid != c.SwitchUuid {
+				continue
+			}
+			if vc := dvsConfig(d); vc != nil && vc.MaxMtu > 0 {
+				return int(vc.MaxMtu)
+			}
+			return 1500
+		}
+		return 0
+	}
+	ni := h.Config.Network
+	for _, pg := range ni.Portgroup {
+		if pg.Spec.Name != v.Portgroup {
+			continue
+		}
+		for _, sw := range ni.Vswitch {
+			if sw.Name == pg.Spec.VswitchName {
+				if sw.Mtu > 0 {
+					return int(sw.Mtu)
+				}
+				return 1500
+			}
+		}
+	}
+	return 0
+}
+
+// pathMTU is the largest frame that gets from out to the target adapter: the
+// source's switch, the physical path (netem), the target's switch and the
+// target adapter itself (which drops a frame larger than its MTU).
+func pathMTU(out, dst vmknic, physical int) int {
+	m := physical
+	for _, x := range []int{out.SwitchMTU, dst.SwitchMTU, dst.MTU} {
+		if x > 0 && x < m {
+			m = x
+		}
+	}
+	return m
 }
 
 func allHosts() []hostView {
@@ -407,6 +457,7 @@ func runPing(src hostView, a pingArgs, hosts []hostView, n *netemState) pingOutc
 	if known {
 		path = n.path(src.endpoint, dst.endpoint)
 		path.RTTms += n.congestionMs(src.endpoint, out.Egress) + n.congestionMs(dst.endpoint, dstNic.Egress)
+		path.MTU = pathMTU(out, dstNic, path.MTU)
 	}
 	var b strings.Builder
 	var rtts []float64

@@ -163,6 +163,37 @@ func TestRunPingMTU(t *testing.T) {
 	}
 }
 
+func TestRunPingSwitchAndTargetMTU(t *testing.T) {
+	n := newNetem()
+	jumbo := args("host", "10.1.0.2", "interface", "vmk1", "size", "8972", "df", "true")
+	std := args("host", "10.1.0.2", "interface", "vmk1", "size", "1472", "df", "true")
+	cases := []struct {
+		name                 string
+		srcSwitch, dstSwitch int
+		dstVmk               int
+		jumboGets            int
+	}{
+		{"all 9000", 9000, 9000, 9000, 3},
+		{"source vSwitch 1500", 1500, 9000, 9000, 0},
+		{"target DVS maxMtu 1500", 9000, 1500, 9000, 0},
+		{"target vmknic 1500", 9000, 9000, 1500, 0},
+		{"switch unknown", 0, 0, 9000, 3},
+	}
+	for _, c := range cases {
+		hosts := testHosts()
+		hosts[0].Vnics[1].SwitchMTU = c.srcSwitch
+		hosts[1].Vnics[1].SwitchMTU = c.dstSwitch
+		hosts[1].Vnics[1].MTU = c.dstVmk
+		d := decode(t, runPing(hosts[0], jumbo, hosts, n).XML)
+		if d.Summary.Recieved != c.jumboGets {
+			t.Fatalf("%s: jumbo %+v", c.name, d.Summary)
+		}
+		if d := decode(t, runPing(hosts[0], std, hosts, n).XML); d.Summary.Recieved != 3 {
+			t.Fatalf("%s: 1500 %+v", c.name, d.Summary)
+		}
+	}
+}
+
 // Over the wire: RetrieveManagedMethodExecuter on a HostSystem, then ExecuteSoap.
 
 type retrieveMMECall struct {

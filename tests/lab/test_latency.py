@@ -246,6 +246,31 @@ def _set_vmk_mtu(s: Session, mtu: int, device: str = "vmk1") -> None:
         ns.UpdateVirtualNic(device, spec)
 
 
+def _set_vmk_mtu_on(s: Session, host: str, mtu: int, device: str = "vmk1") -> None:
+    view = s.content.viewManager.CreateContainerView(s.content.rootFolder, [vim.HostSystem], True)
+    h = next(h for h in view.view if h.name == host)
+    ns = h.configManager.networkSystem
+    spec = next(v for v in ns.networkInfo.vnic if v.device == device).spec
+    spec.mtu = mtu
+    ns.UpdateVirtualNic(device, spec)
+
+
+def _set_switch_mtu(
+    s: Session, mtu: int, switch: str = "vSwitch0", only: set[str] | None = None
+) -> None:
+    """The standard switch's MTU on every host (or `only` these): a jumbo vmknic needs its
+    switch at 9000 too, or the lab (like ESXi) drops its frames there."""
+    view = s.content.viewManager.CreateContainerView(s.content.rootFolder, [vim.HostSystem], True)
+    for h in view.view:
+        if only is not None and h.name not in only:
+            continue
+        ns = h.configManager.networkSystem
+        sw = next(v for v in ns.networkInfo.vswitch if v.name == switch)
+        spec = sw.spec
+        spec.mtu = mtu
+        ns.UpdateVirtualSwitch(switch, spec)
+
+
 def _cli(lab: RunningLab, *args: str) -> subprocess.CompletedProcess[str]:
     env = os.environ | lab.env() | {"COLUMNS": "200"}
     return subprocess.run(
@@ -261,6 +286,7 @@ def _cli(lab: RunningLab, *args: str) -> subprocess.CompletedProcess[str]:
 def test_jumbo_probe_names_exactly_the_low_mtu_host(small_lab: RunningLab) -> None:
     with _session(small_lab) as s:
         _set_vmk_mtu(s, 9000)
+        _set_switch_mtu(s, 9000)
         names = sorted(h.name for h in collect(s).hosts)
     ok = _cli(small_lab, "latency", "probe", "--mtu", "9000", "--json", "--insecure")
     assert ok.returncode == 0, ok.stderr
@@ -275,6 +301,54 @@ def test_jumbo_probe_names_exactly_the_low_mtu_host(small_lab: RunningLab) -> No
     # A standard frame still passes everywhere.
     std = _cli(small_lab, "latency", "probe", "--mtu", "1500", "--json", "--insecure")
     assert std.returncode == 0 and json.loads(std.stdout)["failing_paths"] == 0
+
+
+def test_mtu_sweep_reports_each_path_per_its_vmknic_switch_and_physical_mtu(
+    small_lab: RunningLab,
+) -> None:
+    """9000 everywhere except: H1's vSwitch0 left at 1500 (its jumbo vmknic's frames die at
+    its own switch, and frames to it too), H2's vmknic at 1500 (it refuses to send 9000; others'
+    9000 frames die at it), and the physical path H0<->H3 at 1500 (netem)."""
+    with _session(small_lab) as s:
+        names = sorted(h.name for h in collect(s).hosts)
+        h0, h1, h2, h3 = names
+        _set_vmk_mtu(s, 9000)
+        _set_switch_mtu(s, 9000, only={h0, h2, h3})
+        _set_vmk_mtu_on(s, h2, 1500)
+    assert _cli(small_lab, "lab", "netem", h0, "--peer", h3, "--mtu", "1500").returncode == 0
+    out = _cli(small_lab, "latency", "probe", "--sweep", "--json", "--insecure")
+    assert out.returncode == 3, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["sweep"] == [1500, 9000]
+    got = {
+        (p["source"], p["target"]): tuple(r["outcome"] for r in p["results"]) for p in doc["paths"]
+    }
+    expected = {}
+    for src in names:
+        for dst in names:
+            if src == dst:
+                continue
+            if src == h2:
+                jumbo = "vmknic_mtu"
+            elif {src, dst} == {h0, h3} or h1 in (src, dst) or dst == h2:
+                jumbo = "dropped"
+            else:
+                jumbo = "ok"
+            expected[(src, dst)] = ("ok", jumbo)
+    assert got == expected
+    mtus = {
+        (p["source"], p["target"]): (p["source_mtu"], p["target_mtu"], p["path_mtu"])
+        for p in doc["paths"]
+    }
+    assert mtus[(h3, h2)] == (9000, 1500, 1500) and mtus[(h2, h3)] == (1500, 9000, 1500)
+    assert sorted((p["source"], p["target"]) for p in doc["paths"] if p["path_mtu"] == 9000) == (
+        sorted(k for k, v in expected.items() if v == ("ok", "ok"))
+    )
+    assert doc["black_holes"] == sum(1 for v in expected.values() if v[1] == "dropped")
+    # the table names the paths that drop what their vmknic sends
+    text = _cli(small_lab, "latency", "probe", "--sweep", "--insecure")
+    assert text.returncode == 3
+    assert f"{h0}→{h3} carries 1500" in text.stdout and "DROPPED" in text.stdout
 
 
 def test_cli_rebalance_once_moves_then_second_once_does_nothing(small_lab: RunningLab) -> None:

@@ -9,7 +9,16 @@ import pytest
 
 from vnettool.cli.latency import mtu_limited, parse_duration, vmk_limited
 from vnettool.errors import ApiFault, ConfigError
-from vnettool.latency.probe import Endpoint, Window, from_json, mesh, spec_for, to_csv, to_json
+from vnettool.latency.probe import (
+    Endpoint,
+    Window,
+    from_json,
+    mesh,
+    spec_for,
+    sweep,
+    to_csv,
+    to_json,
+)
 from vnettool.models.latency import PingResult, PingSpec
 
 EPS = [Endpoint(f"h{i}", f"host-{i}", "vmk1", f"10.1.0.{i}", "defaultTcpipStack") for i in range(6)]
@@ -62,6 +71,24 @@ def test_failures_become_samples_and_mtu_attribution() -> None:
     assert mtu_limited(m) == ["h2"]
     m2 = mesh(ping_after(0), EPS, PingSpec(), mtu=9000)
     assert vmk_limited(m2) == [] and mtu_limited(m2) == [] and m2.failing() == []
+
+
+def test_sweep_reports_each_path_and_black_holes() -> None:
+    eps = [
+        e if e.host != "h2" else Endpoint("h2", "host-2", "vmk1", "10.1.0.2", mtu=1500)
+        for e in EPS[:3]
+    ]
+    paths = {(p.source, p.target): p for p in sweep(ping_after(0, {"h2": 1500}), eps, PingSpec())}
+    assert len(paths) == 6
+    ok = paths[("h0", "h1")]
+    assert [(r.mtu, r.outcome) for r in ok.results] == [(1500, "ok"), (9000, "ok")]
+    assert ok.path_mtu == 9000 and not ok.black_hole and ok.results[1].rtt_ms == 0.2
+    refused = paths[("h2", "h0")]
+    assert [r.outcome for r in refused.results] == ["ok", "vmknic_mtu"]
+    assert refused.path_mtu == 1500 and not refused.black_hole and refused.source_mtu == 1500
+    hole = paths[("h0", "h2")]
+    assert [r.outcome for r in hole.results] == ["ok", "dropped"]
+    assert hole.path_mtu == 1500 and hole.black_hole and hole.target_mtu == 1500
 
 
 def test_spec_for_sets_interface_netstack_and_jumbo_payload() -> None:

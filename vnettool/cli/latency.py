@@ -128,6 +128,106 @@ def _measure(
     return out
 
 
+def _sweep(
+    session: Any,
+    cluster: str | None,
+    count: int,
+    interval: float,
+    vmk: str | None,
+    service: str,
+    workers: int,
+) -> tuple[list[Any], dict[str, dict[str, str]]]:
+    from vnettool.inventory.collect import collect
+    from vnettool.latency.mover import RebalanceState
+    from vnettool.latency.probe import endpoints, sweep
+    from vnettool.latency.rebalance import live_ops
+    from vnettool.models.latency import PingSpec
+
+    inv = collect(session)
+    clusters = sorted({h.cluster for h in inv.hosts if h.cluster and cluster in (None, h.cluster)})
+    if cluster and not clusters:
+        raise ConfigError(f"no cluster named {cluster!r}")
+    ops = live_ops(session, inv, RebalanceState())
+    spec = PingSpec(count=count, interval_s=interval, wait_s=1.0)
+    paths, skipped = [], {}
+    for c in clusters:
+        eps, skipped[c] = endpoints(inv, c, vmk, service)
+        paths += sweep(ops.ping, eps, spec, workers=workers, cluster=c)
+    return paths, skipped
+
+
+_OUTCOME = {
+    "ok": ("ok", "green"),
+    "vmknic_mtu": ("vmknic MTU", "yellow"),
+    "dropped": ("DROPPED", "bold red"),
+    "error": ("error", "red"),
+}
+
+
+def sweep_table(paths: list[Any], title: str) -> Table:
+    from vnettool.models.latency import SWEEP_MTUS
+
+    t = Table(
+        title=title, caption="DF pings of a full frame: per path, the largest that got through"
+    )
+    for col in ("from", "to", "vmknic (MTU)", "target MTU"):
+        t.add_column(col, style="bold" if col in ("from", "to") else None)
+    for m in SWEEP_MTUS:
+        t.add_column(str(m), justify="center")
+    t.add_column("path MTU", justify="right")
+    for p in paths:
+        cells = []
+        for m in SWEEP_MTUS:
+            r = next((r for r in p.results if r.mtu == m), None)
+            text, style = _OUTCOME[r.outcome] if r else ("·", "dim")
+            if r is not None and r.outcome == "ok" and r.rtt_ms is not None:
+                text = f"ok {r.rtt_ms:.2f} ms"
+            cells.append(Text(text, style=style))
+        t.add_row(
+            p.source,
+            p.target,
+            f"{p.vmk} ({p.source_mtu or '?'})",
+            str(p.target_mtu or "?"),
+            *cells,
+            Text(str(p.path_mtu or "none"), style="bold red" if p.black_hole else ""),
+        )
+    return t
+
+
+def _print_sweep(paths: list[Any], skipped: dict[str, dict[str, str]], json_out: bool) -> None:
+    import json
+
+    from vnettool.models.latency import SWEEP_MTUS
+
+    holes = [p for p in paths if p.black_hole]
+    if json_out:
+        doc = {
+            "sweep": list(SWEEP_MTUS),
+            "black_holes": len(holes),
+            "skipped": skipped,
+            "paths": [
+                p.model_dump(mode="json") | {"path_mtu": p.path_mtu, "black_hole": p.black_hole}
+                for p in paths
+            ],
+        }
+        typer.echo(json.dumps(doc, indent=1))
+        return
+    for c in sorted({p.cluster for p in paths} | set(skipped)):
+        mine = [p for p in paths if p.cluster == c]
+        console.print(sweep_table(mine, f"{c}: MTU sweep of {len(mine)} paths"))
+        for h, why in sorted(skipped.get(c, {}).items()):
+            console.print(f"  [yellow]skipped[/] {h}: {why}")
+    if holes:
+        console.print(
+            f"[bold red]{len(holes)} path(s) drop frames their vmknic sends[/] (an MTU "
+            "below the adapter's along the path): "
+            + ", ".join(f"{p.source}→{p.target} carries {p.path_mtu or 'nothing'}" for p in holes),
+            highlight=False,
+        )
+    else:
+        console.print("[green]no path drops a frame its vmknic sends[/]")
+
+
 @app.command()
 @handle_errors
 def probe(
@@ -136,6 +236,14 @@ def probe(
         int | None,
         typer.Option(help="Verify this path MTU: DF pings with a payload of MTU-28 bytes"),
     ] = None,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep",
+            help="DF-bit MTU sweep (1500, 9000) on every path, reported per path; exit 3 "
+            "when a path drops a frame its vmknic sends",
+        ),
+    ] = False,
     count: CountOpt = 3,
     interval: IntervalOpt = 0.2,
     vmk: VmkOpt = None,
@@ -152,6 +260,8 @@ def probe(
     """Mesh-ping every host of each cluster from its vMotion vmknic; print the matrix.
 
     With --mtu, exit code 3 when some path cannot carry that MTU (the hosts are named).
+    With --sweep, the 1500 and 9000 frames on every path (exit 3: a path drops a frame its
+    vmknic sends).
     """
     import json
 
@@ -162,10 +272,21 @@ def probe(
     if fc is not None:
         from vnettool.cli import fleet_commands
 
+        if sweep:
+            raise ConfigError("--sweep is not available with --fleet yet: run it per vCenter")
         opts = {"--cluster": cluster, "--mtu": mtu, "--vmk": vmk}
         args = [f"--count={count}", f"--interval={interval}", f"--service={service}"]
         args += [f"--workers={workers}", *(f"{k}={v}" for k, v in opts.items() if v is not None)]
         return fleet_commands.probe(fc, args, json_out)
+    if sweep:
+        if mtu is not None or csv_out is not None:
+            raise ConfigError("--sweep probes 1500 and 9000 itself: leave out --mtu and --csv")
+        with session_for(server, insecure, thumbprint) as s:
+            paths, skipped = _sweep(s, cluster, count, interval, vmk, service, workers)
+        _print_sweep(paths, skipped, json_out)
+        if any(p.black_hole for p in paths):
+            raise typer.Exit(3)
+        return None
     with session_for(server, insecure, thumbprint) as s:
         results = _measure(s, cluster, mtu, count, interval, vmk, service, workers)
     samples = [x for _, m in results for x in m.samples]

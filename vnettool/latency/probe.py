@@ -22,7 +22,16 @@ from typing import Protocol
 
 from vnettool.errors import VnetError
 from vnettool.models.inventory import Inventory, VmkernelAdapter
-from vnettool.models.latency import LatencySample, PingResult, PingSpec, payload_for_mtu
+from vnettool.models.latency import (
+    ICMP_IP_OVERHEAD,
+    SWEEP_MTUS,
+    LatencySample,
+    MtuResult,
+    PathMtu,
+    PingResult,
+    PingSpec,
+    payload_for_mtu,
+)
 
 Clock = Callable[[], datetime]
 
@@ -204,6 +213,57 @@ def mesh(
         list(pool.map(run, pairs))
     m.wall_s = time.perf_counter() - t0
     return m
+
+
+def mtu_outcome(s: LatencySample) -> MtuResult:
+    """What one DF probe says about the path (see `MtuResult`)."""
+    mtu = (s.size or 0) + ICMP_IP_OVERHEAD
+    if s.error and "message too long" in s.error.lower():
+        return MtuResult(mtu=mtu, outcome="vmknic_mtu", error=s.error)
+    if s.received > 0:
+        return MtuResult(mtu=mtu, outcome="ok", rtt_ms=s.rtt_avg_ms)
+    if s.error and s.error != "no reply":
+        return MtuResult(mtu=mtu, outcome="error", error=s.error)
+    return MtuResult(mtu=mtu, outcome="dropped")
+
+
+def sweep(
+    ping: PingFn,
+    eps: Sequence[Endpoint],
+    spec: PingSpec,
+    mtus: Sequence[int] = SWEEP_MTUS,
+    workers: int = 8,
+    cluster: str | None = None,
+    clock: Clock = utcnow,
+) -> list[PathMtu]:
+    """DF pings of every swept frame size on every path of the mesh, reported per path.
+
+    One mesh per size (smallest first); a path's result lists each size's outcome, so a
+    1500 path under a 9000 vmknic shows as `1500 ok, 9000 dropped` (a black hole)."""
+    by_ep = {e.host: e for e in eps}
+    rounds = [mesh(ping, eps, spec, workers=workers, mtu=m, clock=clock) for m in sorted(mtus)]
+    out = []
+    for src in eps:
+        for dst in eps:
+            if src.host == dst.host:
+                continue
+            results = [
+                mtu_outcome(m.cells[(src.host, dst.host)])
+                for m in rounds
+                if (src.host, dst.host) in m.cells
+            ]
+            out.append(
+                PathMtu(
+                    cluster=cluster,
+                    source=src.host,
+                    target=dst.host,
+                    vmk=src.vmk,
+                    source_mtu=src.mtu,
+                    target_mtu=by_ep[dst.host].mtu,
+                    results=results,
+                )
+            )
+    return out
 
 
 class Window:

@@ -102,6 +102,45 @@ class LatencySample(Model):
         return None if self.rtt_avg_us is None else self.rtt_avg_us / 1000.0
 
 
+SWEEP_MTUS = (1500, 9000)
+MtuOutcome = Literal["ok", "vmknic_mtu", "dropped", "error"]
+
+
+class MtuResult(Model):
+    """One DF probe of a frame of `mtu` bytes on a path: `ok` (replies came back),
+    `vmknic_mtu` (the source adapter refused it: "Message too long"), `dropped` (sent, and
+    nothing came back: a smaller MTU along the way) or `error` (the probe failed otherwise)."""
+
+    mtu: int
+    outcome: MtuOutcome
+    rtt_ms: float | None = None
+    error: str | None = None
+
+
+class PathMtu(Model):
+    """The MTU sweep of one path (source vmknic -> target vmknic)."""
+
+    cluster: str | None = None
+    source: str
+    target: str
+    vmk: str | None = None
+    source_mtu: int | None = None  # the adapters' configured MTUs, as read from the inventory
+    target_mtu: int | None = None
+    results: list[MtuResult] = Field(default_factory=list)
+
+    @property
+    def path_mtu(self) -> int | None:
+        """The largest swept frame that got through (None: not even the smallest)."""
+        ok = [r.mtu for r in self.results if r.outcome == "ok"]
+        return max(ok) if ok else None
+
+    @property
+    def black_hole(self) -> bool:
+        """A frame the source adapter sent was dropped on the way: a mismatch a vMotion or
+        vSAN stream would hit as stalls, unlike a frame the adapter refuses by configuration."""
+        return any(r.outcome == "dropped" for r in self.results)
+
+
 class HostLatency(Model):
     """A host's smoothed figure and the state the hysteresis put it in."""
 
