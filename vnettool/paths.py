@@ -39,3 +39,9 @@ def rebalance_state(server_key: str) -> Path:
     """The rebalance state of one vCenter (shared by the CLI and playbooks)."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", server_key)
     return home() / "rebalance" / f"state-{safe}.json"
+
+
+def latency_history(server_key: str) -> Path:
+    """The latency history of one vCenter (JSON lines, appended by every probe round)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", server_key)
+    return home() / "latency" / f"history-{safe}.jsonl"

@@ -29,6 +29,7 @@ from vnettool.errors import ConfigError
 from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.events import ChangeEvent
 from vnettool.models.inventory import Inventory
+from vnettool.models.latency import HistoryPoint
 
 __all__ = ["AuditReport", "audit", "run_audit", "write_workbook"]
 
@@ -83,6 +84,7 @@ def run_audit(
     changes: Sequence[ChangeEvent] | None = None,
     write: bool = True,
     profile: str | None = None,
+    latency: Sequence[HistoryPoint] | None = None,
 ) -> AuditReport:
     """Audit a snapshot, write the workbook, return what was found. `progress` hears each
     phase's name.
@@ -119,6 +121,7 @@ def run_audit(
             filters=_filters(only, profile),
             include_pass=include_pass,
             profiles=[profile] if profile else None,
+            latency=latency,
         )
     value, grade = score(findings)
     failing = [f for f in findings if f.state == "FAIL" and at_least(f.severity, fail_on)]

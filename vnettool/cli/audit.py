@@ -92,6 +92,14 @@ def audit(
             "file (review: vnettool plan FILE)",
         ),
     ] = None,
+    latency_days: Annotated[
+        float,
+        typer.Option(
+            "--latency-days",
+            min=0,
+            help="Chart the latency history of the last N days on a Latency tab (0: none)",
+        ),
+    ] = 7,
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
@@ -138,6 +146,7 @@ def audit(
     started = datetime.now(UTC)
     statuses = None
     changes: list[ChangeEvent] = []
+    latency: list[Any] | None = None
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -167,6 +176,13 @@ def audit(
                     from vnettool.playbook.appliance_status import playbook_statuses
 
                     statuses = playbook_statuses(session, inv, appliances_of)
+                if latency_days > 0:  # kept by every latency probe round (latency/history.py)
+                    from datetime import timedelta
+
+                    from vnettool.latency.history import History
+
+                    since = started - timedelta(days=latency_days)
+                    latency = History.for_server(session.instance_key).load(since=since)
         report = run_audit(
             inv,
             out=out,
@@ -179,6 +195,7 @@ def audit(
             progress=lambda phase: bar.update(task, description=phase),
             changes=changes,
             profile=profile,
+            latency=latency,
         )
     if as_json:
         typer.echo(json.dumps(report_json(report, include_pass), indent=1))

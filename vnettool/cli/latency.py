@@ -41,12 +41,12 @@ CritOpt = Annotated[float, typer.Option(help="Red at or above this RTT (ms)")]
 
 
 def parse_duration(text: str) -> float:
-    """'30s', '2m', '1h', '1.5' (seconds) -> seconds."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text)
+    """'30s', '2m', '1h', '7d', '1.5' (seconds) -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", text)
     if not m:
-        raise ConfigError(f"not a duration: {text!r} (use e.g. 30s, 2m, 1h)")
+        raise ConfigError(f"not a duration: {text!r} (use e.g. 30s, 2m, 1h, 7d)")
     value, unit = float(m.group(1)), m.group(2) or "s"
-    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+    return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
 
 def _cell(s: Any, warn: float, crit: float) -> Text:
@@ -126,6 +126,20 @@ def _measure(
         m.skipped = skipped
         out.append((c, m))
     return out
+
+
+def _record(session: Any, results: list[Any], source: str) -> None:
+    """Append the rounds' host figures to this vCenter's latency history (latency/history.py),
+    each round stamped with the time its first probe started."""
+    from datetime import UTC, datetime
+
+    from vnettool.latency.history import History, points
+
+    pts = []
+    for c, m in results:
+        at = min((x.at for x in m.samples), default=datetime.now(UTC))
+        pts += points(m.samples, at, dict.fromkeys(m.hosts, c), source=source)
+    History.for_server(session.instance_key).append(pts)
 
 
 def _sweep(
@@ -289,6 +303,8 @@ def probe(
         return None
     with session_for(server, insecure, thumbprint) as s:
         results = _measure(s, cluster, mtu, count, interval, vmk, service, workers)
+        if mtu is None:  # a DF probe's figures are about the MTU, not the latency
+            _record(s, results, "probe")
     samples = [x for _, m in results for x in m.samples]
     if csv_out:
         userfile.write_text(csv_out, to_csv(samples), what="CSV")
@@ -361,6 +377,7 @@ def watch(
         while True:
             n += 1
             results = _measure(s, cluster, None, count, interval, vmk, service, workers)
+            _record(s, results, "watch")
             stamp = time.strftime("%H:%M:%S")
             live.update(
                 Group(
@@ -373,6 +390,68 @@ def watch(
             if rounds and n >= rounds:
                 break
             time.sleep(pause)
+
+
+@app.command()
+@handle_errors
+def history(
+    cluster: ClusterOpt = None,
+    since: Annotated[str, typer.Option(help="How far back, e.g. 24h or 7d")] = "24h",
+    width: Annotated[int, typer.Option(help="Points in each sparkline", min=5, max=400)] = 40,
+    json_out: JsonOpt = False,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """The latency kept between runs: per host, its figures over time as a sparkline.
+
+    Every `latency probe`, `latency watch` round, `rebalance` round and TUI round adds to it
+    (docs/latency.md, "History")."""
+    import json
+    import statistics
+    from datetime import UTC, datetime, timedelta
+
+    from vnettool.latency.history import History, series, sparkline
+
+    start = datetime.now(UTC) - timedelta(seconds=parse_duration(since))
+    with session_for(server, insecure, thumbprint) as s:
+        store = History.for_server(s.instance_key)
+    pts = store.load(since=start, cluster=cluster)
+    if json_out:
+        doc = {
+            "file": str(store.path),
+            "since": start.isoformat(),
+            "points": [p.model_dump(mode="json") for p in pts],
+        }
+        typer.echo(json.dumps(doc, indent=1))
+        return
+    if not pts:
+        console.print(
+            f"no latency history since {start:%Y-%m-%d %H:%M} UTC in {store.path} "
+            "(run `vnettool latency probe`)",
+            highlight=False,
+        )
+        return
+    for c in sorted({p.cluster or "" for p in pts}):
+        mine = series(p for p in pts if (p.cluster or "") == c)
+        t = Table(title=f"{c or '(no cluster)'}: latency since {start:%Y-%m-%d %H:%M} UTC")
+        for col in ("host", "rounds", "last ms", "min", "median", "max", "loss %"):
+            t.add_column(col, justify="left" if col == "host" else "right")
+        t.add_column(f"last {width} rounds (own min..max)")
+        for host, hp in sorted(mine.items()):
+            ms = [p.ms for p in hp]
+            t.add_row(
+                host,
+                str(len(hp)),
+                f"{ms[-1]:.2f}",
+                f"{min(ms):.2f}",
+                f"{statistics.median(ms):.2f}",
+                f"{max(ms):.2f}",
+                f"{hp[-1].loss_pct:.0f}",
+                sparkline(ms, width),
+            )
+        console.print(t)
+    console.print(f"  {len(pts)} points from {store.path}", highlight=False)
 
 
 def _state_path(explicit: Path | None, server_key: str) -> Path:
@@ -554,6 +633,12 @@ def rebalance(
                     live_remedies(s),
                 )
                 report.check_note = "; ".join(ops.check_note) or None
+                clusters = {h.name: h.cluster for h in inv.hosts}
+                _record(
+                    s,
+                    [(clusters.get(m.hosts[0]) if m.hosts else None, m) for m in report.matrices],
+                    "rebalance",
+                )
                 if not dry_run:
                     state.save(path)
                 _print_report(report, dry_run, json_out, path)

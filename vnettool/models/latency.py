@@ -141,6 +141,20 @@ class PathMtu(Model):
         return any(r.outcome == "dropped" for r in self.results)
 
 
+class HistoryPoint(Model):
+    """One host's figure of one probe round, as kept between runs (latency/history.py): the
+    median effective latency of the pairs it took part in (the policy's figure; loss counts
+    as latency), its mean loss and how many probes it is made of."""
+
+    at: datetime
+    cluster: str | None = None
+    host: str
+    ms: float
+    loss_pct: float = 0.0
+    probes: int = 0
+    source: str = "probe"  # probe, watch, rebalance, tui
+
+
 class HostLatency(Model):
     """A host's smoothed figure and the state the hysteresis put it in."""
 

@@ -2,8 +2,11 @@
 
 Probing runs in a thread worker through the latency package (`endpoints`, `mesh`, the same
 esxcli ping as `vnettool latency watch`); each round updates the matrix cells in place and
-appends to every host's series. Thresholds colour the cells: green below `warn`, yellow from
-`warn`, red from `crit` or on loss; an MTU failure reads "MTU✗".
+appends every host's figure (the policy's: median effective latency of its pairs) to its
+sparkline and to the vCenter's latency history (latency/history.py). The sparklines start
+from that history, so a new session shows the figures earlier runs measured. Thresholds
+colour the cells: green below `warn`, yellow from `warn`, red from `crit` or on loss; an MTU
+failure reads "MTU✗".
 """
 
 from __future__ import annotations
@@ -50,16 +53,6 @@ def latency_cell(s: LatencySample | None, warn: float = WARN_MS, crit: float = C
     return Text(txt, style=style)
 
 
-def host_figure(m: Matrix, host: str, penalty_ms: float = 1000.0) -> float:
-    """A host's round figure: mean RTT of its probes both ways (a lost probe costs the penalty)."""
-    vals = [
-        (s.rtt_avg_us or 0.0) / 1000.0 if s.received else penalty_ms
-        for (a, b), s in m.cells.items()
-        if host in (a, b)
-    ]
-    return sum(vals) / len(vals) if vals else 0.0
-
-
 class LatencyPane(Vertical):
     BINDINGS = [
         Binding("p", "probe", "Probe on/off"),
@@ -85,6 +78,8 @@ class LatencyPane(Vertical):
         self.history: dict[str, deque[float]] = {}
         self.matrix: Matrix | None = None
         self._hosts_shown: list[str] = []
+        self._history_of: tuple[str, str | None] | None = None  # (vCenter, cluster) loaded
+        self.history_points = 0
 
     @property
     def vapp(self) -> AppView:
@@ -101,7 +96,34 @@ class LatencyPane(Vertical):
         if self.cluster not in self.clusters:
             self.cluster = self.clusters[0] if self.clusters else None
             self._reset()
+        self._load_history()
         self._state()
+
+    def _server_key(self) -> str | None:
+        try:
+            return str(self.vapp.require_session().instance_key)
+        except VnetError:
+            return None  # offline snapshot or not connected yet: no history to show
+
+    def _load_history(self) -> None:
+        """Start the sparklines from the figures earlier runs kept for this cluster."""
+        from vnettool.latency.history import History, series
+
+        key = self._server_key()
+        if key is None or self._history_of == (key, self.cluster):
+            return
+        self._history_of = (key, self.cluster)
+        pts = History.for_server(key).load(cluster=self.cluster, hosts=self._hosts_shown)
+        self.history_points = len(pts)
+        for h, hp in series(pts).items():
+            self.history[h] = deque([p.ms for p in hp][-HISTORY:], maxlen=HISTORY)
+        # the sparkline rows of a new cluster are mounted on the next refresh
+        self.call_after_refresh(self._show_history)
+
+    def _show_history(self) -> None:
+        for h, values in self.history.items():
+            if values:
+                self._show_figure(h, values[-1])
 
     def _hosts(self) -> list[str]:
         if self.index is None:
@@ -111,6 +133,8 @@ class LatencyPane(Vertical):
     def _reset(self) -> None:
         """New cluster: empty matrix and fresh sparklines for its hosts."""
         self.history = {}
+        self._history_of = None
+        self.history_points = 0
         self.matrix = None
         self.rounds = 0
         hosts = self._hosts()
@@ -144,9 +168,11 @@ class LatencyPane(Vertical):
             text = "no clusters in the inventory"
         else:
             mode = "[green]probing[/]" if self.running else "stopped (p = start)"
+            kept = f" · {self.history_points} kept" if self.history_points else ""
             text = (
                 f"cluster {self.cluster} ({len(self._hosts_shown)} hosts) · {mode} · "
-                f"round {self.rounds} · warn {WARN_MS:g} ms, crit {CRIT_MS:g} ms · c = next cluster"
+                f"round {self.rounds}{kept} · warn {WARN_MS:g} ms, crit {CRIT_MS:g} ms · "
+                "c = next cluster"
             )
         self.query_one("#lat-state", Static).update(text + (f" · {extra}" if extra else ""))
 
@@ -164,6 +190,7 @@ class LatencyPane(Vertical):
         if self.cluster is None:
             return
         self.running = True
+        self._load_history()
         self._state()
         self._probe(self.cluster)
 
@@ -173,12 +200,14 @@ class LatencyPane(Vertical):
         i = self.clusters.index(self.cluster) if self.cluster in self.clusters else -1
         self.cluster = self.clusters[(i + 1) % len(self.clusters)]
         self._reset()
+        self._load_history()
         if self.running:
             self._probe(self.cluster)
         self._state()
 
     @work(thread=True, exclusive=True, group="probe", description="probe", exit_on_error=False)
     def _probe(self, cluster: str, every_s: float = 3.0) -> None:
+        from vnettool.latency.history import History, points
         from vnettool.latency.mover import RebalanceState
         from vnettool.latency.probe import endpoints, mesh
         from vnettool.latency.rebalance import live_ops
@@ -191,19 +220,32 @@ class LatencyPane(Vertical):
             try:
                 inv = self.vapp.inventory
                 eps, skipped = endpoints(inv, cluster)
-                ops = live_ops(self.vapp.require_session(), inv, RebalanceState())
+                session = self.vapp.require_session()
+                ops = live_ops(session, inv, RebalanceState())
                 m = mesh(ops.ping, eps, spec, workers=8)
                 m.skipped = skipped
-            except VnetError as exc:
+                at = min((x.at for x in m.samples), default=None)
+                pts = points(m.samples, at, dict.fromkeys(m.hosts, cluster), "tui") if at else []
+                History.for_server(session.instance_key).append(pts)
+            except (VnetError, OSError) as exc:
                 self.app.call_from_thread(self._state, f"[red]{exc}[/]")
             else:
                 if worker.is_cancelled or self.cluster != cluster:
                     return
-                self.app.call_from_thread(self._round, cluster, m)
+                figures = {p.host: p.ms for p in pts}
+                self.app.call_from_thread(self._round, cluster, m, figures)
             while not worker.is_cancelled and time.monotonic() - started < every_s:
                 time.sleep(0.1)
 
-    def _round(self, cluster: str, m: Matrix) -> None:
+    def _show_figure(self, h: str, v: float) -> None:
+        try:
+            self.query_one(f"#spark-{_safe(h)}", Sparkline).data = list(self.history[h])
+            colour = "red" if v >= CRIT_MS else "yellow" if v >= WARN_MS else "green"
+            self.query_one(f"#val-{_safe(h)}", Label).update(Text(f"{v:.2f} ms", style=colour))
+        except Exception:
+            pass  # the host left the cluster
+
+    def _round(self, cluster: str, m: Matrix, figures: dict[str, float]) -> None:
         if cluster != self.cluster:
             return
         self.matrix = m
@@ -218,16 +260,11 @@ class LatencyPane(Vertical):
                 except Exception:
                     pass  # the host left the cluster between rounds
         for h in self._hosts_shown:
-            if h not in m.hosts:
+            if h not in figures:
                 continue
-            v = host_figure(m, h)
+            v = figures[h]
             self.history.setdefault(h, deque(maxlen=HISTORY)).append(v)
-            try:
-                self.query_one(f"#spark-{_safe(h)}", Sparkline).data = list(self.history[h])
-                colour = "red" if v >= CRIT_MS else "yellow" if v >= WARN_MS else "green"
-                self.query_one(f"#val-{_safe(h)}", Label).update(Text(f"{v:.2f} ms", style=colour))
-            except Exception:
-                pass
+            self._show_figure(h, v)
         skipped = ", ".join(f"{h}: {why}" for h, why in m.skipped.items())
         self._state(f"{m.wall_s:.1f} s/round" + (f" · skipped {skipped}" if skipped else ""))
 

@@ -23,12 +23,14 @@ from vnettool.audit.model import SEVERITIES, Finding, Rule
 from vnettool.audit.workbook.columns import Col, Tab, joined, yes_no
 from vnettool.audit.workbook.compliance import compliance_tab, results_by_profile
 from vnettool.audit.workbook.extra import extra_tabs
+from vnettool.audit.workbook.latency import write_latency
 from vnettool.audit.workbook.rvtools import rvtools_tabs, sdk_cols
 from vnettool.audit.workbook.sheet import write_tab
 from vnettool.audit.workbook.summary import TOOL, RunInfo, write_summary
 from vnettool.audit.workbook.topology import write_topology
 from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.inventory import Inventory
+from vnettool.models.latency import HistoryPoint
 
 
 def finding_order(f: Finding) -> tuple[bool, int, str, str, str]:
@@ -162,12 +164,14 @@ def write_workbook(
     include_pass: bool = False,
     topology: bool = True,
     profiles: Sequence[str] | None = None,
+    latency: Sequence[HistoryPoint] | None = None,
 ) -> Path:
     """Write the whole workbook atomically (temp file + rename, mode 0600); returns `path`.
 
     PASS findings count in the Summary and the Rules sheet either way; they are rows of the
     Findings sheet only with `include_pass` (one per rule x object: most of a large book).
-    `profiles` are the benchmarks whose compliance is shown (default: all)."""
+    `profiles` are the benchmarks whose compliance is shown (default: all); `latency` is the
+    latency history to chart on a Latency tab (the tab is left out without points)."""
     from vnettool.audit.rules import RULES
 
     rules = RULES if rules is None else rules
@@ -193,5 +197,7 @@ def write_workbook(
         write_topology(wb, inventory)
     if baseline is not None:
         write_tab(wb, drift_tab(baseline))
+    if latency:
+        write_latency(wb, latency)
     _save(wb, path)
     return path
