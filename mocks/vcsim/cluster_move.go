@@ -25,7 +25,8 @@ func init() {
 
 // AddHostTask adds the host like stock vcsim, then gives it the lab's realistic
 // network (as many pNICs as the lab's hosts, vSwitch0 with Management Network/vmk0, VM Network, vMotion/vmk1,
-// the wrapped network system and VirtualNicManager), as the hosts the lab starts with.
+// the wrapped network system and VirtualNicManager), as the hosts the lab starts with,
+// and reports it to container views and WaitForUpdates clients (stock did not).
 func (a *clusterAlias) AddHostTask(ctx *simulator.Context, req *types.AddHost_Task) soap.HasFault {
 	cl, _ := simulator.Map.Get(a.Orig).(*simulator.ClusterComputeResource)
 	if cl == nil {
@@ -46,6 +47,12 @@ func (a *clusterAlias) AddHostTask(ctx *simulator.Context, req *types.AddHost_Ta
 			simulator.Map.WithLock(h, func() { hs = setupHost(h, addedHostPos(cl, h)) })
 			_ = linkPortgroupNetworks(hs) // pgnetworks.go
 			simulator.Map.WithLock(cl, func() { refreshClusterSummary(cl) })
+			// Stock registers the host before its cluster lists it, so container views
+			// (which look for it from their root) missed it and a WaitForUpdates client
+			// never saw it enter; vCenter reports a new host like any new object. Announce
+			// it again now that the cluster lists it, and the cluster's changed host list.
+			simulator.Map.Put(h)
+			simulator.Map.Update(cl, []types.PropertyChange{{Name: "host", Val: cl.Host}})
 		}
 	}
 	return res

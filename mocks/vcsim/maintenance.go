@@ -3,7 +3,11 @@ package main
 // HostSystem.EnterMaintenanceMode_Task / ExitMaintenanceMode_Task: stock vcsim
 // flips runtime.inMaintenanceMode without telling PropertyCollector filters.
 // vCenter reports the change like any other property change, so a
-// WaitForUpdates client sees a host enter and leave maintenance mode.
+// WaitForUpdates client sees a host enter and leave maintenance mode; and it
+// posts EnteringMaintenanceModeEvent when the task starts, then
+// EnteredMaintenanceModeEvent (ExitMaintenanceModeEvent when leaving), which
+// the lab posts too. (The lab enters at once: it has no DRS evacuation, so
+// the "entering" phase, while vCenter waits for the VMs to leave, is empty.)
 
 import (
 	"github.com/vmware/govmomi/simulator"
@@ -24,13 +28,28 @@ func (h *hostEsxcli) maintenance(ctx *simulator.Context, on bool, name string) (
 	if host == nil {
 		return types.ManagedObjectReference{}, notFound(h.Orig)
 	}
-	return runTask(ctx, host, name, func() *taskErr {
+	ev := func() types.HostEvent {
+		return types.HostEvent{Event: types.Event{Datacenter: dcArg(host), Host: hostArg(host.Self)}}
+	}
+	user := ctxUser(ctx)
+	if on && !host.Runtime.InMaintenanceMode {
+		postEvents(user, &types.EnteringMaintenanceModeEvent{HostEvent: ev()})
+	}
+	changed := false
+	ref := runTask(ctx, host, name, func() *taskErr {
 		if host.Runtime.InMaintenanceMode != on {
 			simulator.Map.Update(host, []types.PropertyChange{{Name: "runtime.inMaintenanceMode", Val: on}})
 			host.Runtime.InMaintenanceMode = on
+			changed = true
 		}
 		return nil
-	}), nil
+	})
+	if changed && on {
+		postEvents(user, &types.EnteredMaintenanceModeEvent{HostEvent: ev()})
+	} else if changed {
+		postEvents(user, &types.ExitMaintenanceModeEvent{HostEvent: ev()})
+	}
+	return ref, nil
 }
 
 func (h *hostEsxcli) EnterMaintenanceModeTask(ctx *simulator.Context, req *types.EnterMaintenanceMode_Task) soap.HasFault {

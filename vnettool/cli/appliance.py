@@ -133,6 +133,83 @@ _change_command(
 
 @app.command()
 @handle_errors
+def watch(
+    playbook: PlaybookArg,
+    name: NameOpt = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Apply each plan (default: print it only)")
+    ] = False,
+    rounds: Annotated[
+        int, typer.Option(help="Stop after reacting N times (0 = until Ctrl-C)", min=0)
+    ] = 0,
+    duration: Annotated[
+        str | None, typer.Option(help="Stop after this long, e.g. 8h (default: never)")
+    ] = None,
+    server: ServerOpt = None,
+    insecure: InsecureOpt = False,
+    thumbprint: ThumbprintOpt = None,
+) -> None:
+    """Keep the appliances deployed as hosts change, when they change: a host entering
+    maintenance mode gets its VMs re-homed and its appliance parked at once (vCenter's task
+    waits for it), one leaving gets it back, a host joining the cluster gets its appliance.
+    Exit 1 when a reaction failed."""
+    import time
+
+    from vnettool.appliances.watch import ApplianceWatch
+    from vnettool.cli.latency import parse_duration
+    from vnettool.playbook.kinds.appliance import engine_target
+    from vnettool.playbook.scope import step_hosts
+
+    body, target = _definition(playbook, name)
+    end = time.monotonic() + parse_duration(duration) if duration else None
+    failed = False
+    with session_for(server, insecure, thumbprint) as session:
+        w = ApplianceWatch(
+            session,
+            body.definition(),
+            lambda inv: step_hosts(inv, target, body.scope),
+            engine_target,
+            apply=yes,
+            title=f"appliance watch {body.name} ({playbook})",
+        )
+        try:
+            with stop_on_sigint() as stop:
+                inv = w.start()
+                n = len(step_hosts(inv, target, body.scope))
+                mode = "applying" if yes else "printing plans only (--yes applies them)"
+                console.print(
+                    f"watching {n} host(s) for {body.name}: maintenance, joins, removals; {mode}",
+                    highlight=False,
+                )
+                handled = 0
+                while not stop.is_set() and (end is None or time.monotonic() < end):
+                    rnd = w.step(timeout_s=5)
+                    if rnd is None:
+                        continue
+                    handled += 1
+                    stamp = f"{rnd.at:%H:%M:%S}"
+                    for r in rnd.reasons:
+                        console.print(f"{stamp} [bold]{escape(r)}[/]", highlight=False)
+                    for e in rnd.errors:
+                        failed = True
+                        console.print(f"  [red]cannot plan:[/] {escape(e)}", highlight=False)
+                    if not rnd.errors:
+                        print_plan(rnd.plan, title=f"deploy {body.name}")
+                    if rnd.results is not None:
+                        print_results(rnd.results)
+                        failed |= any(r.failed or r.skipped for r in rnd.results)
+                        if rnd.journal:
+                            console.print(f"  run {rnd.journal} recorded", highlight=False)
+                    if rounds and handled >= rounds:
+                        break
+        finally:
+            w.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
 def status(
     playbook: PlaybookArg,
     name: NameOpt = None,

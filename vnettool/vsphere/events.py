@@ -91,3 +91,28 @@ def recent_changes(
     if since is not None:
         out = [c for c in out if c.time >= since]
     return sorted(out, key=lambda c: (c.time, c.key))
+
+
+# what an appliance watch reacts to at once: vCenter posts "entering" when the task starts,
+# while the host's inMaintenanceMode turns true only once every VM has left it — and a VM
+# pinned by a must-run rule (an appliance) never leaves by itself
+HOST_EVENTS = (
+    "EnteringMaintenanceModeEvent",
+    "EnteredMaintenanceModeEvent",
+    "ExitMaintenanceModeEvent",
+    "HostAddedEvent",
+    "HostRemovedEvent",
+)
+
+
+def host_events(
+    session: Session, after_key: int, since: datetime | None = None, limit: int = 1000
+) -> list[ChangeEvent]:
+    """Host maintenance / add / remove events with a key above `after_key`, oldest first."""
+    spec = vim.event.EventFilterSpec(eventTypeId=list(HOST_EVENTS), maxCount=limit)
+    if since is not None:
+        spec.time = vim.event.EventFilterSpec.ByTime(beginTime=since)
+    em = session.content.eventManager
+    raw = session.call(em.QueryEvents, spec, op="QueryEvents", obj="EventManager") or []
+    out = [c for c in (to_change(e) for e in raw) if c is not None and c.key > after_key]
+    return sorted(out, key=lambda c: c.key)
