@@ -27,7 +27,7 @@ type stateFile struct {
 	Scenario string         `json:"scenario,omitempty"`
 }
 
-var knownScenarios = map[string]bool{"": true, "audit": true} // audit: seeded by the client (vnettool lab start)
+var knownScenarios = map[string]bool{"": true, "audit": true, "stig": true} // audit: seeded by the client (vnettool lab start)
 
 func main() {
 	o := DefaultOptions()

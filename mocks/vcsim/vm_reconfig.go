@@ -143,14 +143,26 @@ func (a *vmAlias) ReconfigVMTask(ctx *simulator.Context, req *types.ReconfigVM_T
 	if vm == nil {
 		return &methods.ReconfigVM_TaskBody{Fault_: notFound(a.Orig)}
 	}
+	if e := checkVMSecuritySpec(&req.Spec); e != nil { // vm_security.go
+		return &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{
+			Returnval: runTask(ctx, vm, "reconfigVm", func() *taskErr { return e }),
+		}}
+	}
 	var body soap.HasFault
 	withOrig(ctx, vm, func() {
 		if vm.Config != nil {
 			prepareNICs(vm, &req.Spec)
 		}
+		extra := takeExtraConfig(&req.Spec)
 		body = vm.ReconfigVMTask(ctx, req)
 		if vm.Config == nil {
 			return
+		}
+		if b, ok := body.(*methods.ReconfigVM_TaskBody); ok && b.Res != nil {
+			if e, _ := taskResult(b.Res.Returnval); e == nil {
+				mergeExtraConfig(vm, extra)
+				setMigrateEncryption(vm, req.Spec.MigrateEncryption)
+			}
 		}
 		bindVMPorts(vm, newPortBinder(nil))
 		simulator.Map.Update(vm, []types.PropertyChange{{Name: "network", Val: nicNetworks(vm)}})

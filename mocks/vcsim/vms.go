@@ -96,18 +96,27 @@ func (a *vmAlias) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) s
 		ref, _ := result.(types.ManagedObjectReference)
 		dropTasksResulting(ref) // stock's inner CreateVM task (events.go)
 		if clone, _ := simulator.Map.Get(ref).(*simulator.VirtualMachine); clone != nil {
-			finishClone(ctx, clone, host, spec)
+			finishClone(ctx, vm, clone, host, spec)
 		}
 	}
 	return res
 }
 
 // finishClone does what stock vcsim's clone leaves out (see the file comment).
-func finishClone(ctx *simulator.Context, clone *simulator.VirtualMachine, host *simulator.HostSystem, spec types.VirtualMachineCloneSpec) {
+func finishClone(ctx *simulator.Context, src, clone *simulator.VirtualMachine, host *simulator.HostSystem, spec types.VirtualMachineCloneSpec) {
 	withOrig(ctx, clone, func() {
 		if host != nil {
 			setVMHost(clone, host)
 		}
+		// the source's vMotion encryption, unless the spec sets one (vm_security.go)
+		mode := src.Config.MigrateEncryption
+		if c := spec.Config; c != nil && validMigrateEncryption(c.MigrateEncryption) {
+			mode = c.MigrateEncryption
+		}
+		if mode == "" {
+			mode = defaultMigrateEncryption
+		}
+		setMigrateEncryption(clone, mode)
 		newMACs(clone)
 		bindVMPorts(clone, newPortBinder(nil)) // a port of its own on static-binding port groups (dvports.go)
 		if c := spec.Config; c != nil {

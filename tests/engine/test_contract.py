@@ -33,7 +33,7 @@ from vnettool.engine.registry import BY_NAME, RESOURCES
 from vnettool.engine.resource import Resource
 from vnettool.impact.blast import SIMULATORS
 from vnettool.models.desired import DesiredState
-from vnettool.models.inventory import HostSettings, Inventory
+from vnettool.models.inventory import DVFILTER_KEY, HostSettings, Inventory, VmSettings
 from vnettool.models.plan import Change, Plan, Result
 
 CASES = Path(__file__).parent / "cases"
@@ -53,7 +53,7 @@ def load(path: Path) -> dict[str, Any]:
 def inventory(spec: Any) -> Inventory:
     """`lab` (the stored 8-host snapshot), `{snapshot: lab, switches: {DVS0: {field: value}}}`
     (the snapshot with a distributed switch's fields replaced; `portgroups:` likewise for DV
-    port groups, `hosts: {NAME: {field: value}}` for hosts) or lab_inventory's keywords
+    port groups, `hosts: {NAME: {field: value}}` for hosts, `vms:` for VMs) or lab_inventory's keywords
     (`{hosts: 1, with_vswitch1: true}`)."""
     if spec == "lab":
         return factories.snapshot()
@@ -71,12 +71,15 @@ def inventory(spec: Any) -> Inventory:
         ]
         host_edits = kw.get("hosts", {})
         hosts = [h.model_copy(update=host_edits.get(h.name, {})) for h in inv.hosts]
+        vm_edits = kw.get("vms", {})
+        vms = [v.model_copy(update=vm_edits.get(v.name, {})) for v in inv.vms]
         return Inventory.model_validate(
             {
                 **inv.model_dump(),
                 "distributed_switches": [d.model_dump() for d in dvs],
                 "distributed_port_groups": pgs,
                 "hosts": [h.model_dump() for h in hosts],
+                "vms": [v.model_dump() for v in vms],
             }
         )
     return factories.lab_inventory(kw.pop("hosts", 1), **kw)
@@ -205,6 +208,23 @@ def _host_settings(inv: Inventory, c: Change) -> Inventory:
     return inv.model_copy(update={"hosts": hosts})
 
 
+def _vm_settings(inv: Inventory, c: Change) -> Inventory:
+    after = c.after if isinstance(c.after, VmSettings) else None
+
+    def edit(v: Any) -> Any:
+        if after is None or v.moref != c.vm_moref:
+            return v
+        kept = {k: x for k, x in v.extra_config.items() if not DVFILTER_KEY.match(k)}
+        return v.model_copy(
+            update={
+                "migrate_encryption": after.migrate_encryption,
+                "extra_config": kept | after.dvfilters,
+            }
+        )
+
+    return inv.model_copy(update={"vms": [edit(v) for v in inv.vms]})
+
+
 APPLY: dict[str, Callable[[Inventory, Change], Inventory]] = {
     **SIMULATORS,
     "pvlan": _pvlan,
@@ -213,6 +233,7 @@ APPLY: dict[str, Callable[[Inventory, Change], Inventory]] = {
     "vm_relocation": _relocation,
     "protected_nic_disconnect": _unplug,
     "host_settings": _host_settings,
+    "vm_settings": _vm_settings,
 }
 
 
@@ -360,9 +381,16 @@ def test_every_compared_field_has_a_case_changing_it() -> None:
     assert missing == []
 
 
-# Moves change where a NIC is; a switch's NetFlow settings, a host's settings and a member's
-# pNIC -> uplink port mapping always exist: there is nothing to create.
-MOVES = {"vmknic_migration", "vm_nic_migration", "netflow", "host_settings", "dvs_host_uplinks"}
+# Moves change where a NIC is; a switch's NetFlow settings, a host's and a VM's settings and a
+# member's pNIC -> uplink port mapping always exist: there is nothing to create.
+MOVES = {
+    "vmknic_migration",
+    "vm_nic_migration",
+    "netflow",
+    "host_settings",
+    "dvs_host_uplinks",
+    "vm_settings",
+}
 
 
 def test_every_planning_resource_has_a_create_case() -> None:

@@ -66,7 +66,7 @@ _TABLE: tuple[tuple[str, str, str, str, str, str, str], ...] = (
      "ESXI-70-000058", "esxi-8.network-bpdu", "5.4", ""),
     ("SEC-20", "dvFilter API bound only to an authorised appliance",
      "ESXI-80-000219 V-258774", "ESXI-70-000062", "esxi-8.network-dvfilter", "5.3", ""),
-    ("", "dvFilter per VM only when valid (ethernet*.filter*.name)", "VMCH-80-000200 V-258713",
+    ("SEC-28", "dvFilter per VM only when valid (ethernet*.filter*.name)", "VMCH-80-000200 V-258713",
      "", "vm-8.dvfilter", "", ""),
     ("SEC-08", "No VGT (VLAN 4095) on vSS port groups unless documented",
      "ESXI-80-000220 V-258775", "ESXI-70-000064", "esxi-8.network-vgt", "", "7.6"),
@@ -106,7 +106,7 @@ _TABLE: tuple[tuple[str, str, str, str, str, str, str], ...] = (
      "esxi-8.firewall-incoming-default", "5.1", ""),
     ("", "Host firewall: services restricted to authorised networks", "ESXI-80-000214", "",
      "esxi-8.firewall-restrict-access", "5.2", ""),
-    ("", "vMotion encryption required", "VMCH-80-000203 V-258716", "", "vm-8.vmotion-encrypted",
+    ("SEC-29", "vMotion encryption enabled (opportunistic or required)", "VMCH-80-000203 V-258716", "", "vm-8.vmotion-encrypted",
      "", ""),
 )  # fmt: skip
 

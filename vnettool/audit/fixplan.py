@@ -10,6 +10,7 @@ header as not fixed, never guessed. Waived findings (EXCEPTION) are left alone.
 
 from __future__ import annotations
 
+import glob
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,17 +84,27 @@ class _Doc:
     spg: dict[tuple[str, str], dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
     dvs: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
     dvpg: dict[tuple[str, str], dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+    # the hosts each vSS fix is for: a switch or port group of that name elsewhere is another
+    # object (and must not be created where it does not exist)
+    vss_hosts: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    spg_hosts: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     host_settings: dict[str, Any] = field(default_factory=dict)
+    absent_mirrors: set[str] = field(default_factory=set)
+    vm_settings: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
 
     def data(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.hosts:
             out["target"] = {"hosts": sorted(self.hosts)}
         if self.vss:
-            out["standard_switches"] = [{"name": n, **v} for n, v in sorted(self.vss.items())]
+            out["standard_switches"] = [
+                {"name": n, "hosts": sorted(self.vss_hosts[n]), **v}
+                for n, v in sorted(self.vss.items())
+            ]
         if self.spg:
             out["standard_port_groups"] = [
-                {"name": n, "switch": sw, **v} for (sw, n), v in sorted(self.spg.items())
+                {"name": n, "switch": sw, "hosts": sorted(self.spg_hosts[(sw, n)]), **v}
+                for (sw, n), v in sorted(self.spg.items())
             ]
         if self.dvs:
             out["distributed_switches"] = [{"name": n, **v} for n, v in sorted(self.dvs.items())]
@@ -103,6 +114,10 @@ class _Doc:
             ]
         if self.host_settings:
             out["host_settings"] = dict(sorted(self.host_settings.items()))
+        if self.vm_settings:
+            out["vm_settings"] = [{"vm": n, **v} for n, v in sorted(self.vm_settings.items())]
+        if self.absent_mirrors:
+            out["absent"] = {"mirrors": sorted(self.absent_mirrors)}
         return out
 
 
@@ -116,6 +131,7 @@ def _standard(doc: _Doc, inv: Inventory, f: Finding) -> str | None:
     host, sw = f.host_or_cluster or "", f.switch or ""
     if f.object_type == "StandardSwitch":
         doc.hosts.add(host)
+        doc.vss_hosts[sw].add(host)
         _nested(doc.vss[sw], "security", key, False)
         return None
     pg = next(
@@ -128,10 +144,14 @@ def _standard(doc: _Doc, inv: Inventory, f: Finding) -> str | None:
     )
     if pg is None:
         return "port group not found in the inventory"
+    if any(n == pg.name and s != sw for s, n in doc.spg):
+        return f"a port group {pg.name} on another switch is fixed too (one name per document)"
     doc.hosts.add(host)
     if getattr(pg.policy.security, _INV_L2[key]) is not None:  # its own override
+        doc.spg_hosts[(sw, pg.name)].add(host)
         _nested(doc.spg[(sw, pg.name)], "security", key, False)
     else:  # inherited: the switch's own finding carries the fix
+        doc.vss_hosts[sw].add(host)
         _nested(doc.vss[sw], "security", key, False)
     return None
 
@@ -166,6 +186,48 @@ def _distributed(doc: _Doc, inv: Inventory, f: Finding) -> str | None:
     return None
 
 
+def _services(doc: _Doc, inv: Inventory, f: Finding) -> str | None:
+    """NetFlow and mirroring: an export or a session nobody authorised is stopped (the
+    benchmarks' baseline); a legitimate one belongs in the audit config instead, which the
+    file's header says."""
+    sw = f.switch or ""
+    if f.rule_id == "SEC-16":
+        doc.absent_mirrors.add(f.object)
+        return None
+    d = inv.dvs_by_name.get(sw)
+    if d is None:
+        return "switch not found in the inventory"
+    if d.netflow.collector_ip:
+        doc.dvs[sw]["netflow"] = {"collector": "none"}
+    for p in inv.dv_portgroups_of(sw):
+        if p.setting.netflow and not p.uplink:
+            doc.dvpg[(sw, p.name)]["netflow"] = False
+    return None
+
+
+def _vm(doc: _Doc, inv: Inventory, f: Finding, cfg: AuditConfig) -> str | None:
+    """SEC-28 (drop the dvFilter hooks nobody authorised, keep the listed ones) and SEC-29
+    (encrypted vMotion opportunistic: vCenter's default, which never blocks a migration)."""
+    vm = next((v for v in inv.vms if v.moref == f.object_id), None)
+    if vm is None or vm.host is None:
+        return "VM (or its host) not found in the inventory"
+    doc.hosts.add(vm.host)
+    name = glob.escape(vm.name)  # `vm` is a glob: a name with * ? [ means only itself
+    if f.rule_id == "SEC-29":
+        doc.vm_settings[name]["migrate_encryption"] = "opportunistic"
+        return None
+    hooks = vm.dvfilters
+    keep = {
+        k.rsplit(".", 1)[0] + "."
+        for k, v in hooks.items()
+        if k.endswith(".name") and v in cfg.dvfilter_names
+    }
+    doc.vm_settings[name]["dvfilters"] = {
+        k: v for k, v in sorted(hooks.items()) if any(k.startswith(p) for p in keep)
+    }
+    return None
+
+
 def _one(doc: _Doc, inv: Inventory, f: Finding, cfg: AuditConfig) -> str | None:
     """Add the fix of one FAIL to `doc`; the reason when it has none."""
     if f.rule_id in _WHY_NOT:
@@ -181,6 +243,10 @@ def _one(doc: _Doc, inv: Inventory, f: Finding, cfg: AuditConfig) -> str | None:
     if f.rule_id == "SEC-17" and "listen" not in cfg.discovery_operation_allowed:
         doc.dvs[f.switch or ""]["discovery"] = "none"
         return None
+    if f.rule_id in ("SEC-15", "SEC-16"):
+        return _services(doc, inv, f)
+    if f.rule_id in ("SEC-28", "SEC-29"):
+        return _vm(doc, inv, f, cfg)
     if f.rule_id in _L2 and f.object_type.startswith("Standard"):
         return _standard(doc, inv, f)
     if f.rule_id in (*_L2, "SEC-07", "SEC-13", "SEC-14", "SEC-17", "SEC-25"):
@@ -217,6 +283,12 @@ def write_fix_plan(path: Path, plan: FixPlan) -> None:
         f"# fixes {len(plan.fixed)} finding(s):",
         *(f"#   {f.rule_id} {_line(f.object)}" for f in plan.fixed),
     ]
+    if any(f.rule_id in ("SEC-15", "SEC-16") for f in plan.fixed):
+        lines.append(
+            "# NetFlow exports and mirroring sessions nobody authorised are stopped here; if one"
+            " is legitimate, list it in the audit config (netflow_collectors, mirror_sessions)"
+            " instead of applying that part."
+        )
     if plan.not_fixed:
         lines.append(f"# not fixed here ({len(plan.not_fixed)}):")
         lines += [f"#   {f.rule_id} {_line(f.object)}: {why}" for f, why in plan.not_fixed]

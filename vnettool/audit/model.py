@@ -66,6 +66,10 @@ class AuditConfig(Model):
         default_factory=list,
         description="IPs allowed in Net.DVFilterBindIpAddress (dvFilter security appliances)",
     )
+    dvfilter_names: list[str] = Field(
+        default_factory=list,
+        description="dvFilter names allowed in VMs' ethernet*.filter*.name (security products)",
+    )
     discovery_operation_allowed: list[str] = Field(default_factory=lambda: ["none", "listen"])
     port_usage_pct: int = 90
     ignore_portgroups: list[str] = Field(default_factory=list)

@@ -38,7 +38,12 @@ def start(
     ] = 6,
     scenario: Annotated[
         str,
-        typer.Option(help="'audit': seed eight known network problems for the audit to find"),
+        typer.Option(
+            help="'audit': seed eight known network problems for the audit to find; 'stig': "
+            "those plus seven STIG violations (forged transmits, overrides allowed, NetFlow to "
+            "an unlisted collector, a mirror session, BPDU filter off, a VM dvFilter, vMotion "
+            "encryption off)"
+        ),
     ] = "",
     fleet: Annotated[
         int,
@@ -51,8 +56,8 @@ def start(
     ] = 0,
 ) -> None:
     """Build (if needed) and start the lab; a second start reuses the running one."""
-    if scenario not in ("", "audit"):
-        raise LabFailed(f"unknown scenario {scenario!r} (known: audit)")
+    if scenario not in ("", "audit", "stig"):
+        raise LabFailed(f"unknown scenario {scenario!r} (known: audit, stig)")
     if fleet and scenario:
         raise LabFailed("--scenario and --fleet cannot be combined (fleet labs have their own)")
     t0 = time.monotonic()
@@ -94,13 +99,14 @@ def _start_fleet(n: int, topo: Topology, t0: float) -> None:
 def _seed(scenario: str) -> None:
     """Put a scenario's problems into the fresh lab, as another vSphere client would."""
     from vnettool.cli.common import session_for
-    from vnettool.vsphere.seed import AUDIT_PROBLEMS, seed_audit
+    from vnettool.vsphere.seed import AUDIT_PROBLEMS, STIG_PROBLEMS, seed_audit, seed_stig
 
     with session_for(None, False, None) as session:
-        seeded = seed_audit(session)
+        seeded = seed_stig(session) if scenario == "stig" else seed_audit(session)
     console.print(f"scenario {scenario}: seeded {len(seeded)} problems")
+    what = AUDIT_PROBLEMS | STIG_PROBLEMS
     for rule, obj in sorted(seeded.items()):
-        console.print(f"  {rule} {AUDIT_PROBLEMS[rule]}: {obj}", highlight=False)
+        console.print(f"  {rule} {what[rule]}: {obj}", highlight=False)
 
 
 @app.command()

@@ -58,6 +58,12 @@ def matches(name: str, patterns: list[str] | str | None) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in pats)
 
 
+def on_host(spec: Any, host: str) -> bool:
+    """Whether a standard switch / port group spec applies to `host` (its `hosts` narrows
+    the document's target; unset: every targeted host)."""
+    return matches(host, getattr(spec, "hosts", None))
+
+
 def target_hosts(desired: DesiredState, inv: Inventory) -> list[Host]:
     """The targeted hosts in `{index}` order (natural sort of names)."""
     t = desired.target

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vnettool.engine.common import CannotRestore, Context, matches
+from vnettool.engine.common import CannotRestore, Context, matches, on_host
 from vnettool.engine.dvcommon import apply_setting, diffs, lag_port_names, unset_description
 from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
@@ -172,7 +172,7 @@ def off_standard(ctx: Context, h: Host, switch: str, pnics: dict[str, str]) -> l
     """The vSS changes that must free these pNICs first (problems when they cannot)."""
     inv = ctx.inventory
     first: list[str] = []
-    want_vss = {x.name: x for x in ctx.desired.standard_switches}
+    want_vss = {x.name: x for x in ctx.desired.standard_switches if on_host(x, h.name)}
     for p in sorted(pnics):
         for sw in inv.switches_of(h.name):
             if p not in sw.uplinks:

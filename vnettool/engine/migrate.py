@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from vnettool.engine.common import CannotRestore, Context, matches, natural_key
+from vnettool.engine.common import CannotRestore, Context, matches, natural_key, on_host
 from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
 from vnettool.models.base import Model
@@ -83,7 +83,10 @@ def _uplinked(ctx: Context, host: str, where: _Where) -> tuple[bool, bool]:
             pnic = pnic or bool(spec.hosts.uplinks)
         return member, pnic
     pg = next((p for p in inv.portgroups_of(host) if p.name == where.name), None)
-    want = next((p for p in ctx.desired.standard_port_groups if p.name == where.name), None)
+    want = next(
+        (p for p in ctx.desired.standard_port_groups if p.name == where.name and on_host(p, host)),
+        None,
+    )
     if pg is None and want is None:
         return False, False
     sw_name = pg.switch if pg else (want.switch if want else "")

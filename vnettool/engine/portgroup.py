@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine import vmknic
-from vnettool.engine.common import Context, field_diffs
+from vnettool.engine.common import Context, field_diffs, on_host
 from vnettool.engine.resource import Resource
 from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teaming
 from vnettool.models.desired import PortGroupTeaming, StandardPortGroupSpec
@@ -105,6 +105,8 @@ class StandardPortGroups(Resource[StandardPortGroup]):
             for spec in desired.standard_port_groups:
                 if spec.name in absent or spec.switch in gone_switches:
                     continue
+                if not on_host(spec, host.name):
+                    continue
                 ch = self._plan_one(ctx, host, spec)
                 if ch is not None:
                     changes.append(ch)
@@ -113,7 +115,7 @@ class StandardPortGroups(Resource[StandardPortGroup]):
 
     def _plan_one(self, ctx: Context, host: Host, spec: StandardPortGroupSpec) -> Change | None:
         inv, desired = ctx.inventory, ctx.desired
-        desired_switches = {s.name: s for s in desired.standard_switches}
+        desired_switches = {s.name: s for s in desired.standard_switches if on_host(s, host.name)}
         before = next((p for p in inv.portgroups_of(host.name) if p.name == spec.name), None)
         sw = next((s for s in inv.switches_of(host.name) if s.name == spec.switch), None)
         if before is not None and before.switch != spec.switch:

@@ -28,6 +28,7 @@ from vnettool.engine import (
     portgroup,
     pvlan,
     relocate,
+    vm_settings,
     vmknic,
     vss,
 )
@@ -48,6 +49,7 @@ RESOURCES: tuple[Resource[Any], ...] = (
     migrate.vm_nics,
     relocate.resource,
     host_settings.resource,
+    vm_settings.resource,
     appliance.resource,
     appliance.nics,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context, field_diffs, host_gone, matches
+from vnettool.engine.common import Context, field_diffs, host_gone, matches, on_host
 from vnettool.engine.resource import Resource
 from vnettool.models.desired import VmkernelAdapterSpec, render_cidr
 from vnettool.models.inventory import Host, Inventory, VmkernelAdapter
@@ -98,7 +98,9 @@ class VmkernelAdapters(Resource[VmkernelAdapter]):
     def _plan_one(self, ctx: Context, host: Host, spec: VmkernelAdapterSpec) -> Change | None:
         inv = ctx.inventory
         pgs = {p.name: p.switch for p in inv.portgroups_of(host.name)}
-        desired_pgs = {p.name: p.switch for p in ctx.desired.standard_port_groups}
+        desired_pgs = {
+            p.name: p.switch for p in ctx.desired.standard_port_groups if on_host(p, host.name)
+        }
         if spec.portgroup not in pgs and spec.portgroup not in desired_pgs:
             ctx.problems.append(
                 f"{host.name}: vmkernel adapter: no standard port group {spec.portgroup} "

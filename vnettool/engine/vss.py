@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import Context
+from vnettool.engine.common import Context, on_host
 from vnettool.engine.resource import Resource
 from vnettool.models.desired import DvTeaming, Security, Shaping, StandardSwitchSpec, Teaming
 from vnettool.models.inventory import Host, Inventory, StandardSwitch
@@ -148,7 +148,9 @@ class StandardSwitches(Resource[StandardSwitch]):
         existing = {s.name: s for s in inv.switches_of(host.name)}
         changes: list[Change] = []
         pnics = {p.device for p in host.pnics}
-        specs = [s for s in desired.standard_switches if s.name not in absent]
+        specs = [
+            s for s in desired.standard_switches if s.name not in absent and on_host(s, host.name)
+        ]
         afters = {s.name: target(existing.get(s.name), s, host.name) for s in specs}
         used = _used_pnics(inv, host, afters)
         for spec in specs:

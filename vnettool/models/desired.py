@@ -133,6 +133,10 @@ class PortGroupTeaming(Teaming):
 
 class StandardSwitchSpec(Model):
     name: VssName
+    hosts: list[str] | None = Field(
+        default=None,
+        description="only on these of the targeted hosts (name globs); default: every one",
+    )
     mtu: Mtu | None = None
     uplinks: list[str] | None = Field(default=None, description="active pNICs (vmnicN)")
     standby: list[str] | None = Field(default=None, description="standby pNICs")
@@ -151,6 +155,10 @@ class StandardSwitchSpec(Model):
 class StandardPortGroupSpec(Model):
     name: PortGroupName
     switch: VssName
+    hosts: list[str] | None = Field(
+        default=None,
+        description="only on these of the targeted hosts (name globs); default: every one",
+    )
     vlan: VlanId | None = Field(default=None, description="0 = none, 1-4094, 4095 = trunk (VGT)")
     security: Security | None = None
     shaping: Shaping | None = None
@@ -625,6 +633,34 @@ class HostSettingsSpec(Model):
         return {HOST_SETTING_OPTIONS[k]: v for k, v in self.model_dump().items() if v is not None}
 
 
+MigrateEncryption = Literal["disabled", "opportunistic", "required"]
+_DVFILTER_KEY = re.compile(r"^ethernet[0-9]+\.filter[0-9]+\.[A-Za-z0-9_.]+$")
+
+
+class VmSettingsSpec(Model):
+    """Hardening settings of the VMs (name glob) on the targeted hosts."""
+
+    vm: str = Field(min_length=1, description="VM name or glob")
+    migrate_encryption: MigrateEncryption | None = Field(
+        default=None, description="encrypted vMotion: disabled, opportunistic, required"
+    )
+    dvfilters: dict[str, str] | None = Field(
+        default=None,
+        description="the VM's ethernet*.filter*.* settings, exactly: keys not listed are "
+        "removed ({} removes every dvFilter hook)",
+    )
+
+    @field_validator("dvfilters")
+    @classmethod
+    def _dvfilter_keys(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for key, value in (v or {}).items():
+            if not _DVFILTER_KEY.match(key):
+                raise ValueError(f"{key!r} is not a dvFilter setting (ethernetN.filterM.NAME)")
+            if not value:
+                raise ValueError(f"{key}: an empty value; leave the key out to remove it")
+        return v
+
+
 class DesiredState(Model):
     """A desired-state document. Every section is optional; an empty document plans nothing."""
 
@@ -636,6 +672,7 @@ class DesiredState(Model):
     distributed_port_groups: list[DistributedPortGroupSpec] = Field(default_factory=list)
     pvlans: list[PvlanSpec] = Field(default_factory=list)
     host_settings: HostSettingsSpec | None = None
+    vm_settings: list[VmSettingsSpec] = Field(default_factory=list)
     migrations: Migrations = Field(default_factory=Migrations)
     absent: Absent = Field(default_factory=Absent)
 

@@ -6,6 +6,7 @@ never pyVmomi objects, so each feature can be unit-tested from a saved JSON snap
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
@@ -89,6 +90,15 @@ class HostSettings(Model):
 
     host: str
     values: dict[str, int | str] = Field(default_factory=dict)
+
+
+class VmSettings(Model):
+    """A VM's hardening settings as the engine compares them: vMotion encryption and its
+    dvFilter extraConfig entries (`ethernet0.filter0.name` -> value)."""
+
+    vm: str
+    migrate_encryption: str | None = None
+    dvfilters: dict[str, str] = Field(default_factory=dict)
 
 
 class StandardSwitch(Identified):
@@ -300,6 +310,16 @@ class VmNic(Model):
     dv_port: str | None = None
 
 
+# extraConfig keys the inventory keeps (collector reads all of config.extraConfig, the reader
+# keeps only these): the STIG's per-NIC dvFilter settings and vnettool's own appliance tags
+DVFILTER_KEY = re.compile(r"^ethernet[0-9]+\.filter[0-9]+\.")
+APPLIANCE_TAG = "vnettool.appliance"
+
+
+def kept_extra_config(key: str) -> bool:
+    return key.startswith(APPLIANCE_TAG) or DVFILTER_KEY.match(key) is not None
+
+
 class VirtualMachine(Identified):
     moref: str
     name: str
@@ -308,7 +328,22 @@ class VirtualMachine(Identified):
     power_state: str | None = None
     template: bool = False
     guest_os: str | None = None
+    guest_ip: str | None = None  # guest.ipAddress (VMware Tools), for appliance IPs
+    # config.migrateEncryption (API 6.7+): disabled | opportunistic | required; None = not read
+    migrate_encryption: str | None = None
+    # the kept extraConfig entries (kept_extra_config), as strings
+    extra_config: dict[str, str] = Field(default_factory=dict)
     nics: list[VmNic] = Field(default_factory=list)
+
+    @property
+    def dvfilters(self) -> dict[str, str]:
+        """The VM's dvFilter settings: `ethernet0.filter0.name` -> value."""
+        return {k: v for k, v in self.extra_config.items() if DVFILTER_KEY.match(k)}
+
+    @property
+    def appliance(self) -> str | None:
+        """The vnettool appliance definition this VM belongs to (its tag), if any."""
+        return self.extra_config.get(APPLIANCE_TAG)
 
 
 T = TypeVar("T")

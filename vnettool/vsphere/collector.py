@@ -54,6 +54,9 @@ PROPERTIES: dict[str, list[str]] = {
         "config.template",
         "config.guestFullName",
         "config.hardware.device",
+        "config.migrateEncryption",
+        "config.extraConfig",  # the reader keeps dvFilter keys and vnettool's tags only
+        "guest.ipAddress",
     ],
 }
 

@@ -30,6 +30,7 @@ from vnettool.models.inventory import (
     VirtualMachine,
     VmkernelAdapter,
     VmNic,
+    kept_extra_config,
 )
 from vnettool.models.policy import (
     NetworkPolicy,
@@ -641,5 +642,12 @@ def vm_from_raw(
         else None,
         template=bool(p.get("config.template")),
         guest_os=p.get("config.guestFullName"),
+        guest_ip=p.get("guest.ipAddress") or None,
+        migrate_encryption=p.get("config.migrateEncryption") or None,
+        extra_config={
+            str(o.key): str(o.value)
+            for o in p.get("config.extraConfig") or []
+            if kept_extra_config(str(o.key))
+        },
         nics=nics,
     )

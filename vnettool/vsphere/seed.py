@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyVmomi import vim
+from pyVmomi import VmomiSupport, vim
 
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.vmotion import wait_task
@@ -185,3 +185,117 @@ def _seed_trunk_and_pvlans(session: Session, dvs: Any, even: bool) -> None:
         ),
     )
     wait_task(session, dvs.AddDVPortgroup_Task([trunk]), "AddDVPortgroup_Task", dvs.name)
+
+
+# rule id -> the STIG violation `--scenario stig` adds to the audit scenario's problems
+STIG_PROBLEMS = {
+    "SEC-06": "forged transmits accepted on a DV port group (STIG VCSA-80-000268)",
+    "SEC-13": "port-level overrides allowed on a DV port group (STIG VCSA-80-000301)",
+    "SEC-15": "NetFlow exporting to an unlisted collector (STIG VCSA-80-000271)",
+    "SEC-16": "an unauthorised port mirroring session (STIG VCSA-80-000300)",
+    "SEC-19": "the guest BPDU filter off on a host (STIG ESXI-80-000215)",
+    "SEC-28": "a dvFilter hook on a VM's NIC (STIG VMCH-80-000200)",
+    "SEC-29": "vMotion encryption disabled on a VM (STIG VMCH-80-000203)",
+}
+STIG_COLLECTOR = ("192.0.2.99", 4739)  # TEST-NET-1: a collector no site lists
+STIG_MIRROR = "span-unlisted"
+STIG_DVFILTER = "dvfilter-unknown"
+
+
+def seed_stig(session: Session, cluster: str | None = None) -> dict[str, str]:
+    """The audit scenario plus the STIG violations of STIG_PROBLEMS (first cluster, first
+    DVS, its second port group), each on exactly one object; returns rule id -> the object
+    its finding names (the audit scenario's entries included)."""
+    seeded = seed_audit(session, cluster)
+    hosts = _objs(session, vim.HostSystem)
+    first = sorted(n for n, h in hosts.items() if cluster is None or h.parent.name == cluster)
+    ref = hosts[first[0]].parent.name if cluster is None else cluster
+    names = sorted(n for n in first if hosts[n].parent.name == ref)
+    dvs = next(iter(sorted(_objs(session, vim.DistributedVirtualSwitch).items())))[1]
+    dv = vim.dvs.VmwareDistributedVirtualSwitch
+    pgs = sorted(
+        (p for p in dvs.portgroup if not p.config.uplink and p.name != "pg-clash"),
+        key=lambda p: p.name,
+    )
+    vm_pg, other_pg = pgs[0], pgs[1]
+    # forged transmits and override permissions on one DV port group
+    pol = other_pg.config.policy
+    pol.securityPolicyOverrideAllowed = True
+    pol.vlanOverrideAllowed = True
+    forged = dv.SecurityPolicy(forgedTransmits=vim.BoolPolicy(inherited=False, value=True))
+    spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
+        configVersion=other_pg.config.configVersion,
+        defaultPortConfig=dv.VmwarePortConfigPolicy(securityPolicy=forged),
+        policy=pol,
+    )
+    wait_task(
+        session,
+        other_pg.ReconfigureDVPortgroup_Task(spec),
+        "ReconfigureDVPortgroup_Task",
+        other_pg.name,
+    )
+    # NetFlow to a collector nobody listed, exported by the VMs' port group
+    ip, port = STIG_COLLECTOR
+    ipfix = dv.IpfixConfig(
+        collectorIpAddress=ip, collectorPort=port, activeFlowTimeout=60, idleFlowTimeout=15,
+        samplingRate=0, internalFlowsOnly=False,
+    )  # fmt: skip
+    cfg = dv.ConfigSpec(configVersion=dvs.config.configVersion, ipfixConfig=ipfix)
+    wait_task(session, dvs.ReconfigureDvs_Task(cfg), "ReconfigureDvs_Task", dvs.name)
+    on = dv.VmwarePortConfigPolicy(ipfixEnabled=vim.BoolPolicy(inherited=False, value=True))
+    spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
+        configVersion=vm_pg.config.configVersion, defaultPortConfig=on
+    )
+    wait_task(
+        session, vm_pg.ReconfigureDVPortgroup_Task(spec), "ReconfigureDVPortgroup_Task", vm_pg.name
+    )
+    # a mirroring session copying one VM port's traffic to another port
+    keys = sorted(vm_pg.portKeys, key=int)
+    ports = dv.VspanPorts
+    session_spec = dv.VspanSession(
+        name=STIG_MIRROR, enabled=True, sessionType="dvPortMirror",
+        sourcePortTransmitted=ports(portKey=[keys[0]]), sourcePortReceived=ports(portKey=[keys[0]]),
+        destinationPort=ports(portKey=[keys[-1]]),
+    )  # fmt: skip
+    cfg = dv.ConfigSpec(
+        configVersion=dvs.config.configVersion,
+        vspanConfigSpec=[dv.VspanConfigSpec(operation="add", vspanSession=session_spec)],
+    )
+    wait_task(session, dvs.ReconfigureDvs_Task(cfg), "ReconfigureDvs_Task", dvs.name)
+    # the BPDU filter off on the cluster's last host
+    long_t = VmomiSupport.GetVmodlType("long")
+    off = vim.option.OptionValue(key="Net.BlockGuestBPDU", value=long_t(0))
+    hosts[names[-1]].configManager.advancedOption.UpdateOptions(changedValue=[off])
+    # a dvFilter on one VM's first NIC, vMotion encryption off on another
+    vms = sorted(
+        (v for v in _objs(session, vim.VirtualMachine).values() if not v.config.template),
+        key=lambda v: v.name,
+    )
+    filtered, clear = vms[-1], vms[-2]
+    hook = vim.vm.ConfigSpec(
+        extraConfig=[
+            vim.option.OptionValue(key="ethernet0.filter0.name", value=STIG_DVFILTER),
+            vim.option.OptionValue(key="ethernet0.filter0.onFailure", value="failOpen"),
+        ]
+    )
+    wait_task(session, filtered.ReconfigVM_Task(hook), "ReconfigVM_Task", filtered.name)
+    plain = vim.vm.ConfigSpec(migrateEncryption="disabled")
+    wait_task(session, clear.ReconfigVM_Task(plain), "ReconfigVM_Task", clear.name)
+
+    def vm_path(vm: Any) -> str:
+        parent = vm.runtime.host.parent
+        return (
+            f"{parent.name}/{vm.name}"
+            if isinstance(parent, vim.ClusterComputeResource)
+            else vm.name
+        )
+
+    return seeded | {
+        "SEC-06": f"{dvs.name}/{other_pg.name}",
+        "SEC-13": f"{dvs.name}/{other_pg.name}",
+        "SEC-15": dvs.name,
+        "SEC-16": f"{dvs.name}/{STIG_MIRROR}",
+        "SEC-19": names[-1],
+        "SEC-28": vm_path(filtered),
+        "SEC-29": vm_path(clear),
+    }

@@ -182,3 +182,23 @@ def relocate(session: Session, vm_moref: str, host_moref: str, timeout_s: float 
         done=arrived,
         timeout_s=timeout_s,
     )
+
+
+def reconfigure_vm_settings(
+    session: Session,
+    vm_moref: str,
+    vm_name: str,
+    migrate_encryption: str | None,
+    extra_config: dict[str, str],
+) -> None:
+    """One ReconfigVM_Task: vMotion encryption (when given) and extraConfig entries by key
+    (an empty value removes the entry, as vCenter does). Safe to send twice: it sets values."""
+    vm = vim.VirtualMachine(vm_moref, session.stub)
+    spec = vim.vm.ConfigSpec(
+        extraConfig=[
+            vim.option.OptionValue(key=k, value=v) for k, v in sorted(extra_config.items())
+        ]
+    )
+    if migrate_encryption is not None:
+        spec.migrateEncryption = migrate_encryption
+    run_task(session, vm.ReconfigVM_Task, spec, op="ReconfigVM_Task", obj=vm_name)

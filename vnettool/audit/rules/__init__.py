@@ -18,6 +18,7 @@ from vnettool.audit.rules import (
     teaming,
     vlan,
     vm_nics,
+    vm_settings,
     vmkernel,
 )
 from vnettool.audit.rules.base import RULES, finding
@@ -36,6 +37,7 @@ _TOPICS = (
     teaming,
     vlan,
     vm_nics,
+    vm_settings,
     vmkernel,
 )
 RULES.sort(key=lambda r: (r.category != "SEC", int(r.id.split("-")[1])))

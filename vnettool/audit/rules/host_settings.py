@@ -77,14 +77,37 @@ def bpdu_filter_on(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
 def dvfilter_bind_authorised(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:
     key = "Net.DVFilterBindIpAddress"
     allowed = set(cfg.dvfilter_appliances)
+    ours = own_appliance_ips(inv)
     for h in inv.hosts:
         v = h.advanced.get(key)
         if v is None:
             yield _on_host("SEC-20", "UNKNOWN", h, key, v, "empty", detail=_unread(h, key))
             continue
-        ok = v == "" or str(v) in allowed
-        expected = "empty" + (f" or one of {', '.join(sorted(allowed))}" if allowed else "")
-        yield _on_host("SEC-20", "PASS" if ok else "FAIL", h, key, v or "empty", expected)
+        mine = ours.get(h.cluster or h.name, {})
+        ok = v == "" or str(v) in allowed or str(v) in mine
+        names = sorted(allowed | set(mine))
+        expected = "empty" + (f" or one of {', '.join(names)}" if names else "")
+        detail = (
+            f"{v} is vnettool appliance {mine[str(v)]} (authorised automatically)"
+            if str(v) in mine
+            else ""
+        )
+        yield _on_host(
+            "SEC-20", "PASS" if ok else "FAIL", h, key, v or "empty", expected, detail=detail
+        )
+
+
+def own_appliance_ips(inv: Inventory) -> dict[str, dict[str, str]]:
+    """The guest IPs of vnettool's own appliance VMs (tagged `vnettool.appliance` when
+    deployed), by cluster (by host where there is none): an appliance a vnettool playbook
+    put on a host is the security product a host's dvFilter bind address may name, so the
+    site need not list it in `dvfilter_appliances`. Only within the appliance's cluster: the
+    dvFilter agent talks to the appliance next to it."""
+    out: dict[str, dict[str, str]] = {}
+    for vm in inv.vms:
+        if vm.appliance and vm.guest_ip and not vm.template:
+            out.setdefault(vm.cluster or vm.host or "", {})[vm.guest_ip] = vm.name
+    return out
 
 
 @rule(
