@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunningLab
+from vnettool.vsphere.seed import seed_audit
 
 pytestmark = pytest.mark.lab
 VNETTOOL = str(Path(sys.executable).parent / "vnettool")
@@ -38,6 +39,8 @@ def test_fix_plan_apply_then_reaudit_is_clean(
     fresh_lab: Callable[..., RunningLab], tmp_path: Path
 ) -> None:
     lab = fresh_lab(scenario="audit")
+    with lab.session() as s:  # the simulator only records the scenario: the client seeds it
+        seed_audit(s)
     env = os.environ | lab.env()
     env.pop("VSPHERE_SERVER", None)
     env.pop("GOVC_URL", None)

@@ -163,6 +163,7 @@ def clean() -> Inventory:
                 host="esx1",
                 cluster="C1",
                 power_state="poweredOn",
+                migrate_encryption="opportunistic",
                 nics=[
                     VmNic(key=4000 + i, label=f"nic{i}", connected=True, start_connected=True, network=net,
                           dvs_uuid="u1" if key else None, dv_portgroup_key=key)
@@ -330,6 +331,12 @@ def vm_nic(label: str, **upd: Any) -> Edit:
     return lambda inv: _replace(inv, "vms", lambda v: v.name == "vm1", fn)
 
 
+def vm(**upd: Any) -> Edit:
+    return lambda inv: _replace(
+        inv, "vms", lambda v: v.name == "vm1", lambda v: v.model_copy(update=upd)
+    )
+
+
 def add_spg(name: str, vlan: int, host: str = "esx1") -> Edit:
     def fn(inv: Inventory) -> Inventory:
         pg = StandardPortGroup(host=host, name=name, switch="vSwitch0", vlan_id=vlan)
@@ -453,6 +460,8 @@ ROWS = [
     row("HC-15", "beacon-two-uplinks", spg_team("beacon", active_uplinks=["vmnic0", "vmnic1"]), "esx1/vSwitch0/beacon", "2 uplinks"),
     row("HC-17", "ephemeral", dvpg("dv-web", binding="ephemeral"), "DC/DVS/dv-web", "ephemeral"),
     row("HC-18", "all-uplinks-one-switch", pnic("vmnic1", neighbors=[LinkNeighbor(protocol="lldp", switch_id="swA")]), "esx1/vSwitch0", "vmnic1: swA"),
+    row("SEC-28", "vm-dvfilter", vm(extra_config={"ethernet0.filter0.name": "sniff", "ethernet0.filter0.onFailure": "failOpen"}), "C1/vm1", "ethernet0.filter0.name=sniff"),
+    row("SEC-29", "vmotion-unencrypted", vm(migrate_encryption="disabled"), "C1/vm1", "disabled"),
     row("HC-19", "vmotion-mtu-differs", vmk("vmk1", host="esx2", mtu=1500), "C1/vmotion", "1500: 1 vmk"),
 ]  # fmt: skip
 
@@ -557,3 +566,43 @@ def test_uplink_switch_rule_is_not_applicable_without_neighbour_data() -> None:
         ("esx1/vSwitch0", "N/A"),
         ("esx2/vSwitch0", "PASS"),
     }
+
+
+def test_sec28_passes_a_filter_the_site_lists_and_keeps_failing_the_others() -> None:
+    hooks = {"ethernet0.filter0.name": "vendor-agent", "ethernet1.filter3.name": "sniff"}
+    inv = vm(extra_config=hooks | {"vnettool.appliance": "fw"})(CLEAN)
+    listed = AuditConfig(dvfilter_names=["vendor-agent"])
+    [f] = [f for f in audit(inv, listed) if f.rule_id == "SEC-28"]
+    assert (f.state, f.actual) == ("FAIL", "ethernet1.filter3.name=sniff")
+    both = AuditConfig(dvfilter_names=["vendor-agent", "sniff"])
+    assert [f.state for f in audit(inv, both) if f.rule_id == "SEC-28"] == ["PASS"]
+
+
+def test_sec29_unread_mode_is_unknown_never_a_pass() -> None:
+    [f] = [f for f in audit(vm(migrate_encryption=None)(CLEAN), CFG) if f.rule_id == "SEC-29"]
+    assert f.state == "UNKNOWN" and "not read" in f.detail
+
+
+def _appliance(host: str, cluster: str, ip: str) -> Edit:
+    def fn(inv: Inventory) -> Inventory:
+        fw = VirtualMachine(
+            moref="vm-fw", name=f"fw-{host}", host=host, cluster=cluster, guest_ip=ip,
+            migrate_encryption="opportunistic", extra_config={"vnettool.appliance": "fw"},
+        )  # fmt: skip
+        return inv.model_copy(update={"vms": [*inv.vms, fw]})
+
+    return fn
+
+
+def test_sec20_vnettool_appliance_ip_is_authorised_automatically_in_its_cluster() -> None:
+    bound = host_option("esx1", "Net.DVFilterBindIpAddress", "10.9.9.9")
+    ours = both(bound, _appliance("esx2", "C1", "10.9.9.9"))(CLEAN)
+    [f] = [f for f in audit(ours, CFG) if f.rule_id == "SEC-20" and "esx1" in f.object]
+    assert f.state == "PASS" and "vnettool appliance fw-esx2" in f.detail
+    # an appliance of another cluster, or an untagged VM with that IP, authorises nothing
+    elsewhere = both(bound, _appliance("esx9", "C2", "10.9.9.9"))(CLEAN)
+    [f] = [f for f in audit(elsewhere, CFG) if f.rule_id == "SEC-20" and "esx1" in f.object]
+    assert f.state == "FAIL"
+    untagged = both(bound, vm(guest_ip="10.9.9.9"))(CLEAN)
+    [f] = [f for f in audit(untagged, CFG) if f.rule_id == "SEC-20" and "esx1" in f.object]
+    assert f.state == "FAIL"

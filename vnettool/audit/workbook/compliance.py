@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
 from openpyxl.worksheet.worksheet import Worksheet
 
 from vnettool.audit.controls import PROFILES, ControlResult, compliance_pct, control_results
@@ -68,11 +69,15 @@ def write_compliance(ws: Worksheet, results: Results, table_row: int) -> None:
     chart.title = "Compliance by profile (% of judged controls)"
     chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
     chart.y_axis.majorGridlines = None
+    chart.x_axis.scaling.orientation = "maxMin"  # top to bottom in the table's order
     chart.legend = None
     data = Reference(ws, min_col=2, min_row=table_row, max_row=table_row + len(results))
     cats = Reference(ws, min_col=1, min_row=table_row + 1, max_row=table_row + len(results))
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(cats)
     chart.series[0].graphicalProperties.solidFill = "2E75B6"
+    chart.dataLabels = DataLabelList(  # the percentage on each bar, nothing else
+        showVal=True, showSerName=False, showCatName=False, showLegendKey=False, showPercent=False
+    )
     chart.height, chart.width = 6, 15
     ws.add_chart(chart, f"H{table_row}")

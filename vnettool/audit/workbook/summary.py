@@ -160,22 +160,30 @@ def _top(ws: Worksheet, findings: Sequence[Finding], rules: Sequence[Rule]) -> N
             obj_w[(f.object_type, f.object)] += WEIGHT[f.severity]
             obj_n[(f.object_type, f.object)] += 1
     titles = {r.id: r.title for r in rules}
-    ws.append(
-        [Sheet.head(ws, h) for h in ("Top rules by severity, weight", "Title", "FAIL", "Weight")]
-    )
+    ws.append(_heads(ws, "Top rules by severity, weight", "Title"))
     sev = {f.rule_id: SEVERITIES.index(f.severity) for f in findings if f.state == "FAIL"}
     # severity first: ten low failures must not push a single critical one off the list
     for rid, w in sorted(rule_w.items(), key=lambda kv: (sev[kv[0]], -kv[1], kv[0]))[:10]:
-        ws.append([rid, Sheet.cell(ws, titles.get(rid, "")), rule_n[rid], w])
+        ws.append([rid, Sheet.cell(ws, titles.get(rid, "")), *_centred(ws, rule_n[rid], w)])
     ws.append([])
-    ws.append(
-        [
-            Sheet.head(ws, h)
-            for h in ("Top objects by weighted failures", "Object", "FAIL", "Weight")
-        ]
-    )
+    ws.append(_heads(ws, "Top objects by weighted failures", "Object"))
     for (kind, obj), w in sorted(obj_w.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
-        ws.append([kind, Sheet.cell(ws, obj), obj_n[(kind, obj)], w])
+        ws.append([kind, Sheet.cell(ws, obj), *_centred(ws, obj_n[(kind, obj)], w)])
+
+
+def _heads(ws: Worksheet, first: str, second: str) -> list[Any]:
+    """A top table's header: the counts' headers centred over their centred numbers."""
+    cells = [Sheet.head(ws, h) for h in (first, second, "FAIL", "Weight")]
+    for c in cells[2:]:
+        c.alignment = CENTER
+    return cells
+
+
+def _centred(ws: Worksheet, *values: int) -> list[Any]:
+    cells = [WriteOnlyCell(ws, value=v) for v in values]
+    for c in cells:
+        c.alignment = CENTER
+    return cells
 
 
 def write_summary(
