@@ -62,8 +62,8 @@ def fails(findings: list, rid: str) -> list:
 
 def test_catalogue_is_complete_and_ordered() -> None:
     ids = [r.id for r in RULES]
-    assert ids[:27] == [f"SEC-{i:02d}" for i in range(1, 28)]
-    assert ids[27:] == [f"HC-{i:02d}" for i in range(1, 20)]
+    assert ids[:29] == [f"SEC-{i:02d}" for i in range(1, 30)]
+    assert ids[29:] == [f"HC-{i:02d}" for i in range(1, 20)]
     assert all(r.title and r.remediation and r.source and r.logic for r in RULES)
 
 

@@ -302,6 +302,7 @@ def test_apply_order_comes_from_each_resource_after() -> None:
         "vm_nic_migration",
         "vm_relocation",
         "host_settings",
+        "vm_settings",
         "appliance",
         "protected_nic_disconnect",
     ]

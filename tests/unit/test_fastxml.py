@@ -395,3 +395,44 @@ def test_wait_for_updates_response() -> None:
     assert plain(val) == plain(setting)
     assert objects[1][3] == [("remove", "config.network", None)]
     assert fastxml.parse_updates(update_envelope(None), FULL) == (None, False, [])
+
+
+def test_extra_config_keeps_only_the_audited_keys_and_host_options_stay_whole() -> None:
+    """A VM's config.extraConfig is cut to the dvFilter keys and vnettool's tags in the bytes;
+    the reader's own filter (models.inventory.kept_extra_config) keeps the same entries from
+    pyVmomi's full answer, and an OptionValue that is a property's value (a host's
+    setting["Net.X"]) is never cut."""
+    ov = vim.option.OptionValue
+    entries = [
+        ov(key="nvram", value="vm.nvram"),
+        ov(key="ethernet0.filter0.name", value="vendor-agent"),
+        ov(key="pciBridge0.present", value="TRUE"),
+        ov(key="ethernet10.filter3.onFailure", value="failOpen"),
+        ov(key="vnettool.appliance", value="fw"),
+        ov(key="vnettool.appliance.host", value="esx1"),
+        ov(key="guestinfo.x", value="<ethernet0.filter0.name>\n"),
+    ]
+    long_t = VmomiSupport.GetVmodlType("long")
+    body = envelope(
+        [
+            (vim.VirtualMachine("vm-1"), {"config.extraConfig": ov.Array(entries)}),
+            (
+                vim.option.OptionManager("om-1"),
+                {'setting["Net.BlockGuestBPDU"]': ov(key="Net.BlockGuestBPDU", value=long_t(1))},
+            ),
+        ]
+    )
+    cut = NET.strip(body)
+    assert len(cut) < len(body) and FULL.strip(body) == body
+    got = raw_from_fast(fastxml.parse_retrieve(cut, NET)[0])
+    keys = [o.key for o in got["vm-1"].props["config.extraConfig"]]
+    assert keys == [
+        "ethernet0.filter0.name",
+        "ethernet10.filter3.onFailure",
+        "vnettool.appliance",
+        "vnettool.appliance.host",
+    ]
+    from vnettool.models.inventory import kept_extra_config
+
+    assert keys == [e.key for e in entries if kept_extra_config(e.key)]
+    assert got["om-1"].props['setting["Net.BlockGuestBPDU"]'].value == 1

@@ -205,10 +205,16 @@ class Profile:
     found in that field of that type. Skipped values stay at their unset defaults."""
 
     def __init__(
-        self, only: dict[str, str] | None = None, skip: dict[str, set[str]] | None = None
+        self,
+        only: dict[str, str] | None = None,
+        skip: dict[str, set[str]] | None = None,
+        option_keys: str | None = None,
     ) -> None:
         self.only = dict(only or {})
         self.skip = {k: frozenset(v) for k, v in (skip or {}).items()}
+        # `option_keys`: a regex of the OptionValue keys kept in an ArrayOfOptionValue value
+        # (a VM's config.extraConfig): the others are cut before parsing
+        self.option_keys = option_keys
 
 
 FULL = Profile()
@@ -224,6 +230,9 @@ NETWORK = Profile(
         # Of the candidate vmknics of a service only the key and device are read.
         "VirtualNicManagerNetConfig.candidateVnic": {"spec", "port", "portgroup"},
     },
+    # of a VM's extraConfig (tens of entries a VM) the reader keeps the dvFilter settings and
+    # vnettool's appliance tags only (models.inventory.kept_extra_config)
+    option_keys=r"ethernet[0-9]+\.filter[0-9]+\.|vnettool\.appliance",
 )
 
 
@@ -240,12 +249,26 @@ class Schema:
         # bytes: such items never nest, so the first closing tag ends one.
         self._only = [(base.encode(), kept) for base, kept in self.profile.only.items()]
         self._cut: dict[tuple[bytes, frozenset[bytes]], re.Pattern[bytes]] = {}
+        # An item of an ArrayOfOptionValue property value is an element named OptionValue
+        # (array fields inside data objects are named after the field): the only such
+        # property read is a VM's config.extraConfig, so nothing else is cut here.
+        self._options = (
+            re.compile(
+                rb"<OptionValue(?: [^>]*)?><key>(?!(?:" + profile.option_keys.encode() + rb"))"
+                rb"[^<]*</key>.*?</OptionValue>",
+                re.DOTALL,
+            )
+            if profile.option_keys
+            else None
+        )
 
     def strip(self, body: bytes) -> bytes:
         """`body` without the array items this profile never reads (e.g. a VM's disks and
         controllers), so that libxml2 does not build them only for the reader to skip them.
         One C-speed pass finds the item types present, a second cuts those not kept; items
         written in any other form are still skipped by the reader."""
+        if self._options is not None and b"<OptionValue" in body:
+            body = self._options.sub(b"", body)
         for base, kept in self._only:
             found = set(re.findall(rb"<" + base + rb' [\w.-]+:type="([^"]+)">', body))
             cut = frozenset(t for t in found if not is_subtype(t.decode(), kept))
