@@ -516,3 +516,19 @@ def test_a_rebalance_vmotion_is_confirmed_with_its_exact_change() -> None:
     (change,) = asked[0].changes
     assert (change.name, change.host) == (vm.name, vm.host)
     assert [(d.before, d.after) for d in change.diffs if d.field == "host"] == [(vm.host, dest)]
+
+
+def test_vm_settings_bad_values_are_located() -> None:
+    """A mode vCenter does not know and an empty dvFilter value: each named at its line and
+    column, nothing planned."""
+    doc = (
+        "vm_settings:\n"
+        "  - vm: web-*\n"
+        "    migrate_encryption: sometimes\n"
+        "    dvfilters: {ethernet0.filter0.name: '', nvram: x}\n"
+    )
+    with pytest.raises(PlaybookError) as err:
+        validate(doc)
+    text = str(err.value)
+    assert ":3:25: wrong value 'sometimes'" in text
+    assert "an empty value" in text and ":4:" in text
