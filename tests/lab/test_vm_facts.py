@@ -65,9 +65,10 @@ def test_vm_facts_read_in_the_bulk_pass_and_judged(fresh_lab: Callable[..., Runn
 
         fast = collect(s, reader="fast")
         ref = collect(s, reader="pyvmomi")
+        fw_name, c0_name, c1_name = fw.name, c0.name, c1.name  # while the session lives
     assert [v.model_dump() for v in fast.vms] == [v.model_dump() for v in ref.vms]
     by = fast.vm_by_name
-    assert by[fw.name].appliance == "fw" and by[fw.name].guest_ip == "10.0.0.50"
+    assert by[fw_name].appliance == "fw" and by[fw_name].guest_ip == "10.0.0.50"
     assert by["DC0_C1_RP0_VM1"].dvfilters == {"ethernet0.filter0.name": "sniff"}
     assert by["DC0_C1_RP0_VM2"].migrate_encryption == "disabled"
     assert {v.migrate_encryption for n, v in by.items() if n != "DC0_C1_RP0_VM2"} == {
@@ -76,8 +77,8 @@ def test_vm_facts_read_in_the_bulk_pass_and_judged(fresh_lab: Callable[..., Runn
 
     found = audit(fast, AuditConfig())
     sec20 = {f.object.rsplit("/", 1)[-1]: f for f in found if f.rule_id == "SEC-20"}
-    assert sec20[c0.name].state == "PASS" and f"appliance {fw.name}" in sec20[c0.name].detail
-    assert sec20[c1.name].state == "FAIL"  # the appliance is in the other cluster
+    assert sec20[c0_name].state == "PASS" and f"appliance {fw_name}" in sec20[c0_name].detail
+    assert sec20[c1_name].state == "FAIL"  # the appliance is in the other cluster
     fails = {(f.rule_id, f.object) for f in found if f.state == "FAIL"}
     assert ("SEC-28", "DC0_C1/DC0_C1_RP0_VM1") in fails
     assert ("SEC-29", "DC0_C1/DC0_C1_RP0_VM2") in fails
