@@ -8,13 +8,15 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from tests.unit.test_audit_rules import CFG, CLEAN, both, dvpg_setting, dvs, spg, vm
+from tests.unit.test_audit_rules import CFG, CLEAN, both, dvpg_setting, dvs, host_option, spg, vm
 from vnettool.audit.fixplan import fix_plan, write_fix_plan
-from vnettool.audit.model import AuditConfig
+from vnettool.audit.model import Allow, AuditConfig
 from vnettool.audit.runner import audit
 from vnettool.engine.core import plan
 from vnettool.models.inventory import Inventory, MirrorSession, NetflowConfig
 from vnettool.models.policy import NetworkPolicy, SecurityPolicy
+
+OWN = NetworkPolicy(security=SecurityPolicy(forged_transmits=True))
 
 
 def _fix(inv: Inventory, cfg: AuditConfig = CFG):  # type: ignore[no-untyped-def]
@@ -101,3 +103,26 @@ def test_the_fix_plan_header_never_lets_a_name_become_yaml(tmp_path: Path) -> No
     write_fix_plan(out, _fix(inv))
     doc = YAML(typ="safe").load(out.read_text())
     assert doc["vm_settings"][0]["migrate_encryption"] == "opportunistic"
+
+
+def test_host_settings_never_change_a_host_that_did_not_fail() -> None:
+    """The document's host_settings reach every targeted host: a waived BMC NIC on esx2 keeps
+    SEC-27's fix out of the plan (said in its header), the BPDU fix of esx1 stays."""
+    inv = both(
+        host_option("esx1", "Net.BlockGuestBPDU", 0),
+        host_option("esx1", "Net.BMCNetworkEnable", 1),
+        host_option("esx2", "Net.BMCNetworkEnable", 1),
+        spg("web", host="esx2", policy=OWN, effective=OWN),
+    )(CLEAN)
+    waiver = Allow(pattern="*esx2", justification="BMC access", owner="ops")
+    cfg = CFG.model_copy(update={"allow": {"SEC-27": [waiver]}})
+    fp = _fix(inv, cfg)
+    assert fp.data["target"] == {"hosts": ["esx1", "esx2"]}
+    assert fp.data["host_settings"] == {"block_guest_bpdu": 1}
+    [(f, why)] = [(f, w) for f, w in fp.not_fixed if f.rule_id == "SEC-27"]
+    assert f.object.endswith("esx1") and "would also change esx2" in why
+    changes = plan(fp.desired, inv).changes
+    assert {(c.resource, c.host) for c in changes} == {
+        ("host_settings", "esx1"),
+        ("standard_port_group", "esx2"),
+    }

@@ -19,7 +19,7 @@ from typing import Any
 
 from vnettool import userfile
 from vnettool.audit.model import AuditConfig, Finding
-from vnettool.models.desired import DesiredState
+from vnettool.models.desired import HOST_SETTING_OPTIONS, DesiredState
 from vnettool.models.inventory import Inventory
 
 # the rule's security field -> the desired-state key
@@ -267,8 +267,41 @@ def fix_plan(inv: Inventory, findings: Sequence[Finding], cfg: AuditConfig) -> F
             fixed.append(f)
         else:
             not_fixed.append((f, why))
+    _host_settings_only_where_failing(doc, inv, fixed, not_fixed)
     data = doc.data()
     return FixPlan(DesiredState.model_validate(data), data, fixed, not_fixed)
+
+
+def _host_settings_only_where_failing(
+    doc: _Doc, inv: Inventory, fixed: list[Finding], not_fixed: list[tuple[Finding, str]]
+) -> None:
+    """`host_settings` applies to every targeted host, and the target also holds the hosts
+    of other fixes: a value stays in the document only if it changes no host whose finding
+    did not fail (a waiver, an authorised dvFilter address, a disabled rule). Otherwise its
+    findings are left to a person, naming the hosts it would have changed."""
+    failing: dict[str, set[str]] = defaultdict(set)
+    for f in fixed:
+        if f.rule_id in _HOST_SETTINGS:
+            failing[_HOST_SETTINGS[f.rule_id][0]].add(f.object_id)
+    for key, value in list(doc.host_settings.items()):
+        option = HOST_SETTING_OPTIONS[key]
+        others = sorted(
+            h.name
+            for h in inv.hosts
+            if h.name in doc.hosts
+            and h.moref not in failing[key]
+            and h.advanced.get(option) != value
+        )
+        if not others:
+            continue
+        del doc.host_settings[key]
+        why = (
+            f"setting {option} here would also change {', '.join(others)} (not failing there: "
+            "waived, authorised or not judged); set it with a host_settings document of its own"
+        )
+        for f in [f for f in fixed if _HOST_SETTINGS.get(f.rule_id, ("",))[0] == key]:
+            fixed.remove(f)
+            not_fixed.append((f, why))
 
 
 def write_fix_plan(path: Path, plan: FixPlan) -> None:
