@@ -14,7 +14,7 @@ from pyVmomi import vim
 from tests.conftest import RunningLab
 from vnettool.audit.model import AuditConfig
 from vnettool.audit.runner import audit
-from vnettool.inventory import collect
+from vnettool.inventory import Watcher, collect
 from vnettool.vsphere.vmotion import TaskFailed, wait_task
 
 pytestmark = pytest.mark.lab
@@ -89,8 +89,6 @@ def test_vm_facts_read_in_the_bulk_pass_and_judged(fresh_lab: Callable[..., Runn
 
 
 def test_watch_sees_an_extra_config_change(fresh_lab: Callable[..., RunningLab]) -> None:
-    from vnettool.vsphere.live import Watcher
-
     lab = fresh_lab()
     with lab.session() as s, lab.session() as other:
         vm = _objs(other, vim.VirtualMachine)["DC0_C0_RP0_VM0"]
