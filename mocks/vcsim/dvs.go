@@ -336,6 +336,7 @@ func fixupDVS(d *simulator.DistributedVirtualSwitch) {
 		cfg.LacpApiVersion = "multipleLag"
 	}
 	vcenterDVSDefaults(cfg)
+	healthCheckDefaults(cfg) // healthcheck.go
 	niocDefaults(cfg) // queueing.go
 	if cfg.MulticastFilteringMode == "" {
 		cfg.MulticastFilteringMode = "legacyFiltering"
@@ -883,6 +884,7 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 		changes = append(changes, types.PropertyChange{Name: "name", Val: d.Name})
 	}
 	simulator.Map.Update(d, changes)
+	refreshHealth(d) // members, maxMtu and teaming decide the health check results
 	return nil
 }
 

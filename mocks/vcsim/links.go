@@ -187,8 +187,10 @@ func linksHandler() http.HandlerFunc {
 				writeJSON(w, http.StatusBadRequest, map[string]interface{}{"error": err.Error()})
 				return
 			}
+			refreshAllHealth() // a link down has no health check result (healthcheck.go)
 		case http.MethodDelete:
 			allLinksUp()
+			refreshAllHealth()
 		default:
 			writeJSON(w, http.StatusMethodNotAllowed, map[string]interface{}{"error": "method not allowed"})
 			return
