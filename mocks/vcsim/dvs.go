@@ -337,7 +337,7 @@ func fixupDVS(d *simulator.DistributedVirtualSwitch) {
 	}
 	vcenterDVSDefaults(cfg)
 	healthCheckDefaults(cfg) // healthcheck.go
-	niocDefaults(cfg) // queueing.go
+	niocDefaults(cfg)        // queueing.go
 	if cfg.MulticastFilteringMode == "" {
 		cfg.MulticastFilteringMode = "legacyFiltering"
 	}
