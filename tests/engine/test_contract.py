@@ -168,6 +168,14 @@ def _netflow(inv: Inventory, c: Change) -> Inventory:
     return inv.model_copy(update={"distributed_switches": dvs})
 
 
+def _health_check(inv: Inventory, c: Change) -> Inventory:
+    dvs = [
+        d.model_copy(update={"health_check": c.after}) if d.name == c.switch else d
+        for d in inv.distributed_switches
+    ]
+    return inv.model_copy(update={"distributed_switches": dvs})
+
+
 def _mirror(inv: Inventory, c: Change) -> Inventory:
     name = c.name.partition("/")[2]
 
@@ -229,6 +237,7 @@ APPLY: dict[str, Callable[[Inventory, Change], Inventory]] = {
     **SIMULATORS,
     "pvlan": _pvlan,
     "netflow": _netflow,
+    "health_check": _health_check,
     "mirror": _mirror,
     "vm_relocation": _relocation,
     "protected_nic_disconnect": _unplug,
@@ -381,12 +390,14 @@ def test_every_compared_field_has_a_case_changing_it() -> None:
     assert missing == []
 
 
-# Moves change where a NIC is; a switch's NetFlow settings, a host's and a VM's settings and a
-# member's pNIC -> uplink port mapping always exist: there is nothing to create.
+# Moves change where a NIC is; a switch's NetFlow and health check settings, a host's and a
+# VM's settings and a member's pNIC -> uplink port mapping always exist: there is nothing to
+# create.
 MOVES = {
     "vmknic_migration",
     "vm_nic_migration",
     "netflow",
+    "health_check",
     "host_settings",
     "dvs_host_uplinks",
     "vm_settings",

@@ -297,6 +297,7 @@ def test_apply_order_comes_from_each_resource_after() -> None:
         "netflow",
         "distributed_port_group",
         "mirror",
+        "health_check",
         "vmkernel_adapter",
         "vmknic_migration",
         "vm_nic_migration",

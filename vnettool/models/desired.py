@@ -445,6 +445,21 @@ class NetflowSpec(Model):
         return self
 
 
+HealthInterval = Annotated[int, Field(ge=1, le=1440, description="minutes")]
+
+
+class HealthCheckSpec(Model):
+    """The switch's health check: the VLAN/MTU check and the teaming check, each on or off
+    with its interval in minutes (vCenter's default 1). Left-out fields are left alone.
+    Benchmarks want both off outside troubleshooting: `vnettool healthcheck run` switches
+    them on for a while and back."""
+
+    vlan_mtu: bool | None = Field(default=None, description="VLAN and MTU check")
+    vlan_mtu_interval: HealthInterval | None = None
+    teaming: bool | None = Field(default=None, description="teaming and failover check")
+    teaming_interval: HealthInterval | None = None
+
+
 MirrorType = Literal[
     "dvPortMirror", "remoteMirrorSource", "remoteMirrorDest", "encapsulatedRemoteMirrorSource"
 ]
@@ -537,6 +552,7 @@ class DistributedSwitchSpec(Model):
     hosts: DvsHostsSpec | None = None
     netflow: NetflowSpec | None = None
     mirrors: list[MirrorSpec] | None = None
+    health_check: HealthCheckSpec | None = None
 
     @field_validator("default_port", mode="before")
     @classmethod

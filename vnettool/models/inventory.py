@@ -216,6 +216,62 @@ class MirrorSession(Identified):
     erspan_id: int | None = None
 
 
+class HealthCheckConfig(Model):
+    """A switch's health check (config.healthCheckConfig): the VLAN/MTU check and the teaming
+    check, each on or off with its interval in minutes. vCenter creates every switch with
+    both off at 1 minute; benchmarks want them off outside a troubleshooting window."""
+
+    vlan_mtu: bool | None = None
+    vlan_mtu_interval: int | None = None  # minutes
+    teaming: bool | None = None
+    teaming_interval: int | None = None  # minutes
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.vlan_mtu or self.teaming)
+
+
+VlanRange = tuple[int, int]
+
+
+class HealthCheckResult(Model):
+    """One health check result of a member host (runtime.hostMemberRuntime[].healthCheckResult).
+
+    `check` is `vlan`, `mtu` (per uplink) or `teaming` (per host); a result class this version
+    does not know (a newer vCenter's) is kept with its class name as `check` and its summary,
+    never dropped or fatal. VLAN lists are inclusive (start, end) ranges.
+    """
+
+    host: str
+    check: str
+    uplink: str | None = None  # uplink port name (uplink1), from the member's uplink port key
+    uplink_port_key: str | None = None
+    pnic: str | None = None
+    summary: str | None = None
+    trunked_vlans: list[VlanRange] = Field(default_factory=list)
+    untrunked_vlans: list[VlanRange] = Field(default_factory=list)
+    mtu_mismatch: bool | None = None
+    vlans_mtu_ok: list[VlanRange] = Field(default_factory=list)
+    vlans_mtu_not_ok: list[VlanRange] = Field(default_factory=list)
+    teaming_status: str | None = None  # iphashMatch | nonIphashMatch | iphashMismatch | ...
+
+    @property
+    def ok(self) -> bool | None:
+        """False: a mismatch; True: none; None: a result of a kind this version cannot judge."""
+        if self.check == "vlan":
+            return not self.untrunked_vlans
+        if self.check == "mtu":
+            return not self.mtu_mismatch and not self.vlans_mtu_not_ok
+        if self.check == "teaming":
+            return not (self.teaming_status or "").endswith("Mismatch")
+        return None
+
+
+def format_ranges(ranges: list[VlanRange]) -> str:
+    """Compact VLAN ranges as people write them: `0-199, 201-4094`."""
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
 class DvPortSetting(Model):
     """Port settings of a DVS default port config or a DV port group."""
 
@@ -250,6 +306,8 @@ class DistributedSwitch(Identified):
     contact: str | None = None
     netflow: NetflowConfig = Field(default_factory=NetflowConfig)
     mirrors: list[MirrorSession] = Field(default_factory=list)
+    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
+    health: list[HealthCheckResult] = Field(default_factory=list)  # while a check is on
 
 
 class DistributedPortGroup(Identified):

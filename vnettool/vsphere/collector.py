@@ -45,7 +45,7 @@ PROPERTIES: dict[str, list[str]] = {
         "network",  # the Network objects its standard port groups are linked to
     ],
     "Network": ["name"],
-    "DistributedVirtualSwitch": ["name", "uuid", "parent", "config"],
+    "DistributedVirtualSwitch": ["name", "uuid", "parent", "config", "runtime.hostMemberRuntime"],
     "DistributedVirtualPortgroup": ["name", "key", "config", "portKeys"],
     "VirtualMachine": [
         "name",

@@ -25,6 +25,7 @@ from vnettool.models.inventory import (
     DistributedPortGroup,
     DistributedSwitch,
     DvPortSetting,
+    HealthCheckConfig,
     LacpGroup,
     MirrorSession,
     NetflowConfig,
@@ -782,3 +783,35 @@ def vspan_spec(op: str, m: MirrorSession) -> Any:
         erspanId=m.erspan_id,
     )
     return vs.VspanConfigSpec(operation=op, vspanSession=sess)
+
+
+# -- health check -----------------------------------------------------------------------------
+def update_health_check(session: Session, sw: DistributedSwitch, hc: HealthCheckConfig) -> None:
+    """UpdateDVSHealthCheckConfig_Task with both checks (each replaces its class's config).
+
+    The call takes no configVersion but vCenter's config changes with it: the version it
+    produces is chained like a reconfigure's, so the next ReconfigureDvs_Task of this run on
+    the switch starts from it instead of meeting ConcurrentAccess.
+    """
+    obj = _switch_obj(session, sw.moref)
+    dvs = vim.dvs.VmwareDistributedVirtualSwitch
+
+    def cfg(kind: Any, on: bool | None, interval: int | None) -> Any:
+        return kind(enable=bool(on), interval=interval if interval is not None else 1)
+
+    configs = [
+        cfg(dvs.VlanMtuHealthCheckConfig, hc.vlan_mtu, hc.vlan_mtu_interval),
+        cfg(dvs.TeamingHealthCheckConfig, hc.teaming, hc.teaming_interval),
+    ]
+    before = read_switch(session, sw.moref).config_version
+    task = session.call(
+        obj.UpdateDVSHealthCheckConfig_Task,
+        configs,
+        op="UpdateDVSHealthCheckConfig_Task",
+        obj=sw.name,
+    )
+    wait_task(session, task, "UpdateDVSHealthCheckConfig_Task", sw.name)
+    now = read_switch(session, sw.moref).config_version
+    if before is not None and now is not None and now != before:
+        with _produced_lock:
+            _produced.setdefault(sw.moref, {})[before] = now

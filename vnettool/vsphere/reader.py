@@ -17,6 +17,8 @@ from vnettool.models.inventory import (
     DistributedSwitch,
     DvPortSetting,
     DvsHostMember,
+    HealthCheckConfig,
+    HealthCheckResult,
     Host,
     Inventory,
     LacpGroup,
@@ -159,6 +161,73 @@ def netflow_config(c: Any) -> NetflowConfig:
         sampling_rate=_int(_get(c, "samplingRate")),
         internal_only=_get(c, "internalFlowsOnly"),
     )
+
+
+def health_check_config(items: Any) -> HealthCheckConfig:
+    """config.healthCheckConfig: one VLAN/MTU and one teaming config (others are ignored)."""
+    out: dict[str, Any] = {}
+    for c in items or []:
+        kind = getattr(c, "_wsdlName", type(c).__name__)
+        field = {
+            "VMwareDVSVlanMtuHealthCheckConfig": "vlan_mtu",
+            "VMwareDVSTeamingHealthCheckConfig": "teaming",
+        }.get(kind)
+        if field is not None:
+            out[field] = _get(c, "enable")
+            out[f"{field}_interval"] = _int(_get(c, "interval"))
+    return HealthCheckConfig(**out)
+
+
+def _ranges(items: Any) -> list[tuple[int, int]]:
+    return [(int(r.start), int(r.end)) for r in items or []]
+
+
+_HEALTH_KINDS = {
+    "VMwareDVSVlanHealthCheckResult": "vlan",
+    "VMwareDVSMtuHealthCheckResult": "mtu",
+    "VMwareDVSTeamingHealthCheckResult": "teaming",
+}
+
+
+def health_results(
+    runtime: Any, cfg: Any, host_name: dict[str, str], uplink_names: list[str]
+) -> list[HealthCheckResult]:
+    """runtime.hostMemberRuntime[].healthCheckResult, per host and uplink. The uplink port key
+    is named after the member's uplink (its position in config.host[].uplinkPortKey is the
+    uplink's position in the switch's uplink names) and the pNIC backing it."""
+    uplink: dict[str, tuple[str | None, str | None]] = {}
+    for hm in _get(cfg, "host") or []:
+        keys = list(_get(hm, "uplinkPortKey") or [])
+        backing = {
+            s.uplinkPortKey: str(s.pnicDevice) for s in _get(hm, "config.backing.pnicSpec") or []
+        }
+        for i, k in enumerate(keys):
+            uplink[k] = (uplink_names[i] if i < len(uplink_names) else None, backing.get(k))
+    out = []
+    for m in runtime or []:
+        host = host_name.get(moref_id(_get(m, "host")) or "", moref_id(_get(m, "host")) or "")
+        for r in _get(m, "healthCheckResult") or []:
+            kind = getattr(r, "_wsdlName", type(r).__name__)
+            key = _get(r, "uplinkPortKey")
+            name, pnic = uplink.get(key, (None, None)) if key is not None else (None, None)
+            out.append(
+                HealthCheckResult(
+                    host=host,
+                    check=_HEALTH_KINDS.get(kind, kind),
+                    uplink=name,
+                    uplink_port_key=key,
+                    pnic=pnic,
+                    summary=_get(r, "summary") or None,
+                    trunked_vlans=_ranges(_get(r, "trunkedVlan")),
+                    untrunked_vlans=_ranges(_get(r, "untrunkedVlan")),
+                    mtu_mismatch=_get(r, "mtuMismatch"),
+                    vlans_mtu_ok=_ranges(_get(r, "vlanSupportSwitchMtu")),
+                    vlans_mtu_not_ok=_ranges(_get(r, "vlanNotSupportSwitchMtu")),
+                    teaming_status=_get(r, "teamingStatus"),
+                )
+            )
+    order = {"vlan": 0, "mtu": 1, "teaming": 2}
+    return sorted(out, key=lambda x: (x.host, x.uplink or "", order.get(x.check, 3), x.check))
 
 
 def _ports(p: Any, field: str) -> list[Any]:
@@ -537,6 +606,13 @@ def dvs_from_raw(
         lags=lags,
         hosts=sorted(members.values(), key=lambda m: m.host),
         netflow=netflow_config(_get(cfg, "ipfixConfig")),
+        health_check=health_check_config(_get(cfg, "healthCheckConfig")),
+        health=health_results(
+            p.get("runtime.hostMemberRuntime"),
+            cfg,
+            host_name,
+            list(_get(cfg, "uplinkPortPolicy.uplinkPortName") or []),
+        ),
         mirrors=sorted(
             (mirror_session(name, m) for m in _get(cfg, "vspanSession") or []),
             key=lambda m: m.name,
