@@ -24,6 +24,8 @@ from vnettool.models.inventory import (
     DistributedSwitch,
     DvPortSetting,
     DvsHostMember,
+    HealthCheckConfig,
+    HealthCheckResult,
     Host,
     Inventory,
     LacpGroup,
@@ -354,6 +356,29 @@ def drop_spg(name: str, host: str) -> Edit:
     return fn
 
 
+HC_ON = HealthCheckConfig(vlan_mtu=True, vlan_mtu_interval=1, teaming=True, teaming_interval=1)
+
+
+def health(
+    untrunked: list[tuple[int, int]] | None = None, mtu_bad: bool = False, teaming: str = ""
+) -> Edit:
+    """The health check on, with good results for both hosts' uplink1 and one bad on esx1."""
+
+    def results(host: str) -> list[HealthCheckResult]:
+        mine = host == "esx1"
+        up = {"host": host, "uplink": "uplink1", "uplink_port_key": "0", "pnic": "vmnic2"}
+        return [
+            HealthCheckResult(check="vlan", trunked_vlans=[(0, 4094)],
+                              untrunked_vlans=(untrunked or []) if mine else [], **up),
+            HealthCheckResult(check="mtu", mtu_mismatch=mine and mtu_bad,
+                              vlans_mtu_not_ok=[(0, 4094)] if mine and mtu_bad else [], **up),
+            HealthCheckResult(host=host, check="teaming",
+                              teaming_status=teaming if mine and teaming else "nonIphashMatch"),
+        ]  # fmt: skip
+
+    return dvs(health_check=HC_ON, health=results("esx1") + results("esx2"))
+
+
 # -- the table ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Row:
@@ -398,6 +423,10 @@ ROWS = [
     row("SEC-15", "unlisted-collector", dvs(netflow=NetflowConfig(collector_ip="192.0.2.9", collector_port=2055)), "DVS", "192.0.2.9:2055"),
     row("SEC-15", "exporting-without-collector", dvpg_setting("dv-web", netflow=True), "DVS", "exporting dv-web"),
     row("SEC-16", "unlisted-session", dvs(mirrors=[MirrorSession(dvs="DVS", name="tap", type="encapsulatedRemoteMirrorSource", enabled=True, sources_received=["1"], destination_ips=["198.51.100.7"])]), "DVS/tap", "198.51.100.7"),
+    row("SEC-18", "health-check-on", dvs(health_check=HC_ON), "DVS", "VLAN/MTU, teaming on"),
+    row("HC-01", "used-vlan-not-trunked", health(untrunked=[(40, 40), (300, 310)]), "DVS/esx1/uplink1", "not trunked: 40"),
+    row("HC-02", "mtu-mismatch", health(mtu_bad=True), "DVS/esx1/uplink1 (vmnic2)", "mismatch"),
+    row("HC-03", "iphash-without-port-channel", health(teaming="iphashMismatch"), "DVS/esx1", "iphashMismatch"),
     row("SEC-17", "lldp-both", dvs(ldp_operation="both"), "DVS", "lldp both"),
     row("SEC-21", "mgmt-vmk-with-vmotion", vmk("vmk0", services=["management", "vmotion"]), "esx1/vmk0", "vmotion"),
     row("SEC-21", "vm-on-mgmt-pg", vm_nic("nic0", network="Management"), "esx1/vmk0", "VM NICs on Management", severity="critical"),
@@ -465,9 +494,10 @@ ROWS = [
     row("HC-19", "vmotion-mtu-differs", vmk("vmk1", host="esx2", mtu=1500), "C1/vmotion", "1500: 1 vmk"),
 ]  # fmt: skip
 
-NOT_COLLECTED = ["SEC-18", "SEC-23", "HC-01", "HC-02", "HC-03", "HC-16"]  # fmt: skip
-# rules that only ever report problems (no PASS finding on a clean snapshot)
-FAIL_ONLY = {"SEC-24", "HC-06"}
+NOT_COLLECTED = ["SEC-23", "HC-16"]  # fmt: skip
+# rules that only ever report problems (no PASS finding on a clean snapshot), and the health
+# check results, N/A while the check is off (as on a clean switch)
+FAIL_ONLY = {"SEC-24", "HC-06", "HC-01", "HC-02", "HC-03"}
 
 CLEAN = clean()
 FINDINGS = audit(CLEAN, CFG)
@@ -606,3 +636,42 @@ def test_sec20_vnettool_appliance_ip_is_authorised_automatically_in_its_cluster(
     untagged = both(bound, vm(guest_ip="10.9.9.9"))(CLEAN)
     [f] = [f for f in audit(untagged, CFG) if f.rule_id == "SEC-20" and "esx1" in f.object]
     assert f.state == "FAIL"
+
+
+@pytest.mark.parametrize("rid", ["HC-01", "HC-02", "HC-03"])
+def test_health_check_results_are_not_applicable_while_it_is_off(rid: str) -> None:
+    got = [(f.state, f.object, f.detail) for f in FINDINGS if f.rule_id == rid]
+    assert got == [("N/A", "DVS", "no data: the health check is off")]
+    on = [
+        (f.state, f.detail) for f in audit(dvs(health_check=HC_ON)(CLEAN), CFG) if f.rule_id == rid
+    ]
+    assert on == [("N/A", "no results yet (published after the first round)")]
+
+
+def test_health_check_passes_a_declared_window_and_unused_untrunked_vlans() -> None:
+    inv = health(untrunked=[(300, 310)])(CLEAN)  # no port group uses 300-310
+    cfg = CFG.model_copy(update={"dvs_healthcheck_allowed": ["DVS"]})
+    got = audit(inv, cfg)
+    assert {(f.state, f.detail) for f in got if f.rule_id == "SEC-18"} == {
+        ("PASS", "troubleshooting window declared in dvs_healthcheck_allowed")
+    }
+    hc01 = [f for f in got if f.rule_id == "HC-01"]
+    assert [f.state for f in hc01] == ["PASS", "PASS"]
+    assert "300-310" in hc01[0].actual
+
+
+def test_an_unknown_health_check_result_class_is_kept_and_not_judged() -> None:
+    """A newer vCenter's result class: the reader keeps it (name and summary); rules that do
+    not know it neither crash nor count it."""
+    from types import SimpleNamespace
+
+    from vnettool.vsphere.reader import health_results
+
+    new = SimpleNamespace(_wsdlName="VMwareDVSLacpHealthCheckResult", summary="warning")
+    member = SimpleNamespace(host=SimpleNamespace(_moId="host-1"), healthCheckResult=[new])
+    got = health_results([member], None, {"host-1": "esx1"}, ["uplink1"])
+    assert [(r.host, r.check, r.summary, r.ok) for r in got] == [
+        ("esx1", "VMwareDVSLacpHealthCheckResult", "warning", None)
+    ]
+    findings = audit(dvs(health_check=HC_ON, health=got)(CLEAN), CFG)
+    assert {f.state for f in findings if f.rule_id in ("HC-01", "HC-02", "HC-03")} == {"N/A"}

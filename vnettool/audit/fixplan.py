@@ -60,6 +60,9 @@ _WHY_NOT = {
     "SEC-10": "needs the VLAN the port group should move to",
     "SEC-11": "needs the VLAN the port group should move to",
     "SEC-12": "needs the VLAN the port group should be tagged with",
+    "HC-01": "the physical switch port's allowed VLANs must change (or the port groups' VLANs)",
+    "HC-02": "the physical switch port's MTU must change (or the switch's max_mtu)",
+    "HC-03": "the physical port channel or the teaming policy must change (a design decision)",
 }
 
 
@@ -168,6 +171,8 @@ def _distributed(doc: _Doc, inv: Inventory, f: Finding) -> str | None:
             doc.dvs[sw]["discovery_operation"] = "listen"
         elif f.rule_id == "SEC-25":
             doc.dvs[sw]["nioc"] = True
+        elif f.rule_id == "SEC-18":
+            doc.dvs[sw]["health_check"] = {"vlan_mtu": False, "teaming": False}
         return None
     pg = next((p for p in inv.distributed_port_groups if p.moref == f.object_id), None)
     if pg is None:
@@ -249,7 +254,7 @@ def _one(doc: _Doc, inv: Inventory, f: Finding, cfg: AuditConfig) -> str | None:
         return _vm(doc, inv, f, cfg)
     if f.rule_id in _L2 and f.object_type.startswith("Standard"):
         return _standard(doc, inv, f)
-    if f.rule_id in (*_L2, "SEC-07", "SEC-13", "SEC-14", "SEC-17", "SEC-25"):
+    if f.rule_id in (*_L2, "SEC-07", "SEC-13", "SEC-14", "SEC-17", "SEC-18", "SEC-25"):
         return _distributed(doc, inv, f)
     return "vnettool has no fix for this rule yet"
 

@@ -62,6 +62,11 @@ class AuditConfig(Model):
     mirror_sessions: list[str] = Field(
         default_factory=list, description="authorised port mirroring sessions, 'switch/session'"
     )
+    dvs_healthcheck_allowed: list[str] = Field(
+        default_factory=list,
+        description="distributed switches whose health check may be on (a troubleshooting "
+        "window); SEC-18 passes them",
+    )
     dvfilter_appliances: list[str] = Field(
         default_factory=list,
         description="IPs allowed in Net.DVFilterBindIpAddress (dvFilter security appliances)",

@@ -14,6 +14,7 @@ from vnettool.cli import (
     audit,
     engine,
     fleet,
+    healthcheck,
     impact,
     inventory,
     lab,
@@ -43,6 +44,7 @@ app.add_typer(appliance.app, name="appliance")
 app.add_typer(impact.app, name="whatif")
 app.command("topology")(impact.topology)
 app.add_typer(fleet.app, name="fleet")
+app.add_typer(healthcheck.app, name="healthcheck")
 
 
 def _version(value: bool) -> None:

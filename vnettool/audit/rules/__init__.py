@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from vnettool.audit.rules import (
     dvs,
+    health,
     host_settings,
     l2_security,
     not_collected,
@@ -28,6 +29,7 @@ __all__ = ["RULES", "finding"]
 # the topic modules register on import; the names keep them from looking unused
 _TOPICS = (
     dvs,
+    health,
     host_settings,
     l2_security,
     not_collected,

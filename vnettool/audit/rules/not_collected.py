@@ -1,5 +1,4 @@
-"""Catalogue rules whose data vnettool does not read yet (health check, IP storage, port
-usage).
+"""Catalogue rules whose data vnettool does not read yet (IP storage, port usage).
 
 They stay in the catalogue so the Rules sheet is complete, and report N/A per switch with the
 reason instead of guessing a verdict.
@@ -30,21 +29,6 @@ def _not_collected(rid: str, what: str) -> Check:
     return check
 
 
-for _rid, _title, _sev2, _what in (
-    ("SEC-18", "vDS health check off unless troubleshooting", "low", "the health check config"),
-):
-    rule(
-        _rid,
-        _title,
-        _sev2,  # type: ignore[arg-type]
-        "DistributedSwitch / Host",
-        _what,
-        "see the catalogue",
-        "SCG 8",
-        "see the catalogue",
-    )(_not_collected(_rid, _what))
-
-
 rule(
     "SEC-23",
     "IP storage isolated",
@@ -55,24 +39,6 @@ rule(
     "SCG 8",
     "Dedicated storage VLAN and vmks.",
 )(_not_collected("SEC-23", "iSCSI binding / NFS datastore addresses"))
-
-
-# -- HC ----------------------------------------------------------------------------------------
-for _rid, _title in (
-    ("HC-01", "vDS health check: VLAN trunk mismatch"),
-    ("HC-02", "vDS health check: MTU mismatch"),
-    ("HC-03", "vDS health check: teaming mismatch"),
-):
-    rule(
-        _rid,
-        _title,
-        "high",
-        "DistributedSwitch x Host",
-        "runtime.hostMemberRuntime[].healthCheckResult",
-        "FAIL on a mismatch reported by the vDS health check",
-        "vSphere Networking guide, health check",
-        "Fix the physical switch port configuration.",
-    )(_not_collected(_rid, "the vDS health check results"))
 
 
 rule(
