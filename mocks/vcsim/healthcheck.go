@@ -36,7 +36,7 @@ package main
 //                                (fields left out keep their value)
 //   DELETE /vnettool/physical    every port back to the default
 //
-// --scenario audit seeds one port: the ToR port of the first cluster's third
+// --scenario audit (and stig, which includes it) seeds one port: the ToR port of the first cluster's third
 // host's vmnic3 (an uplink of DVS0) has MTU 1500 and does not allow VLAN 200.
 
 import (
@@ -509,7 +509,7 @@ func init() {
 		physical.mu.Lock()
 		physical.ports = map[string]physPort{}
 		physical.mu.Unlock()
-		if lab.Opts.Scenario == "audit" {
+		if lab.Opts.Scenario == "audit" || lab.Opts.Scenario == "stig" { // stig includes audit
 			seedAuditPhysical()
 		}
 		for _, d := range allDVS() {

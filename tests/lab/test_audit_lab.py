@@ -23,7 +23,7 @@ from pyVmomi import vim
 from tests.conftest import RunningLab
 from vnettool.audit.runner import audit
 from vnettool.inventory.collect import collect
-from vnettool.vsphere.seed import AUDIT_PROBLEMS, seed_audit
+from vnettool.vsphere.seed import AUDIT_PROBLEMS, PHYSICAL_PROBLEMS, seed_audit
 from vnettool.vsphere.vmotion import wait_task
 
 pytestmark = pytest.mark.lab
@@ -138,10 +138,10 @@ def test_lab_start_scenario_audit_then_audit_finds_the_seeded_problems(tmp_path:
     started = run("lab", "start", "--clusters", "1", "--vms", "4", "--scenario", "audit")
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        assert "seeded 8 problems" in started.stdout
+        assert "seeded 11 problems" in started.stdout
         out = run("audit", "--json", "--fail-on", "never", "--out", str(tmp_path / "a.xlsx"))
         assert out.returncode == 0, out.stderr
         failing = {f["rule_id"] for f in json.loads(out.stdout)["findings"] if f["state"] == "FAIL"}
-        assert failing >= SEEDED_RULES
+        assert failing >= SEEDED_RULES | set(PHYSICAL_PROBLEMS)
     finally:
         run("lab", "stop")

@@ -5,6 +5,13 @@ input refused with nothing sent."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,3 +155,98 @@ def test_bad_health_check_input_is_located_and_changes_nothing(fresh_lab: Any) -
                 "DVS0",
             )
         assert collect(s).dvs_by_name["DVS0"].config_version == version
+
+
+VNETTOOL = str(Path(sys.executable).parent / "vnettool")
+
+
+def _cli_env(lab: Any) -> dict[str, str]:
+    env = os.environ | lab.env()
+    for k in ("VSPHERE_SERVER", "GOVC_URL"):
+        env.pop(k, None)
+    return env
+
+
+def test_healthcheck_run_reports_and_switches_back(fresh_lab: Any) -> None:
+    """The CLI end to end: on, results per host and uplink, back off; JSON and exit codes."""
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    env = _cli_env(lab)
+    with lab.session(**INSECURE) as s:
+        tor, port = _tor_port(s, "DC0_C0_H1", "vmnic2")
+    set_port(tor, port, channel=True, lab=lab.lab)  # a port channel the teaming does not use
+    proc = subprocess.run(
+        [VNETTOOL, "healthcheck", "run", "DVS0", "--for", "1s", "--json", "--insecure"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # a mismatch was found
+    out = json.loads(proc.stdout)
+    assert out["run"] and out["window_complete"] is True
+    bad = [r for r in out["results"] if not r["ok"]]
+    assert [(r["host"], r["check"], r["teaming_status"]) for r in bad] == [
+        ("DC0_C0_H1", "teaming", "nonIphashMismatch")
+    ]
+    assert len(out["results"]) == 10 and out["restored"].startswith("run ")
+    with lab.session(**INSECURE) as s:
+        sw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
+        assert set(_configs(sw).values()) == {(False, 1)}  # switched back
+        assert collect(s).dvs_by_name["DVS0"].health == []
+    # the table form, and a clean physical side: exit 0
+    reset_ports(lab=lab.lab)
+    proc = subprocess.run(
+        [VNETTOOL, "healthcheck", "run", "DVS0", "--for", "1s", "--interval", "5", "--insecure"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 mismatch(es) in 10 result(s)" in proc.stdout
+    assert "switched back" in proc.stdout and "uplink2" in proc.stdout
+    bad = subprocess.run(
+        [VNETTOOL, "healthcheck", "run", "NOPE", "--for", "1s", "--insecure"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 1 and "no distributed switch 'NOPE'" in bad.stderr
+    bad = subprocess.run(
+        [VNETTOOL, "healthcheck", "run", "DVS0", "--for", "10 minutes", "--insecure"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 1 and "give a duration like" in bad.stderr
+
+
+def test_healthcheck_run_interrupted_still_switches_back(fresh_lab: Any) -> None:
+    """Ctrl-C during the window ends the wait early; the results are reported and the
+    checks restored to what they were (here: VLAN/MTU already on at 3 min, teaming off)."""
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    env = _cli_env(lab)
+    with lab.session(**INSECURE) as s:
+        apply_and_check(
+            s,
+            {
+                "distributed_switches": [
+                    {"name": "DVS0", "health_check": {"vlan_mtu": True, "vlan_mtu_interval": 3}}
+                ]
+            },
+        )
+        p = subprocess.Popen(
+            [VNETTOOL, "healthcheck", "run", "DVS0", "--for", "10m", "--json", "--insecure"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            sw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
+            if _configs(sw)["VMwareDVSTeamingHealthCheckConfig"][0]:
+                break
+            time.sleep(0.2)
+        else:
+            p.kill()
+            pytest.fail("the checks were never switched on")
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=60)
+        assert p.returncode == 0, stdout + stderr
+        out = json.loads(stdout)
+        assert out["window_complete"] is False and len(out["results"]) == 10
+        assert "interrupted" in stderr
+        sw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
+        assert _configs(sw) == {
+            "VMwareDVSVlanMtuHealthCheckConfig": (True, 3),
+            "VMwareDVSTeamingHealthCheckConfig": (False, 1),
+        }

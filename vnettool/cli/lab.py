@@ -39,10 +39,10 @@ def start(
     scenario: Annotated[
         str,
         typer.Option(
-            help="'audit': seed eight known network problems for the audit to find; 'stig': "
-            "those plus seven STIG violations (forged transmits, overrides allowed, NetFlow to "
-            "an unlisted collector, a mirror session, BPDU filter off, a VM dvFilter, vMotion "
-            "encryption off)"
+            help="'audit': seed known network problems (and a ToR port mismatch the vDS health "
+            "check reports) for the audit to find; 'stig': those plus seven STIG violations "
+            "(forged transmits, overrides allowed, NetFlow to an unlisted collector, a mirror "
+            "session, BPDU filter off, a VM dvFilter, vMotion encryption off)"
         ),
     ] = "",
     fleet: Annotated[
@@ -99,12 +99,18 @@ def _start_fleet(n: int, topo: Topology, t0: float) -> None:
 def _seed(scenario: str) -> None:
     """Put a scenario's problems into the fresh lab, as another vSphere client would."""
     from vnettool.cli.common import session_for
-    from vnettool.vsphere.seed import AUDIT_PROBLEMS, STIG_PROBLEMS, seed_audit, seed_stig
+    from vnettool.vsphere.seed import (
+        AUDIT_PROBLEMS,
+        PHYSICAL_PROBLEMS,
+        STIG_PROBLEMS,
+        seed_audit,
+        seed_stig,
+    )
 
     with session_for(None, False, None) as session:
-        seeded = seed_stig(session) if scenario == "stig" else seed_audit(session)
+        seeded = seed_stig(session) if scenario == "stig" else seed_audit(session, physical=True)
     console.print(f"scenario {scenario}: seeded {len(seeded)} problems")
-    what = AUDIT_PROBLEMS | STIG_PROBLEMS
+    what = AUDIT_PROBLEMS | STIG_PROBLEMS | PHYSICAL_PROBLEMS
     for rule, obj in sorted(seeded.items()):
         console.print(f"  {rule} {what[rule]}: {obj}", highlight=False)
 

@@ -22,6 +22,15 @@ AUDIT_PROBLEMS = {
     "HC-08": "a port group teamed on a single uplink",
     "HC-11": "a powered-on VM with a disconnected NIC",
     "HC-12": "a PVLAN primary also used as a plain VLAN",
+    "SEC-18": "the distributed switch health check left on (switch MTU 9000)",
+}
+# What the simulator itself seeds on its physical side with `-scenario=audit` (a plain vSphere
+# client cannot change a ToR port): the ToR port of the third host's vmnic3 (DVS0's uplink2)
+# has MTU 1500 and does not allow VLAN 200 (mocks/vcsim/healthcheck.go). With the health
+# check on and the switch at MTU 9000, vCenter reports both on that uplink.
+PHYSICAL_PROBLEMS = {
+    "HC-01": "a VLAN in use (200) not allowed on a ToR trunk port",
+    "HC-02": "a ToR port MTU (1500) below the switch's (9000)",
 }
 
 
@@ -52,9 +61,13 @@ def _edit_nic(session: Session, vm: Any, nic: Any) -> None:
     wait_task(session, vm.ReconfigVM_Task(spec), "ReconfigVM_Task", vm.name)
 
 
-def seed_audit(session: Session, cluster: str | None = None) -> dict[str, str]:
-    """Create the eight problems of AUDIT_PROBLEMS on the first four hosts of `cluster` (default:
-    the first cluster) and the first DVS; return rule id -> the object its finding names."""
+def seed_audit(
+    session: Session, cluster: str | None = None, physical: bool = False
+) -> dict[str, str]:
+    """Create the problems of AUDIT_PROBLEMS on the first four hosts of `cluster` (default:
+    the first cluster) and the first DVS; return rule id -> the object its finding names.
+    `physical`: the lab was started with the audit scenario, so its physical side has the
+    PHYSICAL_PROBLEMS too (they show once the health check is on)."""
     hosts = _objs(session, vim.HostSystem)
     names = sorted(n for n, h in hosts.items() if cluster is None or h.parent.name == cluster)
     if cluster is None and names:
@@ -114,7 +127,20 @@ def seed_audit(session: Session, cluster: str | None = None) -> dict[str, str]:
         ),
     )
     wait_task(session, dvs.AddDVPortgroup_Task([clash]), "AddDVPortgroup_Task", dvs.name)
-    return {
+    mtu = dv.ConfigSpec(configVersion=dvs.config.configVersion, maxMtu=9000)
+    wait_task(session, dvs.ReconfigureDvs_Task(mtu), "ReconfigureDvs_Task", dvs.name)
+    checks = [
+        dv.VlanMtuHealthCheckConfig(enable=True, interval=1),
+        dv.TeamingHealthCheckConfig(enable=True, interval=1),
+    ]
+    task = dvs.UpdateDVSHealthCheckConfig_Task(checks)
+    wait_task(session, task, "UpdateDVSHealthCheckConfig_Task", dvs.name)
+    found = {
+        "HC-01": f"{dvs.name}/{h[2]}/uplink2",
+        "HC-02": f"{dvs.name}/{h[2]}/uplink2",
+    }
+    return ({k: found[k] for k in PHYSICAL_PROBLEMS} if physical else {}) | {
+        "SEC-18": dvs.name,
         "SEC-01": f"{h[0]}/vSwitch0/pg-promisc",
         "SEC-08": f"{h[0]}/vSwitch0/pg-vgt",
         "HC-05": f"{h[1]}/vmk1",
