@@ -42,7 +42,7 @@ from vnettool.cli.common import (
     session_for,
 )
 from vnettool.errors import ConfigError, VnetError
-from vnettool.models.inventory import DistributedSwitch, HealthCheckResult, format_ranges
+from vnettool.models.inventory import DistributedSwitch
 from vnettool.models.plan import Result
 
 app = typer.Typer(help="Distributed switch health check: run it for a while, report, switch off")
@@ -65,26 +65,6 @@ def parse_duration(text: str) -> float:
     return secs
 
 
-def result_text(r: HealthCheckResult) -> str:
-    """What a result says, in one cell (the same words in the CLI, TUI and workbook)."""
-    if r.check == "vlan":
-        if r.untrunked_vlans:
-            return f"VLANs not trunked: {format_ranges(r.untrunked_vlans)}"
-        return f"trunked: {format_ranges(r.trunked_vlans)}"
-    if r.check == "mtu":
-        if r.mtu_mismatch or r.vlans_mtu_not_ok:
-            bad = format_ranges(r.vlans_mtu_not_ok)
-            return "MTU mismatch" + (f" on VLANs {bad}" if bad else "")
-        return "MTU matches"
-    if r.check == "teaming":
-        return r.teaming_status or "unknown"
-    return f"{r.check}: {r.summary or 'no summary'} (result type not known to this version)"
-
-
-def state_text(r: HealthCheckResult) -> str:
-    return {True: "ok", False: "MISMATCH", None: "?"}[r.ok]
-
-
 def results_table(sw: DistributedSwitch) -> Table:
     t = Table(title=f"{sw.name}: health check results", title_justify="left")
     for col in ("host", "uplink", "pnic", "check", "state", "result"):
@@ -95,8 +75,8 @@ def results_table(sw: DistributedSwitch) -> Table:
             r.uplink or "-",
             r.pnic or "-",
             r.check,
-            state_text(r),
-            escape(result_text(r)),
+            r.state,
+            escape(r.text),
             style="red" if r.ok is False else None,
         )
     return t
@@ -225,8 +205,7 @@ def _run(
                     "collected": collected.isoformat(),
                     "before": before.health_check.model_dump(),
                     "results": [
-                        {**r.model_dump(mode="json"), "ok": r.ok, "text": result_text(r)}
-                        for r in sw.health
+                        {**r.model_dump(mode="json"), "ok": r.ok, "text": r.text} for r in sw.health
                     ],
                     "mismatches": len(mismatches),
                     "restored": restore,

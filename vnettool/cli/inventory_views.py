@@ -1,5 +1,5 @@
 """The inventory as records: one list per kind (`inventory hosts|switches|portgroups|vmknics|
-vms`), the per-cluster summary that replaces the per-host tables at scale, and govc-`find`-like
+vms|health`), the per-cluster summary that replaces the per-host tables at scale, and govc-`find`-like
 `--filter field=glob` selection.
 
 Records are plain dicts of strings, numbers and lists so the same rows feed the table, the
@@ -255,6 +255,54 @@ CLUSTER_FIELDS = (
 )
 
 
+def health(inv: Inventory) -> list[Record]:
+    """The distributed switches' health check: one row per result (host, uplink, check), or
+    one per switch saying the checks are off / have no results yet."""
+    rows: list[Record] = []
+    for d in inv.distributed_switches:
+        hc = d.health_check
+        on = f"vlan-mtu {yes_no(hc.vlan_mtu)}, teaming {yes_no(hc.teaming)}"
+        if not d.health:
+            rows.append(
+                {
+                    "switch": d.name,
+                    "host": "-",
+                    "uplink": "-",
+                    "check": "-",
+                    "state": "-",
+                    "result": "checks off" if not hc.enabled else "no results yet",
+                    "enabled": on,
+                }
+            )
+        for r in d.health:
+            rows.append(
+                {
+                    "switch": d.name,
+                    "host": r.host,
+                    "uplink": f"{r.uplink or r.uplink_port_key or '-'}"
+                    + (f" ({r.pnic})" if r.pnic else "")
+                    if r.check != "teaming"
+                    else "-",
+                    "check": r.check,
+                    "state": r.state,
+                    "result": r.text,
+                    "enabled": on,
+                }
+            )
+    return rows
+
+
+HEALTH_FIELDS = (
+    Field("switch", key=True),
+    Field("host", key=True),
+    Field("uplink", key=True),
+    Field("check", key=True),
+    Field("state"),
+    Field("result"),
+    Field("enabled"),
+)
+
+
 @dataclass(frozen=True)
 class Kind:
     noun: str
@@ -269,6 +317,7 @@ KINDS = {
     "portgroups": Kind("port groups", "port group", PORTGROUP_FIELDS, portgroups),
     "vmknics": Kind("VMkernel adapters", "VMkernel adapter", VMKNIC_FIELDS, vmknics),
     "vms": Kind("VMs", "VM", VM_FIELDS, vms),
+    "health": Kind("health check results", "health check result", HEALTH_FIELDS, health),
 }
 
 Filter = tuple[str, str]

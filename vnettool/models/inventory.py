@@ -266,6 +266,26 @@ class HealthCheckResult(Model):
             return not (self.teaming_status or "").endswith("Mismatch")
         return None
 
+    @property
+    def text(self) -> str:
+        """What the result says, in one cell (the same words in the CLI, TUI and workbook)."""
+        if self.check == "vlan":
+            if self.untrunked_vlans:
+                return f"VLANs not trunked: {format_ranges(self.untrunked_vlans)}"
+            return f"trunked: {format_ranges(self.trunked_vlans)}"
+        if self.check == "mtu":
+            if self.mtu_mismatch or self.vlans_mtu_not_ok:
+                bad = format_ranges(self.vlans_mtu_not_ok)
+                return "MTU mismatch" + (f" on VLANs {bad}" if bad else "")
+            return "MTU matches"
+        if self.check == "teaming":
+            return self.teaming_status or "unknown"
+        return f"{self.summary or 'no summary'} (result type not known to this version)"
+
+    @property
+    def state(self) -> str:
+        return {True: "ok", False: "MISMATCH", None: "?"}[self.ok]
+
 
 def format_ranges(ranges: list[VlanRange]) -> str:
     """Compact VLAN ranges as people write them: `0-199, 201-4094`."""

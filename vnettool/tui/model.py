@@ -467,9 +467,12 @@ def dvs_details(d: DistributedSwitch, ix: NetIndex) -> RenderableType:
     t.add_row("uplinks", _v(d.uplink_names))
     t.add_row("discovery", f"{d.ldp_protocol or '-'} ({d.ldp_operation or '-'})")
     t.add_row("NIOC", _b(d.nioc_enabled))
+    t.add_row("health check", health_summary(d))
     t.add_row("hosts", str(len(d.hosts)))
     t.add_row("port groups", str(len(ix.dvpgs_of_dvs.get(d.name, []))))
     parts: list[RenderableType] = [t, Text(""), pvlan_table(d, ix)]
+    if d.health:
+        parts += [Text(""), health_table(d)]
     if d.lags:
         lt = Table(title="LACP groups", title_justify="left", box=None, padding=(0, 1))
         for c in ("name", "mode", "uplinks", "load balance"):
@@ -478,6 +481,45 @@ def dvs_details(d: DistributedSwitch, ix: NetIndex) -> RenderableType:
             lt.add_row(g.name, _v(g.mode), _v(g.uplink_count), _v(g.load_balance))
         parts += [Text(""), lt]
     return Group(*parts)
+
+
+def health_summary(d: DistributedSwitch) -> Text:
+    """`VLAN/MTU on (2 min), teaming off; 2 mismatches in 20 results`; on is yellow (the
+    benchmarks want it off outside troubleshooting), mismatches red."""
+    hc = d.health_check
+
+    def one(name: str, on: bool | None, every: int | None) -> str:
+        return f"{name} on ({every or 1} min)" if on else f"{name} {'off' if on is False else '-'}"
+
+    out = Text(
+        f"{one('VLAN/MTU', hc.vlan_mtu, hc.vlan_mtu_interval)}, "
+        f"{one('teaming', hc.teaming, hc.teaming_interval)}",
+        style="yellow" if hc.enabled else "",
+    )
+    if d.health:
+        bad = sum(1 for r in d.health if r.ok is False)
+        out.append(f"; {bad} mismatch(es) in {len(d.health)} results", "red" if bad else "green")
+    return out
+
+
+def health_table(d: DistributedSwitch, limit: int = 40) -> Table:
+    """The health check results, mismatches first (a 32-host switch has 160 rows)."""
+    t = Table(title=f"Health check of {d.name}", title_justify="left", padding=(0, 1))
+    for c in ("host", "uplink", "check", "state", "result"):
+        t.add_column(c, no_wrap=c != "result")
+    rows = sorted(d.health, key=lambda r: r.ok is not False)
+    for r in rows[:limit]:
+        uplink = f"{r.uplink or r.uplink_port_key or '-'}" + (f" ({r.pnic})" if r.pnic else "")
+        t.add_row(
+            r.host,
+            uplink if r.check != "teaming" else "-",
+            r.check,
+            Text(r.state, style="red" if r.ok is False else "green" if r.ok else ""),
+            r.text,
+        )
+    if len(rows) > limit:
+        t.add_row("…", "", "", "", Text(f"{len(rows) - limit} more", style="dim"))
+    return t
 
 
 def pvlan_table(d: DistributedSwitch, ix: NetIndex) -> Table:

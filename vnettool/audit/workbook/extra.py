@@ -18,10 +18,12 @@ from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.inventory import (
     DistributedSwitch,
     DvsHostMember,
+    HealthCheckResult,
     Host,
     Inventory,
     LacpGroup,
     PhysicalNic,
+    format_ranges,
 )
 
 
@@ -60,13 +62,67 @@ def dvs_host_members(inv: Inventory) -> Tab[_Member]:
     return Tab("dvsHostMember", cols, _members(inv))
 
 
-def dvs_health_check(inv: Inventory) -> Tab[DistributedSwitch]:
-    cols: list[Col[DistributedSwitch]] = [
-        Col("Switch", lambda d: d.name),
-        *map(Col.blank, ("Host", "Check", "Uplink", "Result")),
-        Col("Note", lambda _d: "health check results are not collected"),
+_CHECK = {"vlan": "VLAN", "mtu": "MTU", "teaming": "Teaming"}
+_HealthRow = tuple[DistributedSwitch, HealthCheckResult | None]
+
+
+def _health_rows(inv: Inventory) -> list[_HealthRow]:
+    """One row per result; a switch without results (checks off, or none yet) gets one row
+    that says so, so every switch's health check state is on the tab."""
+    out: list[_HealthRow] = []
+    for d in inv.distributed_switches:
+        out += [(d, r) for r in d.health] or [(d, None)]
+    return out
+
+
+def _enabled(d: DistributedSwitch, r: HealthCheckResult | None) -> str | None:
+    hc = d.health_check
+    if r is None:
+        return f"VLAN/MTU {yes_no(hc.vlan_mtu)}, teaming {yes_no(hc.teaming)}"
+    return yes_no(hc.teaming if r.check == "teaming" else hc.vlan_mtu)
+
+
+def _interval(d: DistributedSwitch, r: HealthCheckResult | None) -> int | None:
+    hc = d.health_check
+    return hc.teaming_interval if r is not None and r.check == "teaming" else hc.vlan_mtu_interval
+
+
+def dvs_health_check(inv: Inventory) -> Tab[_HealthRow]:
+    """vCenter's health check results per switch, host, uplink and check (audit-rules.md 3.5)."""
+    when = inv.collected_at.strftime("%Y-%m-%d %H:%M:%S")
+
+    def of(f: Any) -> Any:
+        return lambda row: f(row[1]) if row[1] is not None else None
+
+    def ranges(attr: str) -> Any:
+        return of(lambda r: format_ranges(getattr(r, attr)) or None)
+
+    cols: list[Col[_HealthRow]] = [
+        Col("Switch", lambda row: row[0].name),
+        Col("Host", of(lambda r: r.host)),
+        Col("Check", of(lambda r: _CHECK.get(r.check, r.check))),
+        Col("Uplink", of(lambda r: r.uplink or r.uplink_port_key)),
+        Col("pnic", of(lambda r: r.pnic)),
+        Col("State", of(lambda r: r.state)),
+        Col(
+            "Result",
+            lambda row: (
+                row[1].text
+                if row[1] is not None
+                else "no results: the checks are off"
+                if not row[0].health_check.enabled
+                else "no results yet"
+            ),
+        ),
+        Col("Trunked VLANs", ranges("trunked_vlans")),
+        Col("Untrunked VLANs", ranges("untrunked_vlans")),
+        Col("VLANs OK for MTU", ranges("vlans_mtu_ok")),
+        Col("VLANs not OK for MTU", ranges("vlans_mtu_not_ok")),
+        Col("Check Enabled", lambda row: _enabled(*row)),
+        Col("Interval (min)", lambda row: _interval(*row)),
+        Col("Collected (UTC)", lambda _row: when),
     ]
-    return Tab("dvsHealthCheck", cols, inv.distributed_switches)
+    return Tab("dvsHealthCheck", cols, _health_rows(inv))
 
 
 @dataclass(frozen=True)
