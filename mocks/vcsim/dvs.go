@@ -790,6 +790,10 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 		if e != nil {
 			return e
 		}
+		// the network resource pools keep fitting the VM reservation (nioc_pools.go)
+		if e := checkPoolQuota(&next, merged, cfg.VmVnicNetworkResourcePool, "infrastructureTrafficResourceConfig.allocationInfo.reservation"); e != nil {
+			return e
+		}
 		next.InfrastructureTrafficResourceConfig = merged
 	}
 	if base.DefaultPortConfig != nil {
@@ -1066,6 +1070,9 @@ func (a *dvpgAlias) ReconfigureDVPortgroupTask(ctx *simulator.Context, req *type
 			return terr(&types.InvalidArgument{InvalidProperty: "numPorts"}, "numPorts must not be negative")
 		}
 		if d != nil {
+			if e := validatePoolKey(d, spec.VmVnicNetworkResourcePoolKey); e != nil { // nioc_pools.go
+				return e
+			}
 			if e := ipfixNeedsCollector(dvsConfig(d), spec.DefaultPortConfig, "defaultPortConfig"); e != nil {
 				return e
 			}

@@ -167,6 +167,9 @@ func (a *dvsAlias) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDVPo
 			if e := ipfixNeedsCollector(cfg, s.DefaultPortConfig, "defaultPortConfig"); e != nil {
 				return e
 			}
+			if e := validatePoolKey(d, s.VmVnicNetworkResourcePoolKey); e != nil { // nioc_pools.go
+				return e
+			}
 			if s.DefaultPortConfig == nil {
 				s.DefaultPortConfig = &types.VMwareDVSPortSetting{} // not stock's partial default
 			}
