@@ -176,6 +176,18 @@ def _health_check(inv: Inventory, c: Change) -> Inventory:
     return inv.model_copy(update={"distributed_switches": dvs})
 
 
+def _nioc_pool(inv: Inventory, c: Change) -> Inventory:
+    name = c.name.partition("/")[2]
+
+    def edit(d: Any) -> Any:
+        kept = [p for p in d.nioc_pools if p.name != name]
+        new = [c.after.model_copy(update={"key": f"pool-{name}"})] if c.after else []
+        return d.model_copy(update={"nioc_pools": sorted(kept + new, key=lambda p: p.name)})
+
+    dvs = [edit(d) if d.name == c.switch else d for d in inv.distributed_switches]
+    return inv.model_copy(update={"distributed_switches": dvs})
+
+
 def _mirror(inv: Inventory, c: Change) -> Inventory:
     name = c.name.partition("/")[2]
 
@@ -238,6 +250,7 @@ APPLY: dict[str, Callable[[Inventory, Change], Inventory]] = {
     "pvlan": _pvlan,
     "netflow": _netflow,
     "health_check": _health_check,
+    "nioc_pool": _nioc_pool,
     "mirror": _mirror,
     "vm_relocation": _relocation,
     "protected_nic_disconnect": _unplug,

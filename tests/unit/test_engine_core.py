@@ -295,6 +295,7 @@ def test_apply_order_comes_from_each_resource_after() -> None:
         "dvs_host_uplinks",
         "pvlan",
         "netflow",
+        "nioc_pool",
         "distributed_port_group",
         "mirror",
         "health_check",

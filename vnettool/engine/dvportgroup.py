@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vnettool.engine import niocpool
 from vnettool.engine.common import CannotRestore, Context
 from vnettool.engine.dvcommon import apply_setting, binding, diffs, unset_description
 from vnettool.engine.resource import Resource
@@ -28,7 +29,15 @@ from vnettool.vsphere.connection import Session
 RESOURCE = "distributed_port_group"
 # Every optional field of a DistributedPortGroupSpec unset: the port group vCenter would create.
 _BLANK = {k: None for k in DistributedPortGroupSpec.model_fields if k not in ("name", "switch")}
-FIELDS = ("binding", "num_ports", "auto_expand", "description", "setting", "override_allowed")
+FIELDS = (
+    "binding",
+    "num_ports",
+    "auto_expand",
+    "description",
+    "setting",
+    "override_allowed",
+    "nioc_pool",
+)
 
 
 def target(
@@ -56,6 +65,11 @@ def target(
             "description": spec.description if spec.description is not None else base.description,
             "setting": apply_setting(base.setting, spec),
             "override_allowed": allowed,
+            "nioc_pool": base.nioc_pool
+            if spec.nioc_pool is None
+            else ""
+            if spec.nioc_pool == "none"
+            else spec.nioc_pool,
         }
     )
 
@@ -141,6 +155,12 @@ def _problem(ctx: Context, spec: DistributedPortGroupSpec) -> str | None:
             f"{where}: PVLAN {spec.pvlan} is not a secondary id in the PVLAN map of "
             f"{spec.switch} (add it under pvlans)"
         )
+    pool = spec.nioc_pool
+    if pool is not None and pool != "none" and pool not in final_pools(ctx, spec.switch):
+        return (
+            f"{where}: nioc_pool {pool} is not a network resource pool of {spec.switch} "
+            "(add it under the switch's nioc_pools)"
+        )
     t = spec.teaming
     if t is not None and (t.active or t.standby):
         allowed = _uplink_names(sw, want_sw.get(spec.switch), set(desired.absent.lags))
@@ -153,6 +173,16 @@ def _problem(ctx: Context, spec: DistributedPortGroupSpec) -> str | None:
     return None
 
 
+def final_pools(ctx: Context, switch: str) -> set[str]:
+    """The network resource pools the switch has once the document has run."""
+    sw = ctx.inventory.dvs_by_name.get(switch)
+    names = {p.name for p in (sw.nioc_pools if sw else [])}
+    spec = next((s for s in ctx.desired.distributed_switches if s.name == switch), None)
+    names |= {p.name for p in (spec.nioc_pools or [])} if spec else set()
+    return names - {x.partition("/")[2] for x in ctx.desired.absent.nioc_pools
+                    if x.partition("/")[0] == switch}  # fmt: skip
+
+
 def lane(switch: str, name: str) -> str:
     return f"dvpg:{switch}/{name}"
 
@@ -163,7 +193,7 @@ class DistributedPortGroups(Resource[DistributedPortGroup]):
     name = RESOURCE
     model = DistributedPortGroup
     fields = FIELDS
-    after = ("distributed_switch", "lag", "pvlan")
+    after = ("distributed_switch", "lag", "pvlan", "nioc_pool")
     host_scoped = False
 
     def plan(self, ctx: Context) -> list[Change]:
@@ -252,8 +282,11 @@ class DistributedPortGroups(Resource[DistributedPortGroup]):
             for c in same_host
             if c.switch == change.switch
             and c.kind != "delete"
+            # a switch change lowering the VM reservation waits for the pools, which wait
+            # for the port groups leaving them: the port groups do not wait for it
+            and not (c.resource == "distributed_switch" and niocpool.lowers(c))
             and (
-                c.resource in ("distributed_switch", "pvlan", "lag")
+                c.resource in ("distributed_switch", "pvlan", "lag", "nioc_pool")
                 # a port group exports flows only once its switch has a collector
                 or (c.resource == "netflow" and bool(getattr(c.after, "collector_ip", None)))
             )
@@ -269,7 +302,11 @@ class DistributedPortGroups(Resource[DistributedPortGroup]):
         return change.dvs_moref or api.find_switch(session, self.new(change).dvs)
 
     def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        facts["moref"] = api.add_portgroup(session, self._switch(change, session), self.new(change))
+        moref = self._switch(change, session)
+        pools = None
+        if self.new(change).nioc_pool:  # keys are the server's: look them up now
+            pools = {p.name: p.key or "" for p in api.read_switch(session, moref).nioc_pools}
+        facts["moref"] = api.add_portgroup(session, moref, self.new(change), pools)
 
     def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         before, after = self.old(change), self.new(change)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vnettool.engine import niocpool
 from vnettool.engine.common import CannotRestore, Context, matches, on_host
 from vnettool.engine.dvcommon import apply_setting, diffs, lag_port_names, unset_description
 from vnettool.engine.resource import Resource
@@ -427,7 +428,7 @@ class DistributedSwitches(Resource[DistributedSwitch]):
     def depends(self, change: Change, same_host: list[Change]) -> list[str]:
         """Taking pNICs off a vSS waits for that vSS change; deletes wait for their parts."""
         if change.kind != "delete":
-            return list(change.after_ids)
+            return list(change.after_ids) + niocpool.before_lowering(change, same_host)
         return [
             c.id
             for c in same_host

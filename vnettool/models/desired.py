@@ -317,6 +317,10 @@ class DistributedPortGroupSpec(Model):
     teaming: DvTeaming | None = None
     blocked: bool | None = None
     netflow: bool | None = Field(default=None, description="export this port group's flows")
+    nioc_pool: DvName | None = Field(
+        default=None,
+        description="the switch's network resource pool its VM NICs draw on; 'none': no pool",
+    )
     overrides: OverridePermissions | None = None
 
     @model_validator(mode="after")
@@ -382,6 +386,18 @@ class NiocSpec(Model):
         default=None, description="-1 = unlimited"
     )
     reservation_mbps: Mbps | None = None
+
+
+class NiocPoolSpec(Model):
+    """A NIOC v3 network resource pool of the switch, identified by name: a bandwidth
+    reservation (Mbit/s) for the VM NICs of the port groups that name it (`nioc_pool`), taken
+    from the virtualMachine traffic reservation of the uplinks."""
+
+    name: DvName
+    reservation_mbps: Mbps | None = Field(
+        default=None, description="allocationInfo.reservationQuota (new pool: 0)"
+    )
+    description: str | None = None
 
 
 NiocTrafficName = Literal[
@@ -553,6 +569,7 @@ class DistributedSwitchSpec(Model):
     netflow: NetflowSpec | None = None
     mirrors: list[MirrorSpec] | None = None
     health_check: HealthCheckSpec | None = None
+    nioc_pools: list[NiocPoolSpec] | None = None
 
     @field_validator("default_port", mode="before")
     @classmethod
@@ -613,6 +630,7 @@ class Absent(Model):
     pvlans: list[AbsentPvlan] = Field(default_factory=list)
     lags: list[str] = Field(default_factory=list, description="'switch/lag' names")
     mirrors: list[str] = Field(default_factory=list, description="'switch/session' names")
+    nioc_pools: list[str] = Field(default_factory=list, description="'switch/pool' names")
     distributed_switch_hosts: list[AbsentDvsHosts] = Field(default_factory=list)
 
 

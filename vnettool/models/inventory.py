@@ -175,6 +175,30 @@ class NiocTraffic(Model):
     reservation_mbps: int | None = None
 
 
+# The NIOC v3 system traffic classes vCenter 7.0.3 knows; a newer vCenter may send others
+# (8.0 added nvmetcp on some builds, later ones more): those are kept and shown as they are.
+KNOWN_NIOC_CLASSES = frozenset(
+    {
+        "management", "faultTolerance", "vmotion", "virtualMachine", "iSCSI", "nfs", "hbr",
+        "vsan", "vdp", "backupNfc", "nvmetcp",
+    }
+)  # fmt: skip
+
+
+class NiocPool(Identified):
+    """A NIOC v3 network resource pool (DVSVmVnicNetworkResourcePool): bandwidth reserved for
+    the VM NICs of the port groups that name it, carved out of the virtualMachine traffic
+    reservation. vCenter keys it; `name` is its identity for vnettool."""
+
+    _identifiers = ("dvs", "name")
+    dvs: str
+    name: str
+    key: str | None = None
+    description: str | None = None
+    reservation_mbps: int | None = None  # allocationInfo.reservationQuota, Mbit/s
+    config_version: str | None = None
+
+
 class NetflowConfig(Model):
     """A switch's NetFlow (IPFIX) export: where flows go and how they are sampled.
 
@@ -327,6 +351,7 @@ class DistributedSwitch(Identified):
     netflow: NetflowConfig = Field(default_factory=NetflowConfig)
     mirrors: list[MirrorSession] = Field(default_factory=list)
     health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
+    nioc_pools: list[NiocPool] = Field(default_factory=list)
     health: list[HealthCheckResult] = Field(default_factory=list)  # while a check is on
 
 
@@ -346,6 +371,8 @@ class DistributedPortGroup(Identified):
     setting: DvPortSetting = Field(default_factory=DvPortSetting)
     override_allowed: dict[str, bool] = Field(default_factory=dict)
     port_keys: list[str] = Field(default_factory=list)  # what a mirroring session may name
+    # network resource pool name (vmVnicNetworkResourcePoolKey); "": none, None: not read
+    nioc_pool: str | None = None
 
     @property
     def vlan(self) -> VlanSpec:

@@ -29,6 +29,7 @@ from vnettool.models.inventory import (
     LacpGroup,
     MirrorSession,
     NetflowConfig,
+    NiocPool,
     PvlanEntry,
 )
 from vnettool.models.policy import ShapingPolicy, TeamingPolicy, VlanSpec
@@ -253,9 +254,25 @@ def _pg_policy(allowed: dict[str, bool]) -> Any:
     return pol
 
 
-def portgroup_spec(before: DistributedPortGroup | None, after: DistributedPortGroup) -> Any:
-    """DVPortgroupConfigSpec with only the changed properties (all given ones on create)."""
+def portgroup_spec(
+    before: DistributedPortGroup | None,
+    after: DistributedPortGroup,
+    pools: dict[str, str] | None = None,
+) -> Any:
+    """DVPortgroupConfigSpec with only the changed properties (all given ones on create).
+    `pools`: the switch's network resource pools now, name -> key (keys are the server's)."""
     spec = vim.dvs.DistributedVirtualPortgroup.ConfigSpec()
+    if _changed(before, after, "nioc_pool") or _unset(before, after, "nioc_pool"):
+        name = after.nioc_pool
+        key = (pools or {}).get(name) if name else "-1"
+        if key is None:
+            raise ApiFault(
+                "ReconfigureDVPortgroup_Task",
+                f"{after.dvs}/{after.name}",
+                "NotFound",
+                f"network resource pool {name} does not exist on {after.dvs}",
+            )
+        spec.vmVnicNetworkResourcePoolKey = key
     if before is None:
         spec.name = after.name
     if after.binding is not None and (before is None or before.binding != after.binding):
@@ -280,9 +297,14 @@ def _switch_obj(session: Session, moref: str) -> Any:
     return vim.DistributedVirtualSwitch(moref, session.stub)
 
 
-def add_portgroup(session: Session, dvs_moref: str, after: DistributedPortGroup) -> str:
+def add_portgroup(
+    session: Session,
+    dvs_moref: str,
+    after: DistributedPortGroup,
+    pools: dict[str, str] | None = None,
+) -> str:
     """Create a DV port group; returns its moref."""
-    spec = portgroup_spec(None, after)
+    spec = portgroup_spec(None, after, pools)
     if spec.type is None:
         spec.type = "earlyBinding"
     sw = _switch_obj(session, dvs_moref)
@@ -384,7 +406,7 @@ def reconfigure_portgroup(
     facts: dict[str, Any] | None = None,
 ) -> None:
     pg = vim.dvs.DistributedVirtualPortgroup(moref, session.stub)
-    spec = portgroup_spec(before, after)
+    spec = portgroup_spec(before, after, {p.name: p.key or "" for p in switch.nioc_pools})
 
     def send(version: str | None) -> Any:
         spec.configVersion = version
@@ -811,6 +833,39 @@ def update_health_check(session: Session, sw: DistributedSwitch, hc: HealthCheck
         obj=sw.name,
     )
     wait_task(session, task, "UpdateDVSHealthCheckConfig_Task", sw.name)
+    now = read_switch(session, sw.moref).config_version
+    if before is not None and now is not None and now != before:
+        with _produced_lock:
+            _produced.setdefault(sw.moref, {})[before] = now
+
+
+# -- NIOC network resource pools ----------------------------------------------------------------
+def pool_spec(op: str, p: NiocPool) -> Any:
+    """A DvsVmVnicResourcePoolConfigSpec; add and edit send the pool's whole settings."""
+    spec = vim.dvs.VmVnicNetworkResourcePool.ConfigSpec(operation=op, key=p.key)
+    if op != "remove":
+        spec.name = p.name
+        spec.description = p.description or ""
+        spec.allocationInfo = vim.dvs.VmVnicNetworkResourcePool.ResourceAllocation(
+            reservationQuota=p.reservation_mbps or 0
+        )
+    if op == "edit":
+        spec.configVersion = p.config_version
+    return spec
+
+
+def reconfigure_pools(session: Session, sw: DistributedSwitch, specs: list[Any]) -> None:
+    """DvsReconfigureVmVnicNetworkResourcePool_Task; the switch's version it produces is
+    chained like a reconfigure's (the call takes none of its own)."""
+    obj = _switch_obj(session, sw.moref)
+    before = read_switch(session, sw.moref).config_version
+    task = session.call(
+        obj.DvsReconfigureVmVnicNetworkResourcePool_Task,
+        specs,
+        op="DvsReconfigureVmVnicNetworkResourcePool_Task",
+        obj=sw.name,
+    )
+    wait_task(session, task, "DvsReconfigureVmVnicNetworkResourcePool_Task", sw.name)
     now = read_switch(session, sw.moref).config_version
     if before is not None and now is not None and now != before:
         with _produced_lock:

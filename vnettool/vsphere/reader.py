@@ -24,6 +24,7 @@ from vnettool.models.inventory import (
     LacpGroup,
     MirrorSession,
     NetflowConfig,
+    NiocPool,
     NiocTraffic,
     PhysicalNic,
     PvlanEntry,
@@ -228,6 +229,23 @@ def health_results(
             )
     order = {"vlan": 0, "mtu": 1, "teaming": 2}
     return sorted(out, key=lambda x: (x.host, x.uplink or "", order.get(x.check, 3), x.check))
+
+
+def nioc_pools(dvs: str, items: Any) -> list[NiocPool]:
+    return sorted(
+        (
+            NiocPool(
+                dvs=dvs,
+                name=_get(x, "name") or _get(x, "key") or "",
+                key=_get(x, "key"),
+                description=_get(x, "description") or None,
+                reservation_mbps=_int(_get(x, "allocationInfo.reservationQuota")),
+                config_version=_get(x, "configVersion"),
+            )
+            for x in items or []
+        ),
+        key=lambda p: p.name,
+    )
 
 
 def _ports(p: Any, field: str) -> list[Any]:
@@ -607,6 +625,7 @@ def dvs_from_raw(
         hosts=sorted(members.values(), key=lambda m: m.host),
         netflow=netflow_config(_get(cfg, "ipfixConfig")),
         health_check=health_check_config(_get(cfg, "healthCheckConfig")),
+        nioc_pools=nioc_pools(name, _get(cfg, "vmVnicNetworkResourcePool")),
         health=health_results(
             p.get("runtime.hostMemberRuntime"),
             cfg,
@@ -662,7 +681,16 @@ def dvpg_from_raw(
         setting=dv_setting(_get(cfg, "defaultPortConfig")),
         override_allowed=overrides,
         port_keys=[str(k) for k in p.get("portKeys") or []],
+        nioc_pool=_pool_name(dvs, _get(cfg, "vmVnicNetworkResourcePoolKey")),
     )
+
+
+def _pool_name(dvs: DistributedSwitch | None, key: str | None) -> str:
+    """The pool a port group names, by name; "-1" (what vCenter writes) and unset are no pool
+    (""), a key the switch does not list is kept as it is."""
+    if not key or key == "-1":
+        return ""
+    return next((p.name for p in (dvs.nioc_pools if dvs else []) if p.key == key), key)
 
 
 def vm_from_raw(

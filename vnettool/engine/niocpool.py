@@ -1,0 +1,267 @@
+"""NIOC v3 network resource pools of distributed switches, idempotent by pool name.
+
+A pool reserves bandwidth for the VM NICs of the port groups that name it (`nioc_pool` of a
+DV port group), carved out of the switch's virtualMachine traffic reservation: vCenter
+refuses pools whose reservations add up to more than that reservation on all uplinks, so the
+planner checks the sum against the reservation the document leaves (a located problem, nothing
+sent). vCenter keys pools; the key is looked up again at apply. Order: after the switch
+change that sets the virtualMachine reservation, before the port groups that name a new pool;
+a pool is removed only after the port groups left it (`absent.nioc_pools: [switch/pool]`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vnettool.engine.common import CannotRestore, Context
+from vnettool.engine.dvcommon import diffs
+from vnettool.engine.resource import Resource
+from vnettool.models.desired import NiocPoolSpec
+from vnettool.models.inventory import DistributedSwitch, Inventory, NiocPool
+from vnettool.models.plan import Change, FieldDiff
+from vnettool.vsphere import dvs as api
+from vnettool.vsphere.connection import Session
+
+RESOURCE = "nioc_pool"
+FIELDS = ("reservation_mbps", "description")
+
+
+def target(switch: str, before: NiocPool | None, p: NiocPoolSpec) -> NiocPool:
+    base = before or NiocPool(dvs=switch, name=p.name, reservation_mbps=0)
+    upd: dict[str, Any] = {}
+    if p.reservation_mbps is not None:
+        upd["reservation_mbps"] = p.reservation_mbps
+    if p.description is not None:
+        upd["description"] = p.description
+    return base.model_copy(update=upd)
+
+
+def _room(ctx: Context, switch: str) -> tuple[int, int, int]:
+    """(virtualMachine reservation per uplink, uplinks, their product) once the document ran."""
+    sw = ctx.inventory.dvs_by_name.get(switch)
+    spec = next((s for s in ctx.desired.distributed_switches if s.name == switch), None)
+    vm = next((t for t in (sw.nioc if sw else []) if t.key == "virtualMachine"), None)
+    res = vm.reservation_mbps if vm and vm.reservation_mbps else 0
+    want = (spec.traffic or {}).get("virtualMachine") if spec else None
+    if want is not None and want.reservation_mbps is not None:
+        res = want.reservation_mbps
+    uplinks = len(
+        (spec.uplinks if spec and spec.uplinks else None) or (sw.uplink_names if sw else [])
+    )
+    return res, uplinks, res * uplinks
+
+
+def _conflict(name: str, was: NiocPool | None, want: NiocPool | None) -> Any:
+    def check(fresh: DistributedSwitch) -> str | None:
+        now = next((p for p in fresh.nioc_pools if p.name == name), None)
+        theirs = diffs(was, now, FIELDS, strict=True) if (was or now) else []
+        if theirs and (diffs(now, want, FIELDS) if want else now is not None):
+            return ", ".join(f"{d.field}: {d.before} → {d.after}" for d in theirs)
+        return None
+
+    return check
+
+
+class NiocPools(Resource[NiocPool]):
+    """One change per pool (named `switch/pool`), in its switch's lane."""
+
+    name = RESOURCE
+    model = NiocPool
+    fields = FIELDS
+    after = ("distributed_switch",)
+    host_scoped = False
+
+    def diff(
+        self, before: NiocPool | None, after: NiocPool | None, *, strict: bool = False
+    ) -> list[FieldDiff]:
+        return diffs(before, after, FIELDS, strict=strict)
+
+    def tags(self, state: NiocPool) -> dict[str, Any]:
+        return {"switch": state.dvs}
+
+    def plan(self, ctx: Context) -> list[Change]:
+        absent = ctx.desired.absent.nioc_pools
+        for bad in (x for x in absent if "/" not in x):
+            ctx.problems.append(f"absent.nioc_pools: {bad!r} must be 'switch/pool'")
+        gone = {(a, b) for a, _, b in (x.partition("/") for x in absent if "/" in x)}
+        changes: list[Change] = []
+        for spec in ctx.desired.distributed_switches:
+            if spec.nioc_pools is not None or any(s == spec.name for s, _ in gone):
+                changes += self._wanted(ctx, spec.name, spec.nioc_pools or [], gone)
+        for switch, name in sorted(gone):
+            sw = ctx.inventory.dvs_by_name.get(switch)
+            before = next((p for p in (sw.nioc_pools if sw else []) if p.name == name), None)
+            if sw is None or before is None:
+                continue
+            users = [
+                p.name
+                for p in ctx.inventory.dv_portgroups_of(switch)
+                if p.nioc_pool == name and not _leaves(ctx, switch, p.name, name)
+            ]
+            if users:
+                ctx.problems.append(
+                    f"nioc_pool {switch}/{name}: still used by port group {', '.join(users)} "
+                    "(give them another nioc_pool, or none, in the same document)"
+                )
+                continue
+            ch = self.change(
+                f"dvs:{switch}",
+                f"{switch}/{name}",
+                before,
+                None,
+                self.diff(before, None),
+                dvs_moref=sw.moref,
+            )
+            changes += [ch] if ch else []
+        return changes
+
+    def _wanted(
+        self, ctx: Context, switch: str, pools: list[NiocPoolSpec], gone: set[tuple[str, str]]
+    ) -> list[Change]:
+        sw = ctx.inventory.dvs_by_name.get(switch)
+        current = {p.name: p for p in (sw.nioc_pools if sw else [])}
+        names = [p.name for p in pools]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            ctx.problems.append(f"distributed switch {switch}: nioc_pool {dup} given twice")
+        final = {n: p for n, p in current.items() if (switch, n) not in gone}
+        changes: list[Change] = []
+        for p in pools:
+            if (switch, p.name) in gone:
+                ctx.problems.append(f"nioc_pool {switch}/{p.name} is both desired and absent")
+                continue
+            before = current.get(p.name)
+            after = target(switch, before, p)
+            final[p.name] = after
+            ch = self.change(
+                f"dvs:{switch}",
+                f"{switch}/{p.name}",
+                before,
+                after,
+                self.diff(before, after),
+                dvs_moref=sw.moref if sw else None,
+            )
+            changes += [ch] if ch else []
+        total = sum(p.reservation_mbps or 0 for p in final.values())
+        per, uplinks, room = _room(ctx, switch)
+        if changes and total > room:
+            ctx.problems.append(
+                f"distributed switch {switch}: nioc_pools reserve {total} Mbit/s but "
+                f"virtualMachine traffic reserves {per} Mbit/s on {uplinks} uplinks ({room} "
+                "Mbit/s): raise traffic.virtualMachine.reservation_mbps"
+            )
+            return []
+        return changes
+
+    def depends(self, change: Change, same_host: list[Change]) -> list[str]:
+        """After its switch change unless that one lowers the VM reservation (which waits for
+        the pools instead: `before_lowering`); a removal after the port groups left it."""
+        mine = [c for c in same_host if c.switch == change.switch]
+        first = [
+            c.id
+            for c in mine
+            if c.resource == "distributed_switch" and c.kind != "delete" and _direction(c) >= 0
+        ]
+        if change.kind == "delete":
+            first += [c.id for c in mine if c.resource == "distributed_port_group"]
+        return first
+
+    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self._send(change, session, facts)
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self._send(change, session, facts)
+
+    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self._send(change, session, facts)
+
+    def _send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        """Add, edit or remove by what the switch has now (the key is the server's)."""
+        moref = change.dvs_moref or api.find_switch(session, change.switch or "")
+        sw = api.read_switch(session, moref)
+        name = change.name.split("/", 1)[1]
+        cur = next((p for p in sw.nioc_pools if p.name == name), None)
+        after = change.after if isinstance(change.after, NiocPool) else None
+        if after is None:
+            if cur is None:
+                return
+            op, pool = "remove", cur
+        elif cur is None:
+            op, pool = "add", after.model_copy(update={"key": None})
+        elif not diffs(cur, after, FIELDS):
+            return
+        else:
+            why = _conflict(name, self.old(change), after)(sw)
+            if why:
+                raise CannotRestore(f"changed by another client since the plan ({why})")
+            op = "edit"
+            pool = after.model_copy(update={"key": cur.key, "config_version": cur.config_version})
+        api.reconfigure_pools(session, sw, [api.pool_spec(op, pool)])
+        facts["key"] = next(
+            (p.key for p in api.read_switch(session, moref).nioc_pools if p.name == name), None
+        )
+
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        switch = change.switch or ""
+        sw = inv.dvs_by_name.get(switch)
+        if sw is None:
+            if change.before is not None:
+                raise CannotRestore(f"its switch {switch} no longer exists")
+            return None
+        name = change.name.split("/", 1)[1]
+        current = next((p for p in sw.nioc_pools if p.name == name), None)
+        want = self.old(change)
+        if want is not None and current is not None:
+            want = want.model_copy(
+                update={"key": current.key, "config_version": current.config_version}
+            )
+        d = self.diff(current, want, strict=True)
+        return self.change(f"dvs:{switch}", change.name, current, want, d, dvs_moref=sw.moref)
+
+
+def vm_reservation(sw: Any) -> int:
+    """The virtualMachine traffic reservation (Mbit/s per uplink) of a switch state."""
+    t = next((t for t in (getattr(sw, "nioc", None) or []) if t.key == "virtualMachine"), None)
+    return (t.reservation_mbps or 0) if t else 0
+
+
+def _direction(c: Change) -> int:
+    """>0 a switch change raises the VM reservation, <0 lowers it, 0 leaves it."""
+    if c.kind == "create":
+        return 1
+    return vm_reservation(c.after) - vm_reservation(c.before)
+
+
+def lowers(c: Change) -> bool:
+    """Whether a switch change lowers its VM reservation."""
+    return c.kind == "update" and _direction(c) < 0
+
+
+def before_lowering(change: Change, same_host: list[Change]) -> list[str]:
+    """For a switch change that lowers the VM reservation (a rollback, say): the pool
+    removals and reductions of that switch, which must make room first (vCenter refuses a
+    reservation below what the pools hold)."""
+    if change.kind == "delete" or _direction(change) >= 0:
+        return []
+    out = []
+    for c in same_host:
+        if c.resource != RESOURCE or c.switch != change.name:
+            continue
+        if c.kind == "delete" or (c.kind == "update" and (
+            (getattr(c.after, "reservation_mbps", 0) or 0)
+            < (getattr(c.before, "reservation_mbps", 0) or 0))):  # fmt: skip
+            out.append(c.id)
+    return out
+
+
+def _leaves(ctx: Context, switch: str, pg: str, pool: str) -> bool:
+    """Whether the document moves port group `pg` off `pool` (or removes it)."""
+    if pg in ctx.desired.absent.distributed_port_groups:
+        return True
+    spec = next(
+        (s for s in ctx.desired.distributed_port_groups if (s.switch, s.name) == (switch, pg)),
+        None,
+    )
+    return spec is not None and spec.nioc_pool is not None and spec.nioc_pool != pool
+
+
+resource = NiocPools()
