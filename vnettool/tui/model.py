@@ -18,6 +18,7 @@ from rich.text import Text
 
 from vnettool.engine.common import natural_key
 from vnettool.models.inventory import (
+    KNOWN_NIOC_CLASSES,
     DistributedPortGroup,
     DistributedSwitch,
     Host,
@@ -473,6 +474,8 @@ def dvs_details(d: DistributedSwitch, ix: NetIndex) -> RenderableType:
     parts: list[RenderableType] = [t, Text(""), pvlan_table(d, ix)]
     if d.health:
         parts += [Text(""), health_table(d)]
+    if d.nioc or d.nioc_pools:
+        parts += [Text(""), nioc_table(d, ix)]
     if d.lags:
         lt = Table(title="LACP groups", title_justify="left", box=None, padding=(0, 1))
         for c in ("name", "mode", "uplinks", "load balance"):
@@ -481,6 +484,30 @@ def dvs_details(d: DistributedSwitch, ix: NetIndex) -> RenderableType:
             lt.add_row(g.name, _v(g.mode), _v(g.uplink_count), _v(g.load_balance))
         parts += [Text(""), lt]
     return Group(*parts)
+
+
+def nioc_table(d: DistributedSwitch, ix: NetIndex) -> Table:
+    """NIOC v3: the system traffic classes (one a newer vCenter added is shown, marked) and
+    the network resource pools with their port groups."""
+    t = Table(title=f"NIOC of {d.name}", title_justify="left", padding=(0, 1))
+    for c in ("class / pool", "shares", "reservation", "limit"):
+        t.add_column(c, no_wrap=True)
+    for cls in d.nioc:
+        name = Text(cls.key)
+        if cls.key not in KNOWN_NIOC_CLASSES:
+            name.append(" (new class)", "yellow")
+        shares = f"{cls.level} ({cls.shares})" if cls.level else _v(cls.shares)
+        limit = "unlimited" if cls.limit_mbps is None else f"{cls.limit_mbps} Mbit/s"
+        t.add_row(name, shares, f"{cls.reservation_mbps or 0} Mbit/s", limit)
+    for p in d.nioc_pools:
+        users = [g.name for g in ix.dvpgs_of_dvs.get(d.name, []) if g.nioc_pool == p.name]
+        t.add_row(
+            Text(f"pool {p.name}", style="cyan"),
+            ", ".join(users) or "-",
+            f"{p.reservation_mbps or 0} Mbit/s",
+            "",
+        )
+    return t
 
 
 def health_summary(d: DistributedSwitch) -> Text:
