@@ -106,6 +106,8 @@ func mgrTask(m *dvsManager, name string, fn func() (types.AnyType, *taskErr)) ty
 		}
 		return res, nil
 	})
+	// info.entity is a ManagedEntity; the DVSManager is not one (pyVmomi refuses it there)
+	task.Info.Entity, task.Info.EntityName = nil, ""
 	ref := task.Run()
 	if e != nil && task.Info.Error != nil && e.msg != "" {
 		task.Info.Error.LocalizedMessage = e.msg

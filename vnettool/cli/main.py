@@ -12,6 +12,7 @@ from vnettool import __version__
 from vnettool.cli import (
     appliance,
     audit,
+    dvs,
     engine,
     fleet,
     healthcheck,
@@ -45,6 +46,7 @@ app.add_typer(impact.app, name="whatif")
 app.command("topology")(impact.topology)
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(healthcheck.app, name="healthcheck")
+app.add_typer(dvs.app, name="dvs")
 
 
 def _version(value: bool) -> None:

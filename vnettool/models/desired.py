@@ -695,6 +695,44 @@ class VmSettingsSpec(Model):
         return v
 
 
+class BackupEntity(Model):
+    """One entry of vCenter's export (EntityBackupConfig): the switch or one of its port
+    groups, with the configuration blob as vCenter made it (opaque, base64)."""
+
+    entity_type: Literal["distributedVirtualSwitch", "distributedVirtualPortgroup"]
+    key: str = Field(description="the switch's uuid or the port group's key")
+    name: str
+    container: str | None = Field(default=None, description="the switch's folder (moref)")
+    config_version: str | None = None
+    blob: str = Field(min_length=1, description="configBlob, base64")
+
+    @field_validator("blob")
+    @classmethod
+    def _base64(cls, v: str) -> str:
+        import base64
+        import binascii
+
+        try:
+            base64.b64decode(v, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"not base64 ({exc}); the export file was damaged") from None
+        return v
+
+
+class DvsBackup(Model):
+    """What `vnettool dvs export` adds to the desired-state document it writes: vCenter's own
+    export of the switch and its port groups, which `vnettool dvs restore` imports. Planning
+    ignores it (the rest of the document is what `plan` compares)."""
+
+    format: Literal["vnettool-dvs-backup/1"]
+    vcenter: str
+    instance_uuid: str | None = None
+    exported_at: str
+    switch: str
+    uuid: str
+    entities: list[BackupEntity] = Field(min_length=1)
+
+
 class DesiredState(Model):
     """A desired-state document. Every section is optional; an empty document plans nothing."""
 
@@ -709,6 +747,9 @@ class DesiredState(Model):
     vm_settings: list[VmSettingsSpec] = Field(default_factory=list)
     migrations: Migrations = Field(default_factory=Migrations)
     absent: Absent = Field(default_factory=Absent)
+    backup: DvsBackup | None = Field(
+        default=None, description="written by `vnettool dvs export`; read by `dvs restore`"
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> DesiredState:
