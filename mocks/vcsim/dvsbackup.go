@@ -30,16 +30,13 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/base64"
 	"fmt"
 	"io/ioutil"
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
@@ -92,7 +89,7 @@ func decodeBlob(text []byte) (*labBackup, error) {
 	return &b, nil
 }
 
-var backupLab *Lab // the lab whose in-process client creates switches on import
+var backupLab *Lab // the lab whose aliases create switches and port groups on import
 
 // mgrTask runs fn as a task of the DVSManager. vcsim already holds the manager's lock for
 // the call (it is no alias), so unlike runTaskResult this takes no lock of its own.
@@ -222,32 +219,34 @@ func restorePortgroup(d *simulator.DistributedVirtualSwitch, pg *simulator.Distr
 	})
 }
 
-func importClient() (*vim25.Client, error) {
-	if backupLab == nil {
-		return nil, fmt.Errorf("lab not set up")
+// taskOutcome: the result or the fault of a task the lab ran for an import.
+func taskOutcome(ref types.ManagedObjectReference) (types.AnyType, *taskErr) {
+	task, _ := simulator.Map.Get(ref).(*simulator.Task)
+	dropTask(ref)
+	if task == nil {
+		return nil, badArg("entityBackup", "task %s vanished", ref.Value)
 	}
-	return vim25.NewClient(context.Background(), backupLab.Model.Service)
+	if task.Info.Error != nil {
+		if f, ok := task.Info.Error.Fault.(types.BaseMethodFault); ok {
+			return nil, &taskErr{f, task.Info.Error.LocalizedMessage}
+		}
+		return nil, badArg("entityBackup", "%s", task.Info.Error.LocalizedMessage)
+	}
+	return task.Info.Result, nil
 }
 
-// createSwitch makes a switch for an import: CreateDVS_Task in folder, then the uuid.
-func createSwitch(folder types.ManagedObjectReference, name string, saved *types.VMwareDVSConfigInfo, keepUUID bool) (*simulator.DistributedVirtualSwitch, *taskErr) {
-	c, err := importClient()
-	if err != nil {
-		return nil, badArg("entityBackup", "%v", err)
-	}
-	ctx := context.Background()
+// createSwitch makes a switch for an import through the lab's own CreateDVS_Task (so it
+// gets everything a created switch gets), then gives it the original uuid if asked.
+func createSwitch(ctx *simulator.Context, folder types.ManagedObjectReference, name string, saved *types.VMwareDVSConfigInfo, keepUUID bool) (*simulator.DistributedVirtualSwitch, *taskErr) {
 	spec := types.DVSCreateSpec{ConfigSpec: &types.VMwareDVSConfigSpec{DVSConfigSpec: types.DVSConfigSpec{
 		Name: name, UplinkPortPolicy: saved.UplinkPortPolicy}}}
-	task, err := object.NewFolder(c, folder).CreateDVS(ctx, spec)
-	if err != nil {
-		return nil, badArg("entityBackup", "%v", err)
+	fa := &folderAlias{newAliasBase(backupLab, folder)}
+	body := fa.CreateDVSTask(ctx, &types.CreateDVS_Task{This: folder, Spec: spec}).(*methods.CreateDVS_TaskBody)
+	res, e := taskOutcome(body.Res.Returnval)
+	if e != nil {
+		return nil, e
 	}
-	info, err := task.WaitForResult(ctx, nil)
-	if err != nil {
-		return nil, terr(&types.InvalidArgument{InvalidProperty: "entityBackup.name"}, "creating %s: %v", name, err)
-	}
-	dropTask(task.Reference())
-	d := simulator.Map.Get(info.Result.(types.ManagedObjectReference)).(*simulator.DistributedVirtualSwitch)
+	d := simulator.Map.Get(res.(types.ManagedObjectReference)).(*simulator.DistributedVirtualSwitch)
 	if keepUUID {
 		simulator.Map.WithLock(d, func() {
 			d.Uuid = saved.Uuid
@@ -258,22 +257,16 @@ func createSwitch(folder types.ManagedObjectReference, name string, saved *types
 	return d, nil
 }
 
-func addPortgroups(d *simulator.DistributedVirtualSwitch, saved []*types.DVPortgroupConfigInfo) ([]types.ManagedObjectReference, *taskErr) {
-	c, err := importClient()
-	if err != nil {
-		return nil, badArg("entityBackup", "%v", err)
-	}
-	ctx := context.Background()
+// addPortgroups creates port groups through the lab's AddDVPortgroup_Task (its checks and
+// port keys), then lays each exported config over its new port group.
+func addPortgroups(ctx *simulator.Context, d *simulator.DistributedVirtualSwitch, saved []*types.DVPortgroupConfigInfo) ([]types.ManagedObjectReference, *taskErr) {
 	var out []types.ManagedObjectReference
+	da := &dvsAlias{newAliasBase(backupLab, d.Self)}
 	for _, s := range saved {
 		spec := types.DVPortgroupConfigSpec{Name: s.Name, Type: s.Type, NumPorts: s.NumPorts}
-		task, err := object.NewDistributedVirtualSwitch(c, d.Self).AddPortgroup(ctx, []types.DVPortgroupConfigSpec{spec})
-		if err == nil {
-			err = task.Wait(ctx)
-			dropTask(task.Reference())
-		}
-		if err != nil {
-			return nil, terr(&types.InvalidArgument{InvalidProperty: "entityBackup"}, "port group %s: %v", s.Name, err)
+		body := da.AddDVPortgroupTask(ctx, &types.AddDVPortgroup_Task{This: d.Self, Spec: []types.DVPortgroupConfigSpec{spec}}).(*methods.AddDVPortgroup_TaskBody)
+		if _, e := taskOutcome(body.Res.Returnval); e != nil {
+			return nil, e
 		}
 		var pg *simulator.DistributedVirtualPortgroup
 		for _, ref := range d.Portgroup {
@@ -340,7 +333,7 @@ func (m *dvsManager) DVSManagerImportEntityTask(ctx *simulator.Context, req *typ
 					missing = append(missing, pgCfgs[i])
 				}
 			}
-			made, e := addPortgroups(d, missing)
+			made, e := addPortgroups(ctx, d, missing)
 			if e != nil {
 				return nil, e
 			}
@@ -358,7 +351,7 @@ func (m *dvsManager) DVSManagerImportEntityTask(ctx *simulator.Context, req *typ
 			if !keep {
 				saved.Uuid = uuid.New().String()
 			}
-			d, e := createSwitch(*folder, sw.Name, &saved, keep)
+			d, e := createSwitch(ctx, *folder, sw.Name, &saved, keep)
 			if e != nil {
 				return nil, e
 			}
@@ -369,15 +362,11 @@ func (m *dvsManager) DVSManagerImportEntityTask(ctx *simulator.Context, req *typ
 				for i := range pgCfgs {
 					pgCfgs[i].Name = pgs[i].Name // the entry's name (a client may rename)
 				}
-				made, e = addPortgroups(d, pgCfgs)
+				made, e = addPortgroups(ctx, d, pgCfgs)
 			}
 			if e != nil { // all or nothing: the half-made switch goes again
-				if c, err := importClient(); err == nil {
-					if task, err := object.NewDistributedVirtualSwitch(c, d.Self).Destroy(context.Background()); err == nil {
-						_ = task.Wait(context.Background())
-						dropTask(task.Reference())
-					}
-				}
+				b := d.DestroyTask(ctx, &types.Destroy_Task{This: d.Self}).(*methods.Destroy_TaskBody)
+				dropTask(b.Res.Returnval)
 				return nil, e
 			}
 			res.DistributedVirtualSwitch = []types.ManagedObjectReference{d.Self}
