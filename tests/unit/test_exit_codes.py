@@ -18,7 +18,20 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])  # closed again when the block ends: nothing listens
 
 
-@pytest.mark.parametrize("command", ["plan", "apply", "audit", "inventory", "whatif", "run"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "plan",
+        "apply",
+        "audit",
+        "inventory",
+        "whatif",
+        "run",
+        "healthcheck",
+        "dvs-export",
+        "dvs-restore",
+    ],
+)
 def test_unreachable_server_exits_5(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -28,6 +41,13 @@ def test_unreachable_server_exits_5(
     monkeypatch.setenv("VNETTOOL_TIMEOUT", "2")
     doc = tmp_path / "d.yml"
     doc.write_text("target: {cluster: '*'}\nstandard_switches: [{name: vSwitch9, mtu: 9000}]\n")
+    backup = tmp_path / "b.yml"
+    blob = {"entity_type": "distributedVirtualSwitch", "key": "u", "name": "DVS0", "blob": "AA=="}
+    backup.write_text(
+        "backup: "
+        + str({"format": "vnettool-dvs-backup/1", "vcenter": "v", "exported_at": "t",
+               "switch": "DVS0", "uuid": "u", "entities": [blob]})
+    )  # fmt: skip
     play = tmp_path / "p.yml"
     play.write_text("target: {cluster: '*'}\nsteps:\n  - name: s\n    snapshot: {path: s.json}\n")
     args = {
@@ -37,6 +57,9 @@ def test_unreachable_server_exits_5(
         "inventory": ["inventory"],
         "whatif": ["whatif", "maintenance", "H0"],
         "run": ["run", str(play), "--yes"],
+        "healthcheck": ["healthcheck", "run", "DVS0", "--for", "1s"],
+        "dvs-export": ["dvs", "export", "DVS0", "--out", str(tmp_path / "x.yml")],
+        "dvs-restore": ["dvs", "restore", str(backup), "--yes"],
     }[command]
     server = ["--server", f"https://127.0.0.1:{_closed_port()}/sdk", "--insecure"]
     r = CliRunner().invoke(app, [*args, *server])

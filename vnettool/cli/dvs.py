@@ -13,7 +13,8 @@ vCenter made them). `restore` imports that backup (DVSManagerImportEntity_Task):
 
 A restore is not an engine run (no plan to journal change by change): before changing an
 existing switch it writes an export of the switch as it is now to
-`$VNETTOOL_HOME/backups/` and prints the command that puts it back. Exit 0 done, 1 error.
+`$VNETTOOL_HOME/backups/` and prints the command that puts it back. Exit 0 done, 1 error,
+5 vCenter unreachable.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
-from vnettool.errors import ConfigError, VnetError
+from vnettool.errors import UNREACHABLE, ConfigError, VnetError
 
 app = typer.Typer(help="Distributed switch backup: export to a plannable file, restore")
 
@@ -48,7 +49,7 @@ def _fail(exc: BaseException, as_json: bool) -> typer.Exit:
         typer.echo(json.dumps({"error": str(exc)}))
     else:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-    return typer.Exit(1)
+    return typer.Exit(UNREACHABLE if getattr(exc, "exit_code", 1) == UNREACHABLE else 1)
 
 
 def export_document(session: Any, inv: Any, name: str) -> tuple[dict[str, Any], list[str]]:

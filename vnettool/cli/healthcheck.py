@@ -14,7 +14,8 @@ switching, not during the wait, so other runs are not blocked for the window; a 
 the health check by someone else in the meantime is a conflict the restore reports instead
 of overwriting.
 
-Exit codes: 0 no mismatch, 2 mismatches found, 1 error (including a restore that failed).
+Exit codes: 0 no mismatch, 2 mismatches found, 1 error (including a restore that failed),
+5 vCenter unreachable or login refused.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
-from vnettool.errors import ConfigError, VnetError
+from vnettool.errors import UNREACHABLE, ConfigError, VnetError
 from vnettool.models.inventory import DistributedSwitch
 from vnettool.models.plan import Result
 
@@ -139,7 +140,8 @@ def run(
             typer.echo(json.dumps({"error": str(exc)}))
         else:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
+        # an unreachable vCenter is 5 on every command, never read as "mismatches" (2)
+        raise typer.Exit(UNREACHABLE if exc.exit_code == UNREACHABLE else 1) from None
     raise typer.Exit(code)
 
 
