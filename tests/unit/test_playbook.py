@@ -412,6 +412,21 @@ def test_run_reads_every_file_plan_reads(tmp_path: Path, section: str) -> None:
         "migrations": {"batch": 2},
         "absent": {"standard_switches": ["old"]},
         "host_settings": {"block_guest_bpdu": 1},
+        "backup": {  # what `vnettool dvs export` writes next to the document
+            "format": "vnettool-dvs-backup/1",
+            "vcenter": "vc",
+            "exported_at": "2026-12-07T10:00:00+00:00",
+            "switch": "DVS0",
+            "uuid": "u",
+            "entities": [
+                {
+                    "entity_type": "distributedVirtualSwitch",
+                    "key": "u",
+                    "name": "DVS0",
+                    "blob": "AA==",
+                }
+            ],
+        },
     }.get(section, [])
     doc = {"target": {"cluster": "DC0_C1"}, section: one}
     p = write(tmp_path, "desired.yml", json.dumps(doc))
