@@ -167,7 +167,8 @@ class ApplianceWatch:
         scope_now = {h.name for h in self.hosts_of(inv)}
         in_scope = scope_now | self._scope  # joined, and left (moved away, removed)
         self._scope = scope_now
-        reasons = {**changes, **reasons}
+        for h, why in changes.items():  # both kinds of news about one host are said
+            reasons[h] = f"{why}; {reasons[h]}" if h in reasons else why
         relevant = [r for h, r in sorted(reasons.items()) if h in in_scope]
         if not relevant:
             return None
