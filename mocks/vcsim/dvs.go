@@ -1094,8 +1094,13 @@ func (a *dvpgAlias) ReconfigureDVPortgroupTask(ctx *simulator.Context, req *type
 		next := pg.Config
 		skip := map[string]bool{"ConfigVersion": true, "DefaultPortConfig": true, "Name": true}
 		copyFields(reflect.ValueOf(&next).Elem(), reflect.ValueOf(&spec).Elem(), skip)
-		if spec.DefaultPortConfig != nil {
-			next.DefaultPortConfig = mergePortSetting(pg.Config.DefaultPortConfig, spec.DefaultPortConfig)
+		setting, filters, e := takeFilterPolicy(d, pg.Config.DefaultPortConfig, spec.DefaultPortConfig) // trafficfilter.go
+		if e != nil {
+			return e
+		}
+		if setting != nil {
+			next.DefaultPortConfig = mergePortSetting(pg.Config.DefaultPortConfig, setting)
+			setFilterPolicy(next.DefaultPortConfig, filters)
 			if sp, ok := spec.DefaultPortConfig.(*types.VMwareDVSPortSetting); ok && sp.UplinkTeamingPolicy != nil && sp.UplinkTeamingPolicy.UplinkPortOrder != nil && d != nil {
 				if e := validateTeaming(d, next.DefaultPortConfig); e != nil {
 					return e

@@ -173,6 +173,12 @@ func (a *dvsAlias) AddDVPortgroupTask(ctx *simulator.Context, req *types.AddDVPo
 			if s.DefaultPortConfig == nil {
 				s.DefaultPortConfig = &types.VMwareDVSPortSetting{} // not stock's partial default
 			}
+			setting, filters, e := takeFilterPolicy(d, nil, s.DefaultPortConfig) // trafficfilter.go
+			if e != nil {
+				return e
+			}
+			s.DefaultPortConfig = setting
+			setFilterPolicy(s.DefaultPortConfig, filters)
 			s.ConfigVersion = ""
 		}
 		before := map[types.ManagedObjectReference]bool{}

@@ -32,7 +32,11 @@ var (
 	// HostNetworkSystem methods whose specs carry a HostNetworkPolicy.
 	reZeroMethods = regexp.MustCompile(`<(AddPortGroup|UpdatePortGroup|AddVirtualSwitch|UpdateVirtualSwitch|UpdateNetworkConfig)\b`)
 	reZeroInt32   = regexp.MustCompile(`<(speed|percentage)>\s*0+\s*</(speed|percentage)>`)
-	reZeroInt64   = regexp.MustCompile(`<(averageBandwidth|peakBandwidth|burstSize)>\s*0+\s*</(averageBandwidth|peakBandwidth|burstSize)>`)
+	// DV port group specs: traffic rules (DSCP / CoS 0 clears the tag; protocol, VLAN 0).
+	reZeroDvpg     = regexp.MustCompile(`<(ReconfigureDVPortgroup_Task|AddDVPortgroup_Task)\b`)
+	reZeroTagInt32 = regexp.MustCompile(`<(qosTag|dscpTag|sequence|precedence|prefixLength)>\s*0+\s*</(qosTag|dscpTag|sequence|precedence|prefixLength)>`)
+	reZeroExpr     = regexp.MustCompile(`<(protocol|vlanId|tcpFlags)>(\s*<negate>[a-z]*</negate>)?\s*<value>\s*0+\s*</value>`)
+	reZeroInt64    = regexp.MustCompile(`<(averageBandwidth|peakBandwidth|burstSize)>\s*0+\s*</(averageBandwidth|peakBandwidth|burstSize)>`)
 
 	zeroTokens = [][]byte{
 		[]byte(">" + strconv.FormatInt(zeroInt32, 10) + "<"),
@@ -42,6 +46,11 @@ var (
 
 // markExplicitZeros rewrites explicit zeros of policy ints in a request body.
 func markExplicitZeros(body []byte) []byte {
+	if reZeroDvpg.Match(body) {
+		z := strconv.FormatInt(zeroInt32, 10)
+		body = reZeroTagInt32.ReplaceAll(body, []byte("<${1}>"+z+"</${1}>"))
+		return reZeroExpr.ReplaceAll(body, []byte("<${1}>${2}<value>"+z+"</value>"))
+	}
 	if !reZeroMethods.Match(body) {
 		return body
 	}
