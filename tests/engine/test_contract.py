@@ -33,7 +33,13 @@ from vnettool.engine.registry import BY_NAME, RESOURCES
 from vnettool.engine.resource import Resource
 from vnettool.impact.blast import SIMULATORS
 from vnettool.models.desired import DesiredState
-from vnettool.models.inventory import DVFILTER_KEY, HostSettings, Inventory, VmSettings
+from vnettool.models.inventory import (
+    DVFILTER_KEY,
+    HostSettings,
+    Inventory,
+    TrafficRuleset,
+    VmSettings,
+)
 from vnettool.models.plan import Change, Plan, Result
 
 CASES = Path(__file__).parent / "cases"
@@ -200,6 +206,27 @@ def _mirror(inv: Inventory, c: Change) -> Inventory:
     return inv.model_copy(update={"distributed_switches": dvs})
 
 
+def _traffic_rules(inv: Inventory, c: Change) -> Inventory:
+    """What vCenter does: the port group's own ruleset becomes the after-state, with the
+    keys the server gives what had none."""
+    name = c.name.partition("/")[2]
+    after = c.after
+    if isinstance(after, TrafficRuleset):
+        rules = [r.model_copy(update={"key": r.key or f"rule-{r.name}"}) for r in after.rules]
+        after = after.model_copy(
+            update={
+                "filter_key": after.filter_key or "filter-x",
+                "key": after.key or "rs-x",
+                "rules": rules,
+            }
+        )
+    pgs = [
+        p.model_copy(update={"traffic": after}) if p.dvs == c.switch and p.name == name else p
+        for p in inv.distributed_port_groups
+    ]
+    return inv.model_copy(update={"distributed_port_groups": pgs})
+
+
 def _relocation(inv: Inventory, c: Change) -> Inventory:
     to = c.dest.host if c.dest else None
     vms = [v.model_copy(update={"host": to}) if v.moref == c.vm_moref else v for v in inv.vms]
@@ -252,6 +279,7 @@ APPLY: dict[str, Callable[[Inventory, Change], Inventory]] = {
     "health_check": _health_check,
     "nioc_pool": _nioc_pool,
     "mirror": _mirror,
+    "traffic_rules": _traffic_rules,
     "vm_relocation": _relocation,
     "protected_nic_disconnect": _unplug,
     "host_settings": _host_settings,

@@ -299,6 +299,7 @@ def test_apply_order_comes_from_each_resource_after() -> None:
         "distributed_port_group",
         "mirror",
         "health_check",
+        "traffic_rules",
         "vmkernel_adapter",
         "vmknic_migration",
         "vm_nic_migration",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
@@ -531,6 +532,182 @@ class MirrorSpec(Model):
         return self
 
 
+# -- traffic filtering and marking ----------------------------------------------------------
+# DistributedVirtualSwitchHostInfrastructureTrafficClass of vCenter 7.0.3.
+SystemTraffic = Literal[
+    "management",
+    "faultTolerance",
+    "vmotion",
+    "virtualMachine",
+    "iSCSI",
+    "nfs",
+    "hbr",
+    "vsan",
+    "vdp",
+    "backupNfc",
+    "nvmetcp",
+]
+IP_PROTOCOLS: dict[str, int] = {
+    "icmp": 1,
+    "igmp": 2,
+    "tcp": 6,
+    "udp": 17,
+    "gre": 47,
+    "esp": 50,
+    "ah": 51,
+    "icmpv6": 58,
+    "sctp": 132,
+}
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+_PORT_RANGE = re.compile(r"^(\d{1,5})-(\d{1,5})$")
+
+
+def _ip_or_network(v: str) -> str:
+    """An address or prefix/length (what IpRange holds); the prefix need not be masked."""
+    addr, slash, length = v.partition("/")
+    ip = ipaddress.ip_address(addr)  # ValueError names the bad address
+    if not slash:
+        return str(ip)
+    if not length.isdigit() or int(length) > ip.max_prefixlen:
+        raise ValueError(f"prefix length {length!r} out of range 0-{ip.max_prefixlen}")
+    return f"{ip}/{int(length)}"
+
+
+def _mac_or_range(v: str) -> str:
+    addr, slash, mask = v.partition("/")
+    for part in (addr, mask) if slash else (addr,):
+        if not _MAC.match(part):
+            raise ValueError(f"{part!r} is not a MAC address (aa:bb:cc:dd:ee:ff)")
+    return v.lower()
+
+
+def _port_or_range(v: int | str) -> str:
+    if isinstance(v, int):
+        if not 0 <= v <= 65535:
+            raise ValueError(f"port {v} out of range 0-65535")
+        return str(v)
+    m = _PORT_RANGE.match(v)
+    if not m or not int(m[1]) <= int(m[2]) <= 65535:
+        raise ValueError(f"{v!r} is not a port range first-last within 0-65535")
+    return f"{int(m[1])}-{int(m[2])}"
+
+
+IpOrNetwork = Annotated[str, AfterValidator(_ip_or_network)]
+MacOrRange = Annotated[str, AfterValidator(_mac_or_range)]
+PortOrRange = Annotated[int | str, AfterValidator(_port_or_range)]
+
+
+def _negate_given(q: Model, negate: Sequence[str]) -> None:
+    unset = [n for n in negate if getattr(q, n) is None]
+    if unset:
+        raise ValueError(f"negate names {', '.join(unset)}, which the qualifier does not give")
+
+
+class IpQualifierSpec(Model):
+    """Matches IP traffic; a part left out matches any. `negate` lists the parts that must
+    *not* match (`negate: [destination]`: traffic to anywhere but `destination`)."""
+
+    source: IpOrNetwork | None = Field(default=None, description="IP or prefix/length")
+    destination: IpOrNetwork | None = Field(default=None, description="IP or prefix/length")
+    protocol: (
+        Annotated[int, Field(ge=0, le=255)]
+        | Literal["icmp", "igmp", "tcp", "udp", "gre", "esp", "ah", "icmpv6", "sctp"]
+        | None
+    ) = Field(default=None, description="IANA number or tcp, udp, icmp, …")
+    source_port: PortOrRange | None = Field(default=None, description="443 or '1024-2048'")
+    destination_port: PortOrRange | None = Field(default=None, description="443 or '1024-2048'")
+    tcp_flags: Annotated[int, Field(ge=0, le=255)] | None = None
+    negate: list[
+        Literal["source", "destination", "protocol", "source_port", "destination_port", "tcp_flags"]
+    ] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _negated_parts_given(self) -> IpQualifierSpec:
+        _negate_given(self, self.negate)
+        return self
+
+
+class MacQualifierSpec(Model):
+    """Matches Ethernet frames: MAC addresses (or `address/mask`), EtherType, VLAN."""
+
+    source: MacOrRange | None = None
+    destination: MacOrRange | None = None
+    ethertype: Annotated[int, Field(ge=0, le=65535)] | None = Field(
+        default=None, description="e.g. 0x0806 (ARP)"
+    )
+    vlan: Annotated[int, Field(ge=0, le=4094)] | None = None
+    negate: list[Literal["source", "destination", "ethertype", "vlan"]] = Field(
+        default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def _negated_parts_given(self) -> MacQualifierSpec:
+        _negate_given(self, self.negate)
+        return self
+
+
+class SystemQualifierSpec(Model):
+    """Matches one kind of system traffic (`negate: true`: every other kind)."""
+
+    type: SystemTraffic
+    negate: bool = False
+
+
+class TrafficRuleSpec(Model):
+    """One traffic rule, identified by its name within its port group. Qualifiers are ANDed
+    (at most one IP, one MAC and one system traffic qualifier, as vCenter allows); `dscp` /
+    `cos` mark (the `tag` action, implied when they are given; 0 clears the tag)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    action: Literal["allow", "drop", "punt", "tag"] | None = None
+    dscp: Annotated[int, Field(ge=0, le=63)] | None = Field(default=None, description="0-63")
+    cos: Annotated[int, Field(ge=0, le=7)] | None = Field(
+        default=None, description="802.1p priority 0-7"
+    )
+    direction: Literal["incoming", "outgoing", "both"] = "both"
+    ip: IpQualifierSpec | None = None
+    mac: MacQualifierSpec | None = None
+    system: SystemTraffic | SystemQualifierSpec | None = None
+
+    @model_validator(mode="after")
+    def _action(self) -> TrafficRuleSpec:
+        marks = self.dscp is not None or self.cos is not None
+        if self.action is None and not marks:
+            raise ValueError(f"rule {self.name}: give an action (allow, drop, punt) or dscp/cos")
+        if self.action not in (None, "tag") and marks:
+            raise ValueError(f"rule {self.name}: dscp and cos mark packets (action tag only)")
+        if self.action == "tag" and not marks:
+            raise ValueError(f"rule {self.name}: a tag rule sets dscp, cos or both")
+        return self
+
+
+class TrafficRulesSpec(Model):
+    """Traffic filtering and marking of one DV port group (or, with `uplinks: true`, of the
+    switch's uplink port group). `rules`, when given, is the whole ordered rule list: rules
+    not listed are removed, the order of the list is the order vCenter applies them in."""
+
+    switch: DvName
+    portgroup: DvName | None = None
+    uplinks: bool = Field(default=False, description="the switch's uplink port group")
+    enabled: bool | None = Field(default=None, description="default true for a new ruleset")
+    precedence: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    rules: list[TrafficRuleSpec] | None = None
+
+    @model_validator(mode="after")
+    def _one_port_group(self) -> TrafficRulesSpec:
+        if (self.portgroup is None) == (not self.uplinks):
+            raise ValueError("give either portgroup or uplinks: true")
+        names = [r.name for r in self.rules or []]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rule names must be unique in a port group: {', '.join(dupes)}")
+        return self
+
+    @property
+    def where(self) -> str:
+        return f"{self.switch}/{self.portgroup or 'uplinks'}"
+
+
 class DvsHostsSpec(Model):
     """Member hosts (by cluster and/or name globs within the target) and their pNIC -> uplink."""
 
@@ -631,6 +808,9 @@ class Absent(Model):
     lags: list[str] = Field(default_factory=list, description="'switch/lag' names")
     mirrors: list[str] = Field(default_factory=list, description="'switch/session' names")
     nioc_pools: list[str] = Field(default_factory=list, description="'switch/pool' names")
+    traffic_rules: list[str] = Field(
+        default_factory=list, description="'switch/portgroup' or 'switch/uplinks'"
+    )
     distributed_switch_hosts: list[AbsentDvsHosts] = Field(default_factory=list)
 
 
@@ -743,6 +923,7 @@ class DesiredState(Model):
     distributed_switches: list[DistributedSwitchSpec] = Field(default_factory=list)
     distributed_port_groups: list[DistributedPortGroupSpec] = Field(default_factory=list)
     pvlans: list[PvlanSpec] = Field(default_factory=list)
+    traffic_rules: list[TrafficRulesSpec] = Field(default_factory=list)
     host_settings: HostSettingsSpec | None = None
     vm_settings: list[VmSettingsSpec] = Field(default_factory=list)
     migrations: Migrations = Field(default_factory=Migrations)

@@ -316,6 +316,125 @@ def format_ranges(ranges: list[VlanRange]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
 
 
+class IpQualifier(Model):
+    """The IP part of a traffic rule (DvsIpNetworkRuleQualifier); unset = any. Addresses are
+    an IP or `prefix/length`, ports a number or `first-last`; `negate` names the parts that
+    match when they do *not* match (the API's NegatableExpression.negate)."""
+
+    source: str | None = None
+    destination: str | None = None
+    protocol: int | None = None  # IANA protocol number (6 TCP, 17 UDP, 1 ICMP)
+    source_port: str | None = None
+    destination_port: str | None = None
+    tcp_flags: int | None = None
+    negate: list[str] = Field(default_factory=list)
+
+
+class MacQualifier(Model):
+    """The MAC part of a traffic rule (DvsMacNetworkRuleQualifier): addresses are a MAC or
+    `address/mask`; `ethertype` the EtherType (the API's `protocol`)."""
+
+    source: str | None = None
+    destination: str | None = None
+    ethertype: int | None = None
+    vlan: int | None = None
+    negate: list[str] = Field(default_factory=list)
+
+
+class SystemQualifier(Model):
+    """The system traffic part of a traffic rule (DvsSystemTrafficNetworkRuleQualifier)."""
+
+    type: str  # DistributedVirtualSwitchHostInfrastructureTrafficClass: vmotion, vsan, …
+    negate: bool = False
+
+
+# A traffic rule's action in the UI's words, by the API's type; others are shown by type.
+RULE_ACTIONS = {
+    "DvsAcceptNetworkRuleAction": "allow",
+    "DvsDropNetworkRuleAction": "drop",
+    "DvsPuntNetworkRuleAction": "punt",
+    "DvsUpdateTagNetworkRuleAction": "tag",
+}
+
+
+class TrafficRule(Model):
+    """One rule of a traffic filter (DvsTrafficRule). `name` is its description (what the
+    vSphere Client calls the rule's name); `sequence` orders the rules of a ruleset; `action`
+    is allow / drop / punt / tag, or the API type of an action vnettool does not write (rate
+    limit, MAC rewrite, log, GRE, copy: shown, kept, never sent)."""
+
+    name: str
+    key: str | None = None
+    sequence: int | None = None
+    direction: str | None = None  # incomingPackets | outgoingPackets | both
+    action: str
+    dscp: int | None = None  # tag: DSCP 0-63 (0 clears)
+    cos: int | None = None  # tag: 802.1p CoS 0-7 (0 clears)
+    ip: IpQualifier | None = None
+    mac: MacQualifier | None = None
+    system: SystemQualifier | None = None
+
+    def summary(self) -> str:
+        """One line, as plans, tables and the workbook show it:
+        `tag dscp 46 cos 5, out: ip dst 10.0.0.0/8 proto 17 dport 16384-32767`."""
+        act = self.action
+        if act == "tag":
+            marks = [
+                f"{k} {v}" for k, v in (("dscp", self.dscp), ("cos", self.cos)) if v is not None
+            ]
+            act = " ".join(["tag", *marks])
+        way = {"incomingPackets": "in", "outgoingPackets": "out"}.get(self.direction or "", "both")
+        match: list[str] = []
+        for kind, q, labels in (
+            ("ip", self.ip, _IP_LABELS),
+            ("mac", self.mac, _MAC_LABELS),
+        ):
+            if q is None:
+                continue
+            bits = [kind]
+            for field, label in labels:
+                v = getattr(q, field)
+                if v is None:
+                    continue
+                shown = f"0x{v:04x}" if field == "ethertype" else v
+                bits.append(f"{label} {'not ' if field in q.negate else ''}{shown}")
+            match.append(" ".join(bits) if len(bits) > 1 else f"{kind} any")
+        if self.system is not None:
+            match.append(f"system {'not ' if self.system.negate else ''}{self.system.type}")
+        return f"{act}, {way}: {'; '.join(match) or 'any'}"
+
+
+_IP_LABELS = (
+    ("source", "src"),
+    ("destination", "dst"),
+    ("protocol", "proto"),
+    ("source_port", "sport"),
+    ("destination_port", "dport"),
+    ("tcp_flags", "flags"),
+)
+_MAC_LABELS = (("source", "src"), ("destination", "dst"), ("ethertype", "type"), ("vlan", "vlan"))
+
+
+class TrafficRuleset(Identified):
+    """A port group's own traffic filtering and marking (the DvsTrafficRuleset of the
+    DvsTrafficFilterConfig in its default port config's filterPolicy), rules in sequence
+    order. A port group without one (or inheriting the switch's) has none."""
+
+    _identifiers = ("dvs", "portgroup")
+    dvs: str
+    portgroup: str
+    uplink: bool = False  # the switch's uplink port group
+    filter_key: str | None = None  # the DvsTrafficFilterConfig's key (the server's)
+    key: str | None = None  # the ruleset's key
+    enabled: bool | None = None
+    precedence: int | None = None
+    rules: list[TrafficRule] = Field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.dvs}/{self.portgroup}"
+
+
 class DvPortSetting(Model):
     """Port settings of a DVS default port config or a DV port group."""
 
@@ -373,6 +492,7 @@ class DistributedPortGroup(Identified):
     port_keys: list[str] = Field(default_factory=list)  # what a mirroring session may name
     # network resource pool name (vmVnicNetworkResourcePoolKey); "": none, None: not read
     nioc_pool: str | None = None
+    traffic: TrafficRuleset | None = None  # traffic filtering and marking
 
     @property
     def vlan(self) -> VlanSpec:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from vnettool.models.inventory import (
+    RULE_ACTIONS,
     Cluster,
     Datacenter,
     DistributedPortGroup,
@@ -21,7 +22,9 @@ from vnettool.models.inventory import (
     HealthCheckResult,
     Host,
     Inventory,
+    IpQualifier,
     LacpGroup,
+    MacQualifier,
     MirrorSession,
     NetflowConfig,
     NiocPool,
@@ -30,6 +33,9 @@ from vnettool.models.inventory import (
     PvlanEntry,
     StandardPortGroup,
     StandardSwitch,
+    SystemQualifier,
+    TrafficRule,
+    TrafficRuleset,
     VirtualMachine,
     VmkernelAdapter,
     VmNic,
@@ -682,6 +688,9 @@ def dvpg_from_raw(
         override_allowed=overrides,
         port_keys=[str(k) for k in p.get("portKeys") or []],
         nioc_pool=_pool_name(dvs, _get(cfg, "vmVnicNetworkResourcePoolKey")),
+        traffic=traffic_ruleset(
+            dvs.name if dvs else "", p.get("name", o.moref), uplink, _get(cfg, "defaultPortConfig")
+        ),
     )
 
 
@@ -691,6 +700,126 @@ def _pool_name(dvs: DistributedSwitch | None, key: str | None) -> str:
     if not key or key == "-1":
         return ""
     return next((p.name for p in (dvs.nioc_pools if dvs else []) if p.key == key), key)
+
+
+# -- traffic filtering and marking ------------------------------------------------------------
+def _type(o: Any) -> str:
+    return getattr(o, "_wsdlName", "") or type(o).__name__
+
+
+def _negated(e: Any) -> bool:
+    return bool(_get(e, "negate"))
+
+
+def _address(a: Any) -> str | None:
+    """SingleIp / SingleMac -> the address; IpRange -> prefix/length; MacRange -> addr/mask."""
+    if a is None:
+        return None
+    t = _type(a)
+    if t == "IpRange":
+        return f"{_get(a, 'addressPrefix')}/{_int(_get(a, 'prefixLength')) or 0}"
+    if t == "MacRange":
+        return f"{str(_get(a, 'address')).lower()}/{str(_get(a, 'mask')).lower()}"
+    addr = _get(a, "address")
+    return str(addr).lower() if t == "SingleMac" else addr
+
+
+def _port(p: Any) -> str | None:
+    if p is None:
+        return None
+    if _type(p) == "DvsIpPortRange":
+        return f"{_int(_get(p, 'startPortNumber'))}-{_int(_get(p, 'endPortNumber'))}"
+    return str(_int(_get(p, "portNumber")) or 0)
+
+
+def _expr(e: Any) -> int | None:
+    return (_int(_get(e, "value")) or 0) if e is not None else None
+
+
+def _qualifier_parts(q: Any, parts: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Values of a qualifier's parts (model field -> API property) and the negated ones."""
+    values: dict[str, Any] = {}
+    negate: list[str] = []
+    for field, prop in parts.items():
+        v = _get(q, prop)
+        if v is None:
+            continue
+        if prop.endswith("Address"):
+            values[field] = _address(v)
+        elif prop.endswith("IpPort"):
+            values[field] = _port(v)
+        else:
+            values[field] = _expr(v)
+        if _negated(v):
+            negate.append(field)
+    return values, sorted(negate)
+
+
+_IP_PARTS = {
+    "source": "sourceAddress",
+    "destination": "destinationAddress",
+    "protocol": "protocol",
+    "source_port": "sourceIpPort",
+    "destination_port": "destinationIpPort",
+    "tcp_flags": "tcpFlags",
+}
+_MAC_PARTS = {
+    "source": "sourceAddress",
+    "destination": "destinationAddress",
+    "ethertype": "protocol",
+    "vlan": "vlanId",
+}
+
+
+def traffic_rule(r: Any) -> TrafficRule:
+    action = _get(r, "action")
+    kind = _type(action) if action is not None else ""
+    upd: dict[str, Any] = {}
+    for q in _get(r, "qualifier") or []:
+        t = _type(q)
+        if t == "DvsIpNetworkRuleQualifier":
+            values, negate = _qualifier_parts(q, _IP_PARTS)
+            upd["ip"] = IpQualifier(**values, negate=negate)
+        elif t == "DvsMacNetworkRuleQualifier":
+            values, negate = _qualifier_parts(q, _MAC_PARTS)
+            upd["mac"] = MacQualifier(**values, negate=negate)
+        elif t == "DvsSystemTrafficNetworkRuleQualifier":
+            e = _get(q, "typeOfSystemTraffic")
+            upd["system"] = SystemQualifier(type=_get(e, "value") or "", negate=_negated(e))
+    if kind == "DvsUpdateTagNetworkRuleAction":
+        upd["dscp"] = _int(_get(action, "dscpTag"))
+        upd["cos"] = _int(_get(action, "qosTag"))
+    return TrafficRule(
+        name=_get(r, "description") or "",
+        key=_get(r, "key"),
+        sequence=_int(_get(r, "sequence")),
+        direction=_get(r, "direction"),
+        action=RULE_ACTIONS.get(kind, kind or "none"),
+        **upd,
+    )
+
+
+def traffic_ruleset(dvs: str, pg: str, uplink: bool, setting: Any) -> TrafficRuleset | None:
+    """The port group's own traffic filter (not one inherited from its switch), if any."""
+    policy = _get(setting, "filterPolicy")
+    if policy is None or _get(policy, "inherited"):
+        return None
+    for f in _get(policy, "filterConfig") or []:
+        rs = _get(f, "trafficRuleset")
+        if rs is None or _get(f, "inherited"):
+            continue
+        rules = [traffic_rule(r) for r in _get(rs, "rules") or []]
+        return TrafficRuleset(
+            dvs=dvs,
+            portgroup=pg,
+            uplink=uplink,
+            filter_key=_get(f, "key"),
+            key=_get(rs, "key"),
+            enabled=_get(rs, "enabled"),
+            precedence=_int(_get(rs, "precedence")),
+            rules=sorted(rules, key=lambda x: x.sequence if x.sequence is not None else 0),
+        )
+    return None
 
 
 def vm_from_raw(
