@@ -140,8 +140,39 @@ def _configure_everything(s: Session) -> None:
         peakBandwidth=vim.LongPolicy(value=200_000_000),
         burstSize=vim.LongPolicy(value=104_857_600),
     )
-    for pg, vlan in zip(pgs, vlans, strict=False):
+    tr = vim.dvs.TrafficRule
+    rules = [
+        tr(
+            description="mark",
+            sequence=10,
+            direction="outgoingPackets",
+            action=tr.UpdateTagAction(dscpTag=46, qosTag=0),
+            qualifier=[
+                tr.IpQualifier(
+                    sourceAddress=vim.IpRange(addressPrefix="10.0.0.0", prefixLength=8),
+                    protocol=vim.IntExpression(value=6, negate=True),
+                    destinationIpPort=tr.IpPortRange(startPortNumber=80, endPortNumber=90),
+                ),
+                tr.MacQualifier(
+                    destinationAddress=vim.MacRange(
+                        address="01:00:5e:00:00:00", mask="ff:ff:ff:80:00:00"
+                    ),
+                    vlanId=vim.IntExpression(value=7),
+                ),
+                tr.SystemTrafficQualifier(typeOfSystemTraffic=vim.StringExpression(value="vsan")),
+            ],
+        )
+    ]
+    filters = vim.dvs.DistributedVirtualPort.FilterPolicy(
+        filterConfig=[
+            vim.dvs.DistributedVirtualPort.TrafficFilterConfig(
+                trafficRuleset=vim.dvs.TrafficRuleset(enabled=True, precedence=2, rules=rules)
+            )
+        ]
+    )
+    for i, (pg, vlan) in enumerate(zip(pgs, vlans, strict=False)):
         setting = DVS.VmwarePortConfigPolicy(
+            filterPolicy=filters if i == 0 else None,
             vlan=vlan,
             inShapingPolicy=shaping,
             outShapingPolicy=shaping,
@@ -216,6 +247,11 @@ def test_fast_equals_pyvmomi_with_every_feature(fresh_lab: Callable[..., Running
             pg.vlan_id == 42 and pg.policy.shaping.enabled for pg in fast.standard_port_groups
         )
         assert any(v.ip == "10.9.8.7" and v.mtu == 9000 for v in fast.vmkernel_adapters)
+        (rs,) = [pg.traffic for pg in fast.distributed_port_groups if pg.traffic]
+        assert [r.summary() for r in rs.rules] == [
+            "tag dscp 46 cos 0, out: ip src 10.0.0.0/8 proto not 6 dport 80-90; "
+            "mac dst 01:00:5e:00:00:00/ff:ff:ff:80:00:00 vlan 7; system vsan"
+        ]
         assert_same(fast, collect(s, reader="pyvmomi"))
         walked = reference_inventory(s, naive_walk(s))
         assert_same(fast, walked)
