@@ -143,7 +143,14 @@ def test_management_migration_without_uplinks_is_refused(fresh_lab: Any) -> None
 
 @pytest.mark.parametrize(
     "name",
-    ["dvs-pvlan", "dvs-lacp", "migrate-vss-to-vds", "dvs-netflow-mirror", "dvs-lag-uplinks"],
+    [
+        "dvs-pvlan",
+        "dvs-lacp",
+        "migrate-vss-to-vds",
+        "dvs-netflow-mirror",
+        "dvs-lag-uplinks",
+        "dvs-qos",
+    ],
 )
 def test_example_playbooks_apply_then_plan_is_empty(fresh_lab: Any, name: str) -> None:
     lab = fresh_lab()  # the default lab topology, as `vnettool lab start` gives
@@ -170,6 +177,17 @@ def test_example_playbooks_apply_then_plan_is_empty(fresh_lab: Any, name: str) -
             sw = dv_objects(s, vim.DistributedVirtualSwitch)["DVS0"]
             assert sw.config.ipfixConfig.collectorIpAddress == "192.0.2.10"
             assert sorted(m.name for m in sw.config.vspanSession) == ["erspan-web", "span-web"]
+        if name == "dvs-qos":
+            pg = dv_objects(s, vim.dvs.DistributedVirtualPortgroup)["voice"]
+            (f,) = pg.config.defaultPortConfig.filterPolicy.filterConfig
+            rules = sorted(f.trafficRuleset.rules, key=lambda r: r.sequence)
+            assert [r.description for r in rules] == [
+                "mark-voice",
+                "allow-dns",
+                "drop-bpdu",
+                "punt-arp",
+            ]
+            assert (rules[0].action.dscpTag, rules[0].action.qosTag) == (46, 5)
 
 
 def test_pnic_moves_from_vss_to_vds_in_order(fresh_lab: Any) -> None:

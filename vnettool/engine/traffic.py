@@ -160,8 +160,9 @@ def _parts(r: TrafficRule) -> dict[str, Any]:
 def ruleset_diffs(
     before: TrafficRuleset | None, after: TrafficRuleset | None, *, strict: bool = False
 ) -> list[FieldDiff]:
-    """enabled / precedence, then `rule X (added)` / `(removed)`, `order`, and each kept
-    rule's changed parts (`rule X.dscp`); sequence numbers only in strict mode (rollback)."""
+    """enabled / precedence, then `rule X (added)` / `(removed)` (plain `rule X` when the
+    whole ruleset is created or removed), `order`, and each kept rule's changed parts
+    (`rule X.dscp`); sequence numbers only in strict mode (rollback)."""
     out: list[FieldDiff] = []
     for f in ("enabled", "precedence"):
         b = getattr(before, f) if before else None
@@ -173,12 +174,12 @@ def ruleset_diffs(
     b_map, a_map = dict(b_rules), dict(a_rules)
     for n, r in b_rules:
         if n not in a_map:
-            out.append(FieldDiff(field=f"rule {n} (removed)", before=r.summary(), after=None))
+            label = f"rule {n} (removed)" if after is not None else f"rule {n}"
+            out.append(FieldDiff(field=label, before=r.summary(), after=None))
     for i, (n, r) in enumerate(a_rules):
         if n not in b_map:
-            out.append(
-                FieldDiff(field=f"rule {n} (added)", before=None, after=f"#{i + 1} {r.summary()}")
-            )
+            label = f"rule {n} (added)" if before is not None else f"rule {n}"
+            out.append(FieldDiff(field=label, before=None, after=f"#{i + 1} {r.summary()}"))
     b_order = [n for n, _ in b_rules if n in a_map]
     a_order = [n for n, _ in a_rules if n in b_map]
     if b_order != a_order:
