@@ -20,7 +20,13 @@ from vnettool.audit.drift import drift
 from vnettool.audit.model import AuditConfig, Finding, Rule, score
 from vnettool.audit.workbook import safe, write_workbook
 from vnettool.models.appliance import ApplianceNic, ApplianceStatus
-from vnettool.models.inventory import Inventory, LacpGroup
+from vnettool.models.inventory import (
+    Inventory,
+    LacpGroup,
+    MirrorSession,
+    TrafficRule,
+    TrafficRuleset,
+)
 
 # RVTools 4.6/4.7 xlsx headers, in order (../shared/docs/audit-rules.md §1.2-1.8): the reference
 # that tools parsing RVTools exports rely on. Our own columns follow, prefixed "x:".
@@ -73,6 +79,9 @@ ORDER = [
     "dvsHealthCheck",
     "PVLAN",
     "LACP",
+    "NetFlow",
+    "Mirroring",
+    "TrafficRules",
     "PortGroupMatrix",
     "Appliances",
     "Topology",
@@ -102,7 +111,14 @@ def hostile_inventory() -> Inventory:
     inv = Inventory.model_validate(_rename(json.loads(SNAPSHOTS["lab"].read_text())))
     dvs = inv.distributed_switches[0]
     lag = LacpGroup(dvs=dvs.name, name="\tlag1", mode="active", uplink_names=["=lag1-0"])
-    return inv.model_copy(update={"distributed_switches": [dvs.model_copy(update={"lags": [lag]})]})
+    span = MirrorSession(dvs=dvs.name, name="=span()", type="dvPortMirror", enabled=True)
+    rule = TrafficRule(name="+mark", action="tag", dscp=46, sequence=10)
+    pgs = [
+        p.model_copy(update={"traffic": TrafficRuleset(dvs=p.dvs, portgroup=p.name, rules=[rule])})
+        for p in inv.distributed_port_groups
+    ]
+    sw = dvs.model_copy(update={"lags": [lag], "mirrors": [span]})
+    return inv.model_copy(update={"distributed_switches": [sw], "distributed_port_groups": pgs})
 
 
 def _no_findings(inv: Inventory, cfg: AuditConfig) -> Iterator[Finding]:

@@ -25,7 +25,7 @@ from vnettool.cli.common import (
 )
 from vnettool.cli.output import Field, Layout, OutputOpt, Record, emit
 from vnettool.engine.common import natural_key
-from vnettool.models.inventory import Inventory
+from vnettool.models.inventory import DistributedSwitch, Inventory
 
 if TYPE_CHECKING:
     from vnettool.vsphere.connection import Session
@@ -209,6 +209,33 @@ def print_summary(inv: Inventory, output: Layout = Layout.auto) -> None:
                 for e in d.pvlans
             ]
             emit(console, output, f"PVLAN map of {d.name}", PVLAN_FIELDS, pvlans)
+        _services(inv, d, output)
+
+
+def _services(inv: Inventory, d: DistributedSwitch, output: Layout) -> None:
+    """NetFlow, port mirroring and traffic rules of a switch, each only when it has some
+    (most switches have none: three "none" lines per switch would bury the port groups)."""
+    n = d.netflow
+    if n.collector_ip:
+        exporting = [pg.name for pg in inv.dv_portgroups_of(d.name) if pg.setting.netflow]
+        sampling = f"1 in {n.sampling_rate}" if n.sampling_rate else "every packet"
+        console.print(
+            f"[bold]NetFlow of {escape(d.name)}[/]: collector {views.netflow_text(d)}, "
+            f"observation domain {n.observation_domain}, {sampling}, timeouts "
+            f"{n.active_timeout_s}/{n.idle_timeout_s} s"
+            + (", internal flows only" if n.internal_only else "")
+            + f"; exporting: {escape(', '.join(exporting) or 'no port group')}",
+            highlight=False,
+        )
+    # the switch is in the title: its column would only repeat it
+    sessions = [r for r in views.mirrors(inv) if r["switch"] == d.name]
+    if sessions:
+        fields = [f for f in views.MIRROR_FIELDS if f.name != "switch"]
+        emit(console, output, f"port mirroring of {d.name}", fields, sessions)
+    rules = [r for r in views.rules(inv) if r["switch"] == d.name]
+    if rules:
+        fields = [f for f in views.RULE_FIELDS if f.name != "switch"]
+        emit(console, output, f"traffic rules of {d.name}", fields, rules)
 
 
 BINDING = {"earlyBinding": "static", "lateBinding": "dynamic", "ephemeral": "ephemeral"}

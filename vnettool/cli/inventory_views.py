@@ -17,7 +17,12 @@ import typer
 
 from vnettool.cli.output import Field, Record, Value, cell
 from vnettool.engine.common import natural_key
-from vnettool.models.inventory import KNOWN_NIOC_CLASSES, Inventory
+from vnettool.models.inventory import (
+    KNOWN_NIOC_CLASSES,
+    DistributedSwitch,
+    Inventory,
+    TrafficRuleset,
+)
 from vnettool.playbook.errors import did_you_mean
 
 SUMMARY_ABOVE = 24
@@ -111,6 +116,19 @@ def switches(inv: Inventory) -> list[Record]:
     return rows
 
 
+def netflow_text(d: DistributedSwitch) -> str:
+    """`192.0.2.10:2055` (where the switch exports flows) or `off` (no collector)."""
+    n = d.netflow
+    return f"{n.collector_ip}:{n.collector_port}" if n.collector_ip else "off"
+
+
+def traffic_text(rs: TrafficRuleset | None) -> str | None:
+    """`on, 4 rules` / `off, 1 rule`: a port group's traffic filtering and marking."""
+    if rs is None:
+        return None
+    return f"{'off' if rs.enabled is False else 'on'}, {plural(len(rs.rules), 'rule')}"
+
+
 SWITCH_FIELDS = (
     Field("switch", key=True),
     Field("host", key=True),
@@ -159,6 +177,100 @@ PORTGROUP_FIELDS = (
     Field("promisc"),
     Field("ports", numeric=True),
     Field("active-uplinks"),
+)
+
+# The vDS services (NetFlow, port mirroring, traffic filtering and marking) have kinds of
+# their own rather than columns of `switches` / `portgroups`: two more columns would turn
+# those tables into lists at 80 columns for every standard switch, which has none of them.
+
+
+def netflow(inv: Inventory) -> list[Record]:
+    """One record per distributed switch: where its flows go and which port groups export."""
+    rows: list[Record] = []
+    for d in inv.distributed_switches:
+        n = d.netflow
+        rows.append(
+            {
+                "switch": d.name,
+                "collector": netflow_text(d),
+                "domain": n.observation_domain,
+                "sampling": f"1 in {n.sampling_rate}" if n.sampling_rate else "every packet",
+                "timeouts": f"{n.active_timeout_s}/{n.idle_timeout_s} s",
+                "internal-only": yes_no(n.internal_only),
+                "exporting": [p.name for p in inv.dv_portgroups_of(d.name) if p.setting.netflow],
+            }
+        )
+    return rows
+
+
+NETFLOW_FIELDS = (
+    Field("switch", key=True),
+    Field("collector", numeric=True),
+    Field("domain", numeric=True),
+    Field("sampling"),
+    Field("timeouts"),
+    Field("internal-only"),
+    Field("exporting"),
+)
+
+
+def rules(inv: Inventory) -> list[Record]:
+    """Every traffic filtering and marking rule, one record each, in the order vCenter
+    applies them (`#`); a disabled ruleset's rules say so."""
+    rows: list[Record] = []
+    for pg in inv.distributed_port_groups:
+        rs = pg.traffic
+        if rs is None:
+            continue
+        for i, r in enumerate(rs.rules):
+            action, _, match = r.summary().partition(": ")
+            rows.append(
+                {
+                    "portgroup": pg.name,
+                    "switch": pg.dvs,
+                    "#": i + 1,
+                    "rule": r.name or "(unnamed)",
+                    "action": action + ("" if rs.enabled is not False else " (ruleset off)"),
+                    "match": match,
+                }
+            )
+    return rows
+
+
+RULE_FIELDS = (
+    Field("portgroup", key=True),
+    Field("switch", key=True),
+    Field("#", key=True, numeric=True),
+    Field("rule"),
+    Field("action"),
+    Field("match"),
+)
+
+
+def mirrors(inv: Inventory) -> list[Record]:
+    """Port mirroring sessions: what is copied (source ports / VLANs) and where to."""
+    return [
+        {
+            "switch": d.name,
+            "session": m.name,
+            "type": m.type,
+            "enabled": yes_no(m.enabled),
+            "sources": sorted(set(m.sources_transmitted) | set(m.sources_received))
+            + [f"VLAN {v}" for v in m.source_vlans],
+            "destinations": [*m.destination_ports, *m.destination_uplinks, *m.destination_ips],
+        }
+        for d in inv.distributed_switches
+        for m in d.mirrors
+    ]
+
+
+MIRROR_FIELDS = (
+    Field("switch", key=True),
+    Field("session", key=True),
+    Field("type"),
+    Field("enabled"),
+    Field("sources"),
+    Field("destinations"),
 )
 
 
@@ -364,6 +476,9 @@ KINDS = {
     "vms": Kind("VMs", "VM", VM_FIELDS, vms),
     "health": Kind("health check results", "health check result", HEALTH_FIELDS, health),
     "nioc": Kind("NIOC traffic classes and pools", "NIOC entry", NIOC_FIELDS, nioc),
+    "netflow": Kind("NetFlow configurations", "NetFlow configuration", NETFLOW_FIELDS, netflow),
+    "rules": Kind("traffic rules", "traffic rule", RULE_FIELDS, rules),
+    "mirrors": Kind("mirroring sessions", "mirroring session", MIRROR_FIELDS, mirrors),
 }
 
 Filter = tuple[str, str]

@@ -1,5 +1,6 @@
-"""vnettool's own tabs after the RVTools ones: vDS members, health check, PVLAN map, LACP, the
-port-group x host matrix, and the appliances.
+"""vnettool's own tabs after the RVTools ones: vDS members, health check, PVLAN map, LACP,
+the vDS services (NetFlow, port mirroring, traffic filtering and marking), the port-group x
+host matrix, and the appliances.
 
 These answer the questions RVTools leaves open during a network review: which host sits on
 which uplink, which PVLAN entry a rule flagged, where a port group is missing or has another
@@ -16,13 +17,17 @@ from typing import Any
 from vnettool.audit.workbook.columns import Col, Tab, joined, yes_no
 from vnettool.models.appliance import ApplianceStatus
 from vnettool.models.inventory import (
+    DistributedPortGroup,
     DistributedSwitch,
     DvsHostMember,
     HealthCheckResult,
     Host,
     Inventory,
     LacpGroup,
+    MirrorSession,
     PhysicalNic,
+    TrafficRule,
+    TrafficRuleset,
     format_ranges,
 )
 
@@ -198,6 +203,98 @@ def lacp(inv: Inventory) -> Tab[tuple[DistributedSwitch, LacpGroup]]:
     return Tab("LACP", cols, [(d, g) for d in inv.distributed_switches for g in d.lags])
 
 
+def netflow(inv: Inventory) -> Tab[DistributedSwitch]:
+    """One row per switch: its IPFIX collector and sampling, and the port groups that export
+    (a switch without a collector exports nothing, whatever its port groups say)."""
+
+    def exporting(d: DistributedSwitch) -> str:
+        return joined([p.name for p in inv.dv_portgroups_of(d.name) if p.setting.netflow])
+
+    cols: list[Col[DistributedSwitch]] = [
+        Col("Switch", lambda d: d.name),
+        Col("Collector IP", lambda d: d.netflow.collector_ip),
+        Col("Collector Port", lambda d: d.netflow.collector_port),
+        Col("Observation Domain", lambda d: d.netflow.observation_domain),
+        Col("Active Flow Timeout s", lambda d: d.netflow.active_timeout_s),
+        Col("Idle Flow Timeout s", lambda d: d.netflow.idle_timeout_s),
+        Col("Sampling Rate", lambda d: d.netflow.sampling_rate),
+        Col("Internal Flows Only", lambda d: yes_no(d.netflow.internal_only)),
+        Col("Exporting Port Groups", exporting),
+    ]
+    return Tab("NetFlow", cols, inv.distributed_switches)
+
+
+def mirroring(inv: Inventory) -> Tab[MirrorSession]:
+    """Every port mirroring session (what SEC-16 judges against the allowed list)."""
+    cols: list[Col[MirrorSession]] = [
+        Col("Switch", lambda m: m.dvs),
+        Col("Session", lambda m: m.name),
+        Col("Key", lambda m: m.key),
+        Col("Type", lambda m: m.type),
+        Col("Enabled", lambda m: yes_no(m.enabled)),
+        Col("Sources Transmitted", lambda m: joined(m.sources_transmitted)),
+        Col("Sources Received", lambda m: joined(m.sources_received)),
+        Col("Source VLANs", lambda m: joined([str(v) for v in m.source_vlans])),
+        Col("Destination Ports", lambda m: joined(m.destination_ports)),
+        Col("Destination Uplinks", lambda m: joined(m.destination_uplinks)),
+        Col("Destination IPs", lambda m: joined(m.destination_ips)),
+        Col("Packet Length", lambda m: m.packet_length),
+        Col("Sampling Rate", lambda m: m.sampling_rate),
+        Col("Encapsulation", lambda m: m.encapsulation),
+        Col("ERSPAN ID", lambda m: m.erspan_id),
+        Col("Description", lambda m: m.description),
+        Col("Rule Refs", lambda _m: "SEC-16"),
+    ]
+    rows = [m for d in inv.distributed_switches for m in d.mirrors]
+    return Tab("Mirroring", cols, rows, empty="(no port mirroring sessions)")
+
+
+def _qualifier(q: Any) -> str | None:
+    """`src 10.0.0.0/8, proto not 6`: a qualifier's parts, negated ones marked."""
+    if q is None:
+        return None
+    parts = q.model_dump(exclude={"negate"}, exclude_none=True)
+    return ", ".join(f"{k} {'not ' if k in q.negate else ''}{v}" for k, v in parts.items())
+
+
+TrafficRow = tuple[DistributedPortGroup, TrafficRuleset, int, TrafficRule]
+
+
+def traffic_rules(inv: Inventory) -> Tab[TrafficRow]:
+    """Every traffic filtering and marking rule, one row each, in the order vCenter applies
+    them per port group (`#`), with the ruleset's on/off switch on every row."""
+    cols: list[Col[TrafficRow]] = [
+        Col("Switch", lambda r: r[0].dvs),
+        Col("Port Group", lambda r: r[0].name),
+        Col("Uplink Port Group", lambda r: yes_no(r[0].uplink)),
+        Col("Ruleset Enabled", lambda r: yes_no(r[1].enabled)),
+        Col("Precedence", lambda r: r[1].precedence),
+        Col("#", lambda r: r[2]),
+        Col("Sequence", lambda r: r[3].sequence),
+        Col("Rule", lambda r: r[3].name),
+        Col("Action", lambda r: r[3].action),
+        Col("DSCP", lambda r: r[3].dscp),
+        Col("CoS", lambda r: r[3].cos),
+        Col("Direction", lambda r: r[3].direction),
+        Col("IP Qualifier", lambda r: _qualifier(r[3].ip)),
+        Col("MAC Qualifier", lambda r: _qualifier(r[3].mac)),
+        Col(
+            "System Traffic",
+            lambda r: (
+                f"{'not ' if r[3].system.negate else ''}{r[3].system.type}" if r[3].system else None
+            ),
+        ),
+        Col("Summary", lambda r: r[3].summary()),
+    ]
+    rows: list[TrafficRow] = [
+        (pg, pg.traffic, i + 1, rule)
+        for pg in inv.distributed_port_groups
+        if pg.traffic is not None
+        for i, rule in enumerate(pg.traffic.rules)
+    ]
+    return Tab("TrafficRules", cols, rows, empty="(no traffic filtering and marking rules)")
+
+
 @dataclass(frozen=True)
 class _Presence:
     """One port group across every host: its value per host (VLAN, or None where missing)."""
@@ -291,6 +388,9 @@ def extra_tabs(inv: Inventory, appliances: Sequence[ApplianceStatus] | None) -> 
         dvs_health_check(inv),
         pvlan(inv),
         lacp(inv),
+        netflow(inv),
+        mirroring(inv),
+        traffic_rules(inv),
         portgroup_matrix(inv),
         appliance_tab(appliances),
     ]
