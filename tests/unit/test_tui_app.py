@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import functools
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -211,3 +212,96 @@ async def test_appliances_screen_needs_a_live_connection_and_says_so() -> None:
         text = plain(a, "#app-state")
         assert "read-only" in text and "checked live" in text
         assert a.query_one("#app-table", DataTable).row_count == 0
+
+
+def with_services() -> Any:
+    """The stored snapshot with DVS0's services set: a NetFlow collector, a mirroring session
+    and traffic rules on DC0_DVPG0 (the second ruleset's disabled)."""
+    from vnettool.models.inventory import (
+        Inventory,
+        IpQualifier,
+        MirrorSession,
+        NetflowConfig,
+        SystemQualifier,
+        TrafficRule,
+        TrafficRuleset,
+    )
+
+    inv = snapshot()
+    dvs = [
+        d.model_copy(
+            update={
+                "netflow": NetflowConfig(collector_ip="192.0.2.10", collector_port=2055),
+                "mirrors": [
+                    MirrorSession(
+                        dvs="DVS0",
+                        name="span-web",
+                        type="dvPortMirror",
+                        enabled=True,
+                        sources_transmitted=["0"],
+                        sources_received=["0", "1"],
+                        destination_ports=["7"],
+                    )
+                ],
+            }
+        )
+        for d in inv.distributed_switches
+    ]
+    rules = [
+        TrafficRule(
+            name="mark-voice",
+            sequence=10,
+            direction="outgoingPackets",
+            action="tag",
+            dscp=46,
+            cos=5,
+            ip=IpQualifier(protocol=17, destination_port="16384-32767"),
+        ),
+        TrafficRule(
+            name="drop-vmotion",
+            sequence=20,
+            action="drop",
+            system=SystemQualifier(type="vmotion", negate=True),
+        ),
+    ]
+    pgs = [
+        p.model_copy(
+            update={
+                "traffic": TrafficRuleset(
+                    dvs="DVS0", portgroup=p.name, enabled=True, rules=rules
+                )
+            }
+        )
+        if p.name == "DC0_DVPG0"
+        else p
+        for p in inv.distributed_port_groups
+    ]
+    return Inventory.model_validate(
+        {
+            **inv.model_dump(),
+            "distributed_switches": [d.model_dump() for d in dvs],
+            "distributed_port_groups": [p.model_dump() for p in pgs],
+        }
+    )
+
+
+@sync
+async def test_switch_and_port_group_detail_show_netflow_mirroring_and_traffic_rules() -> None:
+    a = VnetApp(inventory=with_services(), source="services")
+    async with a.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tree = a.query_one("#net-tree", Tree)
+        await pilot.press("down", "down", "right", "down", "down")
+        assert tree.cursor_node is not None
+        assert tree.cursor_node.data == ("hdvs", "DC0_C0_H0", "DVS0")
+        text = plain(a, "#net-detail")
+        assert re.search(r"NetFlow +192\.0\.2\.10:2055", text)
+        assert re.search(r"mirroring +1 session", text)
+        assert "span-web" in text and "dvPortMirror" in text
+        assert "Traffic rules of DVS0" in text
+        assert "tag dscp 46 cos 5, out" in text and "ip proto 17 dport 16384-32767" in text
+        assert "system not vmotion" in text
+        await pilot.press("right", "down")  # DC0_DVPG0 on this host
+        text = plain(a, "#net-detail")
+        assert re.search(r"traffic rules +2 \(on\)", text)
+        assert "mark-voice" in text and "drop-vmotion" in text

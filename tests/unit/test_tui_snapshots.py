@@ -42,6 +42,16 @@ def test_network_dvs_pvlan_map(snap_compare, size: tuple[int, int]) -> None:  # 
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_network_dvs_services(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    # DVS0 with a NetFlow collector, a mirroring session and traffic rules on DC0_DVPG0
+    from tests.unit.test_tui_app import with_services
+
+    app = VnetApp(inventory=with_services(), source="test_tui_inventory.json")
+    keys = ["_", "down", "down", "right", "down", "down"]
+    assert snap_compare(app, terminal_size=size, press=keys, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_plan_diff(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     async def open_plan(pilot: Pilot[None]) -> None:
         await pilot.press("4")

@@ -471,11 +471,29 @@ def dvs_details(d: DistributedSwitch, ix: NetIndex) -> RenderableType:
     t.add_row("health check", health_summary(d))
     t.add_row("hosts", str(len(d.hosts)))
     t.add_row("port groups", str(len(ix.dvpgs_of_dvs.get(d.name, []))))
+    n = d.netflow
+    t.add_row("NetFlow", f"{n.collector_ip}:{n.collector_port}" if n.collector_ip else "off")
+    pgs = ix.dvpgs_of_dvs.get(d.name, [])
+    rules = [(g, r) for g in pgs if g.traffic for r in g.traffic.rules]
+    t.add_row("mirroring", f"{len(d.mirrors)} session(s)" if d.mirrors else "none")
+    t.add_row(
+        "traffic rules",
+        f"{len(rules)} rule(s) on {len({g.name for g, _ in rules})} port group(s)"
+        if rules
+        else "none",
+    )
     parts: list[RenderableType] = [t, Text(""), pvlan_table(d, ix)]
     if d.health:
         parts += [Text(""), health_table(d)]
     if d.nioc or d.nioc_pools:
         parts += [Text(""), nioc_table(d, ix)]
+    if d.mirrors:
+        parts += [Text(""), mirror_table(d)]
+    if rules:
+        parts += [
+            Text(""),
+            rules_table([g for g in pgs if g.traffic], f"Traffic rules of {d.name}"),
+        ]
     if d.lags:
         lt = Table(title="LACP groups", title_justify="left", box=None, padding=(0, 1))
         for c in ("name", "mode", "uplinks", "load balance"):
@@ -506,6 +524,24 @@ def nioc_table(d: DistributedSwitch, ix: NetIndex) -> Table:
             ", ".join(users) or "-",
             f"{p.reservation_mbps or 0} Mbit/s",
             "",
+        )
+    return t
+
+
+def mirror_table(d: DistributedSwitch) -> Table:
+    """Port mirroring sessions: type, on/off, what is copied and where to."""
+    t = Table(title="Port mirroring", title_justify="left", box=None, padding=(0, 1))
+    for c in ("session", "type", "on", "sources", "destinations"):
+        t.add_column(c, no_wrap=c == "session")
+    for m in d.mirrors:
+        sources = sorted(set(m.sources_transmitted) | set(m.sources_received))
+        sources += [f"VLAN {v}" for v in m.source_vlans]
+        t.add_row(
+            m.name,
+            _v(m.type),
+            _b(m.enabled),
+            ", ".join(sources) or "-",
+            ", ".join([*m.destination_ports, *m.destination_uplinks, *m.destination_ips]) or "-",
         )
     return t
 
@@ -549,6 +585,25 @@ def health_table(d: DistributedSwitch, limit: int = 40) -> Table:
     return t
 
 
+def rules_table(groups: list[DistributedPortGroup], title: str) -> Table:
+    """Traffic filtering and marking rules in the order vCenter applies them; a disabled
+    ruleset's rules are dimmed (they are kept but do nothing)."""
+    t = Table(title=title, title_justify="left", box=None, padding=(0, 1))
+    for c in ("port group", "#", "rule", "action", "match"):
+        t.add_column(c, no_wrap=c in ("port group", "#"))
+    for g in groups:
+        rs = g.traffic
+        if rs is None:
+            continue
+        for i, r in enumerate(rs.rules):
+            action, _, match = r.summary().partition(": ")
+            style = "dim" if rs.enabled is False else ""
+            t.add_row(
+                g.name, str(i + 1), Text(r.name, style=style), Text(action, style=style), match
+            )
+    return t
+
+
 def pvlan_table(d: DistributedSwitch, ix: NetIndex) -> Table:
     """The PVLAN map: primary, secondary, type, and the DV port groups using each secondary."""
     t = Table(title=f"PVLAN map of {d.name}", title_justify="left", padding=(0, 1))
@@ -580,6 +635,12 @@ def dvpg_details(g: DistributedPortGroup, d: DistributedSwitch | None) -> Render
     t.add_row("ports", _v(g.num_ports))
     t.add_row("uplink port group", _b(g.uplink))
     t.add_row("MTU", _v(d.max_mtu) if d else "-")
+    t.add_row("NetFlow", _b(g.setting.netflow))
+    rs = g.traffic
+    t.add_row(
+        "traffic rules",
+        f"{len(rs.rules)} ({'on' if rs.enabled is not False else 'off'})" if rs else "none",
+    )
     if g.vlan.kind == "pvlan" and d:
         e = next((e for e in d.pvlans if e.secondary_id == g.vlan.pvlan_id), None)
         t.add_row(
@@ -607,6 +668,8 @@ def dvpg_details(g: DistributedPortGroup, d: DistributedSwitch | None) -> Render
         pt.add_row(
             label, Text(_v(eff), style="yellow" if differs else ""), Text(_v(dflt), style="dim")
         )
+    if rs and rs.rules:
+        return Group(t, Text(""), pt, Text(""), rules_table([g], "Traffic rules"))
     return Group(t, Text(""), pt)
 
 
