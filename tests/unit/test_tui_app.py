@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import functools
+import re
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -267,9 +267,7 @@ def with_services() -> Any:
     pgs = [
         p.model_copy(
             update={
-                "traffic": TrafficRuleset(
-                    dvs="DVS0", portgroup=p.name, enabled=True, rules=rules
-                )
+                "traffic": TrafficRuleset(dvs="DVS0", portgroup=p.name, enabled=True, rules=rules)
             }
         )
         if p.name == "DC0_DVPG0"
