@@ -67,6 +67,7 @@ func (p *pageStore) cancel(token string) {
 // PropertyCollector type); per-session instances are labPC too (pc_updates.go).
 type labPC struct {
 	simulator.PropertyCollector
+	ws waitState // updates queued for WaitForUpdatesEx (pc_wait.go)
 }
 
 // currentLab serves the per-session collectors, which vcsim creates zeroed.

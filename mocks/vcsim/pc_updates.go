@@ -86,7 +86,7 @@ func (pc *labPC) WaitForUpdatesEx(ctx *simulator.Context, r *types.WaitForUpdate
 		}
 		return &methods.WaitForUpdatesExBody{Res: &types.WaitForUpdatesExResponse{Returnval: set}}
 	}
-	body := pc.PropertyCollector.WaitForUpdatesEx(ctx, r).(*methods.WaitForUpdatesExBody)
+	body := pc.waitForUpdates(ctx, r)
 	if max == 0 || body.Res == nil || body.Res.Returnval == nil {
 		return body
 	}
