@@ -8,6 +8,9 @@ subprocess (so peak RSS is the method's own):
            past --naive-cap seconds it stops and extrapolates from the objects it did read
 - pyvmomi  (b) one plain pyVmomi PropertyCollector retrieval of the same properties
 - fast     (c) vnettool's inventory: `collect(session)` with the fast reader
+- go       the Go peer (`gopeer/main.go`): the same views, properties, pages and parallel
+           groups read by govmomi and decoded into its typed objects (no models); built by
+           this script with Debian's govmomi in GOPATH mode if absent (cached by source hash)
 - watch    the live refresh: a Watcher's initial sync, then one DV port group changed by plain
            pyVmomi and delivered by the next WaitForUpdatesEx (bytes, requests, seconds)
 
@@ -36,7 +39,52 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-METHODS = ("floor", "naive", "pyvmomi", "fast", "watch")
+METHODS = ("floor", "naive", "pyvmomi", "fast", "go", "watch")
+HERE = Path(__file__).resolve().parent
+GOPATH = "/usr/share/gocode"  # Debian's golang-github-vmware-govmomi-dev, as mocks/vcsim builds
+
+
+def gopeer_binary() -> Path:
+    """The Go peer, built once per source version (the build is not part of any figure)."""
+    import hashlib
+
+    src = HERE / "gopeer" / "main.go"
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
+    home = Path(os.environ.get("VNETTOOL_HOME", Path.home() / ".cache" / "vnettool"))
+    target = home / "bench" / f"gopeer-{digest}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}")
+        env = {**os.environ, "GOPATH": GOPATH, "GO111MODULE": "off"}
+        subprocess.run(["go", "build", "-o", str(tmp), "."], cwd=src.parent, env=env, check=True)
+        tmp.rename(target)
+    return target
+
+
+def run_go(lab_dir: Path, work: Path) -> dict[str, Any]:
+    """The Go peer against the lab: same requests as the floor, decoded by govmomi."""
+    from vnettool.lab.runner import LAB_PASSWORD, LAB_USER, Lab
+    from vnettool.vsphere.collector import PROPERTIES
+    from vnettool.vsphere.fastxml import GROUPS, PAGE_SIZE
+
+    st = Lab(lab_dir).state()
+    assert st is not None, f"no lab running in {lab_dir}"
+    spec = work / "gopeer.json"
+    spec.write_text(
+        json.dumps(
+            {"groups": [list(g) for g in GROUPS], "properties": PROPERTIES, "page": PAGE_SIZE}
+        )
+    )
+    out = subprocess.run(
+        [str(gopeer_binary()), "-url", st.url, "-user", LAB_USER, "-spec", str(spec)],
+        env={**os.environ, "GOPEER_PASSWORD": LAB_PASSWORD},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    res = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    res.update(method="go", retrieve_s=res["seconds"], build_s=0.0)
+    return res
 
 
 def counts(inv: Any) -> dict[str, int]:
@@ -78,15 +126,14 @@ def child(method: str, lab_dir: Path, out: Path, naive_cap: float) -> None:
         password=SecretStr(LAB_PASSWORD),
         insecure=True,
         source="bench",
-        # the simulator re-collects the whole filter once per queued update (stock vcsim's
-        # WaitForUpdatesEx loop; vCenter does not): 100 updates at 1,000 hosts take minutes
-        timeout_s=1800.0 if method == "watch" else DEFAULT_TIMEOUT_S,
+        # the Watcher's initial sync at 1,000 hosts is one ~90 MB answer
+        timeout_s=600.0 if method == "watch" else DEFAULT_TIMEOUT_S,
     )
     session = connect(creds)
     base = rss_mb()
     res: dict[str, Any] = {"method": method, "base_rss_mb": base}
     build = 0.0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if method == "watch":
         res.update(watch_refresh(session))
         session.logout()
@@ -116,7 +163,13 @@ def child(method: str, lab_dir: Path, out: Path, naive_cap: float) -> None:
         inv = build_inventory(raw, vcenter=host, api_version=session.about.apiVersion)
         build = time.perf_counter() - t1
     total = time.perf_counter() - t0
-    res.update(seconds=total, retrieve_s=total - build, build_s=build, peak_rss_mb=rss_mb())
+    res.update(
+        cpu_s=time.process_time() - c0,
+        seconds=total,
+        retrieve_s=total - build,
+        build_s=build,
+        peak_rss_mb=rss_mb(),
+    )
     if method == "naive" and res["objects_read"] < res["objects_total"]:
         res["estimated_s"] = total * res["objects_total"] / res["objects_read"]
     if inv is not None:
@@ -212,6 +265,8 @@ def watch_refresh(session: Any) -> dict[str, Any]:
 
 
 def run_child(method: str, lab_dir: Path, work: Path, naive_cap: float) -> dict[str, Any]:
+    if method == "go":
+        return run_go(lab_dir, work)
     out = work / f"{method}.json"
     subprocess.run(
         [
@@ -235,6 +290,8 @@ def run_child(method: str, lab_dir: Path, work: Path, naive_cap: float) -> dict[
 def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> None:
     from vnettool.lab.runner import Lab, Topology
 
+    if "go" in args.methods:
+        gopeer_binary()  # built before the lab starts, outside every figure
     lab = Lab(work / "lab")
     t = time.perf_counter()
     lab.start(Topology(cluster=1, host=hosts, vm=vms), timeout=3600)
@@ -244,7 +301,7 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
         for m in args.methods:
             # the floor and the fast path are short and sensitive to the machine's other load:
             # best of --repeat runs each (the slow methods once)
-            n = args.repeat if m in ("floor", "fast") else 1
+            n = args.repeat if m in ("floor", "fast", "go") else 1
             runs = [run_child(m, lab.dir, work, args.naive_cap) for _ in range(n)]
             results[m] = min(runs, key=lambda r: r.get("seconds", 0.0))
             results[m]["runs"] = n
@@ -257,8 +314,8 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
         f = results["floor"]
         print(f"   floor: {f['xml_mb']:.1f} MB of XML in {f['requests']} requests")
     print(
-        f"   {'method':<9} {'total s':>8} {'retrieve':>9} {'build':>7} {'peak RSS':>9} "
-        f"{'x floor':>8} {'(b)/x':>7}  (floor, fast: best of {args.repeat})"
+        f"   {'method':<9} {'total s':>8} {'retrieve':>9} {'build':>7} {'CPU s':>6} "
+        f"{'peak RSS':>9} {'x floor':>8} {'(b)/x':>7}  (floor, fast, go: best of {args.repeat})"
     )
     for m, r in results.items():
         if m == "watch":
@@ -267,7 +324,7 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
         est = "~" if "estimated_s" in r else " "
         print(
             f"   {m:<9} {est}{secs:>7.2f} {r['retrieve_s']:>9.2f} {r['build_s']:>7.2f} "
-            f"{r['peak_rss_mb']:>6.0f} MB "
+            f"{r.get('cpu_s', float('nan')):>6.2f} {r['peak_rss_mb']:>6.0f} MB "
             f"{secs / floor if floor else float('nan'):>8.1f} "
             f"{ref / secs if ref else float('nan'):>7.1f}"
         )
@@ -284,6 +341,16 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
     }
     same = len({json.dumps(c, sort_keys=True) for c in complete.values()}) <= 1
     shown = next(iter(complete.values()), {})
+    if "fast" in results and "go" in results:
+        g, f = results["go"], results["fast"]
+        objs = g["objects"]
+        c = f["counts"]
+        same_go = (objs.get("HostSystem"), objs.get("VirtualMachine")) == (c["hosts"], c["vms"])
+        print(
+            f"   go peer: {sum(objs.values())} objects in {g['requests']} requests "
+            f"(hosts, VMs {'equal' if same_go else 'DIFFER'} to (c)); "
+            f"(c) / go = {f['seconds'] / g['seconds']:.2f}"
+        )
     if "watch" in results:
         print_watch(results["watch"])
     print(f"   counts {'equal' if same else 'DIFFER'} across {', '.join(complete)}: {shown}")

@@ -3,7 +3,8 @@ its load average printed next to each, since on a shared machine a figure means 
 without the load it was taken under.
 
 1. read: `bench_inventory.py` at 1,000 hosts / 10,000 VMs — the floor (requests, bytes read,
-   nothing parsed), plain pyVmomi, vnettool's reader (ratios to both), identical inventories
+   nothing parsed), plain pyVmomi, vnettool's reader, the Go peer (govmomi, built if absent),
+   ratios to the floor and pyVmomi, identical inventories
 2. live: the same script's `watch` — one change, then 100 in one poll: client CPU each
 3. plan/apply: `bench_plan_scale.py` — 100 port groups on 32, 128, 256 hosts: growth per
    change, then applied at 256 hosts with bounded concurrency and proven by a re-read
@@ -50,7 +51,7 @@ def main() -> None:
         [
             str(HERE / "bench_inventory.py"),
             "--sizes", size,
-            "--methods", "floor,pyvmomi,fast,watch",
+            "--methods", "floor,pyvmomi,fast,go,watch",
             "--repeat", str(args.repeat),
         ],
     )  # fmt: skip
