@@ -8,6 +8,8 @@ subprocess (so peak RSS is the method's own):
            past --naive-cap seconds it stops and extrapolates from the objects it did read
 - pyvmomi  (b) one plain pyVmomi PropertyCollector retrieval of the same properties
 - fast     (c) vnettool's inventory: `collect(session)` with the fast reader
+- fastgc   (c) as it was before the garbage collector was paused during the read and the
+           model build (`collector.PAUSE_GC = False`): the before/after ratio in one run
 - go       the Go peer (`gopeer/main.go`): the same views, properties, pages and parallel
            groups read by govmomi and decoded into its typed objects (no models); built by
            this script with Debian's govmomi in GOPATH mode if absent (cached by source hash)
@@ -39,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-METHODS = ("floor", "naive", "pyvmomi", "fast", "go", "watch")
+METHODS = ("floor", "naive", "pyvmomi", "fast", "fastgc", "go", "watch")
 HERE = Path(__file__).resolve().parent
 GOPATH = "/usr/share/gocode"  # Debian's golang-github-vmware-govmomi-dev, as mocks/vcsim builds
 
@@ -147,7 +149,8 @@ def child(method: str, lab_dir: Path, out: Path, naive_cap: float) -> None:
     else:
         if method == "pyvmomi":
             raw = collector.retrieve(session)
-        elif method == "fast":
+        elif method in ("fast", "fastgc"):
+            collector.PAUSE_GC = method == "fast"
             raw = fastxml.retrieve(session)
         else:
             objects = naive_objects(session)
@@ -301,7 +304,7 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
         for m in args.methods:
             # the floor and the fast path are short and sensitive to the machine's other load:
             # best of --repeat runs each (the slow methods once)
-            n = args.repeat if m in ("floor", "fast", "go") else 1
+            n = args.repeat if m in ("floor", "fast", "fastgc", "go") else 1
             runs = [run_child(m, lab.dir, work, args.naive_cap) for _ in range(n)]
             results[m] = min(runs, key=lambda r: r.get("seconds", 0.0))
             results[m]["runs"] = n
@@ -315,7 +318,7 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
         print(f"   floor: {f['xml_mb']:.1f} MB of XML in {f['requests']} requests")
     print(
         f"   {'method':<9} {'total s':>8} {'retrieve':>9} {'build':>7} {'CPU s':>6} "
-        f"{'peak RSS':>9} {'x floor':>8} {'(b)/x':>7}  (floor, fast, go: best of {args.repeat})"
+        f"{'peak RSS':>9} {'x floor':>8} {'(b)/x':>7}  (floor, fast*, go: best of {args.repeat})"
     )
     for m, r in results.items():
         if m == "watch":
@@ -341,6 +344,13 @@ def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> No
     }
     same = len({json.dumps(c, sort_keys=True) for c in complete.values()}) <= 1
     shown = next(iter(complete.values()), {})
+    if "fast" in results and "fastgc" in results:
+        f, g = results["fast"], results["fastgc"]
+        print(
+            f"   garbage collector paused (fast) vs running (fastgc): total {f['seconds']:.2f} vs "
+            f"{g['seconds']:.2f} s ({g['seconds'] / f['seconds']:.2f}x), client CPU "
+            f"{f['cpu_s']:.2f} vs {g['cpu_s']:.2f} s ({g['cpu_s'] / f['cpu_s']:.2f}x)"
+        )
     if "fast" in results and "go" in results:
         g, f = results["go"], results["fast"]
         objs = g["objects"]

@@ -51,7 +51,7 @@ def main() -> None:
         [
             str(HERE / "bench_inventory.py"),
             "--sizes", size,
-            "--methods", "floor,pyvmomi,fast,go,watch",
+            "--methods", "floor,pyvmomi,fast,fastgc,go,watch",
             "--repeat", str(args.repeat),
         ],
     )  # fmt: skip

@@ -7,8 +7,10 @@ so the three can never ask for different things.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +63,30 @@ PROPERTIES: dict[str, list[str]] = {
 }
 
 PAGE_SIZE = 500
+
+# Whether the bulk read and the model build pause the cyclic garbage collector (the
+# benchmark turns it off to measure the difference in the same run).
+PAUSE_GC = True
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for a bulk read or build.
+
+    Parsing 88 MB of XML (1,000 hosts / 10,000 VMs) and building 60,000 models allocate
+    millions of small objects, none in a reference cycle; every 700 allocations the collector
+    scans the young ones and, as the heap grows, ever longer full passes over everything
+    already read: a quarter of the parse's CPU, and it grows faster than linearly. Nothing is
+    leaked by pausing it: what these objects would free is freed by reference counting."""
+    paused = PAUSE_GC and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
 
 # Host advanced settings the audit reads, from each host's OptionManager. Indexed paths
 # (`setting["Net.X"]`, which vCenter's PropertyCollector accepts) fetch just these keys

@@ -30,7 +30,7 @@ from vnettool.models.inventory import (
     Host,
     Inventory,
 )
-from vnettool.vsphere.collector import RawObject, Update, moref_id
+from vnettool.vsphere.collector import RawObject, Update, gc_paused, moref_id
 from vnettool.vsphere.reader import (
     DVS_TYPES,
     HostParts,
@@ -151,7 +151,12 @@ class LiveInventory:
         self._rebuild(dirty)
 
     def rebuild_all(self) -> None:
-        """Every model from the raw store, as `build_inventory` makes them."""
+        """Every model from the raw store, as `build_inventory` makes them (the garbage
+        collector paused, as there: `collector.gc_paused`)."""
+        with gc_paused():
+            self._rebuild_all()
+
+    def _rebuild_all(self) -> None:
         self._reset()
         self.full_rebuilds += 1
         dirty = Dirty()

@@ -48,7 +48,14 @@ from vnettool.models.policy import (
     TeamingPolicy,
     VlanSpec,
 )
-from vnettool.vsphere.collector import HOST_OPTIONS, RawObject, moref_id, moref_type, option_path
+from vnettool.vsphere.collector import (
+    HOST_OPTIONS,
+    RawObject,
+    gc_paused,
+    moref_id,
+    moref_type,
+    option_path,
+)
 
 
 def _get(obj: Any, path: str) -> Any:
@@ -339,6 +346,14 @@ def uplink_portgroups(dvs_list: Iterable[RawObject]) -> set[str]:
 
 def build_inventory(
     raw: dict[str, RawObject], vcenter: str = "", api_version: str | None = None, version: str = ""
+) -> Inventory:
+    """Every model from the raw store (the garbage collector paused: `collector.gc_paused`)."""
+    with gc_paused():
+        return _build_inventory(raw, vcenter, api_version, version)
+
+
+def _build_inventory(
+    raw: dict[str, RawObject], vcenter: str, api_version: str | None, version: str
 ) -> Inventory:
     r = Resolver(raw)
     by_type: dict[str, list[RawObject]] = {}

@@ -40,6 +40,7 @@ from vnettool.vsphere.collector import (
     create_view,
     destroy_view,
     filter_spec,
+    gc_paused,
     option_managers,
     options_spec,
 )
@@ -296,10 +297,12 @@ def retrieve(
     parallel: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, RawObject]:
-    """Same contract as `collector.retrieve`, through the fast reader."""
-    return FastRetrieval(
-        session, page_size=page_size, profile=profile, parallel=parallel, progress=progress
-    ).retrieve()
+    """Same contract as `collector.retrieve`, through the fast reader (the garbage collector
+    paused meanwhile: `collector.gc_paused`)."""
+    with gc_paused():
+        return FastRetrieval(
+            session, page_size=page_size, profile=profile, parallel=parallel, progress=progress
+        ).retrieve()
 
 
 class FastUpdateStream(UpdateStream):
@@ -328,7 +331,8 @@ class FastUpdateStream(UpdateStream):
                 [self.version, opts],
                 op="WaitForUpdatesEx",
             )
-            version, truncated, objects = parse_updates(body, self.schema)
+            with gc_paused():  # the initial sync is the whole inventory in one answer
+                version, truncated, objects = parse_updates(body, self.schema)
             if version is None:
                 return
             self.version = version
