@@ -101,6 +101,11 @@ def counts(inv: Any) -> dict[str, int]:
     }
 
 
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -290,15 +295,18 @@ def run_child(method: str, lab_dir: Path, work: Path, naive_cap: float) -> dict[
     return dict(json.loads(out.read_text()))
 
 
-def bench_size(hosts: int, vms: int, args: argparse.Namespace, work: Path) -> None:
+def bench_size(hosts: int, vms: int, pgs: int, args: argparse.Namespace, work: Path) -> None:
     from vnettool.lab.runner import Lab, Topology
 
     if "go" in args.methods:
         gopeer_binary()  # built before the lab starts, outside every figure
     lab = Lab(work / "lab")
     t = time.perf_counter()
-    lab.start(Topology(cluster=1, host=hosts, vm=vms), timeout=3600)
-    print(f"\n== {hosts} hosts / {vms} VMs (lab started in {time.perf_counter() - t:.0f} s)")
+    lab.start(Topology(cluster=1, host=hosts, vm=vms, pg=pgs), timeout=3600)
+    print(
+        f"\n== {hosts} hosts / {vms} VMs / {pgs} DV port groups "
+        f"(lab started in {time.perf_counter() - t:.0f} s, {load()})"
+    )
     try:
         results = {}
         for m in args.methods:
@@ -390,7 +398,9 @@ def print_watch(r: dict[str, Any]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--sizes", default="256x400,1000x10000", help="HOSTSxVMS,...")
+    ap.add_argument(
+        "--sizes", default="256x400,1000x10000", help="HOSTSxVMS[xDVPORTGROUPS],... (default 2)"
+    )
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--naive-cap", type=float, default=180.0, help="seconds before sampling")
     ap.add_argument("--keep-labs", action="store_true")
@@ -409,9 +419,9 @@ def main() -> None:
         f"Python {platform.python_version()}, {platform.platform()}"
     )
     for size in args.sizes.split(","):
-        hosts, vms = (int(x) for x in size.lower().split("x"))
+        hosts, vms, *pg = (int(x) for x in size.lower().split("x"))
         with tempfile.TemporaryDirectory(prefix="vnettool-bench-") as tmp:
-            bench_size(hosts, vms, args, Path(tmp))
+            bench_size(hosts, vms, pg[0] if pg else 2, args, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ without the load it was taken under.
    change, then applied at 256 hosts with bounded concurrency and proven by a re-read
 
 Run (every lab here is over 64 hosts):
-    flock /tmp/heavy.lock uv run python tests/bench/bench_scale.py [--hosts 1000 --vms 10000]
+    flock /tmp/heavy.lock uv run python tests/bench/bench_scale.py [--hosts 1000 --vms 10000 --dv-portgroups 200]
 """
 
 from __future__ import annotations
@@ -40,12 +40,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--hosts", type=int, default=1000)
     ap.add_argument("--vms", type=int, default=10000)
+    ap.add_argument("--dv-portgroups", type=int, default=200)
     ap.add_argument("--plan-sizes", default="32,128,256")
     ap.add_argument("--portgroups", type=int, default=100)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    size = f"{args.hosts}x{args.vms}"
+    size = f"{args.hosts}x{args.vms}x{args.dv_portgroups}"
     step(
         "read and live refresh",
         [
