@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/view"
@@ -125,4 +126,68 @@ func TestWaitForUpdatesIsIncremental(t *testing.T) {
 	if n := len(objects(wait(first.Version))); n != 5 {
 		t.Fatalf("new filter: %d objects entered, want 5", n)
 	}
+}
+
+// A host added to a cluster enters a HostSystem container view's filter.
+func TestWaitForUpdatesReportsAnAddedHost(t *testing.T) {
+	_, c := startTestLab(t, nil)
+	ctx := context.Background()
+	hostView, err := view.NewManager(c.Client).CreateContainerView(ctx, c.ServiceContent.RootFolder, []string{"HostSystem"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcRef := c.ServiceContent.PropertyCollector
+	spec := types.PropertyFilterSpec{
+		ObjectSet: []types.ObjectSpec{{Obj: hostView.Reference(), Skip: types.NewBool(true), SelectSet: []types.BaseSelectionSpec{
+			&types.TraversalSpec{Type: "ContainerView", Path: "view"},
+		}}},
+		PropSet: []types.PropertySpec{{Type: "HostSystem", PathSet: []string{"name"}}},
+	}
+	if _, err := methods.CreateFilter(ctx, c.Client, &types.CreateFilter{This: pcRef, Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := methods.WaitForUpdatesEx(ctx, c.Client, &types.WaitForUpdatesEx{This: pcRef, Version: ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := res.Returnval.Version
+	finder := find.NewFinder(c.Client, true)
+	dc, err := finder.DefaultDatacenter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finder.SetDatacenter(dc)
+	cl, err := finder.DefaultClusterComputeResource(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := cl.AddHost(ctx, types.HostConnectSpec{HostName: "esx-new.lab.local", UserName: "root", Password: "x", Force: true}, true, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		max := int32(2)
+		res, err := methods.WaitForUpdatesEx(ctx, c.Client, &types.WaitForUpdatesEx{This: pcRef, Version: version, Options: &types.WaitOptions{MaxWaitSeconds: &max}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Returnval == nil {
+			continue
+		}
+		version = res.Returnval.Version
+		for _, fu := range res.Returnval.FilterSet {
+			for _, ou := range fu.ObjectSet {
+				t.Logf("%s %v %v", ou.Kind, ou.Obj, ou.ChangeSet)
+				for _, ch := range ou.ChangeSet {
+					if ou.Kind == types.ObjectUpdateKindEnter && ch.Name == "name" && ch.Val == "esx-new.lab.local" {
+						return
+					}
+				}
+			}
+		}
+	}
+	t.Fatal("the added host never entered")
 }
