@@ -236,10 +236,12 @@ def test_appliance_and_rebalance_take_the_lock_too(small: RunningLab, tmp_path: 
         code, out = _finish(_start(small, tmp_path, *args, "--dry-run"))
         assert code == 0 and "waiting:" not in out, out
         proc = _start(small, tmp_path, *args)
-        time.sleep(6)
+        assert proc.stderr is not None
+        said = proc.stderr.readline()  # its first word on stderr, however slow it starts
+        assert said.startswith("waiting:") and f"pid {me.pid}" in said, said
+        time.sleep(2)
         assert proc.poll() is None, "rebalance must wait while another run holds the lock"
         assert not state.exists()
     code, out = _finish(proc)
     assert code == 0, out
-    assert "waiting:" in out, out
     assert state.exists(), out

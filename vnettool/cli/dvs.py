@@ -39,17 +39,10 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
-from vnettool.errors import UNREACHABLE, ConfigError, VnetError
+from vnettool.cli.engine import fail
+from vnettool.errors import ConfigError, VnetError
 
 app = typer.Typer(help="Distributed switch backup: export to a plannable file, restore")
-
-
-def _fail(exc: BaseException, as_json: bool) -> typer.Exit:
-    if as_json:
-        typer.echo(json.dumps({"error": str(exc)}))
-    else:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-    return typer.Exit(UNREACHABLE if getattr(exc, "exit_code", 1) == UNREACHABLE else 1)
 
 
 def export_document(session: Any, inv: Any, name: str) -> tuple[dict[str, Any], list[str]]:
@@ -114,7 +107,7 @@ def export(
             doc, unexpressed = export_document(session, collect(session), switch)
         _write(out, doc)
     except VnetError as exc:
-        raise _fail(exc, as_json) from None
+        raise fail(exc, as_json) from None
     n = len(doc["backup"]["entities"])
     if as_json:
         typer.echo(json.dumps({"file": str(out), "entities": n, "unexpressed": unexpressed}))
@@ -157,7 +150,7 @@ def restore(
     try:
         out = _restore(file, as_new, yes, wait, as_json, server, insecure, thumbprint)
     except VnetError as exc:
-        raise _fail(exc, as_json) from None
+        raise fail(exc, as_json) from None
     if as_json:
         typer.echo(json.dumps(out))
     else:

@@ -48,7 +48,7 @@ WorkersOpt = Annotated[
 ]
 
 
-def _fail(exc: BaseException, as_json: bool) -> typer.Exit:
+def fail(exc: BaseException, as_json: bool) -> typer.Exit:
     """Every error exits 1 here (2 means 'changes pending' for these commands), except an
     unreachable vCenter: 5, as for every command."""
     if as_json:
@@ -100,7 +100,7 @@ def plan(
         with session_for(server, insecure, thumbprint) as session:
             p = engine.plan(desired, collect(session))
     except VnetError as exc:
-        raise _fail(exc, as_json) from None
+        raise fail(exc, as_json) from None
     if as_json:
         typer.echo(json.dumps(_plan_json(p), indent=1))
     else:
@@ -263,7 +263,7 @@ def apply(
                 find_run(rollback), yes, force, workers, as_json, wait, server, insecure, thumbprint
             )
     except VnetError as exc:
-        raise _fail(exc, as_json) from None
+        raise fail(exc, as_json) from None
     _report(outcome, file, as_json)
 
 
