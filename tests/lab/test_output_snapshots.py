@@ -117,3 +117,88 @@ def test_plan_grouped_across_hosts(lab32: RunningLab, width: int, snapshot) -> N
     assert per_host.stdout.count("+ standard port group vmotion-9k\n") == 16
     assert len(out.splitlines()) * 3 < len(per_host.stdout.splitlines())
     assert out == snapshot
+
+
+def _untimed(out: str) -> str:
+    """The one line that changes from run to run: how long the round took."""
+    return re.sub(
+        r"probes in [\d.]+ s \(serial sum [\d.]+ s;", "probes in T s (serial sum T s;", out
+    )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_latency_probe_summary_above_eight_hosts(lab32: RunningLab, width: int, snapshot) -> None:  # type: ignore[no-untyped-def]
+    """16 hosts per cluster: per-host median / p95 and the worst pairs instead of a 16 x 16
+    matrix of cut cells; a path over --crit-ms makes it exit 2 (Nagios CRITICAL)."""
+    from vnettool.lab.netem import reset_netem, set_netem, set_time_scale
+
+    set_time_scale(0, lab=lab32.lab)  # the figures, not the waiting, are under test
+    set_netem("DC0_C1_H3", rtt_ms=12.0, lab=lab32.lab)
+    try:
+        r = run(lab32, width, "latency", "probe")
+        assert r.returncode == 2, r.stderr
+        out = readable(_untimed(r.stdout), width)
+        assert re.search(r"DC0_C1_H3\s+│\s+12\.00\s+│", out)  # its median: every path slow
+        assert "CRITICAL: 30 path(s) at or above 10 ms or lost" in out
+        assert "worst 10 of 240 paths" in out
+        healthy = run(lab32, width, "latency", "probe", "--cluster", "DC0_C0", "--crit-ms", "50")
+        assert healthy.returncode == 0, healthy.stderr
+        matrix = run(lab32, width, "latency", "probe", "--cluster", "DC0_C1", "-o", "matrix")
+        assert matrix.returncode == 2
+        readable(matrix.stdout, 10_000)  # a 16-column matrix: wide, but no head cut
+        assert " 16 DC0_C1_H15 " in matrix.stdout  # numbered columns, names on the rows
+    finally:
+        reset_netem(lab=lab32.lab)
+        set_time_scale(1, lab=lab32.lab)
+    assert out == snapshot
+
+
+def test_latency_probe_json_has_the_matrix_and_summary(lab32: RunningLab) -> None:
+    import json
+
+    from vnettool.lab.netem import reset_netem, set_netem, set_time_scale
+
+    set_time_scale(0, lab=lab32.lab)
+    set_netem("DC0_C0_H5", rtt_ms=30.0, lab=lab32.lab)
+    try:
+        r = run(lab32, 80, "latency", "probe", "-c", "DC0_C0", "--json", "--top", "3")
+    finally:
+        reset_netem(lab=lab32.lab)
+        set_time_scale(1, lab=lab32.lab)
+    assert r.returncode == 2, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["critical_paths"] == 30 and doc["crit_ms"] == 10.0
+    c = doc["clusters"]["DC0_C0"]
+    assert len(c["matrix_ms"]) == 16 and c["matrix_ms"]["DC0_C0_H0"]["DC0_C0_H5"] == 30.0
+    assert c["matrix_ms"]["DC0_C0_H0"]["DC0_C0_H1"] == 0.2
+    by = {h["host"]: h for h in c["hosts_summary"]}
+    assert by["DC0_C0_H5"]["median_ms"] == 30.0 and by["DC0_C0_H0"]["worst_peer"] == "DC0_C0_H5"
+    assert [p["rtt_ms"] for p in c["worst_pairs"]] == [30.0] * 3
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_appliance_status_on_sixteen_hosts(lab32: RunningLab, width: int, snapshot) -> None:  # type: ignore[no-untyped-def]
+    """Last in this module: it deploys appliances (the inventory snapshots above are taken
+    before). Deployed once, read at both widths."""
+    example = str(Path(__file__).resolve().parents[2] / "playbooks" / "appliance-firewall.yml")
+    if width == WIDTHS[0]:
+        env = os.environ | lab32.env()
+        t = subprocess.run(
+            [VNETTOOL, "lab", "template", "fw-template"],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert t.returncode == 0, t.stderr
+        d = run(lab32, width, "appliance", "deploy", example, "--yes", "--json")
+        assert d.returncode == 0, d.stderr
+        import json
+
+        assert len(json.loads(d.stdout)["results"]) > 16
+    r = run(lab32, width, "appliance", "status", example)
+    assert r.returncode == 0, r.stderr
+    out = readable(r.stdout, width)
+    for h in HOSTS[:16]:
+        assert f"fw-{h}\n" in out or f"fw-{h} " in out
+    assert out == snapshot

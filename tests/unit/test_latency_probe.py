@@ -117,3 +117,80 @@ def test_parse_duration() -> None:
     assert parse_duration("250ms") == 0.25
     with pytest.raises(ConfigError):
         parse_duration("soon")
+
+
+def test_mesh_bounds_probes_per_host_as_source_or_target() -> None:
+    """With 6 hosts and 2 per host, at most 6 probes can run at once (each holds 2 hosts);
+    no host ever has more than 2, and every pair is still probed once."""
+    busy: dict[str, int] = {}
+    peak: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def ping(source: Endpoint, target: str, spec: PingSpec) -> PingResult:
+        ends = (source.host, IP_HOST[target])
+        with lock:
+            for h in ends:
+                busy[h] = busy.get(h, 0) + 1
+                peak[h] = max(peak.get(h, 0), busy[h])
+        time.sleep(0.01)
+        with lock:
+            for h in ends:
+                busy[h] -= 1
+        return PingResult(transmitted=1, received=1, rtt_avg_us=200)
+
+    m = mesh(ping, EPS, PingSpec(), workers=32, per_host=2)
+    assert len(m.cells) == 30
+    assert max(peak.values()) == 2
+    peak.clear()
+    mesh(ping, EPS, PingSpec(), workers=32, per_host=0)
+    assert max(peak.values()) > 2  # no bound: the same mesh piles probes on hosts
+
+
+def test_pair_order_touches_every_host_once_per_round() -> None:
+    from vnettool.latency.probe import pair_order
+
+    pairs = pair_order(EPS)
+    assert len(pairs) == len(set((a.host, b.host) for a, b in pairs)) == 30
+    first_round = pairs[: len(EPS)]
+    assert sorted(a.host for a, _ in first_round) == [e.host for e in EPS]
+    assert sorted(b.host for _, b in first_round) == [e.host for e in EPS]
+
+
+def _ms_ping(slow: dict[str, float], lost: set[str] = frozenset()):  # type: ignore[no-untyped-def, assignment]
+    def ping(source: Endpoint, target: str, spec: PingSpec) -> PingResult:
+        dst = IP_HOST[target]
+        if dst in lost or source.host in lost:
+            return PingResult(transmitted=3, received=0, loss_pct=100)
+        ms = max(slow.get(source.host, 0.2), slow.get(dst, 0.2))
+        return PingResult(transmitted=3, received=3, rtt_avg_us=ms * 1000)
+
+    return ping
+
+
+def test_host_summaries_median_p95_and_worst_peer() -> None:
+    from vnettool.latency.probe import host_summaries, percentile
+
+    assert percentile([1.0, 2.0, 3.0, 4.0], 95) == 4.0
+    assert percentile(list(map(float, range(1, 101))), 95) == 95.0
+    m = mesh(_ms_ping({"h3": 12.0}), EPS, PingSpec())
+    by = {h.host: h for h in host_summaries(m)}
+    # h3's every path is slow; a healthy host has 2 of 10 paths (to and from h3) slow
+    assert by["h3"].median_ms == 12.0 and by["h3"].paths == 10
+    assert by["h0"].median_ms == 0.2 and by["h0"].p95_ms == 12.0 and by["h0"].max_ms == 12.0
+    assert by["h0"].worst_peer == "h3"
+    assert by["h3"].worst_peer is None  # every path alike: no peer stands out
+    healthy = mesh(_ms_ping({}), EPS, PingSpec())
+    assert all(h.worst_peer is None and h.lost == 0 for h in host_summaries(healthy))
+
+
+def test_worst_pairs_and_critical_put_lost_paths_first() -> None:
+    from vnettool.latency.probe import critical, matrix_dict, worst_pairs
+
+    m = mesh(_ms_ping({"h1": 15.0}, lost={"h5"}), EPS, PingSpec())
+    worst = worst_pairs(m, 12)
+    assert all(not s.ok for s in worst[:10])  # h5's 10 lost paths first
+    assert {s.rtt_avg_ms for s in worst[10:]} == {15.0}
+    assert len(critical(m, 10.0)) == 10 + 8  # lost, and h1's paths that are not lost
+    assert len(critical(m, 20.0)) == 10
+    md = matrix_dict(m)
+    assert md["h0"]["h5"] is None and md["h0"]["h1"] == 15.0 and "h0" not in md["h0"]

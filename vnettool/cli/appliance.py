@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from vnettool.cli.common import (
     InsecureOpt,
@@ -28,7 +28,8 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
-from vnettool.cli.engine import confirm, print_plan, print_results, stop_on_sigint
+from vnettool.cli.engine import confirm, plan_json, print_plan, print_results, stop_on_sigint
+from vnettool.cli.output import Field, Layout, Record, emit
 from vnettool.errors import ConfigError
 
 app = typer.Typer(help="Network appliances (firewalls, load balancers, ...) defined in playbooks.")
@@ -63,7 +64,14 @@ def _scope(session: Any, body: Any, target: Any) -> tuple[Any, list[Any]]:
 
 
 def _change(
-    action: str, path: Path, name: str | None, yes: bool, check: bool, wait: bool, *conn: Any
+    action: str,
+    path: Path,
+    name: str | None,
+    yes: bool,
+    check: bool,
+    wait: bool,
+    as_json: bool,
+    *conn: Any,
 ) -> None:
     from vnettool.appliances import manager
     from vnettool.appliances.plan import segment_kept
@@ -74,22 +82,33 @@ def _change(
     with session_for(*conn) as session, _lock(session, check, wait):
         inv, hosts = _scope(session, body, target)
         plan = manager.plan(action, session, body.definition(), inv, hosts, engine_target(hosts))
-        print_plan(plan, title=f"{action} {body.name}")
         kept = segment_kept(body.definition()) if action == "remove" else []
-        for line in kept:
-            console.print(f"[yellow]note:[/] {escape(line)}", highlight=False, soft_wrap=True)
-        if plan.empty:
+        doc: dict[str, Any] = {"action": action, "appliance": body.name, "plan": plan_json(plan)}
+        doc |= {"notes": kept, "run": None, "results": []}
+        if not as_json:
+            print_plan(plan, title=f"{action} {body.name}")
+            for line in kept:
+                console.print(f"[yellow]note:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        if plan.empty or check:
+            if as_json:
+                typer.echo(json.dumps(doc, indent=1))
+            if check and not plan.empty:
+                raise typer.Exit(2)
             return
-        if check:
-            raise typer.Exit(2)
         confirm(yes, f"{action} {body.name}: apply {len(plan.changes)} change(s)")
         journal = Journal.for_session(session, f"appliance {action} {body.name} ({path})")
         with stop_on_sigint() as stop:
             results = manager.apply(plan, session, stop=stop, journal=journal)
         journal.end(verified=None, remaining=None)
-        print_results(results)
-        if journal.written:
-            console.print(f"run {journal.id} recorded in {journal.path}", highlight=False)
+        if as_json:
+            doc["run"] = journal.id if journal.written else None
+            doc["journal"] = str(journal.path) if journal.written else None
+            doc["results"] = [r.model_dump(mode="json") for r in results]
+            typer.echo(json.dumps(doc, indent=1))
+        else:
+            print_results(results)
+            if journal.written:
+                console.print(f"run {journal.id} recorded in {journal.path}", highlight=False)
         if any(r.failed or r.skipped for r in results):
             raise typer.Exit(1)
 
@@ -112,11 +131,12 @@ def _change_command(action: str, doc: str) -> None:
         yes: YesOpt = False,
         check: CheckOpt = False,
         wait: WaitOpt = False,
+        as_json: JsonOpt = False,
         server: ServerOpt = None,
         insecure: InsecureOpt = False,
         thumbprint: ThumbprintOpt = None,
     ) -> None:
-        _change(action, playbook, name, yes, check, wait, server, insecure, thumbprint)
+        _change(action, playbook, name, yes, check, wait, as_json, server, insecure, thumbprint)
 
     command.__doc__ = doc
     app.command(action)(handle_errors(command))
@@ -129,6 +149,36 @@ _change_command(
 _change_command(
     "remove", "Move protected VMs off the segment (re-home or unplug), then delete the appliances."
 )
+
+
+FIELDS = [
+    Field("VM", key=True),
+    Field("host"),
+    Field("power"),
+    Field("health"),
+    Field("pinned"),
+    Field("wiring"),
+    Field("reservation"),
+    Field("latency"),
+    Field("protects", numeric=True),
+    Field("issues"),
+]
+
+
+def _status_record(st: Any) -> Record:
+    """One appliance as a record: the status cells, the wiring one NIC per line (`m:`
+    management, `u:` unprotected, `p:` protected), and the columns that are not compliant
+    named in words, since colour does not survive a pipe or a ticket."""
+    from vnettool.playbook.kinds.appliance import status_cells
+
+    cells = status_cells(st, detail=st.health != "ok")  # the detail of "ok" is noise
+    names = [f.name for f in FIELDS[: len(cells)]]
+    rec: Record = dict(zip(names, (text for text, _ in cells), strict=True))
+    rec["wiring"] = re.split(r" (?=[a-z]:)", st.wiring) if st.wiring else None
+    rec["reservation"] = [f"{st.cpu_reservation_mhz} MHz", f"{st.memory_reservation_mb} MB"]
+    rec["protects"] = st.protected_vms
+    rec["issues"] = [n for n, (_, ok) in zip(names, cells, strict=True) if not ok] or None
+    return rec
 
 
 @app.command()
@@ -221,7 +271,7 @@ def status(
     """Per appliance: host, power, health, wiring, reservations, latency sensitivity, protected
     VMs. Exit 1 when one is unhealthy or not compliant."""
     from vnettool.appliances import manager
-    from vnettool.playbook.kinds.appliance import status_cells
+    from vnettool.engine.common import natural_key
 
     body, target = _definition(playbook, name)
     with session_for(server, insecure, thumbprint) as session:
@@ -230,25 +280,12 @@ def status(
     if as_json:
         typer.echo(json.dumps([s.model_dump(mode="json") for s in sts], indent=1))
     else:
-        t = Table(title=f"appliance {body.name}: {len(sts)} deployed")
-        for col in (
-            "VM",
-            "host",
-            "power",
-            "health",
-            "pinned",
-            "wiring",
-            "reservation",
-            "latency",
-            "protects",
-        ):
-            t.add_column(col)
-
-        def yn(ok: bool, text: str) -> str:
-            return f"[green]{escape(text)}[/]" if ok else f"[red]{escape(text)}[/]"
-
-        for s in sts:
-            t.add_row(*(yn(ok, text) for text, ok in status_cells(s, detail=True)))
-        console.print(t)
+        emit(
+            console,
+            Layout.auto,
+            f"appliance {body.name}: {len(sts)} deployed",
+            FIELDS,
+            [_status_record(s) for s in sorted(sts, key=lambda s: natural_key(s.vm))],
+        )
     if any(not s.compliant or s.health != "ok" for s in sts):
         raise typer.Exit(1)

@@ -66,7 +66,7 @@ def print_plan(plan: Plan, title: str = "Plan") -> None:
     console.print(render_plan(plan, title, per_host=VIEW.per_host), soft_wrap=True)
 
 
-def _plan_json(plan: Plan) -> dict[str, Any]:
+def plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "pending": len(plan.changes),
         "unsafe": [c.id for c in plan.changes if c.unsafe],
@@ -102,7 +102,7 @@ def plan(
     except VnetError as exc:
         raise fail(exc, as_json) from None
     if as_json:
-        typer.echo(json.dumps(_plan_json(p), indent=1))
+        typer.echo(json.dumps(plan_json(p), indent=1))
     else:
         print_plan(p)
     raise typer.Exit(0 if p.empty else 2)

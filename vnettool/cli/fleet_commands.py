@@ -193,9 +193,12 @@ def apply(
 
 
 def probe(fc: FleetContext, args: list[str], as_json: bool) -> None:
-    """Exit 3 of a single probe (a path below --mtu) is a result, not a failure."""
-    outcomes = run_fleet(fc, Job(["latency", "probe", "--json", *args], frozenset({0, 3})), as_json)
+    """Exit 3 (a path below --mtu) and 2 (a path over --crit-ms) of a single probe are
+    results, not failures; the fleet exits with the worse of them, like one vCenter would."""
+    job = Job(["latency", "probe", "--json", *args], frozenset({0, 2, 3}))
+    outcomes = run_fleet(fc, job, as_json)
     limited = any(o.ok and o.result.get("failing_paths") for o in outcomes.values())
+    crit = any(o.ok and o.result.get("critical_paths") for o in outcomes.values())
     if as_json:
         print_json(document(fc, outcomes))
     else:
@@ -203,9 +206,11 @@ def probe(fc: FleetContext, args: list[str], as_json: bool) -> None:
             "clusters": lambda o: len(o.result["clusters"]),
             "failing paths": lambda o: o.result["failing_paths"],
             "MTU-limited hosts": lambda o: ", ".join(o.result["mtu_limited_hosts"]) or "-",
+            "critical paths": lambda o: o.result.get("critical_paths", 0),
         }
         console.print(status_table(f"latency probe on {fc.path}", outcomes, cols))
-    finish(outcomes, 3 if limited and any(a.startswith("--mtu=") for a in args) else 0, as_json)
+    mtu_fail = limited and any(a.startswith("--mtu=") for a in args)
+    finish(outcomes, 3 if mtu_fail else 2 if crit else 0, as_json)
 
 
 def _read_results(files: list[str]) -> tuple[dict[str, Outcome], dict[str, Inventory]]:

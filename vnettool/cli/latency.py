@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,24 +22,59 @@ from vnettool.cli.common import (
     ServerOpt,
     ThumbprintOpt,
     console,
+    err_console,
     handle_errors,
     run_lock,
     session_for,
 )
+from vnettool.cli.output import Record
 from vnettool.errors import ConfigError
 
 app = typer.Typer(help="Network latency between hosts (vmkping through the API).")
 
 ClusterOpt = Annotated[str | None, typer.Option("--cluster", "-c", help="Only this cluster")]
-WorkersOpt = Annotated[int, typer.Option(help="Probes in flight at once", min=1, max=64)]
+WorkersOpt = Annotated[
+    int, typer.Option(help="Probes in flight at once, across all hosts", min=1, max=128)
+]
+PerHostProbesOpt = Annotated[
+    int,
+    typer.Option(
+        "--per-host",
+        help="Probes in flight that involve one host, as source or target (0 = no bound)",
+        min=0,
+        max=16,
+    ),
+]
 CountOpt = Annotated[int, typer.Option(help="Echo requests per probe", min=1, max=100)]
-IntervalOpt = Annotated[float, typer.Option(help="Seconds between echo requests")]
+PingIntervalOpt = Annotated[
+    float, typer.Option("--ping-interval", help="Seconds between echo requests", min=0.01)
+]
 VmkOpt = Annotated[
     str | None, typer.Option("--vmk", help="Probe from this vmknic (default: the vMotion one)")
 ]
 ServiceOpt = Annotated[str, typer.Option(help="vmknic service that picks the adapter")]
 WarnOpt = Annotated[float, typer.Option(help="Yellow at or above this RTT (ms)")]
-CritOpt = Annotated[float, typer.Option(help="Red at or above this RTT (ms)")]
+CritOpt = Annotated[
+    float, typer.Option(help="Red at or above this RTT (ms); probe exits 2 (CRITICAL)")
+]
+
+
+EveryOpt = Annotated[str, typer.Option("--every", help="Time between rounds, e.g. 5s, 1m")]
+OldIntervalOpt = Annotated[float | None, typer.Option("--interval", hidden=True)]
+
+
+def _old_ping_interval(old: float | None, new: float) -> float:
+    """`--interval` meant the echo spacing here and the cycle period in rebalance; it is
+    `--ping-interval` now and `--every` for repeats. The old spelling still works, with a
+    warning, so scripts do not break."""
+    if old is None:
+        return new
+    err_console.print(
+        "[yellow]warning:[/] --interval is now --ping-interval (seconds between echo "
+        "requests); --every is the time between rounds",
+        highlight=False,
+    )
+    return old
 
 
 def parse_duration(text: str) -> float:
@@ -65,14 +102,41 @@ def _cell(s: Any, warn: float, crit: float) -> Text:
     return Text(txt, style=style)
 
 
-def matrix_table(m: Any, warn: float, crit: float, title: str) -> Table:
-    t = Table(title=title, caption="RTT avg in ms (row → column)")
-    t.add_column("from \\ to", style="bold")
-    for h in m.hosts:
-        t.add_column(h, justify="right")
-    for src in m.hosts:
-        t.add_row(src, *[_cell(m.cells.get((src, dst)), warn, crit) for dst in m.hosts])
+def matrix_table(m: Any, warn: float, crit: float, title: str, width: int = 1_000) -> Table:
+    """Host x host, full names as column heads when they fit `width`, else numbered columns
+    with the number in front of each row's name (a column head is never cut)."""
+    cells = max((len(_cell(c, warn, crit)) for c in m.cells.values()), default=4)
+    name_w = max((len(h) for h in m.hosts), default=4)
+    full = name_w + 4 + len(m.hosts) * (max(name_w, cells) + 3) <= width
+    t = Table(
+        title=title,
+        caption="RTT avg in ms (row → column)" if full else "RTT avg in ms (row → column #)",
+        title_justify="left",
+        caption_justify="left",
+    )
+    t.add_column("from \\ to", style="bold", no_wrap=True)
+    for i, h in enumerate(m.hosts, 1):
+        t.add_column(h if full else str(i), justify="right", no_wrap=True)
+    for i, src in enumerate(m.hosts, 1):
+        label = src if full else f"{i:>2} {src}"
+        t.add_row(label, *[_cell(m.cells.get((src, dst)), warn, crit) for dst in m.hosts])
     return t
+
+
+def print_wide(t: Table) -> None:
+    """A matrix asked for on a narrow terminal prints at its own width (the terminal wraps
+    the lines) rather than squeezed until every cell reads `0…`."""
+    from rich.console import Console
+
+    from vnettool.cli.output import fits
+
+    if fits(console, t):
+        console.print(t)
+        return
+    from rich.measure import Measurement
+
+    need = Measurement.get(console, console.options.update_width(1_000_000), t).maximum
+    Console(file=console.file, width=need, force_terminal=console.is_terminal).print(t)
 
 
 def _too_long(s: Any) -> bool:
@@ -106,6 +170,7 @@ def _measure(
     vmk: str | None,
     service: str,
     workers: int,
+    per_host: int = 2,
 ) -> list[Any]:
     from vnettool.inventory.collect import collect
     from vnettool.latency.mover import RebalanceState
@@ -122,7 +187,7 @@ def _measure(
     out = []
     for c in clusters:
         eps, skipped = endpoints(inv, c, vmk, service)
-        m = mesh(ops.ping, eps, spec, workers=workers, mtu=mtu)
+        m = mesh(ops.ping, eps, spec, workers=workers, mtu=mtu, per_host=per_host)
         m.skipped = skipped
         out.append((c, m))
     return out
@@ -242,6 +307,79 @@ def _print_sweep(paths: list[Any], skipped: dict[str, dict[str, str]], json_out:
         console.print("[green]no path drops a frame its vmknic sends[/]")
 
 
+class ProbeView(StrEnum):
+    auto = "auto"
+    matrix = "matrix"
+    summary = "summary"
+    json = "json"
+
+
+SUMMARY_ABOVE = 8  # hosts in a cluster; above this the matrix is unreadable on a terminal
+
+
+def _ms(v: float | None) -> str | None:
+    return None if v is None else f"{v:.2f}"
+
+
+def _pair_ms(s: Any) -> str:
+    if s.mtu_ok is False:
+        return "MTU fail"
+    if not s.ok:
+        return "lost"
+    return f"{s.rtt_avg_ms:.2f}" + (f" ({s.loss_pct:.0f}% loss)" if s.loss_pct else "")
+
+
+def print_summary(m: Any, title: str, top: int, warn_ms: float, crit_ms: float) -> None:
+    """Per-host median / p95 / max and the worst pairs: readable at 80 columns for any
+    cluster size (the full matrix goes to --json / --csv)."""
+    from vnettool.cli.output import Field, Layout, emit
+    from vnettool.latency.probe import host_summaries, worst_pairs
+
+    rows: list[Record] = [
+        {
+            "host": h.host,
+            "median ms": _ms(h.median_ms),
+            "p95 ms": _ms(h.p95_ms),
+            "max ms": _ms(h.max_ms),
+            "lost": h.lost,
+            "worst peer": h.worst_peer,
+        }
+        for h in host_summaries(m)
+    ]
+    fields = [
+        Field("host", key=True),
+        Field("median ms", numeric=True),
+        Field("p95 ms", numeric=True),
+        Field("max ms", numeric=True),
+        Field("lost", numeric=True),
+        Field("worst peer"),
+    ]
+    emit(console, Layout.auto, title + " (RTT of each host's paths, both directions)", fields, rows)
+    worst = worst_pairs(m, top)
+    rtts = sorted(x.rtt_avg_ms for x in m.cells.values() if x.ok and x.rtt_avg_ms is not None)
+    if rtts and len(rtts) == len(m.cells) and rtts[0] == rtts[-1]:
+        # every path alike: ten arbitrary pairs would suggest a difference there is not
+        console.print(
+            f"no path stands out: all {len(m.cells)} at {rtts[0]:.2f} ms", highlight=False
+        )
+        return
+    pairs: list[Record] = [
+        {
+            "from": s.host,
+            "to": s.target_host or s.target,
+            "RTT ms": _pair_ms(s),
+            "level": "CRITICAL"
+            if not s.ok or (s.rtt_avg_ms or 0.0) >= crit_ms
+            else "warning"
+            if (s.rtt_avg_ms or 0.0) >= warn_ms
+            else "ok",
+        }
+        for s in worst
+    ]
+    pf = [Field("from", key=True), Field("to"), Field("RTT ms", numeric=True), Field("level")]
+    emit(console, Layout.auto, f"worst {len(worst)} of {len(m.cells)} paths", pf, pairs)
+
+
 @app.command()
 @handle_errors
 def probe(
@@ -259,29 +397,49 @@ def probe(
         ),
     ] = False,
     count: CountOpt = 3,
-    interval: IntervalOpt = 0.2,
+    ping_interval: PingIntervalOpt = 0.2,
+    old_interval: OldIntervalOpt = None,
     vmk: VmkOpt = None,
     service: ServiceOpt = "vmotion",
-    workers: WorkersOpt = 8,
+    workers: WorkersOpt = 32,
+    per_host: PerHostProbesOpt = 2,
     warn_ms: WarnOpt = 1.0,
     crit_ms: CritOpt = 10.0,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write samples as CSV")] = None,
+    top: Annotated[
+        int, typer.Option(help="Worst pairs listed in the summary view", min=0, show_default=True)
+    ] = 10,
+    output: Annotated[
+        ProbeView,
+        typer.Option(
+            "--output",
+            "-o",
+            help=f"matrix: host x host; summary: per-host median/p95 and the worst pairs; "
+            f"auto: the matrix up to {SUMMARY_ABOVE} hosts per cluster, else the summary",
+            case_sensitive=False,
+        ),
+    ] = ProbeView.auto,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Also write every sample (the matrix) as CSV")
+    ] = None,
     json_out: JsonOpt = False,
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
 ) -> None:
-    """Mesh-ping every host of each cluster from its vMotion vmknic; print the matrix.
+    """Mesh-ping every host of each cluster from its vMotion vmknic; print the matrix, or
+    above 8 hosts per-host median / p95 and the worst pairs.
 
-    With --mtu, exit code 3 when some path cannot carry that MTU (the hosts are named).
-    With --sweep, the 1500 and 9000 frames on every path (exit 3: a path drops a frame its
-    vmknic sends).
+    Exit codes (Nagios style): 0 all paths below --crit-ms; 2 some path at or above
+    --crit-ms or lost (CRITICAL); 3 with --mtu, some path cannot carry that MTU (the hosts
+    are named), or with --sweep a path drops a frame its vmknic sends; 1 an error.
     """
     import json
 
     from vnettool.cli.fleet import fleet_context
-    from vnettool.latency.probe import to_csv
+    from vnettool.latency.probe import critical, host_summaries, matrix_dict, to_csv, worst_pairs
 
+    json_out = json_out or output is ProbeView.json
+    ping_interval = _old_ping_interval(old_interval, ping_interval)
     fc = fleet_context([("--server", server), ("--csv", csv_out)])
     if fc is not None:
         from vnettool.cli import fleet_commands
@@ -289,20 +447,21 @@ def probe(
         if sweep:
             raise ConfigError("--sweep is not available with --fleet yet: run it per vCenter")
         opts = {"--cluster": cluster, "--mtu": mtu, "--vmk": vmk}
-        args = [f"--count={count}", f"--interval={interval}", f"--service={service}"]
-        args += [f"--workers={workers}", *(f"{k}={v}" for k, v in opts.items() if v is not None)]
+        args = [f"--count={count}", f"--ping-interval={ping_interval}", f"--service={service}"]
+        args += [f"--workers={workers}", f"--per-host={per_host}", f"--crit-ms={crit_ms}"]
+        args += [*(f"{k}={v}" for k, v in opts.items() if v is not None)]
         return fleet_commands.probe(fc, args, json_out)
     if sweep:
         if mtu is not None or csv_out is not None:
             raise ConfigError("--sweep probes 1500 and 9000 itself: leave out --mtu and --csv")
         with session_for(server, insecure, thumbprint) as s:
-            paths, skipped = _sweep(s, cluster, count, interval, vmk, service, workers)
+            paths, skipped = _sweep(s, cluster, count, ping_interval, vmk, service, workers)
         _print_sweep(paths, skipped, json_out)
         if any(p.black_hole for p in paths):
             raise typer.Exit(3)
         return None
     with session_for(server, insecure, thumbprint) as s:
-        results = _measure(s, cluster, mtu, count, interval, vmk, service, workers)
+        results = _measure(s, cluster, mtu, count, ping_interval, vmk, service, workers, per_host)
         if mtu is None:  # a DF probe's figures are about the MTU, not the latency
             _record(s, results, "probe")
     samples = [x for _, m in results for x in m.samples]
@@ -311,24 +470,57 @@ def probe(
     limited = sorted({h for _, m in results for h in mtu_limited(m)}) if mtu else []
     small_vmk = sorted({h for _, m in results for h in vmk_limited(m)}) if mtu else []
     failing = [x for x in samples if x.mtu_ok is False or (mtu and x.received == 0)]
+    crit = [x for _, m in results for x in critical(m, crit_ms)]
     if json_out:
         doc = {
             "mtu": mtu,
             "mtu_limited_hosts": limited,
             "vmknic_mtu_too_small": small_vmk,
             "failing_paths": len(failing),
-            "clusters": {c: json.loads(m.to_json()) for c, m in results},
+            "crit_ms": crit_ms,
+            "critical_paths": len(crit),
+            "clusters": {
+                c: json.loads(m.to_json())
+                | {
+                    "matrix_ms": matrix_dict(m),
+                    "hosts_summary": [dataclasses.asdict(h) for h in host_summaries(m)],
+                    "worst_pairs": [
+                        {
+                            "from": x.host,
+                            "to": x.target_host or x.target,
+                            "rtt_ms": x.rtt_avg_ms,
+                            "loss_pct": x.loss_pct,
+                            "error": x.error,
+                        }
+                        for x in worst_pairs(m, top)
+                    ],
+                }
+                for c, m in results
+            },
         }
         typer.echo(json.dumps(doc, indent=1))
     else:
         for c, m in results:
             what = f" with DF payload {mtu - 28} B (MTU {mtu})" if mtu else ""
-            console.print(matrix_table(m, warn_ms, crit_ms, f"{c}: {len(m.hosts)} hosts{what}"))
+            title = f"{c}: {len(m.hosts)} hosts{what}"
+            as_matrix = output is ProbeView.matrix or (
+                output is ProbeView.auto and len(m.hosts) <= SUMMARY_ABOVE
+            )
+            if as_matrix:
+                print_wide(matrix_table(m, warn_ms, crit_ms, title, console.width))
+            else:
+                print_summary(m, title, top, warn_ms, crit_ms)
             for h, why in sorted(m.skipped.items()):
-                console.print(f"  [yellow]skipped[/] {h}: {why}")
+                console.print(f"  [yellow]skipped[/] {h}: {why}", highlight=False)
             console.print(
-                f"  {len(m.cells)} probes in {m.wall_s:.2f} s "
-                f"(serial sum {m.serial_s:.2f} s, {workers} workers)"
+                f"  {len(m.cells)} probes in {m.wall_s:.1f} s (serial sum {m.serial_s:.1f} s; "
+                f"at most {workers} at once, {per_host or 'any number'} per host)",
+                highlight=False,
+            )
+        if crit:
+            console.print(
+                f"[bold red]CRITICAL[/]: {len(crit)} path(s) at or above {crit_ms:g} ms or lost",
+                highlight=False,
             )
         if mtu:
             if small_vmk:
@@ -349,19 +541,23 @@ def probe(
                 )
     if mtu and failing:
         raise typer.Exit(3)
+    if crit:
+        raise typer.Exit(2)
 
 
 @app.command()
 @handle_errors
 def watch(
     cluster: ClusterOpt = None,
-    every: Annotated[str, typer.Option(help="Time between rounds, e.g. 5s")] = "5s",
+    every: EveryOpt = "5s",
     rounds: Annotated[int, typer.Option(help="Stop after N rounds (0 = until Ctrl-C)")] = 0,
     count: CountOpt = 3,
-    interval: IntervalOpt = 0.2,
+    ping_interval: PingIntervalOpt = 0.2,
+    old_interval: OldIntervalOpt = None,
     vmk: VmkOpt = None,
     service: ServiceOpt = "vmotion",
-    workers: WorkersOpt = 8,
+    workers: WorkersOpt = 32,
+    per_host: PerHostProbesOpt = 2,
     warn_ms: WarnOpt = 1.0,
     crit_ms: CritOpt = 10.0,
     server: ServerOpt = None,
@@ -371,18 +567,23 @@ def watch(
     """Re-probe the mesh every --every and keep the matrix on screen."""
     from rich.console import Group
 
+    ping_interval = _old_ping_interval(old_interval, ping_interval)
     pause = parse_duration(every)
     with session_for(server, insecure, thumbprint) as s, Live(console=console) as live:
         n = 0
         while True:
             n += 1
-            results = _measure(s, cluster, None, count, interval, vmk, service, workers)
+            results = _measure(
+                s, cluster, None, count, ping_interval, vmk, service, workers, per_host
+            )
             _record(s, results, "watch")
             stamp = time.strftime("%H:%M:%S")
             live.update(
                 Group(
                     *[
-                        matrix_table(m, warn_ms, crit_ms, f"{c} — round {n} at {stamp}")
+                        matrix_table(
+                            m, warn_ms, crit_ms, f"{c} — round {n} at {stamp}", console.width
+                        )
                         for c, m in results
                     ]
                 )
@@ -466,9 +667,10 @@ def rebalance(
         bool, typer.Option("--dry-run", help="Decide and explain; move nothing")
     ] = False,
     once: Annotated[bool, typer.Option("--once", help="One cycle, then exit (default)")] = False,
-    interval: Annotated[
-        str | None, typer.Option("--interval", help="Repeat every DURATION (e.g. 30s)")
+    every: Annotated[
+        str | None, typer.Option("--every", help="Repeat every DURATION (e.g. 30s)")
     ] = None,
+    old_every: Annotated[str | None, typer.Option("--interval", hidden=True)] = None,
     cluster: ClusterOpt = None,
     vm: Annotated[
         str | None, typer.Option("--vm", help="Only VMs whose name matches (glob)")
@@ -487,8 +689,9 @@ def rebalance(
         float, typer.Option(help="No vMotion over a path slower than this (ms)", min=0.1)
     ] = 150.0,
     count: CountOpt = 3,
-    ping_interval: Annotated[float, typer.Option(help="Seconds between echo requests")] = 0.2,
-    workers: WorkersOpt = 8,
+    ping_interval: PingIntervalOpt = 0.2,
+    workers: WorkersOpt = 32,
+    per_host: PerHostProbesOpt = 2,
     steps: Annotated[
         str,
         typer.Option(help="Remedies allowed, cheapest first: nioc, uplink, sensitivity, vmotion"),
@@ -524,20 +727,27 @@ def rebalance(
     cooldowns, remedies, journal) persists between runs, so a second --once does nothing new.
 
     With the global --fleet: one cycle on every vCenter, one process each (each vCenter keeps
-    its own state file); --interval and --state name one loop and one file, and are refused.
+    its own state file); --every and --state name one loop and one file, and are refused.
     """
     from vnettool.cli.fleet import fleet_context
 
     ladder = _ladder_config(
         steps, settle_rounds, step_cooldown, exit_window, sensitive_vms, return_vms
     )
-    if once and interval:
-        raise ConfigError("--once and --interval exclude each other")
+    if old_every is not None:
+        err_console.print(
+            "[yellow]warning:[/] rebalance --interval is now --every (--ping-interval is the "
+            "echo spacing)",
+            highlight=False,
+        )
+        every = every or old_every
+    if once and every:
+        raise ConfigError("--once and --every exclude each other")
     fc = fleet_context(
         [
             ("--server", server),
             ("--state", state_file, "one state file belongs to one vCenter"),
-            ("--interval", interval, "a fleet run is one cycle: repeat it from cron or a timer"),
+            ("--every", every, "a fleet run is one cycle: repeat it from cron or a timer"),
         ]
     )
     if fc is not None:
@@ -562,6 +772,7 @@ def rebalance(
             "--count": count,
             "--ping-interval": ping_interval,
             "--workers": workers,
+            "--per-host": per_host,
             "--steps": steps,
             "--settle-rounds": settle_rounds,
             "--step-cooldown": step_cooldown,
@@ -572,7 +783,7 @@ def rebalance(
         args += ["--dry-run"] if dry_run else []
         args += ["--return-vms" if return_vms else "--no-return-vms"]
         return fleet_ops.rebalance(fc, args, dry_run, json_out)
-    pause = parse_duration(interval) if interval else None
+    pause = parse_duration(every) if every else None
     from vnettool.inventory.collect import collect
     from vnettool.latency.mover import MoverConfig, RebalanceState
     from vnettool.latency.probe import utcnow
@@ -631,6 +842,7 @@ def rebalance(
                     dry_run,
                     ladder,
                     live_remedies(s),
+                    per_host=per_host,
                 )
                 report.check_note = "; ".join(ops.check_note) or None
                 clusters = {h.name: h.cluster for h in inv.hosts}

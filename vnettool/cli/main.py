@@ -25,6 +25,22 @@ from vnettool.cli import (
 )
 from vnettool.cli.common import setup_logging
 
+
+def _flags_without_type() -> None:
+    """Typer 0.29's help prints a `<bool>` type next to every on/off flag (`--yes <bool>`),
+    which reads as if the flag took a value; a flag shows no type, as in click and govc."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag or self.count else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_without_type()
+
 app = typer.Typer(
     name="vnettool",
     help="Network-aware vSphere inventory, configuration, latency-aware vMotion and audit.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import statistics
 import threading
 import time
 from collections import deque
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from vnettool.errors import VnetError
+from vnettool.impact.paths import natural_key
 from vnettool.models.inventory import Inventory, VmkernelAdapter
 from vnettool.models.latency import (
     ICMP_IP_OVERHEAD,
@@ -79,7 +81,7 @@ def endpoints(
     """Probing endpoints of the cluster's hosts, and the hosts left out with the reason."""
     out: list[Endpoint] = []
     skipped: dict[str, str] = {}
-    for h in sorted(inv.hosts_in(cluster=cluster), key=lambda h: h.name):
+    for h in sorted(inv.hosts_in(cluster=cluster), key=lambda h: natural_key(h.name)):
         if h.connection_state != "connected":
             skipped[h.name] = f"host is {h.connection_state}"
             continue
@@ -189,28 +191,161 @@ class Matrix:
         )
 
 
+@dataclass(frozen=True)
+class HostSummary:
+    """One host's share of a mesh: every probe it sent or answered (both directions)."""
+
+    host: str
+    paths: int
+    median_ms: float | None
+    p95_ms: float | None
+    max_ms: float | None
+    lost: int
+    worst_peer: str | None
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (what a person checks by counting): p95 of 62 values is the
+    59th smallest. `values` must not be empty."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))  # ceil
+    return ordered[int(rank) - 1]
+
+
+def host_summaries(m: Matrix) -> list[HostSummary]:
+    """Per host: median, p95 and max RTT of its paths, lost paths, and its slowest peer.
+
+    A lost path (nothing came back) has no RTT: it is counted in `lost` and makes the peer
+    the worst, but it is not turned into a number that would move the median.
+    """
+    out = []
+    for h in m.hosts:
+        mine = [(a, b, s) for (a, b), s in m.cells.items() if h in (a, b)]
+        rtts = [(s.rtt_avg_ms, b if a == h else a) for a, b, s in mine if s.ok]
+        values = [ms for ms, _ in rtts if ms is not None]
+        lost = [b if a == h else a for a, b, s in mine if not s.ok]
+        worst: str | None = min(lost, key=natural_key) if lost else None
+        if worst is None and values and max(values) > statistics.median(values):
+            # only a peer that stands out; with every path alike there is no worst one
+            worst = max(rtts, key=lambda x: (x[0] or 0.0, x[1]))[1]
+        out.append(
+            HostSummary(
+                host=h,
+                paths=len(mine),
+                median_ms=statistics.median(values) if values else None,
+                p95_ms=percentile(values, 95) if values else None,
+                max_ms=max(values) if values else None,
+                lost=len(lost),
+                worst_peer=worst,
+            )
+        )
+    return out
+
+
+def worst_pairs(m: Matrix, top: int) -> list[LatencySample]:
+    """The `top` worst paths: lost ones first, then by RTT, slowest first."""
+    return sorted(
+        m.cells.values(),
+        key=lambda s: (
+            s.ok,
+            -(s.rtt_avg_ms or 0.0),
+            natural_key(s.host),
+            natural_key(s.target_host or s.target),
+        ),
+    )[: max(0, top)]
+
+
+def critical(m: Matrix, crit_ms: float) -> list[LatencySample]:
+    """Paths at or above the critical RTT, or with nothing back (Nagios CRITICAL)."""
+    return [
+        s for s in m.samples if not s.ok or (s.rtt_avg_ms is not None and s.rtt_avg_ms >= crit_ms)
+    ]
+
+
+def matrix_dict(m: Matrix) -> dict[str, dict[str, float | None]]:
+    """The mesh as {source: {target: RTT avg ms or None when lost}} for JSON."""
+    return {
+        src: {
+            dst: (None if not s.ok or s.rtt_avg_ms is None else round(s.rtt_avg_ms, 4))
+            for dst in m.hosts
+            if (s := m.cells.get((src, dst))) is not None
+        }
+        for src in m.hosts
+    }
+
+
+def pair_order(eps: Sequence[Endpoint]) -> list[tuple[Endpoint, Endpoint]]:
+    """Every ordered pair once, in rounds: round k pairs host i with host i+k (mod n).
+
+    Each round has every host once as a source and once as a target, so the first pairs
+    handed out touch different hosts and the per-host bound in `mesh` rarely has to hold a
+    probe back (source-major order would give one host n-1 probes in a row).
+    """
+    n = len(eps)
+    return [
+        (eps[i], eps[(i + k) % n])
+        for k in range(1, n)
+        for i in range(n)
+        if eps[i].host != eps[(i + k) % n].host
+    ]
+
+
 def mesh(
     ping: PingFn,
     eps: Sequence[Endpoint],
     spec: PingSpec,
-    workers: int = 8,
+    workers: int = 32,
     mtu: int | None = None,
     clock: Clock = utcnow,
+    per_host: int = 2,
 ) -> Matrix:
-    """Every endpoint pings every other, at most `workers` probes in flight."""
-    pairs = [(s, d) for s in eps for d in eps if s.host != d.host]
-    m = Matrix(hosts=[e.host for e in eps])
-    lock = threading.Lock()
+    """Every endpoint pings every other: at most `workers` probes in flight in all, and at
+    most `per_host` that involve any one host (as source or target; 0 = no per-host bound).
 
-    def run(pair: tuple[Endpoint, Endpoint]) -> None:
-        src, dst = pair
-        sample = probe(ping, src, dst.ip, spec_for(spec, src, mtu), dst.host, clock)
-        with lock:
-            m.cells[(src.host, dst.host)] = sample
+    Why both bounds: one vmkping mostly waits (count x interval), so many in flight make a
+    round of a 32-host cluster (992 probes) fast; but every probe runs in the source host's
+    hostd and lands on the target's vmknic, and piling them on one host would both load its
+    management agent and measure the probes' own queueing. The per-host bound keeps each
+    host's share small however many hosts the cluster has.
+    """
+    pending = pair_order(eps)
+    m = Matrix(hosts=[e.host for e in eps])
+    cond = threading.Condition()
+    busy: dict[str, int] = {}
+
+    def take() -> tuple[Endpoint, Endpoint] | None:
+        """The first pending pair whose two hosts are below the bound (waits for one)."""
+        with cond:
+            while pending:
+                for i, (src, dst) in enumerate(pending):
+                    if per_host <= 0 or (
+                        busy.get(src.host, 0) < per_host and busy.get(dst.host, 0) < per_host
+                    ):
+                        del pending[i]
+                        busy[src.host] = busy.get(src.host, 0) + 1
+                        busy[dst.host] = busy.get(dst.host, 0) + 1
+                        return src, dst
+                cond.wait()
+            return None
+
+    def worker() -> None:
+        while (pair := take()) is not None:
+            src, dst = pair
+            try:
+                sample = probe(ping, src, dst.ip, spec_for(spec, src, mtu), dst.host, clock)
+            finally:
+                with cond:
+                    busy[src.host] -= 1
+                    busy[dst.host] -= 1
+                    cond.notify_all()
+            with cond:
+                m.cells[(src.host, dst.host)] = sample
 
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="vmkping") as pool:
-        list(pool.map(run, pairs))
+    n = max(1, min(workers, len(pending)))
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="vmkping") as pool:
+        for f in [pool.submit(worker) for _ in range(n)]:
+            f.result()
     m.wall_s = time.perf_counter() - t0
     return m
 

@@ -57,9 +57,10 @@ def measure(
     rounds: int,
     spec: PingSpec,
     cluster: str | None = None,
-    workers: int = 8,
+    workers: int = 32,
     service: str = "vmotion",
     report: CycleReport | None = None,
+    per_host: int = 2,
 ) -> CycleReport:
     """Probe `rounds` mesh rounds of every cluster and feed each to the policy (in `state`)."""
     report = report or CycleReport()
@@ -72,7 +73,7 @@ def measure(
             report.skipped_hosts.update(skipped)
             if len(eps) < 2:
                 continue
-            m = mesh(ping, eps, spec, workers=workers, clock=clock)
+            m = mesh(ping, eps, spec, workers=workers, clock=clock, per_host=per_host)
             report.matrices.append(m)
             figures |= round_figures(m.samples, state.policy.loss_penalty_ms)
             losses |= round_loss(m.samples)
@@ -96,14 +97,17 @@ def cycle(
     relocate: RelocateFn,
     check: CheckFn | None = None,
     cluster: str | None = None,
-    workers: int = 8,
+    workers: int = 32,
     dry_run: bool = False,
     ladder: LadderConfig | None = None,
     remedies: RemedyOps | None = None,
+    per_host: int = 2,
 ) -> CycleReport:
     """Measure, then either evacuate every unhealthy host at once (no `ladder`), or climb
     each host's ladder of remedies one rung per cycle and undo them when it recovers."""
-    report = measure(inv, ping, state, clock, rounds, spec, cluster, workers, mover.service)
+    report = measure(
+        inv, ping, state, clock, rounds, spec, cluster, workers, mover.service, per_host=per_host
+    )
     if ladder is not None and remedies is not None:
         lr = run(
             inv,
