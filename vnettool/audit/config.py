@@ -31,11 +31,55 @@ def load_config(path: Path) -> AuditConfig:
     try:
         return AuditConfig.model_validate(_plain(data))
     except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = [str(x) for x in e["loc"]]
-        line = _line_of(data, e["loc"])
-        where = f"{path}:{line}" if line else str(path)
-        raise ConfigError(f"{where}: {'.'.join(loc)}: {e['msg']}") from exc
+        raise ConfigError(_explain(path, data, exc.errors())) from exc
+
+
+def _explain(path: Path, data: Any, errors: list[Any]) -> str:
+    """Every problem at file:line:col. An unknown key comes first with a guess among the
+    keys allowed there, and the "Field required" it causes (`patern:` for `pattern:`) is
+    folded into it: the fix is the spelling, not a new key."""
+    import difflib
+
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    explained: set[tuple[Any, ...]] = set()
+    lines = []
+    for e in unknown:
+        parent, key = tuple(e["loc"][:-1]), str(e["loc"][-1])
+        missing = [
+            str(m["loc"][-1])
+            for m in errors
+            if m["type"] == "missing" and tuple(m["loc"][:-1]) == parent
+        ]
+        allowed = missing or _allowed_keys(parent)
+        guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        if guess:
+            explained.add((*parent, guess[0]))
+        hint = f"did you mean {guess[0]!r}?" if guess else f"allowed: {', '.join(allowed)}"
+        lines.append(f"{_where(path, data, e['loc'])}: unknown key {key!r}; {hint}")
+    for e in errors:
+        if e in unknown or tuple(e["loc"]) in explained:
+            continue
+        loc = ".".join(str(x) for x in e["loc"])
+        lines.append(f"{_where(path, data, e['loc'])}: {loc}: {e['msg']}")
+    return lines[0] if len(lines) == 1 else f"{len(lines)} errors\n" + "\n".join(lines)
+
+
+def _where(path: Path, data: Any, loc: tuple[Any, ...]) -> str:
+    line = _line_of(data, loc)
+    return f"{path}:{line}" if line else str(path)
+
+
+def _allowed_keys(parent: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at `parent` (top level, a rule override, a waiver)."""
+    from vnettool.audit.model import Allow, RuleOverride
+
+    if not parent:
+        return sorted(AuditConfig.model_fields)
+    if parent[0] == "rules":
+        return sorted(RuleOverride.model_fields)
+    if parent[0] == "allow":
+        return sorted(Allow.model_fields)
+    return []
 
 
 def _plain(v: Any) -> Any:

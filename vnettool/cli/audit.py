@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vnettool.cli.choices import FailOn, Profile
 from vnettool.cli.common import (
     InsecureOpt,
     JsonOpt,
@@ -34,8 +35,10 @@ _STYLE = {
     "low": "cyan",
     "info": "dim",
 }
-FailOn = typer.Option(
-    "--fail-on", help="Exit 2 when FAIL findings of this severity or worse exist (or 'never')"
+FailOnOpt = typer.Option(
+    "--fail-on",
+    help="Exit 2 when FAIL findings of this severity or worse exist (or never)",
+    case_sensitive=False,
 )
 
 
@@ -65,7 +68,7 @@ def audit(
     config: Annotated[
         Path | None, typer.Option("--config", help="Audit config YAML (rules, waivers)")
     ] = None,
-    fail_on: Annotated[str, FailOn] = "high",
+    fail_on: Annotated[FailOn, FailOnOpt] = FailOn.high,
     include_pass: Annotated[
         bool, typer.Option("--include-pass", help="Also list PASS results in the Findings tab")
     ] = False,
@@ -77,11 +80,11 @@ def audit(
         typer.Option("--appliances", help="Playbook whose appliances fill the Appliances tab"),
     ] = None,
     profile: Annotated[
-        str | None,
+        Profile | None,
         typer.Option(
             "--profile",
-            help="Only this benchmark's rules (stig-8, stig-7, scg-8, cis-esxi-8, cis-esxi-7); "
-            "names the controls vnettool does not check",
+            help="Only this benchmark's rules; names the controls vnettool does not check",
+            case_sensitive=False,
         ),
     ] = None,
     fix_plan: Annotated[
@@ -107,13 +110,10 @@ def audit(
 ) -> None:
     """Run the security and health rules and write an RVTools-compatible workbook."""
     from vnettool.audit.config import load_config
-    from vnettool.audit.model import SEVERITIES
     from vnettool.audit.run import check_profile, load_baseline, run_audit
     from vnettool.cli.fleet import fleet_context
     from vnettool.errors import ConfigError
 
-    if fail_on not in (*SEVERITIES, "never"):
-        raise ConfigError(f"--fail-on must be one of {', '.join(SEVERITIES)} or never")
     fc = fleet_context(
         [
             ("--server", server),

@@ -88,7 +88,7 @@ def plan(
     from vnettool import engine
     from vnettool.cli.fleet import fleet_context
     from vnettool.inventory import collect
-    from vnettool.playbook.desired_file import load_desired
+    from vnettool.playbook.desired_file import check_against, load_desired
 
     try:
         fc = fleet_context([("--server", server)])
@@ -98,7 +98,9 @@ def plan(
             return fleet_commands.plan(fc, file, as_json)
         desired = load_desired(file)
         with session_for(server, insecure, thumbprint) as session:
-            p = engine.plan(desired, collect(session))
+            inv = collect(session)
+        check_against(file, inv)
+        p = engine.plan(desired, inv)
     except VnetError as exc:
         raise fail(exc, as_json) from None
     if as_json:
@@ -297,9 +299,12 @@ def _apply_file(
 ) -> Outcome:
     from vnettool import engine
     from vnettool.inventory import collect
+    from vnettool.playbook.desired_file import check_against
 
     with session_for(*conn) as session, run_lock(session, wait):
-        p = engine.plan(desired, collect(session))
+        inv = collect(session)
+        check_against(file, inv)
+        p = engine.plan(desired, inv)
         if not as_json:
             print_plan(p, "Plan")
         if p.empty:

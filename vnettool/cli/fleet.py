@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from vnettool import userfile
+from vnettool.cli.choices import FailOn
 from vnettool.cli.common import JsonOpt, console, err_console, handle_errors
 from vnettool.errors import ConfigError
 from vnettool.fleet.runner import FleetRun, Job, Outcome, exit_code
@@ -229,14 +230,21 @@ def merge(
         typer.Argument(help="Snapshots (NAME=FILE or FILE: named by its stem) or fleet JSON files"),
     ],
     out: Annotated[Path | None, typer.Option("--out", help="Fleet workbook (.xlsx)")] = None,
-    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 2 at this severity")] = "high",
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on",
+            help="Exit 2 when FAIL findings of this severity or worse exist (or never)",
+            case_sensitive=False,
+        ),
+    ] = FailOn.high,
     as_json: JsonOpt = False,
 ) -> None:
     """Merge per-vCenter JSON (one scheduled job per vCenter) into the fleet workbook; with
     the global --fleet, its l2_domain values drive the VLAN-collision check."""
     from vnettool.cli import fleet_commands
 
-    fleet_commands.merge(files, out, fail_on, as_json)
+    fleet_commands.merge(files, out, str(fail_on), as_json)
 
 
 def print_json(doc: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from vnettool.cli.choices import FaultAction, Scenario
 from vnettool.cli.common import JsonOpt, console, handle_errors
 from vnettool.cli.lab_fleet import SiteStatus
 from vnettool.errors import VnetError
@@ -36,15 +37,17 @@ def start(
         int,
         typer.Option(help="Physical NICs per host (vmnic0/1 vSwitch0, vmnic2/3 DVS, rest free)"),
     ] = 6,
-    scenario: Annotated[
-        str,
+    seed: Annotated[
+        Scenario | None,
         typer.Option(
-            help="'audit': seed known network problems (and a ToR port mismatch the vDS health "
-            "check reports) for the audit to find; 'stig': those plus seven STIG violations "
+            "--scenario",
+            help="audit: seed known network problems (and a ToR port mismatch the vDS health "
+            "check reports) for the audit to find; stig: those plus seven STIG violations "
             "(forged transmits, overrides allowed, NetFlow to an unlisted collector, a mirror "
-            "session, BPDU filter off, a VM dvFilter, vMotion encryption off)"
+            "session, BPDU filter off, a VM dvFilter, vMotion encryption off)",
+            case_sensitive=False,
         ),
-    ] = "",
+    ] = None,
     fleet: Annotated[
         int,
         typer.Option(
@@ -56,8 +59,7 @@ def start(
     ] = 0,
 ) -> None:
     """Build (if needed) and start the lab; a second start reuses the running one."""
-    if scenario not in ("", "audit", "stig"):
-        raise LabFailed(f"unknown scenario {scenario!r} (known: audit, stig)")
+    scenario = str(seed) if seed else ""
     if fleet and scenario:
         raise LabFailed("--scenario and --fleet cannot be combined (fleet labs have their own)")
     t0 = time.monotonic()
@@ -333,11 +335,9 @@ app.add_typer(fault_app, name="fault")
 def fault_add(
     method: Annotated[str, typer.Argument(help="SOAP method, e.g. ReconfigureDvs_Task, or '*'")],
     action: Annotated[
-        str,
-        typer.Option(
-            "--action", help="503 | drop | lose | delay | expire | fault | task_fail | malformed"
-        ),
-    ] = "fault",
+        FaultAction,
+        typer.Option("--action", help="What the matching calls get", case_sensitive=False),
+    ] = FaultAction("fault"),
     fault: Annotated[
         str | None,
         typer.Option(
@@ -352,14 +352,12 @@ def fault_add(
     delay_ms: Annotated[int | None, typer.Option("--delay-ms", help="For --action delay")] = None,
 ) -> None:
     """Make matching calls fail (or wait) the next COUNT times."""
-    from vnettool.lab.faults import ACTIONS, add_fault
+    from vnettool.lab.faults import add_fault
 
-    if action not in ACTIONS:
-        raise LabFailed(f"unknown action {action!r}: choose one of {', '.join(ACTIONS)}")
     try:
         rule = add_fault(
             method,
-            action,  # type: ignore[arg-type]
+            str(action),  # type: ignore[arg-type]
             fault=fault,
             obj=obj,
             count=count,

@@ -39,7 +39,31 @@ def _flags_without_type() -> None:
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
+def _choices_with_a_guess() -> None:
+    """A mistyped choice (`--fail-on hihg`) gets the closest valid one, as a mistyped
+    playbook key or filter field does; still a usage error, exit 2."""
+    import difflib
+    from enum import Enum
+
+    from typer import _adapters
+
+    coerce = _adapters.coerce_cli_choice  # type: ignore[attr-defined]
+
+    def coerce_cli_choice(value: Any, *, choices: Any, **kw: Any) -> Any:
+        try:
+            return coerce(value, choices=choices, **kw)
+        except ValueError as exc:
+            names = [str(c.value if isinstance(c, Enum) else c) for c in choices]
+            guess = difflib.get_close_matches(str(value), names, n=1, cutoff=0.5)
+            if not guess:
+                raise
+            raise ValueError(f"{exc} Did you mean {guess[0]!r}?") from None
+
+    _adapters.coerce_cli_choice = coerce_cli_choice  # type: ignore[attr-defined]
+
+
 _flags_without_type()
+_choices_with_a_guess()
 
 app = typer.Typer(
     name="vnettool",

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from vnettool.models.desired import DesiredState
+from vnettool.models.inventory import Inventory
 from vnettool.playbook.errors import Location, PlaybookError, PlaybookIssue
 from vnettool.playbook.loader import read_file
 from vnettool.playbook.validate import issue_from_error
@@ -41,3 +42,16 @@ def load_desired(path: Path) -> DesiredState:
         raise PlaybookError(
             [issue_from_error(e, data, doc.marks, DesiredState) for e in exc.errors()]
         ) from None
+
+
+def check_against(path: Path, inventory: Inventory) -> None:
+    """Raise PlaybookError with file:line:col and a guess for what the file names that the
+    inventory lacks (its target, its switches), before the engine reports the same thing
+    without a place ("the target matches no host")."""
+    from vnettool.playbook.references import desired_state_issues
+
+    doc = read_file(path)
+    if isinstance(doc.data, dict):
+        issues = desired_state_issues(doc.data, doc.marks, inventory)
+        if issues:
+            raise PlaybookError(issues, f"{path} names what the inventory does not have")

@@ -89,11 +89,12 @@ class PlaybookIssue:
 class PlaybookError(ConfigError):
     """The playbook is not valid; nothing ran. Carries every issue found, in file order."""
 
-    def __init__(self, issues: Iterable[PlaybookIssue]) -> None:
+    def __init__(self, issues: Iterable[PlaybookIssue], what: str = "playbook is invalid") -> None:
         self.issues = sorted(issues, key=lambda i: (i.location, i.message))
+        self.what = what
         super().__init__(self.render())
 
     def render(self) -> str:
         n = len(self.issues)
-        head = f"playbook is invalid ({n} error{'s' if n != 1 else ''})"
+        head = f"{self.what} ({n} error{'s' if n != 1 else ''})"
         return "\n".join([head, *(str(i) for i in self.issues)])

@@ -156,6 +156,28 @@ def _line_col(text: str, position: int) -> tuple[int, int]:
     return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
+QUOTE_BRACES = (
+    "a value that starts with '{' is a YAML mapping (a flow mapping), not text: quote it, "
+    'e.g. name: "{pg}-web"; vnettool\'s variables are written ${pg}, which needs no quotes'
+)
+
+
+def _brace_hint(text: str, line: int, problem: str) -> str | None:
+    """The YAML trap behind most syntax errors on a line with braces: `name: {pg}-web` or an
+    Ansible-style `{{ pg }}` opens a mapping, and `{name: a: b}` needs quotes inside."""
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "flow mapping" in problem:
+        return (
+            "inside { } entries are separated by ',' and a value containing ':' or ',' must be "
+            'quoted (name: "a: b"), or '
+            "write the mapping as indented key: value lines"
+        )
+    if re.search(r":\s+\{", here) or here.lstrip(" -").startswith("{"):
+        return QUOTE_BRACES
+    return None
+
+
 def _yaml_issue(exc: Exception, text: str, name: str) -> PlaybookIssue:
     """A ruamel error as one located issue, in words a user can act on."""
     from ruamel.yaml.constructor import DuplicateKeyError
@@ -187,7 +209,11 @@ def _yaml_issue(exc: Exception, text: str, name: str) -> PlaybookIssue:
             if unfinished:
                 problem = f"{context} that is never closed ({exc.problem.strip()})"
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        return PlaybookIssue(Location(name, line, col), f"YAML syntax error: {problem}")
+        return PlaybookIssue(
+            Location(name, line, col),
+            f"YAML syntax error: {problem}",
+            hint=_brace_hint(text, line, problem),
+        )
     if isinstance(exc, ReaderError):
         line, col = _line_col(text, int(exc.position))
         return PlaybookIssue(
@@ -297,6 +323,7 @@ class _Converter:
                     self.loc(kpos) if kpos else self.marks.at(path),
                     "a key must be a plain scalar, not a list or mapping",
                     path,
+                    hint=QUOTE_BRACES if isinstance(k, Mapping) else None,
                 )
                 continue
             sub = (*path, key)

@@ -101,16 +101,23 @@ _SWITCH_REFS = (
 )
 
 
-def _known_switches(data: dict[str, Any], inv: Inventory) -> dict[str, set[str]]:
-    """Switch names by kind: in the inventory or created by any configure step."""
+def _configure_bodies(data: dict[str, Any]) -> Iterator[tuple[KeyPath, dict[str, Any]]]:
+    """(path, body) of every configure step of a playbook."""
+    for i, step in enumerate(data.get("steps", [])):
+        body = step.get("configure") if isinstance(step, dict) else None
+        if isinstance(body, dict):
+            yield ("steps", i, "configure"), body
+
+
+def _known_switches(
+    bodies: list[tuple[KeyPath, dict[str, Any]]], inv: Inventory
+) -> dict[str, set[str]]:
+    """Switch names by kind: in the inventory or created by any of the bodies."""
     known = {
         "standard": {s.name for s in inv.standard_switches},
         "distributed": {d.name for d in inv.distributed_switches},
     }
-    for step in data.get("steps", []):
-        body = step.get("configure") if isinstance(step, dict) else None
-        if not isinstance(body, dict):
-            continue
+    for _, body in bodies:
         for section, kind in (
             ("standard_switches", "standard"),
             ("distributed_switches", "distributed"),
@@ -121,29 +128,78 @@ def _known_switches(data: dict[str, Any], inv: Inventory) -> dict[str, set[str]]
     return known
 
 
-def switch_reference_issues(
-    data: dict[str, Any], marks: Marks, inv: Inventory
+def _switch_refs(
+    bodies: list[tuple[KeyPath, dict[str, Any]]], marks: Marks, inv: Inventory, where: str
 ) -> list[PlaybookIssue]:
-    """Switches named in configure bodies that neither vCenter nor the playbook has."""
-    known = _known_switches(data, inv)
+    known = _known_switches(bodies, inv)
     out: list[PlaybookIssue] = []
-    for i, step in enumerate(data.get("steps", [])):
-        body = step.get("configure") if isinstance(step, dict) else None
-        if not isinstance(body, dict):
-            continue
+    for prefix, body in bodies:
         for section, key, kind in _SWITCH_REFS:
             for j, item in enumerate(body.get(section) or []):
                 ref = item.get(key) if isinstance(item, dict) else None
                 if not isinstance(ref, str) or "${" in ref or ref in known[kind]:
                     continue
-                path = ("steps", i, "configure", section, j, key)
+                path = (*prefix, section, j, key)
                 guess = did_you_mean(ref, known[kind])
                 out.append(
                     PlaybookIssue(
                         marks.at(path),
-                        f"{kind} switch {ref!r} is neither in the playbook nor in the inventory",
+                        f"{kind} switch {ref!r} is neither in the {where} nor in the inventory",
                         path,
-                        hint=f"did you mean {guess!r}?" if guess else None,
+                        hint=f"did you mean {guess!r}?"
+                        if guess
+                        else f"{kind} switches: {', '.join(sorted(known[kind])) or 'none'}",
                     )
                 )
     return out
+
+
+def switch_reference_issues(
+    data: dict[str, Any], marks: Marks, inv: Inventory
+) -> list[PlaybookIssue]:
+    """Switches named in configure bodies that neither vCenter nor the playbook has."""
+    return _switch_refs(list(_configure_bodies(data)), marks, inv, "playbook")
+
+
+def desired_state_issues(data: dict[str, Any], marks: Marks, inv: Inventory) -> list[PlaybookIssue]:
+    """What `plan`/`apply` of a desired-state file would otherwise report without a place:
+    a target that matches no host ("did you mean 'DC0_C1'"), one whose fields match but
+    select no host together, and switches that neither the file nor vCenter has. The same
+    checks as `playbook validate --inventory`, at the file's own line and column."""
+    out: list[PlaybookIssue] = []
+    raw = data.get("target")
+    target: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    names = {
+        "datacenter": sorted({d.name for d in inv.datacenters}),
+        "cluster": sorted({c.name for c in inv.clusters}),
+        "hosts": sorted({h.name for h in inv.hosts}),
+    }
+    given = {k: v for k, v in target.items() if k in _FIELDS and v is not None}
+    unmatched = False
+    for key, pattern in given.items():
+        if _templated({key: pattern}) or _field_matches(inv, key, pattern):
+            continue
+        unmatched = True
+        patterns = [pattern] if isinstance(pattern, str) else list(pattern)
+        misses = [p for p in patterns if not _field_matches(inv, key, p)]
+        guess = did_you_mean(str(misses[0]), names[key]) if misses else None
+        out.append(
+            PlaybookIssue(
+                marks.at(("target", key)),
+                f"target {key} {pattern!r} matches no {key.rstrip('s')} in the inventory",
+                ("target", key),
+                hint=f"did you mean {guess!r}?"
+                if guess
+                else f"{key}: {', '.join(names[key][:8])}" + (" …" if len(names[key]) > 8 else ""),
+            )
+        )
+    if given and not unmatched and not _selected(inv, given):
+        shown = ", ".join(f"{k} {v!r}" for k, v in given.items())
+        out.append(
+            PlaybookIssue(
+                marks.at(("target",)),
+                f"target selects no host in the inventory ({shown} have no host in common)",
+                ("target",),
+            )
+        )
+    return out + _switch_refs([((), data)], marks, inv, "file")
