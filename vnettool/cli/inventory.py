@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -87,6 +88,8 @@ def inventory(
             typer.echo(inv.model_dump_json(indent=1))
         else:
             print_summary(inv, output)
+            if neighbors:
+                print_neighbors(inv, output)
         if watch:
             _watch(session, as_json)
 
@@ -144,6 +147,8 @@ for _name in views.KINDS:
 def _watch(session: Session, as_json: bool) -> None:
     """Print each change as it happens, followed by who made it and when (vCenter's events
     since the previous batch), so a change seen live is attributed, not just noticed."""
+    from vnettool.audit.drift import drift
+    from vnettool.cli.drift import MARK, line, names_by_moref
     from vnettool.inventory import Watcher, recent_changes
 
     since = session.call(session.si.CurrentTime, op="CurrentTime", obj="ServiceInstance")
@@ -151,11 +156,13 @@ def _watch(session: Session, as_json: bool) -> None:
     w = Watcher(session)
     console.print("[dim]watching for changes (Ctrl-C to stop)…[/]")
     try:
-        first = True
+        before = None
         for ch in w.changes(timeout_s=5):
-            if first:
-                first = False
+            if before is None:  # the first update is the whole estate
+                before = ch.inventory
                 continue
+            rows = drift(before, ch.inventory) if ch.inventory and before else []
+            before = ch.inventory
             events = [e for e in recent_changes(session, since=since) if e.key not in seen]
             seen.update(e.key for e in events)
             if as_json:
@@ -164,20 +171,78 @@ def _watch(session: Session, as_json: bool) -> None:
                     "entered": ch.entered,
                     "modified": ch.modified,
                     "left": ch.left,
+                    "drift": [r.model_dump(mode="json") for r in rows],
                     "events": [e.model_dump(mode="json") for e in events],
                 }
                 typer.echo(json.dumps(out))
                 continue
-            for mo, paths in ch.modified.items():
-                console.print(f"[yellow]~[/] {mo}: {', '.join(paths)}")
-            for mo in ch.entered:
-                console.print(f"[green]+[/] {mo}")
-            for mo in ch.left:
-                console.print(f"[red]-[/] {mo}")
+            stamp = datetime.now().strftime("%H:%M:%S")
+            for r in sorted(rows, key=lambda r: natural_key(r.object)):
+                colour = MARK[r.change][1]
+                console.print(f"[dim]{stamp}[/] [{colour}]{escape(line(r))}[/]", highlight=False)
+            if not rows:  # a change outside what the inventory compares (e.g. runtime state)
+                names = names_by_moref(ch.inventory) if ch.inventory else {}
+                for mo, paths in ch.modified.items():
+                    console.print(
+                        f"[dim]{stamp} ~ {escape(names.get(mo, mo))}: {', '.join(paths)} "
+                        "(no network difference)[/]",
+                        highlight=False,
+                    )
             for e in events:
-                console.print(f"  [dim]by[/] {escape(e.summary())}", highlight=False)
+                console.print(
+                    f"  [dim]by[/] {escape(e.summary())}", highlight=False, soft_wrap=True
+                )
     finally:
         w.close()
+
+
+NEIGHBOR_FIELDS = (
+    Field("host", key=True),
+    Field("pnic"),
+    Field("neighbour"),
+    Field("seen by"),
+    Field("vlan", numeric=True),
+    Field("mtu", numeric=True),
+)
+
+
+def neighbor_rows(inv: Inventory) -> list[Record]:
+    """One row per pNIC and physical switch port: CDP and LLDP naming the same port are one
+    row (`seen by CDP, LLDP`); a pNIC that hears nothing is a row too, so a silent cable
+    shows."""
+    rows: list[Record] = []
+    for h in sorted(inv.hosts, key=lambda h: natural_key(h.name)):
+        for p in sorted(h.pnics, key=lambda p: natural_key(p.device)):
+            ports: dict[str, Record] = {}
+            for n in p.neighbors:
+                where = " ".join(x for x in (n.switch_id, n.port_id) if x) or "?"
+                r = ports.setdefault(
+                    where,
+                    {"host": h.name, "pnic": p.device, "neighbour": where, "seen by": []},
+                )
+                seen = r["seen by"]
+                assert isinstance(seen, list)
+                seen.append(n.protocol.upper())
+                r["vlan"] = r.get("vlan") or n.vlan
+                r["mtu"] = r.get("mtu") or n.mtu
+            if not ports:
+                link = "link up" if p.link_up else "link down"
+                rows.append({"host": h.name, "pnic": p.device, "neighbour": f"none ({link})"})
+            rows.extend(ports.values())
+    return rows
+
+
+def print_neighbors(inv: Inventory, output: Layout = Layout.auto) -> None:
+    """`inventory --neighbors`: what the physical switches say is at the other end."""
+    rows = neighbor_rows(inv)
+    seen = sum(1 for r in rows if r.get("seen by"))
+    emit(
+        console,
+        output,
+        f"CDP/LLDP neighbours ({seen} switch ports seen, {len(rows) - seen} pNICs hear none)",
+        NEIGHBOR_FIELDS,
+        rows,
+    )
 
 
 def print_summary(inv: Inventory, output: Layout = Layout.auto) -> None:

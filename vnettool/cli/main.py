@@ -12,6 +12,7 @@ from vnettool import __version__
 from vnettool.cli import (
     appliance,
     audit,
+    drift,
     dvs,
     engine,
     fleet,
@@ -81,6 +82,7 @@ app.command("plan")(engine.plan)
 app.command("apply")(engine.apply)
 app.command("tui")(tui.tui)
 app.command("audit")(audit.audit)
+app.command("drift")(drift.drift)
 app.add_typer(appliance.app, name="appliance")
 app.add_typer(impact.app, name="whatif")
 app.command("topology")(impact.topology)
