@@ -678,9 +678,18 @@ def rebalance(
     rounds: Annotated[
         int | None, typer.Option(help="Probe rounds per cycle (default: the minimum samples)")
     ] = None,
-    enter_ms: Annotated[float | None, typer.Option(help="Unhealthy at or above (ms)")] = None,
-    exit_ms: Annotated[float | None, typer.Option(help="Healthy again at or below (ms)")] = None,
-    min_samples: Annotated[int | None, typer.Option(help="Samples before judging a host")] = None,
+    enter_ms: Annotated[
+        float | None,
+        typer.Option(help="Unhealthy at or above (ms)", show_default="10 or the saved state's"),
+    ] = None,
+    exit_ms: Annotated[
+        float | None,
+        typer.Option(help="Healthy again at or below (ms)", show_default="5 or the saved state's"),
+    ] = None,
+    min_samples: Annotated[
+        int | None,
+        typer.Option(help="Samples before judging a host", show_default="3 or the saved state's"),
+    ] = None,
     max_moves: Annotated[int, typer.Option(help="Moves per cycle at most", min=0)] = 4,
     concurrent: Annotated[int, typer.Option(help="vMotions at once at most", min=1)] = 2,
     vm_cooldown: Annotated[str, typer.Option(help="No second move of a VM within")] = "30m",
