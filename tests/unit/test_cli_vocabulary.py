@@ -64,7 +64,7 @@ def test_fixed_sets_of_values_are_choices() -> None:
         ("inventory", "-o"),
     ]:
         cmd = dict(_commands())[path]
-        opt = _options(cmd)[name]
+        assert name in _options(cmd), (path, name)
         r = CliRunner().invoke(app, [*path.split(), name, "no-such-value"])
         assert r.exit_code == 2, (path, name, r.output)
         assert "is not one of" in " ".join(r.output.replace("│", " ").split()), (path, name)
