@@ -126,3 +126,22 @@ def test_neighbors_are_in_the_table(fresh_lab: Callable[..., RunningLab]) -> Non
     assert len(rows) == 12  # 2 hosts x 6 pNICs, one row each: CDP and LLDP agree
     assert all("CDP, LLDP" in x for x in rows)
     assert all(len(x) <= 80 for x in r.stdout.splitlines())
+
+
+def test_lab_start_with_another_topology_warns(fresh_lab: Callable[..., RunningLab]) -> None:
+    """Issue 28 item 11: a second `lab start` reuses the running lab; asked for another
+    topology (or a scenario), it says so instead of silently running on another estate."""
+    from vnettool.cli.lab import topology_differences
+    from vnettool.lab.runner import Topology
+
+    lab = fresh_lab(cluster=1, host=3, vm=2)
+    same = _cli(lab, "lab", "start", "--clusters", "1", "--hosts", "3", "--vms", "2")
+    assert same.returncode == 0 and "already running" in same.stdout
+    assert "warning" not in same.stderr
+    other = _cli(lab, "lab", "start", "--hosts", "8", "--scenario", "audit")
+    assert other.returncode == 0 and "already running" in other.stdout
+    flat = " ".join(other.stderr.split())
+    assert "--clusters 2 (running: 1), --hosts 8 (running: 3)" in flat
+    assert "--scenario audit was not seeded" in flat
+    assert str(lab.state.pid) in other.stdout  # the same simulator, not restarted
+    assert topology_differences(Topology(host=3), {"host": 3, "cluster": 2}) == []

@@ -47,6 +47,12 @@ def test_untrusted_lab_certificate_is_refused(lab: RunningLab) -> None:
     with pytest.raises(ConnectionFailed, match="not trusted") as info:
         connect(_creds(lab))
     assert SECRET not in str(info.value) and SECRET not in repr(info.value)
+    # the refusal names the fingerprint to check and pin (issue 28 item 11), and it is the
+    # one the lab really has: pinning it connects
+    assert f"Its SHA-256 fingerprint is {lab.thumbprint}" in str(info.value)
+    assert f"--thumbprint {lab.thumbprint}" in str(info.value)
+    with connect(_creds(lab, thumbprint=lab.thumbprint)) as s:
+        assert s.about.apiVersion
 
 
 def test_ca_file_and_thumbprint_are_accepted(

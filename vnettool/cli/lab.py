@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vnettool.cli.choices import FaultAction, Scenario
-from vnettool.cli.common import JsonOpt, console, handle_errors
+from vnettool.cli.common import JsonOpt, console, err_console, handle_errors
 from vnettool.cli.lab_fleet import SiteStatus
 from vnettool.errors import VnetError
 from vnettool.lab.runner import Lab, LabError, Topology
@@ -82,8 +82,52 @@ def start(
         raise LabFailed(str(exc)) from exc
     verb = "started" if started else "already running"
     console.print(f"lab {verb} at [bold]{st.url}[/] (pid {st.pid}, {time.monotonic() - t0:.1f} s)")
+    if not started:
+        _warn_reused(topo, st.topology)
     if scenario and started:
         _seed(scenario)
+
+
+OPTION = {
+    "dc": "--dc",
+    "cluster": "--clusters",
+    "host": "--hosts",
+    "vm": "--vms",
+    "dvs": "--dvs",
+    "pg": "--portgroups",
+    "pnics": "--pnics",
+}
+
+
+def topology_differences(asked: Topology, running: dict[str, object]) -> list[str]:
+    """`--hosts 16 (running: 4)` for each setting the running lab does not have."""
+    return [
+        f"{flag} {getattr(asked, key)} (running: {running[key]})"
+        for key, flag in OPTION.items()
+        if key in running and running[key] != getattr(asked, key)
+    ]
+
+
+def _warn_reused(asked: Topology, running: dict[str, object]) -> None:
+    """A second `lab start` reuses the running lab; when the topology asked for is not the
+    running one (or a scenario cannot be seeded into it), say so instead of letting tests
+    and demos run against another estate than the command line says."""
+    diff = topology_differences(asked, running)
+    if diff:
+        err_console.print(
+            "[yellow]warning:[/] the running lab was reused as it is, not with "
+            + ", ".join(diff)
+            + "; run `vnettool lab stop` first to start that topology",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if asked.scenario:
+        err_console.print(
+            f"[yellow]warning:[/] --scenario {asked.scenario} was not seeded: the lab was "
+            "already running (`vnettool lab stop`, then start it again)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _start_fleet(n: int, topo: Topology, t0: float) -> None:

@@ -436,11 +436,17 @@ def connect(creds: Credentials) -> Session:
     except PinMismatch as exc:
         raise pin_refused(creds, exc) from exc
     except ssl.SSLCertVerificationError as exc:
+        seen = observed_fingerprint(creds)
+        pin = (
+            f"Its SHA-256 fingerprint is {seen}: compare it with the server's own (on vCenter: "
+            "`govc about.cert -thumbprint`, or the appliance console) and pin it with "
+            f"--thumbprint {seen}, or trust its CA with VSPHERE_CA_FILE=ca.pem"
+            if seen
+            else "Trust its CA with VSPHERE_CA_FILE=ca.pem, or pin it with --thumbprint SHA256"
+        )
         raise ConnectionFailed(
             f"TLS certificate of {creds.host}:{creds.port} is not trusted ({exc.verify_message}). "
-            "Trust its CA with VSPHERE_CA_FILE=ca.pem, pin it with --thumbprint SHA256, "
-            "or pass --insecure "
-            "if you accept an unverified connection"
+            f"{pin}; or pass --insecure if you accept an unverified connection"
         ) from exc
     except vmodl.MethodFault as exc:
         raise ApiFault("Login", creds.host, fault_name(exc), fault_message(exc)) from exc
@@ -449,6 +455,27 @@ def connect(creds: Credentials) -> Session:
             f"cannot reach {creds.host}:{creds.port}: {why_failed(exc, creds)}"
         ) from exc
     return Session(creds, si)
+
+
+def observed_fingerprint(creds: Credentials) -> str | None:
+    """The SHA-256 fingerprint of the certificate the server presents, read without
+    verifying it (nothing is sent but the TLS handshake), so the refusal can say what to
+    check and pin, as govc's `about.cert -thumbprint` does. None if it cannot be read."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((creds.host, creds.port), timeout=creds.timeout_s) as sock,
+            ctx.wrap_socket(sock, server_hostname=creds.host) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError):
+        return None
+    if not der:
+        return None
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 def pin_refused(creds: Credentials, exc: PinMismatch, during: str = "") -> ConnectionFailed:
