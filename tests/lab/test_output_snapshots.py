@@ -121,9 +121,7 @@ def test_plan_grouped_across_hosts(lab32: RunningLab, width: int, snapshot) -> N
 
 def _untimed(out: str) -> str:
     """The one line that changes from run to run: how long the round took."""
-    return re.sub(
-        r"probes in [\d.]+ s \(serial sum [\d.]+ s;", "probes in T s (serial sum T s;", out
-    )
+    return re.sub(r"probes in [^(]+ \(serial sum [^;]+;", "probes in T (serial sum T;", out)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

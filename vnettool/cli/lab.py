@@ -14,6 +14,7 @@ from rich.table import Table
 from vnettool.cli.choices import FaultAction, Scenario
 from vnettool.cli.common import JsonOpt, console, err_console, handle_errors
 from vnettool.cli.lab_fleet import SiteStatus
+from vnettool.cli.output import duration_text
 from vnettool.errors import VnetError
 from vnettool.lab.runner import Lab, LabError, Topology
 
@@ -81,7 +82,9 @@ def start(
     except LabError as exc:
         raise LabFailed(str(exc)) from exc
     verb = "started" if started else "already running"
-    console.print(f"lab {verb} at [bold]{st.url}[/] (pid {st.pid}, {time.monotonic() - t0:.1f} s)")
+    console.print(
+        f"lab {verb} at [bold]{st.url}[/] (pid {st.pid}, {duration_text(time.monotonic() - t0)})"
+    )
     if not started:
         _warn_reused(topo, st.topology)
     if scenario and started:
@@ -138,7 +141,7 @@ def _start_fleet(n: int, topo: Topology, t0: float) -> None:
     for site, st, new in labs:
         verb = "started" if new else "already running"
         console.print(f"{site.name}: {verb} at [bold]{st.url}[/] (pid {st.pid})", highlight=False)
-    console.print(f"fleet file: {path} ({time.monotonic() - t0:.1f} s)", highlight=False)
+    console.print(f"fleet file: {path} ({duration_text(time.monotonic() - t0)})", highlight=False)
     console.print(f"try: vnettool --fleet {path} inventory", highlight=False)
 
 

@@ -27,7 +27,7 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
-from vnettool.cli.output import Record
+from vnettool.cli.output import Record, duration_text
 from vnettool.errors import ConfigError
 
 app = typer.Typer(help="Network latency between hosts (vmkping through the API).")
@@ -513,7 +513,8 @@ def probe(
             for h, why in sorted(m.skipped.items()):
                 console.print(f"  [yellow]skipped[/] {h}: {why}", highlight=False)
             console.print(
-                f"  {len(m.cells)} probes in {m.wall_s:.1f} s (serial sum {m.serial_s:.1f} s; "
+                f"  {len(m.cells)} probes in {duration_text(m.wall_s)} "
+                f"(serial sum {duration_text(m.serial_s)}; "
                 f"at most {workers} at once, {per_host or 'any number'} per host)",
                 highlight=False,
             )
@@ -979,7 +980,7 @@ def _print_report(report: Any, dry_run: bool, json_out: bool, path: Path) -> Non
         colour = {"moved": "green", "failed": "red"}.get(e.outcome, "cyan")
         console.print(
             f"[{colour}]{e.outcome}[/] {e.vm}: {e.source} → {e.destination}"
-            + (f" ({e.error})" if e.error else f" in {e.duration_s:.1f} s"),
+            + (f" ({e.error})" if e.error else f" in {duration_text(e.duration_s)}"),
             highlight=False,
         )
     if not dry_run:

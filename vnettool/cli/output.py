@@ -138,3 +138,17 @@ def emit(
         console.print(tall)
     else:
         console.print(listing(title, fields, rows, console.width), soft_wrap=False)
+
+
+def duration_text(seconds: float | None) -> str:
+    """`45 ms`, `1.3 s`, `2 min 05 s`: a quick step is not `0.0 s` (which reads as if it did
+    nothing), and a slow one is not 125.0 s."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        ms = seconds * 1000
+        return "<1 ms" if ms < 1 else f"{ms:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s:02d} s"

@@ -606,7 +606,9 @@ class Inventory(Model):
     vcenter: str = ""
     api_version: str | None = None
     collected_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    version: str = ""
+    # the PropertyCollector update version a live inventory is at; None for a one-time read
+    # (it printed as `"version": ""` in every snapshot, which reads like a missing vCenter version)
+    version: str | None = None
     datacenters: list[Datacenter] = Field(default_factory=list)
     clusters: list[Cluster] = Field(default_factory=list)
     hosts: list[Host] = Field(default_factory=list)

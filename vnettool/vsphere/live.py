@@ -298,7 +298,7 @@ class LiveInventory:
         return Inventory.model_construct(
             vcenter=self.vcenter,
             api_version=self.api_version,
-            version=version,
+            version=version or None,
             dvs_versions=list(dvs_versions or []),
             **lists,
         )

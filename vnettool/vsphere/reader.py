@@ -408,7 +408,7 @@ def _build_inventory(
     return Inventory(
         vcenter=vcenter,
         api_version=api_version,
-        version=version,
+        version=version or None,
         datacenters=srt(datacenters),
         clusters=srt(clusters),
         hosts=srt(inv_hosts),

@@ -147,7 +147,8 @@ def seed_audit(
         "HC-06": f"{h[3]}",
         "HC-07": "pg-app",
         "HC-08": f"{h[2]}/vSwitch0/pg-single",
-        "HC-11": f"{other.name}/",
+        # the NIC's label, as the finding names it (VM/label): a bare `VM/` cannot be matched
+        "HC-11": f"{other.name}/{onic.deviceInfo.label if onic.deviceInfo else onic.key}",
         "HC-12": f"{dvs.name}/200",
     }
 
