@@ -130,3 +130,28 @@ def test_yaml_flow_mapping_trap_gets_a_hint_to_quote(tmp_path: Path, yaml: str, 
         load_desired(f)
     assert f"{f}:2:" in str(err.value)
     assert hint in str(err.value)
+
+
+def test_engine_problems_suggest_the_name_vcenter_has() -> None:
+    """A configure step reaches the engine without the file check: its own problems (a
+    switch or pNIC the inventory does not have) carry the same guess."""
+    from vnettool import engine
+    from vnettool.engine.common import PlanError
+    from vnettool.models.desired import DesiredState
+
+    inv = snapshot()
+    cluster = sorted(c.name for c in inv.clusters)[0]
+    desired = DesiredState.model_validate(
+        {
+            "target": {"cluster": cluster},
+            "standard_port_groups": [{"name": "pg", "switch": "vSwitch00", "vlan": 5}],
+            "distributed_port_groups": [{"name": "dpg", "switch": "DVS9", "vlan": 6}],
+            "pvlans": [{"switch": "DVS9", "primary": 100, "isolated": 101}],
+        }
+    )
+    with pytest.raises(PlanError) as err:
+        engine.plan(desired, inv)
+    text = str(err.value)
+    assert "no standard switch vSwitch00" in text and "did you mean 'vSwitch0'?" in text
+    assert "pvlans: no distributed switch DVS9; did you mean 'DVS0'?" in text
+    assert "no distributed switch DVS9 (neither in vCenter" in text

@@ -46,6 +46,16 @@ def host_gone(change: Change) -> Change | None:
     return None
 
 
+def guess(word: str, known: Any) -> str:
+    """`; did you mean 'vSwitch0'?` when a known name is close to `word`, else `` — the
+    engine's own problems (a switch or pNIC vCenter does not have) get the same suggestion
+    as a playbook's keys."""
+    import difflib
+
+    found = difflib.get_close_matches(word, sorted(set(known)), n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""
+
+
 def natural_key(name: str) -> list[Any]:
     """esx2 before esx10: numbers compare as numbers (the `{index}` order)."""
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]

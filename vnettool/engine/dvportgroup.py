@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine import niocpool
-from vnettool.engine.common import CannotRestore, Context
+from vnettool.engine.common import CannotRestore, Context, guess
 from vnettool.engine.dvcommon import apply_setting, binding, diffs, unset_description
 from vnettool.engine.resource import Resource
 from vnettool.models.desired import DistributedPortGroupSpec, DistributedSwitchSpec
@@ -139,7 +139,7 @@ def _problem(ctx: Context, spec: DistributedPortGroupSpec) -> str | None:
     if sw is None and spec.switch not in want_sw:
         return (
             f"{where}: no distributed switch {spec.switch} (neither in vCenter nor in "
-            "distributed_switches)"
+            "distributed_switches)" + guess(spec.switch, [*inv.dvs_by_name, *want_sw])
         )
     same = [p for p in inv.distributed_port_groups if p.name == spec.name]
     before = next((p for p in same if p.dvs == spec.switch), None)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vnettool.engine import niocpool
-from vnettool.engine.common import CannotRestore, Context, matches, on_host
+from vnettool.engine.common import CannotRestore, Context, guess, matches, natural_key, on_host
 from vnettool.engine.dvcommon import apply_setting, diffs, lag_port_names, unset_description
 from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
@@ -139,7 +139,11 @@ def _members(
         have = {p.device for p in h.pnics}
         missing = sorted(set(pnics) - have)
         if missing:
-            ctx.problems.append(f"{h.name}: {spec.name}: no pNIC {', '.join(missing)}")
+            ctx.problems.append(
+                f"{h.name}: {spec.name}: no pNIC {', '.join(missing)}"
+                + guess(missing[0], have)
+                + f" (it has {', '.join(sorted(have, key=natural_key)) or 'none'})"
+            )
             continue
         if not by_key:
             first += off_standard(ctx, h, spec.name, pnics)

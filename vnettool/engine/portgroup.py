@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine import vmknic
-from vnettool.engine.common import Context, field_diffs, on_host
+from vnettool.engine.common import Context, field_diffs, guess, on_host
 from vnettool.engine.resource import Resource
 from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teaming
 from vnettool.models.desired import PortGroupTeaming, StandardPortGroupSpec
@@ -126,9 +126,10 @@ class StandardPortGroups(Resource[StandardPortGroup]):
             )
             return None
         if sw is None and spec.switch not in desired_switches:
+            known = [s.name for s in inv.switches_of(host.name)] + list(desired_switches)
             ctx.problems.append(
                 f"{host.name}: port group {spec.name}: no standard switch {spec.switch} "
-                "(neither on the host nor in standard_switches)"
+                "(neither on the host nor in standard_switches)" + guess(spec.switch, known)
             )
             return None
         after = target(before, spec, host.name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from vnettool.engine.common import CannotRestore, Context
+from vnettool.engine.common import CannotRestore, Context, guess
 from vnettool.engine.dvcommon import switch_part_depends
 from vnettool.engine.resource import Resource
 from vnettool.models.inventory import DistributedSwitch, Inventory, PvlanEntry
@@ -63,7 +63,8 @@ def _plan(ctx: Context) -> list[Change]:
     for name in names:
         sw = inv.dvs_by_name.get(name)
         if sw is None and name not in want_sw:
-            ctx.problems.append(f"pvlans: no distributed switch {name}")
+            known = [*inv.dvs_by_name, *want_sw]
+            ctx.problems.append(f"pvlans: no distributed switch {name}" + guess(name, known))
             continue
         if name in gone_sw:
             ctx.problems.append(f"pvlans: {name} is listed as absent")
