@@ -193,7 +193,7 @@ def test_healthcheck_run_reports_and_switches_back(fresh_lab: Any) -> None:
     # the table form, and a clean physical side: exit 0
     reset_ports(lab=lab.lab)
     proc = subprocess.run(
-        [VNETTOOL, "healthcheck", "run", "DVS0", "--for", "1s", "--interval", "5", "--insecure"],
+        [VNETTOOL, "healthcheck", "run", "DVS0", "--for", "1s", "--check-interval", "5", "--insecure"],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -391,7 +391,7 @@ def test_commands_without_a_fleet_side_are_refused_with_fleet(tmp_path: Path) ->
         assert "this command works on one vCenter: run it without --fleet" in res.output
         assert "whatif and tui" in res.output
     for args, option in (
-        (["rebalance", "--interval", "30s"], "--interval"),
+        (["rebalance", "--every", "30s"], "--every"),
         (["rebalance", "--state", "s.json"], "--state"),
         (["whatif", "maintenance", "h", "--snapshot", "s.json"], "--snapshot"),
         (["tui", "--snapshot", "s.json"], "--snapshot"),

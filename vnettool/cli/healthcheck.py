@@ -120,7 +120,10 @@ def run(
     interval: Annotated[
         int | None,
         typer.Option(
-            "--interval", min=1, max=1440, help="Check interval in minutes (default: the switch's)"
+            "--check-interval",
+            min=1,
+            max=1440,
+            help="vCenter's check interval in minutes (default: the switch's)",
         ),
     ] = None,
     wait: WaitOpt = False,
