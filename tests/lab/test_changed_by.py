@@ -89,7 +89,8 @@ def test_watch_prints_who_made_the_change(fresh_lab: Callable[..., RunningLab]) 
         time.sleep(1)  # the watcher's first (initial state) batch
         _set_vlan(lab, "DC0_C0_H0", 123)
         seen = until(lambda x: x.strip().startswith("by ") and LAB_USER in x, 60)
-        assert any(x.startswith("~") and "config.network" in x for x in seen), seen
+        # the change with names and values (issue 28 item 6), then who made it
+        assert any("~ DC0_C0_H0 port group VM Network VLAN 0 → 123" in x for x in seen), seen
         by = next(x for x in seen if x.strip().startswith("by "))
         assert "DC0_C0_H0" in by and "updatePortGroup" in by
     finally:

@@ -48,7 +48,7 @@ async def test_history_kept_between_runs_shown_in_cli_tui_and_workbook(
         await asyncio.to_thread(cli, lab, "lab", "netem", hosts[1], "--rtt-ms", "30")
     ).returncode == 0
     second = await asyncio.to_thread(cli, lab, "latency", "probe", "--insecure")
-    assert second.returncode == 0, second.stderr
+    assert second.returncode == 2, second.stderr  # a path at 30 ms >= --crit-ms: CRITICAL
 
     shown = await asyncio.to_thread(cli, lab, "latency", "history", "--json", "--insecure")
     assert shown.returncode == 0, shown.stderr
