@@ -69,7 +69,7 @@ def test_examples_run_in_readme_order_and_pass_the_audit(
         if f["state"] == "FAIL"
     }
     steps = readme_steps()
-    assert len(steps) == 16
+    assert len(steps) == 17
     for step in steps:
         args = [*step, "--json", "--out", "after.xlsx"] if step[0] == "audit" else step
         r = cli(*args)  # a run exits 0 only when no step failed
