@@ -11,8 +11,9 @@ header as not fixed, never guessed. Waived findings (EXCEPTION) are left alone.
 from __future__ import annotations
 
 import glob
-from collections import defaultdict
-from collections.abc import Sequence
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from vnettool import userfile
 from vnettool.audit.model import AuditConfig, Finding
 from vnettool.models.desired import HOST_SETTING_OPTIONS, DesiredState
-from vnettool.models.inventory import Inventory
+from vnettool.models.inventory import Inventory, VmkernelAdapter
 
 # the rule's security field -> the desired-state key
 _L2 = {
@@ -342,3 +343,349 @@ def _line(text: str) -> str:
     """An object name inside a comment line: a name with a line break must not end the
     comment and become YAML."""
     return "".join(c if c.isprintable() else "?" for c in text)
+
+
+# -- one finding: the document that fixes it ---------------------------------------------------
+# A failing finding's "what to set" (vnettool/audit/remedy.py) starts from here, so the
+# desired state has one generator: the fix plan's own fix when it has one; otherwise the same
+# document shape with the site's decision left as a <PLACEHOLDER> (which VLAN, which pNIC), or
+# None with the reason when nothing in vSphere's configuration fixes it (the physical side).
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_/ ]*>")
+
+
+def snippet(inv: Inventory, f: Finding, cfg: AuditConfig) -> tuple[dict[str, Any] | None, str]:
+    """(desired-state document, note) for one finding; the note says what the document
+    leaves to a person, or why there is none."""
+    if f.rule_id not in _WHY_NOT:
+        doc = _Doc()
+        if _one(doc, inv, f, cfg) is None:
+            return doc.data(), ""
+    make = _TEMPLATES.get(f.rule_id)
+    if make is None:
+        return None, _WHY_NOT.get(f.rule_id, "vnettool has no fix for this rule")
+    return make(inv, f)
+
+
+def _last(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def _target(*hosts: str) -> dict[str, Any]:
+    return {"target": {"hosts": sorted({h for h in hosts if h})}}
+
+
+def _std_pg(f: Finding, **spec: Any) -> dict[str, Any]:
+    host = f.host_or_cluster or ""
+    pg = {"name": _last(f.object), "switch": f.switch or "", "hosts": [host], **spec}
+    return _target(host) | {"standard_port_groups": [pg]}
+
+
+def _dv_pg(f: Finding, **spec: Any) -> dict[str, Any]:
+    return {"distributed_port_groups": [{"name": _last(f.object), "switch": f.switch, **spec}]}
+
+
+Template = Callable[[Inventory, Finding], tuple[dict[str, Any] | None, str]]
+
+
+def _vlan(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """SEC-08..12: the port group's own VLAN, which only the site knows."""
+    why = "replace <VLAN> with the VLAN the port group's network is on (a site decision)"
+    if f.object_type == "StandardPortGroup":
+        return _std_pg(f, vlan="<VLAN>"), why
+    if f.object_type == "DistributedPortGroup":
+        return _dv_pg(f, vlan="<VLAN>"), why
+    return None, "a site input is missing: set it in the audit config"
+
+
+def _vmk(inv: Inventory, f: Finding) -> VmkernelAdapter | None:
+    host, _, dev = f.object.rpartition("/")
+    return next((v for v in inv.vmkernel_adapters if v.host == host and v.device == dev), None)
+
+
+def _mgmt(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """SEC-21: VMs off the management port group, or the other services off its vmk."""
+    v = _vmk(inv, f)
+    if v is None or v.portgroup is None:
+        return None, "the adapter is on a distributed port group: change its services in vCenter"
+    if f.actual.startswith("VM NICs on"):
+        vms = sorted(
+            glob.escape(m.name)
+            for m in inv.vms
+            if m.host == v.host and any(n.network == v.portgroup for n in m.nics)
+        )
+        move = {"vms": vms, "from_portgroup": v.portgroup, "to_portgroup": "<VM_PORTGROUP>"}
+        return _target(v.host) | {"migrations": {"vm_nics": [move]}}, (
+            "replace <VM_PORTGROUP> with the VM network these VMs belong on"
+        )
+    spec = {"host": v.host, "portgroup": v.portgroup, "services": ["management"]}
+    return _target(v.host) | {"vmkernel_adapters": [spec]}, ""
+
+
+def _vmotion(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """SEC-22: vMotion on an adapter of its own, management left alone."""
+    v = _vmk(inv, f)
+    if v is None or v.portgroup is None:
+        return None, "the adapter is on a distributed port group: change its services in vCenter"
+    own = {
+        "host": v.host,
+        "portgroup": "<VMOTION_PORTGROUP>",
+        "ip": {"cidr": "<IP/PREFIX>"},
+        "services": ["vmotion"],
+    }
+    rest = [s for s in v.services if s != "vmotion"]
+    keep = {"host": v.host, "portgroup": v.portgroup, "services": rest}
+    return _target(v.host) | {"vmkernel_adapters": [own, keep]}, (
+        "replace <VMOTION_PORTGROUP> and <IP/PREFIX> with the vMotion network (its own VLAN)"
+    )
+
+
+def _vm_nic(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """SEC-24: the VM's NIC moved to a VM port group."""
+    vm_name, _, label = f.object.rpartition("/")
+    move = {
+        "vms": [glob.escape(vm_name)],
+        "nic": glob.escape(label),
+        "from_portgroup": f.actual,
+        "to_portgroup": "<VM_PORTGROUP>",
+    }
+    return _target(f.host_or_cluster or "") | {"migrations": {"vm_nics": [move]}}, (
+        "replace <VM_PORTGROUP> with the VM network the NIC belongs on"
+    )
+
+
+def _vmk_mtu(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-05: the adapter's MTU down to its switch's (raising the switch needs the physical
+    path to carry it: a bigger decision)."""
+    v = _vmk(inv, f)
+    mtu = f.expected.removeprefix("<= ").split(" ", 1)[0]
+    if v is None or v.portgroup is None or not mtu.isdigit():
+        return None, "the adapter is on a distributed port group: set its MTU in vCenter"
+    spec = {"host": v.host, "portgroup": v.portgroup, "mtu": int(mtu)}
+    return _target(v.host) | {"vmkernel_adapters": [spec]}, (
+        "or raise the switch MTU, once the physical path carries jumbo frames end to end"
+    )
+
+
+def _missing_pg(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-06: the port group as the cluster's other hosts have it (switch and VLAN)."""
+    host = f.host_or_cluster or _last(f.object)
+    name = f.actual.removesuffix(" missing").strip("'\"")
+    h = inv.host_by_name.get(host)
+    peers = [
+        p
+        for p in inv.standard_port_groups
+        if p.name == name and (x := inv.host_by_name.get(p.host)) and h and x.cluster == h.cluster
+    ]
+    if not peers:
+        return None, "no other host of the cluster has the port group to copy"
+    src = peers[0]
+    pg = {"name": name, "switch": src.switch, "hosts": [host], "vlan": src.vlan_id}
+    return _target(host) | {"standard_port_groups": [pg]}, f"as on {src.host}"
+
+
+def _one_vlan(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-07: the VLAN most hosts use, on the others (check it is the right network)."""
+    cl = f.host_or_cluster
+    name = _last(f.object)
+    pgs = [
+        p
+        for p in inv.standard_port_groups
+        if p.name == name and (h := inv.host_by_name.get(p.host)) and (h.cluster or None) == cl
+    ]
+    if not pgs:
+        return None, "port group not found in the inventory"
+    counts = Counter(p.vlan_id for p in pgs)
+    vlan = max(counts, key=lambda k: (counts[k], -k))
+    odd = sorted((p for p in pgs if p.vlan_id != vlan), key=lambda p: p.host)
+    hosts = [p.host for p in odd]
+    pg = {"name": name, "switch": odd[0].switch, "hosts": hosts, "vlan": vlan}
+    return _target(*hosts) | {"standard_port_groups": [pg]}, (
+        f"VLAN {vlan} is what most hosts use; if the others are a different network, rename "
+        "them instead"
+    )
+
+
+def _redundant(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-08: a second uplink with link: the switch's other uplinks for a port group that
+    narrowed its own team, else a pNIC no switch uses (or <SECOND_VMNIC>)."""
+    host, sw_name, name = f.host_or_cluster or "", f.switch or "", _last(f.object)
+    h = inv.host_by_name.get(host)
+    sw = next((s for s in inv.switches_of(host) if s.name == sw_name), None)
+    pg = next((p for p in inv.portgroups_of(host) if p.name == name and p.switch == sw_name), None)
+    if h is None or sw is None or pg is None:
+        return None, "port group not found in the inventory"
+    up = [p.device for p in h.pnics if p.link_up]
+    own = pg.policy.teaming.active_uplinks
+    if own is not None:
+        extra = [n for n in sw.uplinks if n in up and n not in own]
+        if extra:
+            team = {"active": [*own, extra[0]], "standby": pg.policy.teaming.standby_uplinks or []}
+            return _std_pg(f, teaming=team), f"{extra[0]} is an uplink of {sw_name} with link"
+    used = {n for s in inv.switches_of(host) for n in s.uplinks}
+    used |= {
+        n for d in inv.distributed_switches for m in d.hosts if m.host == host for n in m.pnics
+    }
+    free = [n for n in up if n not in used]
+    spare = free[0] if free else "<SECOND_VMNIC>"
+    data = _target(host) | {
+        "standard_switches": [{"name": sw_name, "hosts": [host], "uplinks": [*sw.uplinks, spare]}]
+    }
+    why = f"{spare} has link and no switch uses it" if free else "name a second pNIC with link"
+    return data, why + " (cable it to a second physical switch)"
+
+
+def _link(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-09: fix the cabling; or take the pNIC out of its standard switch's team."""
+    host, _, nic = f.object.rpartition("/")
+    sw = next((s for s in inv.switches_of(host) if nic in s.uplinks), None)
+    if sw is None:
+        return None, "check the cable and the physical switch port (a distributed switch uplink)"
+    keep = [n for n in sw.uplinks if n != nic]
+    data = _target(host) | {
+        "standard_switches": [{"name": sw.name, "hosts": [host], "uplinks": keep}]
+    }
+    return data, "first check the cable and the switch port; this takes the pNIC out of the team"
+
+
+def _orphan(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-10: delete the unused port group, after confirming it is no standby network."""
+    key = (
+        "standard_port_groups"
+        if f.object_type == "StandardPortGroup"
+        else ("distributed_port_groups")
+    )
+    return {"absent": {key: [_last(f.object)]}}, "confirm it is not a recovery or standby network"
+
+
+def _pvlan(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-12: the missing primary entry, the extra isolated secondaries removed, or the port
+    group repointed."""
+    sw = f.switch or ""
+    if f.object_type == "DistributedPortGroup":
+        return _dv_pg(
+            f, pvlan="<SECONDARY_ID>"
+        ), "replace <SECONDARY_ID> with a secondary of the map"
+    entry = f.object.removeprefix(f"{sw}/")
+    if "no promiscuous primary" in f.actual:
+        return {"pvlans": [{"switch": sw, "primary": int(entry.split("/")[0])}]}, ""
+    if "isolated secondaries" in f.actual:
+        d = inv.dvs_by_name.get(sw)
+        extra = sorted(
+            e.secondary_id
+            for e in (d.pvlans if d else [])
+            if e.type == "isolated" and e.primary_id == int(entry)
+        )[1:]
+        gone = [{"switch": sw, "secondary": s} for s in extra]
+        return {"absent": {"pvlans": gone}}, "keeps the lowest isolated secondary"
+    vid = int(entry)
+    pgs = [
+        {"name": p.name, "switch": sw, "vlan": "<VLAN>"}
+        for p in inv.dv_portgroups_of(sw)
+        if p.vlan.kind == "vlan" and p.vlan.vlan_id == vid
+    ]
+    return {"distributed_port_groups": pgs}, (
+        f"replace <VLAN> with a VLAN that is not PVLAN {vid} (or repoint the PVLAN map)"
+    )
+
+
+def _lag(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-13: the LAG as the only active uplink, no standby."""
+    d = inv.dvs_by_name.get(f.switch or "")
+    pg = next((p for p in inv.dv_portgroups_of(f.switch or "") if p.name == _last(f.object)), None)
+    if d is None or pg is None:
+        return None, "port group not found in the inventory"
+    lags = {g.name for g in d.lags}
+    t = pg.setting.teaming
+    lag = next(n for n in [*(t.active_uplinks or []), *(t.standby_uplinks or [])] if n in lags)
+    return _dv_pg(f, teaming={"active": [lag], "standby": []}), ""
+
+
+def _team_of(inv: Inventory, f: Finding) -> list[str]:
+    host, name = f.host_or_cluster or "", _last(f.object)
+    pg = next((p for p in inv.portgroups_of(host) if p.name == name), None)
+    if pg is None:
+        return []
+    t = pg.effective.teaming
+    return [*(t.active_uplinks or []), *(t.standby_uplinks or [])]
+
+
+def _ip_hash(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-14: with IP hash every uplink active and link-status detection."""
+    team = {"active": _team_of(inv, f), "standby": [], "beacon_probing": False}
+    return _std_pg(f, teaming=team), "the physical ports must be one static port channel"
+
+
+def _beacon(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-15: link-status-only detection (or a third uplink)."""
+    return _std_pg(f, teaming={"beacon_probing": False}), "or add a third uplink"
+
+
+def _teaming(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-03: the port groups' policy to what the physical ports are (or the other way)."""
+    sw = f.switch or ""
+    iphash = "iphashMismatch" in f.actual
+    pgs = [
+        p.name
+        for p in inv.dv_portgroups_of(sw)
+        if not p.uplink and (p.setting.teaming.policy == "loadbalance_ip") == iphash
+    ]
+    policy = "loadbalance_srcid" if iphash else "loadbalance_ip"
+    data = {
+        "distributed_port_groups": [
+            {"name": n, "switch": sw, "teaming": {"policy": policy}} for n in sorted(pgs)
+        ]
+    }
+    why = (
+        f"IP hash without a port channel on {f.host_or_cluster}: configure a static port "
+        "channel on the physical ports, or route on the originating port as here"
+        if iphash
+        else f"a port channel on {f.host_or_cluster}'s physical ports: remove it, or use IP hash "
+        "as here"
+    )
+    return (data if pgs else None), why
+
+
+def _same_mtu(inv: Inventory, f: Finding) -> tuple[dict[str, Any] | None, str]:
+    """HC-19: the MTU most of the service's adapters have, on the others."""
+    cl, _, svc = f.object.rpartition("/")
+    vmks = [
+        v
+        for v in inv.vmkernel_adapters
+        if svc in v.services
+        and v.mtu is not None
+        and (h := inv.host_by_name.get(v.host))
+        and h.cluster == cl
+    ]
+    counts = Counter(v.mtu for v in vmks)
+    if not counts:
+        return None, "adapters not found in the inventory"
+    mtu = max(counts, key=lambda k: (counts[k], k or 0))
+    odd = [v for v in vmks if v.mtu != mtu and v.portgroup]
+    specs = [{"host": v.host, "portgroup": v.portgroup, "mtu": mtu} for v in odd]
+    if not specs:
+        return None, "the adapters are on distributed port groups: set their MTU in vCenter"
+    return _target(*(v.host for v in odd)) | {"vmkernel_adapters": specs}, (
+        f"MTU {mtu} is what most {svc} adapters have; the physical path must carry it"
+    )
+
+
+_TEMPLATES: dict[str, Template] = {
+    **dict.fromkeys(("SEC-08", "SEC-09", "SEC-10", "SEC-11", "SEC-12"), _vlan),
+    "SEC-21": _mgmt,
+    "SEC-22": _vmotion,
+    "SEC-24": _vm_nic,
+    "SEC-26": lambda inv, f: (_dv_pg(f, auto_expand=True), ""),
+    "HC-03": _teaming,
+    "HC-05": _vmk_mtu,
+    "HC-06": _missing_pg,
+    "HC-07": _one_vlan,
+    "HC-08": _redundant,
+    "HC-09": _link,
+    "HC-10": _orphan,
+    "HC-12": _pvlan,
+    "HC-13": _lag,
+    "HC-14": _ip_hash,
+    "HC-15": _beacon,
+    "HC-17": lambda inv, f: (_dv_pg(f, binding="static"), "only while no VM uses a port"),
+    "HC-19": _same_mtu,
+}

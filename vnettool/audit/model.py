@@ -84,6 +84,19 @@ class AuditConfig(Model):
     )
 
 
+class Remedy(Model):
+    """What to set for a failing finding (vnettool/audit/remedy.py): the desired-state snippet
+    and the esxcli / PowerCLI commands doing the same, filled with the object's names.
+    `applies`: the snippet has no <PLACEHOLDER> left to fill (a VLAN, a pNIC) and nothing
+    outside vSphere to change, so `vnettool apply` of it alone fixes the finding."""
+
+    yaml: str = ""
+    esxcli: str = ""
+    powercli: str = ""
+    note: str = ""
+    applies: bool = True
+
+
 class Finding(Model):
     """One rule evaluated on one object, with the evidence that decided it."""
 
@@ -104,6 +117,7 @@ class Finding(Model):
     source: str = ""
     exception: str | None = None  # waiver pattern + justification when state is EXCEPTION
     controls: list[str] = Field(default_factory=list)  # benchmark controls the rule decides
+    remedy: Remedy | None = None  # FAIL / EXCEPTION: what to set (the runner fills it)
 
     @property
     def finding_id(self) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from vnettool.audit.model import SEVERITIES, AuditConfig, Finding, Rule
+from vnettool.audit.remedy import with_remedies
 from vnettool.audit.rules import RULES, finding
 from vnettool.audit.waivers import waive
 from vnettool.models.inventory import Inventory
@@ -56,4 +57,4 @@ def audit(
             f = raw.model_copy(update={"severity": over.severity}) if over and relevel else raw
             out.append(waive(cfg, f, today))
     out.sort(key=lambda f: (SEVERITIES.index(f.severity), f.rule_id, f.object))
-    return out
+    return with_remedies(inventory, out, cfg)

@@ -25,6 +25,7 @@ from vnettool.cli.common import (
 from vnettool.models.events import ChangeEvent
 
 if TYPE_CHECKING:
+    from vnettool.audit.model import Finding
     from vnettool.audit.run import AuditReport
     from vnettool.models.inventory import Inventory
 
@@ -288,6 +289,34 @@ def _write_fix_plan(
     )
 
 
+def _print_remedies(report: AuditReport) -> None:
+    """What to set, per failing rule: its first failing object's vnettool snippet and the
+    esxcli / PowerCLI equivalents (every object's are in the Findings tab and --json)."""
+    first: dict[str, tuple[Finding, int]] = {}
+    for f in report.findings:
+        if f.state == "FAIL" and f.remedy is not None:
+            seen, n = first.get(f.rule_id, (f, 0))
+            first[f.rule_id] = (seen, n + 1)
+    if not first:
+        return
+    console.print(
+        "what to set (the first object of each failing rule; every object's in the Findings "
+        "tab and in --json):",
+        highlight=False,
+    )
+    for rid, (f, n) in first.items():
+        r = f.remedy
+        assert r is not None
+        more = f" (+{n - 1} more)" if n > 1 else ""
+        head = f"[{_STYLE[f.severity]}]{rid}[/] {escape(f.object)}{more}"
+        console.print(head + (f": {escape(r.note)}" if r.note else ""), highlight=False)
+        for label, text in (("vnettool", r.yaml), ("esxcli", r.esxcli), ("PowerCLI", r.powercli)):
+            if text:
+                console.print(f"  {label}:", highlight=False)
+                for line in text.splitlines():
+                    console.print(f"    {escape(line)}", highlight=False, soft_wrap=True)
+
+
 def _print_report(report: AuditReport, vcenter: str, baseline: Path | None) -> None:
     """Counts by severity, the failing rules, compliance per benchmark, where it was written."""
     t = Table(title=f"audit of {escape(vcenter)}: score {report.score} ({report.grade})")
@@ -311,6 +340,7 @@ def _print_report(report: AuditReport, vcenter: str, baseline: Path | None) -> N
         for rid, (title, sev, n) in top.items():
             r.add_row(rid, f"[{_STYLE[sev]}]{sev}[/]", escape(title), str(n))
         console.print(r)
+    _print_remedies(report)
     _print_compliance(report)
     if report.drift is not None:
         console.print(f"drift against {baseline}: {len(report.drift)} difference(s)")

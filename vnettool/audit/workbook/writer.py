@@ -39,22 +39,29 @@ def finding_order(f: Finding) -> tuple[bool, int, str, str, str]:
     return (f.state == "N/A", SEVERITIES.index(f.severity), f.rule_id, f.object, f.property_path)
 
 
+FINDINGS_PRINTED = 10  # Rule ID .. PowerCLI
+
+
 def findings_tab(
     findings: Sequence[Finding], server: str, now: datetime, include_pass: bool
 ) -> Tab[Finding]:
     cols: list[Col[Finding]] = [
         Col("Rule ID", lambda f: f.rule_id),
         Col("Severity", lambda f: f.severity),
-        Col("Object type", lambda f: f.object_type),
+        Col("State", lambda f: f.state),
         Col("Object", lambda f: f.object),
-        Col("Host/Cluster", lambda f: f.host_or_cluster),
-        Col("Property", lambda f: f.property_path),
         Col("Actual", lambda f: f.actual),
         Col("Expected", lambda f: f.expected),
         Col("Remediation", lambda f: f.remediation),
-        Col("State", lambda f: f.state),
+        Col("Set (vnettool YAML)", lambda f: f.remedy.yaml if f.remedy else None),
+        Col("esxcli", lambda f: f.remedy.esxcli if f.remedy else None),
+        Col("PowerCLI", lambda f: f.remedy.powercli if f.remedy else None),
+        Col("Object type", lambda f: f.object_type),
+        Col("Host/Cluster", lambda f: f.host_or_cluster),
+        Col("Property", lambda f: f.property_path),
         Col("Title", lambda f: f.title),
         Col("Detail", lambda f: f.detail),
+        Col("Fix note", lambda f: f.remedy.note if f.remedy else None),
         Col("Switch", lambda f: f.switch),
         Col("Object ID", lambda f: f.object_id),
         Col("Finding ID", lambda f: f.finding_id),
@@ -65,8 +72,9 @@ def findings_tab(
         Col("Controls", lambda f: joined(f.controls)),
     ]
     rows = (f for f in findings if include_pass or f.state != "PASS")
-    # printed: Rule ID .. State, what a reviewer acts on; the rest is for filters and diffs
-    return Tab("Findings", cols, rows, wrap=True, print_cols=10)
+    # printed: Rule ID .. PowerCLI, what a reviewer acts on and what to set; the rest is for
+    # filters and diffs (the object path already names its host and switch)
+    return Tab("Findings", cols, rows, wrap=True, print_cols=FINDINGS_PRINTED)
 
 
 def rules_tab(rules: Sequence[Rule], findings: Sequence[Finding]) -> Tab[Rule]:
