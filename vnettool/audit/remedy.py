@@ -73,7 +73,9 @@ def to_yaml(data: Any, indent: int = 0) -> str:
     lines: list[str] = []
     if isinstance(data, dict):
         for k, v in data.items():
-            if isinstance(v, (dict, list)) and v:
+            if _flow(v):
+                lines.append(f"{pad}{_scalar(k)}: [{', '.join(_scalar(x) for x in v)}]")
+            elif isinstance(v, (dict, list)) and v:
                 lines.append(f"{pad}{_scalar(k)}:")
                 lines.append(to_yaml(v, indent + 2))
             else:
@@ -90,6 +92,16 @@ def to_yaml(data: Any, indent: int = 0) -> str:
             else:
                 lines.append(f"{pad}- {_empty(item) if _is_empty(item) else _scalar(item)}")
     return "\n".join(lines)
+
+
+def _flow(v: Any) -> bool:
+    """A short list of scalars reads best on one line: `hosts: [DC0_C0_H0]`."""
+    return (
+        isinstance(v, list)
+        and bool(v)
+        and all(not isinstance(x, (dict, list)) for x in v)
+        and sum(len(str(x)) + 2 for x in v) <= 48
+    )
 
 
 def _is_empty(v: Any) -> bool:

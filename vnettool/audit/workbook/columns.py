@@ -29,6 +29,7 @@ class Col(Generic[R]):
 
     header: str
     get: Callable[[R], Any]
+    width: int | None = None  # a printed tab's column width (characters); None: from the data
 
     @staticmethod
     def blank(header: str) -> Col[Any]:
@@ -52,6 +53,10 @@ class Tab(Generic[R]):
     @property
     def headers(self) -> list[str]:
         return [c.header for c in self.cols]
+
+    @property
+    def widths(self) -> list[int | None]:
+        return [c.width for c in self.cols]
 
     def values(self) -> Iterator[list[Any]]:
         seen = False

@@ -67,21 +67,25 @@ class Sheet:
         freeze: str = "A2",
         wrap: bool = False,
         print_cols: int | None = None,
+        fixed: Sequence[int | None] = (),
     ):
         ws: Worksheet = wb.create_sheet(title)
         data = [list(r) for r in rows]
         widths = [len(h) + 2 for h in headers]
         for r in data[:500]:
             for i, v in enumerate(r[: len(widths)]):
-                widths[i] = max(widths[i], len(str(v or "")) + 2)
+                widths[i] = max(widths[i], _longest_line(v) + 2)
         cap = _WRAP_WIDTH if wrap else 60
+        widths = [min(max(w, 8), cap) for w in widths]
+        widths = [f or w for w, f in zip(widths, [*fixed, *[None] * len(widths)], strict=False)]
         for i, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = min(max(w, 8), cap)
+            ws.column_dimensions[get_column_letter(i)].width = w
         ws.freeze_panes = freeze
         last = get_column_letter(max(1, len(headers)))
         ws.auto_filter.ref = f"A1:{last}{len(data) + 1}"
         if wrap:
             _printable(ws, print_cols or len(headers), len(data) + 1)
+            _row_heights(ws, [list(headers), *data], widths)
         ws.append([self._wrapped(ws, self.head(ws, h), wrap) for h in headers])
         for r in data:
             ws.append([self._wrapped(ws, self.cell(ws, v), wrap) for v in r])
@@ -128,6 +132,30 @@ class Sheet:
         return v
 
 
+_LINE_PT = 15.0  # one line of the default 11 pt font
+
+
+def _longest_line(v: Any) -> int:
+    return max((len(x) for x in str(v or "").splitlines()), default=0)
+
+
+def _lines(v: Any, width: int) -> int:
+    """How many lines a wrapped cell takes in a column `width` characters wide (words wrap
+    whole, so a line holds a little less than the width)."""
+    per = max(1, int(width * 1.15) - 2)  # a width unit is a digit; text averages narrower
+    return sum(max(1, -(-len(line) // per)) for line in str(v).splitlines() or [""])
+
+
+def _row_heights(ws: Worksheet, rows: list[list[Any]], widths: list[int]) -> None:
+    """Row heights for the wrapped cells, set before the rows are streamed: spreadsheet
+    programs do not grow a row on their own when it is read from a file (LibreOffice printed
+    multi-line snippets on top of each other), so each row is as tall as its tallest cell."""
+    for i, row in enumerate(rows, start=1):
+        n = max((_lines(v, w) for v, w in zip(row, widths, strict=False) if v), default=1)
+        if n > 1:
+            ws.row_dimensions[i].height = n * _LINE_PT
+
+
 def _printable(ws: Worksheet, cols: int, rows: int) -> None:
     """Landscape, fit to the page width, the header row repeated on every page; the print
     area is the reviewer's columns (ids and timestamps stay on screen only)."""
@@ -148,4 +176,5 @@ def write_tab(wb: Workbook, tab: Tab[Any]) -> Sheet:
         freeze=tab.freeze,
         wrap=tab.wrap,
         print_cols=tab.print_cols,
+        fixed=tab.widths,
     )

@@ -39,23 +39,23 @@ def finding_order(f: Finding) -> tuple[bool, int, str, str, str]:
     return (f.state == "N/A", SEVERITIES.index(f.severity), f.rule_id, f.object, f.property_path)
 
 
-FINDINGS_PRINTED = 10  # Rule ID .. PowerCLI
+FINDINGS_PRINTED = 9  # Rule ID .. PowerCLI
 
 
 def findings_tab(
     findings: Sequence[Finding], server: str, now: datetime, include_pass: bool
 ) -> Tab[Finding]:
     cols: list[Col[Finding]] = [
-        Col("Rule ID", lambda f: f.rule_id),
-        Col("Severity", lambda f: f.severity),
-        Col("State", lambda f: f.state),
-        Col("Object", lambda f: f.object),
-        Col("Actual", lambda f: f.actual),
-        Col("Expected", lambda f: f.expected),
-        Col("Remediation", lambda f: f.remediation),
-        Col("Set (vnettool YAML)", lambda f: f.remedy.yaml if f.remedy else None),
-        Col("esxcli", lambda f: f.remedy.esxcli if f.remedy else None),
-        Col("PowerCLI", lambda f: f.remedy.powercli if f.remedy else None),
+        Col("Rule ID", lambda f: f.rule_id, 8),
+        Col("Severity", lambda f: f.severity, 8),
+        Col("State", lambda f: f.state, 9),
+        Col("Object", lambda f: f.object, 30),
+        Col("Actual", lambda f: f.actual, 18),
+        Col("Expected", lambda f: f.expected, 16),
+        Col("Set (vnettool YAML)", lambda f: f.remedy.yaml if f.remedy else None, 30),
+        Col("esxcli", lambda f: f.remedy.esxcli if f.remedy else None, 36),
+        Col("PowerCLI", lambda f: f.remedy.powercli if f.remedy else None, 42),
+        Col("Remediation", lambda f: f.remediation, 32),
         Col("Object type", lambda f: f.object_type),
         Col("Host/Cluster", lambda f: f.host_or_cluster),
         Col("Property", lambda f: f.property_path),
