@@ -79,7 +79,31 @@ def test_printed_tabs_are_landscape_fit_to_width_with_repeated_wrapped_headers(
         assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0), name
         assert ws.print_title_rows == "$1:$1", name
         assert ws["A1"].alignment.wrap_text and ws["A2"].alignment.wrap_text, name
-    assert wb["Findings"].print_area == "'Findings'!$A$1:$J$2"  # Rule ID .. State
+    assert wb["Findings"].print_area == "'Findings'!$A$1:$I$2"  # Rule ID .. PowerCLI
+    assert [c.value for c in wb["Findings"][1][:9]][-3:] == [
+        "Set (vnettool YAML)",
+        "esxcli",
+        "PowerCLI",
+    ]
+    summary = wb["Summary"]  # one landscape page: the table and the charts side by side
+    assert summary.page_setup.orientation == "landscape"
+    assert summary.sheet_properties.pageSetUpPr.fitToPage
+    assert (summary.page_setup.fitToWidth, summary.page_setup.fitToHeight) == (1, 0)
+
+
+def test_printed_rows_are_as_tall_as_their_wrapped_text(tmp_path: Path) -> None:
+    # LibreOffice does not grow a row read from a file: a multi-line snippet printed over the
+    # next rows until the heights were written
+    from vnettool.audit.model import Remedy
+
+    snippet = "standard_port_groups:\n  - name: pg\n    switch: vSwitch0\n    vlan: 10"
+    found = [
+        f("SEC-01", "high", "FAIL").model_copy(update={"remedy": Remedy(yaml=snippet)}),
+        f("HC-09", "low", "FAIL", "o1"),
+    ]
+    ws = load_workbook(_book(tmp_path, found))["Findings"]
+    assert ws.row_dimensions[2].height is not None and ws.row_dimensions[2].height >= 4 * 15
+    assert ws.row_dimensions[3].height is None  # one line: the default height
 
 
 def test_config_digest_is_filled_without_a_config_file(tmp_path: Path) -> None:

@@ -231,8 +231,8 @@ def test_text_is_cleaned_capped_and_typed(tmp_path: Path) -> None:
     assert safe(True) == "True" and safe(None) is None and safe(3) == 3
     assert safe(["a", "b"]) == "a, b"
     wb = load_workbook(write(tmp_path))
-    detail = wb["Findings"]["L2"].value
-    assert wb["Findings"]["L1"].value == "Detail"
+    detail = wb["Findings"]["O2"].value
+    assert wb["Findings"]["O1"].value == "Detail"
     assert detail == "bell and form feed are not XML"
     vsw = wb["vSwitch"]
     bools = [c.value for c in vsw["G"][1:]]  # Promiscuous Mode
@@ -241,11 +241,11 @@ def test_text_is_cleaned_capped_and_typed(tmp_path: Path) -> None:
 
 
 def test_pass_rows_only_with_include_pass_but_always_counted(tmp_path: Path) -> None:
-    states = [c.value for c in load_workbook(write(tmp_path))["Findings"]["J"][1:]]
+    states = [c.value for c in load_workbook(write(tmp_path))["Findings"]["C"][1:]]
     assert sorted(states) == ["EXCEPTION", "FAIL", "FAIL", "UNKNOWN"]
     (tmp_path / "audit.xlsx").unlink()
     wb = load_workbook(write(tmp_path, include_pass=True))
-    assert "PASS" in [c.value for c in wb["Findings"]["J"][1:]]
+    assert "PASS" in [c.value for c in wb["Findings"]["C"][1:]]
     rules = wb["Rules"]
     assert [c.value for c in rules[2]][:1] == ["SEC-99"]
     assert [c.value for c in rules[2]][10:14] == [5, 2, 1, 1]  # Evaluated, FAIL, EXCEPTION, UNKNOWN

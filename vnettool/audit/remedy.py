@@ -691,7 +691,8 @@ def remedy(inv: Inventory, f: Finding, cfg: AuditConfig) -> Remedy | None:
         return _SPECIAL[f.rule_id](inv, f)
     data, note = snippet(inv, f, cfg)
     if not data:
-        return Remedy(yaml=f"# {note}", esxcli="", powercli="", note=note, applies=False)
+        none = f"none: nothing in vSphere's configuration to set ({note})"
+        return Remedy(yaml=f"# {note}", esxcli=none, powercli=none, note=note, applies=False)
     text = to_yaml(data)
     esx, pcli = commands(inv, f, data)
     return Remedy(
