@@ -51,7 +51,7 @@ def main() -> None:
     from vnettool.inventory import collect
     from vnettool.lab.runner import Lab, Topology
     from vnettool.vsphere import collector, fastxml
-    from vnettool.vsphere.vmotion import wait_task
+    from vnettool.vsphere.tasks import wait_task
 
     work = Path(tempfile.mkdtemp(prefix="bench-vm-facts-"))
     lab = Lab(work / "lab")

@@ -24,7 +24,7 @@ from pyVmomi import vim
 from tests.conftest import RunningLab
 from tests.lab.test_appliances import CLUSTER, failures, make_template, obj, run, spec
 from vnettool.inventory import collect
-from vnettool.vsphere.vmotion import wait_task
+from vnettool.vsphere.tasks import wait_task
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
 

@@ -20,7 +20,7 @@ from vnettool.inventory import collect
 from vnettool.models.appliance import ApplianceSpec
 from vnettool.models.plan import Plan, Result
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.vmotion import wait_task
+from vnettool.vsphere.tasks import wait_task
 
 pytestmark = pytest.mark.lab
 

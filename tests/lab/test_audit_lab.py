@@ -24,7 +24,7 @@ from tests.conftest import RunningLab
 from vnettool.audit.runner import audit
 from vnettool.inventory.collect import collect
 from vnettool.vsphere.seed import AUDIT_PROBLEMS, PHYSICAL_PROBLEMS, seed_audit
-from vnettool.vsphere.vmotion import wait_task
+from vnettool.vsphere.tasks import wait_task
 
 pytestmark = pytest.mark.lab
 VNETTOOL = str(Path(sys.executable).parent / "vnettool")

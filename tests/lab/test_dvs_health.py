@@ -27,7 +27,7 @@ from vnettool.lab.physical import changed_ports, reset_ports, set_port
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import HealthCheckConfig
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.vmotion import wait_task
+from vnettool.vsphere.tasks import wait_task
 
 pytestmark = pytest.mark.lab
 

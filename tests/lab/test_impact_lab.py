@@ -28,7 +28,7 @@ from vnettool.models.desired import DesiredState
 from vnettool.models.impact import Connectivity
 from vnettool.models.inventory import Inventory
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.vmotion import wait_task
+from vnettool.vsphere.tasks import wait_task
 
 pytestmark = pytest.mark.lab
 

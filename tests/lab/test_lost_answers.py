@@ -25,7 +25,7 @@ from vnettool.lab.faults import add_fault, clear_faults, list_faults
 from vnettool.models.desired import DesiredState
 from vnettool.models.plan import Result
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.vmotion import relocate
+from vnettool.vsphere.vm import relocate
 
 pytestmark = pytest.mark.lab
 

@@ -15,7 +15,7 @@ from tests.conftest import RunningLab
 from vnettool.audit.model import AuditConfig
 from vnettool.audit.runner import audit
 from vnettool.inventory import Watcher, collect
-from vnettool.vsphere.vmotion import TaskFailed, wait_task
+from vnettool.vsphere.tasks import TaskFailed, wait_task
 
 pytestmark = pytest.mark.lab
 

@@ -24,7 +24,8 @@ from vnettool.models.inventory import (
     PvlanEntry,
 )
 from vnettool.models.policy import ShapingPolicy, TeamingPolicy, VlanSpec
-from vnettool.vsphere import dvs as api
+from vnettool.vsphere.specs import dvportgroup as dvpg_spec
+from vnettool.vsphere.specs import dvs as dvs_spec
 
 
 def switch(**kw: Any) -> DistributedSwitch:
@@ -150,7 +151,7 @@ def test_port_group_update_diffs_only_changed_fields_in_user_units() -> None:
     ]
     # the spec carries only that property (a concurrent edit of another one is not overwritten)
     after = DistributedPortGroup.model_validate(c.after.model_dump(mode="json"))
-    spec = api.portgroup_spec(cur, after)
+    spec = dvpg_spec.portgroup_spec(cur, after)
     s = spec.defaultPortConfig
     assert s.inShapingPolicy.averageBandwidth.value == 5_000_000
     assert s.inShapingPolicy.peakBandwidth is None and s.uplinkTeamingPolicy is None
@@ -191,7 +192,7 @@ def test_switch_update_is_partial_and_carries_the_config_version() -> None:
     assert [x.field for x in c.diffs] == ["max_mtu", "nioc.vmotion.level", "nioc.vmotion.shares"]
     before = DistributedSwitch.model_validate(c.before.model_dump(mode="json"))
     after = DistributedSwitch.model_validate(c.after.model_dump(mode="json"))
-    spec = api.switch_spec(before, after)
+    spec = dvs_spec.switch_spec(before, after)
     assert spec.maxMtu == 9000 and spec.description is None and spec.defaultPortConfig is None
     assert [t.key for t in spec.infrastructureTrafficResourceConfig] == ["vmotion"]
     assert before.config_version == "7"

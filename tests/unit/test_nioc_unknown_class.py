@@ -13,9 +13,9 @@ from vnettool.engine import plan
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import Inventory
 from vnettool.tui.model import NetIndex, dvs_details
-from vnettool.vsphere import dvs as api
 from vnettool.vsphere.collector import RawObject
 from vnettool.vsphere.reader import Resolver, dvs_from_raw
+from vnettool.vsphere.specs import dvs as dvs_spec
 
 T = vim.DistributedVirtualSwitch.HostInfrastructureTrafficResource
 
@@ -87,5 +87,5 @@ def test_an_unknown_traffic_class_is_kept_shown_and_left_alone() -> None:
     assert [d.field for d in ch.diffs] == ["nioc.vmotion.level", "nioc.vmotion.shares"]
     after = ch.after
     assert any(t.key == "nvmeRdmaStorage" and t.shares == 77 for t in after.nioc)  # type: ignore[union-attr]
-    spec = api.switch_spec(ch.before, after)  # type: ignore[arg-type]
+    spec = dvs_spec.switch_spec(ch.before, after)  # type: ignore[arg-type]
     assert [t.key for t in spec.infrastructureTrafficResourceConfig] == ["vmotion"]

@@ -28,7 +28,8 @@ from vnettool.engine.journal import Journal
 from vnettool.models.appliance import ApplianceNic, ApplianceSpec, ApplianceStatus, ApplianceVm
 from vnettool.models.inventory import Host, Inventory
 from vnettool.models.plan import Plan, Result
-from vnettool.vsphere import appliance as api
+from vnettool.vsphere import cluster as cluster_api
+from vnettool.vsphere import vm as vm_api
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.ovfpkg import OvfError, read_descriptor
 
@@ -46,7 +47,7 @@ def read_facts(
     with `ovf`, the OVF source's descriptor too (only a deploy plan needs it)."""
     prefix = f"{spec.name}-"
     morefs = [v.moref for v in inv.vms if v.name.startswith(prefix) and not v.template]
-    vms = api.read_vms(session, morefs, _dvpg_names(inv))
+    vms = vm_api.read_vms(session, morefs, _dvpg_names(inv))
     clusters = {c.moref for c in inv.clusters if any(h.cluster == c.name for h in hosts)}
     desc = None
     if ovf and spec.source.ovf is not None:
@@ -54,7 +55,9 @@ def read_facts(
             desc = read_descriptor(spec.source.ovf)
         except OvfError as exc:
             raise PlanError([f"appliance {spec.name}: {exc}"]) from None
-    return Facts(vms=vms, rules={c: api.read_rules(session, c) for c in sorted(clusters)}, ovf=desc)
+    return Facts(
+        vms=vms, rules={c: cluster_api.read_rules(session, c) for c in sorted(clusters)}, ovf=desc
+    )
 
 
 def plan(

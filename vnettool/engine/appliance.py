@@ -31,11 +31,12 @@ from vnettool.errors import VnetError
 from vnettool.models.appliance import ApplianceOrder, ApplianceVm, NetworkRef, NicRole
 from vnettool.models.inventory import Inventory, VirtualMachine
 from vnettool.models.plan import Change, FieldDiff, Placement
-from vnettool.vsphere import appliance as api
-from vnettool.vsphere import dvs as dvs_api
+from vnettool.vsphere import cluster as cluster_api
+from vnettool.vsphere import dvportgroup as dvpg_api
 from vnettool.vsphere import ovf as ovf_api
+from vnettool.vsphere import vm as vm_api
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.vmotion import relocate
+from vnettool.vsphere.vm import relocate
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def _progress(name: str) -> Callable[[int, int], None]:
 
 
 def _read_one(session: Session, moref: str) -> ApplianceVm:
-    got = api.read_vms(session, [moref], {})
+    got = vm_api.read_vms(session, [moref], {})
     if not got:
         raise VnetError(f"{moref}: the appliance VM disappeared")
     return got[0]
@@ -165,7 +166,7 @@ def _dv(session: Session, net: NetworkRef) -> tuple[str, str] | None:
         return None
     if net.uuid and net.key:
         return net.uuid, net.key
-    return dvs_api.find_portgroup(session, net.switch, net.portgroup)
+    return dvpg_api.find_portgroup(session, net.switch, net.portgroup)
 
 
 def _need(c: Change, value: str | None, what: str) -> str:
@@ -192,8 +193,15 @@ def _wire(session: Session, c: Change, moref: str, keys: list[int], roles: tuple
     for role in roles:
         net = want.networks[role]
         i = ROLES.index(role)  # type: ignore[arg-type]
-        api.wire_nic(
-            session, moref, f"{c.name}/{role}", keys[i], net.portgroup, _dv(session, net), True
+        vm_api.edit_nic(
+            session,
+            moref,
+            f"{c.name}/{role}",
+            keys[i],
+            network=net.portgroup,
+            dv=_dv(session, net),
+            connected=True,
+            start_connected=True,
         )
 
 
@@ -203,14 +211,16 @@ def _pin(session: Session, c: Change, moref: str) -> None:
         return
     cl = o.cluster_moref
     host = _need(c, c.host_moref, "host")
-    api.pin(session, cl, api.read_rules(session, cl), moref, host, pin_names(c.name))
+    cluster_api.pin(
+        session, cl, cluster_api.read_rules(session, cl), moref, host, pin_names(c.name)
+    )
 
 
 def _size(session: Session, c: Change, moref: str) -> None:
     want = _order(c).want
     if want is None:
         raise VnetError(f"{c.summary()}: the change carries no desired size")
-    api.set_resources(
+    vm_api.set_resources(
         session,
         moref,
         c.name,
@@ -245,7 +255,7 @@ class Appliances(Resource[ApplianceVm]):
         if want is None:
             raise VnetError(f"{change.summary()}: the change carries no desired VM")
         dc = _need(change, o.datacenter_moref, "datacenter")
-        folder, pool = api.placement_refs(session, dc, o.cluster_moref)
+        folder, pool = vm_api.placement_refs(session, dc, o.cluster_moref)
         nics = [
             (f"{role} NIC", want.networks[role].portgroup, _dv(session, want.networks[role]))
             for role in ROLES
@@ -257,7 +267,7 @@ class Appliances(Resource[ApplianceVm]):
                 order=o.ovf,
                 name=change.name,
                 folder_moref=folder,
-                pool_moref=pool or api.host_pool(session, host),
+                pool_moref=pool or vm_api.host_pool(session, host),
                 host_moref=host,
                 sizing={
                     "cpus": want.cpus,
@@ -271,7 +281,7 @@ class Appliances(Resource[ApplianceVm]):
                 progress=_progress(change.name),
             )
         else:
-            moref = api.clone(
+            moref = vm_api.clone(
                 session,
                 template_moref=_need(change, o.template_moref, "template"),
                 name=change.name,
@@ -288,7 +298,7 @@ class Appliances(Resource[ApplianceVm]):
             )
         facts["vm_moref"] = moref
         _pin(session, change, moref)
-        api.power(session, moref, change.name, True)
+        vm_api.power(session, moref, change.name, True)
         keys = [n.key for n in _read_one(session, moref).nics]
         _wire(session, change, moref, keys, ("management", "unprotected"))
         facts["health"] = wait_healthy(session, moref, change.name, _health(change))
@@ -301,7 +311,7 @@ class Appliances(Resource[ApplianceVm]):
             return
         moref = change.vm_moref or ""
         if o.park:
-            api.power(session, moref, change.name, False)
+            vm_api.power(session, moref, change.name, False)
             return
         fields = {d.field for d in change.diffs}
         if "host" in fields:
@@ -311,7 +321,7 @@ class Appliances(Resource[ApplianceVm]):
         if "pinned" in fields:
             _pin(session, change, moref)
         if "power_state" in fields:
-            api.power(session, moref, change.name, True)
+            vm_api.power(session, moref, change.name, True)
         if not fields & {f"nic.{r}" for r in ROLES}:
             return
         keys = [n.key for n in _read_one(session, moref).nics]
@@ -326,17 +336,19 @@ class Appliances(Resource[ApplianceVm]):
     def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         o = _order(change)
         if o.rule_vms is None and o.power_state == "poweredOn":
-            api.power(session, change.vm_moref or "", change.name, False)
+            vm_api.power(session, change.vm_moref or "", change.name, False)
         if o.cluster_moref:
             cl = o.cluster_moref
-            api.unpin(session, cl, api.read_rules(session, cl), list(o.pin_names))
+            cluster_api.unpin(session, cl, cluster_api.read_rules(session, cl), list(o.pin_names))
         if o.rule_vms is None:
-            api.destroy(session, change.vm_moref or "", change.name)
+            vm_api.destroy(session, change.vm_moref or "", change.name)
 
     def _rule(self, change: Change, session: Session, vms: list[str]) -> None:
         cl = _order(change).cluster_moref or ""
-        morefs = list(api.vm_morefs(session, set(vms)).values())
-        api.anti_affinity(session, cl, api.read_rules(session, cl), change.name, morefs)
+        morefs = list(vm_api.vm_morefs(session, set(vms)).values())
+        cluster_api.anti_affinity(
+            session, cl, cluster_api.read_rules(session, cl), change.name, morefs
+        )
 
     def restore(self, change: Change, inv: Inventory) -> Change | None:
         o = _order(change)
@@ -427,14 +439,16 @@ class ProtectedNics(Resource[Placement]):
     def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         where = change.dest or Placement()
         dv = (where.uuid, where.key) if where.uuid and where.key else None
-        api.wire_nic(
+        connect = _order(change).connect
+        vm_api.edit_nic(
             session,
             change.vm_moref or "",
             change.name,
             int(change.nic_key or 0),
-            where.portgroup or "",
-            dv,
-            _order(change).connect,
+            network=where.portgroup or "",
+            dv=dv,
+            connected=connect,
+            start_connected=connect,
         )
 
     def restore(self, change: Change, inv: Inventory) -> Change | None:

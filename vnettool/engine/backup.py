@@ -23,7 +23,7 @@ from vnettool.models.inventory import (
     MirrorSession,
 )
 from vnettool.models.policy import ShapingPolicy, VlanSpec
-from vnettool.vsphere.dvs import BINDING_FROM_API, OVERRIDE_KEYS
+from vnettool.vsphere.specs.dvportgroup import BINDING_FROM_API, OVERRIDE_KEYS
 
 _LEVELS = ("low", "normal", "high")
 _KNOWN_TRAFFIC = set(get_args(NiocTrafficName))

@@ -22,7 +22,7 @@ from vnettool.models.desired import (
 from vnettool.models.inventory import DistributedSwitch, DvPortSetting
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.models.policy import SecurityPolicy, TeamingPolicy, VlanSpec
-from vnettool.vsphere.dvs import BINDING_TO_API, OVERRIDE_KEYS
+from vnettool.vsphere.specs.dvportgroup import BINDING_TO_API, OVERRIDE_KEYS
 
 _OVERRIDE_NAMES = {v: k for k, v in OVERRIDE_KEYS.items()}
 

@@ -23,8 +23,10 @@ from vnettool.models.inventory import (
     Inventory,
 )
 from vnettool.models.plan import Change, FieldDiff
+from vnettool.vsphere import dvportgroup as dvpg_api
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs import dvportgroup as dvpg_spec
 
 RESOURCE = "distributed_port_group"
 # Every optional field of a DistributedPortGroupSpec unset: the port group vCenter would create.
@@ -56,7 +58,7 @@ def target(
     allowed = dict(base.override_allowed)
     if spec.overrides is not None:
         for k, v in spec.overrides.model_dump(exclude_none=True).items():
-            allowed[api.OVERRIDE_KEYS[k]] = v
+            allowed[dvpg_spec.OVERRIDE_KEYS[k]] = v
     return base.model_copy(
         update={
             "binding": binding(spec) or base.binding,
@@ -295,7 +297,7 @@ class DistributedPortGroups(Resource[DistributedPortGroup]):
     def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         gone = self.old(change)
         where = f"{gone.dvs}/{gone.name}" if gone else change.name
-        api.destroy(session, change.pg_moref or "", "portgroup", where)
+        dvpg_api.destroy(session, change.pg_moref or "", where)
 
     def _switch(self, change: Change, session: Session) -> str:
         # a switch created by this run has no moref in the plan: find it now
@@ -306,14 +308,14 @@ class DistributedPortGroups(Resource[DistributedPortGroup]):
         pools = None
         if self.new(change).nioc_pool:  # keys are the server's: look them up now
             pools = {p.name: p.key or "" for p in api.read_switch(session, moref).nioc_pools}
-        facts["moref"] = api.add_portgroup(session, moref, self.new(change), pools)
+        facts["moref"] = dvpg_api.add_portgroup(session, moref, self.new(change), pools)
 
     def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         before, after = self.old(change), self.new(change)
         if before is None:
             raise CannotRestore(f"{change.summary()}: the change carries no before-state")
         switch = api.read_switch(session, self._switch(change, session))
-        api.reconfigure_portgroup(
+        dvpg_api.reconfigure_portgroup(
             session, before.moref, switch, before, after, _conflict(before, after), facts
         )
 

@@ -33,6 +33,7 @@ from vnettool.models.inventory import (
 from vnettool.models.plan import Change, FieldDiff, HostOp
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs import dvs as dvs_spec
 
 RESOURCE = "distributed_switch"
 FIELDS = (
@@ -443,7 +444,7 @@ class DistributedSwitches(Resource[DistributedSwitch]):
         gone = self.old(change)
         if gone is None:
             raise VnetError(f"{change.summary()}: the change carries no before-state")
-        api.destroy(session, gone.moref, "switch", gone.name)
+        api.destroy(session, gone.moref, gone.name)
 
     def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         after = self.new(change)
@@ -456,7 +457,7 @@ class DistributedSwitches(Resource[DistributedSwitch]):
         before, after = self.old(change), self.new(change)
         if before is None:
             raise VnetError(f"{change.summary()}: the change carries no before-state")
-        spec = api.switch_spec(before, after, _ops(change))
+        spec = dvs_spec.switch_spec(before, after, _ops(change))
         api.reconfigure_switch(session, before, spec, _conflict(before, after), facts)
         if after.nioc_enabled is not None and after.nioc_enabled != before.nioc_enabled:
             api.set_nioc(session, before.moref, before.name, after.nioc_enabled)

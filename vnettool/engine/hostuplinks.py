@@ -30,6 +30,7 @@ from vnettool.models.inventory import DvsHostUplinks, Inventory
 from vnettool.models.plan import Change
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs import dvs as dvs_spec
 
 RESOURCE = "dvs_host_uplinks"
 
@@ -116,7 +117,7 @@ class HostUplinks(Resource[DvsHostUplinks]):
                 f"{change.summary()}: {after.host} has no uplink port {', '.join(missing)} on "
                 f"{after.dvs} (it has: {', '.join(sorted(keys))})"
             )
-        spec = api.host_uplinks_spec(
+        spec = dvs_spec.host_uplinks_spec(
             change.host_moref, {p: keys[u] for p, u in after.pnics.items() if u}
         )
         sw = api.read_switch(session, moref)

@@ -18,6 +18,7 @@ from vnettool.models.inventory import Inventory, LacpGroup
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs import dvs as dvs_spec
 
 RESOURCE = "lag"
 FIELDS = ("mode", "uplink_count", "load_balance")
@@ -136,7 +137,7 @@ class Lags(Resource[LacpGroup]):
         _, sw = self._switch(change, session)
         cur = next((x for x in sw.lags if g is not None and x.name == g.name), None)
         if cur is not None:
-            api.update_lags(session, sw, [api.lag_spec("remove", cur)])
+            api.update_lags(session, sw, [dvs_spec.lag_spec("remove", cur)])
 
     def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         self._put(change, session, facts)
@@ -150,9 +151,9 @@ class Lags(Resource[LacpGroup]):
         moref, sw = self._switch(change, session)
         cur = next((x for x in sw.lags if x.name == after.name), None)
         if cur is None:
-            spec = api.lag_spec("add", after.model_copy(update={"key": None}))
+            spec = dvs_spec.lag_spec("add", after.model_copy(update={"key": None}))
         else:
-            spec = api.lag_spec("edit", after.model_copy(update={"key": cur.key}))
+            spec = dvs_spec.lag_spec("edit", after.model_copy(update={"key": cur.key}))
         api.update_lags(session, sw, [spec])
         facts["key"] = next(
             (x.key for x in api.read_switch(session, moref).lags if x.name == after.name), None

@@ -25,7 +25,8 @@ from vnettool.errors import VnetError
 from vnettool.models.base import Model
 from vnettool.models.inventory import Inventory, VirtualMachine, VmkernelAdapter
 from vnettool.models.plan import Change, Facts, FieldDiff, Placement
-from vnettool.vsphere import dvs as api
+from vnettool.vsphere import dvportgroup, hostnet
+from vnettool.vsphere import vm as vm_api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "vmknic_migration"
@@ -218,7 +219,7 @@ def _target(session: Session, to: Placement) -> tuple[str, str] | None:
         return None
     if to.key and to.uuid:
         return to.uuid, to.key
-    return api.find_portgroup(session, to.switch, to.portgroup or "")
+    return dvportgroup.find_portgroup(session, to.switch, to.portgroup or "")
 
 
 def _now(change: Change, inv: Inventory) -> tuple[str | None, str | None]:
@@ -268,7 +269,7 @@ class VmknicMigrations(Resource[VmkernelAdapter]):
         to = change.dest or Placement()
         dv = _target(session, to)
         where = f"{change.host}/{change.name}"
-        state = api.move_vmknic(
+        state = hostnet.move_vmknic(
             session, change.host_moref or "", where, change.name, dv, None if dv else to.portgroup
         )
         facts["connection_state"] = state
@@ -319,13 +320,13 @@ class VmNicMigrations(VmknicMigrations):
     def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         to = change.dest or Placement()
         dv = _target(session, to)
-        api.move_vm_nic(
+        vm_api.edit_nic(
             session,
             change.vm_moref or "",
             change.name,
             int(change.nic_key or 0),
-            dv,
-            None if dv else to.portgroup,
+            network=None if dv else to.portgroup,
+            dv=dv,
         )
 
 

@@ -19,6 +19,7 @@ from vnettool.models.inventory import DistributedSwitch, Inventory, MirrorSessio
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs import dvs as dvs_spec
 
 RESOURCE = "mirror"
 FIELDS = (
@@ -187,8 +188,8 @@ class Mirrors(Resource[MirrorSession]):
             return
         else:
             op, sess = "edit", after.model_copy(update={"key": cur.key})
-        spec = api.switch_spec(sw, sw)
-        spec.vspanConfigSpec = [api.vspan_spec(op, sess)]
+        spec = dvs_spec.switch_spec(sw, sw)
+        spec.vspanConfigSpec = [dvs_spec.vspan_spec(op, sess)]
         api.reconfigure_switch(session, sw, spec, _conflict(name, self.old(change), after), facts)
         facts["key"] = next(
             (m.key for m in api.read_switch(session, moref).mirrors if m.name == name), None

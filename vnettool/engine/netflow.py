@@ -18,6 +18,7 @@ from vnettool.models.inventory import DistributedSwitch, Inventory, NetflowConfi
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs import dvs as dvs_spec
 
 RESOURCE = "netflow"
 FIELDS = (
@@ -150,8 +151,8 @@ class Netflow(Resource[NetflowConfig]):
         before, after = self.old(change) or NEW_SWITCH, self.new(change)
         if not _diffs(sw.netflow, after):
             return  # already as wanted (a resent change, or another client did it)
-        spec = api.switch_spec(sw, sw)
-        spec.ipfixConfig = api.ipfix_config(after)
+        spec = dvs_spec.switch_spec(sw, sw)
+        spec.ipfixConfig = dvs_spec.ipfix_config(after)
         api.reconfigure_switch(session, sw, spec, _conflict(before, after), facts)
 
     def restore(self, change: Change, inv: Inventory) -> Change | None:

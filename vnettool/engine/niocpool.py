@@ -21,6 +21,7 @@ from vnettool.models.inventory import DistributedSwitch, Inventory, NiocPool
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs import dvs as dvs_spec
 
 RESOURCE = "nioc_pool"
 FIELDS = ("reservation_mbps", "description")
@@ -195,7 +196,7 @@ class NiocPools(Resource[NiocPool]):
                 raise CannotRestore(f"changed by another client since the plan ({why})")
             op = "edit"
             pool = after.model_copy(update={"key": cur.key, "config_version": cur.config_version})
-        api.reconfigure_pools(session, sw, [api.pool_spec(op, pool)])
+        api.reconfigure_pools(session, sw, [dvs_spec.pool_spec(op, pool)])
         facts["key"] = next(
             (p.key for p in api.read_switch(session, moref).nioc_pools if p.name == name), None
         )

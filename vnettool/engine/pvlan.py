@@ -24,6 +24,7 @@ from vnettool.models.inventory import DistributedSwitch, Inventory, PvlanEntry
 from vnettool.models.plan import Change, ChangeKind, FieldDiff, PvlanOp
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs import dvs as dvs_spec
 
 RESOURCE = "pvlan"
 ORDER = {"promiscuous": 0, "isolated": 1, "community": 2}
@@ -292,8 +293,8 @@ class Pvlans(Resource[DistributedSwitch]):
         sw = old if old is not None and change.dvs_moref else api.read_switch(session, moref)
         # Re-read state decides what is still to do: an entry already as wanted is not resent
         # (another client may have made the same change; a second run sends nothing).
-        spec = api.switch_spec(sw, sw)
-        spec.pvlanConfigSpec = [api.pvlan_spec(op, e) for op, e in ops]
+        spec = dvs_spec.switch_spec(sw, sw)
+        spec.pvlanConfigSpec = [dvs_spec.pvlan_spec(op, e) for op, e in ops]
         api.reconfigure_switch(session, sw, spec, _conflict(ops), facts)
 
     def restore(self, change: Change, inv: Inventory) -> Change | None:

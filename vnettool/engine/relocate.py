@@ -18,7 +18,7 @@ from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
 from vnettool.models.inventory import Inventory, VirtualMachine
 from vnettool.models.plan import Change, Facts, FieldDiff, Placement, Result
-from vnettool.vsphere import vmotion
+from vnettool.vsphere import vm as vm_api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "vm_relocation"
@@ -80,7 +80,7 @@ class Relocations(Resource[Placement]):
         to = change.dest or Placement()
         if not to.moref:
             raise VnetError(f"{change.name}: host {to.host} is not in the inventory")
-        vmotion.relocate(session, str(change.vm_moref), to.moref)
+        vm_api.relocate(session, str(change.vm_moref), to.moref)
 
     def restore(self, change: Change, inv: Inventory) -> Change | None:
         """Move the VM back to the host it left, unless it is there already."""

@@ -41,8 +41,10 @@ from vnettool.models.inventory import (
     TrafficRuleset,
 )
 from vnettool.models.plan import Change, FieldDiff
+from vnettool.vsphere import dvportgroup as dvpg_api
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs import dvport as port_spec
 
 RESOURCE = "traffic_rules"
 FIELDS = ("enabled", "precedence", "rules")
@@ -350,29 +352,29 @@ class TrafficRules(Resource[TrafficRuleset]):
         """Add, edit or remove the traffic filter by what the port group has now."""
         switch, pgname = change.name.split("/", 1)
         sw = api.read_switch(session, change.dvs_moref or api.find_switch(session, switch))
-        moref = change.pg_moref or api.portgroup_moref(session, sw.moref, pgname)
-        current = api.read_portgroup(session, moref, sw)
+        moref = change.pg_moref or dvpg_api.portgroup_moref(session, sw.moref, pgname)
+        current = dvpg_api.read_portgroup(session, moref, sw)
         now = current.traffic
         after = change.after if isinstance(change.after, TrafficRuleset) else None
         if after is None:
             if now is None:
                 return
-            spec = api.traffic_filter_spec("remove", now)
+            spec = port_spec.traffic_filter_spec("remove", now)
         elif now is None:
             fresh = [r.model_copy(update={"key": None}) for r in after.rules]
-            spec = api.traffic_filter_spec("add", after.model_copy(update={"rules": fresh}))
+            spec = port_spec.traffic_filter_spec("add", after.model_copy(update={"rules": fresh}))
         elif not ruleset_diffs(now, after, strict=True):
             return  # already as wanted (a resent change, or another client did it)
         else:
             keys = {n: r.key for n, r in idents(now.rules)}
             rules = [r.model_copy(update={"key": keys.get(n)}) for n, r in idents(after.rules)]
-            spec = api.traffic_filter_spec(
+            spec = port_spec.traffic_filter_spec(
                 "edit",
                 after.model_copy(
                     update={"filter_key": now.filter_key, "key": now.key, "rules": rules}
                 ),
             )
-        api.set_traffic_filter(
+        dvpg_api.set_traffic_filter(
             session, moref, sw, current, spec, _conflict(self.old(change), after), facts
         )
 

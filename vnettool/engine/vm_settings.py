@@ -14,7 +14,7 @@ from vnettool.engine.common import Context, field_diffs, matches
 from vnettool.engine.resource import Resource
 from vnettool.models.inventory import Inventory, VirtualMachine, VmSettings
 from vnettool.models.plan import Change, FieldDiff
-from vnettool.vsphere import vmotion
+from vnettool.vsphere import vm as vm_api
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "vm_settings"
@@ -85,7 +85,7 @@ class VmHardening(Resource[VmSettings]):
         mode = new.migrate_encryption
         if old is not None and old.migrate_encryption == mode:
             mode = None
-        vmotion.reconfigure_vm_settings(session, change.vm_moref or "", new.vm, mode, extra)
+        vm_api.reconfigure_vm_settings(session, change.vm_moref or "", new.vm, mode, extra)
 
     def diff(
         self, before: VmSettings | None, after: VmSettings | None, *, strict: bool = False

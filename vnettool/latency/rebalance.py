@@ -144,7 +144,7 @@ class LiveOps:
 
 def live_ops(session: object, inv: Inventory, state: RebalanceState) -> LiveOps:
     """Callables over a vSphere session; CheckRelocate support is probed once and remembered."""
-    from vnettool.vsphere import vmotion
+    from vnettool.vsphere import vm as vm_api
     from vnettool.vsphere.connection import Session
     from vnettool.vsphere.esxcli import Esxcli
 
@@ -160,8 +160,8 @@ def live_ops(session: object, inv: Inventory, state: RebalanceState) -> LiveOps:
         if state.check_relocate is False:
             return None
         try:
-            errors = vmotion.check_relocate(session, vm.moref, morefs[dest])
-        except vmotion.CheckUnsupported as exc:
+            errors = vm_api.check_relocate(session, vm.moref, morefs[dest])
+        except vm_api.CheckUnsupported as exc:
             state.check_relocate = False
             notes.append(f"CheckRelocate_Task not available ({exc}); own pre-checks only")
             return None
@@ -169,7 +169,7 @@ def live_ops(session: object, inv: Inventory, state: RebalanceState) -> LiveOps:
         return "; ".join(errors) if errors else None
 
     def relocate(vm: VirtualMachine, dest: str) -> None:
-        vmotion.relocate(session, vm.moref, morefs[dest])
+        vm_api.relocate(session, vm.moref, morefs[dest])
 
     return LiveOps(ping, check, relocate, notes)
 

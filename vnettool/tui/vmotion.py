@@ -182,7 +182,7 @@ class VmotionPane(Vertical):
     )
     def _check(self, vm: VirtualMachine, hosts: list[str]) -> None:
         """CheckRelocate_Task for each host that passed our own checks (server veto)."""
-        from vnettool.vsphere import vmotion
+        from vnettool.vsphere import vm as vm_api
 
         session = self.vapp.session
         inv = self.vapp.inventory
@@ -191,8 +191,8 @@ class VmotionPane(Vertical):
             if h is None:
                 continue
             try:
-                errors = vmotion.check_relocate(session, vm.moref, h.moref)
-            except vmotion.CheckUnsupported:
+                errors = vm_api.check_relocate(session, vm.moref, h.moref)
+            except vm_api.CheckUnsupported:
                 return  # the server cannot check: our own pre-checks stand
             except VnetError as exc:
                 errors = [str(exc)]

@@ -21,7 +21,7 @@ from vnettool.errors import VnetError
 from vnettool.models.desired import BackupEntity
 from vnettool.models.inventory import DistributedPortGroup, DistributedSwitch
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.vmotion import wait_task
+from vnettool.vsphere.tasks import wait_task
 
 IMPORT_TYPES = (
     "applyToEntitySpecified",

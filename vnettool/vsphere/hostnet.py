@@ -19,15 +19,18 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from pyVmomi import VmomiSupport, vim, vmodl
+from pyVmomi import VmomiSupport, vim
 
 from vnettool.errors import ApiFault
 from vnettool.models.inventory import StandardPortGroup, StandardSwitch, VmkernelAdapter
-from vnettool.models.policy import NetworkPolicy
-from vnettool.vsphere.collector import moref_id
 from vnettool.vsphere.connection import Session
-
-DEFAULT_NUM_PORTS = 128
+from vnettool.vsphere.props import read, read_many
+from vnettool.vsphere.specs.hostnet import (
+    portgroup_spec,
+    vnic_move_spec,
+    vnic_spec,
+    vswitch_spec,
+)
 
 _lock = threading.Lock()
 _managers: weakref.WeakKeyDictionary[Session, dict[str, tuple[Any, Any]]] = (
@@ -49,27 +52,12 @@ def prefetch_managers(session: Session, host_morefs: list[str]) -> None:
         missing = sorted({m for m in host_morefs if m not in cache})
     if not missing:
         return
-    pc = session.content.propertyCollector
-    spec = vmodl.query.PropertyCollector.FilterSpec(
-        objectSet=[
-            vmodl.query.PropertyCollector.ObjectSpec(obj=vim.HostSystem(m, session.stub))
-            for m in missing
-        ],
-        propSet=[
-            vmodl.query.PropertyCollector.PropertySpec(
-                type=vim.HostSystem,
-                pathSet=["configManager.networkSystem", "configManager.virtualNicManager"],
-            )
-        ],
-    )
-    res = session.call(pc.RetrieveContents, [spec], op="RetrieveContents", obj="hosts")
-    found: dict[str, tuple[Any, Any]] = {}
-    for oc in res or []:
-        props = {p.name: p.val for p in oc.propSet or []}
-        found[moref_id(oc.obj)] = (
-            props.get("configManager.networkSystem"),
-            props.get("configManager.virtualNicManager"),
-        )
+    paths = ["configManager.networkSystem", "configManager.virtualNicManager"]
+    hosts = [vim.HostSystem(m, session.stub) for m in missing]
+    found = {
+        m: (props.get(paths[0]), props.get(paths[1]))
+        for m, props in read_many(session, hosts, paths, what="hosts").items()
+    }
     with _lock:
         _managers.setdefault(session, {}).update(found)
 
@@ -88,89 +76,6 @@ def _managers_of(session: Session, host_moref: str) -> tuple[Any, Any]:
 
 def _netsys(session: Session, host_moref: str) -> Any:
     return _managers_of(session, host_moref)[0]
-
-
-# -- policies ---------------------------------------------------------------------------------
-def _any(*values: Any) -> bool:
-    return any(v is not None for v in values)
-
-
-def host_network_policy(p: NetworkPolicy) -> Any:
-    """A vim.host.NetworkPolicy; a block whose fields are all unset is left unset (inherit)."""
-    pol = vim.host.NetworkPolicy()
-    s, sh, t = p.security, p.shaping, p.teaming
-    if _any(s.allow_promiscuous, s.mac_changes, s.forged_transmits):
-        pol.security = vim.host.NetworkPolicy.SecurityPolicy(
-            allowPromiscuous=s.allow_promiscuous,
-            macChanges=s.mac_changes,
-            forgedTransmits=s.forged_transmits,
-        )
-    if _any(sh.enabled, sh.average_bps, sh.peak_bps, sh.burst_bytes):
-        pol.shapingPolicy = vim.host.NetworkPolicy.TrafficShapingPolicy(
-            enabled=sh.enabled,
-            averageBandwidth=sh.average_bps,
-            peakBandwidth=sh.peak_bps,
-            burstSize=sh.burst_bytes,
-        )
-    if _any(
-        t.policy,
-        t.notify_switches,
-        t.failback,
-        t.check_beacon,
-        t.active_uplinks,
-        t.standby_uplinks,
-    ):
-        team = vim.host.NetworkPolicy.NicTeamingPolicy(
-            policy=t.policy,
-            notifySwitches=t.notify_switches,
-            rollingOrder=None if t.failback is None else not t.failback,
-        )
-        if t.check_beacon is not None:
-            team.failureCriteria = vim.host.NetworkPolicy.NicFailureCriteria(
-                checkBeacon=t.check_beacon
-            )
-        if t.active_uplinks is not None or t.standby_uplinks is not None:
-            team.nicOrder = vim.host.NetworkPolicy.NicOrderPolicy(
-                activeNic=list(t.active_uplinks or []),
-                standbyNic=list(t.standby_uplinks or []),
-            )
-        pol.nicTeaming = team
-    return pol
-
-
-def _vswitch_spec(sw: StandardSwitch) -> Any:
-    policy = host_network_policy(sw.policy)
-    spec = vim.host.VirtualSwitch.Specification(numPorts=sw.num_ports or DEFAULT_NUM_PORTS)
-    if policy.security or policy.shapingPolicy or policy.nicTeaming:
-        spec.policy = policy  # none given at creation: the host's defaults apply
-    if sw.mtu is not None:
-        spec.mtu = sw.mtu
-    if sw.uplinks:
-        bridge = vim.host.VirtualSwitch.BondBridge(nicDevice=list(sw.uplinks))
-        if sw.policy.teaming.check_beacon:
-            bridge.beacon = vim.host.VirtualSwitch.BeaconConfig(interval=1)
-        spec.bridge = bridge
-    return spec
-
-
-def _portgroup_spec(pg: StandardPortGroup) -> Any:
-    return vim.host.PortGroup.Specification(
-        name=pg.name,
-        vlanId=pg.vlan_id,
-        vswitchName=pg.switch,
-        policy=host_network_policy(pg.policy),
-    )
-
-
-def _vnic_spec(vmk: VmkernelAdapter) -> Any:
-    spec = vim.host.VirtualNic.Specification()
-    if vmk.dhcp:
-        spec.ip = vim.host.IpConfig(dhcp=True)
-    elif vmk.ip:
-        spec.ip = vim.host.IpConfig(dhcp=False, ipAddress=vmk.ip, subnetMask=vmk.netmask)
-    if vmk.mtu is not None:
-        spec.mtu = vmk.mtu
-    return spec
 
 
 # -- switches ---------------------------------------------------------------------------------
@@ -211,7 +116,7 @@ def add_virtual_switch(session: Session, host_moref: str, sw: StandardSwitch) ->
     def done(info: Any) -> bool | None:
         return _present(info.vswitch, lambda v: v.name == sw.name) or None
 
-    spec = _vswitch_spec(sw)
+    spec = vswitch_spec(sw)
     _ns_write(
         session,
         host_moref,
@@ -225,7 +130,7 @@ def add_virtual_switch(session: Session, host_moref: str, sw: StandardSwitch) ->
 
 def update_virtual_switch(session: Session, host_moref: str, sw: StandardSwitch) -> None:
     """Reconfigure in place; the spec is the switch's whole new state."""
-    spec = _vswitch_spec(sw)
+    spec = vswitch_spec(sw)
     _ns_call(
         session,
         host_moref,
@@ -254,13 +159,13 @@ def add_port_group(session: Session, host_moref: str, pg: StandardPortGroup) -> 
             or None
         )
 
-    spec = _portgroup_spec(pg)
+    spec = portgroup_spec(pg)
     _ns_write(session, host_moref, "AddPortGroup", f"{pg.host}/{pg.name}", done, portgrp=spec)
 
 
 def update_port_group(session: Session, host_moref: str, pg: StandardPortGroup) -> None:
     """Reconfigure in place: VLAN and the policy overrides (unset = inherit from the switch)."""
-    spec = _portgroup_spec(pg)
+    spec = portgroup_spec(pg)
     _ns_call(
         session, host_moref, "UpdatePortGroup", f"{pg.host}/{pg.name}", pgName=pg.name, portgrp=spec
     )
@@ -288,7 +193,7 @@ def add_virtual_nic(session: Session, host_moref: str, vmk: VmkernelAdapter) -> 
                 return str(v.device)
         return None
 
-    spec = _vnic_spec(vmk)
+    spec = vnic_spec(vmk)
     where = f"{vmk.host}/{vmk.portgroup}"
     return str(
         _ns_write(
@@ -304,7 +209,7 @@ def add_virtual_nic(session: Session, host_moref: str, vmk: VmkernelAdapter) -> 
 
 
 def update_virtual_nic(session: Session, host_moref: str, vmk: VmkernelAdapter) -> None:
-    spec = _vnic_spec(vmk)
+    spec = vnic_spec(vmk)
     _ns_call(
         session,
         host_moref,
@@ -350,6 +255,24 @@ def set_vnic_services(
             op="DeselectVnicForNicType",
             obj=f"{host}/{device}/{nic_type}",
         )
+
+
+def move_vmknic(
+    session: Session,
+    host_moref: str,
+    where: str,
+    device: str,
+    dv: tuple[str, str] | None,
+    portgroup: str | None,
+) -> str:
+    """UpdateVirtualNic onto a DV port group (dv = (switch uuid, key)) or a standard one.
+
+    Returns the host's connection state read right after the move (management reachability).
+    """
+    spec = vnic_move_spec(dv, portgroup)
+    _ns_call(session, host_moref, "UpdateVirtualNic", where, device=device, nic=spec)
+    state = read(session, vim.HostSystem(host_moref, session.stub), ["runtime.connectionState"])
+    return str((state or {}).get("runtime.connectionState") or "unknown")
 
 
 # -- advanced settings ------------------------------------------------------------------------

@@ -27,10 +27,12 @@ from pyVmomi import vim
 
 from vnettool.errors import ApiFault, VnetError
 from vnettool.models.appliance import OvfOrder, SecretRef
-from vnettool.vsphere.appliance import _backing, _resources, _retrieve, vm_morefs
 from vnettool.vsphere.collector import moref_id
 from vnettool.vsphere.connection import Session, _ssl_context, fault_message, fault_name
-from vnettool.vsphere.ovfpkg import OvfError, open_files, read_descriptor
+from vnettool.vsphere.ovfpkg import OvfDescriptor, OvfError, open_files, read_descriptor
+from vnettool.vsphere.props import read, read_many
+from vnettool.vsphere.specs.vm import NicWiring, new_nic, resources_spec, wire_new
+from vnettool.vsphere.vm import vm_morefs
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +57,17 @@ def resolve_property(value: str | SecretRef, environ: dict[str, str] | None = No
 def _host_refs(session: Session, host_moref: str) -> tuple[dict[str, Any], list[tuple[Any, Any]]]:
     """The host's networks by name and its datastores (moref, summary)."""
     host = vim.HostSystem(host_moref, session.stub)
-    res = _retrieve(session, [host], vim.HostSystem, ["network", "datastore"])
-    props = {x.name: x.val for oc in res for x in oc.propSet or []}
+    props = read(session, host, ["network", "datastore"]) or {}
     nets = list(props.get("network") or [])
     names: dict[str, Any] = {}
     for kind in (vim.Network, vim.dvs.DistributedVirtualPortgroup):
-        objs = [n for n in nets if isinstance(n, kind)]
-        for oc in _retrieve(session, objs, kind, ["name"]):
-            for x in oc.propSet or []:
-                names.setdefault(str(x.val), oc.obj)
-    dss = list(props.get("datastore") or [])
-    stores = [
-        (oc.obj, x.val)
-        for oc in _retrieve(session, dss, vim.Datastore, ["summary"])
-        for x in oc.propSet or []
-    ]
+        objs = {moref_id(n): n for n in nets if isinstance(n, kind)}
+        for m, p in read_many(session, list(objs.values()), ["name"], kind=kind).items():
+            if "name" in p:
+                names.setdefault(str(p["name"]), objs[m])
+    dss = {moref_id(d): d for d in props.get("datastore") or []}
+    got = read_many(session, list(dss.values()), ["summary"], kind=vim.Datastore)
+    stores = [(dss[m], p["summary"]) for m, p in got.items() if "summary" in p]
     return names, stores
 
 
@@ -89,14 +87,14 @@ def _datastore(stores: list[tuple[Any, Any]], wanted: str | None, where: str) ->
 def _customize(
     spec: Any,
     order: OvfOrder,
-    nics: list[tuple[str, str, tuple[str, str] | None]],
+    nics: list[NicWiring],
     sizing: dict[str, Any],
     tags: dict[str, str],
 ) -> None:
     """Give the imported VM the appliance's size, reservations, tags and NICs — in role order,
     on their port groups, disconnected (connected one by one after power-on)."""
     cs = spec.configSpec
-    r = _resources(
+    r = resources_spec(
         sizing["cpu_reservation_mhz"],
         sizing["memory_reservation_mb"],
         sizing["latency"],
@@ -123,18 +121,11 @@ def _customize(
         if role is not None and role not in by_role:
             by_role[role] = card
     out = []
-    for i, (label, network, dv) in enumerate(nics):
+    for i, wiring in enumerate(nics):
         change = by_role.get(ROLES[i])
         if change is None:
-            new = vim.vm.device.VirtualVmxnet3(key=-300 - i)
-            new.addressType = "generated"
-            change = vim.vm.device.VirtualDeviceSpec(operation="add", device=new)
-        dev: Any = change.device
-        dev.backing = _backing(network, dv)
-        dev.connectable = vim.vm.device.VirtualDevice.ConnectInfo(
-            startConnected=False, connected=False, allowGuestControl=True
-        )
-        dev.deviceInfo = vim.Description(label=label, summary=network)
+            change = vim.vm.device.VirtualDeviceSpec(operation="add", device=new_nic(-300 - i))
+        wire_new(change.device, wiring)
         out.append(change)
     cs.deviceChange = rest + out
 
@@ -240,26 +231,18 @@ def _wait_ready(session: Session, lease: Any, name: str) -> Any:
         delay = min(delay * 1.5, 1.0)
 
 
-def import_ovf(
+def _import_spec(
     session: Session,
-    *,
+    desc: OvfDescriptor,
     order: OvfOrder,
     name: str,
-    folder_moref: str,
-    pool_moref: str,
-    host_moref: str,
-    sizing: dict[str, Any],
-    nics: list[tuple[str, str, tuple[str, str] | None]],
-    tags: dict[str, str],
-    progress: Progress | None = None,
-) -> str:
-    """Import the package as VM `name` on the host; returns the VM's moref."""
-    try:
-        desc = read_descriptor(order.source)
-    except OvfError as exc:
-        raise VnetError(f"{name}: {exc}") from None
-    networks, stores = _host_refs(session, host_moref)
-    ds = _datastore(stores, order.datastore, name)
+    where: tuple[Any, Any, dict[str, Any]],
+    nics: list[NicWiring],
+) -> Any:
+    """CreateImportSpec with the OVF networks mapped to the roles' port groups on the host
+    and the vApp properties (secrets resolved only now); `where` = (pool, datastore, the
+    host's networks by name)."""
+    pool, ds, networks = where
     mapping = []
     for ovf_net, role in order.network_roles.items():
         pg = nics[ROLES.index(role)][1]
@@ -277,7 +260,6 @@ def import_ovf(
     )
     if order.deployment_option:
         cisp.deploymentOption = order.deployment_option
-    pool = vim.ResourcePool(pool_moref, session.stub)
     om = session.content.ovfManager
     result = session.call(
         om.CreateImportSpec, desc.text, pool, ds, cisp, op="CreateImportSpec", obj=name
@@ -287,6 +269,72 @@ def import_ovf(
         raise ApiFault("CreateImportSpec", name, "OvfImportFailed", "; ".join(errors))
     for w in result.warning or []:
         log.warning("CreateImportSpec %s: %s", name, fault_message(w))
+    return result
+
+
+def _send_files(
+    session: Session,
+    lease: Any,
+    info: Any,
+    items: dict[str, Any],
+    desc: OvfDescriptor,
+    order: OvfOrder,
+    name: str,
+    progress: Progress | None,
+) -> None:
+    """Upload every file the lease asks for (descriptor order first), reporting progress to
+    the lease every PROGRESS_EVERY_S, then complete it."""
+    total = sum(f.size or 0 for f in items.values()) or 1
+    sent = 0
+    last = 0.0
+
+    def tick(n: int) -> None:
+        nonlocal sent, last
+        sent += n
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_S:
+            last = now
+            pct = min(99, int(100 * sent / total))
+            session.call(lease.HttpNfcLeaseProgress, pct, op="HttpNfcLeaseProgress", obj=name)
+        if progress is not None:
+            progress(sent, total)
+
+    targets = {}
+    for du in info.deviceUrl or []:
+        item = items.get(du.importKey)
+        if item is not None:
+            targets[item.path] = (du, item)
+    hrefs = [p for p in (f.href for f in desc.files) if p in targets]
+    hrefs += [p for p in targets if p not in hrefs]
+    for href, size, stream in open_files(order.source, hrefs):
+        du, item = targets[href]
+        _upload(session, du, stream, size or item.size or None, not item.create, tick)
+    session.call(lease.HttpNfcLeaseProgress, 100, op="HttpNfcLeaseProgress", obj=name)
+    session.call(lease.HttpNfcLeaseComplete, op="HttpNfcLeaseComplete", obj=name)
+
+
+def import_ovf(
+    session: Session,
+    *,
+    order: OvfOrder,
+    name: str,
+    folder_moref: str,
+    pool_moref: str,
+    host_moref: str,
+    sizing: dict[str, Any],
+    nics: list[NicWiring],
+    tags: dict[str, str],
+    progress: Progress | None = None,
+) -> str:
+    """Import the package as VM `name` on the host; returns the VM's moref."""
+    try:
+        desc = read_descriptor(order.source)
+    except OvfError as exc:
+        raise VnetError(f"{name}: {exc}") from None
+    networks, stores = _host_refs(session, host_moref)
+    ds = _datastore(stores, order.datastore, name)
+    pool = vim.ResourcePool(pool_moref, session.stub)
+    result = _import_spec(session, desc, order, name, (pool, ds, networks), nics)
     spec = result.importSpec
     _customize(spec, order, nics, sizing, tags)
     items = {f.deviceId: f for f in result.fileItem or []}
@@ -310,33 +358,7 @@ def import_ovf(
     try:
         info = _wait_ready(session, lease, name)
         entity = moref_id(info.entity)
-        total = sum(f.size or 0 for f in items.values()) or 1
-        sent = 0
-        last = 0.0
-
-        def tick(n: int) -> None:
-            nonlocal sent, last
-            sent += n
-            now = time.monotonic()
-            if now - last >= PROGRESS_EVERY_S:
-                last = now
-                pct = min(99, int(100 * sent / total))
-                session.call(lease.HttpNfcLeaseProgress, pct, op="HttpNfcLeaseProgress", obj=name)
-            if progress is not None:
-                progress(sent, total)
-
-        targets = {}
-        for du in info.deviceUrl or []:
-            item = items.get(du.importKey)
-            if item is not None:
-                targets[item.path] = (du, item)
-        hrefs = [p for p in (f.href for f in desc.files) if p in targets]
-        hrefs += [p for p in targets if p not in hrefs]
-        for href, size, stream in open_files(order.source, hrefs):
-            du, item = targets[href]
-            _upload(session, du, stream, size or item.size or None, not item.create, tick)
-        session.call(lease.HttpNfcLeaseProgress, 100, op="HttpNfcLeaseProgress", obj=name)
-        session.call(lease.HttpNfcLeaseComplete, op="HttpNfcLeaseComplete", obj=name)
+        _send_files(session, lease, info, items, desc, order, name, progress)
     except BaseException:
         try:
             session.call(lease.HttpNfcLeaseAbort, op="HttpNfcLeaseAbort", obj=name)

@@ -15,8 +15,12 @@ from pyVmomi import vim
 from vnettool.errors import ApiFault
 from vnettool.models.inventory import NiocTraffic
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.dvs import read_switch, reconfigure_switch, switch_spec
-from vnettool.vsphere.vmotion import read_props, run_task
+from vnettool.vsphere.dvs import read_switch, reconfigure_switch
+from vnettool.vsphere.props import read
+from vnettool.vsphere.specs.dvs import switch_spec
+from vnettool.vsphere.specs.vm import latency_spec
+from vnettool.vsphere.tasks import run_task
+from vnettool.vsphere.vm import reconfigure, vm_ref
 
 _VMW = vim.dvs.VmwareDistributedVirtualSwitch
 
@@ -132,7 +136,7 @@ _LAT_PATHS = [
 
 def vm_latency(session: Session, vm_moref: str) -> dict[str, Any]:
     """A VM's latency sensitivity level, reservations and memory size."""
-    p = read_props(session, vim.VirtualMachine(vm_moref, session.stub), _LAT_PATHS)
+    p = read(session, vm_ref(session, vm_moref), _LAT_PATHS)
     if p is None:
         raise ApiFault("RetrieveContents", vm_moref, "ManagedObjectNotFound", "VM is gone")
     lat, cpu, mem = (
@@ -151,12 +155,5 @@ def vm_latency(session: Session, vm_moref: str) -> dict[str, Any]:
 
 
 def set_vm_latency(session: Session, vm_moref: str, values: dict[str, Any]) -> None:
-    alloc = vim.ResourceAllocationInfo
-    spec = vim.vm.ConfigSpec(
-        latencySensitivity=vim.LatencySensitivity(level=values["level"]),
-        cpuAllocation=alloc(reservation=values["cpu_mhz"]),
-        memoryAllocation=alloc(reservation=values["mem_mb"]),
-        memoryReservationLockedToMax=values["locked"],
-    )
-    vm = vim.VirtualMachine(vm_moref, session.stub)  # whole values: safe to send twice
-    run_task(session, vm.ReconfigVM_Task, spec, op="ReconfigVM_Task", obj=str(values["name"]))
+    spec = latency_spec(values["level"], values["cpu_mhz"], values["mem_mb"], values["locked"])
+    reconfigure(session, vm_moref, str(values["name"]), spec)

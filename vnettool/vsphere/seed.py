@@ -9,8 +9,14 @@ from typing import Any
 
 from pyVmomi import VmomiSupport, vim
 
+from vnettool.models.inventory import HealthCheckConfig, PvlanEntry
+from vnettool.models.policy import NetworkPolicy, SecurityPolicy, TeamingPolicy
+from vnettool.vsphere.collector import moref_id
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.vmotion import wait_task
+from vnettool.vsphere.specs.dvs import health_check_configs, pvlan_spec
+from vnettool.vsphere.specs.hostnet import host_network_policy
+from vnettool.vsphere.tasks import wait_task
+from vnettool.vsphere.vm import edit_nic
 
 # rule id -> what the seeded problem is
 AUDIT_PROBLEMS = {
@@ -54,20 +60,14 @@ def _pg(ns: Any, name: str, vlan: int, policy: Any = None) -> None:
     )
 
 
-def _edit_nic(session: Session, vm: Any, nic: Any) -> None:
-    spec = vim.vm.ConfigSpec(
-        deviceChange=[vim.vm.device.VirtualDeviceSpec(operation="edit", device=nic)]
+def _first_nic(vm: Any) -> Any:
+    return next(
+        d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
     )
-    wait_task(session, vm.ReconfigVM_Task(spec), "ReconfigVM_Task", vm.name)
 
 
-def seed_audit(
-    session: Session, cluster: str | None = None, physical: bool = False
-) -> dict[str, str]:
-    """Create the problems of AUDIT_PROBLEMS on the first four hosts of `cluster` (default:
-    the first cluster) and the first DVS; return rule id -> the object its finding names.
-    `physical`: the lab was started with the audit scenario, so its physical side has the
-    PHYSICAL_PROBLEMS too (they show once the health check is on)."""
+def _audit_hosts(session: Session, cluster: str | None) -> tuple[dict[str, Any], list[str]]:
+    """All hosts by name, and the names of the first four of `cluster` (default: the first)."""
     hosts = _objs(session, vim.HostSystem)
     names = sorted(n for n, h in hosts.items() if cluster is None or h.parent.name == cluster)
     if cluster is None and names:
@@ -75,10 +75,14 @@ def seed_audit(
         names = [n for n in names if hosts[n].parent.name == first]
     if len(names) < 4:
         raise ValueError("the audit scenario needs a cluster of at least 4 hosts")
-    h = names[:4]
+    return hosts, names[:4]
+
+
+def _seed_standard(hosts: dict[str, Any], h: list[str]) -> None:
+    """SEC-01, SEC-08, HC-05..08 on the hosts' standard switches."""
     ns = {n: hosts[n].configManager.networkSystem for n in h}
-    security = vim.host.NetworkPolicy.SecurityPolicy(allowPromiscuous=True)
-    _pg(ns[h[0]], "pg-promisc", 10, vim.host.NetworkPolicy(security=security))
+    promisc = NetworkPolicy(security=SecurityPolicy(allow_promiscuous=True))
+    _pg(ns[h[0]], "pg-promisc", 10, host_network_policy(promisc))
     _pg(ns[h[0]], "pg-vgt", 4095)
     vmk = next(v for v in ns[h[1]].networkInfo.vnic if v.device == "vmk1")
     spec = vmk.spec
@@ -86,36 +90,34 @@ def seed_audit(
     ns[h[1]].UpdateVirtualNic("vmk1", spec)
     for n, vlan in ((h[0], 20), (h[1], 20), (h[2], 21)):
         _pg(ns[n], "pg-app", vlan)
+    single = NetworkPolicy(teaming=TeamingPolicy(active_uplinks=["vmnic0"], standby_uplinks=[]))
+    _pg(ns[h[2]], "pg-single", 30, host_network_policy(single))
+
+
+def _seed_vm_nics(session: Session, h: list[str]) -> tuple[Any, Any]:
+    """A VM of the first host onto pg-app (HC-07's VM), and another powered-on VM's first
+    NIC disconnected (HC-11); returns that VM and NIC."""
     vms = _objs(session, vim.VirtualMachine)
     vm = next(v for v in vms.values() if v.runtime.host.name == h[0] and not v.config.template)
-    net = next(n for n in hosts[h[0]].network if n.name == "pg-app")
-    nic = next(
-        d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
-    )
-    nic.backing = vim.vm.device.VirtualEthernetCard.NetworkBackingInfo(
-        deviceName="pg-app", network=net
-    )
-    _edit_nic(session, vm, nic)
-    order = vim.host.NetworkPolicy.NicOrderPolicy(activeNic=["vmnic0"], standbyNic=[])
-    teaming = vim.host.NetworkPolicy.NicTeamingPolicy(nicOrder=order)
-    _pg(ns[h[2]], "pg-single", 30, vim.host.NetworkPolicy(nicTeaming=teaming))
+    edit_nic(session, moref_id(vm), vm.name, _first_nic(vm).key, network="pg-app")
     other = next(
         v
         for v in sorted(vms.values(), key=lambda v: v.name)
         if v.name != vm.name and v.runtime.powerState == "poweredOn"
     )
-    onic = next(
-        d for d in other.config.hardware.device if isinstance(d, vim.vm.device.VirtualEthernetCard)
-    )
-    if onic.connectable is not None:
-        onic.connectable.connected = False
-    _edit_nic(session, other, onic)
+    onic = _first_nic(other)
+    edit_nic(session, moref_id(other), other.name, onic.key, rewire=False, connected=False)
+    return other, onic
+
+
+def _seed_dvs_audit(session: Session) -> Any:
+    """HC-12 (PVLAN 200 primary and a port group on VLAN 200) and SEC-18 (health check on,
+    switch MTU 9000) on the first distributed switch; returns it."""
     dvs = next(iter(sorted(_objs(session, vim.DistributedVirtualSwitch).items())))[1]
     dv = vim.dvs.VmwareDistributedVirtualSwitch
-    entry = dv.PvlanMapEntry(primaryVlanId=200, secondaryVlanId=200, pvlanType="promiscuous")
+    entry = PvlanEntry(dvs=dvs.name, primary_id=200, secondary_id=200, type="promiscuous")
     cfg = dv.ConfigSpec(
-        configVersion=dvs.config.configVersion,
-        pvlanConfigSpec=[dv.PvlanConfigSpec(operation="add", pvlanEntry=entry)],
+        configVersion=dvs.config.configVersion, pvlanConfigSpec=[pvlan_spec("add", entry)]
     )
     wait_task(session, dvs.ReconfigureDvs_Task(cfg), "ReconfigureDvs_Task", dvs.name)
     clash = vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
@@ -129,12 +131,25 @@ def seed_audit(
     wait_task(session, dvs.AddDVPortgroup_Task([clash]), "AddDVPortgroup_Task", dvs.name)
     mtu = dv.ConfigSpec(configVersion=dvs.config.configVersion, maxMtu=9000)
     wait_task(session, dvs.ReconfigureDvs_Task(mtu), "ReconfigureDvs_Task", dvs.name)
-    checks = [
-        dv.VlanMtuHealthCheckConfig(enable=True, interval=1),
-        dv.TeamingHealthCheckConfig(enable=True, interval=1),
-    ]
+    checks = health_check_configs(
+        HealthCheckConfig(vlan_mtu=True, vlan_mtu_interval=1, teaming=True, teaming_interval=1)
+    )
     task = dvs.UpdateDVSHealthCheckConfig_Task(checks)
     wait_task(session, task, "UpdateDVSHealthCheckConfig_Task", dvs.name)
+    return dvs
+
+
+def seed_audit(
+    session: Session, cluster: str | None = None, physical: bool = False
+) -> dict[str, str]:
+    """Create the problems of AUDIT_PROBLEMS on the first four hosts of `cluster` (default:
+    the first cluster) and the first DVS; return rule id -> the object its finding names.
+    `physical`: the lab was started with the audit scenario, so its physical side has the
+    PHYSICAL_PROBLEMS too (they show once the health check is on)."""
+    hosts, h = _audit_hosts(session, cluster)
+    _seed_standard(hosts, h)
+    other, onic = _seed_vm_nics(session, h)
+    dvs = _seed_dvs_audit(session)
     found = {
         "HC-01": f"{dvs.name}/{h[2]}/uplink2",
         "HC-02": f"{dvs.name}/{h[2]}/uplink2",
@@ -229,23 +244,15 @@ STIG_MIRROR = "span-unlisted"
 STIG_DVFILTER = "dvfilter-unknown"
 
 
-def seed_stig(session: Session, cluster: str | None = None) -> dict[str, str]:
-    """The audit scenario plus the STIG violations of STIG_PROBLEMS (first cluster, first
-    DVS, its second port group), each on exactly one object; returns rule id -> the object
-    its finding names (the audit scenario's entries included)."""
-    seeded = seed_audit(session, cluster)
-    hosts = _objs(session, vim.HostSystem)
-    first = sorted(n for n, h in hosts.items() if cluster is None or h.parent.name == cluster)
-    ref = hosts[first[0]].parent.name if cluster is None else cluster
-    names = sorted(n for n in first if hosts[n].parent.name == ref)
-    dvs = next(iter(sorted(_objs(session, vim.DistributedVirtualSwitch).items())))[1]
+def _stig_portgroups(session: Session, dvs: Any) -> tuple[Any, Any]:
+    """SEC-06/13: forged transmits and override permissions on the second port group;
+    returns (the VMs' port group, that one)."""
     dv = vim.dvs.VmwareDistributedVirtualSwitch
     pgs = sorted(
         (p for p in dvs.portgroup if not p.config.uplink and p.name != "pg-clash"),
         key=lambda p: p.name,
     )
     vm_pg, other_pg = pgs[0], pgs[1]
-    # forged transmits and override permissions on one DV port group
     pol = other_pg.config.policy
     pol.securityPolicyOverrideAllowed = True
     pol.vlanOverrideAllowed = True
@@ -261,7 +268,13 @@ def seed_stig(session: Session, cluster: str | None = None) -> dict[str, str]:
         "ReconfigureDVPortgroup_Task",
         other_pg.name,
     )
-    # NetFlow to a collector nobody listed, exported by the VMs' port group
+    return vm_pg, other_pg
+
+
+def _stig_netflow_mirror(session: Session, dvs: Any, vm_pg: Any) -> None:
+    """SEC-15: NetFlow to a collector nobody listed, exported by the VMs' port group;
+    SEC-16: a mirroring session copying one VM port's traffic to another port."""
+    dv = vim.dvs.VmwareDistributedVirtualSwitch
     ip, port = STIG_COLLECTOR
     ipfix = dv.IpfixConfig(
         collectorIpAddress=ip, collectorPort=port, activeFlowTimeout=60, idleFlowTimeout=15,
@@ -276,7 +289,6 @@ def seed_stig(session: Session, cluster: str | None = None) -> dict[str, str]:
     wait_task(
         session, vm_pg.ReconfigureDVPortgroup_Task(spec), "ReconfigureDVPortgroup_Task", vm_pg.name
     )
-    # a mirroring session copying one VM port's traffic to another port
     keys = sorted(vm_pg.portKeys, key=int)
     ports = dv.VspanPorts
     session_spec = dv.VspanSession(
@@ -289,11 +301,11 @@ def seed_stig(session: Session, cluster: str | None = None) -> dict[str, str]:
         vspanConfigSpec=[dv.VspanConfigSpec(operation="add", vspanSession=session_spec)],
     )
     wait_task(session, dvs.ReconfigureDvs_Task(cfg), "ReconfigureDvs_Task", dvs.name)
-    # the BPDU filter off on the cluster's last host
-    long_t = VmomiSupport.GetVmodlType("long")
-    off = vim.option.OptionValue(key="Net.BlockGuestBPDU", value=long_t(0))
-    hosts[names[-1]].configManager.advancedOption.UpdateOptions(changedValue=[off])
-    # a dvFilter on one VM's first NIC, vMotion encryption off on another
+
+
+def _stig_vms(session: Session) -> tuple[Any, Any]:
+    """SEC-28: a dvFilter on one VM's first NIC; SEC-29: vMotion encryption off on another.
+    Returns (filtered VM, clear VM)."""
     vms = sorted(
         (v for v in _objs(session, vim.VirtualMachine).values() if not v.config.template),
         key=lambda v: v.name,
@@ -308,21 +320,37 @@ def seed_stig(session: Session, cluster: str | None = None) -> dict[str, str]:
     wait_task(session, filtered.ReconfigVM_Task(hook), "ReconfigVM_Task", filtered.name)
     plain = vim.vm.ConfigSpec(migrateEncryption="disabled")
     wait_task(session, clear.ReconfigVM_Task(plain), "ReconfigVM_Task", clear.name)
+    return filtered, clear
 
-    def vm_path(vm: Any) -> str:
-        parent = vm.runtime.host.parent
-        return (
-            f"{parent.name}/{vm.name}"
-            if isinstance(parent, vim.ClusterComputeResource)
-            else vm.name
-        )
 
+def _vm_path(vm: Any) -> str:
+    parent = vm.runtime.host.parent
+    return f"{parent.name}/{vm.name}" if isinstance(parent, vim.ClusterComputeResource) else vm.name
+
+
+def seed_stig(session: Session, cluster: str | None = None) -> dict[str, str]:
+    """The audit scenario plus the STIG violations of STIG_PROBLEMS (first cluster, first
+    DVS, its second port group), each on exactly one object; returns rule id -> the object
+    its finding names (the audit scenario's entries included)."""
+    seeded = seed_audit(session, cluster)
+    hosts = _objs(session, vim.HostSystem)
+    first = sorted(n for n, h in hosts.items() if cluster is None or h.parent.name == cluster)
+    ref = hosts[first[0]].parent.name if cluster is None else cluster
+    names = sorted(n for n in first if hosts[n].parent.name == ref)
+    dvs = next(iter(sorted(_objs(session, vim.DistributedVirtualSwitch).items())))[1]
+    vm_pg, other_pg = _stig_portgroups(session, dvs)
+    _stig_netflow_mirror(session, dvs, vm_pg)
+    # the BPDU filter off on the cluster's last host
+    long_t = VmomiSupport.GetVmodlType("long")
+    off = vim.option.OptionValue(key="Net.BlockGuestBPDU", value=long_t(0))
+    hosts[names[-1]].configManager.advancedOption.UpdateOptions(changedValue=[off])
+    filtered, clear = _stig_vms(session)
     return seeded | {
         "SEC-06": f"{dvs.name}/{other_pg.name}",
         "SEC-13": f"{dvs.name}/{other_pg.name}",
         "SEC-15": dvs.name,
         "SEC-16": f"{dvs.name}/{STIG_MIRROR}",
         "SEC-19": names[-1],
-        "SEC-28": vm_path(filtered),
-        "SEC-29": vm_path(clear),
+        "SEC-28": _vm_path(filtered),
+        "SEC-29": _vm_path(clear),
     }
