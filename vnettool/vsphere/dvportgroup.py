@@ -79,6 +79,36 @@ def add_portgroup(
     return _named(session, sw, after.name) or ""
 
 
+def _reconfigure(
+    session: Session,
+    moref: str,
+    switch: DistributedSwitch,
+    where: str,
+    sent: tuple[str | None, Any],
+    conflict: Conflict,
+    facts: dict[str, Any] | None,
+) -> None:
+    """ReconfigureDVPortgroup_Task of a partial spec at a version (`sent`), resent with the
+    new version on ConcurrentAccess unless `conflict` objects (`tasks.run_versioned`)."""
+    pg = portgroup_ref(session, moref)
+    version, spec = sent
+
+    def send(v: str | None) -> Any:
+        spec.configVersion = v
+        return pg.ReconfigureDVPortgroup_Task(spec)
+
+    run_versioned(
+        session,
+        "ReconfigureDVPortgroup_Task",
+        where,
+        version,
+        send,
+        lambda: read_portgroup(session, moref, switch),
+        conflict,
+        facts,
+    )
+
+
 def reconfigure_portgroup(
     session: Session,
     moref: str,
@@ -88,23 +118,10 @@ def reconfigure_portgroup(
     conflict: Conflict,
     facts: dict[str, Any] | None = None,
 ) -> None:
-    pg = portgroup_ref(session, moref)
+    """ReconfigureDVPortgroup_Task with only what differs between before and after."""
     spec = portgroup_spec(before, after, {p.name: p.key or "" for p in switch.nioc_pools})
-
-    def send(version: str | None) -> Any:
-        spec.configVersion = version
-        return pg.ReconfigureDVPortgroup_Task(spec)
-
-    run_versioned(
-        session,
-        "ReconfigureDVPortgroup_Task",
-        f"{after.dvs}/{after.name}",
-        before.config_version,
-        send,
-        lambda: read_portgroup(session, moref, switch),
-        conflict,
-        facts,
-    )
+    where = f"{after.dvs}/{after.name}"
+    _reconfigure(session, moref, switch, where, (before.config_version, spec), conflict, facts)
 
 
 def set_traffic_filter(
@@ -117,24 +134,9 @@ def set_traffic_filter(
     facts: dict[str, Any] | None = None,
 ) -> None:
     """ReconfigureDVPortgroup_Task with only the filter policy, at the read configVersion."""
-    pg = portgroup_ref(session, moref)
-    cfg = filter_setting(spec)
     where = f"{current.dvs}/{current.name}"
-
-    def send(version: str | None) -> Any:
-        cfg.configVersion = version
-        return pg.ReconfigureDVPortgroup_Task(cfg)
-
-    run_versioned(
-        session,
-        "ReconfigureDVPortgroup_Task",
-        where,
-        current.config_version,
-        send,
-        lambda: read_portgroup(session, moref, switch),
-        conflict,
-        facts,
-    )
+    cfg = filter_setting(spec)
+    _reconfigure(session, moref, switch, where, (current.config_version, cfg), conflict, facts)
 
 
 def portgroup_moref(session: Session, switch_moref: str, name: str) -> str:

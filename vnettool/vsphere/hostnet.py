@@ -1,7 +1,7 @@
 """Standard switching on a host: typed calls to HostNetworkSystem and HostVirtualNicManager.
 
 The engine hands in inventory models in API units (what the object must look like after the
-call) and never touches pyVmomi. Updates use UpdateVirtualSwitch / UpdatePortGroup /
+call) and never touches pyVmomi; the specifications are built in `specs/hostnet.py`. Updates use UpdateVirtualSwitch / UpdatePortGroup /
 UpdateVirtualNic in place: deleting and re-creating a switch or port group would cut the
 traffic of every VM on it.
 

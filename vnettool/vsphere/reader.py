@@ -466,6 +466,102 @@ def _options(om: Any, r: Resolver) -> dict[str, Any]:
     return {"option_manager": ref, "advanced": got}
 
 
+def _std_switches(host: str, net: Any) -> list[StandardSwitch]:
+    out = []
+    for sw in _get(net, "vswitch") or []:
+        bridge = _get(sw, "spec.bridge")
+        uplinks = list(getattr(bridge, "nicDevice", None) or []) or [
+            _short_pnic(k) for k in sw.pnic or []
+        ]
+        out.append(
+            StandardSwitch(
+                host=host,
+                name=sw.name,
+                mtu=_int(_get(sw, "mtu")),
+                num_ports=_int(_get(sw, "spec.numPorts") or _get(sw, "numPorts")),
+                uplinks=uplinks,
+                policy=host_policy(_get(sw, "spec.policy")),
+                portgroups=sorted(
+                    k.split("-", 2)[-1] if k.startswith("key-vim.host.PortGroup-") else k
+                    for k in sw.portgroup or []
+                ),
+            )
+        )
+    return out
+
+
+def _std_portgroups(host: str, net: Any, p: dict[str, Any], r: Resolver) -> list[StandardPortGroup]:
+    # vCenter links each standard port group to the datacenter's Network of the same name
+    networks = {
+        r.name(moref_id(ref)): moref_id(ref)
+        for ref in p.get("network") or []
+        if moref_type(ref) == "Network"
+    }
+    out = []
+    for pg in _get(net, "portgroup") or []:
+        spec = pg.spec
+        out.append(
+            StandardPortGroup(
+                host=host,
+                name=spec.name,
+                switch=spec.vswitchName,
+                vlan_id=int(spec.vlanId or 0),
+                policy=host_policy(spec.policy),
+                effective=host_policy(_get(pg, "computedPolicy")),
+                network=networks.get(spec.name),
+            )
+        )
+    return out
+
+
+def _vmknics(host: str, net: Any, p: dict[str, Any]) -> list[VmkernelAdapter]:
+    services: dict[str, list[str]] = {}
+    for nc in p.get("config.virtualNicManagerInfo.netConfig") or []:
+        key_to_dev = {c.key: c.device for c in nc.candidateVnic or []}
+        for sel in nc.selectedVnic or []:
+            dev = key_to_dev.get(sel) or sel.rsplit("-", 1)[-1]
+            services.setdefault(dev, []).append(nc.nicType)
+    out = []
+    for v in _get(net, "vnic") or []:
+        spec = v.spec
+        dvp = _get(spec, "distributedVirtualPort")
+        ip = _get(spec, "ip")
+        out.append(
+            VmkernelAdapter(
+                host=host,
+                device=v.device,
+                portgroup=v.portgroup or None,
+                dvs_uuid=_get(dvp, "switchUuid"),
+                dv_portgroup_key=_get(dvp, "portgroupKey"),
+                dv_port=_get(dvp, "portKey"),
+                mac=_get(spec, "mac"),
+                ip=_get(ip, "ipAddress") or None,
+                netmask=_get(ip, "subnetMask") or None,
+                dhcp=bool(_get(ip, "dhcp")),
+                mtu=_int(_get(spec, "mtu")),
+                netstack=_get(spec, "netStackInstanceKey"),
+                services=sorted(services.get(v.device, [])),
+            )
+        )
+    return out
+
+
+def _proxy_members(host: str, net: Any) -> dict[str, DvsHostMember]:
+    """The host's membership of each distributed switch (by uuid): pNIC -> uplink name."""
+    out = {}
+    for ps in _get(net, "proxySwitch") or []:
+        uplink_of_port = {kv.key: kv.value for kv in _get(ps, "uplinkPort") or []}
+        mapping: dict[str, str] = {}
+        for spec in _get(ps, "spec.backing.pnicSpec") or []:
+            mapping[spec.pnicDevice] = uplink_of_port.get(
+                spec.uplinkPortKey, spec.uplinkPortKey or ""
+            )
+        for dev in ps.pnic or []:
+            mapping.setdefault(_short_pnic(dev), "")
+        out[ps.dvsUuid] = DvsHostMember(host=host, pnics=mapping)
+    return out
+
+
 def host_from_raw(o: RawObject, r: Resolver) -> HostParts:
     p = o.props
     name = p.get("name", o.moref)
@@ -491,91 +587,14 @@ def host_from_raw(o: RawObject, r: Resolver) -> HostParts:
         vms=sorted(moref_id(v) for v in p.get("vm") or []),
         **_options(p.get("configManager.advancedOption"), r),
     )
-    for sw in _get(net, "vswitch") or []:
-        bridge = _get(sw, "spec.bridge")
-        uplinks = list(getattr(bridge, "nicDevice", None) or []) or [
-            _short_pnic(k) for k in sw.pnic or []
-        ]
-        parts.switches.append(
-            StandardSwitch(
-                host=name,
-                name=sw.name,
-                mtu=_int(_get(sw, "mtu")),
-                num_ports=_int(_get(sw, "spec.numPorts") or _get(sw, "numPorts")),
-                uplinks=uplinks,
-                policy=host_policy(_get(sw, "spec.policy")),
-                portgroups=sorted(
-                    k.split("-", 2)[-1] if k.startswith("key-vim.host.PortGroup-") else k
-                    for k in sw.portgroup or []
-                ),
-            )
-        )
-    # vCenter links each standard port group to the datacenter's Network of the same name
-    networks = {
-        r.name(moref_id(ref)): moref_id(ref)
-        for ref in p.get("network") or []
-        if moref_type(ref) == "Network"
-    }
-    for pg in _get(net, "portgroup") or []:
-        spec = pg.spec
-        parts.portgroups.append(
-            StandardPortGroup(
-                host=name,
-                name=spec.name,
-                switch=spec.vswitchName,
-                vlan_id=int(spec.vlanId or 0),
-                policy=host_policy(spec.policy),
-                effective=host_policy(_get(pg, "computedPolicy")),
-                network=networks.get(spec.name),
-            )
-        )
-    services: dict[str, list[str]] = {}
-    for nc in p.get("config.virtualNicManagerInfo.netConfig") or []:
-        key_to_dev = {c.key: c.device for c in nc.candidateVnic or []}
-        for sel in nc.selectedVnic or []:
-            dev = key_to_dev.get(sel) or sel.rsplit("-", 1)[-1]
-            services.setdefault(dev, []).append(nc.nicType)
-    for v in _get(net, "vnic") or []:
-        spec = v.spec
-        dvp = _get(spec, "distributedVirtualPort")
-        ip = _get(spec, "ip")
-        parts.vmknics.append(
-            VmkernelAdapter(
-                host=name,
-                device=v.device,
-                portgroup=v.portgroup or None,
-                dvs_uuid=_get(dvp, "switchUuid"),
-                dv_portgroup_key=_get(dvp, "portgroupKey"),
-                dv_port=_get(dvp, "portKey"),
-                mac=_get(spec, "mac"),
-                ip=_get(ip, "ipAddress") or None,
-                netmask=_get(ip, "subnetMask") or None,
-                dhcp=bool(_get(ip, "dhcp")),
-                mtu=_int(_get(spec, "mtu")),
-                netstack=_get(spec, "netStackInstanceKey"),
-                services=sorted(services.get(v.device, [])),
-            )
-        )
-    for ps in _get(net, "proxySwitch") or []:
-        uplink_of_port = {kv.key: kv.value for kv in _get(ps, "uplinkPort") or []}
-        mapping: dict[str, str] = {}
-        for spec in _get(ps, "spec.backing.pnicSpec") or []:
-            mapping[spec.pnicDevice] = uplink_of_port.get(
-                spec.uplinkPortKey, spec.uplinkPortKey or ""
-            )
-        for dev in ps.pnic or []:
-            mapping.setdefault(_short_pnic(dev), "")
-        parts.dvs_members[ps.dvsUuid] = DvsHostMember(host=name, pnics=mapping)
+    parts.switches.extend(_std_switches(name, net))
+    parts.portgroups.extend(_std_portgroups(name, net, p, r))
+    parts.vmknics.extend(_vmknics(name, net, p))
+    parts.dvs_members.update(_proxy_members(name, net))
     return parts
 
 
-def dvs_from_raw(
-    o: RawObject, r: Resolver, host_name: dict[str, str], members_from_hosts: list[DvsHostMember]
-) -> DistributedSwitch:
-    p = o.props
-    cfg = p.get("config")
-    name = p.get("name", o.moref)
-    dc = r.ancestor(o.moref, "Datacenter")
+def _pvlans(name: str, cfg: Any) -> list[PvlanEntry]:
     pvlans = [
         PvlanEntry(
             dvs=name,
@@ -585,7 +604,11 @@ def dvs_from_raw(
         )
         for e in (_get(cfg, "pvlanConfig") or [])
     ]
-    lags = [
+    return sorted(pvlans, key=lambda e: (e.primary_id, e.secondary_id))
+
+
+def _lags(name: str, cfg: Any) -> list[LacpGroup]:
+    return [
         LacpGroup(
             dvs=name,
             name=g.name,
@@ -597,6 +620,9 @@ def dvs_from_raw(
         )
         for g in (_get(cfg, "lacpGroupConfig") or [])
     ]
+
+
+def _nioc(cfg: Any) -> list[NiocTraffic]:
     nioc = []
     for t in _get(cfg, "infrastructureTrafficResourceConfig") or []:
         alloc = _get(t, "allocationInfo")
@@ -610,6 +636,14 @@ def dvs_from_raw(
                 reservation_mbps=_int(_get(alloc, "reservation")),
             )
         )
+    return nioc
+
+
+def _members(
+    cfg: Any, host_name: dict[str, str], members_from_hosts: list[DvsHostMember]
+) -> list[DvsHostMember]:
+    """Members by host: the hosts' own view first (their proxy switch), the switch's config
+    for hosts not read and for the member status."""
     members: dict[str, DvsHostMember] = {m.host: m for m in members_from_hosts}
     for hm in _get(cfg, "host") or []:
         hname = host_name.get(moref_id(_get(hm, "config.host")))
@@ -623,6 +657,16 @@ def dvs_from_raw(
             members[hname] = DvsHostMember(host=hname, pnics=mapping, status=_get(hm, "status"))
         elif _get(hm, "status"):
             members[hname] = members[hname].model_copy(update={"status": _get(hm, "status")})
+    return sorted(members.values(), key=lambda m: m.host)
+
+
+def dvs_from_raw(
+    o: RawObject, r: Resolver, host_name: dict[str, str], members_from_hosts: list[DvsHostMember]
+) -> DistributedSwitch:
+    p = o.props
+    cfg = p.get("config")
+    name = p.get("name", o.moref)
+    dc = r.ancestor(o.moref, "Datacenter")
     ldp = _get(cfg, "linkDiscoveryProtocolConfig")
     return DistributedSwitch(
         moref=o.moref,
@@ -638,12 +682,12 @@ def dvs_from_raw(
         ldp_protocol=_get(ldp, "protocol"),
         ldp_operation=_get(ldp, "operation"),
         nioc_enabled=_get(cfg, "networkResourceManagementEnabled"),
-        nioc=nioc,
+        nioc=_nioc(cfg),
         lacp_api_version=_get(cfg, "lacpApiVersion"),
         default_port=dv_setting(_get(cfg, "defaultPortConfig")),
-        pvlans=sorted(pvlans, key=lambda e: (e.primary_id, e.secondary_id)),
-        lags=lags,
-        hosts=sorted(members.values(), key=lambda m: m.host),
+        pvlans=_pvlans(name, cfg),
+        lags=_lags(name, cfg),
+        hosts=_members(cfg, host_name, members_from_hosts),
         netflow=netflow_config(_get(cfg, "ipfixConfig")),
         health_check=health_check_config(_get(cfg, "healthCheckConfig")),
         nioc_pools=nioc_pools(name, _get(cfg, "vmVnicNetworkResourcePool")),
