@@ -16,7 +16,7 @@ from vnettool.vsphere.connection import Session
 from vnettool.vsphere.specs.dvs import health_check_configs, pvlan_spec
 from vnettool.vsphere.specs.hostnet import host_network_policy
 from vnettool.vsphere.tasks import wait_task
-from vnettool.vsphere.vm import edit_nic
+from vnettool.vsphere.vm import edit_nic, reconfigure
 
 # rule id -> what the seeded problem is
 AUDIT_PROBLEMS = {
@@ -317,9 +317,9 @@ def _stig_vms(session: Session) -> tuple[Any, Any]:
             vim.option.OptionValue(key="ethernet0.filter0.onFailure", value="failOpen"),
         ]
     )
-    wait_task(session, filtered.ReconfigVM_Task(hook), "ReconfigVM_Task", filtered.name)
+    reconfigure(session, moref_id(filtered), filtered.name, hook)
     plain = vim.vm.ConfigSpec(migrateEncryption="disabled")
-    wait_task(session, clear.ReconfigVM_Task(plain), "ReconfigVM_Task", clear.name)
+    reconfigure(session, moref_id(clear), clear.name, plain)
     return filtered, clear
 
 
