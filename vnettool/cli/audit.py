@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vnettool.cli.choices import FailOn, Profile
@@ -23,11 +24,11 @@ from vnettool.cli.common import (
     session_for,
 )
 from vnettool.models.events import ChangeEvent
+from vnettool.models.inventory import Inventory
 
 if TYPE_CHECKING:
     from vnettool.audit.model import Finding
     from vnettool.audit.run import AuditReport
-    from vnettool.models.inventory import Inventory
 
 _STYLE = {
     "critical": "bold white on red",
@@ -60,60 +61,80 @@ def report_json(report: AuditReport, include_pass: bool) -> dict[str, Any]:
     }
 
 
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Workbook path (.xlsx)")]
+BaselineOpt = Annotated[
+    Path | None, typer.Option("--baseline", help="Snapshot (inventory --save) for a Drift tab")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Audit config YAML (rules, waivers)")
+]
+IncludePassOpt = Annotated[
+    bool, typer.Option("--include-pass", help="Also list PASS results in the Findings tab")
+]
+SnapshotOpt = Annotated[
+    Path | None, typer.Option("--snapshot", help="Audit a saved snapshot instead of vCenter")
+]
+AppliancesOpt = Annotated[
+    Path | None,
+    typer.Option("--appliances", help="Playbook whose appliances fill the Appliances tab"),
+]
+ProfileOpt = Annotated[
+    Profile | None,
+    typer.Option(
+        "--profile",
+        help="Only this benchmark's rules; names the controls vnettool does not check",
+        case_sensitive=False,
+    ),
+]
+FixPlanOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--fix-plan",
+        help="Write the fixes of the FAIL findings as a desired-state "
+        "file (review: vnettool plan FILE)",
+    ),
+]
+LatencyDaysOpt = Annotated[
+    float,
+    typer.Option(
+        "--latency-days",
+        min=0,
+        help="Chart the latency history of the last N days on a Latency tab (0: none)",
+    ),
+]
+
+
+@dataclass
+class Gathered:
+    """What an audit reads besides the rules' snapshot: who changed what since the
+    baseline, the appliances' live health, the latency history (each only when asked)."""
+
+    inv: Inventory
+    changes: list[ChangeEvent] = field(default_factory=list)
+    statuses: Any = None
+    latency: list[Any] | None = None
+
+
 @handle_errors
 def audit(
-    out: Annotated[Path | None, typer.Option("--out", help="Workbook path (.xlsx)")] = None,
-    baseline: Annotated[
-        Path | None, typer.Option("--baseline", help="Snapshot (inventory --save) for a Drift tab")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Audit config YAML (rules, waivers)")
-    ] = None,
+    out: OutOpt = None,
+    baseline: BaselineOpt = None,
+    config: ConfigOpt = None,
     fail_on: Annotated[FailOn, FailOnOpt] = FailOn.high,
-    include_pass: Annotated[
-        bool, typer.Option("--include-pass", help="Also list PASS results in the Findings tab")
-    ] = False,
-    snapshot: Annotated[
-        Path | None, typer.Option("--snapshot", help="Audit a saved snapshot instead of vCenter")
-    ] = None,
-    appliances_of: Annotated[
-        Path | None,
-        typer.Option("--appliances", help="Playbook whose appliances fill the Appliances tab"),
-    ] = None,
-    profile: Annotated[
-        Profile | None,
-        typer.Option(
-            "--profile",
-            help="Only this benchmark's rules; names the controls vnettool does not check",
-            case_sensitive=False,
-        ),
-    ] = None,
-    fix_plan: Annotated[
-        Path | None,
-        typer.Option(
-            "--fix-plan",
-            help="Write the fixes of the FAIL findings as a desired-state "
-            "file (review: vnettool plan FILE)",
-        ),
-    ] = None,
-    latency_days: Annotated[
-        float,
-        typer.Option(
-            "--latency-days",
-            min=0,
-            help="Chart the latency history of the last N days on a Latency tab (0: none)",
-        ),
-    ] = 7,
+    include_pass: IncludePassOpt = False,
+    snapshot: SnapshotOpt = None,
+    appliances_of: AppliancesOpt = None,
+    profile: ProfileOpt = None,
+    fix_plan: FixPlanOpt = None,
+    latency_days: LatencyDaysOpt = 7,
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the security and health rules and write an RVTools-compatible workbook."""
-    from vnettool.audit.config import load_config
-    from vnettool.audit.run import check_profile, load_baseline, run_audit
+    from vnettool.audit.run import run_audit
     from vnettool.cli.fleet import fleet_context
-    from vnettool.errors import ConfigError
 
     fc = fleet_context(
         [
@@ -130,6 +151,44 @@ def audit(
         from vnettool.cli import fleet_commands
 
         return fleet_commands.audit(fc, out, fail_on, as_json)
+    _check_args(out, appliances_of, snapshot, profile, config)
+    started = datetime.now(UTC)
+    with _progress(as_json) as bar:
+        task = bar.add_task("reading the snapshot", total=None)
+        conn = (server, insecure, thumbprint)
+        got = _gather(bar, task, snapshot, conn, baseline, appliances_of, latency_days, started)
+        report = run_audit(
+            got.inv, out=out, baseline=baseline, config=config, fail_on=fail_on,
+            started=started, include_pass=include_pass, appliances=got.statuses,
+            progress=lambda phase: bar.update(task, description=phase), changes=got.changes,
+            profile=profile, latency=got.latency,
+        )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(report_json(report, include_pass), indent=1))
+    else:
+        _print_report(report, got.inv.vcenter, baseline)
+    if fix_plan is not None:
+        _write_fix_plan(fix_plan, got.inv, report, config, quiet=as_json)
+    if report.failing:
+        if not as_json:
+            console.print(
+                f"[red]{len(report.failing)} finding(s) at or above {fail_on}[/]", highlight=False
+            )
+        raise typer.Exit(2)
+
+
+def _check_args(
+    out: Path | None,
+    appliances_of: Path | None,
+    snapshot: Path | None,
+    profile: Profile | None,
+    config: Path | None,
+) -> None:
+    """Option errors, and a bad profile or config, fail before vCenter is read."""
+    from vnettool.audit.config import load_config
+    from vnettool.audit.run import check_profile
+    from vnettool.errors import ConfigError
+
     if out is not None and out.suffix.lower() != ".xlsx":
         # `--json --out x.json` used to write a workbook named x.json
         raise ConfigError(
@@ -144,72 +203,58 @@ def audit(
         check_profile(profile)
     if config is not None:
         load_config(config)  # a bad or endless config fails before vCenter is read
-    started = datetime.now(UTC)
-    statuses = None
-    changes: list[ChangeEvent] = []
-    latency: list[Any] | None = None
-    with Progress(
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TextColumn("{task.completed} objects"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=as_json,
-    ) as bar:
-        task = bar.add_task("reading the snapshot", total=None)
-        if snapshot is not None:
-            inv = load_baseline(snapshot)
-        else:
-            from vnettool.inventory import collect
+        disable=quiet,
+    )
 
-            with session_for(server, insecure, thumbprint) as session:
-                bar.update(task, description=f"reading the network of {session.creds.host}")
-                inv = collect(session, neighbors=True, progress=lambda n: bar.advance(task, n))
-                if baseline is not None:
-                    # who changed what since the baseline: the Drift tab's "changed by, when"
-                    from vnettool.inventory import recent_changes
 
-                    bar.update(task, description="reading the changes since the baseline")
-                    changes = recent_changes(session, since=load_baseline(baseline).collected_at)
-                if appliances_of is not None:
-                    bar.update(task, description="checking the appliances")
-                    from vnettool.playbook.appliance_status import playbook_statuses
+def _gather(
+    bar: Progress,
+    task: TaskID,
+    snapshot: Path | None,
+    conn: tuple[str | None, bool, str | None],
+    baseline: Path | None,
+    appliances_of: Path | None,
+    latency_days: float,
+    started: datetime,
+) -> Gathered:
+    """Read what the audit judges: a saved snapshot, or vCenter (the audit package works on
+    snapshots only, so the CLI collects), with the extras the options ask for."""
+    from vnettool.audit.run import load_baseline
 
-                    statuses = playbook_statuses(session, inv, appliances_of)
-                if latency_days > 0:  # kept by every latency probe round (latency/history.py)
-                    from datetime import timedelta
+    if snapshot is not None:
+        return Gathered(inv=load_baseline(snapshot))
+    from vnettool.inventory import collect
 
-                    from vnettool.latency.history import History
+    with session_for(*conn) as session:
+        bar.update(task, description=f"reading the network of {session.creds.host}")
+        got = Gathered(collect(session, neighbors=True, progress=lambda n: bar.advance(task, n)))
+        if baseline is not None:
+            # who changed what since the baseline: the Drift tab's "changed by, when"
+            from vnettool.inventory import recent_changes
 
-                    since = started - timedelta(days=latency_days)
-                    latency = History.for_server(session.instance_key).load(since=since)
-        report = run_audit(
-            inv,
-            out=out,
-            baseline=baseline,
-            config=config,
-            fail_on=fail_on,
-            started=started,
-            include_pass=include_pass,
-            appliances=statuses,
-            progress=lambda phase: bar.update(task, description=phase),
-            changes=changes,
-            profile=profile,
-            latency=latency,
-        )
-    if as_json:
-        typer.echo(json.dumps(report_json(report, include_pass), indent=1))
-    else:
-        _print_report(report, inv.vcenter, baseline)
-    if fix_plan is not None:
-        _write_fix_plan(fix_plan, inv, report, config, quiet=as_json)
-    if report.failing:
-        if not as_json:
-            console.print(
-                f"[red]{len(report.failing)} finding(s) at or above {fail_on}[/]", highlight=False
-            )
-        raise typer.Exit(2)
+            bar.update(task, description="reading the changes since the baseline")
+            got.changes = recent_changes(session, since=load_baseline(baseline).collected_at)
+        if appliances_of is not None:
+            bar.update(task, description="checking the appliances")
+            from vnettool.playbook.appliance_status import playbook_statuses
+
+            got.statuses = playbook_statuses(session, got.inv, appliances_of)
+        if latency_days > 0:  # kept by every latency probe round (latency/history.py)
+            from vnettool.latency.history import History
+
+            since = started - timedelta(days=latency_days)
+            got.latency = History.for_server(session.instance_key).load(since=since)
+    return got
 
 
 def _compliance_json(report: AuditReport) -> dict[str, Any]:

@@ -200,12 +200,34 @@ def _run(
         collected = datetime.now(UTC)
         restore = _restore(session, journal, enabled, wait) if journal is not None else None
     mismatches = [r for r in sw.health if r.ok is False]
+    run_id = journal.id if journal else None
+    _show(name, sw, before, run_id, full, collected, restore, as_json)
+    return 2 if mismatches else 0
+
+
+def _show(
+    name: str,
+    sw: Any,
+    before: Any,
+    run_id: str | None,
+    full: bool,
+    collected: datetime,
+    restore: str | None,
+    as_json: bool,
+) -> None:
+    """The results per host and uplink (or the JSON document) and how the run ended."""
+    mismatches = [r for r in sw.health if r.ok is False]
+
+    def say(text: str) -> None:
+        if not as_json:
+            console.print(text, soft_wrap=True)
+
     if as_json:
         typer.echo(
             json.dumps(
                 {
                     "switch": name,
-                    "run": journal.id if journal else None,
+                    "run": run_id,
                     "window_complete": full,
                     "collected": collected.isoformat(),
                     "before": before.health_check.model_dump(),
@@ -228,7 +250,6 @@ def _run(
         say(f"{len(mismatches)} mismatch(es) in {len(sw.health)} result(s)")
         if restore is not None:
             say(f"{name}: health check switched back ({restore})")
-    return 2 if mismatches else 0
 
 
 def _restore(session: Any, journal: Any, enabled: list[Result], wait: bool) -> str:

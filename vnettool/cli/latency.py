@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import re
 import time
 from enum import StrEnum
@@ -194,17 +195,10 @@ def _measure(
 
 
 def _record(session: Any, results: list[Any], source: str) -> None:
-    """Append the rounds' host figures to this vCenter's latency history (latency/history.py),
-    each round stamped with the time its first probe started."""
-    from datetime import UTC, datetime
+    """Append the rounds' host figures to this vCenter's latency history."""
+    from vnettool.latency.history import record
 
-    from vnettool.latency.history import History, points
-
-    pts = []
-    for c, m in results:
-        at = min((x.at for x in m.samples), default=datetime.now(UTC))
-        pts += points(m.samples, at, dict.fromkeys(m.hosts, c), source=source)
-    History.for_server(session.instance_key).append(pts)
+    record(session.instance_key, results, source)
 
 
 def _sweep(
@@ -274,8 +268,6 @@ def sweep_table(paths: list[Any], title: str) -> Table:
 
 
 def _print_sweep(paths: list[Any], skipped: dict[str, dict[str, str]], json_out: bool) -> None:
-    import json
-
     from vnettool.models.latency import SWEEP_MTUS
 
     holes = [p for p in paths if p.black_hole]
@@ -380,22 +372,67 @@ def print_summary(m: Any, title: str, top: int, warn_ms: float, crit_ms: float) 
     emit(console, Layout.auto, f"worst {len(worst)} of {len(m.cells)} paths", pf, pairs)
 
 
+MtuOpt = Annotated[
+    int | None,
+    typer.Option(help="Verify this path MTU: DF pings with a payload of MTU-28 bytes"),
+]
+SweepOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sweep",
+        help="DF-bit MTU sweep (1500, 9000) on every path, reported per path; exit 3 "
+        "when a path drops a frame its vmknic sends",
+    ),
+]
+TopOpt = Annotated[
+    int, typer.Option(help="Worst pairs listed in the summary view", min=0, show_default=True)
+]
+ProbeViewOpt = Annotated[
+    ProbeView,
+    typer.Option(
+        "--output",
+        "-o",
+        help=f"matrix: host x host; summary: per-host median/p95 and the worst pairs; "
+        f"auto: the matrix up to {SUMMARY_ABOVE} hosts per cluster, else the summary",
+        case_sensitive=False,
+    ),
+]
+CsvOpt = Annotated[
+    Path | None, typer.Option("--csv", help="Also write every sample (the matrix) as CSV")
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeArgs:
+    """The options of one `latency probe` command line, as parsed."""
+
+    cluster: str | None
+    mtu: int | None
+    sweep: bool
+    count: int
+    ping_interval: float
+    old_interval: float | None
+    vmk: str | None
+    service: str
+    workers: int
+    per_host: int
+    warn_ms: float
+    crit_ms: float
+    top: int
+    output: ProbeView
+    csv_out: Path | None
+    json_out: bool
+    server: str | None
+    insecure: bool
+    thumbprint: str | None
+
+
 @app.command()
 @handle_errors
 def probe(
     cluster: ClusterOpt = None,
-    mtu: Annotated[
-        int | None,
-        typer.Option(help="Verify this path MTU: DF pings with a payload of MTU-28 bytes"),
-    ] = None,
-    sweep: Annotated[
-        bool,
-        typer.Option(
-            "--sweep",
-            help="DF-bit MTU sweep (1500, 9000) on every path, reported per path; exit 3 "
-            "when a path drops a frame its vmknic sends",
-        ),
-    ] = False,
+    mtu: MtuOpt = None,
+    sweep: SweepOpt = False,
     count: CountOpt = 3,
     ping_interval: PingIntervalOpt = 0.2,
     old_interval: OldIntervalOpt = None,
@@ -405,22 +442,9 @@ def probe(
     per_host: PerHostProbesOpt = 2,
     warn_ms: WarnOpt = 1.0,
     crit_ms: CritOpt = 10.0,
-    top: Annotated[
-        int, typer.Option(help="Worst pairs listed in the summary view", min=0, show_default=True)
-    ] = 10,
-    output: Annotated[
-        ProbeView,
-        typer.Option(
-            "--output",
-            "-o",
-            help=f"matrix: host x host; summary: per-host median/p95 and the worst pairs; "
-            f"auto: the matrix up to {SUMMARY_ABOVE} hosts per cluster, else the summary",
-            case_sensitive=False,
-        ),
-    ] = ProbeView.auto,
-    csv_out: Annotated[
-        Path | None, typer.Option("--csv", help="Also write every sample (the matrix) as CSV")
-    ] = None,
+    top: TopOpt = 10,
+    output: ProbeViewOpt = ProbeView.auto,
+    csv_out: CsvOpt = None,
     json_out: JsonOpt = False,
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
@@ -433,117 +457,142 @@ def probe(
     --crit-ms or lost (CRITICAL); 3 with --mtu, some path cannot carry that MTU (the hosts
     are named), or with --sweep a path drops a frame its vmknic sends; 1 an error.
     """
-    import json
-
+    a = ProbeArgs(**locals())  # first: locals() are the parameters only here
     from vnettool.cli.fleet import fleet_context
-    from vnettool.latency.probe import critical, host_summaries, matrix_dict, to_csv, worst_pairs
+    from vnettool.latency.probe import critical, to_csv
 
-    json_out = json_out or output is ProbeView.json
-    ping_interval = _old_ping_interval(old_interval, ping_interval)
-    fc = fleet_context([("--server", server), ("--csv", csv_out)])
+    a = dataclasses.replace(
+        a,
+        json_out=a.json_out or a.output is ProbeView.json,
+        ping_interval=_old_ping_interval(a.old_interval, a.ping_interval),
+    )
+    fc = fleet_context([("--server", a.server), ("--csv", a.csv_out)])
     if fc is not None:
-        from vnettool.cli import fleet_commands
-
-        if sweep:
-            raise ConfigError("--sweep is not available with --fleet yet: run it per vCenter")
-        opts = {"--cluster": cluster, "--mtu": mtu, "--vmk": vmk}
-        args = [f"--count={count}", f"--ping-interval={ping_interval}", f"--service={service}"]
-        args += [f"--workers={workers}", f"--per-host={per_host}", f"--crit-ms={crit_ms}"]
-        args += [*(f"{k}={v}" for k, v in opts.items() if v is not None)]
-        return fleet_commands.probe(fc, args, json_out)
-    if sweep:
-        if mtu is not None or csv_out is not None:
-            raise ConfigError("--sweep probes 1500 and 9000 itself: leave out --mtu and --csv")
-        with session_for(server, insecure, thumbprint) as s:
-            paths, skipped = _sweep(s, cluster, count, ping_interval, vmk, service, workers)
-        _print_sweep(paths, skipped, json_out)
-        if any(p.black_hole for p in paths):
-            raise typer.Exit(3)
-        return None
-    with session_for(server, insecure, thumbprint) as s:
-        results = _measure(s, cluster, mtu, count, ping_interval, vmk, service, workers, per_host)
-        if mtu is None:  # a DF probe's figures are about the MTU, not the latency
+        return _probe_fleet(fc, a)
+    if a.sweep:
+        return _probe_sweep(a)
+    with session_for(a.server, a.insecure, a.thumbprint) as s:
+        results = _measure(
+            s, a.cluster, a.mtu, a.count, a.ping_interval, a.vmk, a.service, a.workers, a.per_host
+        )
+        if a.mtu is None:  # a DF probe's figures are about the MTU, not the latency
             _record(s, results, "probe")
     samples = [x for _, m in results for x in m.samples]
-    if csv_out:
-        userfile.write_text(csv_out, to_csv(samples), what="CSV")
-    limited = sorted({h for _, m in results for h in mtu_limited(m)}) if mtu else []
-    small_vmk = sorted({h for _, m in results for h in vmk_limited(m)}) if mtu else []
-    failing = [x for x in samples if x.mtu_ok is False or (mtu and x.received == 0)]
-    crit = [x for _, m in results for x in critical(m, crit_ms)]
-    if json_out:
-        doc = {
-            "mtu": mtu,
-            "mtu_limited_hosts": limited,
-            "vmknic_mtu_too_small": small_vmk,
-            "failing_paths": len(failing),
-            "crit_ms": crit_ms,
-            "critical_paths": len(crit),
-            "clusters": {
-                c: json.loads(m.to_json())
-                | {
-                    "matrix_ms": matrix_dict(m),
-                    "hosts_summary": [dataclasses.asdict(h) for h in host_summaries(m)],
-                    "worst_pairs": [
-                        {
-                            "from": x.host,
-                            "to": x.target_host or x.target,
-                            "rtt_ms": x.rtt_avg_ms,
-                            "loss_pct": x.loss_pct,
-                            "error": x.error,
-                        }
-                        for x in worst_pairs(m, top)
-                    ],
-                }
-                for c, m in results
-            },
-        }
-        typer.echo(json.dumps(doc, indent=1))
+    if a.csv_out:
+        userfile.write_text(a.csv_out, to_csv(samples), what="CSV")
+    failing = [x for x in samples if x.mtu_ok is False or (a.mtu and x.received == 0)]
+    crit = [x for _, m in results for x in critical(m, a.crit_ms)]
+    if a.json_out:
+        typer.echo(json.dumps(_probe_json(a, results, len(failing), len(crit)), indent=1))
     else:
-        for c, m in results:
-            what = f" with DF payload {mtu - 28} B (MTU {mtu})" if mtu else ""
-            title = f"{c}: {len(m.hosts)} hosts{what}"
-            as_matrix = output is ProbeView.matrix or (
-                output is ProbeView.auto and len(m.hosts) <= SUMMARY_ABOVE
-            )
-            if as_matrix:
-                print_wide(matrix_table(m, warn_ms, crit_ms, title, console.width))
-            else:
-                print_summary(m, title, top, warn_ms, crit_ms)
-            for h, why in sorted(m.skipped.items()):
-                console.print(f"  [yellow]skipped[/] {h}: {why}", highlight=False)
-            console.print(
-                f"  {len(m.cells)} probes in {duration_text(m.wall_s)} "
-                f"(serial sum {duration_text(m.serial_s)}; "
-                f"at most {workers} at once, {per_host or 'any number'} per host)",
-                highlight=False,
-            )
-        if crit:
-            console.print(
-                f"[bold red]CRITICAL[/]: {len(crit)} path(s) at or above {crit_ms:g} ms or lost",
-                highlight=False,
-            )
-        if mtu:
-            if small_vmk:
-                console.print(
-                    f"[bold red]vmknic MTU below {mtu}[/] (Message too long) on: "
-                    + ", ".join(small_vmk),
-                    highlight=False,
-                )
-            if limited:
-                console.print(
-                    f"[bold red]path MTU below {mtu}[/] on: {', '.join(limited)}", highlight=False
-                )
-            if not failing:
-                console.print(f"[green]all paths carry MTU {mtu}[/]")
-            elif not limited and not small_vmk:
-                console.print(
-                    f"[yellow]{len(failing)} paths fail MTU {mtu}[/] (no single host explains them)"
-                )
-    if mtu and failing:
+        _print_probe(a, results, failing, crit)
+    if a.mtu and failing:
         raise typer.Exit(3)
     if crit:
         raise typer.Exit(2)
+
+
+def _probe_fleet(fc: Any, a: ProbeArgs) -> None:
+    """The same probe on every vCenter, one child process each."""
+    from vnettool.cli import fleet_commands
+
+    if a.sweep:
+        raise ConfigError("--sweep is not available with --fleet yet: run it per vCenter")
+    opts = {"--cluster": a.cluster, "--mtu": a.mtu, "--vmk": a.vmk}
+    args = [f"--count={a.count}", f"--ping-interval={a.ping_interval}", f"--service={a.service}"]
+    args += [f"--workers={a.workers}", f"--per-host={a.per_host}", f"--crit-ms={a.crit_ms}"]
+    args += [*(f"{k}={v}" for k, v in opts.items() if v is not None)]
+    fleet_commands.probe(fc, args, a.json_out)
+
+
+def _probe_sweep(a: ProbeArgs) -> None:
+    """`--sweep`: DF pings of 1500 and 9000 on every path; exit 3 on a black hole."""
+    if a.mtu is not None or a.csv_out is not None:
+        raise ConfigError("--sweep probes 1500 and 9000 itself: leave out --mtu and --csv")
+    with session_for(a.server, a.insecure, a.thumbprint) as s:
+        paths, skipped = _sweep(s, a.cluster, a.count, a.ping_interval, a.vmk, a.service, a.workers)
+    _print_sweep(paths, skipped, a.json_out)
+    if any(p.black_hole for p in paths):
+        raise typer.Exit(3)
+
+
+def _probe_json(a: ProbeArgs, results: list[Any], failing: int, critical: int) -> dict[str, Any]:
+    """What `latency probe --json` prints: the verdicts, then per cluster the matrix, the
+    per-host summary and the worst pairs."""
+    from vnettool.latency.probe import host_summaries, matrix_dict, worst_pairs
+
+    def pair(x: Any) -> dict[str, Any]:
+        to = x.target_host or x.target
+        return {"from": x.host, "to": to, "rtt_ms": x.rtt_avg_ms, "loss_pct": x.loss_pct}
+
+    return {
+        "mtu": a.mtu,
+        "mtu_limited_hosts": _limited(a, results, mtu_limited),
+        "vmknic_mtu_too_small": _limited(a, results, vmk_limited),
+        "failing_paths": failing,
+        "crit_ms": a.crit_ms,
+        "critical_paths": critical,
+        "clusters": {
+            c: json.loads(m.to_json())
+            | {
+                "matrix_ms": matrix_dict(m),
+                "hosts_summary": [dataclasses.asdict(h) for h in host_summaries(m)],
+                "worst_pairs": [pair(x) | {"error": x.error} for x in worst_pairs(m, a.top)],
+            }
+            for c, m in results
+        },
+    }
+
+
+def _limited(a: ProbeArgs, results: list[Any], which: Any) -> list[str]:
+    """Hosts that `which` (mtu_limited / vmk_limited) names in any cluster, under --mtu."""
+    return sorted({h for _, m in results for h in which(m)}) if a.mtu else []
+
+
+def _print_probe(a: ProbeArgs, results: list[Any], failing: list[Any], crit: list[Any]) -> None:
+    """Per cluster the matrix (or the summary above 8 hosts) and how the probes ran, then
+    the verdicts: critical paths, and under --mtu the hosts that limit it."""
+    limited, small_vmk = _limited(a, results, mtu_limited), _limited(a, results, vmk_limited)
+    for c, m in results:
+        what = f" with DF payload {a.mtu - 28} B (MTU {a.mtu})" if a.mtu else ""
+        title = f"{c}: {len(m.hosts)} hosts{what}"
+        as_matrix = a.output is ProbeView.matrix or (
+            a.output is ProbeView.auto and len(m.hosts) <= SUMMARY_ABOVE
+        )
+        if as_matrix:
+            print_wide(matrix_table(m, a.warn_ms, a.crit_ms, title, console.width))
+        else:
+            print_summary(m, title, a.top, a.warn_ms, a.crit_ms)
+        for h, why in sorted(m.skipped.items()):
+            console.print(f"  [yellow]skipped[/] {h}: {why}", highlight=False)
+        console.print(
+            f"  {len(m.cells)} probes in {duration_text(m.wall_s)} "
+            f"(serial sum {duration_text(m.serial_s)}; "
+            f"at most {a.workers} at once, {a.per_host or 'any number'} per host)",
+            highlight=False,
+        )
+    if crit:
+        console.print(
+            f"[bold red]CRITICAL[/]: {len(crit)} path(s) at or above {a.crit_ms:g} ms or lost",
+            highlight=False,
+        )
+    if a.mtu:
+        if small_vmk:
+            console.print(
+                f"[bold red]vmknic MTU below {a.mtu}[/] (Message too long) on: "
+                + ", ".join(small_vmk),
+                highlight=False,
+            )
+        if limited:
+            console.print(
+                f"[bold red]path MTU below {a.mtu}[/] on: {', '.join(limited)}", highlight=False
+            )
+        if not failing:
+            console.print(f"[green]all paths carry MTU {a.mtu}[/]")
+        elif not limited and not small_vmk:
+            console.print(
+                f"[yellow]{len(failing)} paths fail MTU {a.mtu}[/] (no single host explains them)"
+            )
 
 
 @app.command()
@@ -609,7 +658,6 @@ def history(
 
     Every `latency probe`, `latency watch` round, `rebalance` round and TUI round adds to it
     (docs/latency.md, "History")."""
-    import json
     import statistics
     from datetime import UTC, datetime, timedelta
 
@@ -662,66 +710,118 @@ def _state_path(explicit: Path | None, server_key: str) -> Path:
     return explicit or RebalanceState.default_path(server_key)
 
 
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Decide and explain; move nothing")]
+OnceOpt = Annotated[bool, typer.Option("--once", help="One cycle, then exit (default)")]
+RepeatOpt = Annotated[str | None, typer.Option("--every", help="Repeat every DURATION (e.g. 30s)")]
+OldEveryOpt = Annotated[str | None, typer.Option("--interval", hidden=True)]
+VmGlobOpt = Annotated[str | None, typer.Option("--vm", help="Only VMs whose name matches (glob)")]
+RoundsOpt = Annotated[
+    int | None, typer.Option(help="Probe rounds per cycle (default: the minimum samples)")
+]
+EnterMsOpt = Annotated[
+    float | None,
+    typer.Option(help="Unhealthy at or above (ms)", show_default="10 or the saved state's"),
+]
+ExitMsOpt = Annotated[
+    float | None,
+    typer.Option(help="Healthy again at or below (ms)", show_default="5 or the saved state's"),
+]
+MinSamplesOpt = Annotated[
+    int | None,
+    typer.Option(help="Samples before judging a host", show_default="3 or the saved state's"),
+]
+MaxMovesOpt = Annotated[int, typer.Option(help="Moves per cycle at most", min=0)]
+ConcurrentOpt = Annotated[int, typer.Option(help="vMotions at once at most", min=1)]
+VmCooldownOpt = Annotated[str, typer.Option(help="No second move of a VM within")]
+HostCooldownOpt = Annotated[str, typer.Option(help="No moves to a recovered host within")]
+RttBudgetOpt = Annotated[
+    float, typer.Option(help="No vMotion over a path slower than this (ms)", min=0.1)
+]
+StepsOpt = Annotated[
+    str, typer.Option(help="Remedies allowed, cheapest first: nioc, uplink, sensitivity, vmotion")
+]
+SettleRoundsOpt = Annotated[
+    int, typer.Option(help="Probe rounds after a remedy before the next", min=1)
+]
+StepCooldownOpt = Annotated[str, typer.Option(help="No next remedy on a host within")]
+ExitWindowOpt = Annotated[
+    str, typer.Option(help="Healthy this long before the last remedy is undone")
+]
+SensitiveVmsOpt = Annotated[
+    str | None, typer.Option(help="Latency-sensitive appliance VMs (glob), for sensitivity")
+]
+ReturnVmsOpt = Annotated[
+    bool, typer.Option(help="Undo vMotion: move VMs back after their cooldown")
+]
+StateFileOpt = Annotated[
+    Path | None, typer.Option("--state", help="State file (default under $VNETTOOL_HOME)")
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class RebalanceArgs:
+    """The options of one `rebalance` command line, as parsed (names as the parameters)."""
+
+    dry_run: bool
+    once: bool
+    every: str | None
+    old_every: str | None
+    cluster: str | None
+    vm: str | None
+    rounds: int | None
+    enter_ms: float | None
+    exit_ms: float | None
+    min_samples: int | None
+    max_moves: int
+    concurrent: int
+    vm_cooldown: str
+    host_cooldown: str
+    rtt_budget_ms: float
+    count: int
+    ping_interval: float
+    workers: int
+    per_host: int
+    steps: str
+    settle_rounds: int
+    step_cooldown: str
+    exit_window: str
+    sensitive_vms: str | None
+    return_vms: bool
+    state_file: Path | None
+    json_out: bool
+    server: str | None
+    insecure: bool
+    thumbprint: str | None
+
+
 @handle_errors
 def rebalance(
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Decide and explain; move nothing")
-    ] = False,
-    once: Annotated[bool, typer.Option("--once", help="One cycle, then exit (default)")] = False,
-    every: Annotated[
-        str | None, typer.Option("--every", help="Repeat every DURATION (e.g. 30s)")
-    ] = None,
-    old_every: Annotated[str | None, typer.Option("--interval", hidden=True)] = None,
+    dry_run: DryRunOpt = False,
+    once: OnceOpt = False,
+    every: RepeatOpt = None,
+    old_every: OldEveryOpt = None,
     cluster: ClusterOpt = None,
-    vm: Annotated[
-        str | None, typer.Option("--vm", help="Only VMs whose name matches (glob)")
-    ] = None,
-    rounds: Annotated[
-        int | None, typer.Option(help="Probe rounds per cycle (default: the minimum samples)")
-    ] = None,
-    enter_ms: Annotated[
-        float | None,
-        typer.Option(help="Unhealthy at or above (ms)", show_default="10 or the saved state's"),
-    ] = None,
-    exit_ms: Annotated[
-        float | None,
-        typer.Option(help="Healthy again at or below (ms)", show_default="5 or the saved state's"),
-    ] = None,
-    min_samples: Annotated[
-        int | None,
-        typer.Option(help="Samples before judging a host", show_default="3 or the saved state's"),
-    ] = None,
-    max_moves: Annotated[int, typer.Option(help="Moves per cycle at most", min=0)] = 4,
-    concurrent: Annotated[int, typer.Option(help="vMotions at once at most", min=1)] = 2,
-    vm_cooldown: Annotated[str, typer.Option(help="No second move of a VM within")] = "30m",
-    host_cooldown: Annotated[str, typer.Option(help="No moves to a recovered host within")] = "10m",
-    rtt_budget_ms: Annotated[
-        float, typer.Option(help="No vMotion over a path slower than this (ms)", min=0.1)
-    ] = 150.0,
+    vm: VmGlobOpt = None,
+    rounds: RoundsOpt = None,
+    enter_ms: EnterMsOpt = None,
+    exit_ms: ExitMsOpt = None,
+    min_samples: MinSamplesOpt = None,
+    max_moves: MaxMovesOpt = 4,
+    concurrent: ConcurrentOpt = 2,
+    vm_cooldown: VmCooldownOpt = "30m",
+    host_cooldown: HostCooldownOpt = "10m",
+    rtt_budget_ms: RttBudgetOpt = 150.0,
     count: CountOpt = 3,
     ping_interval: PingIntervalOpt = 0.2,
     workers: WorkersOpt = 32,
     per_host: PerHostProbesOpt = 2,
-    steps: Annotated[
-        str,
-        typer.Option(help="Remedies allowed, cheapest first: nioc, uplink, sensitivity, vmotion"),
-    ] = "nioc,uplink,vmotion",
-    settle_rounds: Annotated[
-        int, typer.Option(help="Probe rounds after a remedy before the next", min=1)
-    ] = 3,
-    step_cooldown: Annotated[str, typer.Option(help="No next remedy on a host within")] = "5m",
-    exit_window: Annotated[
-        str, typer.Option(help="Healthy this long before the last remedy is undone")
-    ] = "10m",
-    sensitive_vms: Annotated[
-        str | None, typer.Option(help="Latency-sensitive appliance VMs (glob), for sensitivity")
-    ] = None,
-    return_vms: Annotated[
-        bool, typer.Option(help="Undo vMotion: move VMs back after their cooldown")
-    ] = True,
-    state_file: Annotated[
-        Path | None, typer.Option("--state", help="State file (default under $VNETTOOL_HOME)")
-    ] = None,
+    steps: StepsOpt = "nioc,uplink,vmotion",
+    settle_rounds: SettleRoundsOpt = 3,
+    step_cooldown: StepCooldownOpt = "5m",
+    exit_window: ExitWindowOpt = "10m",
+    sensitive_vms: SensitiveVmsOpt = None,
+    return_vms: ReturnVmsOpt = True,
+    state_file: StateFileOpt = None,
     json_out: JsonOpt = False,
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
@@ -739,132 +839,112 @@ def rebalance(
     With the global --fleet: one cycle on every vCenter, one process each (each vCenter keeps
     its own state file); --every and --state name one loop and one file, and are refused.
     """
+    a = RebalanceArgs(**locals())  # first: locals() are the parameters only here
     from vnettool.cli.fleet import fleet_context
 
     ladder = _ladder_config(
-        steps, settle_rounds, step_cooldown, exit_window, sensitive_vms, return_vms
+        a.steps, a.settle_rounds, a.step_cooldown, a.exit_window, a.sensitive_vms, a.return_vms
     )
-    if old_every is not None:
+    if a.old_every is not None:
         err_console.print(
             "[yellow]warning:[/] rebalance --interval is now --every (--ping-interval is the "
             "echo spacing)",
             highlight=False,
         )
-        every = every or old_every
-    if once and every:
+        a = dataclasses.replace(a, every=a.every or a.old_every)
+    if a.once and a.every:
         raise ConfigError("--once and --every exclude each other")
     fc = fleet_context(
         [
-            ("--server", server),
-            ("--state", state_file, "one state file belongs to one vCenter"),
-            ("--every", every, "a fleet run is one cycle: repeat it from cron or a timer"),
+            ("--server", a.server),
+            ("--state", a.state_file, "one state file belongs to one vCenter"),
+            ("--every", a.every, "a fleet run is one cycle: repeat it from cron or a timer"),
         ]
     )
     if fc is not None:
-        from vnettool.cli import fleet_ops
+        return _rebalance_fleet(fc, a)
+    _rebalance_cycles(a, ladder)
 
-        for d in (vm_cooldown, host_cooldown, step_cooldown, exit_window):
-            parse_duration(d)  # a bad value is one error here, not one per vCenter
-        if exit_ms is not None and enter_ms is not None and exit_ms > enter_ms:
-            raise ConfigError("--exit-ms must not be above --enter-ms")
-        opts: dict[str, object] = {
-            "--cluster": cluster,
-            "--vm": vm,
-            "--rounds": rounds,
-            "--enter-ms": enter_ms,
-            "--exit-ms": exit_ms,
-            "--min-samples": min_samples,
-            "--max-moves": max_moves,
-            "--concurrent": concurrent,
-            "--vm-cooldown": vm_cooldown,
-            "--host-cooldown": host_cooldown,
-            "--rtt-budget-ms": rtt_budget_ms,
-            "--count": count,
-            "--ping-interval": ping_interval,
-            "--workers": workers,
-            "--per-host": per_host,
-            "--steps": steps,
-            "--settle-rounds": settle_rounds,
-            "--step-cooldown": step_cooldown,
-            "--exit-window": exit_window,
-            "--sensitive-vms": sensitive_vms,
-        }
-        args = [f"{k}={v}" for k, v in opts.items() if v is not None]
-        args += ["--dry-run"] if dry_run else []
-        args += ["--return-vms" if return_vms else "--no-return-vms"]
-        return fleet_ops.rebalance(fc, args, dry_run, json_out)
-    pause = parse_duration(every) if every else None
-    from vnettool.inventory.collect import collect
+
+def _rebalance_fleet(fc: Any, a: RebalanceArgs) -> None:
+    """One cycle per vCenter, each a child process given the same options."""
+    from vnettool.cli import fleet_ops
+
+    for d in (a.vm_cooldown, a.host_cooldown, a.step_cooldown, a.exit_window):
+        parse_duration(d)  # a bad value is one error here, not one per vCenter
+    if a.exit_ms is not None and a.enter_ms is not None and a.exit_ms > a.enter_ms:
+        raise ConfigError("--exit-ms must not be above --enter-ms")
+    opts: dict[str, object] = {
+        "--cluster": a.cluster,
+        "--vm": a.vm,
+        "--rounds": a.rounds,
+        "--enter-ms": a.enter_ms,
+        "--exit-ms": a.exit_ms,
+        "--min-samples": a.min_samples,
+        "--max-moves": a.max_moves,
+        "--concurrent": a.concurrent,
+        "--vm-cooldown": a.vm_cooldown,
+        "--host-cooldown": a.host_cooldown,
+        "--rtt-budget-ms": a.rtt_budget_ms,
+        "--count": a.count,
+        "--ping-interval": a.ping_interval,
+        "--workers": a.workers,
+        "--per-host": a.per_host,
+        "--steps": a.steps,
+        "--settle-rounds": a.settle_rounds,
+        "--step-cooldown": a.step_cooldown,
+        "--exit-window": a.exit_window,
+        "--sensitive-vms": a.sensitive_vms,
+    }
+    args = [f"{k}={v}" for k, v in opts.items() if v is not None]
+    args += ["--dry-run"] if a.dry_run else []
+    args += ["--return-vms" if a.return_vms else "--no-return-vms"]
+    fleet_ops.rebalance(fc, args, a.dry_run, a.json_out)
+
+
+def _rebalance_cycles(a: RebalanceArgs, ladder: Any) -> None:
+    """Cycles on one vCenter until --once is done or Ctrl-C: the work is the latency
+    package's (`live_cycle`); here the run lock, the journal of moves and the printing."""
     from vnettool.latency.mover import MoverConfig, RebalanceState
-    from vnettool.latency.probe import utcnow
-    from vnettool.latency.rebalance import cycle, live_ops, live_remedies
+    from vnettool.latency.rebalance import live_cycle, open_state
     from vnettool.models.latency import PingSpec
 
+    pause = parse_duration(a.every) if a.every else None
     mover = MoverConfig(
-        vm_pattern=vm,
-        max_moves_per_cycle=max_moves,
-        max_concurrent=concurrent,
-        vm_cooldown_s=parse_duration(vm_cooldown),
-        host_cooldown_s=parse_duration(host_cooldown),
-        rtt_budget_ms=rtt_budget_ms,
+        vm_pattern=a.vm,
+        max_moves_per_cycle=a.max_moves,
+        max_concurrent=a.concurrent,
+        vm_cooldown_s=parse_duration(a.vm_cooldown),
+        host_cooldown_s=parse_duration(a.host_cooldown),
+        rtt_budget_ms=a.rtt_budget_ms,
     )
-    spec = PingSpec(count=count, interval_s=ping_interval, wait_s=1.0)
-    if state_file:  # a corrupt file or a directory fails before connecting
-        RebalanceState.load(state_file)
-    with session_for(server, insecure, thumbprint) as s:
-        key = s.instance_key  # cooldowns hold however the server is named
-        path = _state_path(state_file, key)
-        state = RebalanceState.load(path)
-        if state.server and state.server != key:
-            raise ConfigError(f"{path} belongs to {state.server}, not {key}; pass --state")
-        state.server = key
-        state.check_relocate = None  # ask the server again: it may have been upgraded
-        upd = {
-            k: v
-            for k, v in (("enter_ms", enter_ms), ("exit_ms", exit_ms), ("min_samples", min_samples))
-            if v is not None
-        }
-        if upd:
-            state.policy = state.policy.model_copy(update=upd)
-        if state.policy.exit_ms > state.policy.enter_ms:
-            raise ConfigError("--exit-ms must not be above --enter-ms")
+    spec = PingSpec(count=a.count, interval_s=a.ping_interval, wait_s=1.0)
+    if a.state_file:  # a corrupt file or a directory fails before connecting
+        RebalanceState.load(a.state_file)
+    with session_for(a.server, a.insecure, a.thumbprint) as s:
+        path = _state_path(a.state_file, s.instance_key)
+        state = open_state(path, s.instance_key, a.enter_ms, a.exit_ms, a.min_samples)
+        journals: list[Any] = []  # the cycle's run journal (None on a dry run)
+
+        def journaled(relocate: Any, inv: Any) -> Any:
+            journal, move = _journaled_moves(s, relocate, inv, a.dry_run)
+            journals[:] = [journal]
+            return move
+
         first = True
         while True:
             # A cycle that may move or re-tune holds the vCenter's run lock, released between
             # cycles; it queues behind a running apply rather than fail (rebalance is a daemon).
-            with contextlib.nullcontext() if dry_run else run_lock(s, wait=True):
-                inv = collect(s)
-                ops = live_ops(s, inv, state)
-                journal, move = _journaled_moves(s, ops.relocate, inv, dry_run)
-                n = rounds or (max(state.policy.min_samples, state.policy.sustain) if first else 1)
-                report = cycle(
-                    inv,
-                    ops.ping,
-                    state,
-                    mover,
-                    utcnow,
-                    n,
-                    spec,
-                    move,
-                    ops.check,
-                    cluster,
-                    workers,
-                    dry_run,
-                    ladder,
-                    live_remedies(s),
-                    per_host=per_host,
-                )
-                report.check_note = "; ".join(ops.check_note) or None
-                clusters = {h.name: h.cluster for h in inv.hosts}
-                _record(
-                    s,
-                    [(clusters.get(m.hosts[0]) if m.hosts else None, m) for m in report.matrices],
-                    "rebalance",
-                )
-                if not dry_run:
+            with contextlib.nullcontext() if a.dry_run else run_lock(s, wait=True):
+                journals.clear()
+                report = live_cycle(
+                    s, state, mover, spec, ladder, journaled, first=first, rounds=a.rounds,
+                    cluster=a.cluster, workers=a.workers, per_host=a.per_host, dry_run=a.dry_run,
+                )  # fmt: skip
+                if not a.dry_run:
                     state.save(path)
-                _print_report(report, dry_run, json_out, path)
-                _close(journal, json_out)
+                _print_report(report, a.dry_run, a.json_out, path)
+                _close(journals[0] if journals else None, a.json_out)
             first = False
             if pause is None:
                 break
@@ -925,8 +1005,6 @@ def _close(journal: Any, json_out: bool) -> None:
 
 
 def _print_report(report: Any, dry_run: bool, json_out: bool, path: Path) -> None:
-    import json
-
     if json_out:
         typer.echo(
             json.dumps(

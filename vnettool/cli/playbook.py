@@ -7,6 +7,7 @@ exits 1 with every error listed as ``file:line:col: message`` and nothing is app
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -178,15 +179,28 @@ def _shower(as_json: bool, planned_shown: bool) -> Any:
     return show
 
 
+PlaybookArg = Annotated[Path, typer.Argument(help="Playbook YAML file")]
+CheckOpt = Annotated[
+    bool, typer.Option("--check", help="Plan configure steps; run only read-only steps")
+]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Apply each step's changes without asking")
+]
+OutputsOpt = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="Directory the playbook's snapshot and audit files go to; paths outside it "
+        "are refused",
+    ),
+]
+
+
 @handle_errors
 def run(
-    playbook: Annotated[Path, typer.Argument(help="Playbook YAML file")],
-    check: Annotated[
-        bool, typer.Option("--check", help="Plan configure steps; run only read-only steps")
-    ] = False,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Apply each step's changes without asking")
-    ] = False,
+    playbook: PlaybookArg,
+    check: CheckOpt = False,
+    yes: YesOpt = False,
     tags: TagsOpt = None,
     skip_tags: SkipTagsOpt = None,
     var: VarOpt = None,
@@ -194,14 +208,7 @@ def run(
     server: ServerOpt = None,
     insecure: InsecureOpt = False,
     thumbprint: ThumbprintOpt = None,
-    outputs: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            help="Directory the playbook's snapshot and audit files go to; paths outside it "
-            "are refused",
-        ),
-    ] = Path("reports"),
+    outputs: OutputsOpt = Path("reports"),
     include_anywhere: IncludeAnywhereOpt = False,
     wait: WaitOpt = False,
     per_host: PerHostOpt = False,
@@ -214,8 +221,6 @@ def run(
     vCenter; exit 4 when some vCenters failed and the others finished."""
     VIEW.per_host = per_host
     from vnettool.cli.fleet import fleet_context
-    from vnettool.engine.journal import Journal
-    from vnettool.playbook import run as run_playbook
     from vnettool.playbook import validate
 
     fc = fleet_context([("--server", server)])
@@ -240,84 +245,95 @@ def run(
             *(["--wait"] if wait else []),
         ]
         return fleet_ops.run_playbook(
-            fc,
-            playbook,
-            check=check,
-            yes=yes,
-            passthrough=passthrough,
-            variables=variables,
-            outputs=outputs,
-            changes_vsphere=changes,
-            as_json=as_json,
-        )
+            fc, playbook, check=check, yes=yes, passthrough=passthrough, variables=variables,
+            outputs=outputs, changes_vsphere=changes, as_json=as_json,
+        )  # fmt: skip
     ask = not check and not yes and changes
     if ask and not sys.stdin.isatty():
         raise ConfigError(
             f"{playbook} changes vSphere: confirmation needed; pass --yes to run it without "
             "asking, or --check to plan only (nothing was run)"
         )
+    opts = RunOptions(check, bool(ask), _split(tags), _split(skip_tags), as_json, outputs)
     with (
         session_for(server, insecure, thumbprint) as session,
         contextlib.nullcontext() if check else run_lock(session, wait),
     ):
-        from vnettool.inventory import collect
+        name, report, journal = _run_live(session, playbook, variables, include_anywhere, opts)
+    _recap(playbook, name, report, journal, as_json)
+    raise typer.Exit(report.exit_code)
 
-        inventory = collect(session)
-        try:
-            vp = validate(
-                playbook, variables, inventory=inventory, includes_anywhere=include_anywhere
-            )
-        except PlaybookError as exc:
-            _report_invalid(exc, as_json)
-        first = [inventory]
 
-        def cached(s: Any) -> Any:
-            return first.pop() if first else collect(s)
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How a playbook runs on one vCenter, as the command line said."""
 
-        # check mode writes nothing, so no journal either
-        journal = None if check else Journal.for_session(session, f"playbook {playbook}")
-        mode = " (check mode: nothing is changed)" if check else ""
-        if not as_json:
-            console.print(f"[bold]PLAY[/] {vp.playbook.name or playbook}{mode}", highlight=False)
-        report = run_playbook(
-            vp,
-            session,
-            check=check,
-            tags=_split(tags),
-            skip_tags=_split(skip_tags),
-            collect=cached,
-            on_result=_shower(as_json, planned_shown=ask),
-            approve=_approver(not ask, as_json),
-            journal=journal,
-            outputs=outputs,
-        )
+    check: bool
+    ask: bool  # each changing step shows its plan and asks first
+    tags: list[str]
+    skip_tags: list[str]
+    as_json: bool
+    outputs: Path
+
+
+def _run_live(
+    session: Any, playbook: Path, variables: dict[str, Any], anywhere: bool, o: RunOptions
+) -> tuple[str | None, Any, Any]:
+    """Validate against the live inventory (references to hosts, switches …), then run the
+    steps through the playbook runner; the first step reuses that inventory. Returns the
+    playbook's name, the runner's report and the run journal (None under --check)."""
+    from vnettool.engine.journal import Journal
+    from vnettool.inventory import collect
+    from vnettool.playbook import run as run_playbook
+    from vnettool.playbook import validate
+
+    inventory = collect(session)
+    try:
+        vp = validate(playbook, variables, inventory=inventory, includes_anywhere=anywhere)
+    except PlaybookError as exc:
+        _report_invalid(exc, o.as_json)
+    first = [inventory]
+
+    def cached(s: Any) -> Any:
+        return first.pop() if first else collect(s)
+
+    # check mode writes nothing, so no journal either
+    journal = None if o.check else Journal.for_session(session, f"playbook {playbook}")
+    mode = " (check mode: nothing is changed)" if o.check else ""
+    if not o.as_json:
+        console.print(f"[bold]PLAY[/] {vp.playbook.name or playbook}{mode}", highlight=False)
+    report = run_playbook(
+        vp, session, check=o.check, tags=o.tags, skip_tags=o.skip_tags, collect=cached,
+        on_result=_shower(o.as_json, planned_shown=o.ask),
+        approve=_approver(not o.ask, o.as_json), journal=journal, outputs=o.outputs,
+    )  # fmt: skip
+    return vp.playbook.name, report, journal
+
+
+def _recap(playbook: Path, name: str | None, report: Any, journal: Any, as_json: bool) -> None:
+    """The run's end: its journal closed, then the JSON report or the RECAP line and how
+    to undo it."""
     run_id = journal.id if journal is not None and journal.written else None
     if journal is not None:
         journal.end(verified=None, remaining=None)
     if as_json:
-        out = {
-            "playbook": str(playbook),
-            "name": vp.playbook.name,
-            "run": run_id,
-            **report.as_dict(),
-        }
+        out = {"playbook": str(playbook), "name": name, "run": run_id, **report.as_dict()}
         typer.echo(json.dumps(out, indent=1))
-    else:
-        parts = [
-            f"[{STATUS_STYLE[s]}]{s}={report.count(s)}[/]"
-            for s in ("ok", "changed", "failed", "skipped")
-        ]
-        console.print("[bold]RECAP[/] " + "  ".join(parts))
-        if run_id is not None and journal is not None:
-            console.print(
-                f"run {run_id} recorded in {journal.path}; undo with: "
-                f"vnettool apply --rollback {run_id}",
-                highlight=False,
-                soft_wrap=True,
-            )
-        if report.exit_code == 2:
-            console.print("changes pending (exit code 2)")
-    raise typer.Exit(report.exit_code)
+        return
+    parts = [
+        f"[{STATUS_STYLE[s]}]{s}={report.count(s)}[/]"
+        for s in ("ok", "changed", "failed", "skipped")
+    ]
+    console.print("[bold]RECAP[/] " + "  ".join(parts))
+    if run_id is not None and journal is not None:
+        console.print(
+            f"run {run_id} recorded in {journal.path}; undo with: "
+            f"vnettool apply --rollback {run_id}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if report.exit_code == 2:
+        console.print("changes pending (exit code 2)")
 
 
 @app.command("schema")

@@ -20,14 +20,18 @@ import json
 import os
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from vnettool import paths
 from vnettool.latency.policy import effective_ms
 from vnettool.models.latency import HistoryPoint, LatencySample
+
+if TYPE_CHECKING:
+    from vnettool.latency.probe import Matrix
 
 MAX_BYTES = 8 * 1024 * 1024
 SPARK = "▁▂▃▄▅▆▇█"
@@ -145,3 +149,14 @@ def sparkline(values: Sequence[float], width: int = 40) -> str:
     if hi - lo < 1e-9:
         return SPARK[0] * len(vals)
     return "".join(SPARK[round((v - lo) / (hi - lo) * (len(SPARK) - 1))] for v in vals)
+
+
+def record(server_key: str, results: Sequence[tuple[str | None, Matrix]], source: str) -> None:
+    """Append probe rounds (`(cluster, Matrix)` pairs) to this vCenter's history, each round
+    stamped with the time its first probe started; shared by `latency probe|watch`,
+    and `rebalance`."""
+    pts: list[HistoryPoint] = []
+    for c, m in results:
+        at = min((x.at for x in m.samples), default=datetime.now(UTC))
+        pts += points(m.samples, at, dict.fromkeys(m.hosts, c), source=source)
+    History.for_server(server_key).append(pts)

@@ -203,7 +203,6 @@ def plan(
     )
     for src in unhealthy:
         src_lat = view[src]
-        cluster = hosts[src].cluster
         for vm in select_vms(inv, src, cfg.vm_pattern):
             base = {
                 "vm": vm.name,
@@ -211,47 +210,14 @@ def plan(
                 "source": src,
                 "source_ms": src_lat.smoothed_ms,
             }
-            last = state.moves.get(vm.moref)
-            if last and now - last.at < timedelta(seconds=cfg.vm_cooldown_s):
-                left = (last.at + timedelta(seconds=cfg.vm_cooldown_s) - now).total_seconds()
-                decisions.append(
-                    MoveDecision(
-                        **base,  # type: ignore[arg-type]
-                        action="skip",
-                        reason=f"VM cooldown: moved {last.source}→{last.destination} "
-                        f"{(now - last.at).total_seconds():.0f} s ago ({left:.0f} s left)",
-                    )
-                )
+            cooling = _vm_cooldown(state, cfg, vm.moref, now)
+            if cooling or budget <= 0:
+                why = cooling or f"cap of {cfg.max_moves_per_cycle} moves per cycle reached"
+                decisions.append(MoveDecision(**base, action="skip", reason=why))  # type: ignore[arg-type]
                 continue
-            if budget <= 0:
-                decisions.append(
-                    MoveDecision(
-                        **base,  # type: ignore[arg-type]
-                        action="skip",
-                        reason=f"cap of {cfg.max_moves_per_cycle} moves per cycle reached",
-                    )
-                )
-                continue
-            rejected: dict[str, str] = {}
-            candidates: list[tuple[float, int, str]] = []
-            for name, h in sorted(hosts.items()):
-                if name == src or h.cluster != cluster:
-                    continue
-                why = _reject(
-                    inv, vm, name, view, state, cfg, now, load, arrivals, src
-                ) or budget_veto(paths, src, name, cfg.rtt_budget_ms)
-                if why:
-                    rejected[name] = why
-                    continue
-                candidates.append((view[name].smoothed_ms or 0.0, load[name], name))
-            dest = None
-            for _, _, name in sorted(candidates):
-                veto = check(vm, name) if check else None
-                if veto:
-                    rejected[name] = f"CheckRelocate: {veto}"
-                    continue
-                dest = name
-                break
+            dest, rejected = _destination(
+                inv, vm, src, view, state, cfg, now, load, arrivals, check, paths
+            )
             if dest is None:
                 decisions.append(
                     MoveDecision(
@@ -279,6 +245,56 @@ def plan(
                 )
             )
     return decisions
+
+
+def _vm_cooldown(state: RebalanceState, cfg: MoverConfig, moref: str, now: datetime) -> str:
+    """Why the VM may not move again yet ("" when it may): its last move was too recent."""
+    last = state.moves.get(moref)
+    if not last or now - last.at >= timedelta(seconds=cfg.vm_cooldown_s):
+        return ""
+    left = (last.at + timedelta(seconds=cfg.vm_cooldown_s) - now).total_seconds()
+    return (
+        f"VM cooldown: moved {last.source}→{last.destination} "
+        f"{(now - last.at).total_seconds():.0f} s ago ({left:.0f} s left)"
+    )
+
+
+def _destination(
+    inv: Inventory,
+    vm: VirtualMachine,
+    src: str,
+    view: Mapping[str, HostLatency],
+    state: RebalanceState,
+    cfg: MoverConfig,
+    now: datetime,
+    load: dict[str, int],
+    arrivals: dict[str, int],
+    check: CheckFn | None,
+    paths: Paths | None,
+) -> tuple[str | None, dict[str, str]]:
+    """The best host of the VM's cluster for it (lowest latency, then least loaded) that
+    passes the pre-checks and vCenter's CheckRelocate, with why every other host was not."""
+    rejected: dict[str, str] = {}
+    candidates: list[tuple[float, int, str]] = []
+    hosts = {h.name: h for h in inv.hosts}
+    cluster = hosts[src].cluster
+    for name, h in sorted(hosts.items()):
+        if name == src or h.cluster != cluster:
+            continue
+        why = _reject(inv, vm, name, view, state, cfg, now, load, arrivals, src) or budget_veto(
+            paths, src, name, cfg.rtt_budget_ms
+        )
+        if why:
+            rejected[name] = why
+            continue
+        candidates.append((view[name].smoothed_ms or 0.0, load[name], name))
+    for _, _, name in sorted(candidates):
+        veto = check(vm, name) if check else None
+        if veto:
+            rejected[name] = f"CheckRelocate: {veto}"
+            continue
+        return name, rejected
+    return None, rejected
 
 
 def _reject(

@@ -7,10 +7,13 @@ runs on a live session (`live_ops`) and in unit tests with recorded figures and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from vnettool.errors import VnetError
+from vnettool.errors import ConfigError, VnetError
+from vnettool.latency.history import record
 from vnettool.latency.ladder import AppliedStep, LadderConfig, RemedyEntry, StepPlan
 from vnettool.latency.mover import (
     CheckFn,
@@ -22,7 +25,7 @@ from vnettool.latency.mover import (
     plan,
 )
 from vnettool.latency.policy import evaluate, round_figures, round_loss
-from vnettool.latency.probe import Clock, Endpoint, Matrix, PingFn, endpoints, mesh
+from vnettool.latency.probe import Clock, Endpoint, Matrix, PingFn, endpoints, mesh, utcnow
 from vnettool.latency.remedies import RemedyOps, run
 from vnettool.models.inventory import Inventory, VirtualMachine
 from vnettool.models.latency import (
@@ -223,3 +226,78 @@ def live_remedies(session: object) -> RemedyOps:
                 api.set_vm_latency(session, moref, values)
 
     return RemedyOps(apply, undo)
+
+
+def open_state(
+    path: Path,
+    server_key: str,
+    enter_ms: float | None,
+    exit_ms: float | None,
+    min_samples: int | None,
+) -> RebalanceState:
+    """The saved state of this vCenter's rebalancer with the thresholds given on the command
+    line laid over it. A file of another vCenter is refused (cooldowns and journals belong to
+    one server), and vCenter's CheckRelocate support is asked again (it may be upgraded)."""
+    state = RebalanceState.load(path)
+    if state.server and state.server != server_key:
+        raise ConfigError(f"{path} belongs to {state.server}, not {server_key}; pass --state")
+    state.server = server_key
+    state.check_relocate = None
+    given = (("enter_ms", enter_ms), ("exit_ms", exit_ms), ("min_samples", min_samples))
+    upd = {k: v for k, v in given if v is not None}
+    if upd:
+        state.policy = state.policy.model_copy(update=upd)
+    if state.policy.exit_ms > state.policy.enter_ms:
+        raise ConfigError("--exit-ms must not be above --enter-ms")
+    return state
+
+
+def live_cycle(
+    session: object,
+    state: RebalanceState,
+    mover: MoverConfig,
+    spec: PingSpec,
+    ladder: LadderConfig,
+    wrap_moves: Callable[[RelocateFn, Inventory], RelocateFn],
+    *,
+    first: bool,
+    rounds: int | None,
+    cluster: str | None,
+    workers: int,
+    per_host: int,
+    dry_run: bool,
+) -> CycleReport:
+    """One cycle on a live vCenter: a fresh inventory, its live operations, `cycle`, and the
+    rounds appended to the latency history. `wrap_moves` lets the caller journal every
+    vMotion (the engine's run journal is not this package's to import). The first cycle
+    probes enough rounds to judge a host; later ones one round each (unless `rounds`)."""
+    from vnettool.inventory.collect import collect
+    from vnettool.vsphere.connection import Session
+
+    assert isinstance(session, Session)
+    inv = collect(session)
+    ops = live_ops(session, inv, state)
+    move = wrap_moves(ops.relocate, inv)
+    n = rounds or (max(state.policy.min_samples, state.policy.sustain) if first else 1)
+    report = cycle(
+        inv,
+        ops.ping,
+        state,
+        mover,
+        utcnow,
+        n,
+        spec,
+        move,
+        ops.check,
+        cluster,
+        workers,
+        dry_run,
+        ladder,
+        live_remedies(session),
+        per_host=per_host,
+    )
+    report.check_note = "; ".join(ops.check_note) or None
+    clusters = {h.name: h.cluster for h in inv.hosts}
+    matrices = [(clusters.get(m.hosts[0]) if m.hosts else None, m) for m in report.matrices]
+    record(session.instance_key, matrices, "rebalance")
+    return report
