@@ -169,3 +169,19 @@ def test_an_action_vnettool_does_not_write_is_refused() -> None:
     bad = ruleset(rules=[TrafficRule(name="rate", action="rate_limit")])
     with pytest.raises(ValueError, match="vnettool does not write rate_limit actions"):
         dvport.traffic_filter_spec("add", bad)
+
+
+def test_port_order_specs_set_or_reinherit() -> None:
+    own, back = dvport.port_order_specs(
+        {"12": {"inherited": True}, "10": {"active": ["uplink2"], "standby": ["uplink1"]}}
+    )
+    assert (own.key, own.operation) == ("10", "edit")  # in key order
+    order = own.setting.uplinkTeamingPolicy.uplinkPortOrder
+    assert own.setting.uplinkTeamingPolicy.inherited is False and order.inherited is False
+    assert (list(order.activeUplinkPort), list(order.standbyUplinkPort)) == (
+        ["uplink2"],
+        ["uplink1"],
+    )
+    assert back.key == "12" and back.setting.uplinkTeamingPolicy.inherited is True
+    assert back.setting.uplinkTeamingPolicy.uplinkPortOrder is None
+    wire(own)

@@ -15,14 +15,13 @@ from pyVmomi import vim
 from vnettool.errors import ApiFault
 from vnettool.models.inventory import NiocTraffic
 from vnettool.vsphere.connection import Session
-from vnettool.vsphere.dvs import read_switch, reconfigure_switch
+from vnettool.vsphere.dvs import read_switch, reconfigure_switch, switch_ref
 from vnettool.vsphere.props import read
+from vnettool.vsphere.specs.dvport import port_order_specs
 from vnettool.vsphere.specs.dvs import switch_spec
 from vnettool.vsphere.specs.vm import latency_spec
 from vnettool.vsphere.tasks import run_task
 from vnettool.vsphere.vm import reconfigure, vm_ref
-
-_VMW = vim.dvs.VmwareDistributedVirtualSwitch
 
 
 def set_nioc_class(
@@ -68,13 +67,9 @@ def restore_nioc_class(session: Session, dvs_moref: str, before: dict[str, Any])
     )
 
 
-def _dvs(session: Session, moref: str) -> Any:
-    return vim.dvs.VmwareDistributedVirtualSwitch(moref, session.stub)
-
-
 def port_orders(session: Session, dvs_moref: str, keys: list[str]) -> dict[str, dict[str, Any]]:
     """Each port's own uplink order: inherited, or its active and standby uplinks."""
-    sw = _dvs(session, dvs_moref)
+    sw = switch_ref(session, dvs_moref)
     crit = vim.dvs.PortCriteria(portKey=keys)
     ports = session.call(sw.FetchDVPorts, crit, op="FetchDVPorts", obj=dvs_moref) or []
     out: dict[str, dict[str, Any]] = {}
@@ -94,33 +89,11 @@ def port_orders(session: Session, dvs_moref: str, keys: list[str]) -> dict[str, 
     return out
 
 
-def _order_setting(order: dict[str, Any]) -> Any:
-    if order.get("inherited"):
-        return _VMW.VmwarePortConfigPolicy(
-            uplinkTeamingPolicy=_VMW.UplinkPortTeamingPolicy(inherited=True)
-        )
-    return _VMW.VmwarePortConfigPolicy(
-        uplinkTeamingPolicy=_VMW.UplinkPortTeamingPolicy(
-            inherited=False,
-            uplinkPortOrder=_VMW.UplinkPortOrderPolicy(
-                inherited=False,
-                activeUplinkPort=list(order["active"]),
-                standbyUplinkPort=list(order["standby"]),
-            ),
-        )
-    )
-
-
 def set_port_orders(session: Session, dvs_moref: str, orders: dict[str, dict[str, Any]]) -> None:
     """ReconfigureDVPort_Task: every port gets its order (or re-inherits) in one task. It
     sets whole values, so a lost answer is safely sent again."""
-    sw = _dvs(session, dvs_moref)
-    specs = [
-        vim.dvs.DistributedVirtualPort.ConfigSpec(
-            operation="edit", key=k, setting=_order_setting(o)
-        )
-        for k, o in sorted(orders.items())
-    ]
+    sw = switch_ref(session, dvs_moref)
+    specs = port_order_specs(orders)
     run_task(session, sw.ReconfigureDVPort_Task, specs, op="ReconfigureDVPort_Task", obj=dvs_moref)
 
 

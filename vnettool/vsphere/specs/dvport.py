@@ -263,3 +263,33 @@ def filter_setting(spec: Any) -> Any:
     policy = vim.dvs.DistributedVirtualPort.FilterPolicy(inherited=False, filterConfig=[spec])
     setting = vim.dvs.VmwareDistributedVirtualSwitch.VmwarePortConfigPolicy(filterPolicy=policy)
     return vim.dvs.DistributedVirtualPortgroup.ConfigSpec(defaultPortConfig=setting)
+
+
+# -- one port's own uplink order (the latency ladder's rung) ---------------------------------
+def _order_setting(order: dict[str, Any]) -> Any:
+    vs = vim.dvs.VmwareDistributedVirtualSwitch
+    if order.get("inherited"):
+        return vs.VmwarePortConfigPolicy(
+            uplinkTeamingPolicy=vs.UplinkPortTeamingPolicy(inherited=True)
+        )
+    return vs.VmwarePortConfigPolicy(
+        uplinkTeamingPolicy=vs.UplinkPortTeamingPolicy(
+            inherited=False,
+            uplinkPortOrder=vs.UplinkPortOrderPolicy(
+                inherited=False,
+                activeUplinkPort=list(order["active"]),
+                standbyUplinkPort=list(order["standby"]),
+            ),
+        )
+    )
+
+
+def port_order_specs(orders: dict[str, dict[str, Any]]) -> list[Any]:
+    """DV port ConfigSpecs (by port key, in key order) giving each port its own uplink order
+    (`{"active": [...], "standby": [...]}`) or making it inherit again (`{"inherited": True}`)."""
+    return [
+        vim.dvs.DistributedVirtualPort.ConfigSpec(
+            operation="edit", key=k, setting=_order_setting(o)
+        )
+        for k, o in sorted(orders.items())
+    ]
