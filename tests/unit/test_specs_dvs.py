@@ -168,3 +168,13 @@ def test_health_check_configs_both_classes() -> None:
     )
     assert (vlan.enable, vlan.interval) == (True, 1)  # interval unset: vCenter's default
     assert (team.enable, team.interval) == (False, 5)
+
+
+def test_create_spec_asks_for_the_version() -> None:
+    c = spec.create_spec(
+        switch(version="7.0.3", max_mtu=9000), [("add", "host-1", {"vmnic2": "uplink1"})]
+    )
+    assert c.productInfo.version == "7.0.3"
+    assert c.configSpec.name == "DVS0" and c.configSpec.maxMtu == 9000
+    assert [m.host._moId for m in c.configSpec.host] == ["host-1"]
+    assert spec.create_spec(switch()).productInfo is None  # none asked: vCenter's newest

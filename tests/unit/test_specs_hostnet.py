@@ -79,3 +79,10 @@ def test_vnic_specs() -> None:
     assert onto_std.portgroup == "Management Network" and onto_std.distributedVirtualPort is None
     assert onto_std.ip is None  # a move changes nothing else
     wire(s), wire(onto_dv)
+
+
+def test_advanced_option_integers_go_as_long() -> None:
+    name, bpdu = spec.option_values({"Net.BlockGuestBPDU": 1, "Config.HostAgent.log.level": "info"})
+    assert (name.key, name.value) == ("Config.HostAgent.log.level", "info")  # by key
+    assert bpdu.key == "Net.BlockGuestBPDU" and bpdu.value == 1
+    assert 'xsi:type="xsd:long"' in wire(bpdu)  # ESXi refuses an xsd:int here

@@ -22,7 +22,7 @@ from vnettool.vsphere.collector import RawObject, moref_id
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.props import gone, need
 from vnettool.vsphere.reader import Resolver, dvs_from_raw
-from vnettool.vsphere.specs.dvs import health_check_configs, switch_spec
+from vnettool.vsphere.specs.dvs import create_spec, health_check_configs
 from vnettool.vsphere.tasks import Conflict, run_task, run_versioned, wait_task
 
 # switch moref -> {version we sent: version our change produced}
@@ -93,9 +93,7 @@ def create_switch(
     host_ops: list[tuple[str, str, dict[str, str]]] | None = None,
 ) -> str:
     """CreateDVS_Task in a datacenter's network folder; returns the new switch's moref."""
-    spec = vim.DistributedVirtualSwitch.CreateSpec(configSpec=switch_spec(None, after, host_ops))
-    if after.version:
-        spec.productInfo = vim.dvs.ProductSpec(version=after.version)
+    spec = create_spec(after, host_ops)
     folder = vim.Folder(folder_moref, session.stub)
 
     def created() -> Any | None:

@@ -19,13 +19,14 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from pyVmomi import VmomiSupport, vim
+from pyVmomi import vim
 
 from vnettool.errors import ApiFault
 from vnettool.models.inventory import StandardPortGroup, StandardSwitch, VmkernelAdapter
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.props import read, read_many
 from vnettool.vsphere.specs.hostnet import (
+    option_values,
     portgroup_spec,
     vnic_move_spec,
     vnic_spec,
@@ -283,11 +284,7 @@ def update_advanced_options(
     xsd:long: ESXi types these options long and refuses an xsd:int (pyVmomi's int)."""
     hs = vim.HostSystem(host_moref, session.stub)
     om = session.call(lambda: hs.configManager.advancedOption, op="read advancedOption", obj=host)
-    long_t = VmomiSupport.GetVmodlType("long")
-    changed = [
-        vim.option.OptionValue(key=k, value=long_t(v) if isinstance(v, int) else v)
-        for k, v in sorted(values.items())
-    ]
+    changed = option_values(values)
     if om is None:
         raise ApiFault("UpdateOptions", host, "NotFound", "the host has no advanced option manager")
     session.call(om.UpdateOptions, op="UpdateOptions", obj=host, changedValue=changed)

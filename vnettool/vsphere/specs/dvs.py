@@ -90,6 +90,16 @@ def switch_spec(
     return s
 
 
+def create_spec(
+    after: DistributedSwitch, host_ops: list[tuple[str, str, dict[str, str]]] | None = None
+) -> Any:
+    """A DVSCreateSpec: every given property (a create), the version asked for, members."""
+    spec = vim.DistributedVirtualSwitch.CreateSpec(configSpec=switch_spec(None, after, host_ops))
+    if after.version:
+        spec.productInfo = vim.dvs.ProductSpec(version=after.version)
+    return spec
+
+
 def pvlan_spec(op: str, e: PvlanEntry) -> Any:
     return vim.dvs.VmwareDistributedVirtualSwitch.PvlanConfigSpec(
         operation=op,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyVmomi import vim
+from pyVmomi import VmomiSupport, vim
 
 from vnettool.models.inventory import StandardPortGroup, StandardSwitch, VmkernelAdapter
 from vnettool.models.policy import NetworkPolicy
@@ -108,3 +108,13 @@ def vnic_move_spec(dv: tuple[str, str] | None, portgroup: str | None) -> Any:
     else:
         spec.portgroup = portgroup
     return spec
+
+
+def option_values(values: dict[str, int | str]) -> list[Any]:
+    """Host advanced options as OptionValues, by key. Integers go as xsd:long: ESXi types
+    these options long and refuses an xsd:int (pyVmomi's int)."""
+    long_t = VmomiSupport.GetVmodlType("long")
+    return [
+        vim.option.OptionValue(key=k, value=long_t(v) if isinstance(v, int) else v)
+        for k, v in sorted(values.items())
+    ]
