@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pyVmomi import vim
 
 from tests.unit.specs_helpers import wire
@@ -178,3 +179,31 @@ def test_create_spec_asks_for_the_version() -> None:
     assert c.configSpec.name == "DVS0" and c.configSpec.maxMtu == 9000
     assert [m.host._moId for m in c.configSpec.host] == ["host-1"]
     assert spec.create_spec(switch()).productInfo is None  # none asked: vCenter's newest
+
+
+def test_backup_export_selection_and_import_configs() -> None:
+    from vnettool.models.desired import BackupEntity
+    from vnettool.models.inventory import DistributedPortGroup
+
+    pgs = [
+        DistributedPortGroup(moref="dvpg-1", key="dvportgroup-1", name="web", dvs="DVS0"),
+        DistributedPortGroup(
+            moref="dvpg-2", key="dvportgroup-2", name="up", dvs="DVS0", uplink=True
+        ),
+    ]
+    sw_sel, pg_sel = spec.export_selection(switch(), pgs)
+    assert sw_sel.dvsUuid == "u-1"
+    assert pg_sel.dvsUuid == "u-1" and list(pg_sel.portgroupKey) == ["dvportgroup-1"]  # no uplinks
+    assert len(spec.export_selection(switch(), pgs[1:])) == 1
+    entity = BackupEntity(
+        entity_type="distributedVirtualSwitch",
+        key="u-1",
+        name="DVS0",
+        container="group-n5",
+        blob="aGVsbG8=",
+    )
+    (cfg,) = spec.backup_configs([entity])
+    assert bytes(cfg.configBlob) == b"hello" and cfg.container._moId == "group-n5"
+    assert "<configBlob>aGVsbG8=</configBlob>" in wire(cfg)  # xsd:base64Binary, as exported
+    with pytest.raises(ValueError):
+        spec.backup_configs([entity.model_copy(update={"blob": "not base64!"})])

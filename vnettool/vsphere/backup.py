@@ -14,13 +14,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from pyVmomi import vim
-from pyVmomi.VmomiSupport import binary
-
 from vnettool.errors import VnetError
 from vnettool.models.desired import BackupEntity
 from vnettool.models.inventory import DistributedPortGroup, DistributedSwitch
 from vnettool.vsphere.connection import Session
+from vnettool.vsphere.specs.dvs import backup_configs, export_selection
 from vnettool.vsphere.tasks import wait_task
 
 IMPORT_TYPES = (
@@ -42,10 +40,7 @@ def export_switch(
 ) -> list[BackupEntity]:
     """The switch's and its (non-uplink) port groups' EntityBackupConfig, as vCenter makes
     them, in one DVSManagerExportEntity_Task."""
-    sel: list[Any] = [vim.dvs.DistributedVirtualSwitchSelection(dvsUuid=sw.uuid)]
-    keys = [p.key for p in portgroups if not p.uplink]
-    if keys:
-        sel.append(vim.dvs.DistributedVirtualPortgroupSelection(dvsUuid=sw.uuid, portgroupKey=keys))
+    sel = export_selection(sw, portgroups)
     mgr = _manager(session)
     task = session.call(
         mgr.DVSManagerExportEntity_Task, sel, op="DVSManagerExportEntity_Task", obj=sw.name
@@ -70,17 +65,7 @@ def import_entities(
     """DVSManagerImportEntity_Task; returns the morefs of the switch and the port groups."""
     if import_type not in IMPORT_TYPES:
         raise VnetError(f"unknown import type {import_type!r}")
-    backup = [
-        vim.dvs.EntityBackup.Config(
-            entityType=e.entity_type,
-            configBlob=binary(base64.b64decode(e.blob, validate=True)),  # xsd:base64Binary
-            key=e.key,
-            name=e.name,
-            container=vim.Folder(e.container, session.stub) if e.container else None,
-            configVersion=e.config_version,
-        )
-        for e in entities
-    ]
+    backup = backup_configs(entities)
     mgr = _manager(session)
     task = session.call(
         mgr.DVSManagerImportEntity_Task,

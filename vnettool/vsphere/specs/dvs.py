@@ -8,12 +8,16 @@ morefs become references without a stub: a spec is serialized, never called thro
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from typing import Any
 
 from pyVmomi import vim
+from pyVmomi.VmomiSupport import binary
 
+from vnettool.models.desired import BackupEntity
 from vnettool.models.inventory import (
+    DistributedPortGroup,
     DistributedSwitch,
     HealthCheckConfig,
     LacpGroup,
@@ -215,4 +219,30 @@ def health_check_configs(hc: HealthCheckConfig) -> list[Any]:
     return [
         cfg(dvs.VlanMtuHealthCheckConfig, hc.vlan_mtu, hc.vlan_mtu_interval),
         cfg(dvs.TeamingHealthCheckConfig, hc.teaming, hc.teaming_interval),
+    ]
+
+
+# -- vCenter's backup of a switch (DVSManager export / import) ---------------------------------
+def export_selection(sw: DistributedSwitch, portgroups: list[DistributedPortGroup]) -> list[Any]:
+    """What DVSManagerExportEntity_Task exports: the switch and its non-uplink port groups."""
+    sel: list[Any] = [vim.dvs.DistributedVirtualSwitchSelection(dvsUuid=sw.uuid)]
+    keys = [p.key for p in portgroups if not p.uplink]
+    if keys:
+        sel.append(vim.dvs.DistributedVirtualPortgroupSelection(dvsUuid=sw.uuid, portgroupKey=keys))
+    return sel
+
+
+def backup_configs(entities: list[BackupEntity]) -> list[Any]:
+    """The EntityBackupConfigs of an import: vCenter's blobs back unchanged (base64 in the
+    file, xsd:base64Binary on the wire; a blob that is not base64 is refused here)."""
+    return [
+        vim.dvs.EntityBackup.Config(
+            entityType=e.entity_type,
+            configBlob=binary(base64.b64decode(e.blob, validate=True)),
+            key=e.key,
+            name=e.name,
+            container=vim.Folder(e.container, None) if e.container else None,
+            configVersion=e.config_version,
+        )
+        for e in entities
     ]
