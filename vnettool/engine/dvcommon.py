@@ -7,9 +7,10 @@ each reconfigure bumps the switch's `configVersion`, and parallel ones would onl
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeVar
 
-from vnettool.engine.common import field_diffs
+from vnettool.engine.common import CannotRestore, field_diffs
 from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teaming
 from vnettool.models.base import Model
 from vnettool.models.desired import (
@@ -19,7 +20,7 @@ from vnettool.models.desired import (
     DvTeaming,
     parse_trunk,
 )
-from vnettool.models.inventory import DistributedSwitch, DvPortSetting
+from vnettool.models.inventory import DistributedSwitch, DvPortSetting, Inventory
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.models.policy import SecurityPolicy, TeamingPolicy, VlanSpec
 from vnettool.vsphere.specs.dvportgroup import BINDING_TO_API, OVERRIDE_KEYS
@@ -115,6 +116,86 @@ def switch_part_depends(change: Change, same_host: list[Change]) -> list[str]:
         for c in same_host
         if c.resource == "distributed_port_group" and c.switch == change.switch
     ]
+
+
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+P = TypeVar("P", bound=Named)
+Fresh = TypeVar("Fresh")
+Diff = Callable[..., list[FieldDiff]]
+
+
+def absent_pairs(
+    absent: Iterable[str], key: str, what: str, problems: list[str]
+) -> set[tuple[str, str]]:
+    """`absent.<key>` entries that name a part of a switch (`switch/name`), as pairs; each
+    entry of another shape is a problem: `absent.mirrors: 'x' must be 'switch/session'`."""
+    pairs: set[tuple[str, str]] = set()
+    for x in absent:
+        switch, slash, part = x.partition("/")
+        if slash and part:
+            pairs.add((switch, part))
+        else:
+            problems.append(f"absent.{key}: {x!r} must be {what}")
+    return pairs
+
+
+def conflict_check(
+    now_of: Callable[[Fresh], Any], was: Any, want: Any, diff: Diff
+) -> Callable[[Fresh], str | None]:
+    """For a reconfigure retried on a fresh read (`vsphere.dvs.reconfigure_switch`): how
+    another client changed the object since the plan, when that change is not already what
+    this one wants (None: safe to send again). `now_of` finds the object in the fresh read;
+    `diff(a, b, strict=...)` compares two states of it."""
+
+    def check(fresh: Fresh) -> str | None:
+        now = now_of(fresh)
+        theirs = diff(was, now, strict=True) if (was is not None or now is not None) else []
+        mine = diff(now, want) if want is not None else now is not None
+        if theirs and mine:
+            return ", ".join(f"{d.field}: {d.before} → {d.after}" for d in theirs)
+        return None
+
+    return check
+
+
+def named_conflict(
+    items: Callable[[DistributedSwitch], Iterable[P]],
+    name: str,
+    was: P | None,
+    want: P | None,
+    fields: tuple[str, ...],
+) -> Callable[[DistributedSwitch], str | None]:
+    """`conflict_check` for a named part of a switch (a NIOC pool, a mirror session):
+    `items(switch)` lists the parts, the one called `name` is compared on `fields`."""
+
+    def now_of(fresh: DistributedSwitch) -> P | None:
+        return next((x for x in items(fresh) if x.name == name), None)
+
+    def diff(a: Model | None, b: Model | None, *, strict: bool = False) -> list[FieldDiff]:
+        return diffs(a, b, fields, strict=strict)
+
+    return conflict_check(now_of, was, want, diff)
+
+
+def switch_part(
+    change: Change, inv: Inventory, items: Callable[[DistributedSwitch], Iterable[P]]
+) -> tuple[DistributedSwitch, P | None] | None:
+    """For restoring a part of a switch named `switch/name` (LAG, pool, mirror session):
+    the switch now and the part as it is now (None: gone). None when the switch itself is
+    gone and the part did not exist before the run (nothing to restore); a switch gone
+    under a part that existed cannot be restored."""
+    switch = change.switch or ""
+    sw = inv.dvs_by_name.get(switch)
+    if sw is None:
+        if change.before is not None:
+            raise CannotRestore(f"its switch {switch} no longer exists")
+        return None
+    name = change.name.split("/", 1)[1]
+    return sw, next((x for x in items(sw) if x.name == name), None)
 
 
 def apply_dv_security(base: SecurityPolicy, s: DvSecurity | None) -> SecurityPolicy:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import CannotRestore, Context
-from vnettool.engine.dvcommon import diffs, switch_part_depends
+from vnettool.engine.common import Context
+from vnettool.engine.dvcommon import absent_pairs, diffs, switch_part, switch_part_depends
 from vnettool.engine.resource import Resource
 from vnettool.models.inventory import Inventory, LacpGroup
 from vnettool.models.plan import Change, FieldDiff
@@ -64,9 +64,7 @@ class Lags(Resource[LacpGroup]):
     def plan(self, ctx: Context) -> list[Change]:
         inv, desired = ctx.inventory, ctx.desired
         changes: list[Change] = []
-        gone = {tuple(x.split("/", 1)) for x in desired.absent.lags if "/" in x}
-        for bad in (x for x in desired.absent.lags if "/" not in x):
-            ctx.problems.append(f"absent.lags: {bad!r} must be 'switch/lag'")
+        gone = absent_pairs(desired.absent.lags, "lags", "'switch/lag'", ctx.problems)
         for spec in desired.distributed_switches:
             sw = inv.dvs_by_name.get(spec.name)
             current = {g.name: g for g in (sw.lags if sw else [])}
@@ -160,16 +158,12 @@ class Lags(Resource[LacpGroup]):
         )
 
     def restore(self, change: Change, inv: Inventory) -> Change | None:
-        switch = change.switch or ""
-        sw = inv.dvs_by_name.get(switch)
-        if sw is None:
-            if change.before is not None:
-                raise CannotRestore(f"its switch {switch} no longer exists")
+        found = switch_part(change, inv, lambda sw: sw.lags)
+        if found is None:
             return None
-        name = change.name.split("/", 1)[1]
-        current = next((g for g in sw.lags if g.name == name), None)
+        sw, current = found
         want = self.old(change)
-        where = f"dvs:{switch}"
+        where = f"dvs:{sw.name}"
         if want is None and current is not None:
             return self.change(where, change.name, current, None, [], dvs_moref=sw.moref)
         if want is None:

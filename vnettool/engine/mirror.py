@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vnettool.engine.common import CannotRestore, Context
-from vnettool.engine.dvcommon import diffs
+from vnettool.engine.common import Context
+from vnettool.engine.dvcommon import absent_pairs, diffs, named_conflict, switch_part
 from vnettool.engine.resource import Resource
 from vnettool.models.desired import MirrorSpec
 from vnettool.models.inventory import DistributedSwitch, Inventory, MirrorSession
@@ -71,17 +71,6 @@ def _problems(sw: DistributedSwitch | None, ports: set[str], m: MirrorSession) -
     return out
 
 
-def _conflict(name: str, was: MirrorSession | None, want: MirrorSession | None) -> Any:
-    def check(fresh: DistributedSwitch) -> str | None:
-        now = next((m for m in fresh.mirrors if m.name == name), None)
-        theirs = diffs(was, now, FIELDS, strict=True) if (was or now) else []
-        if theirs and (diffs(now, want, FIELDS) if want else now is not None):
-            return ", ".join(f"{d.field}: {d.before} → {d.after}" for d in theirs)
-        return None
-
-    return check
-
-
 class Mirrors(Resource[MirrorSession]):
     """One change per session (named `switch/session`), in its switch's lane."""
 
@@ -101,9 +90,7 @@ class Mirrors(Resource[MirrorSession]):
 
     def plan(self, ctx: Context) -> list[Change]:
         absent = ctx.desired.absent.mirrors
-        for bad in (x for x in absent if "/" not in x):
-            ctx.problems.append(f"absent.mirrors: {bad!r} must be 'switch/session'")
-        gone = {(a, b) for a, _, b in (x.partition("/") for x in absent if "/" in x)}
+        gone = absent_pairs(absent, "mirrors", "'switch/session'", ctx.problems)
         changes: list[Change] = []
         for spec in ctx.desired.distributed_switches:
             changes += self._wanted(ctx, spec.name, spec.mirrors or [], gone)
@@ -190,25 +177,31 @@ class Mirrors(Resource[MirrorSession]):
             op, sess = "edit", after.model_copy(update={"key": cur.key})
         spec = dvs_spec.switch_spec(sw, sw)
         spec.vspanConfigSpec = [dvs_spec.vspan_spec(op, sess)]
-        api.reconfigure_switch(session, sw, spec, _conflict(name, self.old(change), after), facts)
+        api.reconfigure_switch(
+            session,
+            sw,
+            spec,
+            named_conflict(_sessions, name, self.old(change), after, FIELDS),
+            facts,
+        )
         facts["key"] = next(
             (m.key for m in api.read_switch(session, moref).mirrors if m.name == name), None
         )
 
     def restore(self, change: Change, inv: Inventory) -> Change | None:
-        switch = change.switch or ""
-        sw = inv.dvs_by_name.get(switch)
-        if sw is None:
-            if change.before is not None:
-                raise CannotRestore(f"its switch {switch} no longer exists")
+        found = switch_part(change, inv, _sessions)
+        if found is None:
             return None
-        name = change.name.split("/", 1)[1]
-        current = next((m for m in sw.mirrors if m.name == name), None)
+        sw, current = found
         want = self.old(change)
         if want is not None and current is not None:
             want = want.model_copy(update={"key": current.key})
         d = self.diff(current, want, strict=True)
-        return self.change(f"dvs:{switch}", change.name, current, want, d, dvs_moref=sw.moref)
+        return self.change(f"dvs:{sw.name}", change.name, current, want, d, dvs_moref=sw.moref)
+
+
+def _sessions(sw: DistributedSwitch) -> list[MirrorSession]:
+    return sw.mirrors
 
 
 resource = Mirrors()

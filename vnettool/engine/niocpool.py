@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context
-from vnettool.engine.dvcommon import diffs
+from vnettool.engine.dvcommon import absent_pairs, diffs, named_conflict, switch_part
 from vnettool.engine.resource import Resource
 from vnettool.models.desired import NiocPoolSpec
 from vnettool.models.inventory import DistributedSwitch, Inventory, NiocPool
@@ -52,17 +52,6 @@ def _room(ctx: Context, switch: str) -> tuple[int, int, int]:
     return res, uplinks, res * uplinks
 
 
-def _conflict(name: str, was: NiocPool | None, want: NiocPool | None) -> Any:
-    def check(fresh: DistributedSwitch) -> str | None:
-        now = next((p for p in fresh.nioc_pools if p.name == name), None)
-        theirs = diffs(was, now, FIELDS, strict=True) if (was or now) else []
-        if theirs and (diffs(now, want, FIELDS) if want else now is not None):
-            return ", ".join(f"{d.field}: {d.before} → {d.after}" for d in theirs)
-        return None
-
-    return check
-
-
 class NiocPools(Resource[NiocPool]):
     """One change per pool (named `switch/pool`), in its switch's lane."""
 
@@ -82,9 +71,7 @@ class NiocPools(Resource[NiocPool]):
 
     def plan(self, ctx: Context) -> list[Change]:
         absent = ctx.desired.absent.nioc_pools
-        for bad in (x for x in absent if "/" not in x):
-            ctx.problems.append(f"absent.nioc_pools: {bad!r} must be 'switch/pool'")
-        gone = {(a, b) for a, _, b in (x.partition("/") for x in absent if "/" in x)}
+        gone = absent_pairs(absent, "nioc_pools", "'switch/pool'", ctx.problems)
         changes: list[Change] = []
         for spec in ctx.desired.distributed_switches:
             if spec.nioc_pools is not None or any(s == spec.name for s, _ in gone):
@@ -191,7 +178,7 @@ class NiocPools(Resource[NiocPool]):
         elif not diffs(cur, after, FIELDS):
             return
         else:
-            why = _conflict(name, self.old(change), after)(sw)
+            why = named_conflict(_pools, name, self.old(change), after, FIELDS)(sw)
             if why:
                 raise CannotRestore(f"changed by another client since the plan ({why})")
             op = "edit"
@@ -202,21 +189,21 @@ class NiocPools(Resource[NiocPool]):
         )
 
     def restore(self, change: Change, inv: Inventory) -> Change | None:
-        switch = change.switch or ""
-        sw = inv.dvs_by_name.get(switch)
-        if sw is None:
-            if change.before is not None:
-                raise CannotRestore(f"its switch {switch} no longer exists")
+        found = switch_part(change, inv, _pools)
+        if found is None:
             return None
-        name = change.name.split("/", 1)[1]
-        current = next((p for p in sw.nioc_pools if p.name == name), None)
+        sw, current = found
         want = self.old(change)
         if want is not None and current is not None:
             want = want.model_copy(
                 update={"key": current.key, "config_version": current.config_version}
             )
         d = self.diff(current, want, strict=True)
-        return self.change(f"dvs:{switch}", change.name, current, want, d, dvs_moref=sw.moref)
+        return self.change(f"dvs:{sw.name}", change.name, current, want, d, dvs_moref=sw.moref)
+
+
+def _pools(sw: DistributedSwitch) -> list[NiocPool]:
+    return sw.nioc_pools
 
 
 def vm_reservation(sw: Any) -> int:

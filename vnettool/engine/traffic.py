@@ -23,6 +23,7 @@ from itertools import pairwise
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context, flatten
+from vnettool.engine.dvcommon import absent_pairs, conflict_check
 from vnettool.engine.dvportgroup import lane
 from vnettool.engine.resource import Resource
 from vnettool.models.desired import (
@@ -219,14 +220,7 @@ def _unwritable(rs: TrafficRuleset | None) -> list[str]:
 
 
 def _conflict(was: TrafficRuleset | None, want: TrafficRuleset | None) -> Any:
-    def check(fresh: DistributedPortGroup) -> str | None:
-        theirs = ruleset_diffs(was, fresh.traffic, strict=True) if (was or fresh.traffic) else []
-        mine = ruleset_diffs(fresh.traffic, want) if want else []
-        if theirs and (mine or (want is None and fresh.traffic is not None)):
-            return ", ".join(f"{d.field}: {d.before} → {d.after}" for d in theirs)
-        return None
-
-    return check
+    return conflict_check(lambda fresh: fresh.traffic, was, want, ruleset_diffs)
 
 
 class TrafficRules(Resource[TrafficRuleset]):
@@ -248,14 +242,8 @@ class TrafficRules(Resource[TrafficRuleset]):
 
     def plan(self, ctx: Context) -> list[Change]:
         inv, desired = ctx.inventory, ctx.desired
-        gone: set[tuple[str, str]] = set()
-        for x in desired.absent.traffic_rules:
-            switch, slash, pg = x.partition("/")
-            if not slash or not pg:
-                ctx.problems.append(
-                    f"absent.traffic_rules: {x!r} must be 'switch/portgroup' or 'switch/uplinks'"
-                )
-            gone.add((switch, pg))
+        what = "'switch/portgroup' or 'switch/uplinks'"
+        gone = absent_pairs(desired.absent.traffic_rules, "traffic_rules", what, ctx.problems)
         creating = {(p.switch, p.name) for p in desired.distributed_port_groups}
         dropped = set(desired.absent.distributed_port_groups)
         changes: list[Change] = []
