@@ -13,18 +13,16 @@ Run: flock /tmp/heavy.lock uv run python tests/bench/bench_probe_round.py [--hos
 from __future__ import annotations
 
 import argparse
-import tempfile
+import sys
 import threading
 from pathlib import Path
 
-from vnettool.inventory.collect import collect
-from vnettool.lab.netem import set_netem, set_time_scale
-from vnettool.lab.runner import LAB_PASSWORD, LAB_USER, Lab, Topology
-from vnettool.latency.probe import Endpoint, critical, endpoints, mesh
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.meshlab import mesh_lab
+from vnettool.lab.netem import set_netem
+from vnettool.latency.probe import Endpoint, critical, mesh
 from vnettool.models.latency import PingResult, PingSpec
-from vnettool.vsphere.connection import connect
-from vnettool.vsphere.credentials import Credentials, parse_server
-from vnettool.vsphere.esxcli import Esxcli
 
 SETTINGS = [  # (label, workers, per_host)
     ("before: 8 in flight, no per-host bound", 8, 0),
@@ -39,65 +37,46 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=3)
     ap.add_argument("--interval", type=float, default=0.2)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        lab = Lab(Path(tmp) / "lab")
-        st, _ = lab.start(Topology(dc=1, cluster=1, host=args.hosts, vm=args.hosts, dvs=1, pg=1))
-        try:
-            set_time_scale(1.0, lab=lab)
-            host, port, path, _, _ = parse_server(st.url)
-            creds = Credentials(
-                host=host,
-                port=port,
-                path=path,
-                user=LAB_USER,
-                password=LAB_PASSWORD,
-                insecure=True,
-                source="bench",
-            )  # type: ignore[arg-type]
-            with connect(creds) as s:
-                inv = collect(s)
-                eps, _ = endpoints(inv)
-                set_netem(eps[3].host, rtt_ms=12.0, lab=lab)
-                esx = Esxcli(s)
-                spec = PingSpec(count=args.count, interval_s=args.interval, wait_s=1.0)
-                busy: dict[str, int] = {}
-                peak: dict[str, int] = {}
-                lock = threading.Lock()
+    with mesh_lab(args.hosts) as ml:
+        eps, esx = ml.endpoints, ml.esx
+        set_netem(eps[3].host, rtt_ms=12.0, lab=ml.lab)
+        spec = PingSpec(count=args.count, interval_s=args.interval, wait_s=1.0)
+        busy: dict[str, int] = {}
+        peak: dict[str, int] = {}
+        lock = threading.Lock()
 
-                def ping(src: Endpoint, target: str, sp: PingSpec) -> PingResult:
-                    dst = next(e.host for e in eps if e.ip == target)
-                    with lock:
-                        for h in (src.host, dst):
-                            busy[h] = busy.get(h, 0) + 1
-                            peak[h] = max(peak.get(h, 0), busy[h])
-                    try:
-                        return esx.ping(src.host_moref, target, sp)
-                    finally:
-                        with lock:
-                            for h in (src.host, dst):
-                                busy[h] -= 1
+        def ping(src: Endpoint, target: str, sp: PingSpec) -> PingResult:
+            dst = next(e.host for e in eps if e.ip == target)
+            with lock:
+                for h in (src.host, dst):
+                    busy[h] = busy.get(h, 0) + 1
+                    peak[h] = max(peak.get(h, 0), busy[h])
+            try:
+                return esx.ping(src.host_moref, target, sp)
+            finally:
+                with lock:
+                    for h in (src.host, dst):
+                        busy[h] -= 1
 
-                n = len(eps)
-                print(
-                    f"one probe round of {n} hosts: {n * (n - 1)} probes, count={args.count}, "
-                    f"interval={args.interval} s, ARP warm-up each; {eps[3].host} at 12 ms"
-                )
-                print(
-                    f"{'setting':<44} {'wall s':>7} {'serial s':>9} {'speed-up':>9} "
-                    f"{'max/host':>8} {'vs before':>9} {'critical':>8}"
-                )
-                first = None
-                for label, workers, per_host in SETTINGS:
-                    peak.clear()
-                    m = mesh(ping, eps, spec, workers=workers, per_host=per_host)
-                    first = first or m.wall_s
-                    print(
-                        f"{label:<44} {m.wall_s:>7.1f} {m.serial_s:>9.1f} "
-                        f"{m.serial_s / m.wall_s:>8.1f}x {max(peak.values()):>8} "
-                        f"{first / m.wall_s:>8.1f}x {len(critical(m, 10.0)):>8}"
-                    )
-        finally:
-            lab.stop()
+        n = len(eps)
+        print(
+            f"one probe round of {n} hosts: {n * (n - 1)} probes, count={args.count}, "
+            f"interval={args.interval} s, ARP warm-up each; {eps[3].host} at 12 ms"
+        )
+        print(
+            f"{'setting':<44} {'wall s':>7} {'serial s':>9} {'speed-up':>9} "
+            f"{'max/host':>8} {'vs before':>9} {'critical':>8}"
+        )
+        first = None
+        for label, workers, per_host in SETTINGS:
+            peak.clear()
+            m = mesh(ping, eps, spec, workers=workers, per_host=per_host)
+            first = first or m.wall_s
+            print(
+                f"{label:<44} {m.wall_s:>7.1f} {m.serial_s:>9.1f} "
+                f"{m.serial_s / m.wall_s:>8.1f}x {max(peak.values()):>8} "
+                f"{first / m.wall_s:>8.1f}x {len(critical(m, 10.0)):>8}"
+            )
 
 
 if __name__ == "__main__":
