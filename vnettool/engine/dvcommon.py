@@ -8,21 +8,22 @@ each reconfigure bumps the switch's `configVersion`, and parallel ones would onl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from vnettool.engine.common import CannotRestore, field_diffs
-from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teaming
+from vnettool.engine.resource import M, Resource
+from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_uplink_order
 from vnettool.models.base import Model
 from vnettool.models.desired import (
     DistributedPortGroupSpec,
     DistributedSwitchSpec,
     DvSecurity,
-    DvTeaming,
     parse_trunk,
 )
 from vnettool.models.inventory import DistributedSwitch, DvPortSetting, Inventory
 from vnettool.models.plan import Change, FieldDiff
-from vnettool.models.policy import SecurityPolicy, TeamingPolicy, VlanSpec
+from vnettool.models.policy import SecurityPolicy, VlanSpec
+from vnettool.vsphere.connection import Session
 from vnettool.vsphere.specs.dvportgroup import BINDING_TO_API, OVERRIDE_KEYS
 
 _OVERRIDE_NAMES = {v: k for k, v in OVERRIDE_KEYS.items()}
@@ -118,12 +119,7 @@ def switch_part_depends(change: Change, same_host: list[Change]) -> list[str]:
     ]
 
 
-class Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-P = TypeVar("P", bound=Named)
+P = TypeVar("P", bound=Model)  # a part with a `name`
 Fresh = TypeVar("Fresh")
 Diff = Callable[..., list[FieldDiff]]
 
@@ -173,7 +169,7 @@ def named_conflict(
     `items(switch)` lists the parts, the one called `name` is compared on `fields`."""
 
     def now_of(fresh: DistributedSwitch) -> P | None:
-        return next((x for x in items(fresh) if x.name == name), None)
+        return next((x for x in items(fresh) if getattr(x, "name", None) == name), None)
 
     def diff(a: Model | None, b: Model | None, *, strict: bool = False) -> list[FieldDiff]:
         return diffs(a, b, fields, strict=strict)
@@ -195,28 +191,65 @@ def switch_part(
             raise CannotRestore(f"its switch {switch} no longer exists")
         return None
     name = change.name.split("/", 1)[1]
-    return sw, next((x for x in items(sw) if x.name == name), None)
+    return sw, next((x for x in items(sw) if getattr(x, "name", None) == name), None)
+
+
+class SwitchPart(Resource[M]):
+    """A named part of a distributed switch that vCenter keys (a NIOC pool, a mirror
+    session): one change per part, named `switch/part`, in its switch's lane, after the
+    switch exists. Subclasses say where the parts are (`parts`) and send a change whole
+    (`send`: add, edit or remove by what the switch has now, so a retried create finds
+    its part); a restore keeps the server's `kept` fields (its key …) of the current part.
+    """
+
+    after = ("distributed_switch",)
+    host_scoped = False
+    kept: ClassVar[tuple[str, ...]] = ("key",)
+
+    def parts(self, sw: DistributedSwitch) -> list[M]:
+        """The switch's parts of this kind, e.g. `sw.mirrors`."""
+        raise NotImplementedError
+
+    def send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def diff(self, before: M | None, after: M | None, *, strict: bool = False) -> list[FieldDiff]:
+        return diffs(before, after, self.fields, strict=strict)
+
+    def tags(self, state: M) -> dict[str, Any]:
+        return {"switch": getattr(state, "dvs", None)}
+
+    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self.send(change, session, facts)
+
+    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self.send(change, session, facts)
+
+    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        self.send(change, session, facts)
+
+    def conflict_since(self, change: Change) -> Callable[[DistributedSwitch], str | None]:
+        """`named_conflict` for this change's part: what another client changed."""
+        after = change.after if isinstance(change.after, self.model) else None
+        name = change.name.split("/", 1)[1]
+        return named_conflict(self.parts, name, self.old(change), after, self.fields)
+
+    def restore(self, change: Change, inv: Inventory) -> Change | None:
+        found = switch_part(change, inv, self.parts)
+        if found is None:
+            return None
+        sw, current = found
+        want = self.old(change)
+        if want is not None and current is not None:
+            want = want.model_copy(update={k: getattr(current, k) for k in self.kept})
+        d = self.diff(current, want, strict=True)
+        return self.change(f"dvs:{sw.name}", change.name, current, want, d, dvs_moref=sw.moref)
 
 
 def apply_dv_security(base: SecurityPolicy, s: DvSecurity | None) -> SecurityPolicy:
     if s is None:
         return base
     out: SecurityPolicy = _set(apply_security(base, s), mac_learning=s.mac_learning)
-    return out
-
-
-def apply_dv_teaming(base: TeamingPolicy, t: DvTeaming | None) -> TeamingPolicy:
-    if t is None:
-        return base
-    out = apply_teaming(base, t)
-    if t.active is not None or t.standby is not None:
-        standby = list(t.standby or [])
-        active = (
-            list(t.active)
-            if t.active is not None
-            else [u for u in base.active_uplinks or [] if u not in standby]
-        )
-        out = _set(out, active_uplinks=active, standby_uplinks=standby)
     return out
 
 
@@ -239,7 +272,7 @@ def apply_setting(base: DvPortSetting, spec: DistributedPortGroupSpec) -> DvPort
             "security": apply_dv_security(base.security, spec.security),
             "in_shaping": apply_shaping(base.in_shaping, spec.ingress_shaping),
             "out_shaping": apply_shaping(base.out_shaping, spec.egress_shaping),
-            "teaming": apply_dv_teaming(base.teaming, spec.teaming),
+            "teaming": apply_uplink_order(base.teaming, spec.teaming),
             "blocked": spec.blocked if spec.blocked is not None else base.blocked,
             "netflow": spec.netflow if spec.netflow is not None else base.netflow,
         }

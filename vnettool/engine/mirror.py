@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import Context
-from vnettool.engine.dvcommon import absent_pairs, diffs, named_conflict, switch_part
-from vnettool.engine.resource import Resource
+from vnettool.engine.dvcommon import SwitchPart, absent_pairs, diffs
 from vnettool.models.desired import MirrorSpec
-from vnettool.models.inventory import DistributedSwitch, Inventory, MirrorSession
-from vnettool.models.plan import Change, FieldDiff
+from vnettool.models.inventory import DistributedSwitch, MirrorSession
+from vnettool.models.plan import Change
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.specs import dvs as dvs_spec
@@ -71,22 +70,15 @@ def _problems(sw: DistributedSwitch | None, ports: set[str], m: MirrorSession) -
     return out
 
 
-class Mirrors(Resource[MirrorSession]):
+class Mirrors(SwitchPart[MirrorSession]):
     """One change per session (named `switch/session`), in its switch's lane."""
 
     name = RESOURCE
     model = MirrorSession
     fields = FIELDS
-    after = ("distributed_switch",)
-    host_scoped = False
 
-    def diff(
-        self, before: MirrorSession | None, after: MirrorSession | None, *, strict: bool = False
-    ) -> list[FieldDiff]:
-        return diffs(before, after, FIELDS, strict=strict)
-
-    def tags(self, state: MirrorSession) -> dict[str, Any]:
-        return {"switch": state.dvs}
+    def parts(self, sw: DistributedSwitch) -> list[MirrorSession]:
+        return sw.mirrors
 
     def plan(self, ctx: Context) -> list[Change]:
         absent = ctx.desired.absent.mirrors
@@ -149,16 +141,7 @@ class Mirrors(Resource[MirrorSession]):
             and c.switch == change.switch
         ]
 
-    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        self._send(change, session, facts)
-
-    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        self._send(change, session, facts)
-
-    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        self._send(change, session, facts)
-
-    def _send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+    def send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         """Add, edit or remove by what the switch has now (the key is the server's)."""
         moref = change.dvs_moref or api.find_switch(session, change.switch or "")
         sw = api.read_switch(session, moref)
@@ -181,27 +164,12 @@ class Mirrors(Resource[MirrorSession]):
             session,
             sw,
             spec,
-            named_conflict(_sessions, name, self.old(change), after, FIELDS),
+            self.conflict_since(change),
             facts,
         )
         facts["key"] = next(
             (m.key for m in api.read_switch(session, moref).mirrors if m.name == name), None
         )
-
-    def restore(self, change: Change, inv: Inventory) -> Change | None:
-        found = switch_part(change, inv, _sessions)
-        if found is None:
-            return None
-        sw, current = found
-        want = self.old(change)
-        if want is not None and current is not None:
-            want = want.model_copy(update={"key": current.key})
-        d = self.diff(current, want, strict=True)
-        return self.change(f"dvs:{sw.name}", change.name, current, want, d, dvs_moref=sw.moref)
-
-
-def _sessions(sw: DistributedSwitch) -> list[MirrorSession]:
-    return sw.mirrors
 
 
 resource = Mirrors()

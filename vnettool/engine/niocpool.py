@@ -14,11 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context
-from vnettool.engine.dvcommon import absent_pairs, diffs, named_conflict, switch_part
-from vnettool.engine.resource import Resource
+from vnettool.engine.dvcommon import SwitchPart, absent_pairs, diffs
 from vnettool.models.desired import NiocPoolSpec
-from vnettool.models.inventory import DistributedSwitch, Inventory, NiocPool
-from vnettool.models.plan import Change, FieldDiff
+from vnettool.models.inventory import DistributedSwitch, NiocPool
+from vnettool.models.plan import Change
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.specs import dvs as dvs_spec
@@ -52,22 +51,16 @@ def _room(ctx: Context, switch: str) -> tuple[int, int, int]:
     return res, uplinks, res * uplinks
 
 
-class NiocPools(Resource[NiocPool]):
+class NiocPools(SwitchPart[NiocPool]):
     """One change per pool (named `switch/pool`), in its switch's lane."""
 
     name = RESOURCE
     model = NiocPool
     fields = FIELDS
-    after = ("distributed_switch",)
-    host_scoped = False
+    kept = ("key", "config_version")
 
-    def diff(
-        self, before: NiocPool | None, after: NiocPool | None, *, strict: bool = False
-    ) -> list[FieldDiff]:
-        return diffs(before, after, FIELDS, strict=strict)
-
-    def tags(self, state: NiocPool) -> dict[str, Any]:
-        return {"switch": state.dvs}
+    def parts(self, sw: DistributedSwitch) -> list[NiocPool]:
+        return sw.nioc_pools
 
     def plan(self, ctx: Context) -> list[Change]:
         absent = ctx.desired.absent.nioc_pools
@@ -153,16 +146,7 @@ class NiocPools(Resource[NiocPool]):
             first += [c.id for c in mine if c.resource == "distributed_port_group"]
         return first
 
-    def create(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        self._send(change, session, facts)
-
-    def update(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        self._send(change, session, facts)
-
-    def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        self._send(change, session, facts)
-
-    def _send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+    def send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         """Add, edit or remove by what the switch has now (the key is the server's)."""
         moref = change.dvs_moref or api.find_switch(session, change.switch or "")
         sw = api.read_switch(session, moref)
@@ -178,7 +162,7 @@ class NiocPools(Resource[NiocPool]):
         elif not diffs(cur, after, FIELDS):
             return
         else:
-            why = named_conflict(_pools, name, self.old(change), after, FIELDS)(sw)
+            why = self.conflict_since(change)(sw)
             if why:
                 raise CannotRestore(f"changed by another client since the plan ({why})")
             op = "edit"
@@ -187,23 +171,6 @@ class NiocPools(Resource[NiocPool]):
         facts["key"] = next(
             (p.key for p in api.read_switch(session, moref).nioc_pools if p.name == name), None
         )
-
-    def restore(self, change: Change, inv: Inventory) -> Change | None:
-        found = switch_part(change, inv, _pools)
-        if found is None:
-            return None
-        sw, current = found
-        want = self.old(change)
-        if want is not None and current is not None:
-            want = want.model_copy(
-                update={"key": current.key, "config_version": current.config_version}
-            )
-        d = self.diff(current, want, strict=True)
-        return self.change(f"dvs:{sw.name}", change.name, current, want, d, dvs_moref=sw.moref)
-
-
-def _pools(sw: DistributedSwitch) -> list[NiocPool]:
-    return sw.nioc_pools
 
 
 def vm_reservation(sw: Any) -> int:

@@ -11,28 +11,15 @@ from typing import Any
 from vnettool.engine import vmknic
 from vnettool.engine.common import Context, field_diffs, guess, on_host
 from vnettool.engine.resource import Resource
-from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_teaming
-from vnettool.models.desired import PortGroupTeaming, StandardPortGroupSpec
+from vnettool.engine.vss import apply_security, apply_shaping, apply_uplink_order
+from vnettool.models.desired import StandardPortGroupSpec
 from vnettool.models.inventory import Host, Inventory, StandardPortGroup
 from vnettool.models.plan import Change
-from vnettool.models.policy import NetworkPolicy, TeamingPolicy
+from vnettool.models.policy import NetworkPolicy
 from vnettool.vsphere import hostnet
 from vnettool.vsphere.connection import Session
 
 RESOURCE = "standard_port_group"
-
-
-def _teaming(base: TeamingPolicy, t: PortGroupTeaming | None) -> TeamingPolicy:
-    out = apply_teaming(base, t)
-    if t is not None and (t.active is not None or t.standby is not None):
-        standby = list(t.standby or [])
-        active = (
-            list(t.active)
-            if t.active is not None
-            else [u for u in base.active_uplinks or [] if u not in standby]
-        )
-        out = _set(out, active_uplinks=active, standby_uplinks=standby)
-    return out
 
 
 def target(
@@ -46,7 +33,7 @@ def target(
             "policy": NetworkPolicy(
                 security=apply_security(pol.security, spec.security),
                 shaping=apply_shaping(pol.shaping, spec.shaping),
-                teaming=_teaming(pol.teaming, spec.teaming),
+                teaming=apply_uplink_order(pol.teaming, spec.teaming),
             ),
         }
     )

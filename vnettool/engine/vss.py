@@ -10,7 +10,14 @@ from typing import Any
 
 from vnettool.engine.common import Context, on_host
 from vnettool.engine.resource import Resource
-from vnettool.models.desired import DvTeaming, Security, Shaping, StandardSwitchSpec, Teaming
+from vnettool.models.desired import (
+    DvTeaming,
+    PortGroupTeaming,
+    Security,
+    Shaping,
+    StandardSwitchSpec,
+    Teaming,
+)
 from vnettool.models.inventory import Host, Inventory, StandardSwitch
 from vnettool.models.plan import Change
 from vnettool.models.policy import NetworkPolicy, SecurityPolicy, ShapingPolicy, TeamingPolicy
@@ -62,6 +69,24 @@ def apply_teaming(base: TeamingPolicy, t: Teaming | DvTeaming | None) -> Teaming
         failback=t.failback,
         check_beacon=t.beacon_probing,
     )
+    return out
+
+
+def apply_uplink_order(
+    base: TeamingPolicy, t: PortGroupTeaming | DvTeaming | None
+) -> TeamingPolicy:
+    """`apply_teaming` plus a port group's own uplink order: `active` and `standby` given
+    alone keep the other list consistent (standby only: the switch's active uplinks that
+    are not standby now). Shared by vSS port groups and DV port groups."""
+    out = apply_teaming(base, t)
+    if t is not None and (t.active is not None or t.standby is not None):
+        standby = list(t.standby or [])
+        active = (
+            list(t.active)
+            if t.active is not None
+            else [u for u in base.active_uplinks or [] if u not in standby]
+        )
+        out = _set(out, active_uplinks=active, standby_uplinks=standby)
     return out
 
 
