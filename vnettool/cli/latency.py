@@ -30,6 +30,7 @@ from vnettool.cli.common import (
 )
 from vnettool.cli.output import Record, duration_text
 from vnettool.errors import ConfigError
+from vnettool.latency.render import latency_cell
 
 app = typer.Typer(help="Network latency between hosts (vmkping through the API).")
 
@@ -87,26 +88,10 @@ def parse_duration(text: str) -> float:
     return value * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
 
-def _cell(s: Any, warn: float, crit: float) -> Text:
-    if s is None:
-        return Text("·", style="dim")
-    if s.mtu_ok is False:
-        return Text("MTU✗", style="bold red")
-    if s.received == 0:
-        return Text("lost", style="bold red")
-    ms = s.rtt_avg_us / 1000.0 if s.rtt_avg_us is not None else 0.0
-    style = "red" if ms >= crit else "yellow" if ms >= warn else "green"
-    txt = f"{ms:.2f}"
-    if s.loss_pct:
-        txt += f" {s.loss_pct:.0f}%"
-        style = "red" if s.loss_pct >= 50 else "yellow"
-    return Text(txt, style=style)
-
-
 def matrix_table(m: Any, warn: float, crit: float, title: str, width: int = 1_000) -> Table:
     """Host x host, full names as column heads when they fit `width`, else numbered columns
     with the number in front of each row's name (a column head is never cut)."""
-    cells = max((len(_cell(c, warn, crit)) for c in m.cells.values()), default=4)
+    cells = max((len(latency_cell(c, warn, crit)) for c in m.cells.values()), default=4)
     name_w = max((len(h) for h in m.hosts), default=4)
     full = name_w + 4 + len(m.hosts) * (max(name_w, cells) + 3) <= width
     t = Table(
@@ -120,7 +105,7 @@ def matrix_table(m: Any, warn: float, crit: float, title: str, width: int = 1_00
         t.add_column(h if full else str(i), justify="right", no_wrap=True)
     for i, src in enumerate(m.hosts, 1):
         label = src if full else f"{i:>2} {src}"
-        t.add_row(label, *[_cell(m.cells.get((src, dst)), warn, crit) for dst in m.hosts])
+        t.add_row(label, *[latency_cell(m.cells.get((src, dst)), warn, crit) for dst in m.hosts])
     return t
 
 
@@ -162,6 +147,24 @@ def mtu_limited(m: Any) -> list[str]:
     return out
 
 
+def _probing(
+    session: Any, cluster: str | None, count: int, interval: float
+) -> tuple[Any, list[str], Any, Any]:
+    """What every probe starts from: the inventory, the clusters to probe (all, or the one
+    named: an unknown name is an error), the live ping and the echo spec."""
+    from vnettool.inventory.collect import collect
+    from vnettool.latency.mover import RebalanceState
+    from vnettool.latency.rebalance import live_ops
+    from vnettool.models.latency import PingSpec
+
+    inv = collect(session)
+    clusters = sorted({h.cluster for h in inv.hosts if h.cluster and cluster in (None, h.cluster)})
+    if cluster and not clusters:
+        raise ConfigError(f"no cluster named {cluster!r}")
+    ops = live_ops(session, inv, RebalanceState())
+    return inv, clusters, ops.ping, PingSpec(count=count, interval_s=interval, wait_s=1.0)
+
+
 def _measure(
     session: Any,
     cluster: str | None,
@@ -173,22 +176,13 @@ def _measure(
     workers: int,
     per_host: int = 2,
 ) -> list[Any]:
-    from vnettool.inventory.collect import collect
-    from vnettool.latency.mover import RebalanceState
     from vnettool.latency.probe import endpoints, mesh
-    from vnettool.latency.rebalance import live_ops
-    from vnettool.models.latency import PingSpec
 
-    inv = collect(session)
-    clusters = sorted({h.cluster for h in inv.hosts if h.cluster and cluster in (None, h.cluster)})
-    if cluster and not clusters:
-        raise ConfigError(f"no cluster named {cluster!r}")
-    ops = live_ops(session, inv, RebalanceState())
-    spec = PingSpec(count=count, interval_s=interval, wait_s=1.0)
+    inv, clusters, ping, spec = _probing(session, cluster, count, interval)
     out = []
     for c in clusters:
         eps, skipped = endpoints(inv, c, vmk, service)
-        m = mesh(ops.ping, eps, spec, workers=workers, mtu=mtu, per_host=per_host)
+        m = mesh(ping, eps, spec, workers=workers, mtu=mtu, per_host=per_host)
         m.skipped = skipped
         out.append((c, m))
     return out
@@ -210,22 +204,13 @@ def _sweep(
     service: str,
     workers: int,
 ) -> tuple[list[Any], dict[str, dict[str, str]]]:
-    from vnettool.inventory.collect import collect
-    from vnettool.latency.mover import RebalanceState
     from vnettool.latency.probe import endpoints, sweep
-    from vnettool.latency.rebalance import live_ops
-    from vnettool.models.latency import PingSpec
 
-    inv = collect(session)
-    clusters = sorted({h.cluster for h in inv.hosts if h.cluster and cluster in (None, h.cluster)})
-    if cluster and not clusters:
-        raise ConfigError(f"no cluster named {cluster!r}")
-    ops = live_ops(session, inv, RebalanceState())
-    spec = PingSpec(count=count, interval_s=interval, wait_s=1.0)
+    inv, clusters, ping, spec = _probing(session, cluster, count, interval)
     paths, skipped = [], {}
     for c in clusters:
         eps, skipped[c] = endpoints(inv, c, vmk, service)
-        paths += sweep(ops.ping, eps, spec, workers=workers, cluster=c)
+        paths += sweep(ping, eps, spec, workers=workers, cluster=c)
     return paths, skipped
 
 

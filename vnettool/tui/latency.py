@@ -24,33 +24,14 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 from textual.worker import get_current_worker
 
 from vnettool.errors import VnetError
-from vnettool.models.latency import LatencySample
+from vnettool.latency.render import CRIT_MS, WARN_MS, latency_cell
 from vnettool.tui.messages import AppView
 from vnettool.tui.model import NetIndex
 
 if TYPE_CHECKING:
     from vnettool.latency.probe import Matrix
 
-WARN_MS = 1.0
-CRIT_MS = 10.0
 HISTORY = 60
-
-
-def latency_cell(s: LatencySample | None, warn: float = WARN_MS, crit: float = CRIT_MS) -> Text:
-    """One matrix cell, coloured by the thresholds."""
-    if s is None:
-        return Text("·", style="dim")
-    if s.mtu_ok is False:
-        return Text("MTU✗", style="bold red")
-    if s.received == 0:
-        return Text("lost", style="bold red")
-    ms = (s.rtt_avg_us or 0.0) / 1000.0
-    style = "red" if ms >= crit else "yellow" if ms >= warn else "green"
-    txt = f"{ms:.2f}"
-    if s.loss_pct:
-        txt += f" {s.loss_pct:.0f}%"
-        style = "red" if s.loss_pct >= 50 else "yellow"
-    return Text(txt, style=style)
 
 
 class LatencyPane(Vertical):
