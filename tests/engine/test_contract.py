@@ -31,7 +31,6 @@ from tests import factories
 from vnettool.engine import PlanError, plan, rollback
 from vnettool.engine.registry import BY_NAME, RESOURCES
 from vnettool.engine.resource import Resource
-from vnettool.impact.blast import SIMULATORS
 from vnettool.models.desired import DesiredState
 from vnettool.models.inventory import (
     DVFILTER_KEY,
@@ -272,7 +271,12 @@ def _vm_settings(inv: Inventory, c: Change) -> Inventory:
     return inv.model_copy(update={"vms": [edit(v) for v in inv.vms]})
 
 
-APPLY: dict[str, Callable[[Inventory, Change], Inventory]] = {
+# the resources that simulate their own changes (for the blast radius) apply them so; the
+# others, which do not change connectivity, are applied here
+SIMULATORS: dict[str, Callable[[Inventory, Change], Inventory | None]] = {
+    r.name: r.simulate for r in RESOURCES if r.simulates
+}
+APPLY: dict[str, Callable[[Inventory, Change], Inventory | None]] = {
     **SIMULATORS,
     "pvlan": _pvlan,
     "netflow": _netflow,

@@ -80,7 +80,7 @@ def _plan(desired: DesiredState, inventory: Inventory) -> Plan:
     if ctx.problems:
         raise PlanError(ctx.problems)
     # every change says which VM NICs and vmknics it cuts, degrades, moves or re-VLANs
-    return blast_radius(Plan(changes=link(changes)), inventory)
+    return blast_radius(Plan(changes=link(changes)), inventory, registry.BY_NAME)
 
 
 def sort_key(c: Change) -> tuple[Any, ...]:

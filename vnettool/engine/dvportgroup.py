@@ -15,6 +15,7 @@ from vnettool.engine import niocpool
 from vnettool.engine.common import CannotRestore, Context, guess
 from vnettool.engine.dvcommon import apply_setting, binding, diffs, unset_description
 from vnettool.engine.resource import Resource
+from vnettool.impact.simulate import after_state, replace
 from vnettool.models.desired import DistributedPortGroupSpec, DistributedSwitchSpec
 from vnettool.models.inventory import (
     DistributedPortGroup,
@@ -343,6 +344,31 @@ class DistributedPortGroups(Resource[DistributedPortGroup]):
         )
         d = diffs(current, want, FIELDS) + unset_description(current, want)
         return self.change(where, change.name, current, want, d, **extra)
+
+    def simulate(self, inv: Inventory, change: Change) -> Inventory:
+        """The port group replaced; a new one is keyed `new:<name>` (what NICs moved onto it
+        in the same plan point at) until vCenter keys it."""
+        new = after_state(change, DistributedPortGroup)
+        old = next(
+            (p for p in inv.distributed_port_groups if p.name == change.name and not p.uplink),
+            None,
+        )
+        if new is not None and not new.key:
+            key = old.key if old else f"new:{change.name}"
+            new = new.model_copy(update={"key": key, "moref": key})
+        items = replace(inv.distributed_port_groups, lambda p: p is old, new)
+        return inv.model_copy(update={"distributed_port_groups": items})
+
+    def reach(self, inv: Inventory, change: Change) -> set[str]:
+        """The hosts of the vmknics and VM NICs on the port group (by key, or by name)."""
+        old = next((p for p in inv.distributed_port_groups if p.name == change.name), None)
+        users = {v.host for v in inv.vmkernel_adapters if old and v.dv_portgroup_key == old.key}
+        return users | {
+            vm.host or ""
+            for vm in inv.vms
+            for n in vm.nics
+            if (old and n.dv_portgroup_key == old.key) or n.network == change.name
+        }
 
 
 def _unsafe(inv: Inventory, before: DistributedPortGroup) -> str | None:

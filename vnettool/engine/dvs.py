@@ -23,9 +23,11 @@ from vnettool.engine.common import CannotRestore, Context, guess, matches, natur
 from vnettool.engine.dvcommon import apply_setting, diffs, lag_port_names, unset_description
 from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
+from vnettool.impact.simulate import after_state, replace
 from vnettool.models.desired import DistributedSwitchSpec, NiocSpec
 from vnettool.models.inventory import (
     DistributedSwitch,
+    DvsHostMember,
     Host,
     Inventory,
     NiocTraffic,
@@ -479,6 +481,25 @@ class DistributedSwitches(Resource[DistributedSwitch]):
         )
         d = diffs(current, want, FIELDS) + unset_description(current, want)
         return self.change(where, change.name, current, want, d)
+
+    def simulate(self, inv: Inventory, change: Change) -> Inventory:
+        """The switch replaced, its members after the change's host operations; a new
+        switch's uplink names are those its members' pNICs are given (vCenter names them)."""
+        old = inv.dvs_by_name.get(change.name)
+        new = after_state(change, DistributedSwitch)
+        if new is not None:
+            members = {m.host: m for m in (old.hosts if old else [])}
+            for o in change.host_ops:
+                if o.op == "remove":
+                    members.pop(o.host, None)
+                else:
+                    members[o.host] = DvsHostMember(host=o.host, pnics=dict(o.pnics), status="up")
+            names = new.uplink_names or sorted(
+                {u for m in members.values() for u in m.pnics.values()}, key=natural_key
+            )
+            new = new.model_copy(update={"hosts": list(members.values()), "uplink_names": names})
+        items = replace(inv.distributed_switches, lambda d: d.name == change.name, new)
+        return inv.model_copy(update={"distributed_switches": items})
 
 
 def _ops(change: Change) -> list[tuple[str, str, dict[str, str]]]:

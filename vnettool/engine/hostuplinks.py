@@ -26,7 +26,8 @@ from vnettool.engine.dvcommon import lag_port_names
 from vnettool.engine.dvs import lane, off_standard
 from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
-from vnettool.models.inventory import DvsHostUplinks, Inventory
+from vnettool.impact.simulate import after_state
+from vnettool.models.inventory import DistributedSwitch, DvsHostUplinks, Inventory
 from vnettool.models.plan import Change
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
@@ -147,6 +148,26 @@ class HostUplinks(Resource[DvsHostUplinks]):
             host_moref=host.moref if host else change.host_moref,
             dvs_moref=sw.moref,
         )
+
+    def simulate(self, inv: Inventory, change: Change) -> Inventory:
+        """A member's pNICs bound to (LAG) uplink ports by name, as the fresh read shows them."""
+        new = after_state(change, DvsHostUplinks)
+        if new is None:
+            return inv
+
+        def bound(d: DistributedSwitch) -> DistributedSwitch:
+            hosts = [
+                m.model_copy(update={"pnics": dict(new.pnics)}) if m.host == new.host else m
+                for m in d.hosts
+            ]
+            return d.model_copy(update={"hosts": hosts})
+
+        switches = [bound(d) if d.name == new.dvs else d for d in inv.distributed_switches]
+        return inv.model_copy(update={"distributed_switches": switches})
+
+    def reach(self, inv: Inventory, change: Change) -> set[str]:
+        """The member host the change is named after (`switch/host`)."""
+        return {change.name.partition("/")[2]}
 
 
 resource = HostUplinks()

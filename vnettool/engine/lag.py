@@ -14,7 +14,8 @@ from typing import Any
 from vnettool.engine.common import Context
 from vnettool.engine.dvcommon import absent_pairs, diffs, switch_part, switch_part_depends
 from vnettool.engine.resource import Resource
-from vnettool.models.inventory import Inventory, LacpGroup
+from vnettool.impact.simulate import after_state, replace
+from vnettool.models.inventory import DvsHostMember, Inventory, LacpGroup
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
@@ -170,6 +171,45 @@ class Lags(Resource[LacpGroup]):
             return None
         d = self.diff(current, want)
         return self.change(where, change.name, current, want, d, dvs_moref=sw.moref)
+
+    def simulate(self, inv: Inventory, change: Change) -> Inventory:
+        """vCenter names a LAG's ports `<lag>-0` ...; a LAG that shrinks or goes away takes
+        its ports with it and the pNICs bound to them are unassigned (they carry nothing)."""
+        switch, _, name = change.name.partition("/")
+        new = after_state(change, LacpGroup)
+        if new is not None:
+            n = new.uplink_count or len(new.uplink_names)
+            new = new.model_copy(update={"uplink_names": [f"{new.name}-{i}" for i in range(n)]})
+        old = next(
+            (
+                g
+                for d in inv.distributed_switches
+                if d.name == switch
+                for g in d.lags
+                if g.name == name
+            ),
+            None,
+        )
+        lost = set(old.uplink_names if old else []) - set(new.uplink_names if new else [])
+
+        def unbind(m: DvsHostMember) -> DvsHostMember:
+            if not lost or not set(m.pnics.values()) & lost:
+                return m
+            kept = {p: u for p, u in m.pnics.items() if u not in lost}
+            return m.model_copy(update={"pnics": kept})
+
+        switches = [
+            d.model_copy(
+                update={
+                    "lags": replace(d.lags, lambda g: g.name == name, new),
+                    "hosts": [unbind(m) for m in d.hosts],
+                }
+            )
+            if d.name == switch
+            else d
+            for d in inv.distributed_switches
+        ]
+        return inv.model_copy(update={"distributed_switches": switches})
 
 
 resource = Lags()

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from vnettool.engine.common import CannotRestore, Context, matches, natural_key, on_host
 from vnettool.engine.resource import Resource
 from vnettool.errors import VnetError
+from vnettool.impact.simulate import dv_target
 from vnettool.models.base import Model
 from vnettool.models.inventory import Inventory, VirtualMachine, VmkernelAdapter
 from vnettool.models.plan import Change, Facts, FieldDiff, Placement
@@ -306,6 +307,20 @@ class VmknicMigrations(Resource[VmkernelAdapter]):
             }
         )
 
+    def simulate(self, inv: Inventory, change: Change) -> Inventory:
+        """The vmknic on its destination port group (a DV one by key, else by name)."""
+        t = dv_target(inv, change.dest)
+        to = {
+            "portgroup": None if t["dv_portgroup_key"] else t["network"],
+            "dvs_uuid": t["dvs_uuid"],
+            "dv_portgroup_key": t["dv_portgroup_key"],
+        }
+        adapters = [
+            v.model_copy(update=to) if v.host == change.host and v.device == change.name else v
+            for v in inv.vmkernel_adapters
+        ]
+        return inv.model_copy(update={"vmkernel_adapters": adapters})
+
 
 class VmNicMigrations(VmknicMigrations):
     """The VM NIC half (named `vm/NIC label`), planned with the adapters' rollout."""
@@ -327,6 +342,19 @@ class VmNicMigrations(VmknicMigrations):
             int(change.nic_key or 0),
             network=None if dv else to.portgroup,
             dv=dv,
+        )
+
+    def simulate(self, inv: Inventory, change: Change) -> Inventory:
+        """The VM's NIC (`vm/label`) on its destination network."""
+        t = dv_target(inv, change.dest)
+        vm_name, _, label = change.name.partition("/")
+
+        def moved(vm: VirtualMachine) -> VirtualMachine:
+            nics = [n.model_copy(update=t) if n.label == label else n for n in vm.nics]
+            return vm.model_copy(update={"nics": nics})
+
+        return inv.model_copy(
+            update={"vms": [moved(vm) if vm.name == vm_name else vm for vm in inv.vms]}
         )
 
 

@@ -12,10 +12,11 @@ from vnettool.engine import vmknic
 from vnettool.engine.common import Context, field_diffs, guess, on_host
 from vnettool.engine.resource import Resource
 from vnettool.engine.vss import apply_security, apply_shaping, apply_uplink_order
+from vnettool.impact.simulate import after_state, replace
 from vnettool.models.desired import StandardPortGroupSpec
 from vnettool.models.inventory import Host, Inventory, StandardPortGroup
 from vnettool.models.plan import Change
-from vnettool.models.policy import NetworkPolicy
+from vnettool.models.policy import NetworkPolicy, merge_policy
 from vnettool.vsphere import hostnet
 from vnettool.vsphere.connection import Session
 
@@ -72,6 +73,7 @@ class StandardPortGroups(Resource[StandardPortGroup]):
     """One change per (host, port group); UpdatePortGroup changes it in place."""
 
     name = RESOURCE
+    reach_by_name = True
     model = StandardPortGroup
     fields = ("switch", "vlan_id", "policy")
     after = ("standard_switch",)
@@ -186,6 +188,21 @@ class StandardPortGroups(Resource[StandardPortGroup]):
 
     def tags(self, state: StandardPortGroup) -> dict[str, Any]:
         return {"switch": state.switch}
+
+    def simulate(self, inv: Inventory, change: Change) -> Inventory:
+        """The port group replaced, its effective policy its switch's with its overrides."""
+        new = after_state(change, StandardPortGroup)
+        if new is not None:
+            sw = next(
+                (s for s in inv.standard_switches if (s.host, s.name) == (change.host, new.switch)),
+                None,
+            )
+            if sw is not None:
+                new = new.model_copy(update={"effective": merge_policy(sw.policy, new.policy)})
+        items = replace(
+            inv.standard_port_groups, lambda p: (p.host, p.name) == (change.host, change.name), new
+        )
+        return inv.model_copy(update={"standard_port_groups": items})
 
 
 resource = StandardPortGroups()

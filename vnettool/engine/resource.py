@@ -22,6 +22,14 @@ The shape of every hook, with the standard switch as the example:
   it with `before` in `strict` mode.
 - `conflict(change, inv) -> str | None` (optional): how the object moved on since the
   run; the default asks `restore` with the after-state in place of the before-state.
+- `simulate(inv, change) -> Inventory | None` (optional): `inv` as it is once the change is
+  applied, for the blast radius of a plan (impact/blast.py): replace the change's object in
+  its list (`inv.model_copy(update={"standard_switches": [..., <after>]})`) and fill in what
+  vSphere would work out (a port group's effective policy). The default, None, says the
+  resource does not change connectivity: its changes carry no impact.
+- `reach(inv, change) -> set[str]`: the hosts whose VM NICs and vmknics a simulated change
+  can affect (only they are traced again). Default: the change's host; for a vCenter-wide
+  change the members of the switch it names (`DVS0`, `DVS0/lag1`) and the hosts it adds.
 """
 
 from __future__ import annotations
@@ -48,6 +56,9 @@ class Resource(Generic[M]):
     # path -> (name shown in plans, divisor to the unit people type), e.g. shaping in kbps
     display: ClassVar[dict[str, tuple[str, int]]] = {}
     host_scoped: ClassVar[bool] = True  # False: vCenter-wide (host=None, a lane per switch)
+    # True: a change reaches only the endpoints on its host that use (or name) an object of
+    # its name, e.g. a vSS port group; the blast radius skips tracing it when none does
+    reach_by_name: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -100,6 +111,25 @@ class Resource(Generic[M]):
     def diff(self, before: M | None, after: M | None, *, strict: bool = False) -> list[FieldDiff]:
         """The compared fields' diffs, in the names and units plans show."""
         return field_diffs(before, after, self.fields, strict=strict)
+
+    def simulate(self, inv: Inventory, change: Change) -> Inventory | None:
+        """`inv` with the change applied, as the connectivity model reads it (see module);
+        None (the default): this resource does not change connectivity."""
+        return None
+
+    @property
+    def simulates(self) -> bool:
+        """Whether this resource overrides `simulate` (its changes get an impact)."""
+        return type(self).simulate is not Resource.simulate
+
+    def reach(self, inv: Inventory, change: Change) -> set[str]:
+        """Hosts a simulated change can affect: its own, or for a vCenter-wide change the
+        members of the switch its name starts with and the hosts it adds or removes."""
+        if change.host is not None:
+            return {change.host}
+        dvs = inv.dvs_by_name.get(change.name.partition("/")[0])
+        members = {m.host for m in dvs.hosts} if dvs else set()
+        return members | {o.host for o in change.host_ops}
 
     # -- written once -----------------------------------------------------------------------
     def apply(self, change: Change, session: Session, facts: dict[str, Any]) -> None:

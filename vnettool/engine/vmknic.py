@@ -10,6 +10,7 @@ from typing import Any
 
 from vnettool.engine.common import Context, field_diffs, host_gone, matches, on_host
 from vnettool.engine.resource import Resource
+from vnettool.impact.simulate import after_state, replace
 from vnettool.models.desired import VmkernelAdapterSpec, render_cidr
 from vnettool.models.inventory import Host, Inventory, VmkernelAdapter
 from vnettool.models.plan import Change
@@ -206,6 +207,17 @@ class VmkernelAdapters(Resource[VmkernelAdapter]):
         if ch is not None and current is None:
             ch = ch.model_copy(update={"device": None})
         return ch
+
+    def simulate(self, inv: Inventory, change: Change) -> Inventory:
+        """The adapter replaced; a new one is named `new:<name>` until the host names it."""
+        device = getattr(change.before, "device", None) or change.device
+        new = after_state(change, VmkernelAdapter)
+        if new is not None and not new.device:
+            new = new.model_copy(update={"device": f"new:{change.name}"})
+        items = replace(
+            inv.vmkernel_adapters, lambda v: v.host == change.host and v.device == device, new
+        )
+        return inv.model_copy(update={"vmkernel_adapters": items})
 
 
 resource = VmkernelAdapters()

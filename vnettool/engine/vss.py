@@ -10,6 +10,7 @@ from typing import Any
 
 from vnettool.engine.common import Context, on_host
 from vnettool.engine.resource import Resource
+from vnettool.impact.simulate import after_state, recompute_effective, replace
 from vnettool.models.desired import (
     DvTeaming,
     PortGroupTeaming,
@@ -260,6 +261,15 @@ class StandardSwitches(Resource[StandardSwitch]):
 
     def keep(self, current: StandardSwitch, want: StandardSwitch) -> StandardSwitch:
         return want.model_copy(update={"num_ports": want.num_ports or current.num_ports})
+
+    def simulate(self, inv: Inventory, change: Change) -> Inventory:
+        """The switch replaced; its port groups' effective policies follow."""
+        new = after_state(change, StandardSwitch)
+        items = replace(
+            inv.standard_switches, lambda s: (s.host, s.name) == (change.host, change.name), new
+        )
+        updated = inv.model_copy(update={"standard_switches": items})
+        return recompute_effective(updated, change.host or "", change.name)
 
 
 def _uplinks(state: StandardSwitch | None) -> list[str]:
