@@ -8,7 +8,7 @@ each reconfigure bumps the switch's `configVersion`, and parallel ones would onl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from vnettool.engine.common import CannotRestore, field_diffs
 from vnettool.engine.resource import M, Resource
@@ -227,6 +227,21 @@ class SwitchPart(Resource[M]):
 
     def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         self.send(change, session, facts)
+
+    def to_send(self, change: Change, sw: DistributedSwitch) -> tuple[str, M] | None:
+        """What `send` sends, by what the switch `sw` has now: `("remove", current)`,
+        `("add", after)` without a key, `("edit", after)` with the current part's `kept`
+        fields; None when the switch already is as the change wants (a retried change)."""
+        name = change.name.split("/", 1)[1]
+        cur = next((x for x in self.parts(sw) if getattr(x, "name", None) == name), None)
+        after = change.after if isinstance(change.after, self.model) else None
+        if after is None:
+            return None if cur is None else ("remove", cur)
+        if cur is None:
+            return "add", cast(M, after.model_copy(update={"key": None}))
+        if not self.diff(cur, cast(M, after)):
+            return None
+        return "edit", cast(M, after.model_copy(update={k: getattr(cur, k) for k in self.kept}))
 
     def conflict_since(self, change: Change) -> Callable[[DistributedSwitch], str | None]:
         """`named_conflict` for this change's part: what another client changed."""

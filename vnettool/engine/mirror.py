@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import Context
-from vnettool.engine.dvcommon import SwitchPart, absent_pairs, diffs
+from vnettool.engine.dvcommon import SwitchPart, absent_pairs
 from vnettool.models.desired import MirrorSpec
 from vnettool.models.inventory import DistributedSwitch, MirrorSession
 from vnettool.models.plan import Change
@@ -146,18 +146,10 @@ class Mirrors(SwitchPart[MirrorSession]):
         moref = change.dvs_moref or api.find_switch(session, change.switch or "")
         sw = api.read_switch(session, moref)
         name = change.name.split("/", 1)[1]
-        cur = next((m for m in sw.mirrors if m.name == name), None)
-        after = change.after if isinstance(change.after, MirrorSession) else None
-        if after is None:
-            if cur is None:
-                return
-            op, sess = "remove", cur
-        elif cur is None:
-            op, sess = "add", after.model_copy(update={"key": None})
-        elif not diffs(cur, after, FIELDS):
+        todo = self.to_send(change, sw)
+        if todo is None:
             return
-        else:
-            op, sess = "edit", after.model_copy(update={"key": cur.key})
+        op, sess = todo
         spec = dvs_spec.switch_spec(sw, sw)
         spec.vspanConfigSpec = [dvs_spec.vspan_spec(op, sess)]
         api.reconfigure_switch(

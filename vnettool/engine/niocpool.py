@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context
-from vnettool.engine.dvcommon import SwitchPart, absent_pairs, diffs
+from vnettool.engine.dvcommon import SwitchPart, absent_pairs
 from vnettool.models.desired import NiocPoolSpec
 from vnettool.models.inventory import DistributedSwitch, NiocPool
 from vnettool.models.plan import Change
@@ -151,22 +151,13 @@ class NiocPools(SwitchPart[NiocPool]):
         moref = change.dvs_moref or api.find_switch(session, change.switch or "")
         sw = api.read_switch(session, moref)
         name = change.name.split("/", 1)[1]
-        cur = next((p for p in sw.nioc_pools if p.name == name), None)
-        after = change.after if isinstance(change.after, NiocPool) else None
-        if after is None:
-            if cur is None:
-                return
-            op, pool = "remove", cur
-        elif cur is None:
-            op, pool = "add", after.model_copy(update={"key": None})
-        elif not diffs(cur, after, FIELDS):
+        todo = self.to_send(change, sw)
+        if todo is None:
             return
-        else:
-            why = self.conflict_since(change)(sw)
-            if why:
-                raise CannotRestore(f"changed by another client since the plan ({why})")
-            op = "edit"
-            pool = after.model_copy(update={"key": cur.key, "config_version": cur.config_version})
+        op, pool = todo
+        why = self.conflict_since(change)(sw) if op == "edit" else None
+        if why:
+            raise CannotRestore(f"changed by another client since the plan ({why})")
         api.reconfigure_pools(session, sw, [dvs_spec.pool_spec(op, pool)])
         facts["key"] = next(
             (p.key for p in api.read_switch(session, moref).nioc_pools if p.name == name), None
