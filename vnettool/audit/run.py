@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from vnettool import userfile
 from vnettool.audit.config import load_config
-from vnettool.audit.controls import PROFILES, ControlResult, profile_rules
+from vnettool.audit.controls import PROFILES, ControlResult, compliance_pct, profile_rules
 from vnettool.audit.drift import DriftRow, attribute, drift
 from vnettool.audit.model import SEVERITIES, AuditConfig, Finding, at_least, score
 from vnettool.audit.rules import RULES
@@ -51,6 +52,42 @@ class AuditReport:
         for f in self.findings:
             out[f.severity][f.state] += 1
         return out
+
+    def as_json(self, include_pass: bool) -> dict[str, Any]:
+        """What `audit --json` prints for one vCenter; a fleet audit prints it per vCenter
+        (so it lives with the report, below both CLI commands)."""
+        return {
+            "workbook": str(self.path),
+            "score": self.score,
+            "grade": self.grade,
+            "failing": len(self.failing),
+            "findings": [
+                f.model_dump(mode="json") | {"finding_id": f.finding_id}
+                for f in self.findings
+                if include_pass or f.state != "PASS"
+            ],
+            "drift": len(self.drift) if self.drift is not None else None,
+            "compliance": {
+                profile: {"compliance_pct": compliance_pct(results), "controls": _controls(results)}
+                for profile, results in self.compliance.items()
+            },
+        }
+
+
+def _controls(results: list[ControlResult]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.control.id,
+            "vid": r.control.vid,
+            "title": r.control.title,
+            "state": r.state,
+            "rules": list(r.control.rules),
+            "fail": r.failed,
+            "waived": r.waived,
+            "waivers": r.waivers,
+        }
+        for r in results
+    ]
 
 
 def default_path(inventory: Inventory, now: datetime | None = None) -> Path:

@@ -23,12 +23,14 @@ from vnettool.cli.common import (
     ServerOpt,
     ThumbprintOpt,
     WaitOpt,
+    confirm,
     console,
     handle_errors,
     run_lock,
     session_for,
 )
-from vnettool.cli.engine import confirm, plan_json, print_plan, print_results, stop_on_sigint
+from vnettool.cli.engine import plan_json, print_plan, print_results, stop_on_sigint
+from vnettool.cli.latency import parse_duration
 from vnettool.cli.output import Field, Layout, Record, emit
 from vnettool.errors import ConfigError
 
@@ -206,7 +208,6 @@ def watch(
     import time
 
     from vnettool.appliances.watch import ApplianceWatch
-    from vnettool.cli.latency import parse_duration
     from vnettool.playbook.kinds.appliance import engine_target
     from vnettool.playbook.scope import step_hosts
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from vnettool.cli import fleet_commands
 from vnettool.cli.choices import FailOn, Profile
 from vnettool.cli.common import (
     InsecureOpt,
@@ -23,6 +24,7 @@ from vnettool.cli.common import (
     handle_errors,
     session_for,
 )
+from vnettool.cli.fleet import fleet_context
 from vnettool.models.events import ChangeEvent
 from vnettool.models.inventory import Inventory
 
@@ -42,23 +44,6 @@ FailOnOpt = typer.Option(
     help="Exit 2 when FAIL findings of this severity or worse exist (or never)",
     case_sensitive=False,
 )
-
-
-def report_json(report: AuditReport, include_pass: bool) -> dict[str, Any]:
-    """What `audit --json` prints for one vCenter (a fleet audit prints it per vCenter)."""
-    return {
-        "workbook": str(report.path),
-        "score": report.score,
-        "grade": report.grade,
-        "failing": len(report.failing),
-        "findings": [
-            f.model_dump(mode="json") | {"finding_id": f.finding_id}
-            for f in report.findings
-            if include_pass or f.state != "PASS"
-        ],
-        "drift": len(report.drift) if report.drift is not None else None,
-        "compliance": _compliance_json(report),
-    }
 
 
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Workbook path (.xlsx)")]
@@ -134,7 +119,6 @@ def audit(
 ) -> None:
     """Run the security and health rules and write an RVTools-compatible workbook."""
     from vnettool.audit.run import run_audit
-    from vnettool.cli.fleet import fleet_context
 
     fc = fleet_context(
         [
@@ -148,8 +132,6 @@ def audit(
         ]
     )
     if fc is not None:
-        from vnettool.cli import fleet_commands
-
         return fleet_commands.audit(fc, out, fail_on, as_json)
     _check_args(out, appliances_of, snapshot, profile, config)
     started = datetime.now(UTC)
@@ -164,7 +146,7 @@ def audit(
             profile=profile, latency=got.latency,
         )  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(report_json(report, include_pass), indent=1))
+        typer.echo(json.dumps(report.as_json(include_pass), indent=1))
     else:
         _print_report(report, got.inv.vcenter, baseline)
     if fix_plan is not None:
@@ -255,30 +237,6 @@ def _gather(
             since = started - timedelta(days=latency_days)
             got.latency = History.for_server(session.instance_key).load(since=since)
     return got
-
-
-def _compliance_json(report: AuditReport) -> dict[str, Any]:
-    from vnettool.audit.controls import compliance_pct
-
-    out: dict[str, Any] = {}
-    for profile, results in report.compliance.items():
-        out[profile] = {
-            "compliance_pct": compliance_pct(results),
-            "controls": [
-                {
-                    "id": r.control.id,
-                    "vid": r.control.vid,
-                    "title": r.control.title,
-                    "state": r.state,
-                    "rules": list(r.control.rules),
-                    "fail": r.failed,
-                    "waived": r.waived,
-                    "waivers": r.waivers,
-                }
-                for r in results
-            ],
-        }
-    return out
 
 
 def _print_compliance(report: AuditReport) -> None:

@@ -8,13 +8,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from vnettool.errors import VnetError
+from vnettool.errors import ConfigError, VnetError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -57,6 +58,30 @@ class PlanView:
 
 
 VIEW = PlanView()
+
+
+@dataclass
+class FleetSelection:
+    """The global --fleet FILE and --only, set once by the root command before any command
+    runs. Here, below every command, because `session_for` must refuse to connect under
+    --fleet and the fleet sides (cli/fleet.py) read it to load the fleet."""
+
+    path: Path | None = None
+    only: str | None = None
+
+
+FLEET = FleetSelection()
+
+
+def select_fleet(path: Path | None, only: str | None) -> None:
+    """Called by the root command with its global --fleet and --only, before any command."""
+    FLEET.path, FLEET.only = path, only
+
+
+def fleet_selected() -> bool:
+    return FLEET.path is not None
+
+
 WaitOpt = Annotated[
     bool,
     typer.Option(
@@ -98,8 +123,6 @@ def session_for(server: str | None, insecure: bool, thumbprint: str | None) -> I
     Under the global --fleet every fleet command has handed its work to the children before
     this point; a command that reaches it works on one vCenter, and connecting to the default
     one (the lab profile, the environment) would look like a fleet run and not be one."""
-    from vnettool.cli.fleet import fleet_selected
-    from vnettool.errors import ConfigError
     from vnettool.vsphere.connection import connect
     from vnettool.vsphere.credentials import resolve
 
@@ -115,6 +138,18 @@ def session_for(server: str | None, insecure: bool, thumbprint: str | None) -> I
     warn_insecure(creds)
     with connect(creds) as session:
         yield session
+
+
+def confirm(yes: bool, what: str) -> None:
+    """Ask before changing vSphere unless --yes; with no terminal to ask on, refuse (a CI
+    job must say --yes, not hang on a prompt). Shared by plan/apply, appliances and the
+    fleet sides (one question for all vCenters)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{what}: confirmation needed; pass --yes to apply without asking")
+    if not typer.confirm(f"{what}?", default=False):
+        raise ConfigError("cancelled; nothing was changed")
 
 
 def warn_insecure(creds: Any) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vnettool.cli import fleet_commands
 from vnettool.cli.common import (
     VIEW,
     InsecureOpt,
@@ -27,11 +27,13 @@ from vnettool.cli.common import (
     ServerOpt,
     ThumbprintOpt,
     WaitOpt,
+    confirm,
     console,
     err_console,
     run_lock,
     session_for,
 )
+from vnettool.cli.fleet import fleet_context
 from vnettool.engine.render import render_failures, render_plan
 from vnettool.errors import UNREACHABLE, ConfigError, VnetError
 from vnettool.models.plan import Plan, Result
@@ -86,15 +88,12 @@ def plan(
     """Show what `apply` would change. Exit 0 = no changes, 2 = changes pending, 1 = error."""
     VIEW.per_host = per_host
     from vnettool import engine
-    from vnettool.cli.fleet import fleet_context
     from vnettool.inventory import collect
     from vnettool.playbook.desired_file import check_against, load_desired
 
     try:
         fc = fleet_context([("--server", server)])
         if fc is not None:
-            from vnettool.cli import fleet_commands
-
             return fleet_commands.plan(fc, file, as_json)
         desired = load_desired(file)
         with session_for(server, insecure, thumbprint) as session:
@@ -108,15 +107,6 @@ def plan(
     else:
         print_plan(p)
     raise typer.Exit(0 if p.empty else 2)
-
-
-def confirm(yes: bool, what: str) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise ConfigError(f"{what}: confirmation needed; pass --yes to apply without asking")
-    if not typer.confirm(f"{what}?", default=False):
-        raise ConfigError("cancelled; nothing was changed")
 
 
 def print_results(results: list[Result]) -> None:
@@ -232,8 +222,6 @@ def apply(
 ) -> None:
     """Plan, confirm, apply with bounded concurrency, then re-read and verify. One run per
     vCenter at a time: another one running is named and this one refused (or waits, --wait)."""
-    from vnettool.cli.fleet import fleet_context
-
     VIEW.per_host = per_host
     from vnettool.engine.journal import find_run
     from vnettool.playbook.desired_file import load_desired
@@ -241,8 +229,6 @@ def apply(
     try:
         fc = fleet_context([("--server", server), ("--rollback", rollback)])
         if fc is not None and file is not None:
-            from vnettool.cli import fleet_commands
-
             return fleet_commands.apply(fc, file, yes, force, as_json, wait)
         if (file is None) == (rollback is None):
             raise ConfigError("give a desired-state FILE, or --rollback RUN (not both)")

@@ -1,10 +1,13 @@
-"""`vnettool --fleet fleet.yml …`: inventory, audit, plan, apply and latency probe on many
-vCenters at once, and `vnettool fleet schema|validate|merge`.
+"""`vnettool --fleet fleet.yml …`: what the fleet sides of the commands share.
 
-Each vCenter is one child process (see vnettool.fleet.runner); this module draws a progress
-line per vCenter, merges what comes back (one JSON document keyed by vCenter, one workbook,
-the drift across vCenters) and chooses the exit code: what a single run would say, 4 when
-some vCenters failed and the others finished, 1 when all failed.
+Each vCenter is one child process (see vnettool.fleet.runner); this module loads the fleet the
+global --fleet/--only name, draws a progress line per vCenter, merges what comes back (one JSON
+document keyed by vCenter, the status table) and chooses the exit code: what a single run would
+say, 4 when some vCenters failed and the others finished, 1 when all failed.
+
+The CLI's order, one direction only: the commands (audit, plan, whatif, …) hand a fleet run to
+their fleet side (cli/fleet_commands.py, cli/fleet_ops.py), which builds on this module, which
+builds on cli/common.py. Nothing here imports a command.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -23,34 +26,13 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from vnettool import userfile
-from vnettool.cli.choices import FailOn
-from vnettool.cli.common import JsonOpt, console, err_console, handle_errors
+from vnettool.cli.common import FLEET, err_console
 from vnettool.errors import ConfigError
 from vnettool.fleet.runner import FleetRun, Job, Outcome, exit_code
 from vnettool.models.fleet import Fleet, VCenterEntry
 from vnettool.models.inventory import Inventory
 
-app = typer.Typer(help="Fleet files: JSON Schema, offline validation, merging per-vCenter results.")
-
 _STYLE = {"queued": "dim", "running": "cyan", "ok": "green", "failed": "bold red"}
-
-
-@dataclass
-class _Selection:
-    path: Path | None = None
-    only: str | None = None
-
-
-_selected = _Selection()
-
-
-def select_fleet(path: Path | None, only: str | None) -> None:
-    """Called by the root command with its global --fleet and --only, before any command."""
-    _selected.path, _selected.only = path, only
-
-
-def fleet_selected() -> bool:
-    return _selected.path is not None
 
 
 @dataclass(frozen=True)
@@ -70,7 +52,7 @@ def fleet_context(refused: Sequence[tuple[Any, ...]] = ()) -> FleetContext | Non
     (--server names one vCenter): given with --fleet they are an error, not ignored."""
     from vnettool.playbook.fleet_file import load_fleet, select
 
-    path, only = _selected.path, _selected.only
+    path, only = FLEET.path, FLEET.only
     if path is None:
         if only:
             raise ConfigError("--only selects vCenters of a fleet: give --fleet FILE too")
@@ -202,49 +184,6 @@ def check_xlsx(out: Path | None) -> None:
 
 def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-
-
-@app.command("schema")
-def schema() -> None:
-    """Print the fleet file's JSON Schema (for editors: yaml-language-server)."""
-    from vnettool.playbook.fleet_file import schema_text
-
-    typer.echo(schema_text(), nl=False)
-
-
-@app.command("validate")
-@handle_errors
-def validate(file: Annotated[Path, typer.Argument(help="Fleet file (fleet.yml)")]) -> None:
-    """Check a fleet file offline: every error with file:line:col; credentials not read."""
-    from vnettool.playbook.fleet_file import load_fleet
-
-    fleet = load_fleet(file)
-    console.print(f"{file}: valid, {len(fleet.vcenters)} vCenters", highlight=False)
-
-
-@app.command("merge")
-@handle_errors
-def merge(
-    files: Annotated[
-        list[str],
-        typer.Argument(help="Snapshots (NAME=FILE or FILE: named by its stem) or fleet JSON files"),
-    ],
-    out: Annotated[Path | None, typer.Option("--out", help="Fleet workbook (.xlsx)")] = None,
-    fail_on: Annotated[
-        FailOn,
-        typer.Option(
-            "--fail-on",
-            help="Exit 2 when FAIL findings of this severity or worse exist (or never)",
-            case_sensitive=False,
-        ),
-    ] = FailOn.high,
-    as_json: JsonOpt = False,
-) -> None:
-    """Merge per-vCenter JSON (one scheduled job per vCenter) into the fleet workbook; with
-    the global --fleet, its l2_domain values drive the VLAN-collision check."""
-    from vnettool.cli import fleet_commands
-
-    fleet_commands.merge(files, out, str(fail_on), as_json)
 
 
 def print_json(doc: dict[str, Any]) -> None:

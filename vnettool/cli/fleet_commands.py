@@ -1,24 +1,30 @@
-"""The fleet side of inventory, audit, plan, apply and latency probe (see cli/fleet.py).
+"""The fleet side of inventory, audit, plan, apply and latency probe (see cli/fleet.py), and
+`vnettool fleet schema|validate|merge`.
 
 Each function runs the single-vCenter command in one child per vCenter with --json, then
 merges: the per-vCenter results stay exactly what a single run prints, under the vCenter's name.
+The commands call down into this module; it never calls a command (what it shares with one,
+such as the confirmation or an audit report's JSON, lives below both).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.markup import escape
 
 from vnettool import userfile
-from vnettool.cli.common import console
+from vnettool.cli.choices import FailOn
+from vnettool.cli.common import JsonOpt, confirm, console, handle_errors
 from vnettool.cli.fleet import (
     FleetContext,
     check_xlsx,
     default_workbook,
     document,
     finish,
+    fleet_context,
     inventories,
     print_json,
     run_fleet,
@@ -26,6 +32,8 @@ from vnettool.cli.fleet import (
 )
 from vnettool.fleet.runner import Job, Outcome
 from vnettool.models.inventory import Inventory
+
+app = typer.Typer(help="Fleet files: JSON Schema, offline validation, merging per-vCenter results.")
 
 
 def _drift_json(fc: FleetContext, invs: dict[str, Inventory]) -> list[dict[str, Any]]:
@@ -110,7 +118,6 @@ def audit_merge(
     from vnettool.audit.fleet_drift import fleet_drift
     from vnettool.audit.run import run_audit
     from vnettool.audit.workbook.fleet import FleetMember, write_fleet_workbook
-    from vnettool.cli.audit import report_json
 
     members: list[FleetMember] = []
     worst = 0
@@ -119,7 +126,7 @@ def audit_merge(
         if name in invs:
             report = run_audit(invs[name], out=path, fail_on=fail_on, write=False)
             m.inventory, m.findings = invs[name], report.findings
-            o.result = report_json(report, include_pass=False)
+            o.result = report.as_json(include_pass=False)
             worst = max(worst, 2 if report.failing else 0)
         members.append(m)
     drift = fleet_drift(invs, l2_domains)
@@ -165,7 +172,6 @@ def _print_plan(name: str, result: dict[str, Any]) -> None:
 def apply(
     fc: FleetContext, file: Path, yes: bool, force: bool, as_json: bool, wait: bool = False
 ) -> None:
-    from vnettool.cli.engine import confirm
     from vnettool.playbook.desired_file import load_desired
 
     load_desired(file)
@@ -257,8 +263,6 @@ def _read_results(files: list[str]) -> tuple[dict[str, Outcome], dict[str, Inven
 
 def merge(files: list[str], out: Path | None, fail_on: str, as_json: bool) -> None:
     """Join per-vCenter results written by any scheduler into the fleet workbook."""
-    from vnettool.cli.fleet import fleet_context
-
     check_xlsx(out)
     fc = fleet_context()
     outcomes, invs = _read_results(files)
@@ -273,3 +277,44 @@ def merge(files: list[str], out: Path | None, fail_on: str, as_json: bool) -> No
         _print_drift(doc["drift"])
         console.print(f"fleet workbook written to {path}", highlight=False)
     finish(outcomes, worst, as_json)
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the fleet file's JSON Schema (for editors: yaml-language-server)."""
+    from vnettool.playbook.fleet_file import schema_text
+
+    typer.echo(schema_text(), nl=False)
+
+
+@app.command("validate")
+@handle_errors
+def validate(file: Annotated[Path, typer.Argument(help="Fleet file (fleet.yml)")]) -> None:
+    """Check a fleet file offline: every error with file:line:col; credentials not read."""
+    from vnettool.playbook.fleet_file import load_fleet
+
+    fleet = load_fleet(file)
+    console.print(f"{file}: valid, {len(fleet.vcenters)} vCenters", highlight=False)
+
+
+@app.command("merge")
+@handle_errors
+def merge_command(
+    files: Annotated[
+        list[str],
+        typer.Argument(help="Snapshots (NAME=FILE or FILE: named by its stem) or fleet JSON files"),
+    ],
+    out: Annotated[Path | None, typer.Option("--out", help="Fleet workbook (.xlsx)")] = None,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on",
+            help="Exit 2 when FAIL findings of this severity or worse exist (or never)",
+            case_sensitive=False,
+        ),
+    ] = FailOn.high,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge per-vCenter JSON (one scheduled job per vCenter) into the fleet workbook; with
+    the global --fleet, its l2_domain values drive the VLAN-collision check."""
+    merge(files, out, str(fail_on), as_json)

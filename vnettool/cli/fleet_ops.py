@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from vnettool.cli.common import console, err_console
+from vnettool.cli.common import confirm, console, err_console
 from vnettool.cli.fleet import (
     FleetContext,
     document,
@@ -26,6 +26,7 @@ from vnettool.cli.fleet import (
     safe_name,
     status_table,
 )
+from vnettool.cli.impact_view import impact_json, print_impact
 from vnettool.errors import ConfigError
 from vnettool.fleet.runner import Job, Outcome
 from vnettool.models.fleet import VCenterEntry
@@ -53,8 +54,6 @@ def run_playbook(
     Each child gets `--var vcenter=NAME` (the fleet name, unless --var sets it) and runs in
     OUTPUTS/NAME/, so the files a playbook writes (snapshot, audit) land per vCenter instead
     of overwriting each other. A playbook that changes vSphere is confirmed once for all."""
-    from vnettool.cli.engine import confirm
-
     if changes_vsphere and not check:
         names = ", ".join(vc.name for vc in fc.entries)
         confirm(yes, f"run {playbook} on {len(fc.entries)} vCenters ({names})")
@@ -199,8 +198,6 @@ def whatif(
     """Each vCenter read by its child (with CDP/LLDP neighbours), the what-if predicted here
     on the snapshots, as `whatif --snapshot` would. A vCenter without the target is not
     affected ("not here"); a target in no vCenter read is bad input (exit 1)."""
-    from vnettool.cli.impact import impact_json, print_impact
-
     outcomes = run_fleet(fc, Job(["inventory", "--json", "--neighbors"]), quiet=as_json)
     invs = inventories(outcomes)
     absent: dict[str, str] = {}

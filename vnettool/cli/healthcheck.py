@@ -42,6 +42,7 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
+from vnettool.cli.engine import _run as apply_run
 from vnettool.errors import UNREACHABLE, ConfigError, VnetError
 from vnettool.models.inventory import DistributedSwitch
 from vnettool.models.plan import Result
@@ -152,7 +153,6 @@ def _run(
     name: str, seconds: float, interval: int | None, wait: bool, as_json: bool, *conn: Any
 ) -> int:
     from vnettool import engine
-    from vnettool.cli.engine import _run as apply_run
     from vnettool.inventory import collect
     from vnettool.models.desired import DesiredState
 
@@ -255,7 +255,6 @@ def _show(
 def _restore(session: Any, journal: Any, enabled: list[Result], wait: bool) -> str:
     """Roll back the run that switched the checks on; a failed restore is an error."""
     from vnettool import engine
-    from vnettool.cli.engine import _run as apply_run
     from vnettool.inventory import collect
 
     with run_lock(session, wait):

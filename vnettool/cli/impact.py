@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
+from vnettool.cli import fleet_ops
 from vnettool.cli.common import (
     InsecureOpt,
     JsonOpt,
@@ -23,7 +23,9 @@ from vnettool.cli.common import (
     handle_errors,
     session_for,
 )
-from vnettool.models.impact import Impact, Transition
+from vnettool.cli.fleet import FleetContext, fleet_context
+from vnettool.cli.impact_view import impact_json, print_impact
+from vnettool.models.impact import Impact
 from vnettool.models.inventory import Inventory
 
 app = typer.Typer(
@@ -56,47 +58,6 @@ def load_inventory(
         return collect(session, neighbors=True)
 
 
-def _rows(title: str, items: list[Transition], colour: str) -> None:
-    if not items:
-        return
-    t = Table(title=f"[{colour}]{title} ({len(items)})[/]", title_justify="left", box=None)
-    for col in ("", "endpoint", "host", "port group"):
-        t.add_column(col, no_wrap=True)
-    t.add_column("why")
-    for it in items:
-        t.add_row(
-            "[bold red]![/]" if it.marked else "",
-            escape(it.label),
-            escape(it.host),
-            escape(it.portgroup_after or it.portgroup_before or "-"),
-            escape(it.reason),
-        )
-    console.print(t)
-
-
-def print_impact(what: str, imp: Impact) -> None:
-    console.print(f"[bold]what if[/] {escape(what)}:", highlight=False)
-    _rows("goes dark", imp.dark, "bold red")
-    _rows("loses redundancy", imp.degraded, "yellow")
-    _rows("moves", imp.moved, "cyan")
-    _rows("changes VLAN", imp.vlan_changed, "cyan")
-    console.print(
-        f"{imp.summary()}; {imp.stays} stay as they are"
-        + ("  ([bold red]![/] = management or vMotion adapter)" if _any_marked(imp) else ""),
-        highlight=False,
-        soft_wrap=True,
-    )
-
-
-def _any_marked(imp: Impact) -> bool:
-    return any(t.marked for t in imp.dark + imp.degraded)
-
-
-def impact_json(what: str, imp: Impact) -> dict[str, Any]:
-    """What `whatif --json` prints (a fleet what-if prints it per vCenter)."""
-    return {"what": what, "summary": imp.summary()} | imp.model_dump(mode="json")
-
-
 def _report(what: str, imp: Impact, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(impact_json(what, imp), indent=1))
@@ -105,9 +66,7 @@ def _report(what: str, imp: Impact, as_json: bool) -> None:
     raise typer.Exit(2 if imp.dark else 0)
 
 
-def _fleet(snapshot: Path | None, server: str | None) -> Any:
-    from vnettool.cli.fleet import fleet_context
-
+def _fleet(snapshot: Path | None, server: str | None) -> FleetContext | None:
     return fleet_context([("--server", server), ("--snapshot", snapshot)])
 
 
@@ -134,7 +93,6 @@ def fail(
 
     fc = _fleet(snapshot, server)
     if fc is not None:
-        from vnettool.cli import fleet_ops
 
         def resolve_fail(inv: Inventory) -> tuple[str, Impact]:
             failures = parse_failures(targets, inv)
@@ -165,7 +123,6 @@ def maintenance(
 
     fc = _fleet(snapshot, server)
     if fc is not None:
-        from vnettool.cli import fleet_ops
 
         def resolve_host(inv: Inventory) -> tuple[str, Impact]:
             f = failure(host, inv)

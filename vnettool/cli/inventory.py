@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from vnettool import userfile
+from vnettool.cli import fleet_commands
 from vnettool.cli import inventory_views as views
 from vnettool.cli.common import (
     InsecureOpt,
@@ -24,6 +25,8 @@ from vnettool.cli.common import (
     machine_progress,
     session_for,
 )
+from vnettool.cli.drift import MARK, line, names_by_moref
+from vnettool.cli.fleet import fleet_context
 from vnettool.cli.output import Field, Layout, OutputOpt, Record, emit
 from vnettool.engine.common import natural_key
 from vnettool.models.inventory import DistributedSwitch, Inventory
@@ -66,15 +69,11 @@ def inventory(
 ) -> None:
     """Read every switch, port group, PVLAN, vmknic, pNIC and VM NIC in one bulk pass; above
     a screenful of hosts, print a summary per cluster (the detail: `inventory hosts`)."""
-    from vnettool.cli.fleet import fleet_context
-
     if ctx.invoked_subcommand:
         return
     as_json = as_json or output is Layout.json
     fc = fleet_context([("--server", server), ("--watch", watch)])
     if fc is not None:
-        from vnettool.cli import fleet_commands
-
         return fleet_commands.inventory(fc, as_json, save, neighbors)
     if save:  # before connecting: a bad target fails in a second, not after the collect
         userfile.check_writable(save, what="snapshot")
@@ -148,7 +147,6 @@ def _watch(session: Session, as_json: bool) -> None:
     """Print each change as it happens, followed by who made it and when (vCenter's events
     since the previous batch), so a change seen live is attributed, not just noticed."""
     from vnettool.audit.drift import drift
-    from vnettool.cli.drift import MARK, line, names_by_moref
     from vnettool.inventory import Watcher, recent_changes
 
     since = session.call(session.si.CurrentTime, op="CurrentTime", obj="ServiceInstance")

@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from vnettool.cli.choices import FaultAction, Scenario
-from vnettool.cli.common import JsonOpt, console, err_console, handle_errors
-from vnettool.cli.lab_fleet import SiteStatus
+from vnettool.cli.common import JsonOpt, console, err_console, handle_errors, session_for
+from vnettool.cli.lab_fleet import SiteStatus, fleet_status, start_fleet, stop_fleet
 from vnettool.cli.output import duration_text
 from vnettool.errors import VnetError
 from vnettool.lab.runner import Lab, LabError, Topology
@@ -134,8 +134,6 @@ def _warn_reused(asked: Topology, running: dict[str, object]) -> None:
 
 
 def _start_fleet(n: int, topo: Topology, t0: float) -> None:
-    from vnettool.cli.lab_fleet import start_fleet
-
     with console.status(f"starting {n} labs…"):
         path, labs = start_fleet(n, topo)
     for site, st, new in labs:
@@ -147,7 +145,6 @@ def _start_fleet(n: int, topo: Topology, t0: float) -> None:
 
 def _seed(scenario: str) -> None:
     """Put a scenario's problems into the fresh lab, as another vSphere client would."""
-    from vnettool.cli.common import session_for
     from vnettool.vsphere.seed import (
         AUDIT_PROBLEMS,
         PHYSICAL_PROBLEMS,
@@ -177,8 +174,6 @@ def stop(
     ] = None,
 ) -> None:
     """Stop the lab, and the labs of `lab start --fleet`, and remove their files."""
-    from vnettool.cli.lab_fleet import stop_fleet
-
     if site:
         try:
             stopped = stop_fleet(site)
@@ -204,8 +199,6 @@ def status(as_json: JsonOpt = False) -> None:
 
     Exit 0 when what exists is up, 4 when some fleet lab is down (as a fleet run's partial),
     1 when no lab runs at all."""
-    from vnettool.cli.lab_fleet import fleet_status
-
     st = Lab().state()
     sites = fleet_status()
     up = [s for s in sites if s.up]

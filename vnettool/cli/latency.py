@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vnettool import userfile
+from vnettool.cli import fleet_commands, fleet_ops
 from vnettool.cli.common import (
     InsecureOpt,
     JsonOpt,
@@ -28,7 +29,8 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
-from vnettool.cli.output import Record, duration_text
+from vnettool.cli.fleet import FleetContext, fleet_context
+from vnettool.cli.output import Field, Layout, Record, duration_text, emit, fits
 from vnettool.errors import ConfigError
 from vnettool.latency.render import latency_cell
 
@@ -113,8 +115,6 @@ def print_wide(t: Table) -> None:
     """A matrix asked for on a narrow terminal prints at its own width (the terminal wraps
     the lines) rather than squeezed until every cell reads `0…`."""
     from rich.console import Console
-
-    from vnettool.cli.output import fits
 
     if fits(console, t):
         console.print(t)
@@ -309,7 +309,6 @@ def _pair_ms(s: Any) -> str:
 def print_summary(m: Any, title: str, top: int, warn_ms: float, crit_ms: float) -> None:
     """Per-host median / p95 / max and the worst pairs: readable at 80 columns for any
     cluster size (the full matrix goes to --json / --csv)."""
-    from vnettool.cli.output import Field, Layout, emit
     from vnettool.latency.probe import host_summaries, worst_pairs
 
     rows: list[Record] = [
@@ -443,7 +442,6 @@ def probe(
     are named), or with --sweep a path drops a frame its vmknic sends; 1 an error.
     """
     a = ProbeArgs(**locals())  # first: locals() are the parameters only here
-    from vnettool.cli.fleet import fleet_context
     from vnettool.latency.probe import critical, to_csv
 
     a = dataclasses.replace(
@@ -477,10 +475,8 @@ def probe(
         raise typer.Exit(2)
 
 
-def _probe_fleet(fc: Any, a: ProbeArgs) -> None:
+def _probe_fleet(fc: FleetContext, a: ProbeArgs) -> None:
     """The same probe on every vCenter, one child process each."""
-    from vnettool.cli import fleet_commands
-
     if a.sweep:
         raise ConfigError("--sweep is not available with --fleet yet: run it per vCenter")
     opts = {"--cluster": a.cluster, "--mtu": a.mtu, "--vmk": a.vmk}
@@ -825,8 +821,6 @@ def rebalance(
     its own state file); --every and --state name one loop and one file, and are refused.
     """
     a = RebalanceArgs(**locals())  # first: locals() are the parameters only here
-    from vnettool.cli.fleet import fleet_context
-
     ladder = _ladder_config(
         a.steps, a.settle_rounds, a.step_cooldown, a.exit_window, a.sensitive_vms, a.return_vms
     )
@@ -851,10 +845,8 @@ def rebalance(
     _rebalance_cycles(a, ladder)
 
 
-def _rebalance_fleet(fc: Any, a: RebalanceArgs) -> None:
+def _rebalance_fleet(fc: FleetContext, a: RebalanceArgs) -> None:
     """One cycle per vCenter, each a child process given the same options."""
-    from vnettool.cli import fleet_ops
-
     for d in (a.vm_cooldown, a.host_cooldown, a.step_cooldown, a.exit_window):
         parse_duration(d)  # a bad value is one error here, not one per vCenter
     if a.exit_ms is not None and a.enter_ms is not None and a.exit_ms > a.enter_ms:

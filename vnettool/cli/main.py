@@ -15,7 +15,7 @@ from vnettool.cli import (
     drift,
     dvs,
     engine,
-    fleet,
+    fleet_commands,
     healthcheck,
     impact,
     inventory,
@@ -24,7 +24,7 @@ from vnettool.cli import (
     playbook,
     tui,
 )
-from vnettool.cli.common import setup_logging
+from vnettool.cli.common import select_fleet, setup_logging
 
 
 def _flags_without_type() -> None:
@@ -86,7 +86,7 @@ app.command("drift")(drift.drift)
 app.add_typer(appliance.app, name="appliance")
 app.add_typer(impact.app, name="whatif")
 app.command("topology")(impact.topology)
-app.add_typer(fleet.app, name="fleet")
+app.add_typer(fleet_commands.app, name="fleet")
 app.add_typer(healthcheck.app, name="healthcheck")
 app.add_typer(dvs.app, name="dvs")
 
@@ -117,7 +117,7 @@ def main(
     ] = False,
 ) -> None:
     setup_logging(verbose)
-    fleet.select_fleet(fleet_file, only)
+    select_fleet(fleet_file, only)
     signal.signal(signal.SIGTERM, _as_interrupt)
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from vnettool import userfile
+from vnettool.cli import fleet_ops
 from vnettool.cli.common import (
     VIEW,
     InsecureOpt,
@@ -31,6 +32,8 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
+from vnettool.cli.engine import print_plan
+from vnettool.cli.fleet import fleet_context
 from vnettool.errors import ConfigError
 from vnettool.models.plan import Plan
 from vnettool.playbook.errors import PlaybookError, PlaybookIssue
@@ -125,8 +128,6 @@ def _changes_vsphere(vp: Any, tags: list[str], skip_tags: list[str]) -> bool:
 
 def _approver(yes: bool, as_json: bool) -> Any:
     """Before each changing step: its exact plan, then the question `apply` asks."""
-    from vnettool.cli.engine import print_plan
-
     if yes:
         return None
 
@@ -140,7 +141,6 @@ def _approver(yes: bool, as_json: bool) -> Any:
 
 def _shower(as_json: bool, planned_shown: bool) -> Any:
     """One line per step; a planned step's diff exactly as `vnettool plan` prints it."""
-    from vnettool.cli.engine import print_plan
     from vnettool.playbook.runner import StepResult
 
     done = [0]
@@ -220,7 +220,6 @@ def run(
     With the global --fleet: on every vCenter, one process each, confirmed once; a recap per
     vCenter; exit 4 when some vCenters failed and the others finished."""
     VIEW.per_host = per_host
-    from vnettool.cli.fleet import fleet_context
     from vnettool.playbook import validate
 
     fc = fleet_context([("--server", server)])
@@ -235,8 +234,6 @@ def run(
         _report_invalid(exc, as_json)
     changes = _changes_vsphere(offline, _split(tags), _split(skip_tags))
     if fc is not None:
-        from vnettool.cli import fleet_ops
-
         passthrough = [
             *(["--tags", tags] if tags else []),
             *(["--skip-tags", skip_tags] if skip_tags else []),

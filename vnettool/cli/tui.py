@@ -15,6 +15,7 @@ from vnettool.cli.common import (
     handle_errors,
     warn_insecure,
 )
+from vnettool.cli.fleet import fleet_context
 from vnettool.errors import ConfigError
 
 
@@ -38,7 +39,6 @@ def tui(
 
     With the global --fleet: a vCenter picker first (its credentials from the fleet file's
     references), `v` switches to another vCenter."""
-    from vnettool.cli.fleet import fleet_context
     from vnettool.models.inventory import Inventory
     from vnettool.tui.app import VnetApp
     from vnettool.vsphere.credentials import resolve
