@@ -120,7 +120,7 @@ def print_results(results: list[Result]) -> None:
     _say(f"[{colour}]{ok} applied, {failed} failed, {skipped} skipped[/]")
 
 
-def _run(
+def run_plan(
     plan_: Plan,
     session: Any,
     *,
@@ -130,6 +130,8 @@ def _run(
     as_json: bool,
     rollback_of: str | None,
 ) -> tuple[Any, list[Result]]:
+    """Apply `plan_` with a journal and print per-change results: the one path of `apply`,
+    `rollback` and the health-check window, so all three are journaled alike."""
     from vnettool import engine
     from vnettool.engine.journal import Journal
 
@@ -297,7 +299,7 @@ def _apply_file(
             _nothing(as_json)
         _check_unsafe(p, force)
         confirm(yes, f"apply {len(p.changes)} changes" + _irreversible_note(p))
-        journal, results = _run(
+        journal, results = run_plan(
             p,
             session,
             source=str(file),
@@ -342,7 +344,7 @@ def _apply_rollback(
             _nothing(as_json)
         _check_unsafe(rb.plan, force)
         confirm(yes, f"apply {len(rb.plan.changes)} changes")
-        journal, results = _run(
+        journal, results = run_plan(
             rb.plan,
             session,
             source=f"rollback of {record.id}",

@@ -42,7 +42,7 @@ from vnettool.cli.common import (
     run_lock,
     session_for,
 )
-from vnettool.cli.engine import _run as apply_run
+from vnettool.cli.engine import run_plan
 from vnettool.errors import UNREACHABLE, ConfigError, VnetError
 from vnettool.models.inventory import DistributedSwitch
 from vnettool.models.plan import Result
@@ -176,7 +176,7 @@ def _run(
             if p.empty:
                 say(f"{name}: the health check is already on; it is left on afterwards")
             else:
-                journal, enabled = apply_run(
+                journal, enabled = run_plan(
                     p,
                     session,
                     source=f"healthcheck run {name}",
@@ -267,7 +267,7 @@ def _restore(session: Any, journal: Any, enabled: list[Result], wait: bool) -> s
             )
         if rb.plan.empty:
             return "nothing to restore"
-        back_journal, back = apply_run(
+        back_journal, back = run_plan(
             rb.plan,
             session,
             source=f"rollback of {journal.id}",
