@@ -22,6 +22,7 @@ from vnettool.lab.netem import set_time_scale
 from vnettool.latency.history import History
 from vnettool.tui.app import VnetApp
 from vnettool.tui.latency import LatencyPane
+from vnettool.tui.widgets import PhraseLine
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(TEST_BOUND_S + 120)]
 
@@ -73,7 +74,7 @@ async def test_history_kept_between_runs_shown_in_cli_tui_and_workbook(
         await until(pilot, lambda: pane.history_points == 6, "the kept history")
         spark = app.query_one("#spark-DC0_C0_H1", Sparkline)
         await until(pilot, lambda: list(spark.data or []) == figs[hosts[1]], "the sparkline")
-        assert "6 kept" in str(pane.query_one("#lat-state").content)
+        assert "6 kept" in pane.query_one("#lat-state", PhraseLine).plain
         await pilot.press("p")
         await until(pilot, lambda: pane.rounds >= 1, "a probe round", 60)
         await pilot.press("p")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import json
 import ssl
 import time
@@ -19,13 +20,13 @@ from typing import Any
 import pytest
 from pyVmomi import vim
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Tree
 
 from tests.conftest import RunningLab
 from vnettool.inventory import collect
 from vnettool.tui.app import VnetApp
 from vnettool.tui.plan import PlanPane
-from vnettool.tui.widgets import Banner, ConfirmScreen
+from vnettool.tui.widgets import Banner, ConfirmScreen, PhraseLine, StatusBar
 
 # Each test takes 3-6 s; the bounds make a regression (e.g. a watch thread that never
 # ends, which once made `run_test()` wait forever on exit) fail loudly instead of hanging.
@@ -108,7 +109,61 @@ async def test_change_by_another_client_appears_live(fresh_lab: Callable[..., Ru
         # the tree shows it: the vCenter-wide DVS node lists the port group with its VLAN
         labels = [n.label for n in app.index.children(("dvs", "DVS0"))]
         assert "DC0_DVPG0  vlan 321" in labels
-        assert "live updates" in str(app.query_one("#status").content)
+        assert "live updates" in app.query_one(StatusBar).plain
+
+
+@sync
+async def test_detail_pane_follows_a_live_change_with_and_without_a_filter(
+    fresh_lab: Callable[..., RunningLab],
+) -> None:
+    """Issue 28 item 7: the detail pane of the selected object re-renders with the new values
+    when the inventory changes under it — from the plain tree and from a filtered tree."""
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    app = VnetApp(lab.credentials(), poll_s=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.state == "connected", "the first inventory")
+        tree = app.query_one("#net-tree", Tree)
+        detail = app.query_one("#net-detail")
+
+        def shown() -> str:
+            return plain_render(detail)
+
+        # DC0 → DVS0 (vCenter-wide) → DC0_DVPG0: the cursor on the port group
+        def child(parent: Any, match: Callable[[Any], bool]) -> Any:
+            return next((n for n in (parent.children if parent else []) if match(n)), None)
+
+        def dvs() -> Any:
+            dc = tree.root.children[0] if tree.root.children else None
+            return child(dc, lambda n: n.data == ("dvs", "DVS0"))
+
+        def pg() -> Any:
+            node = dvs()
+            if node is not None and not node.is_expanded:
+                node.expand()  # (again, if a live update rebuilt the tree meanwhile)
+            return child(node, lambda n: "DC0_DVPG0" in str(n.label))
+
+        tree.focus()
+        await until(pilot, lambda: pg() is not None, "the port group node")
+        tree.move_cursor(pg())
+        await until(pilot, lambda: "DC0_DVPG0" in shown(), "the port group's detail")
+        assert "VLAN" in shown()
+        await asyncio.to_thread(set_dvpg_vlan, lab, "DC0_DVPG0", 321)
+        await until(pilot, lambda: "321" in shown(), "the detail to show VLAN 321")
+        # the same through a filter
+        await pilot.press("slash", *"DVPG0", "enter")
+        await until(pilot, lambda: "DC0_DVPG0" in shown(), "the filtered port group")
+        await asyncio.to_thread(set_dvpg_vlan, lab, "DC0_DVPG0", 322)
+        await until(pilot, lambda: "322" in shown(), "the detail to show VLAN 322")
+        assert "321" not in shown()
+
+
+def plain_render(widget: Any) -> str:
+    """What a widget shows, as text (tables and groups included)."""
+    from rich.console import Console
+
+    console = Console(width=200, record=True, color_system=None, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
 
 
 @sync
@@ -185,7 +240,7 @@ async def test_confirm_flow_cancel_changes_nothing_confirm_applies(
         assert host in text and "tui-pg" in text
         await pilot.press("n")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the modal to close")
-        assert "cancelled" in str(pane.query_one("#plan-state").content)
+        assert "cancelled" in pane.query_one("#plan-state", PhraseLine).plain
         assert await asyncio.to_thread(server_vlan) is None
         assert app_vlan() is None
 
@@ -224,6 +279,156 @@ async def test_confirm_flow_cancel_changes_nothing_confirm_applies(
 
 
 @sync
+async def test_rollback_key_undoes_the_last_applied_run(
+    fresh_lab: Callable[..., RunningLab], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28 item 7: `u` on the Plan screen rolls back the last applied run through the
+    engine's rollback (journal → plan against a fresh inventory → confirm → apply under the
+    run lock with a journal of its own → verified), like `vnettool apply --rollback`."""
+    from vnettool.engine.journal import RunRecord
+
+    lab = fresh_lab(cluster=1, host=2, vm=2)
+    monkeypatch.setenv("VNETTOOL_HOME", str(tmp_path / "home"))
+    host = "DC0_C0_H1"
+    doc = tmp_path / "vlan.yml"
+
+    def server_vlan() -> int | None:
+        with lab.session() as s:
+            pg = next(
+                (
+                    p
+                    for p in collect(s).standard_port_groups
+                    if p.host == host and p.name == "tui-pg"
+                ),
+                None,
+            )
+        return pg.vlan_id if pg else None
+
+    app = VnetApp(lab.credentials(), poll_s=1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.state == "connected", "the first inventory")
+        pane = app.query_one(PlanPane)
+        await pilot.press("4")
+        # nothing applied yet on this vCenter: u says so and changes nothing
+        await pilot.press("u")
+        await until(
+            pilot,
+            lambda: "cannot roll back" in pane.query_one("#plan-state", PhraseLine).plain,
+            "the refusal",
+        )
+        assert "no run recorded" in pane.query_one("#plan-state", PhraseLine).plain
+        for vlan in (100, 200):  # create, then change: the rollback undoes only the last run
+            doc.write_text(DESIRED.format(host=host, vlan=vlan))
+            pane.open_file(str(doc))
+            await until(
+                pilot, lambda: pane.loaded is not None and not pane.loaded.plan.empty, "plan"
+            )
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+            await pilot.press("y")
+            await until(
+                pilot, lambda: pane.last_run_id is not None and not pane.applying, "apply", 60
+            )
+            pane.last_run_id = None if vlan == 100 else pane.last_run_id
+        assert await asyncio.to_thread(server_vlan) == 200
+        applied = pane.last_run_id
+        await pilot.press("u")
+        await until(
+            pilot, lambda: isinstance(app.screen, ConfirmScreen), "the rollback confirmation"
+        )
+        text = plain(app.screen.query_one("#confirm-body").content)
+        assert f"run {applied}" in text and "vlan: 200 → 100" in text, text
+        await pilot.press("n")  # cancelled: nothing changes
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the modal to close")
+        assert await asyncio.to_thread(server_vlan) == 200
+        await pilot.press("u")
+        await until(
+            pilot, lambda: isinstance(app.screen, ConfirmScreen), "the rollback confirmation"
+        )
+        await pilot.press("y")
+        await until(
+            pilot, lambda: pane.last_run_id != applied and not pane.applying, "rollback", 60
+        )
+        assert "verified" in plain(pane.query_one("#plan-body").content)
+    assert await asyncio.to_thread(server_vlan) == 100  # read back by plain pyVmomi
+    runs = sorted(
+        (RunRecord(p) for p in (tmp_path / "home" / "runs").glob("*.jsonl")),
+        key=lambda r: r.started_ns,
+    )
+    assert [r.header.get("rollback_of") for r in runs] == [None, None, applied]
+    assert runs[-1].header["source"] == f"rollback of {applied}"
+    assert [(r.change.summary(), r.changed) for r in runs[-1].results] == [
+        (f"update standard_port_group {host}: tui-pg", True)
+    ]
+
+
+@sync
+async def test_rebalance_now_previews_then_runs_one_cycle(
+    fresh_lab: Callable[..., RunningLab], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28 item 7: `b` on the Latency screen runs one `latency rebalance` cycle: a dry
+    run first (nothing changed, shown in a confirmation), then the real cycle on yes."""
+    from vnettool.lab.netem import reset_netem, set_netem, set_time_scale
+    from vnettool.latency.mover import RebalanceState
+    from vnettool.tui.latency import LatencyPane
+
+    lab = fresh_lab(cluster=1, host=4, vm=4)  # one slow host of four: the others stay healthy
+    monkeypatch.setenv("VNETTOOL_HOME", str(tmp_path / "home"))
+    set_time_scale(0, lab=lab.lab)
+    set_netem("DC0_C0_H2", rtt_ms=30.0, lab=lab.lab)
+
+    def vms_on(host: str) -> list[str]:
+        with lab.session() as s:
+            return sorted(v.name for v in collect(s).vms if v.host == host)
+
+    before = await asyncio.to_thread(vms_on, "DC0_C0_H2")
+    assert before
+    app = VnetApp(lab.credentials(), poll_s=1)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.state == "connected", "the first inventory")
+            pane = app.query_one(LatencyPane)
+            await pilot.press("3")
+            await pilot.press("b")
+            state = pane.query_one("#lat-state", PhraseLine)
+            await until(
+                pilot,
+                lambda: isinstance(app.screen, ConfirmScreen) or not pane.rebalancing,
+                "the preview",
+                60,
+            )
+            assert isinstance(app.screen, ConfirmScreen), state.plain
+            text = plain(app.screen.query_one("#confirm-body").content)
+            assert "unhealthy: DC0_C0_H2 30.0 ms" in text, text
+            assert f"dry-run: move {before[0]} DC0_C0_H2 → " in text, text
+            # the dry run changed nothing and saved no state
+            assert await asyncio.to_thread(vms_on, "DC0_C0_H2") == before
+            with lab.session() as s:
+                key = s.instance_key
+            assert not RebalanceState.default_path(key).exists()
+            await pilot.press("y")
+            await until(pilot, lambda: not pane.rebalancing, "the real cycle", 60)
+            assert pane.last_rebalance is not None
+            moved = [e for e in pane.last_rebalance.journal if e.outcome == "moved"]
+            assert [(e.vm, e.source) for e in moved] == [(v, "DC0_C0_H2") for v in before]
+            # the moves and the ladder's vmotion rung that made them
+            assert f"rebalance cycle done: {len(before) + 1} action(s), 0 failed" in state.plain
+    finally:
+        reset_netem(lab=lab.lab)
+        set_time_scale(1, lab=lab.lab)
+    # read back through plain pyVmomi, the saved state and the run journal
+    assert await asyncio.to_thread(vms_on, "DC0_C0_H2") == []
+    saved = RebalanceState.load(RebalanceState.default_path(key))
+    assert sorted(e.vm for e in saved.journal if e.outcome == "moved") == before
+    from vnettool.engine.journal import instance_uuid, last_run
+
+    with lab.session() as s:
+        run = last_run(instance_uuid(s))
+    assert run is not None and run.header["source"] == "rebalance (tui)"
+    assert sorted(r.change.name for r in run.results if r.changed) == before
+
+
+@sync
 async def test_vmotion_to_a_host_passing_the_checks(fresh_lab: Callable[..., RunningLab]) -> None:
     lab = fresh_lab(cluster=1, host=3, vm=2)
     app = VnetApp(lab.credentials(), poll_s=1)
@@ -258,6 +463,56 @@ async def test_vmotion_to_a_host_passing_the_checks(fresh_lab: Callable[..., Run
         )
         with lab.session() as s:
             assert collect(s).vm_by_name[vm.name].host == dest
+
+
+@sync
+async def test_vmotion_acts_on_the_vm_highlighted_after_filtering(
+    fresh_lab: Callable[..., RunningLab], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28 item 7: the vMotion screen migrated the VM chosen before the list was
+    filtered, with that VM's (stale) pre-checks. Now the host table and the move follow the
+    highlighted VM."""
+    lab = fresh_lab(cluster=1, host=3, vm=4)
+    monkeypatch.setenv("VNETTOOL_HOME", str(tmp_path / "home"))
+    app = VnetApp(lab.credentials(), poll_s=1)
+
+    def hosts() -> dict[str, str | None]:
+        with lab.session() as s:
+            return {v.name: v.host for v in collect(s).vms}
+
+    before = await asyncio.to_thread(hosts)
+    first, other = sorted(before)[0], sorted(before)[-1]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.state == "connected", "the first inventory")
+        from vnettool.tui.vmotion import VmotionPane
+
+        pane = app.query_one(VmotionPane)
+        table = app.query_one("#vm-hosts", DataTable)
+        await pilot.press("5")
+        app.open_vmotion(first)  # chosen: its hosts are listed
+        await until(pilot, lambda: pane.vm is not None and pane.vm.name == first, "the first VM")
+        await pilot.press("slash", *other[-4:])  # a filter that leaves only the other VM
+        await until(pilot, lambda: pane.vm is not None and pane.vm.name == other, "the filtered VM")
+        assert pane.highlighted_vm() is not None and pane.highlighted_vm().name == other
+        src = before[other]
+        await until(pilot, lambda: table.row_count == 2, "the other VM's hosts")
+        assert src not in {str(table.get_row_at(i)[0]) for i in range(2)}  # its own pre-checks
+        table.focus()
+        table.move_cursor(row=0)
+        dest = str(table.get_row_at(0)[0])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        body = plain(app.screen.query_one("#confirm-body").content)
+        assert f"of VM {other}" in body and f"from host {src}" in body and first not in body
+        await pilot.press("y")
+        await until(pilot, lambda: app.inventory.vm_by_name[other].host == dest, "the move", 60)
+    after = await asyncio.to_thread(hosts)
+    assert after[other] == dest and after[first] == before[first]  # plain pyVmomi read-back
+    from vnettool.engine.journal import instance_uuid, last_run
+
+    with lab.session() as s:
+        run = last_run(instance_uuid(s))
+    assert run is not None and run.header["source"] == f"tui: vMotion {other} to {dest}"
 
 
 @sync

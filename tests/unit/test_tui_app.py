@@ -36,7 +36,10 @@ def app() -> VnetApp:
 
 
 def plain(app: VnetApp, selector: str) -> str:
-    content = app.query_one(selector, Static).content
+    widget = app.query_one(selector, Static)
+    if isinstance(getattr(widget, "plain", None), str):  # a PhraseLine or the StatusBar
+        return str(widget.plain)
+    content = widget.content
     console = Console(width=200, record=True, color_system=None)
     console.print(content)
     return console.export_text()

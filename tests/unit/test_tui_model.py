@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from rich.console import Console
 
@@ -80,7 +82,7 @@ def test_details_show_vlan_policy_pvlan(ix: NetIndex, inv: Inventory) -> None:
     h0 = inv.hosts[0].name
     pg = text(ix.details(("pg", h0, "vMotion")))
     assert "Port group vMotion" in pg and "VLAN" in pg and "effective" in pg
-    assert "inherited" in pg  # the port group overrides nothing in the lab
+    assert "Policy (all inherited)" in pg  # the port group overrides nothing in the lab
     dvs = text(ix.details(("dvs", "DVS0")))
     assert "PVLAN map of DVS0" in dvs
     assert "isolated" in dvs and "DC0_DVPG1" in dvs  # secondary 101 is used by DC0_DVPG1
@@ -180,13 +182,20 @@ def test_latency_cell_thresholds() -> None:
     assert latency_cell(None).plain == "·"
 
 
-def test_findings_table_keeps_the_tail_of_a_long_object_path() -> None:
+def test_findings_object_column_keeps_the_host_and_the_leaf_of_each_path() -> None:
+    """Issue 28 item 7: object paths were cut to their tail, so 32 rows read the same
+    `…/vSwitch0/VM Network`. Whole segments shared by the column go first."""
     from vnettool.tui.findings import short_object
+    from vnettool.tui.fit import segment_counts
 
-    path = "DC0/DC0_C1/DC0_C1_H0/vSwitch0/VM Network"
-    short = short_object(path)
-    assert len(short) == 26 and short.startswith("…") and short.endswith("vSwitch0/VM Network")
-    assert short_object("DVS0") == "DVS0"
+    paths = [f"DC0/DC0_C{c}/DC0_C{c}_H{h}/vSwitch0/VM Network" for c in (0, 1) for h in range(16)]
+    common = segment_counts(paths)
+    for width in (23, 26, 30):
+        shown = [short_object(p, width, common) for p in paths]
+        assert len(set(shown)) == len(paths), shown  # every row still tells its host
+        assert all(len(x) <= width and x.endswith("/VM Network") for x in shown)
+    assert short_object(paths[12], 24, common) == "DC0_C0_H12/…/VM Network"
+    assert short_object("DVS0", 26, common) == "DVS0"
 
 
 def test_findings_summary_counts_failures_by_severity_and_not_judged_apart() -> None:
@@ -201,3 +210,61 @@ def test_findings_summary_counts_failures_by_severity_and_not_judged_apart() -> 
     ]
     assert summary(rows) == "FAIL 3 (medium=1 low=2) · N/A 2"
     assert summary([]) == "FAIL 0"
+
+
+def test_fit_middle_never_cuts_a_number_and_keeps_both_ends() -> None:
+    from vnettool.tui.fit import fit_middle, fit_suffix
+
+    assert fit_middle("DC0_C1_H12", 10) == "DC0_C1_H12"
+    for width in range(4, 10):
+        cut = fit_middle("DC0_C1_H12", width)
+        assert len(cut) <= width and "…" in cut
+        # every digit run shown is a whole number of the name
+        for run in re.findall(r"\d+", cut):
+            assert run in ("0", "1", "12"), (width, cut)
+        assert cut.endswith("12") or cut.endswith("…") or width < 6
+    assert fit_middle("DC0_C1_RP0_VM12", 12).endswith("VM12")
+    # the suffix with the VLAN id stays whole; the name is cut in its middle
+    assert fit_suffix("DC0_DVPG0", "vlan 4095", 20) == "DC0_DVPG0  vlan 4095"
+    assert fit_suffix("DVS0-DVUplinks-9", "vlan 0-4094", 26).endswith("  vlan 0-4094")
+    assert fit_suffix("pg-backup-network", "vlan 10", 16) == "pg-…ork  vlan 10"
+
+
+def test_wrap_phrases_breaks_between_phrases_only() -> None:
+    from vnettool.tui.fit import wrap_phrases
+
+    phrases = ["/ filter", "enter/→ expand", "← collapse", "m migrate the selected VM"]
+    lines = wrap_phrases(phrases, 40, indent=2)
+    assert lines == ["/ filter   enter/→ expand   ← collapse", "  m migrate the selected VM"]
+    joined = " ".join(x.strip() for x in lines)
+    assert all(p in joined for p in phrases)
+
+
+def test_findings_sort_judged_failures_before_not_judged_rules() -> None:
+    """Issue 28 item 7: high-severity N/A rules sorted above real failures."""
+    from vnettool.tui.findings import sort_key
+
+    rows = [
+        {"severity": "high", "rule": "HC-01", "state": "N/A", "object": "DVS0", "title": ""},
+        {"severity": "low", "rule": "SEC-12", "state": "FAIL", "object": "H10", "title": ""},
+        {"severity": "medium", "rule": "SEC-13", "state": "FAIL", "object": "pg", "title": ""},
+        {"severity": "low", "rule": "SEC-12", "state": "FAIL", "object": "H2", "title": ""},
+        {"severity": "high", "rule": "HC-02", "state": "UNKNOWN", "object": "DVS0", "title": ""},
+    ]
+    for by in ("severity", "rule", "object", "state"):
+        states = [r["state"] for r in sorted(rows, key=sort_key(by))]
+        assert states[-1] == "N/A" and states[:3] == ["FAIL"] * 3, (by, states)
+    by_sev = [(r["rule"], r["object"]) for r in sorted(rows, key=sort_key("severity"))]
+    assert by_sev[:3] == [("SEC-13", "pg"), ("SEC-12", "H2"), ("SEC-12", "H10")]
+
+
+def test_help_keeps_every_key_phrase_whole_at_every_width() -> None:
+    """Issue 28 item 7: the help wrapped mid-phrase at 80 columns."""
+    from vnettool.tui.widgets import HELP, help_text
+
+    for width in range(60, 121, 5):
+        lines = help_text(width).plain.splitlines()
+        assert all(len(line) <= width for line in lines), (width, lines)
+        for _, keys, _ in HELP:
+            for phrase in keys:
+                assert any(phrase in line for line in lines), (width, phrase)

@@ -264,3 +264,17 @@ def find_run(ref: str) -> RunRecord:
         return RunRecord(path)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read run journal {path}: {exc}") from exc
+
+
+def last_run(instance: str | None) -> RunRecord | None:
+    """The newest run recorded against vCenter `instance` that changed something (the TUI's
+    rollback key: `--rollback last`, but never a run of another vCenter, nor one that only
+    failed). Unreadable journals are passed over."""
+    for path in sorted(runs_dir().glob("*.jsonl"), key=_order, reverse=True):
+        try:
+            rec = RunRecord(path)
+        except (OSError, ValueError):
+            continue
+        if rec.instance_uuid == instance and any(r.changed for r in rec.results):
+            return rec
+    return None

@@ -61,6 +61,20 @@ class VnetApp(App[None]):
     TabPane { padding: 0; }
     Input.compact { border: none; height: 1; padding: 0 1; background: $boost; }
     Input.compact:focus { background: $primary 30%; }
+    /* Focus visible: the widget that takes the keys has a bar on its left (the same cell is
+       blank when it has not, so nothing moves) and its cursor row is in the accent colour;
+       elsewhere the cursor row is dimmed. */
+    Tree, DataTable, OptionList, #plan-scroll { border-left: blank; }
+    Tree:focus, DataTable:focus, OptionList:focus, #plan-scroll:focus {
+        border-left: thick $accent;
+    }
+    Tree:focus > .tree--cursor, DataTable:focus > .datatable--cursor {
+        background: $accent; color: $text; text-style: bold;
+    }
+    OptionList:focus > .option-list--option-highlighted {
+        background: $accent; color: $text; text-style: bold;
+    }
+    Tree > .tree--cursor, DataTable > .datatable--cursor { text-style: none; }
     """
     BINDINGS = [
         Binding("1", "tab('network')", "Network", show=False),
@@ -333,28 +347,30 @@ class VnetApp(App[None]):
 
     def _status(self) -> None:
         inv = self.inventory
+        who = ""
         if self.fleet is not None and self.vcenter is None:
             conn = "[yellow]● no vCenter chosen[/] (v picks one)"
         elif self.state == "offline":
-            conn = f"[b]offline[/] snapshot {self.source or ''}"
+            conn = f"[b]offline[/] snapshot {_escape(self.source or '')}"
         elif self.state == "connected":
             who = f"{self.credentials.user}@{self.credentials.host}" if self.credentials else ""
             if self.vcenter:
-                who = f"{_escape(self.vcenter)}: {who}"
-            conn = f"[green]● connected[/] {who}"
+                who = f"{self.vcenter}: {who}"
+            conn = "[green]● connected[/]"
         elif self.state == "lost":
             conn = "[red]● connection lost[/]"
         else:
             conn = "[yellow]● connecting…[/]"
         when = self.last_update.strftime("%H:%M:%S") if self.last_update else "-"
-        parts = [conn, f"updated {when}", f"{len(inv.hosts)} hosts"]
+        # most important first: a narrow terminal drops parts from the end, never cuts a count
+        parts = [conn, f"{len(inv.hosts)} hosts", f"updated {when}"]
+        if self.error:
+            parts.append(f"[red]{_escape(self.error)[:80]}[/]")
         if self.updates > 1:
             parts.append(f"{self.updates - 1} live updates")
         if self.reconnects:
             parts.append(f"{self.reconnects} reconnects")
-        if self.error:
-            parts.append(f"[red]{_escape(self.error)[:80]}[/]")
-        self.query_one(StatusBar).update(" │ ".join(parts))
+        self.query_one(StatusBar).set(parts, who)
 
     def set_error(self, message: str) -> None:
         self.error = message
@@ -443,9 +459,15 @@ class VnetApp(App[None]):
         yield SystemCommand(
             "Next cluster (latency)", "Probe another cluster", lat.action_next_cluster
         )
+        yield SystemCommand(
+            "Rebalance now", "One latency rebalance cycle, dry run first (b)", lat.action_rebalance
+        )
         pln = self.query_one(PlanPane)
         yield SystemCommand("Open a playbook / desired state", "Plan it", pln.action_open)
         yield SystemCommand("Apply the plan", "Asks for confirmation", pln.action_apply)
+        yield SystemCommand(
+            "Roll back the last run", "Like apply --rollback; asks first (u)", pln.action_rollback
+        )
         vmo = self.query_one(VmotionPane)
         yield SystemCommand("Migrate a VM (vMotion)", "Choose VM and host", vmo.action_focus_vm)
         apl = self.query_one(AppliancesPane)

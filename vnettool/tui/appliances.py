@@ -18,13 +18,34 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Static
 
+from vnettool.engine.common import natural_key
 from vnettool.models.appliance import ApplianceStatus
 from vnettool.playbook.appliance_status import playbook_statuses
 from vnettool.playbook.kinds.appliance import status_cells
 from vnettool.tui.messages import AppView
 from vnettool.tui.model import NetIndex
+from vnettool.tui.widgets import FitTable
 
 COLUMNS = ("VM", "host", "power", "health", "pinned", "wiring", "reservation", "latency", "VMs")
+# What a narrow screen keeps: the key columns and the verdicts first; a column that does not
+# fit is left out whole (its values are in the detail pane under the table), never cut.
+PRIORITY = ("VM", "host", "health", "pinned", "power", "VMs", "latency", "reservation", "wiring")
+
+
+def fitting_columns(statuses: list[ApplianceStatus], avail: int) -> list[str]:
+    """The columns, in table order, that fit `avail` cells at their widest value (2 cells of
+    padding each), taken in PRIORITY order; VM and host always."""
+    cells = [status_cells(st) for st in statuses]
+    width = {
+        c: max([len(c), *(len(row[i][0]) for row in cells)]) + 2 for i, c in enumerate(COLUMNS)
+    }
+    chosen: list[str] = []
+    used = 0
+    for c in PRIORITY:
+        if c in ("VM", "host") or used + width[c] <= avail:
+            chosen.append(c)
+            used += width[c]
+    return [c for c in COLUMNS if c in chosen]
 
 
 def _cell(ok: bool, text: str) -> Text:
@@ -42,13 +63,15 @@ class AppliancesPane(Vertical):
     AppliancesPane #app-path { width: 1fr; }
     AppliancesPane #app-state { height: 1; color: $text-muted; }
     AppliancesPane #app-table { height: 1fr; }
-    AppliancesPane #app-detail { height: auto; max-height: 8; padding: 0 1; }
+    AppliancesPane #app-detail { height: auto; max-height: 9; padding: 0 1; }
     """
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.statuses: list[ApplianceStatus] = []
         self.index: NetIndex | None = None
+        self.path = ""
+        self.shown: list[str] = list(COLUMNS)  # the columns the table has room for
 
     @property
     def vapp(self) -> AppView:
@@ -63,7 +86,7 @@ class AppliancesPane(Vertical):
             )
             yield Button("Check (c)", id="app-check", compact=True)
         yield Static("Open a playbook that defines appliances to see their status.", id="app-state")
-        table: DataTable[Any] = DataTable(id="app-table", cursor_type="row", zebra_stripes=True)
+        table = FitTable(id="app-table", cursor_type="row", zebra_stripes=True)
         table.add_columns(*COLUMNS)
         yield table
         yield Static("", id="app-detail")
@@ -114,11 +137,10 @@ class AppliancesPane(Vertical):
         self.app.call_from_thread(self._fill, path, statuses)
 
     def _fill(self, path: str, statuses: list[ApplianceStatus]) -> None:
+        statuses = sorted(statuses, key=lambda st: natural_key(st.vm))  # H2 before H10
         self.statuses = statuses
-        table = self.query_one("#app-table", DataTable)
-        table.clear()
-        for st in statuses:
-            table.add_row(*rows(st), key=st.vm)
+        self.path = path
+        self._table()
         bad = [s for s in statuses if not s.compliant or s.health != "ok"]
         colour = "red" if bad else "green"
         self._state(
@@ -126,6 +148,28 @@ class AppliancesPane(Vertical):
             f" — {_escape(path)}"
         )
         self._detail(statuses[0] if statuses else None)
+
+    def _table(self) -> None:
+        """The rows with the columns that fit the table's width (see fitting_columns)."""
+        table = self.query_one("#app-table", DataTable)
+        keep = None
+        if table.row_count:
+            keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        avail = (table.size.width or self.size.width or 80) - 2
+        self.shown = fitting_columns(self.statuses, avail)
+        table.clear(columns=True)
+        table.add_columns(*self.shown)
+        idx = [COLUMNS.index(c) for c in self.shown]
+        for n, st in enumerate(self.statuses):
+            cells = rows(st)
+            table.add_row(*[cells[i] for i in idx], key=st.vm)
+            if st.vm == keep:
+                table.move_cursor(row=n)
+
+    @on(FitTable.Resized, "#app-table")
+    def _refit(self) -> None:
+        if self.statuses:
+            self._table()
 
     @on(DataTable.RowHighlighted, "#app-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -141,6 +185,17 @@ class AppliancesPane(Vertical):
             f" on {st.host} — expected {st.expected_host}",
             f"health: {_escape(st.health_detail)}",
         ]
+        hidden = [c for c in COLUMNS if c not in self.shown and c not in ("VM", "host")]
+        if hidden:  # the columns a narrow table left out, whole
+            cells = dict(zip(COLUMNS, status_cells(st), strict=True))
+            lines.append(
+                " · ".join(
+                    f"{c}: {_escape(cells[c][0])}"
+                    if cells[c][1]
+                    else f"{c}: [bold red]{_escape(cells[c][0])}[/]"
+                    for c in hidden
+                )
+            )
         for n in st.nics:
             mark = "✓" if n.wired else "✗"
             lines.append(

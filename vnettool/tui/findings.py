@@ -24,8 +24,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
 from vnettool.audit import run as audit_run
+from vnettool.engine.common import natural_key
+from vnettool.tui.fit import fit_path, fit_words, segment_counts
 from vnettool.tui.messages import AppView
 from vnettool.tui.model import NetIndex
+from vnettool.tui.widgets import FitTable, PhraseLine
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 SEVERITY_STYLE = {
@@ -37,6 +40,13 @@ SEVERITY_STYLE = {
 }
 COLUMNS = ("severity", "rule", "state", "object", "title")
 SORTS = ("severity", "rule", "object")
+# Judged rules first: a failure, then what could not be decided or was excepted, and the
+# rules that were not judged at all (N/A) last in every sort order — an N/A rule of high
+# severity must never sit above a real failure.
+STATE_ORDER = {"FAIL": 0, "UNKNOWN": 1, "EXCEPTION": 2, "N/A": 9}
+TITLE_MIN = 12  # below this the title column is dropped (the detail pane has it whole)
+TITLE_WIDE = 20  # the title's share when the object column can give it up
+OBJECT_MIN = 26  # ... and still keep this much (a host and a leaf: DC0_C0_H10/…/VM Network)
 
 
 def _get(f: Any, *names: str) -> Any:
@@ -61,16 +71,44 @@ def finding_row(f: Any) -> dict[str, str]:
     }
 
 
-def short_object(path: str, width: int = 26) -> str:
-    """The tail of an object path: the leaf names the object, and a long path (DC/cluster/
-    host/switch/port group) would otherwise push the title out of the table."""
-    return path if len(path) <= width else "…" + path[-(width - 1) :]
+def short_object(path: str, width: int = 26, common: dict[str, int] | None = None) -> str:
+    """An object path in `width` cells: whole segments left out, the ones all rows share
+    first (`DC0_C0_H10/…/VM Network`), so the host and the leaf stay readable; never a
+    cut number, never the tail (see fit.fit_path)."""
+    return fit_path(path, width, common)
+
+
+SEVERITY_SHORT = {"critical": "crit", "medium": "med"}
+
+
+def column_widths(rows: list[dict[str, str]], avail: int, narrow: bool = False) -> dict[str, int]:
+    """Widths of the table's columns in `avail` cells (each column costs 2 cells of padding):
+    severity, rule and state as wide as their widest value, the object column the free width
+    up to its widest path, the title what is left (dropped below TITLE_MIN). `narrow`:
+    severities are shown abbreviated."""
+    w = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in ("severity", "rule", "state")}
+    if narrow:  # `sev`, `med`, `crit`
+        sevs = [SEVERITY_SHORT.get(r["severity"], r["severity"]) for r in rows]
+        w["severity"] = max([3, *(len(x) for x in sevs)])
+    fixed = sum(w.values()) + 2 * 3
+    obj_need = max([len("object"), *(len(r["object"]) for r in rows)])
+    title_need = max([len("title"), *(len(r["title"]) for r in rows)])
+    free = avail - fixed - 4  # the object's and the title's padding
+    if free - obj_need >= TITLE_MIN:
+        w["object"] = obj_need
+        w["title"] = min(title_need, free - obj_need)
+    elif free - OBJECT_MIN >= TITLE_WIDE:
+        w["object"] = free - TITLE_WIDE
+        w["title"] = TITLE_WIDE
+    else:
+        w["object"] = max(6, min(obj_need, free + 2))
+    return w
 
 
 def finding_detail(f: Any) -> Table:
     t = Table(show_header=False, box=None, padding=(0, 1))
-    t.add_column(style="bold", no_wrap=True)
-    t.add_column()
+    t.add_column(style="bold", max_width=13)  # `host or cluster` wraps: the value gets the room
+    t.add_column(overflow="fold")  # a long class or path is folded, never cut
     data = f.model_dump(mode="json") if hasattr(f, "model_dump") else dict(f)
     first = [
         "rule_id",
@@ -130,9 +168,20 @@ def summary(rows: list[dict[str, str]]) -> str:
 
 
 def sort_key(column: str) -> Any:
+    """State first in every order (FAIL first, N/A last), then the chosen column; rule ids
+    and object paths in natural order (DC0_C0_H2 before DC0_C0_H10)."""
+
+    def state(r: dict[str, str]) -> int:
+        return STATE_ORDER.get(r["state"], 5)
+
+    def sev(r: dict[str, str]) -> int:
+        return SEVERITY_ORDER.get(r["severity"], 9)
+
     if column == "severity":
-        return lambda r: (SEVERITY_ORDER.get(r["severity"], 9), r["rule"], r["object"])
-    return lambda r: (r[column], SEVERITY_ORDER.get(r["severity"], 9))
+        return lambda r: (state(r), sev(r), natural_key(r["rule"]), natural_key(r["object"]))
+    if column == "state":
+        return lambda r: (state(r), r["state"], sev(r), natural_key(r["object"]))
+    return lambda r: (state(r), natural_key(r[column]), sev(r))
 
 
 class FindingsPane(Vertical):
@@ -144,9 +193,9 @@ class FindingsPane(Vertical):
     ]
     DEFAULT_CSS = """
     FindingsPane Horizontal { height: 1fr; }
-    FindingsPane DataTable { width: 3fr; }
-    FindingsPane #findings-detail-scroll { width: 2fr; border-left: solid $primary-darken-2; }
-    FindingsPane #findings-state { height: 1; color: $text-muted; }
+    FindingsPane DataTable { width: 1fr; }
+    FindingsPane #findings-detail-scroll { width: 40; border-left: solid $primary-darken-2; }
+    FindingsPane #findings-detail { width: 100%; }
     """
 
     def __init__(self, **kw: Any) -> None:
@@ -158,6 +207,7 @@ class FindingsPane(Vertical):
         self.index: NetIndex | None = None
         self.audited_version: object = None
         self.unavailable: str | None = None
+        self.narrow = False  # below 70 cells of table: severities abbreviated (med, crit)
 
     @property
     def vapp(self) -> AppView:
@@ -170,10 +220,10 @@ class FindingsPane(Vertical):
             classes="compact",
         )
         with Horizontal():
-            yield DataTable(id="findings-table", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="findings-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="findings-detail-scroll"):
                 yield Static("", id="findings-detail")
-        yield Static("", id="findings-state")
+        yield PhraseLine(id="findings-state")
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)
@@ -200,7 +250,7 @@ class FindingsPane(Vertical):
 
     def _unavailable(self, message: str) -> None:
         self.unavailable = message
-        self.query_one("#findings-state", Static).update(Text(message, style="yellow"))
+        self.query_one("#findings-state", PhraseLine).set(Text(message, style="yellow"))
         self.query_one("#findings-detail", Static).update(
             Text(
                 f"{message}.\n\nThe Findings screen shows the rules of docs/audit-rules.md "
@@ -210,40 +260,85 @@ class FindingsPane(Vertical):
         )
 
     def _loaded(self, index: NetIndex, findings: list[Any]) -> None:
+        keep = self._selected_key() if self.rows else None
         self.audited_version = index.inv
         self.unavailable = None
         self.findings = findings
         self.rows = [finding_row(f) for f in findings]
-        self._fill()
+        self._fill(keep)
 
-    def _fill(self) -> None:
+    def _fill(self, keep: tuple[str, str] | None = None) -> None:
+        """Sort, filter and show the rows; the cursor (and the detail pane) stay on the same
+        finding — after a live re-audit the detail shows that finding's new evidence."""
         table = self.query_one(DataTable)
-        table.clear()
+        keep = keep or self._selected_key()
         order = sorted(range(len(self.rows)), key=lambda i: sort_key(self.sort_by)(self.rows[i]))
-        shown = 0
-        for i in order:
+        shown = [
+            i for i in order if not self.filter_text or matches(self.rows[i], self.filter_text)
+        ]
+        avail = table.size.width or max(self.size.width - 40, 40)
+        self.narrow = avail < 70
+        widths = column_widths([self.rows[i] for i in shown], avail - 2, self.narrow)
+        table.clear(columns=True)
+        for c in COLUMNS:
+            if c in widths:
+                label = "sev" if c == "severity" and self.narrow else c
+                table.add_column(label, width=widths[c], key=c)
+        cursor = 0
+        common = segment_counts([self.rows[i]["object"] for i in shown])
+        for n, i in enumerate(shown):
             r = self.rows[i]
-            if self.filter_text and not matches(r, self.filter_text):
-                continue
-            shown += 1
-            table.add_row(
-                Text(r["severity"], style=SEVERITY_STYLE.get(r["severity"], "")),
+            sev = SEVERITY_SHORT.get(r["severity"], r["severity"]) if self.narrow else r["severity"]
+            cells: list[Any] = [
+                Text(sev, style=SEVERITY_STYLE.get(r["severity"], "")),
                 r["rule"],
-                r["state"],
-                short_object(r["object"]),
-                r["title"],
-                key=str(i),
-            )
-        self.query_one("#findings-state", Static).update(
-            f"{shown}/{len(self.rows)} findings · by {self.sort_by} · " + summary(self.rows)
+                Text(r["state"], style="bold" if r["state"] == "FAIL" else "dim"),
+                short_object(r["object"], widths["object"], common),
+            ]
+            if "title" in widths:
+                cells.append(fit_words(r["title"], widths["title"]))
+            table.add_row(*cells, key=str(i))
+            if keep is not None and self._key_of(i) == keep:
+                cursor = n
+        if shown:
+            table.move_cursor(row=cursor)
+            self._show_detail(shown[cursor])
+        self.query_one("#findings-state", PhraseLine).set(
+            f"{len(shown)}/{len(self.rows)} findings",
+            f"by {self.sort_by}, N/A last",
+            *summary(self.rows).split(" · "),
         )
 
-    @on(DataTable.RowHighlighted, "#findings-table")
-    def _row(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is None:
-            return
-        f = self.findings[int(event.row_key.value)]
-        self.query_one("#findings-detail", Static).update(Group(finding_detail(f)))
+    def _key_of(self, i: int) -> tuple[str, str]:
+        return (self.rows[i]["rule"], self.rows[i]["object"])
+
+    def _selected_key(self) -> tuple[str, str] | None:
+        """The finding under the cursor (rule, object): kept across re-audits and re-sorts."""
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+        i = int(key) if key is not None else -1
+        return self._key_of(i) if 0 <= i < len(self.rows) else None
+
+    def _show_detail(self, i: int) -> None:
+        if 0 <= i < len(self.findings):
+            self.query_one("#findings-detail", Static).update(
+                Group(finding_detail(self.findings[i]))
+            )
+
+    def on_resize(self) -> None:
+        """The detail pane narrows on a narrow terminal; the table refits (FitTable.Resized)."""
+        detail = self.query_one("#findings-detail-scroll")
+        detail.styles.width = 40 if self.size.width >= 110 else 28
+
+    @on(FitTable.Resized, "#findings-table")
+    def _refit(self) -> None:
+        if self.rows:
+            self._fill()
 
     @on(DataTable.HeaderSelected, "#findings-table")
     def _header(self, event: DataTable.HeaderSelected) -> None:

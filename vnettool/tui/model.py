@@ -42,6 +42,18 @@ class Node:
     label: str
     expandable: bool
     icon: str = ""
+    # the end of the label that is kept whole when the tree is narrow (`vlan 4095`); the
+    # name before it is what gets cut, in the middle (tui/fit.py)
+    suffix: str = ""
+    # a VM NIC or vmknic: the name (the VM, the device) is the key and stays whole; the
+    # suffix (NIC label, IP, state) is what gets cut
+    name_first: bool = False
+
+    @property
+    def name(self) -> str:
+        if self.suffix and self.label.endswith(self.suffix):
+            return self.label[: -len(self.suffix)].rstrip()
+        return self.label
 
 
 def _nat(s: str | None) -> list[Any]:
@@ -177,18 +189,36 @@ class NetIndex:
         if kind == "vss":
             host, sw = key[1], key[2]
             return [
-                Node(("pg", host, p.name), f"{p.name}  vlan {p.vlan_id}", True, "◇")
+                Node(
+                    ("pg", host, p.name),
+                    f"{p.name}  vlan {p.vlan_id}",
+                    True,
+                    "◇",
+                    f"vlan {p.vlan_id}",
+                )
                 for p in self.pgs_of_vss.get((host, sw), [])
             ]
         if kind == "hdvs":
             host, dvs = key[1], key[2]
             return [
-                Node(("hdvpg", host, g.key), f"{g.name}  vlan {g.vlan.display()}", True, "◆")
+                Node(
+                    ("hdvpg", host, g.key),
+                    f"{g.name}  vlan {g.vlan.display()}",
+                    True,
+                    "◆",
+                    f"vlan {g.vlan.display()}",
+                )
                 for g in self.dvpgs_of_dvs.get(dvs, [])
             ]
         if kind == "dvs":
             return [
-                Node(("dvpg", g.key), f"{g.name}  vlan {g.vlan.display()}", True, "◆")
+                Node(
+                    ("dvpg", g.key),
+                    f"{g.name}  vlan {g.vlan.display()}",
+                    True,
+                    "◆",
+                    f"vlan {g.vlan.display()}",
+                )
                 for g in self.dvpgs_of_dvs.get(key[1], [])
             ]
         if kind == "pg":
@@ -208,7 +238,7 @@ class NetIndex:
     def _host_node(self, h: Host) -> Node:
         flag = "" if h.connection_state == "connected" else f" [{h.connection_state}]"
         flag += " [maintenance]" if h.maintenance else ""
-        return Node(("host", h.name), h.name + flag, True, "▣")
+        return Node(("host", h.name), h.name + flag, True, "▣", flag.strip())
 
     def _attached(
         self,
@@ -221,7 +251,12 @@ class NetIndex:
             where = f" @ {a.host}" if with_host else ""
             out.append(
                 Node(
-                    ("vmk", a.host, a.device), f"{a.device} {a.ip or ''}{where}".strip(), False, "⚙"
+                    ("vmk", a.host, a.device),
+                    f"{a.device} {a.ip or ''}{where}".strip(),
+                    False,
+                    "⚙",
+                    f"{a.ip or ''}{where}".strip(),
+                    name_first=True,
                 )
             )
         for v, n in nics:
@@ -229,7 +264,12 @@ class NetIndex:
             where = f" @ {v.host}" if with_host else ""
             out.append(
                 Node(
-                    ("vmnic", v.moref, str(n.key)), f"{v.name} {n.label}{state}{where}", False, "▢"
+                    ("vmnic", v.moref, str(n.key)),
+                    f"{v.name} {n.label}{state}{where}",
+                    False,
+                    "▢",
+                    f"{n.label}{state}{where}",
+                    name_first=True,
                 )
             )
         return out
@@ -321,6 +361,8 @@ class NetIndex:
 
 
 # -- rendering helpers ------------------------------------------------------------------------
+# Every column of the detail tables folds (overflow="fold") instead of ending in "…": a narrow
+# pane shows a long value on two lines rather than hide its end (a VLAN range, a PVLAN id).
 def _b(v: bool | None) -> str:
     return "-" if v is None else ("yes" if v else "no")
 
@@ -337,8 +379,8 @@ def _v(v: Any) -> str:
 
 def _kv(title: str) -> Table:
     t = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 1))
-    t.add_column(style="bold", no_wrap=True)
-    t.add_column()
+    t.add_column(style="bold", no_wrap=True, overflow="fold")
+    t.add_column(overflow="fold")
     return t
 
 
@@ -369,27 +411,38 @@ POLICY_ROWS: list[tuple[str, str, str]] = [
 
 
 def policy_table(effective: NetworkPolicy, override: NetworkPolicy | None) -> Table:
-    """Effective policy per field, with the port group's own override marked (★)."""
-    t = Table(box=None, padding=(0, 1), title="Policy", title_justify="left")
-    t.add_column("field", style="bold", no_wrap=True)
-    t.add_column("effective")
-    if override is not None:
-        t.add_column("override")
-    for block, name, label in POLICY_ROWS:
-        eff = getattr(getattr(effective, block), name)
+    """Effective policy per field, with the port group's own override marked (★). Without any
+    override the table has no override column and says "all inherited" in its title: a column
+    of "inherited" only took the width a narrow pane needs for the values."""
+    rows = [
+        (label, block, name, getattr(getattr(effective, block), name))
+        for block, name, label in POLICY_ROWS
+    ]
+    own = {
+        name: getattr(getattr(override, block), name)
+        for _, block, name, _ in rows
+        if override is not None and getattr(getattr(override, block), name) is not None
+    }
+    title = "Policy" + (" (all inherited)" if override is not None and not own else "")
+    if own:
+        title += " (★ own)"
+    t = Table(box=None, padding=(0, 1), title=title, title_justify="left")
+    t.add_column("field", style="bold", min_width=11, max_width=16, overflow="fold")
+    t.add_column("effective", overflow="fold")
+    if own:
+        t.add_column("override", overflow="fold")
+    for label, _, name, eff in rows:
         val = bps(eff) if name.endswith("_bps") else _v(eff)
-        row: list[RenderableType] = [label, val]
-        if override is not None:
-            ov = getattr(getattr(override, block), name)
-            shown = bps(ov) if name.endswith("_bps") else _v(ov)
-            row = [
-                label,
-                Text(val, style="yellow" if ov is not None else ""),
-                Text("★ " + shown, style="yellow")
-                if ov is not None
-                else Text("inherited", style="dim"),
-            ]
-        t.add_row(*row)
+        if not own:
+            t.add_row(label, val)
+            continue
+        ov = own.get(name)
+        shown = bps(ov) if name.endswith("_bps") else _v(ov)
+        t.add_row(
+            label,
+            Text(val, style="yellow" if ov is not None else ""),
+            Text("★ " + shown, style="yellow") if ov is not None else Text("·", style="dim"),
+        )
     return t
 
 
@@ -405,7 +458,7 @@ def host_details(h: Host, ix: NetIndex) -> RenderableType:
     )
     pn = Table(title="Physical NICs", title_justify="left", box=None, padding=(0, 1))
     for c in ("device", "link", "speed", "neighbor"):
-        pn.add_column(c, no_wrap=c != "neighbor")
+        pn.add_column(c, no_wrap=c != "neighbor", overflow="fold")
     for p in sorted(h.pnics, key=lambda p: _nat(p.device)):
         nb = ", ".join(
             f"{n.protocol} {n.switch_id or '?'} {n.port_id or ''}".strip() for n in p.neighbors
@@ -428,7 +481,7 @@ def paths_table(h: Host, ix: NetIndex) -> RenderableType:
 
     pt = Table(title="Paths", title_justify="left", box=None, padding=(0, 1))
     for c in ("endpoint", "state", "path"):
-        pt.add_column(c, no_wrap=c != "path")
+        pt.add_column(c, no_wrap=c != "path", overflow="fold")
     eps = sorted(
         analyze(ix.inv, {h.name}).endpoints.values(), key=lambda e: (e.kind != "vmknic", e.key)
     )
@@ -497,7 +550,7 @@ def dvs_details(d: DistributedSwitch, ix: NetIndex) -> RenderableType:
     if d.lags:
         lt = Table(title="LACP groups", title_justify="left", box=None, padding=(0, 1))
         for c in ("name", "mode", "uplinks", "load balance"):
-            lt.add_column(c)
+            lt.add_column(c, overflow="fold")
         for g in d.lags:
             lt.add_row(g.name, _v(g.mode), _v(g.uplink_count), _v(g.load_balance))
         parts += [Text(""), lt]
@@ -509,7 +562,7 @@ def nioc_table(d: DistributedSwitch, ix: NetIndex) -> Table:
     the network resource pools with their port groups."""
     t = Table(title=f"NIOC of {d.name}", title_justify="left", padding=(0, 1))
     for c in ("class / pool", "shares", "reservation", "limit"):
-        t.add_column(c, no_wrap=True)
+        t.add_column(c, no_wrap=True, overflow="fold")
     for cls in d.nioc:
         name = Text(cls.key)
         if cls.key not in KNOWN_NIOC_CLASSES:
@@ -532,7 +585,7 @@ def mirror_table(d: DistributedSwitch) -> Table:
     """Port mirroring sessions: type, on/off, what is copied and where to."""
     t = Table(title="Port mirroring", title_justify="left", box=None, padding=(0, 1))
     for c in ("session", "type", "on", "sources", "destinations"):
-        t.add_column(c, no_wrap=c == "session")
+        t.add_column(c, no_wrap=c == "session", overflow="fold")
     for m in d.mirrors:
         sources = sorted(set(m.sources_transmitted) | set(m.sources_received))
         sources += [f"VLAN {v}" for v in m.source_vlans]
@@ -569,7 +622,7 @@ def health_table(d: DistributedSwitch, limit: int = 40) -> Table:
     """The health check results, mismatches first (a 32-host switch has 160 rows)."""
     t = Table(title=f"Health check of {d.name}", title_justify="left", padding=(0, 1))
     for c in ("host", "uplink", "check", "state", "result"):
-        t.add_column(c, no_wrap=c != "result")
+        t.add_column(c, no_wrap=c != "result", overflow="fold")
     rows = sorted(d.health, key=lambda r: r.ok is not False)
     for r in rows[:limit]:
         uplink = f"{r.uplink or r.uplink_port_key or '-'}" + (f" ({r.pnic})" if r.pnic else "")
@@ -608,7 +661,7 @@ def pvlan_table(d: DistributedSwitch, ix: NetIndex) -> Table:
     """The PVLAN map: primary, secondary, type, and the DV port groups using each secondary."""
     t = Table(title=f"PVLAN map of {d.name}", title_justify="left", padding=(0, 1))
     for c in ("primary", "secondary", "type", "port groups"):
-        t.add_column(c, no_wrap=c != "port groups")
+        t.add_column(c, no_wrap=c != "port groups", overflow="fold")
     if not d.pvlans:
         t.add_row("-", "-", Text("no PVLANs", style="dim"), "")
         return t
@@ -648,9 +701,9 @@ def dvpg_details(g: DistributedPortGroup, d: DistributedSwitch | None) -> Render
         )
     s, base = g.setting, (d.default_port if d else None)
     pt = Table(title="Policy", title_justify="left", box=None, padding=(0, 1))
-    pt.add_column("field", style="bold", no_wrap=True)
-    pt.add_column("effective")
-    pt.add_column("switch default")
+    pt.add_column("field", style="bold", min_width=11, max_width=16, overflow="fold")
+    pt.add_column("effective", overflow="fold")
+    pt.add_column("switch", overflow="fold")  # the switch default
     rows: list[tuple[str, Any, Any]] = [
         ("promiscuous", s.security.allow_promiscuous, base and base.security.allow_promiscuous),
         ("MAC changes", s.security.mac_changes, base and base.security.mac_changes),

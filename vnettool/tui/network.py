@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static, Tree
+from textual.widgets._tree import TOGGLE_STYLE
 from textual.widgets.tree import TreeNode
 
+from vnettool.tui.fit import fit_name_first, fit_suffix
 from vnettool.tui.messages import AppView, OpenVmotion
 from vnettool.tui.model import Key, NetIndex, Node
 
@@ -24,10 +27,51 @@ PLACEHOLDER = ("…",)
 
 
 class NetTree(Tree[Key]):
+    """The tree, with labels fitted to the width it has: a node's name is cut in the middle
+    and its suffix (`vlan 4095`) kept whole, so a narrow terminal never shows `vlan 1` for
+    VLAN 10 or `DC0_C0_H1` for DC0_C0_H12 (the viewport would cut the tail)."""
+
     BINDINGS = [
         Binding("right", "expand_node", "Expand", show=False),
         Binding("left", "collapse_node", "Collapse", show=False),
     ]
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.parts: dict[int, tuple[Node, str]] = {}  # node id -> (model node, style)
+
+    def add_model(
+        self, parent: TreeNode[Key], n: Node, style: str = "", **kw: Any
+    ) -> TreeNode[Key]:
+        child = parent.add(Text(_plain(n), style=style), data=n.key, **kw)
+        self.parts[child.id] = (n, style)
+        return child
+
+    def clear(self) -> NetTree:
+        self.parts = {}
+        super().clear()
+        return self
+
+    def render_label(self, node: TreeNode[Key], base_style: Style, style: Style) -> Text:
+        part = self.parts.get(node.id)
+        width = self.scrollable_content_region.width
+        if part is None or width <= 0:
+            return super().render_label(node, base_style, style)
+        n, extra = part
+        depth, p = 0, node.parent
+        while p is not None and p is not self.root:
+            depth, p = depth + 1, p.parent
+        toggle = 2 if node.allow_expand else 0  # "▶ "
+        room = width - depth * self.guide_depth - toggle - (len(n.icon) + 1 if n.icon else 0)
+        fit = fit_name_first if n.name_first else fit_suffix
+        sep = " " if n.name_first else "  "
+        label = Text((f"{n.icon} " if n.icon else "") + fit(n.name, n.suffix, max(room, 4), sep))
+        label.stylize(extra)
+        label.stylize(style)
+        if node.allow_expand:
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+            return Text.assemble((icon, base_style + TOGGLE_STYLE), label)
+        return Text.assemble(("", base_style), label)
 
     def action_expand_node(self) -> None:
         node = self.cursor_node
@@ -56,6 +100,7 @@ class NetworkPane(Vertical):
     NetworkPane NetTree { width: 1fr; min-width: 30; }
     NetworkPane #net-detail-scroll { width: 1fr; border-left: solid $primary-darken-2; }
     NetworkPane #net-info { height: 1; color: $text-muted; }
+    NetworkPane #net-detail { width: 100%; }  /* rendered to the pane width: tables fold */
     """
 
     def __init__(self, **kw: Any) -> None:
@@ -82,6 +127,13 @@ class NetworkPane(Vertical):
                 yield Static("Select a node to see its details.", id="net-detail")
         yield Static("", id="net-info")
 
+    def on_resize(self) -> None:
+        """Narrow terminal: shallower indentation and a narrower detail pane, so the tree
+        keeps room for whole names (labels are fitted to what is left, NetTree)."""
+        narrow = self.size.width < 100
+        self.net_tree.guide_depth = 3 if narrow else 4
+        self.query_one("#net-detail-scroll").styles.width = 36 if narrow else "1fr"
+
     @property
     def net_tree(self) -> NetTree:
         return self.query_one(NetTree)
@@ -93,6 +145,7 @@ class NetworkPane(Vertical):
         self.index = index
         if self.filter_text:
             self.run_filter(self.filter_text)
+            self._detail(self.selected)  # the detail follows the live inventory, filter or not
             return
         tree = self.net_tree
         expanded = {n.data for n in _all_nodes(tree.root) if n.is_expanded and n.data}
@@ -119,9 +172,9 @@ class NetworkPane(Vertical):
         self._info()
 
     def _add(self, parent: TreeNode[Key], nodes: list[Node]) -> None:
+        tree = self.net_tree
         for n in nodes:
-            label = Text(f"{n.icon} {n.label}" if n.icon else n.label)
-            child = parent.add(label, data=n.key, allow_expand=n.expandable)
+            child = tree.add_model(parent, n, allow_expand=n.expandable)
             if n.expandable:
                 child.add_leaf("…", data=PLACEHOLDER)
 
@@ -215,16 +268,10 @@ class NetworkPane(Vertical):
             parent = tree.root
             for n in path:
                 if n.key not in made:
-                    made[n.key] = parent.add(
-                        Text(f"{n.icon} {n.label}" if n.icon else n.label), data=n.key, expand=True
-                    )
+                    made[n.key] = tree.add_model(parent, n, expand=True)
                 parent = made[n.key]
             if node.key not in made:
-                made[node.key] = parent.add(
-                    Text(f"{node.icon} {node.label}", style="bold"),
-                    data=node.key,
-                    allow_expand=node.expandable,
-                )
+                made[node.key] = tree.add_model(parent, node, "bold", allow_expand=node.expandable)
                 if node.expandable:
                     made[node.key].add_leaf("…", data=PLACEHOLDER)
         self._info(f"{len(hits)}{'+' if truncated else ''} matches for '{text}'")
@@ -256,3 +303,7 @@ def _all_nodes(root: TreeNode[Key]) -> list[TreeNode[Key]]:
         out.append(n)
         stack.extend(n.children)
     return out
+
+
+def _plain(n: Node) -> str:
+    return f"{n.icon} {n.label}" if n.icon else n.label

@@ -5,7 +5,10 @@ screen. Applying always goes through a confirmation that lists every change with
 before → after values; "no" (or Esc) changes nothing. Unsafe changes (those the engine
 marks as cutting management or VM traffic) are refused here; the CLI's --force is the
 deliberate way around that. Each applied run is journaled like `vnettool apply`, so it can be
-rolled back with `vnettool apply --rollback RUN`.
+rolled back with `vnettool apply --rollback RUN` — or with `u` here, which rolls back the
+last run (this screen's, else the newest on this vCenter) through the same engine path:
+rollback planned from the journal against a fresh inventory, conflicts refused, confirmed,
+applied under the vCenter's run lock with its own journal, verified by planning it again.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from vnettool.errors import VnetError
 from vnettool.models.plan import Plan, Result
 from vnettool.tui.messages import AppView, InventoryStale
 from vnettool.tui.model import NetIndex
-from vnettool.tui.widgets import ConfirmScreen
+from vnettool.tui.widgets import ConfirmScreen, PhraseLine
 
 
 def result_text(results: list[Result], done: int, total: int) -> Text:
@@ -65,6 +68,7 @@ class PlanPane(Vertical):
         Binding("e", "edit_path", "Path"),
         Binding("o", "open", "Open"),
         Binding("a", "apply", "Apply"),
+        Binding("u", "rollback", "Rollback"),
     ]
     DEFAULT_CSS = """
     PlanPane #plan-bar { height: 1; }
@@ -72,7 +76,6 @@ class PlanPane(Vertical):
     PlanPane #plan-scroll { height: 1fr; }
     PlanPane ProgressBar { height: 1; display: none; }
     PlanPane ProgressBar.-running { display: block; }
-    PlanPane #plan-state { height: 1; color: $text-muted; }
     """
 
     def __init__(self, **kw: Any) -> None:
@@ -81,6 +84,7 @@ class PlanPane(Vertical):
         self.index: NetIndex | None = None
         self.applying = False
         self.results: list[Result] = []
+        self.last_run_id: str | None = None  # the run applied from this screen, if any
 
     @property
     def vapp(self) -> AppView:
@@ -93,7 +97,7 @@ class PlanPane(Vertical):
             )
             yield Button("Plan (o)", id="plan-open", compact=True)
             yield Button("Apply (a)", id="plan-apply", variant="warning", compact=True)
-        yield Static(
+        yield PhraseLine(
             "Open a desired-state file (e.g. playbooks/standard-portgroups.yml).", id="plan-state"
         )
         yield ProgressBar(id="plan-progress", show_eta=False)
@@ -113,8 +117,8 @@ class PlanPane(Vertical):
         """Type another file name (enter plans it)."""
         self.query_one("#plan-path", Input).focus()
 
-    def _state(self, text: str) -> None:
-        self.query_one("#plan-state", Static).update(text)
+    def _state(self, *phrases: str) -> None:
+        self.query_one("#plan-state", PhraseLine).set(*phrases)
 
     def _body(self, body: RenderableType) -> None:
         self.query_one("#plan-body", Static).update(body)
@@ -177,9 +181,9 @@ class PlanPane(Vertical):
         n = len(loaded.plan.changes)
         what = "desired state" if loaded.kind == "desired" else "playbook (configure steps)"
         if n:
-            self._state(f"{loaded.path} — {what}: {n} change(s) pending; a = apply")
+            self._state(f"{loaded.path}", f"{what}: {n} change(s) pending", "a = apply")
         else:
-            self._state(f"{loaded.path} — {what}: in desired state")
+            self._state(f"{loaded.path}", f"{what}: in desired state")
         parts: list[RenderableType] = [render_plan(loaded.plan)]
         if loaded.notes:
             parts.append(Text("\n" + "\n".join(loaded.notes), style="dim"))
@@ -278,11 +282,143 @@ class PlanPane(Vertical):
             )
         else:
             tail.append("\nnot verified: still different after applying", style="red")
-        tail.append(f"\nrun {run_id}; undo with: vnettool apply --rollback {run_id}", style="dim")
+        tail.append(
+            f"\nrun {run_id}; undo with u here, or: vnettool apply --rollback {run_id}", style="dim"
+        )
         self._body(Group(result_text(results, len(results), len(results)), tail))
         colour = "green" if verified and not failed and not error else "red"
-        self._state(f"[{colour}]{ok} applied, {failed} failed/skipped[/] — {escape(str(run_id))}")
+        self._state(
+            f"[{colour}]{ok} applied, {failed} failed/skipped[/]", f"run {escape(str(run_id))}"
+        )
+        self.last_run_id = run_id
         self.post_message(InventoryStale())
+
+    # -- rollback --------------------------------------------------------------------------------
+    def action_rollback(self) -> None:
+        """Undo the last applied run (this screen's, else the newest run on this vCenter) the
+        way `vnettool apply --rollback RUN` does: planned from its journal against a fresh
+        inventory, refused over objects changed since, confirmed, journaled, verified."""
+        if self.applying:
+            self.app.notify("an apply is running", severity="warning")
+            return
+        try:
+            session = self.vapp.require_session()
+        except VnetError as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        self._state("planning the rollback of the last run…")
+        self._plan_rollback(session, self.last_run_id)
+
+    @work(thread=True, exclusive=True, group="plan", description="rollback-plan")
+    def _plan_rollback(self, session: Any, run_id: str | None) -> None:
+        try:
+            prepared = plan_rollback(session, run_id)
+        except VnetError as exc:
+            self.app.call_from_thread(self._state, f"[red]cannot roll back[/]: {escape(str(exc))}")
+            return
+        self.app.call_from_thread(self._confirm_rollback, prepared)
+
+    def _confirm_rollback(self, prepared: PreparedRollback) -> None:
+        record, rb = prepared.record, prepared.rollback
+        parts: list[RenderableType] = [
+            Text(
+                f"vCenter {self.vapp.credentials.host}: run {record.id} "
+                f"({record.header.get('source', '?')}) is undone by these changes:\n"
+            ),
+            render_plan(rb.plan),
+        ]
+        if rb.unrestorable:
+            parts.append(Text("\ncannot be restored:\n  " + "\n  ".join(rb.unrestorable), "yellow"))
+        title = f"Roll back {len(rb.plan.changes)} change(s) of run {record.id}?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._rollback(prepared)
+            else:
+                self._state("[yellow]cancelled[/]: nothing was rolled back")
+
+        self.app.push_screen(ConfirmScreen(title, Group(*parts), "Roll back"), answered)
+
+    def _rollback(self, prepared: PreparedRollback) -> None:
+        plan = prepared.rollback.plan
+        self.applying = True
+        self.results = []
+        bar = self.query_one(ProgressBar)
+        bar.update(total=len(plan.changes), progress=0)
+        bar.add_class("-running")
+        self._state(f"rolling back {len(plan.changes)} change(s) of run {prepared.record.id}…")
+        self._run_rollback(prepared)
+
+    @work(thread=True, exclusive=True, group="apply", description="rollback", exit_on_error=False)
+    def _run_rollback(self, prepared: PreparedRollback) -> None:
+        from vnettool import engine, runlock
+        from vnettool.engine.journal import Journal
+        from vnettool.inventory import collect
+
+        session = self.vapp.session
+        plan = prepared.rollback.plan
+        record = prepared.record
+        verified, error, run_id = False, "", ""
+        results: list[Result] = []
+
+        def on_result(r: Result) -> None:
+            self.app.call_from_thread(self._one, r, len(plan.changes))
+
+        try:
+            name = f"{session.creds.host}:{session.creds.port} (tui)"
+            with runlock.hold(session.instance_key, name, wait=False):
+                journal = Journal.for_session(session, f"rollback of {record.id}", record.id)
+                run_id = journal.id
+                try:
+                    results = engine.apply(plan, session, on_result=on_result, journal=journal)
+                    after = engine.rollback(record.results, collect(session))
+                    verified = after.plan.empty and not after.unrestorable
+                    journal.end(verified=verified, remaining=len(after.plan.changes))
+                except VnetError:
+                    journal.end(verified=False, remaining=-1)
+                    raise
+        except VnetError as exc:
+            results, error = self.results, str(exc)
+        self.app.call_from_thread(self._applied, results, verified, error, run_id)
+
+
+@dataclass
+class PreparedRollback:
+    record: Any  # engine.journal.RunRecord
+    rollback: Any  # engine.Rollback
+
+
+def plan_rollback(session: Any, run_id: str | None) -> PreparedRollback:
+    """The rollback of `run_id` (or of the newest run on this vCenter), planned against a fresh
+    inventory; errors as `vnettool apply --rollback` gives them (another vCenter, objects
+    changed since, nothing left to restore, unsafe changes)."""
+    from vnettool import engine
+    from vnettool.engine.core import unsafe_changes
+    from vnettool.engine.journal import find_run, instance_uuid, last_run
+    from vnettool.inventory import collect
+
+    here = instance_uuid(session)
+    record = find_run(run_id) if run_id else last_run(here)
+    if record is None:
+        raise VnetError("no run recorded against this vCenter: nothing to roll back")
+    if record.instance_uuid != here:
+        raise VnetError(f"run {record.id} changed another vCenter: refusing to roll it back here")
+    rb = engine.rollback(record.results, collect(session))
+    if rb.conflicts:
+        raise VnetError(
+            f"run {record.id}: {len(rb.conflicts)} object(s) changed since that run "
+            "(`vnettool apply --rollback RUN --force` rolls back anyway): "
+            + "; ".join(rb.conflicts[:3])
+        )
+    if rb.plan.empty:
+        why = "; ".join(rb.unrestorable[:3]) if rb.unrestorable else "already as before"
+        raise VnetError(f"run {record.id}: nothing to roll back ({why})")
+    if unsafe_changes(rb.plan):
+        raise VnetError(
+            f"run {record.id}: its rollback has unsafe changes; review it with "
+            f"`vnettool apply --rollback {record.id}`"
+        )
+    return PreparedRollback(record, rb)
 
 
 def load_and_plan(path: Path, inventory: Any) -> Loaded:

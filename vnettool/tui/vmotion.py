@@ -17,8 +17,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from vnettool.engine.common import natural_key
 from vnettool.errors import VnetError
@@ -30,9 +31,10 @@ from vnettool.latency.mover import (
 )
 from vnettool.latency.rebalance import live_ops
 from vnettool.models.inventory import Inventory, VirtualMachine
+from vnettool.tui.fit import fit_middle
 from vnettool.tui.messages import AppView, InventoryStale
 from vnettool.tui.model import NetIndex
-from vnettool.tui.widgets import ConfirmScreen
+from vnettool.tui.widgets import ConfirmScreen, PhraseLine
 
 
 @dataclass
@@ -71,9 +73,8 @@ class VmotionPane(Vertical):
     BINDINGS = [Binding("slash", "focus_vm", "VM")]
     DEFAULT_CSS = """
     VmotionPane Horizontal { height: 1fr; }
-    VmotionPane OptionList { width: 1fr; min-width: 24; max-width: 40; }
-    VmotionPane DataTable { width: 3fr; }
-    VmotionPane #vm-state { height: auto; max-height: 3; color: $text-muted; }
+    VmotionPane OptionList { width: 36; }
+    VmotionPane DataTable { width: 1fr; }
     """
 
     def __init__(self, **kw: Any) -> None:
@@ -83,6 +84,8 @@ class VmotionPane(Vertical):
         self.cands: list[Candidate] = []
         self.filter_text = ""
         self.moving = False
+        self._gen = 0  # bumped whenever the VM changes: late CheckRelocate verdicts dropped
+        self._listing = False
 
     @property
     def vapp(self) -> AppView:
@@ -93,20 +96,27 @@ class VmotionPane(Vertical):
         with Horizontal():
             yield OptionList(id="vm-list")
             yield DataTable(id="vm-hosts", cursor_type="row")
-        yield Static("Choose a VM, then a destination host (enter).", id="vm-state")
+        yield PhraseLine("Choose a VM, then a destination host (enter).", id="vm-state")
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("host", "network pre-checks")
 
     def show(self, index: NetIndex) -> None:
+        """A new inventory: the list again, and the chosen VM's pre-checks recomputed from it
+        (the server's CheckRelocate verdicts kept unless the VM changed host)."""
         self.index = index
         self._list()
-        if self.vm is not None:
+        if self.vm is not None and not self.moving:
             vm = index.inv.vm_by_name.get(self.vm.name)
-            if vm is not None and not self.moving:
+            if vm is None:
+                self._clear(f"{self.vm.name} is no longer in the inventory")
+            else:
                 self._select(vm, recheck=vm.host != self.vm.host)
 
     def _list(self) -> None:
+        """The VMs matching the filter. The highlight stays on the same VM (by name, not by
+        position); when the chosen VM is filtered out, the first match is highlighted and
+        becomes the VM the host table and a migration are for."""
         if self.index is None:
             return
         ol = self.query_one(OptionList)
@@ -116,11 +126,25 @@ class VmotionPane(Vertical):
             for v in sorted(self.index.inv.vms, key=lambda v: natural_key(v.name))
             if not v.template and (not needle or needle in v.name.lower())
         ][:500]
-        highlighted = ol.highlighted
-        ol.clear_options()
-        ol.add_options([Option(f"{v.name}  [{v.host or '-'}]", id=v.name) for v in vms])
-        if highlighted is not None and highlighted < len(vms):
-            ol.highlighted = highlighted
+        current = self.vm.name if self.vm is not None else None
+        if current is None and ol.highlighted is not None and ol.option_count:
+            current = ol.get_option_at_index(ol.highlighted).id
+        width = max(10, ol.content_region.width or 36)
+        self._listing = True  # highlight events of the rebuild are not a user's choice
+        try:
+            ol.clear_options()
+            ol.add_options([Option(vm_label(v, width), id=v.name) for v in vms])
+            names = [v.name for v in vms]
+            if current in names:
+                ol.highlighted = names.index(current)
+            elif vms:
+                ol.highlighted = 0
+        finally:
+            self._listing = False
+        if not vms:
+            self._clear(f"no VM matches '{self.filter_text}'")
+        elif self.vm is not None and self.vm.name not in names:
+            self._select(vms[0], recheck=True)  # what is highlighted is what a move acts on
 
     @on(Input.Changed, "#vm-filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -137,6 +161,15 @@ class VmotionPane(Vertical):
         else:
             ol.focus()
 
+    @on(OptionList.OptionHighlighted, "#vm-list")
+    def _vm_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """The highlighted VM is the VM: its hosts and pre-checks show at once."""
+        if self._listing or self.index is None:
+            return
+        vm = self.index.inv.vm_by_name.get(event.option.id or "")
+        if vm is not None and (self.vm is None or vm.name != self.vm.name):
+            self._select(vm, recheck=True)
+
     @on(OptionList.OptionSelected, "#vm-list")
     def _vm_selected(self, event: OptionList.OptionSelected) -> None:
         self.choose_vm(event.option.id or "")
@@ -148,21 +181,49 @@ class VmotionPane(Vertical):
         if vm is None:
             self.app.notify(f"no VM named {name}", severity="warning")
             return
+        ol = self.query_one(OptionList)
+        ids = [ol.get_option_at_index(i).id for i in range(ol.option_count)]
+        if name not in ids:  # chosen from elsewhere (the tree's `m`): show it in the list
+            self.query_one("#vm-filter", Input).value = ""
+            self.filter_text = ""
+            self.vm = vm
+            self._list()
+        else:
+            self._listing = True
+            ol.highlighted = ids.index(name)
+            self._listing = False
         self._select(vm, recheck=True)
         self.query_one(DataTable).focus()
 
+    def _clear(self, why: str) -> None:
+        self.vm = None
+        self.cands = []
+        self._gen += 1
+        self.query_one(DataTable).clear()
+        self._state(why)
+
     def _select(self, vm: VirtualMachine, recheck: bool) -> None:
         assert self.index is not None
+        old = {c.host: c for c in self.cands} if self.vm and self.vm.name == vm.name else {}
+        if recheck:
+            self._gen += 1  # verdicts of an earlier check no longer apply
         self.vm = vm
         self.cands = candidates(self.index.inv, vm)
+        if not recheck:  # keep the server's verdicts for the same VM on the same host
+            for c in self.cands:
+                prev = old.get(c.host)
+                if prev is not None:
+                    c.reasons += [r for r in prev.reasons if r.startswith("CheckRelocate")]
+                    c.checked = prev.checked and c.ok
         self._fill()
         ok = sum(1 for c in self.cands if c.ok)
         self._state(
-            f"{vm.name} on {vm.host} ({vm.cluster}): {ok} of {len(self.cands)} hosts pass "
-            "the network pre-checks; enter = migrate"
+            f"{vm.name} on {vm.host} ({vm.cluster})",
+            f"{ok} of {len(self.cands)} hosts pass the network pre-checks",
+            "enter = migrate",
         )
         if recheck and ok and self.vapp.live and self.vapp.session is not None:
-            self._check(vm, [c.host for c in self.cands if c.ok])
+            self._check(vm, [c.host for c in self.cands if c.ok], self._gen)
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
@@ -174,19 +235,22 @@ class VmotionPane(Vertical):
                 why = Text("✗ " + "; ".join(c.reasons), style="red")
             table.add_row(Text(c.host, style="" if c.ok else "dim"), why, key=c.host)
 
-    def _state(self, text: str) -> None:
-        self.query_one("#vm-state", Static).update(text)
+    def _state(self, *phrases: str) -> None:
+        self.query_one("#vm-state", PhraseLine).set(*phrases)
 
     @work(
         thread=True, exclusive=True, group="vm-check", description="vm-check", exit_on_error=False
     )
-    def _check(self, vm: VirtualMachine, hosts: list[str]) -> None:
+    def _check(self, vm: VirtualMachine, hosts: list[str], gen: int) -> None:
         """CheckRelocate_Task for each host that passed our own checks (server veto)."""
         from vnettool.vsphere import vm as vm_api
 
+        worker = get_current_worker()
         session = self.vapp.session
         inv = self.vapp.inventory
         for host in hosts:
+            if worker.is_cancelled or gen != self._gen:
+                return  # another VM was highlighted meanwhile
             h = inv.host_by_name.get(host)
             if h is None:
                 continue
@@ -196,10 +260,10 @@ class VmotionPane(Vertical):
                 return  # the server cannot check: our own pre-checks stand
             except VnetError as exc:
                 errors = [str(exc)]
-            self.app.call_from_thread(self._checked, vm.name, host, errors)
+            self.app.call_from_thread(self._checked, vm.name, host, errors, gen)
 
-    def _checked(self, vm: str, host: str, errors: list[str]) -> None:
-        if self.vm is None or self.vm.name != vm:
+    def _checked(self, vm: str, host: str, errors: list[str], gen: int) -> None:
+        if self.vm is None or self.vm.name != vm or gen != self._gen:
             return
         for c in self.cands:
             if c.host == host:
@@ -210,10 +274,20 @@ class VmotionPane(Vertical):
     @on(DataTable.RowSelected, "#vm-hosts")
     def _host_selected(self, event: DataTable.RowSelected) -> None:
         host = event.row_key.value or ""
-        c = next((c for c in self.cands if c.host == host), None)
-        vm = self.vm
-        if c is None or vm is None:
+        vm = self.highlighted_vm()
+        if vm is None or self.index is None:
             return
+        if self.vm is None or vm.name != self.vm.name:  # never a VM chosen before a filter
+            self._select(vm, recheck=True)
+            self.app.notify(f"pre-checks are for {vm.name} now: choose its host again")
+            return
+        # the pre-checks of this VM/host pair from the inventory now, plus the server's verdict
+        fresh = next((c for c in candidates(self.index.inv, vm) if c.host == host), None)
+        c = next((c for c in self.cands if c.host == host), None)
+        if fresh is None or c is None:
+            return
+        fresh.reasons += [r for r in c.reasons if r.startswith("CheckRelocate")]
+        c = fresh
         if not c.ok:
             self.app.notify(f"{host} is excluded: {'; '.join(c.reasons)}", severity="warning")
             return
@@ -244,6 +318,13 @@ class VmotionPane(Vertical):
             ConfirmScreen(f"Migrate {vm.name} to {host}?", body, "Migrate"), answered
         )
 
+    def highlighted_vm(self) -> VirtualMachine | None:
+        """The VM under the list's highlight (after any filtering), from the current inventory."""
+        ol = self.query_one(OptionList)
+        if self.index is None or ol.highlighted is None or not ol.option_count:
+            return None
+        return self.index.inv.vm_by_name.get(ol.get_option_at_index(ol.highlighted).id or "")
+
     def _migrate(self, vm: VirtualMachine, host: str) -> None:
         self.moving = True
         self._state(f"migrating {vm.name} → {host}…")
@@ -273,16 +354,36 @@ class VmotionPane(Vertical):
         self.query_one("#vm-filter", Input).focus()
 
 
+def vm_label(v: VirtualMachine, width: int) -> Text:
+    """`DC0_C0_RP0_VM4  DC0_C0_H10` in `width` cells: the VM name whole when it can be, the
+    host after it cut in the middle, never a number."""
+    host = v.host or "-"
+    if len(v.name) + 2 + len(host) <= width:
+        return Text.assemble(v.name, "  ", (host, "dim"))
+    if len(v.name) + 2 + 6 <= width:
+        return Text.assemble(v.name, "  ", (fit_middle(host, width - len(v.name) - 2), "dim"))
+    return Text(fit_middle(v.name, width))
+
+
 def migrate(session: Any, inv: Inventory, vm: VirtualMachine, host: str) -> str:
-    """Move `vm` to `host` with `latency.mover.move_one`, saving the rebalance state of this
-    vCenter; returns the error, or "" when the VM moved."""
+    """Move `vm` to `host` with `latency.mover.move_one` (the mover's decision log and the VM's
+    cooldown, saved in this vCenter's rebalance state), the move written ahead in a run
+    journal like the rebalancer's (`vnettool apply --rollback RUN` moves it back); returns
+    the error, or "" when the VM moved."""
+    from vnettool.engine.journal import Journal
+    from vnettool.engine.relocate import journaled
+
     if host not in inv.host_by_name:
         return f"host {host} left the inventory"
     key = session.instance_key
     path = RebalanceState.default_path(key)
     state = RebalanceState.load(path)
     state.server = state.server or key
-    relocate = live_ops(session, inv, state).relocate
-    entry = move_one(vm, host, relocate, inv, state, lambda: datetime.now(UTC))
+    journal = Journal.for_session(session, f"tui: vMotion {vm.name} to {host}")
+    relocate = journaled(live_ops(session, inv, state).relocate, journal, inv)
+    try:
+        entry = move_one(vm, host, relocate, inv, state, lambda: datetime.now(UTC))
+    finally:
+        journal.end(verified=None, remaining=None)
     state.save(path)
     return entry.error or ""
