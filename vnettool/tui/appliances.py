@@ -186,16 +186,13 @@ class AppliancesPane(Vertical):
             f"health: {_escape(st.health_detail)}",
         ]
         hidden = [c for c in COLUMNS if c not in self.shown and c not in ("VM", "host")]
-        if hidden:  # the columns a narrow table left out, whole
+        if hidden:  # the columns a narrow table left out, whole, one a line
             cells = dict(zip(COLUMNS, status_cells(st), strict=True))
-            lines.append(
-                " · ".join(
-                    f"{c}: {_escape(cells[c][0])}"
-                    if cells[c][1]
-                    else f"{c}: [bold red]{_escape(cells[c][0])}[/]"
-                    for c in hidden
-                )
-            )
+            lines += [
+                f"{c}: {_escape(cells[c][0])}" if cells[c][1]
+                else f"{c}: [bold red]{_escape(cells[c][0])}[/]"
+                for c in hidden
+            ]  # fmt: skip
         for n in st.nics:
             mark = "✓" if n.wired else "✗"
             lines.append(

@@ -133,7 +133,12 @@ def finding_detail(f: Any) -> Table:
         if v in (None, "", [], {}):
             continue
         style = "green" if k == "remediation" else "yellow" if k in ("actual", "evidence") else ""
-        t.add_row(k.replace("_", " "), Text(str(v), style=style))
+        text = str(v)
+        if k == "object" and "/" in text:
+            # spaced, so a narrow pane wraps between segments: folded, `DC0_C1_H12` once
+            # read `DC0_C1_H1` at the end of a line
+            text = " / ".join(text.split("/"))
+        t.add_row(k.replace("_", " "), Text(text, style=style))
     return t
 
 
