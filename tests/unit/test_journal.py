@@ -123,3 +123,31 @@ def test_rollback_names_what_it_cannot_restore_and_conflicts() -> None:
     gone = left.model_copy(update={"hosts": []})
     (line,) = rollback([sw], gone).unrestorable
     assert "host esx1 is no longer in the inventory" in line
+
+
+def test_last_run_is_the_newest_that_changed_something_on_this_vcenter(home: Path) -> None:
+    """The TUI's rollback key: never a run of another vCenter, nor one that only failed."""
+    from vnettool.engine.journal import last_run
+
+    p = plan(desired(**VMOTION_DOC), inventory(2))
+    change = p.changes[0]
+
+    def run(instance: str, changed: bool) -> str:
+        j = Journal(source="t.yml", vcenter="vc", instance=instance)
+        j.intent(change)
+        j.result(
+            Result(
+                change=change, changed=changed, failed=not changed, error=None if changed else "x"
+            )
+        )
+        j.end(verified=changed, remaining=0)
+        return j.id
+
+    assert last_run("uuid-1") is None
+    mine = run("uuid-1", True)
+    run("uuid-2", True)  # newer, another vCenter
+    run("uuid-1", False)  # newer, only failed
+    rec = last_run("uuid-1")
+    assert rec is not None and rec.id == mine
+    (home / "broken.jsonl").write_text("{not json\n{")  # unreadable journals are passed over
+    assert last_run("uuid-1") is not None and last_run("uuid-1").id == mine  # type: ignore[union-attr]
