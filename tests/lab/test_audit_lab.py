@@ -52,6 +52,31 @@ def test_each_seeded_problem_is_found_exactly_once(fresh_lab: Callable[..., Runn
     assert "VLAN 20" in by_rule["HC-07"][0].actual and "VLAN 21" in by_rule["HC-07"][0].actual
 
 
+def test_the_scenario_seeds_a_large_cluster_whose_first_hosts_hold_no_vm(
+    fresh_lab: Callable[..., RunningLab],
+) -> None:
+    """`lab start --hosts 16 --scenario audit` failed when the simulator had put no VM on the
+    first hosts by name; the VMs are moved off them here so the case is certain."""
+    lab = fresh_lab(cluster=1, host=16, vm=2)
+    with lab.session(insecure=True, thumbprint=None) as s:
+        content = s.content
+        view = content.viewManager.CreateContainerView(content.rootFolder, [vim.HostSystem], True)
+        hosts = sorted(view.view, key=lambda h: h.name)
+        first, spare = {h.name for h in hosts[:3]}, hosts[-1]
+        vms = content.viewManager.CreateContainerView(
+            content.rootFolder, [vim.VirtualMachine], True
+        ).view
+        for vm in vms:
+            if vm.runtime.host.name in first:
+                wait_task(s, vm.MigrateVM_Task(host=spare, priority="defaultPriority"), "", vm.name)
+        assert not [vm.name for vm in vms if vm.runtime.host.name in first]
+        expect = seed(s)
+        findings = audit(collect(s, neighbors=True))
+    fails = [f for f in findings if f.state == "FAIL"]
+    for rid, obj in expect.items():
+        assert [f for f in fails if f.rule_id == rid and obj in f.object], (rid, obj)
+
+
 def test_a_clean_lab_has_none_of_the_seeded_problems(lab: RunningLab) -> None:
     with lab.session(insecure=True, thumbprint=None) as s:
         findings = audit(collect(s, neighbors=True))

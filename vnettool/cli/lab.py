@@ -154,7 +154,15 @@ def _seed(scenario: str) -> None:
     )
 
     with session_for(None, False, None) as session:
-        seeded = seed_stig(session) if scenario == "stig" else seed_audit(session, physical=True)
+        try:
+            seeded = (
+                seed_stig(session) if scenario == "stig" else seed_audit(session, physical=True)
+            )
+        except ValueError as exc:
+            raise LabFailed(
+                f"scenario {scenario} not seeded: {exc} (the lab runs without it; "
+                "`vnettool lab stop`, then start it with another topology)"
+            ) from exc
     console.print(f"scenario {scenario}: seeded {len(seeded)} problems")
     what = AUDIT_PROBLEMS | STIG_PROBLEMS | PHYSICAL_PROBLEMS
     for rule, obj in sorted(seeded.items()):

@@ -380,7 +380,7 @@ class LatencyPane(Vertical):
                     continue
                 try:
                     # the column widens to the figure: a "0.20" in a column laid out for
-                    # "·" showed as "0" (issue 28: a number clipped reads as another)
+                    # "·" showed as "0" (a clipped number reads as another)
                     table.update_cell(
                         src, dst, latency_cell(m.cells.get((src, dst))), update_width=True
                     )

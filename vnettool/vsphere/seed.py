@@ -67,7 +67,9 @@ def _first_nic(vm: Any) -> Any:
 
 
 def _audit_hosts(session: Session, cluster: str | None) -> tuple[dict[str, Any], list[str]]:
-    """All hosts by name, and the names of the first four of `cluster` (default: the first)."""
+    """All hosts by name, and the names of the first four of `cluster` (default: the first),
+    the first of them holding a VM: HC-07 moves a VM of the first host. The simulator places
+    VMs at random, so on a large cluster the first host by name may hold none."""
     hosts = _objs(session, vim.HostSystem)
     names = sorted(n for n, h in hosts.items() if cluster is None or h.parent.name == cluster)
     if cluster is None and names:
@@ -75,6 +77,17 @@ def _audit_hosts(session: Session, cluster: str | None) -> tuple[dict[str, Any],
         names = [n for n in names if hosts[n].parent.name == first]
     if len(names) < 4:
         raise ValueError("the audit scenario needs a cluster of at least 4 hosts")
+    busy = {
+        v.runtime.host.name
+        for v in _objs(session, vim.VirtualMachine).values()
+        if v.runtime.host and not v.config.template
+    }
+    with_vm = [n for n in names if n in busy]
+    if not with_vm:
+        raise ValueError(f"the audit scenario needs a VM in cluster {hosts[names[0]].parent.name}")
+    if names[0] not in busy:
+        names.remove(with_vm[0])
+        names.insert(0, with_vm[0])
     return hosts, names[:4]
 
 
