@@ -824,8 +824,9 @@ func reconfigureDvs(ctx *simulator.Context, d *simulator.DistributedVirtualSwitc
 			}
 		}
 	}
-	if base.Description != "" {
-		d.Summary.Description = base.Description
+	if base.Description != "" { // "" left it out; the sentinel clears it (unsetdesc.go)
+		next.Description = described(base.Description)
+		d.Summary.Description = next.Description
 	}
 	next.ConfigVersion = bumpVersion(cfg.ConfigVersion)
 	*cfg = next
@@ -1094,6 +1095,8 @@ func (a *dvpgAlias) ReconfigureDVPortgroupTask(ctx *simulator.Context, req *type
 		next := pg.Config
 		skip := map[string]bool{"ConfigVersion": true, "DefaultPortConfig": true, "Name": true}
 		copyFields(reflect.ValueOf(&next).Elem(), reflect.ValueOf(&spec).Elem(), skip)
+		// an empty description unsets it (unsetdesc.go)
+		next.Description = described(next.Description)
 		setting, filters, e := takeFilterPolicy(d, pg.Config.DefaultPortConfig, spec.DefaultPortConfig) // trafficfilter.go
 		if e != nil {
 			return e

@@ -227,7 +227,7 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			notAuthenticated(w)
 			return
 		}
-		body = markExplicitZeros(rt.lab.routeCall(body)) // zeroints.go
+		body = markUnsetDescriptions(markExplicitZeros(rt.lab.routeCall(body))) // zeroints.go, unsetdesc.go
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		user := rt.lab.sessions.userOf(r)
