@@ -1,5 +1,6 @@
 """Cells as a spreadsheet shows them: formula-safe text, severity colours, UTC timestamps, and
-write-only sheets with a bold frozen header, an autofilter and widths set up front.
+write-only sheets with a bold frozen header, an autofilter, widths set up front and the
+workbook's one print setup (printing.py).
 
 Every string from vSphere goes through `safe()`, so a port group called `=HYPERLINK(...)` is
 text, never a formula. Sheets are written in write-only (streaming) mode, so a 10,000-VM
@@ -18,11 +19,22 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from vnettool.audit.model import SEVERITIES
 from vnettool.audit.workbook.columns import Tab
+from vnettool.audit.workbook.printing import (
+    DATA_WIDTH,
+    HEADER_LINE_PT,
+    LINE_PT,
+    WRAP_WIDTH,
+    column_widths,
+    frozen_cols,
+    header_lines,
+    lines,
+    overflows,
+    print_setup,
+)
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -30,7 +42,7 @@ _HEADER_FONT = Font(bold=True, color="FFFFFF", name="Verdana", size=9)
 _HEADER_FILL = PatternFill("solid", fgColor="000000")
 CENTER = Alignment(horizontal="center")
 _WRAP = Alignment(wrap_text=True, vertical="top")
-_WRAP_WIDTH = 32  # a wrapped column stays narrow so a printed page holds the row
+_TOP = Alignment(vertical="top")
 _SEV_FILL = {
     "critical": PatternFill("solid", fgColor="C00000"),
     "high": PatternFill("solid", fgColor="FF6B6B"),
@@ -56,7 +68,9 @@ def safe(value: Any) -> Any:
 
 
 class Sheet:
-    """A write-only sheet with a bold frozen header, autofilter and widths set up front."""
+    """A write-only sheet with a bold frozen header, autofilter, widths set up front and the
+    workbook's print setup (printing.py): wrapped header, long text wrapped, rows as tall as
+    their text."""
 
     def __init__(
         self,
@@ -71,25 +85,59 @@ class Sheet:
     ):
         ws: Worksheet = wb.create_sheet(title)
         data = [list(r) for r in rows]
-        widths = [len(h) + 2 for h in headers]
-        for r in data[:500]:
-            for i, v in enumerate(r[: len(widths)]):
-                widths[i] = max(widths[i], _longest_line(v) + 2)
-        cap = _WRAP_WIDTH if wrap else 60
-        widths = [min(max(w, 8), cap) for w in widths]
-        widths = [f or w for w, f in zip(widths, [*fixed, *[None] * len(widths)], strict=False)]
+        cap = WRAP_WIDTH if wrap else DATA_WIDTH
+        widths = column_widths(headers, data[:500], cap, fixed)
         for i, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(i)].width = w
         ws.freeze_panes = freeze
         last = get_column_letter(max(1, len(headers)))
         ws.auto_filter.ref = f"A1:{last}{len(data) + 1}"
-        if wrap:
-            _printable(ws, print_cols or len(headers), len(data) + 1)
-            _row_heights(ws, [list(headers), *data], widths)
-        ws.append([self._wrapped(ws, self.head(ws, h), wrap) for h in headers])
-        for r in data:
-            ws.append([self._wrapped(ws, self.cell(ws, v), wrap) for v in r])
+        area = None
+        if print_cols:
+            area = f"A1:{get_column_letter(print_cols)}{len(data) + 1}"
+        print_setup(ws, widths[: print_cols or None], title_cols=frozen_cols(freeze), area=area)
         self.ws = ws
+        self._header(headers, widths)
+        for i, r in enumerate(data, start=2):
+            self._row(i, r, widths, wrap)
+
+    def _header(self, headers: Sequence[str], widths: list[int]) -> None:
+        """Header cells wrap (a header never widens its column past its longest word)."""
+        ws = self.ws
+        n = max((header_lines(h, w) for h, w in zip(headers, widths, strict=False)), default=1)
+        if n > 1:
+            ws.row_dimensions[1].height = n * HEADER_LINE_PT
+        cells = [self.head(ws, h) for h in headers]
+        for c in cells:
+            c.alignment = _WRAP
+        ws.append(cells)
+
+    def _row(self, i: int, r: list[Any], widths: list[int], wrap: bool) -> None:
+        """One data row: on a report tab (`wrap`) every cell wraps; elsewhere only the text
+        longer than its column (a one-cell message row runs on into the empty cells). The
+        row is as tall as its tallest wrapped cell."""
+        ws, n, out = self.ws, 1, []
+        for v, w in zip(r, [*widths, *[DATA_WIDTH] * (len(r) - len(widths))], strict=False):
+            c = self.cell(ws, v)
+            text = c.value if isinstance(c, Cell) else c  # as written: lists joined
+            if wrap or (len(r) > 1 and overflows(text, w)):
+                c = self._wrapped(ws, c, True)
+                if text:
+                    n = max(n, lines(text, w))
+            out.append(c)
+        if n > 1:
+            ws.row_dimensions[i].height = n * LINE_PT
+            if not wrap:  # the row's one-line cells at the top too, beside the wrapped text
+                out = [self._top(ws, c) for c in out]
+        ws.append(out)
+
+    @staticmethod
+    def _top(ws: Worksheet, c: Any) -> Any:
+        if not isinstance(c, Cell):
+            c = WriteOnlyCell(ws, value=c)
+        if not c.alignment.wrap_text:
+            c.alignment = _TOP
+        return c
 
     @staticmethod
     def _wrapped(ws: Worksheet, c: Any, wrap: bool) -> Any:
@@ -130,40 +178,6 @@ class Sheet:
             c.number_format = 'yyyy-mm-dd"T"hh:mm:ss"Z"'
             return c
         return v
-
-
-_LINE_PT = 15.0  # one line of the default 11 pt font
-
-
-def _longest_line(v: Any) -> int:
-    return max((len(x) for x in str(v or "").splitlines()), default=0)
-
-
-def _lines(v: Any, width: int) -> int:
-    """How many lines a wrapped cell takes in a column `width` characters wide (words wrap
-    whole, so a line holds a little less than the width)."""
-    per = max(1, int(width * 1.15) - 2)  # a width unit is a digit; text averages narrower
-    return sum(max(1, -(-len(line) // per)) for line in str(v).splitlines() or [""])
-
-
-def _row_heights(ws: Worksheet, rows: list[list[Any]], widths: list[int]) -> None:
-    """Row heights for the wrapped cells, set before the rows are streamed: spreadsheet
-    programs do not grow a row on their own when it is read from a file (LibreOffice printed
-    multi-line snippets on top of each other), so each row is as tall as its tallest cell."""
-    for i, row in enumerate(rows, start=1):
-        n = max((_lines(v, w) for v, w in zip(row, widths, strict=False) if v), default=1)
-        if n > 1:
-            ws.row_dimensions[i].height = n * _LINE_PT
-
-
-def _printable(ws: Worksheet, cols: int, rows: int) -> None:
-    """Landscape, fit to the page width, the header row repeated on every page; the print
-    area is the reviewer's columns (ids and timestamps stay on screen only)."""
-    ws.page_setup.orientation = "landscape"
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.print_title_rows = "1:1"
-    ws.print_area = f"A1:{get_column_letter(max(1, cols))}{max(1, rows)}"
 
 
 def write_tab(wb: Workbook, tab: Tab[Any]) -> Sheet:

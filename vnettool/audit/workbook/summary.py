@@ -24,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from vnettool.audit.model import SEVERITIES, STATES, WEIGHT, Finding, Rule, score
 from vnettool.audit.workbook.compliance import Results, write_compliance
+from vnettool.audit.workbook.printing import print_setup
 from vnettool.audit.workbook.sheet import CENTER, Sheet
 from vnettool.models.inventory import Inventory
 
@@ -196,13 +197,11 @@ def write_summary(
 ) -> None:
     """The first sheet a reader opens: provenance, score, counts, and where to start."""
     ws = wb.create_sheet("Summary")
-    ws.page_setup.orientation = "landscape"  # printed / PDF: the table and the chart on one page
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.column_dimensions["A"].width = 36
-    ws.column_dimensions["B"].width = 52  # rule titles and object paths
-    for c in "CDEF":
-        ws.column_dimensions[c].width = 12
+    widths = {"A": 36, "B": 52, "C": 12, "D": 12, "E": 12, "F": 12}  # B: titles, object paths
+    for c, w in widths.items():
+        ws.column_dimensions[c].width = w
+    # printed / PDF: the table and the chart on one landscape page; no header row to repeat
+    print_setup(ws, list(widths.values()), header_rows=0)
     head = _head(inv, findings, rules, run)
     _key_values(ws, head)
     ws.append([])

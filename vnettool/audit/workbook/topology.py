@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from openpyxl import Workbook
 from openpyxl.drawing.image import Image
 from openpyxl.styles import Font
-from openpyxl.worksheet.properties import PageSetupProperties
 
+from vnettool.audit.workbook.printing import print_setup
 from vnettool.impact.topology import build_topology
 from vnettool.models.inventory import Inventory
 
@@ -65,9 +65,7 @@ def _scaled(png: bytes) -> Image:
 def write_topology(wb: Workbook, inv: Inventory) -> None:
     """Append the Topology tab to a write-only workbook."""
     ws = wb.create_sheet(TITLE)
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    print_setup(ws, header_rows=0)  # pictures scaled to the page width, one under the other
     row = 1
     pictures = render_pngs(inv)
     if not pictures:

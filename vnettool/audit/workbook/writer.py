@@ -40,6 +40,7 @@ def finding_order(f: Finding) -> tuple[bool, int, str, str, str]:
 
 
 FINDINGS_PRINTED = 9  # Rule ID .. PowerCLI
+RULES_PRINTED = 14  # Rule ID .. UNKNOWN
 
 
 def findings_tab(
@@ -81,23 +82,25 @@ def rules_tab(rules: Sequence[Rule], findings: Sequence[Finding]) -> Tab[Rule]:
     counts = Counter((f.rule_id, f.state) for f in findings)
     evaluated = Counter(f.rule_id for f in findings if f.state not in ("N/A",))
     cols: list[Col[Rule]] = [
-        Col("Rule ID", lambda r: r.id),
-        Col("Title", lambda r: r.title),
-        Col("Category", lambda r: r.category),
-        Col("Severity", lambda r: r.severity),
-        Col("Scope", lambda r: r.scope),
-        Col("Properties read", lambda r: r.reads),
-        Col("Logic", lambda r: r.logic),
-        Col("Source", lambda r: r.source),
-        Col("Remediation", lambda r: r.remediation),
-        Col("Enabled", lambda r: yes_no(r.enabled)),
-        Col("Evaluated", lambda r: evaluated.get(r.id, 0)),
-        Col("FAIL", lambda r: counts.get((r.id, "FAIL"), 0)),
-        Col("EXCEPTION", lambda r: counts.get((r.id, "EXCEPTION"), 0)),
-        Col("UNKNOWN", lambda r: counts.get((r.id, "UNKNOWN"), 0)),
+        Col("Rule ID", lambda r: r.id, 8),
+        Col("Title", lambda r: r.title, 26),
+        Col("Category", lambda r: r.category, 10),
+        Col("Severity", lambda r: r.severity, 9),
+        Col("Scope", lambda r: r.scope, 16),
+        Col("Properties read", lambda r: r.reads, 24),
+        Col("Logic", lambda r: r.logic, 30),
+        Col("Source", lambda r: r.source, 18),
+        Col("Remediation", lambda r: r.remediation, 30),
+        Col("Enabled", lambda r: yes_no(r.enabled), 9),
+        Col("Evaluated", lambda r: evaluated.get(r.id, 0), 11),
+        Col("FAIL", lambda r: counts.get((r.id, "FAIL"), 0), 6),
+        Col("EXCEPTION", lambda r: counts.get((r.id, "EXCEPTION"), 0), 11),
+        Col("UNKNOWN", lambda r: counts.get((r.id, "UNKNOWN"), 0), 9),
         Col("Controls", lambda r: joined(r.controls)),
     ]
-    return Tab("Rules", cols, rule_order(rules, findings), wrap=True)
+    # printed: Rule ID .. UNKNOWN on one legible page width; the controls (long lists of
+    # benchmark ids) stay on screen, and print per control on the Compliance tab
+    return Tab("Rules", cols, rule_order(rules, findings), wrap=True, print_cols=RULES_PRINTED)
 
 
 def rule_order(rules: Sequence[Rule], findings: Sequence[Finding]) -> list[Rule]:
