@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from openpyxl.utils import get_column_letter
@@ -112,8 +113,9 @@ def _header_width(h: str) -> int:
 
 
 def header_lines(h: str, width: int) -> int:
-    """The lines of a header wrapped word by word in a column `width` characters wide."""
-    room, n, used, prev = max(1, width - 2), 1, 0, ""
+    """The lines of a header wrapped word by word in a column `width` characters wide (the
+    9 pt header font holds about 1.2 characters a width unit: LibreOffice's print)."""
+    room, n, used, prev = max(1, int(width * 1.2) - 1), 1, 0, ""
     for w in _words(h):
         gap = 0 if not used or prev.endswith("/") else 1  # no space after a slash
         if used and used + gap + len(w) > room:
@@ -144,29 +146,68 @@ def column_widths(
     return [f or w for w, f in zip(widths, [*fixed, *[None] * len(widths)], strict=False)]
 
 
+# glyph widths relative to a digit (the width unit), measured from DejaVu Sans, LibreOffice's
+# stand-in for Calibri on Linux: prose holds about 1.1 characters a unit, `DC0_C0_H1` names
+# about 0.95; anything else counts as a digit
+_GLYPHS = {
+    0.44: "'ijlIJ",
+    0.5: " ,.",
+    0.53: "/:;\\|",
+    0.57: "f-",
+    0.61: "()[]t!",
+    0.65: "r",
+    0.72: '"',
+    0.79: "*_`",
+    0.83: "sz?",
+    0.88: "cLF",
+    0.93: "kvxyP",
+    0.96: "TYaoe",
+    1.08: "KABVXZRC",
+    1.2: "UHNDGOQ&",
+    1.32: "w#+<=>^~M",
+    1.55: "%mW@",
+}
+_WEIGHT = {c: w for w, cs in _GLYPHS.items() for c in cs}
+_MAX_WEIGHT = 1.55
+_TABLE = [_WEIGHT.get(chr(i), 1.0) for i in range(256)]  # by Latin-1 byte; others: a digit
+
+
+def text_width(s: str) -> float:
+    """The printed width of `s` in width units (digits)."""
+    return sum(map(_TABLE.__getitem__, s.encode("latin-1", "replace")))
+
+
 def lines(v: Any, width: int) -> int:
-    """How many lines a wrapped cell takes in a column `width` characters wide, wrapped word
-    by word. A width unit is a digit; names like `DC0_C0_H1` print wider than digits, so a
-    line is taken to hold `width - 2` characters: a row a little too tall leaves white
-    space, one too short hides text on paper."""
-    room = max(1, width - 2)
+    """How many lines a wrapped cell takes in a column `width` units wide, wrapped word by
+    word with each glyph's width (a row a little too tall leaves white space; one too short
+    hides text on paper)."""
+    text = str(v)
+    if len(text) * _MAX_WEIGHT <= width - 1 and "\n" not in text:
+        return 1
+    return _lines(text, width)
+
+
+@lru_cache(maxsize=8192)  # a rule's remediation or title repeats on thousands of rows
+def _lines(text: str, width: int) -> int:
+    room = max(1.0, width - 1.0)  # the cell's padding (LibreOffice's print, measured)
     n = 0
-    for line in str(v).splitlines() or [""]:
-        if len(line) <= room:
+    for line in text.splitlines() or [""]:
+        if len(line) * _MAX_WEIGHT <= room or text_width(line) <= room:
             n += 1
             continue
-        n, used = n + 1, 0
-        for w in line.split(" "):
-            if used and used + 1 + len(w) > room:
-                n, used = n + 1, 0
-            if len(w) > room:  # a word longer than the line is broken
-                n += (len(w) - 1) // room
-                used = len(w) % room or room
+        n, used = n + 1, 0.0
+        for word in line.split(" "):
+            w = text_width(word)
+            if used and used + 0.5 + w > room:
+                n, used = n + 1, 0.0
+            if w > room:  # a word longer than the line is broken
+                n += int(w // room)
+                used = w % room
             else:
-                used += (1 if used else 0) + len(w)
+                used += (0.5 if used else 0) + w
     return n
 
 
 def overflows(v: Any, width: int) -> bool:
     """The text does not fit its column on one line (numbers never wrap)."""
-    return isinstance(v, str) and (len(v) > width - 2 or "\n" in v)
+    return isinstance(v, str) and ("\n" in v or lines(v, width) > 1)

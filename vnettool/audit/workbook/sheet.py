@@ -98,8 +98,9 @@ class Sheet:
         print_setup(ws, widths[: print_cols or None], title_cols=frozen_cols(freeze), area=area)
         self.ws = ws
         self._header(headers, widths)
+        printed = print_cols or len(widths)
         for i, r in enumerate(data, start=2):
-            self._row(i, r, widths, wrap)
+            self._row(i, r, widths[:printed], wrap)
 
     def _header(self, headers: Sequence[str], widths: list[int]) -> None:
         """Header cells wrap (a header never widens its column past its longest word)."""
@@ -113,12 +114,17 @@ class Sheet:
         ws.append(cells)
 
     def _row(self, i: int, r: list[Any], widths: list[int], wrap: bool) -> None:
-        """One data row: on a report tab (`wrap`) every cell wraps; elsewhere only the text
-        longer than its column (a one-cell message row runs on into the empty cells). The
-        row is as tall as its tallest wrapped cell."""
+        """One data row: on a report tab (`wrap`) every printed cell wraps; elsewhere only
+        the text longer than its column (a one-cell message row runs on into the empty
+        cells). The row is as tall as its tallest wrapped cell; the columns after a print
+        area (`widths` stops there) stay one line, so they do not pad the printed rows."""
         ws, n, out = self.ws, 1, []
-        for v, w in zip(r, [*widths, *[DATA_WIDTH] * (len(r) - len(widths))], strict=False):
+        for j, v in enumerate(r):
             c = self.cell(ws, v)
+            if j >= len(widths):
+                out.append(c)
+                continue
+            w = widths[j]
             text = c.value if isinstance(c, Cell) else c  # as written: lists joined
             if wrap or (len(r) > 1 and overflows(text, w)):
                 c = self._wrapped(ws, c, True)
