@@ -3,7 +3,7 @@ entry naming the hosts; `per_host` expands it; the same error on many hosts is o
 
 from __future__ import annotations
 
-from vnettool.engine.render import host_ranges, render_failures, render_plan, where
+from vnettool.engine.render import host_ranges, render_failures, render_plan, render_results, where
 from vnettool.models.plan import Change, FieldDiff, Plan, Result
 
 HOSTS = [f"DC0_C1_H{i}" for i in range(32)]
@@ -69,4 +69,18 @@ def test_the_same_error_on_many_hosts_is_one_line() -> None:
         "failed  create standard port group pg-web on 32 hosts DC0_C1_H[0-31]: "
         "AddPortGroup on <host> failed with AlreadyExists",
         "failed  create standard port group pg-web on DC0_C0_H0: timeout",
+    ]
+
+
+def test_apply_results_are_grouped_as_the_plan_was() -> None:
+    """The TUI's results after an apply of one change on 32 hosts: one line, then each
+    distinct failure once."""
+    results = [Result(change=pg(h), changed=True, duration_s=0.5) for h in HOSTS[:31]]
+    results.append(Result(change=pg(HOSTS[31]), failed=True, error="timeout"))
+    results.append(Result(change=pg("DC0_C0_H0", name="pg-db"), changed=False, duration_s=0.1))
+    out = render_results(results).plain.splitlines()
+    assert out == [
+        "changed create standard port group pg-web on 31 hosts DC0_C1_H[0-30]  (15.50 s)",
+        "ok      create standard port group pg-db on DC0_C0_H0  (0.10 s)",
+        "failed  create standard port group pg-web on DC0_C1_H31: timeout",
     ]

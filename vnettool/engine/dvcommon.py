@@ -23,6 +23,7 @@ from vnettool.models.desired import (
 from vnettool.models.inventory import DistributedSwitch, DvPortSetting, Inventory
 from vnettool.models.plan import Change, FieldDiff
 from vnettool.models.policy import SecurityPolicy, VlanSpec
+from vnettool.vsphere import dvs as api
 from vnettool.vsphere.connection import Session
 from vnettool.vsphere.specs.dvportgroup import BINDING_TO_API, OVERRIDE_KEYS
 
@@ -197,9 +198,10 @@ def switch_part(
 class SwitchPart(Resource[M]):
     """A named part of a distributed switch that vCenter keys (a NIOC pool, a mirror
     session): one change per part, named `switch/part`, in its switch's lane, after the
-    switch exists. Subclasses say where the parts are (`parts`) and send a change whole
-    (`send`: add, edit or remove by what the switch has now, so a retried create finds
-    its part); a restore keeps the server's `kept` fields (its key …) of the current part.
+    switch exists. Subclasses say where the parts are (`parts`) and how one operation goes
+    to the server (`reconfigure`); `send` decides it by what the switch has now (add, edit or
+    remove, so a retried create finds its part); a restore keeps the server's `kept` fields
+    (its key …) of the current part.
     """
 
     after = ("distributed_switch",)
@@ -210,8 +212,33 @@ class SwitchPart(Resource[M]):
         """The switch's parts of this kind, e.g. `sw.mirrors`."""
         raise NotImplementedError
 
-    def send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+    def reconfigure(
+        self,
+        session: Session,
+        sw: DistributedSwitch,
+        op: str,
+        part: M,
+        conflict: Callable[[DistributedSwitch], str | None],
+        facts: dict[str, Any],
+    ) -> None:
+        """Send `op` ("add" | "edit" | "remove") of `part` to switch `sw`; `conflict(sw)` says
+        what another client changed since the plan (None: nothing), for a refusal."""
         raise NotImplementedError
+
+    def send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
+        """Add, edit or remove by what the switch has now; the server's key into `facts`."""
+        moref = change.dvs_moref or api.find_switch(session, change.switch or "")
+        sw = api.read_switch(session, moref)
+        todo = self.to_send(change, sw)
+        if todo is None:
+            return
+        op, part = todo
+        self.reconfigure(session, sw, op, part, self.conflict_since(change), facts)
+        name = change.name.split("/", 1)[1]
+        now = self.parts(api.read_switch(session, moref))
+        facts["key"] = next(
+            (getattr(x, "key", None) for x in now if getattr(x, "name", None) == name), None
+        )
 
     def diff(self, before: M | None, after: M | None, *, strict: bool = False) -> list[FieldDiff]:
         return diffs(before, after, self.fields, strict=strict)

@@ -9,6 +9,7 @@ vCenter would refuse a port that does not exist only when the change is sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from vnettool.engine.common import Context
@@ -141,27 +142,18 @@ class Mirrors(SwitchPart[MirrorSession]):
             and c.switch == change.switch
         ]
 
-    def send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        """Add, edit or remove by what the switch has now (the key is the server's)."""
-        moref = change.dvs_moref or api.find_switch(session, change.switch or "")
-        sw = api.read_switch(session, moref)
-        name = change.name.split("/", 1)[1]
-        todo = self.to_send(change, sw)
-        if todo is None:
-            return
-        op, sess = todo
+    def reconfigure(
+        self,
+        session: Session,
+        sw: DistributedSwitch,
+        op: str,
+        part: MirrorSession,
+        conflict: Callable[[DistributedSwitch], str | None],
+        facts: dict[str, Any],
+    ) -> None:
         spec = dvs_spec.switch_spec(sw, sw)
-        spec.vspanConfigSpec = [dvs_spec.vspan_spec(op, sess)]
-        api.reconfigure_switch(
-            session,
-            sw,
-            spec,
-            self.conflict_since(change),
-            facts,
-        )
-        facts["key"] = next(
-            (m.key for m in api.read_switch(session, moref).mirrors if m.name == name), None
-        )
+        spec.vspanConfigSpec = [dvs_spec.vspan_spec(op, part)]
+        api.reconfigure_switch(session, sw, spec, conflict, facts)
 
 
 resource = Mirrors()

@@ -11,6 +11,7 @@ a pool is removed only after the port groups left it (`absent.nioc_pools: [switc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from vnettool.engine.common import CannotRestore, Context
@@ -146,22 +147,19 @@ class NiocPools(SwitchPart[NiocPool]):
             first += [c.id for c in mine if c.resource == "distributed_port_group"]
         return first
 
-    def send(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
-        """Add, edit or remove by what the switch has now (the key is the server's)."""
-        moref = change.dvs_moref or api.find_switch(session, change.switch or "")
-        sw = api.read_switch(session, moref)
-        name = change.name.split("/", 1)[1]
-        todo = self.to_send(change, sw)
-        if todo is None:
-            return
-        op, pool = todo
-        why = self.conflict_since(change)(sw) if op == "edit" else None
+    def reconfigure(
+        self,
+        session: Session,
+        sw: DistributedSwitch,
+        op: str,
+        part: NiocPool,
+        conflict: Callable[[DistributedSwitch], str | None],
+        facts: dict[str, Any],
+    ) -> None:
+        why = conflict(sw) if op == "edit" else None
         if why:
             raise CannotRestore(f"changed by another client since the plan ({why})")
-        api.reconfigure_pools(session, sw, [dvs_spec.pool_spec(op, pool)])
-        facts["key"] = next(
-            (p.key for p in api.read_switch(session, moref).nioc_pools if p.name == name), None
-        )
+        api.reconfigure_pools(session, sw, [dvs_spec.pool_spec(op, part)])
 
 
 def vm_reservation(sw: Any) -> int:

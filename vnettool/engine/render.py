@@ -180,6 +180,26 @@ def render_plan(plan: Plan, title: str | None = None, *, per_host: bool = False)
     return out
 
 
+def render_results(results: Iterable[Result]) -> Text:
+    """What an apply did, grouped as its plan was (the same change on 32 hosts is one line
+    naming them), then each distinct failure once with its hosts."""
+    results = list(results)
+    done = [r for r in results if not (r.failed or r.skipped)]
+    result_of = {id(r.change): r for r in done}
+    out = Text()
+    for members in grouped(r.change for r in done):
+        rs = [result_of[id(c)] for c in members]
+        changed = any(r.changed for r in rs)
+        c = members[0]
+        extra = f" ({c.device})" if c.device and c.device != c.name else ""
+        out.append("changed " if changed else "ok      ", style="yellow" if changed else "green")
+        out.append(f"{c.kind} {c.resource.replace('_', ' ')} {c.name}{extra} ")
+        out.append(where(m.host for m in members))
+        out.append(f"  ({sum(r.duration_s for r in rs):.2f} s)\n", style="dim")
+    out.append_text(render_failures(results))
+    return out
+
+
 def render_failures(results: Iterable[Result]) -> Text:
     """Failed and skipped changes, one line per distinct error with the hosts it hit: the
     same fault on 32 hosts is one line naming them, not 32 lines to compare by eye."""

@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, ProgressBar, Static
 
-from vnettool.engine.render import render_plan
+from vnettool.engine.render import render_plan, render_results
 from vnettool.errors import VnetError
 from vnettool.models.plan import Plan, Result
 from vnettool.tui.messages import AppView, InventoryStale
@@ -35,18 +35,9 @@ from vnettool.tui.widgets import ConfirmScreen, PhraseLine
 
 
 def result_text(results: list[Result], done: int, total: int) -> Text:
-    out = Text()
-    for r in results:
-        if r.failed:
-            out.append("failed  ", style="bold red")
-        elif r.skipped:
-            out.append("skipped ", style="cyan")
-        else:
-            out.append("changed ", style="yellow" if r.changed else "green")
-        out.append(r.change.summary())
-        if r.error:
-            out.append(f": {r.error}", style="red")
-        out.append(f"  ({r.duration_s:.2f} s)\n", style="dim")
+    out = render_results(results)
+    if out.plain and not out.plain.endswith("\n"):
+        out.append("\n")
     out.append(f"{done}/{total} done", style="bold")
     return out
 
