@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar, cast
 
-from vnettool.engine.common import CannotRestore, field_diffs
+from vnettool.engine.common import CannotRestore, Context, field_diffs
 from vnettool.engine.resource import M, Resource
 from vnettool.engine.vss import _set, apply_security, apply_shaping, apply_uplink_order
 from vnettool.models.base import Model
@@ -254,6 +254,34 @@ class SwitchPart(Resource[M]):
 
     def delete(self, change: Change, session: Session, facts: dict[str, Any]) -> None:
         self.send(change, session, facts)
+
+    def removals(
+        self,
+        ctx: Context,
+        gone: set[tuple[str, str]],
+        in_use: Callable[[str, str], str | None] = lambda switch, name: None,
+    ) -> list[Change]:
+        """One delete per `absent` pair whose part exists; `in_use(switch, name)` returns a
+        problem (the part still used) to refuse that delete instead."""
+        changes: list[Change] = []
+        for switch, name in sorted(gone):
+            sw = ctx.inventory.dvs_by_name.get(switch)
+            before = next(
+                (x for x in (self.parts(sw) if sw else []) if getattr(x, "name", None) == name),
+                None,
+            )
+            if sw is None or before is None:
+                continue
+            why = in_use(switch, name)
+            if why:
+                ctx.problems.append(why)
+                continue
+            d = self.diff(before, None)
+            ch = self.change(
+                f"dvs:{switch}", f"{switch}/{name}", before, None, d, dvs_moref=sw.moref
+            )
+            changes += [ch] if ch else []
+        return changes
 
     def to_send(self, change: Change, sw: DistributedSwitch) -> tuple[str, M] | None:
         """What `send` sends, by what the switch `sw` has now: `("remove", current)`,

@@ -87,17 +87,7 @@ class Mirrors(SwitchPart[MirrorSession]):
         changes: list[Change] = []
         for spec in ctx.desired.distributed_switches:
             changes += self._wanted(ctx, spec.name, spec.mirrors or [], gone)
-        for switch, name in sorted(gone):
-            sw = ctx.inventory.dvs_by_name.get(switch)
-            before = next((m for m in (sw.mirrors if sw else []) if m.name == name), None)
-            if sw is None or before is None:
-                continue
-            d = self.diff(before, None)
-            ch = self.change(
-                f"dvs:{switch}", f"{switch}/{name}", before, None, d, dvs_moref=sw.moref
-            )
-            changes += [ch] if ch else []
-        return changes
+        return changes + self.removals(ctx, gone)
 
     def _wanted(
         self, ctx: Context, switch: str, mirrors: list[MirrorSpec], gone: set[tuple[str, str]]

@@ -70,32 +70,21 @@ class NiocPools(SwitchPart[NiocPool]):
         for spec in ctx.desired.distributed_switches:
             if spec.nioc_pools is not None or any(s == spec.name for s, _ in gone):
                 changes += self._wanted(ctx, spec.name, spec.nioc_pools or [], gone)
-        for switch, name in sorted(gone):
-            sw = ctx.inventory.dvs_by_name.get(switch)
-            before = next((p for p in (sw.nioc_pools if sw else []) if p.name == name), None)
-            if sw is None or before is None:
-                continue
+
+        def in_use(switch: str, name: str) -> str | None:
             users = [
                 p.name
                 for p in ctx.inventory.dv_portgroups_of(switch)
                 if p.nioc_pool == name and not _leaves(ctx, switch, p.name, name)
             ]
-            if users:
-                ctx.problems.append(
-                    f"nioc_pool {switch}/{name}: still used by port group {', '.join(users)} "
-                    "(give them another nioc_pool, or none, in the same document)"
-                )
-                continue
-            ch = self.change(
-                f"dvs:{switch}",
-                f"{switch}/{name}",
-                before,
-                None,
-                self.diff(before, None),
-                dvs_moref=sw.moref,
+            if not users:
+                return None
+            return (
+                f"nioc_pool {switch}/{name}: still used by port group {', '.join(users)} "
+                "(give them another nioc_pool, or none, in the same document)"
             )
-            changes += [ch] if ch else []
-        return changes
+
+        return changes + self.removals(ctx, gone, in_use)
 
     def _wanted(
         self, ctx: Context, switch: str, pools: list[NiocPoolSpec], gone: set[tuple[str, str]]
