@@ -40,7 +40,6 @@ package main
 // host's vmnic3 (an uplink of DVS0) has MTU 1500 and does not allow VLAN 200.
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -223,11 +222,7 @@ func physicalHandler() http.HandlerFunc {
 		case http.MethodGet:
 		case http.MethodPost:
 			var u physUpdate
-			dec := json.NewDecoder(r.Body)
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&u); err != nil {
-				msg := strings.ReplaceAll(err.Error(), `"`, `'`)
-				writeJSON(w, http.StatusBadRequest, map[string]interface{}{"error": "bad JSON: " + msg})
+			if !decodeStrict(w, r, &u) {
 				return
 			}
 			if err := u.apply(); err != nil {

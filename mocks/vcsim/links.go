@@ -19,11 +19,9 @@ package main
 // Hosts are named by inventory name or moref value.
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/vmware/govmomi/vim25/types"
@@ -176,11 +174,7 @@ func linksHandler() http.HandlerFunc {
 		case http.MethodGet:
 		case http.MethodPost:
 			var u linkUpdate
-			dec := json.NewDecoder(r.Body)
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&u); err != nil {
-				msg := strings.ReplaceAll(err.Error(), `"`, `'`)
-				writeJSON(w, http.StatusBadRequest, map[string]interface{}{"error": "bad JSON: " + msg})
+			if !decodeStrict(w, r, &u) {
 				return
 			}
 			if err := u.apply(); err != nil {
